@@ -1,0 +1,236 @@
+"""Capture one run: collect evidence, execute the command, commit one complete record.
+
+Source state is read before the command starts (the command may change the tree);
+the slower collectors (interpreter probe, hardware) run beside the command so the
+overhead a user waits for stays small. Signals that arrive outside the command's
+own lifetime are deferred, so an interrupt never leaves half a record behind.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+from typing import TypeVar
+
+from ulid import ULID
+
+from auditor import __version__
+from auditor.collect.git import collect_git
+from auditor.collect.hardware import collect_hardware
+from auditor.collect.python_env import PythonEvidence, collect_python
+from auditor.collect.system import collect_os, collect_timezone
+from auditor.execute.interface import ExecutionResult, ExecutionSpec, Executor, Streams
+from auditor.execute.local import HANDLED_SIGNALS, LocalExecutor
+from auditor.logsink import RedactingLog
+from auditor.record.models import (
+    Environment,
+    GitSource,
+    Hardware,
+    Identity,
+    LogFile,
+    Missing,
+    NotARepository,
+    Origin,
+    Outputs,
+    Resources,
+    RunRecord,
+)
+from auditor.redact import RedactionPolicy, TextRedactor, mask
+from auditor.store import RunStore
+
+T = TypeVar("T")
+EXTRA_ALLOW_ENV = "AUDITOR_ENV_ALLOW"
+COLLECT_TIMEOUT_S = 120
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_id() -> str:
+    return str(ULID())
+
+
+@dataclass(frozen=True)
+class CaptureRequest:
+    argv: Sequence[str]
+    cwd: Path
+    env: Mapping[str, str]
+    name: str | None = None
+    project: str | None = None
+
+
+@dataclass
+class CaptureContext:
+    """Injected seams: the clock, the id factory, the executor and where output goes live."""
+
+    clock: Callable[[], datetime] = _utc_now
+    new_id: Callable[[], str] = _new_id
+    executor: Executor = field(default_factory=LocalExecutor)
+    stdout_live: object = None
+    stderr_live: object = None
+
+
+def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | None = None) -> RunRecord:
+    ctx = ctx or CaptureContext(stdout_live=sys.stdout.buffer, stderr_live=sys.stderr.buffer)
+    policy = RedactionPolicy(salt=store.salt(), extra_allow=_extra_allow(request.env))
+    redactor = TextRedactor(policy.secret_values(request.env))
+    with _deferred_signals() as pending:
+        staging = store.begin(ctx.new_id())
+        try:
+            source = collect_git(request.cwd)
+            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="auditor-collect") as pool:
+                python_f = pool.submit(collect_python, request.argv, request.env, str(request.cwd))
+                hardware_f = pool.submit(collect_hardware)
+                stdout = RedactingLog(staging.path / "stdout.log", redactor)
+                stderr = RedactingLog(staging.path / "stderr.log", redactor)
+                try:
+                    result = _execute(
+                        ctx,
+                        request,
+                        Streams(
+                            stdout_live=ctx.stdout_live,  # type: ignore[arg-type]
+                            stderr_live=ctx.stderr_live,  # type: ignore[arg-type]
+                            stdout_log=stdout,
+                            stderr_log=stderr,
+                        ),
+                        pending,
+                    )
+                finally:
+                    stdout.close()
+                    stderr.close()
+                python = _result(python_f, lambda why: PythonEvidence(why, why, why, None))
+                hardware = _result(hardware_f, lambda why: Hardware(cpu=why, memory=why, gpus=why))
+            record = _assemble(
+                request, ctx, staging.run_id, result, source, python, hardware, policy, redactor, stdout, stderr
+            )
+            store.commit(staging, record)
+        except BaseException:
+            store.discard(staging)
+            raise
+    return record
+
+
+def _execute(ctx: CaptureContext, request: CaptureRequest, streams: Streams, pending: list[str]) -> ExecutionResult:
+    if pending:  # interrupted before the command could start: record that, run nothing
+        now = ctx.clock()
+        return ExecutionResult(
+            started_at=now,
+            ended_at=now,
+            exit_code=130,
+            status="interrupted",
+            wall_s=0.0,
+            error=f"interrupted by {pending[0]} before the command started",
+        )
+    spec = ExecutionSpec(argv=request.argv, cwd=str(request.cwd), env=request.env)
+    return ctx.executor.execute(spec, streams)
+
+
+def _result(future: Future[T], on_missing: Callable[[Missing], T]) -> T:
+    try:
+        return future.result(timeout=COLLECT_TIMEOUT_S)
+    except Exception as exc:  # a collector bug must not cost the user the run's record
+        return on_missing(Missing(reason=f"collector failed: {type(exc).__name__}: {exc}"))
+
+
+def _assemble(
+    request: CaptureRequest,
+    ctx: CaptureContext,
+    run_id: str,
+    result: ExecutionResult,
+    source: GitSource | NotARepository | Missing,
+    python: PythonEvidence,
+    hardware: Hardware,
+    policy: RedactionPolicy,
+    redactor: TextRedactor,
+    stdout: RedactingLog,
+    stderr: RedactingLog,
+) -> RunRecord:
+    identity = Identity(
+        run_id=run_id,
+        project=request.project or _project_name(request.cwd, source),
+        name=request.name,
+        argv=tuple(redactor(arg)[0] for arg in request.argv),
+        cwd=str(request.cwd),
+        started_at=result.started_at,
+        ended_at=result.ended_at,
+        duration_s=max(0.0, (result.ended_at - result.started_at).total_seconds()),
+        exit_code=result.exit_code,
+        signal=result.signal,
+        status=result.status,
+        error=mask(result.error)[0] if result.error else None,
+        user=_user(),
+        host=socket.gethostname(),
+        auditor_version=__version__,
+    )
+    environment = Environment(
+        os=collect_os(python.libc),
+        python=python.python,
+        packages=python.packages,
+        locale=python.locale,
+        timezone=collect_timezone(request.env),
+        variables=policy.environment(request.env),
+    )
+    return RunRecord(
+        identity=identity,
+        origin=Origin(kind="executed", executor=ctx.executor.name),
+        source=source,
+        environment=environment,
+        hardware=hardware,
+        resources=Resources(
+            wall_s=result.wall_s,
+            user_cpu_s=result.user_cpu_s,
+            system_cpu_s=result.system_cpu_s,
+            peak_rss_bytes=result.peak_rss_bytes,
+        ),
+        outputs=Outputs(
+            stdout=LogFile(path="stdout.log", bytes=stdout.bytes, sha256=stdout.sha256, redactions=stdout.redactions),
+            stderr=LogFile(path="stderr.log", bytes=stderr.bytes, sha256=stderr.sha256, redactions=stderr.redactions),
+        ),
+    )
+
+
+def _project_name(cwd: Path, source: GitSource | NotARepository | Missing) -> str:
+    root = Path(source.root) if isinstance(source, GitSource) else cwd
+    return root.name or str(root)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
+
+
+def _extra_allow(env: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(p.strip() for p in env.get(EXTRA_ALLOW_ENV, "").split(",") if p.strip())
+
+
+@contextmanager
+def _deferred_signals() -> Iterator[list[str]]:
+    """Outside the command's lifetime, remember interrupts instead of dying half-way."""
+    pending: list[str] = []
+
+    def remember(signum: int, _frame: FrameType | None) -> None:
+        pending.append(signal.Signals(signum).name)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+    previous = {sig: signal.signal(sig, remember) for sig in HANDLED_SIGNALS}
+    try:
+        yield pending
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,180 @@
+"""The command line: parses arguments, calls one function, writes its result.
+
+Thin on purpose. Every user error is an `AuditorError` and becomes one line on
+stderr and its documented exit code here, in `main`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from auditor import __version__
+from auditor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AuditorError, UsageError
+
+app = typer.Typer(
+    name="auditor",
+    help="Make machine-learning runs auditable: capture, check, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+StoreOption = Annotated[
+    Path | None,
+    typer.Option("--store", help="Run store folder [default: $AUDITOR_STORE or ./.auditor]", show_default=False),
+]
+
+
+def _store_path(store: Path | None) -> Path:
+    from auditor.store import default_store_path
+
+    return store if store is not None else default_store_path(Path.cwd())
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"auditor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """auditor: execute or ingest -> run record -> check -> dossier."""
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def run(
+    command: Annotated[list[str], typer.Argument(help="The command to run, after `--`.", show_default=False)],
+    name: Annotated[str | None, typer.Option("--name", help="A label for this run.")] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Project name [default: repository or folder name].")
+    ] = None,
+    store: StoreOption = None,
+) -> None:
+    """Run a command under capture and store its run record. Exits with the command's own code."""
+    from auditor.capture import CaptureRequest, capture_run
+    from auditor.store import RunStore
+
+    target = RunStore.create(_store_path(store))
+    record = capture_run(
+        target,
+        CaptureRequest(
+            argv=command,
+            cwd=Path.cwd(),
+            env=dict(os.environ),
+            name=name,
+            project=project,
+        ),
+    )
+    ident = record.identity
+    typer.echo(
+        f"auditor: run {ident.run_id} {ident.status} (exit {ident.exit_code}) in {ident.duration_s:.2f} s; "
+        f"recorded in {target.root}",
+        err=True,
+    )
+    raise typer.Exit(ident.exit_code)
+
+
+@app.command()
+def runs(
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run.")] = False,
+) -> None:
+    """List the runs in the store, oldest first."""
+    from auditor.errors import InvalidRecordError
+    from auditor.store import RunStore
+    from auditor.summary import render_runs
+
+    entries = list(RunStore.open(_store_path(store)).iter_records())
+    bad = [e for e in entries if isinstance(e, InvalidRecordError)]
+    if as_json:
+        for entry in entries:
+            if not isinstance(entry, InvalidRecordError):
+                ident = entry.identity.model_dump(mode="json")
+                typer.echo(json.dumps(ident, sort_keys=True))
+    else:
+        typer.echo(render_runs(entries))
+    if bad:
+        for error in bad:
+            typer.echo(f"auditor: error: {error.message}", err=True)
+        raise typer.Exit(bad[0].exit_code)
+
+
+@app.command()
+def show(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique id prefix, or `latest`.")],
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole record as JSON.")] = False,
+) -> None:
+    """Show one run: a readable summary, or the record itself with --json."""
+    from auditor.record import dump_record
+    from auditor.store import RunStore
+    from auditor.summary import render_summary
+
+    target = RunStore.open(_store_path(store))
+    record = target.load(target.resolve(run_ref))
+    if as_json:
+        sys.stdout.buffer.write(dump_record(record))
+    else:
+        typer.echo(render_summary(record))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the run record."""
+    from auditor.record.schema import schema_text
+
+    typer.echo(schema_text(), nl=False)
+
+
+def main() -> NoReturn:
+    """Entry point: one line and a documented exit code for every user error."""
+    try:
+        code = app(standalone_mode=False)
+    except AuditorError as exc:
+        _fail(exc.message, exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except typer.TyperException as exc:  # bad usage, reported by the argument parser
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            _fail(exc.format_message(), UsageError.exit_code)
+        sys.exit(UsageError.exit_code)
+    except Exception:
+        log = _crash_log()
+        _fail(f"internal error (a bug in auditor); details in {log}", EXIT_INTERNAL)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    from auditor.summary import safe
+
+    sys.stderr.write(f"auditor: error: {safe(message)}\n")
+    sys.exit(code)
+
+
+def _crash_log() -> str:
+    fd, path = tempfile.mkstemp(prefix="auditor-crash-", suffix=".log")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"auditor {__version__}\nargv: {sys.argv!r}\n\n")
+        handle.write(traceback.format_exc())
+    return path

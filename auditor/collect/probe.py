@@ -1,0 +1,91 @@
+"""Stand-alone probe run by the interpreter that runs the command (not auditor's own).
+
+It must work in any Python >= 3.8 with only the standard library, because it also
+runs inside containers and foreign virtual environments. It writes one JSON
+document to the path given as its first argument and never imports auditor.
+Keep it free of newer syntax: it is sent to the target interpreter as source.
+"""
+
+import json
+import locale
+import os
+import platform
+import sys
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+
+def _distributions() -> Tuple[Optional[List[Dict[str, Any]]], Optional[str]]:
+    # REQUESTED is written only by installers that write INSTALLER (PEP 376 / 610),
+    # so without INSTALLER "not requested" cannot be told from "unknown".
+    try:
+        from importlib import metadata
+    except ImportError:  # Python < 3.8
+        return None, "importlib.metadata is not available in Python %s" % platform.python_version()
+    seen: Set[str] = set()
+    out: List[Dict[str, Any]] = []
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"] or ""
+        key = name.lower().replace("_", "-").replace(".", "-")
+        path = getattr(dist, "_path", None)
+        location = str(path.parent) if path is not None else ""
+        installer = (dist.read_text("INSTALLER") or "").strip() or None
+        direct_url = None
+        raw = dist.read_text("direct_url.json")
+        if raw:
+            try:
+                direct_url = json.loads(raw)
+            except ValueError:
+                direct_url = {"invalid": True}
+        out.append(
+            {
+                "name": name,
+                "version": dist.version,
+                "installer": installer,
+                "requested": (dist.read_text("REQUESTED") is not None) if installer else None,
+                "direct_url": direct_url,
+                "location": location,
+                "shadowed": key in seen,
+            }
+        )
+        seen.add(key)
+    return out, None
+
+
+def _locale() -> Dict[str, Any]:
+    try:
+        current = locale.setlocale(locale.LC_CTYPE, "")
+    except locale.Error:
+        current = None
+    return {
+        "locale": current,
+        "preferred_encoding": locale.getpreferredencoding(False),
+        "filesystem_encoding": sys.getfilesystemencoding(),
+    }
+
+
+def main() -> None:
+    distributions, why = _distributions()
+    base_prefix = getattr(sys, "base_prefix", getattr(sys, "real_prefix", sys.prefix))
+    result: Dict[str, Any] = {
+        "python": {
+            "version": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "executable": sys.executable,
+            "prefix": sys.prefix,
+            "base_prefix": base_prefix,
+            "is_virtualenv": sys.prefix != base_prefix,
+            "sys_path": [p for p in sys.path if p],
+        },
+        "distributions": distributions,
+        "distributions_missing": why,
+        "locale": _locale(),
+        "libc": " ".join(platform.libc_ver()).strip() or None,
+    }
+    tmp = sys.argv[1] + ".tmp"
+    with open(tmp, "w") as handle:
+        json.dump(result, handle)
+    os.replace(tmp, sys.argv[1])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+"""One root error type carrying an exit code; only the CLI turns it into a message.
+
+Exit codes are part of auditor's contract with CI systems (see README, "Exit codes").
+They never overlap "success": nothing that could not be checked exits 0.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_VIOLATIONS = 1
+EXIT_USAGE = 2
+EXIT_COULD_NOT_EVALUATE = 3
+EXIT_INTERNAL = 70
+EXIT_NOT_EXECUTABLE = 126
+EXIT_NOT_FOUND = 127
+EXIT_INTERRUPTED = 130
+
+
+class AuditorError(Exception):
+    """Base of every error auditor reports to a user as one line."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(AuditorError):
+    """Bad command-line usage or bad input supplied by the user."""
+
+    exit_code = EXIT_USAGE
+
+
+class InvalidRecordError(UsageError):
+    """A stored run record that cannot be read: bad JSON, wrong types, unknown version."""
+
+    def __init__(self, path: str, field: str | None, problem: str) -> None:
+        where = f"{path}: field {field}: " if field else f"{path}: "
+        super().__init__(where + problem)
+        self.path = path
+        self.field = field
+        self.problem = problem
+
+
+class RunNotFoundError(UsageError):
+    """A run reference that matches no run, or more than one."""
+
+
+class StoreError(UsageError):
+    """The run store cannot be created, read or written."""
+
+
+class CouldNotEvaluateError(AuditorError):
+    """Something required could not be checked; never reported as a pass."""
+
+    exit_code = EXIT_COULD_NOT_EVALUATE

@@ -1,0 +1,1 @@
+"""Executors: run a command and report what happened (local now, containers later)."""

@@ -1,0 +1,63 @@
+"""Reading and writing run records as canonical JSON, with errors that name file and field."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from auditor.errors import InvalidRecordError
+from auditor.record.models import RECORD_KIND, SUPPORTED_SCHEMA_VERSIONS, RunRecord
+
+
+def dump_record(record: RunRecord) -> bytes:
+    """Canonical bytes: sorted keys, UTF-8, stable across runs of auditor."""
+    data = record.model_dump(mode="json")
+    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def record_digest(record: RunRecord) -> str:
+    """SHA-256 of the canonical bytes: what a dossier quotes to pin the evidence."""
+    return hashlib.sha256(dump_record(record)).hexdigest()
+
+
+def load_record(path: Path) -> RunRecord:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidRecordError(str(path), None, f"cannot read: {exc.strerror}") from exc
+    return parse_record(raw, str(path))
+
+
+def parse_record(raw: bytes, where: str) -> RunRecord:
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if isinstance(exc, json.JSONDecodeError):
+            detail = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
+        else:
+            detail = str(exc)
+        raise InvalidRecordError(where, None, f"not valid JSON ({detail})") from exc
+    _check_header(data, where)
+    try:
+        return RunRecord.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or None
+        raise InvalidRecordError(where, field, first["msg"]) from exc
+
+
+def _check_header(data: Any, where: str) -> None:
+    if not isinstance(data, dict):
+        raise InvalidRecordError(where, None, "expected a JSON object")
+    if data.get("kind") != RECORD_KIND:
+        raise InvalidRecordError(where, "kind", f"expected {RECORD_KIND!r}, found {data.get('kind')!r}")
+    version = data.get("schema_version")
+    if version not in SUPPORTED_SCHEMA_VERSIONS:
+        known = ", ".join(sorted(SUPPORTED_SCHEMA_VERSIONS))
+        raise InvalidRecordError(
+            where, "schema_version", f"unsupported version {version!r} (this auditor reads {known})"
+        )

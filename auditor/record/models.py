@@ -1,0 +1,269 @@
+"""The run record: immutable, versioned, validated evidence about one ML run.
+
+Every section that auditor may fail to capture is a union with `Missing`, so a
+reader (a policy rule, a dossier) always sees *why* evidence is absent instead of
+an empty value that looks like success. Sections are told apart by their
+`state` field, which is also what the committed JSON Schema discriminates on.
+
+Compatibility: readers accept every version in `SUPPORTED_SCHEMA_VERSIONS`.
+Adding an optional field is a minor version bump; anything else is a major one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+SUPPORTED_SCHEMA_VERSIONS = frozenset({"1.0"})
+RECORD_KIND = "auditor.run-record"
+
+
+class Frozen(BaseModel):
+    """Base of every record model: immutable, and strict about unknown keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Missing(Frozen):
+    """Evidence that could not be captured, and why."""
+
+    state: Literal["missing"] = "missing"
+    reason: str
+
+
+# --- identity -------------------------------------------------------------
+
+RunStatus = Literal["succeeded", "failed", "interrupted"]
+
+
+class Identity(Frozen):
+    run_id: str = Field(description="ULID: unique and sortable by start time")
+    project: str
+    name: str | None = Field(None, description="Human label given with --name")
+    argv: tuple[str, ...] = Field(description="The command as run, secrets masked")
+    cwd: str
+    started_at: AwareDatetime
+    ended_at: AwareDatetime
+    duration_s: float = Field(ge=0)
+    exit_code: int = Field(description="The command's exit code; 128+N when killed by signal N")
+    signal: str | None = Field(None, description="Name of the signal that ended the command")
+    status: RunStatus
+    error: str | None = Field(None, description="Why the command could not run, if it could not")
+    user: str
+    host: str
+    auditor_version: str
+
+
+class Origin(Frozen):
+    """How this record came to be: executed under auditor, or ingested from another tool."""
+
+    kind: Literal["executed", "ingested"]
+    executor: str | None = Field(None, description="'local' or 'container' for executed runs")
+    tool: str | None = Field(None, description="The tool an ingested run came from")
+    tool_version: str | None = None
+    source_uri: str | None = None
+    source_run_id: str | None = None
+
+
+class Links(Frozen):
+    reproduces: str | None = Field(None, description="Run id of the run this one re-executes")
+
+
+# --- source ---------------------------------------------------------------
+
+
+class GitSource(Frozen):
+    state: Literal["captured"] = "captured"
+    root: str
+    commit: str | None = Field(description="None in a repository with no commits yet")
+    branch: str | None = Field(description="None when HEAD is detached")
+    dirty: bool
+    diff_sha256: str | None = Field(description="SHA-256 of `git diff HEAD --binary` when dirty")
+    untracked: tuple[str, ...] = Field(description="Untracked, not ignored paths (first 200)")
+    untracked_count: int
+    remote_url: str | None = Field(description="Remote URL with credentials removed")
+
+
+class NotARepository(Frozen):
+    state: Literal["not_a_repository"] = "not_a_repository"
+    path: str
+
+
+Source = Annotated[GitSource | NotARepository | Missing, Field(discriminator="state")]
+
+
+# --- environment -----------------------------------------------------------
+
+
+class OsInfo(Frozen):
+    state: Literal["captured"] = "captured"
+    system: str
+    distribution_id: str | None
+    distribution_version: str | None
+    pretty_name: str | None
+    kernel: str
+    architecture: str
+    libc: str | None
+
+
+class PythonInfo(Frozen):
+    state: Literal["captured"] = "captured"
+    version: str
+    implementation: str
+    executable: str
+    prefix: str
+    base_prefix: str
+    is_virtualenv: bool
+    resolved_from: Literal["argv", "shebang", "path"] = Field(
+        description="How auditor found the interpreter that runs the command"
+    )
+    sys_path: tuple[str, ...]
+
+
+InstallKind = Literal["index", "editable", "vcs", "local", "url", "unknown"]
+
+
+class Distribution(Frozen):
+    name: str
+    version: str
+    installer: str | None
+    requested: bool | None = Field(description="None when the installer left no REQUESTED marker")
+    install_kind: InstallKind
+    url: str | None = Field(None, description="From direct_url.json, credentials removed")
+    vcs: str | None = None
+    commit_id: str | None = None
+    requested_revision: str | None = None
+    location: str
+    shadowed: bool = Field(False, description="True when an earlier sys.path entry has the same name")
+
+
+class Packages(Frozen):
+    state: Literal["captured"] = "captured"
+    distributions: tuple[Distribution, ...]
+
+
+class LocaleInfo(Frozen):
+    state: Literal["captured"] = "captured"
+    locale: str | None
+    preferred_encoding: str
+    filesystem_encoding: str
+
+
+class TimezoneInfo(Frozen):
+    state: Literal["captured"] = "captured"
+    name: str | None
+    utc_offset: str
+
+
+Disposition = Literal["kept", "masked", "fingerprinted"]
+
+
+class EnvVar(Frozen):
+    name: str
+    disposition: Disposition = Field(
+        description="kept: allow-listed value; masked: allow-listed but secrets masked "
+        "inside it; fingerprinted: value replaced by a salted HMAC"
+    )
+    value: str | None = Field(None, description="Only for kept and masked variables")
+    fingerprint: str | None = Field(None, description="Only for fingerprinted variables")
+
+
+class Environment(Frozen):
+    os: Annotated[OsInfo | Missing, Field(discriminator="state")]
+    python: Annotated[PythonInfo | Missing, Field(discriminator="state")]
+    packages: Annotated[Packages | Missing, Field(discriminator="state")]
+    locale: Annotated[LocaleInfo | Missing, Field(discriminator="state")]
+    timezone: Annotated[TimezoneInfo | Missing, Field(discriminator="state")]
+    variables: tuple[EnvVar, ...]
+
+
+# --- hardware --------------------------------------------------------------
+
+
+class CpuInfo(Frozen):
+    state: Literal["captured"] = "captured"
+    model: str | None
+    architecture: str
+    physical_cores: int | None
+    logical_cores: int
+
+
+class MemoryInfo(Frozen):
+    state: Literal["captured"] = "captured"
+    total_bytes: int
+
+
+class Gpu(Frozen):
+    index: int
+    name: str
+    uuid: str
+    memory_total_bytes: int
+    pci_bus_id: str | None
+    compute_capability: str | None
+    serial: str | None = None
+    vbios: str | None = None
+    power_limit_w: float | None = None
+
+
+class Gpus(Frozen):
+    state: Literal["captured"] = "captured"
+    source: Literal["nvml"]
+    driver_version: str
+    cuda_driver_version: str | None
+    nvml_version: str | None
+    devices: tuple[Gpu, ...]
+
+
+class NoGpu(Frozen):
+    state: Literal["none_detected"] = "none_detected"
+    reason: str
+
+
+class Hardware(Frozen):
+    cpu: Annotated[CpuInfo | Missing, Field(discriminator="state")]
+    memory: Annotated[MemoryInfo | Missing, Field(discriminator="state")]
+    gpus: Annotated[Gpus | NoGpu | Missing, Field(discriminator="state")]
+
+
+class Resources(Frozen):
+    """What the command itself used, from the kernel's accounting of its process tree."""
+
+    wall_s: float
+    user_cpu_s: float | None
+    system_cpu_s: float | None
+    peak_rss_bytes: int | None = Field(description="Largest resident set of any single process in the command's tree")
+
+
+# --- outputs ---------------------------------------------------------------
+
+
+class LogFile(Frozen):
+    path: str = Field(description="Relative to the run's folder in the store")
+    bytes: int
+    sha256: str = Field(description="Of the stored (redacted) file")
+    redactions: int = Field(description="How many secrets were masked on the way to the file")
+
+
+class Outputs(Frozen):
+    stdout: LogFile
+    stderr: LogFile
+
+
+# --- the record --------------------------------------------------------------
+
+
+class RunRecord(Frozen):
+    """One run, complete: written once, never modified."""
+
+    schema_version: Literal["1.0"] = "1.0"
+    kind: Literal["auditor.run-record"] = "auditor.run-record"
+    identity: Identity
+    origin: Origin
+    links: Links = Links()
+    source: Source
+    environment: Environment
+    hardware: Hardware
+    resources: Resources
+    outputs: Outputs

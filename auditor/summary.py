@@ -1,0 +1,176 @@
+"""Plain-text views of run records for the terminal. Pure: records in, text out.
+
+Everything shown comes from a run and is untrusted: control characters are
+escaped so a hostile package name or argument cannot drive the terminal.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Sequence
+
+from auditor.errors import InvalidRecordError
+from auditor.record import RunRecord, record_digest
+from auditor.record.models import Gpus, Missing, NoGpu, NotARepository
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def safe(text: object) -> str:
+    """Escape control and bidi characters of untrusted text for a terminal."""
+    return _CONTROL.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", str(text)
+    )
+
+
+def command_line(argv: Sequence[str]) -> str:
+    return safe(shlex.join(argv))
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    rows = [list(r) for r in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)
+
+
+def _truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_runs(entries: Sequence[RunRecord | InvalidRecordError]) -> str:
+    rows = []
+    for entry in entries:
+        if isinstance(entry, InvalidRecordError):
+            continue
+        ident = entry.identity
+        rows.append(
+            [
+                ident.run_id,
+                ident.started_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+                ident.status,
+                str(ident.exit_code),
+                f"{ident.duration_s:.1f}s",
+                safe(_truncate(ident.project, 24)),
+                _truncate(safe(ident.name) if ident.name else command_line(ident.argv), 48),
+            ]
+        )
+    if not rows:
+        return "no runs in this store yet"
+    return table(["RUN", "STARTED (UTC)", "STATUS", "EXIT", "TIME", "PROJECT", "NAME / COMMAND"], rows)
+
+
+def _missing(section: Missing) -> str:
+    return f"not captured: {safe(section.reason)}"
+
+
+def render_summary(record: RunRecord) -> str:
+    ident, env, hw = record.identity, record.environment, record.hardware
+    lines = [
+        f"Run {ident.run_id}  ({ident.status}, exit {ident.exit_code}{', ' + ident.signal if ident.signal else ''})",
+        f"  project     {safe(ident.project)}" + (f"  name: {safe(ident.name)}" if ident.name else ""),
+        f"  command     {command_line(ident.argv)}",
+        f"  directory   {safe(ident.cwd)}",
+        f"  started     {ident.started_at.isoformat()}  ended {ident.ended_at.isoformat()}  ({ident.duration_s:.2f} s)",
+        f"  by          {safe(ident.user)} on {safe(ident.host)}, auditor {safe(ident.auditor_version)}",
+        f"  record      sha256:{record_digest(record)}",
+    ]
+    if ident.error:
+        lines.append(f"  error       {safe(ident.error)}")
+    lines += ["", "Source", "  " + _source(record)]
+    lines += ["", "Environment"]
+    lines.append(
+        "  os          "
+        + (
+            _missing(env.os)
+            if isinstance(env.os, Missing)
+            else safe(
+                f"{env.os.pretty_name or env.os.system}, kernel {env.os.kernel}, {env.os.architecture}, "
+                f"{env.os.libc or 'libc unknown'}"
+            )
+        )
+    )
+    lines.append(
+        "  python      "
+        + (
+            _missing(env.python)
+            if isinstance(env.python, Missing)
+            else safe(
+                f"{env.python.implementation} {env.python.version} at {env.python.executable}"
+                f"{' (virtualenv)' if env.python.is_virtualenv else ''}; found via {env.python.resolved_from}"
+            )
+        )
+    )
+    if isinstance(env.packages, Missing):
+        lines.append("  packages    " + _missing(env.packages))
+    else:
+        dists = env.packages.distributions
+        kinds: dict[str, int] = {}
+        for d in dists:
+            kinds[d.install_kind] = kinds.get(d.install_kind, 0) + 1
+        breakdown = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        lines.append(f"  packages    {len(dists)} distributions ({breakdown})")
+    if not isinstance(env.timezone, Missing):
+        lines.append(f"  timezone    {safe(env.timezone.name or 'unknown')} (UTC{env.timezone.utc_offset})")
+    kept = sum(1 for v in env.variables if v.disposition != "fingerprinted")
+    masked = sum(1 for v in env.variables if v.disposition == "masked")
+    lines.append(
+        f"  variables   {len(env.variables)} ({kept} kept, {masked} with secrets masked, "
+        f"{len(env.variables) - kept} fingerprinted)"
+    )
+    lines += ["", "Hardware"]
+    lines.append(
+        "  cpu         "
+        + (
+            _missing(hw.cpu)
+            if isinstance(hw.cpu, Missing)
+            else safe(
+                f"{hw.cpu.model or 'unknown model'}, {hw.cpu.physical_cores or '?'} physical / "
+                f"{hw.cpu.logical_cores} logical cores"
+            )
+        )
+    )
+    lines.append(
+        "  memory      "
+        + (_missing(hw.memory) if isinstance(hw.memory, Missing) else f"{hw.memory.total_bytes / 2**30:.1f} GiB")
+    )
+    lines.append("  gpus        " + _gpus(hw.gpus))
+    res = record.resources
+    cpu = (res.user_cpu_s or 0) + (res.system_cpu_s or 0)
+    peak = f"{res.peak_rss_bytes / 2**20:.0f} MiB" if res.peak_rss_bytes is not None else "unknown"
+    lines += ["", "Resources", f"  wall {res.wall_s:.2f} s, cpu {cpu:.2f} s, peak memory {peak}"]
+    out = record.outputs
+    lines += [
+        "",
+        "Outputs",
+        f"  stdout      {out.stdout.path} ({out.stdout.bytes} bytes, {out.stdout.redactions} masked)",
+        f"  stderr      {out.stderr.path} ({out.stderr.bytes} bytes, {out.stderr.redactions} masked)",
+    ]
+    return "\n".join(lines)
+
+
+def _source(record: RunRecord) -> str:
+    src = record.source
+    if isinstance(src, NotARepository):
+        return f"not a git repository ({safe(src.path)})"
+    if isinstance(src, Missing):
+        return _missing(src)
+    state = (
+        f"dirty (diff sha256:{src.diff_sha256[:12]}…)"
+        if src.dirty and src.diff_sha256
+        else ("dirty" if src.dirty else "clean")
+    )
+    where = safe(src.remote_url) if src.remote_url else "no remote"
+    commit = src.commit[:12] if src.commit else "(no commits)"
+    return f"git {commit} on {safe(src.branch or 'detached HEAD')}, {state}, {where}"
+
+
+def _gpus(gpus: Gpus | NoGpu | Missing) -> str:
+    if isinstance(gpus, NoGpu):
+        return f"no GPU detected ({safe(gpus.reason)})"
+    if isinstance(gpus, Missing):
+        return _missing(gpus)
+    names = ", ".join(safe(f"{g.name} ({g.memory_total_bytes / 2**30:.0f} GiB)") for g in gpus.devices)
+    return f"{names}; driver {safe(gpus.driver_version)}, CUDA {safe(gpus.cuda_driver_version or '?')}"
