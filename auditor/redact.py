@@ -97,7 +97,8 @@ def clean_url(url: str) -> str:
     if parts.scheme and "@" in parts.netloc:
         userinfo, _, host = parts.netloc.rpartition("@")
         user = userinfo.split(":", 1)[0]
-        keep_user = parts.scheme not in ("http", "https") and not mask(user)[1] and len(user) < 20
+        web = parts.scheme.rsplit("+", 1)[-1] in ("http", "https")  # git+https:// too
+        keep_user = not web and not mask(user)[1] and len(user) < 20
         netloc = f"{user}@{host}" if keep_user else host
         url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return mask(url)[0]

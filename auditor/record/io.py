@@ -46,8 +46,12 @@ def parse_record(raw: bytes, where: str) -> RunRecord:
         return RunRecord.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or None
+        field = ".".join(str(part) for part in first["loc"] if part not in _UNION_TAGS) or None
         raise InvalidRecordError(where, field, first["msg"]) from exc
+
+
+# Pydantic puts the chosen variant's tag into an error's location; users never wrote it.
+_UNION_TAGS = frozenset({"captured", "missing", "not_a_repository", "none_detected"})
 
 
 def _check_header(data: Any, where: str) -> None:

@@ -1,0 +1,66 @@
+"""Shared fixtures: the real CLI entry point, throwaway git repositories, clean environments."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+SAMPLE = REPO / "samples" / "credit-scoring"
+AUDITOR = Path(sys.prefix) / "bin" / "auditor"
+
+CliRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def base_env(**extra: str) -> dict[str, str]:
+    """A small, predictable environment for the command under test."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "USER")}
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def cli() -> CliRunner:
+    """Run the installed `auditor` console script, as a user would."""
+    if not AUDITOR.exists():
+        pytest.fail(f"{AUDITOR} is missing: install auditor with `./dev setup`")
+
+    def run(*args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(AUDITOR), *args], cwd=cwd, env=dict(env) if env is not None else base_env(),
+            capture_output=True, text=True, timeout=timeout, input=input, check=False,
+        )
+
+    return run
+
+
+def git(cwd: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
+        env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
+             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"},
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def git_repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "project"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "train.py").write_text("print('training')\n")
+    git(repo, "add", "train.py")
+    git(repo, "commit", "-q", "-m", "first")
+    return repo
+
+
+def store_snapshot(store: Path) -> dict[str, bytes]:
+    """Every file in a store with its bytes, to prove a command changed nothing."""
+    return {str(p.relative_to(store)): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
