@@ -23,15 +23,15 @@ from pathlib import Path
 from types import FrameType
 from typing import TypeVar
 
-from ulid import ULID
-
 from auditor import __version__
 from auditor.collect.git import collect_git
 from auditor.collect.hardware import collect_hardware
+from auditor.collect.probe_runner import RunningProbe
 from auditor.collect.python_env import PythonEvidence, collect_python
 from auditor.collect.system import collect_os, collect_timezone
 from auditor.execute.interface import ExecutionResult, ExecutionSpec, Executor, Streams
 from auditor.execute.local import HANDLED_SIGNALS, LocalExecutor
+from auditor.ids import new_ulid
 from auditor.logsink import RedactingLog
 from auditor.record.models import (
     Environment,
@@ -43,6 +43,7 @@ from auditor.record.models import (
     NotARepository,
     Origin,
     Outputs,
+    PythonInfo,
     Resources,
     RunRecord,
 )
@@ -59,7 +60,7 @@ def _utc_now() -> datetime:
 
 
 def _new_id() -> str:
-    return str(ULID())
+    return new_ulid()
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class CaptureRequest:
     env: Mapping[str, str]
     name: str | None = None
     project: str | None = None
+    probe: RunningProbe | None = None  # started early by the caller, see probe_runner
 
 
 @dataclass
@@ -91,7 +93,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
         try:
             source = collect_git(request.cwd)
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="auditor-collect") as pool:
-                python_f = pool.submit(collect_python, request.argv, request.env, str(request.cwd))
+                python_f = pool.submit(collect_python, request.argv, request.env, str(request.cwd), request.probe)
                 hardware_f = pool.submit(collect_hardware)
                 stdout = RedactingLog(staging.path / "stdout.log", redactor)
                 stderr = RedactingLog(staging.path / "stderr.log", redactor)
@@ -176,7 +178,7 @@ def _assemble(
     )
     environment = Environment(
         os=collect_os(python.libc),
-        python=python.python,
+        python=_redact_python(python.python, redactor),
         packages=python.packages,
         locale=python.locale,
         timezone=collect_timezone(request.env),
@@ -199,6 +201,13 @@ def _assemble(
             stderr=LogFile(path="stderr.log", bytes=stderr.bytes, sha256=stderr.sha256, redactions=stderr.redactions),
         ),
     )
+
+
+def _redact_python(python: PythonInfo | Missing, redactor: TextRedactor) -> PythonInfo | Missing:
+    """sys.path is built from PYTHONPATH and .pth files, so it can carry pieces of secrets."""
+    if isinstance(python, Missing):
+        return python
+    return python.model_copy(update={"sys_path": tuple(redactor(p)[0] for p in python.sys_path)})
 
 
 def _project_name(cwd: Path, source: GitSource | NotARepository | Missing) -> str:

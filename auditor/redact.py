@@ -88,6 +88,17 @@ def mask(text: str) -> tuple[str, int]:
     return text, count
 
 
+def secret_fragments(text: str) -> set[str]:
+    """Each secret found in `text`, and for URL credentials the password on its own."""
+    found: set[str] = set()
+    for _label, pattern in TOKEN_PATTERNS:
+        for match in pattern.finditer(text):
+            found.add(match.group())
+            if ":" in match.group():
+                found.add(match.group().split(":", 1)[1])
+    return found
+
+
 def clean_url(url: str) -> str:
     """A URL without any credentials: user info is dropped from http(s), passwords from all."""
     try:
@@ -133,8 +144,13 @@ class RedactionPolicy:
         return tuple(out)
 
     def secret_values(self, env: Mapping[str, str]) -> tuple[str, ...]:
-        """Values that must not appear in logs or argv: every value auditor does not keep."""
+        """Text that must not appear anywhere auditor writes: every value it does not keep,
+        and the secrets found inside kept values (which may later show up split apart,
+        as a PYTHONPATH entry ends up in sys.path)."""
         values = {v for n, v in env.items() if not self.allowed(n) and len(v) >= MIN_LOG_SECRET_LENGTH}
+        for name, value in env.items():
+            if self.allowed(name):
+                values.update(f for f in secret_fragments(value) if len(f) >= MIN_LOG_SECRET_LENGTH)
         return tuple(sorted(values, key=len, reverse=True))
 
 

@@ -31,11 +31,19 @@ def cli() -> CliRunner:
     if not AUDITOR.exists():
         pytest.fail(f"{AUDITOR} is missing: install auditor with `./dev setup`")
 
-    def run(*args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120,
-            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [str(AUDITOR), *args], cwd=cwd, env=dict(env) if env is not None else base_env(),
-            capture_output=True, text=True, timeout=timeout, input=input, check=False,
+            [str(AUDITOR), *args],
+            cwd=cwd,
+            env=dict(env) if env is not None else base_env(),
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            input=input,
+            check=False,
         )
 
     return run
@@ -43,9 +51,18 @@ def cli() -> CliRunner:
 
 def git(cwd: Path, *args: str) -> str:
     done = subprocess.run(
-        ["git", *args], cwd=cwd, capture_output=True, text=True, check=True,
-        env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid",
-             "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"},
+        ["git", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@example.invalid",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        },
     )
     return done.stdout.strip()
 

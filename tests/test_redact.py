@@ -15,9 +15,16 @@ PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE 
 
 @pytest.mark.parametrize(
     ("secret", "label"),
-    [(GITHUB, "github-token"), (AWS, "aws-access-key"), (HF, "huggingface-token"), (OPENAI, "api-key"),
-     (SLACK, "slack-token"), (JWT, "jwt"), (PEM, "private-key"),
-     ("github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnop", "github-token")],
+    [
+        (GITHUB, "github-token"),
+        (AWS, "aws-access-key"),
+        (HF, "huggingface-token"),
+        (OPENAI, "api-key"),
+        (SLACK, "slack-token"),
+        (JWT, "jwt"),
+        (PEM, "private-key"),
+        ("github_pat_" + "11ABCDEFG0123456789_abcdefghijklmnop", "github-token"),
+    ],
 )
 def test_token_shapes_are_masked(secret: str, label: str) -> None:
     text, count = mask(f"before {secret} after")
@@ -29,8 +36,13 @@ def test_token_shapes_are_masked(secret: str, label: str) -> None:
 
 @pytest.mark.parametrize(
     "harmless",
-    ["a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2", "/usr/local/bin:/usr/bin", "task-scheduler-for-risk-models",
-     "en_US.UTF-8", "https://pypi.org/simple"],
+    [
+        "a1b2c3d4e5f6a1b2c3d4e5f6a1b2c3d4e5f6a1b2",
+        "/usr/local/bin:/usr/bin",
+        "task-scheduler-for-risk-models",
+        "en_US.UTF-8",
+        "https://pypi.org/simple",
+    ],
 )
 def test_ordinary_values_are_left_alone(harmless: str) -> None:
     assert mask(harmless) == (harmless, 0)
@@ -56,8 +68,13 @@ def test_clean_url(url: str, expected: str) -> None:
 def test_environment_allow_list_and_fingerprints() -> None:
     policy = RedactionPolicy(salt=b"s" * 32)
     env = {
-        "PATH": "/usr/bin", "LANG": "C.UTF-8", "CUDA_VISIBLE_DEVICES": "0", "PYTHONHASHSEED": "0",
-        "DATABASE_URL": "postgres://app:hunter2hunter2@db/prod", "HF_TOKEN": HF, "MY_CUSTOM": "x" * 32,
+        "PATH": "/usr/bin",
+        "LANG": "C.UTF-8",
+        "CUDA_VISIBLE_DEVICES": "0",
+        "PYTHONHASHSEED": "0",
+        "DATABASE_URL": "postgres://app:hunter2hunter2@db/prod",
+        "HF_TOKEN": HF,
+        "MY_CUSTOM": "x" * 32,
         "PYTHON_API_KEY": "not-kept-even-if-python-prefixed",
         "PYTHONPATH": f"/src:https://me:{GITHUB}@host/x",
     }

@@ -8,17 +8,11 @@ distributions the command could import.
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from auditor.collect.probe_runner import Interpreter, ProbeError, RunningProbe, start_probe
 from auditor.record.models import (
     Distribution,
     InstallKind,
@@ -29,15 +23,7 @@ from auditor.record.models import (
 )
 from auditor.redact import clean_url
 
-PYTHON_NAME = re.compile(r"^(python|pypy)(\d+(\.\d+)?)?([dmu]*)?(\.exe)?$")
 INDEX_INSTALLERS = frozenset({"pip", "uv", "poetry", "pdm", "hatch", "pipenv", "conda-pip"})
-PROBE_TIMEOUT_S = 60
-
-
-@dataclass(frozen=True)
-class Interpreter:
-    executable: str
-    resolved_from: Literal["argv", "shebang", "path"]
 
 
 @dataclass(frozen=True)
@@ -48,83 +34,21 @@ class PythonEvidence:
     libc: str | None
 
 
-def find_interpreter(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> Interpreter | None:
-    """The Python that will run `argv`, or None if the command's PATH has none."""
-    search_path = env.get("PATH", "")
-    exe = _which(argv[0], search_path, cwd) if argv else None
-    if exe is not None:
-        if PYTHON_NAME.match(Path(exe).name):
-            return Interpreter(exe, "argv")
-        from_shebang = _shebang_python(Path(exe), search_path)
-        if from_shebang is not None:
-            return Interpreter(from_shebang, "shebang")
-    for name in ("python3", "python"):
-        found = shutil.which(name, path=search_path)
-        if found is not None:
-            return Interpreter(found, "path")
-    return None
-
-
-def _which(command: str, search_path: str, cwd: str) -> str | None:
-    if "/" in command:
-        candidate = Path(cwd, command)
-        return str(candidate) if candidate.is_file() else None
-    return shutil.which(command, path=search_path)
-
-
-def _shebang_python(script: Path, search_path: str) -> str | None:
-    try:
-        with script.open("rb") as handle:
-            first = handle.readline(512)
-    except OSError:
-        return None
-    if not first.startswith(b"#!"):
-        return None
-    words = first[2:].decode("utf-8", "replace").split()
-    if words and Path(words[0]).name == "env":
-        words = [w for w in words[1:] if not w.startswith("-")]
-        found = shutil.which(words[0], path=search_path) if words else None
-    else:
-        found = words[0] if words else None
-    return found if found and PYTHON_NAME.match(Path(found).name) else None
-
-
-def collect_python(argv: Sequence[str], env: Mapping[str, str], cwd: str) -> PythonEvidence:
-    interpreter = find_interpreter(argv, env, cwd)
-    if interpreter is None:
+def collect_python(
+    argv: Sequence[str], env: Mapping[str, str], cwd: str, probe: RunningProbe | None = None
+) -> PythonEvidence:
+    """Evidence about the command's interpreter; pass a probe started earlier to save time."""
+    if probe is None:
+        probe = start_probe(argv, env, cwd)
+    if probe is None:
         gone = Missing(reason="no Python interpreter found for the command (argv, shebang or PATH)")
         return PythonEvidence(gone, gone, gone, None)
     try:
-        raw = run_probe(interpreter.executable, env, cwd)
+        raw = probe.result()
     except ProbeError as exc:
         gone = Missing(reason=str(exc))
         return PythonEvidence(gone, gone, gone, None)
-    return parse_probe(raw, interpreter)
-
-
-class ProbeError(Exception):
-    pass
-
-
-def probe_source() -> str:
-    return resources.files("auditor.collect").joinpath("probe.py").read_text(encoding="utf-8")
-
-
-def run_probe(executable: str, env: Mapping[str, str], cwd: str) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="auditor-probe-") as tmp:
-        out = Path(tmp, "probe.json")
-        argv = [executable, "-c", probe_source(), str(out)]
-        try:
-            done = subprocess.run(
-                argv, env=dict(env), cwd=cwd, capture_output=True, timeout=PROBE_TIMEOUT_S, check=False
-            )
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            raise ProbeError(f"could not run the environment probe with {executable}: {exc}") from exc
-        if done.returncode != 0 or not out.exists():
-            tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
-            raise ProbeError(f"environment probe failed with {executable} (exit {done.returncode}): {tail[0][:200]}")
-        data: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
-        return data
+    return parse_probe(raw, probe.interpreter)
 
 
 def parse_probe(data: Mapping[str, Any], interpreter: Interpreter) -> PythonEvidence:

@@ -26,6 +26,7 @@ from auditor.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND
 from auditor.execute.interface import ExecutionResult, ExecutionSpec, LogSink, Streams
 
 GRACE_S = 10.0
+GRACE_ENV = "AUDITOR_STOP_GRACE_S"  # seconds between asking a command to stop and killing it
 PUMP_JOIN_S = 5.0
 HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 Clock = Callable[[], datetime]
@@ -38,9 +39,9 @@ def _utc_now() -> datetime:
 class LocalExecutor:
     name: Literal["local", "container"] = "local"
 
-    def __init__(self, clock: Clock = _utc_now, grace_s: float = GRACE_S) -> None:
+    def __init__(self, clock: Clock = _utc_now, grace_s: float | None = None) -> None:
         self._clock = clock
-        self._grace_s = grace_s
+        self._grace_s = grace_s if grace_s is not None else _grace_from_env()
 
     def execute(self, spec: ExecutionSpec, streams: Streams) -> ExecutionResult:
         started_at, t0 = self._clock(), time.monotonic()
@@ -103,6 +104,13 @@ class LocalExecutor:
             peak_rss_bytes=usage.ru_maxrss * 1024,
             notes=tuple(notes),
         )
+
+
+def _grace_from_env() -> float:
+    try:
+        return max(0.0, float(os.environ.get(GRACE_ENV, GRACE_S)))
+    except ValueError:
+        return GRACE_S
 
 
 def _resolve(command: str, search_path: str, cwd: str) -> str | None:

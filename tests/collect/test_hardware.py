@@ -80,7 +80,7 @@ def test_gpu_facts_match_nvidia_smi_on_the_reference_machine() -> None:
     assert gpu.pci_bus_id == smi["pci.bus_id"]
     assert gpu.compute_capability == smi["compute_cap"] == "9.0"
     assert gpus.driver_version == smi["driver_version"]
-    xml = ET.parse(REFERENCE / "nvidia-smi-q.xml").getroot()
+    xml = ET.parse(REFERENCE / "nvidia-smi-q.xml").getroot()  # noqa: S314 - our own fixture
     assert gpus.cuda_driver_version == xml.findtext("cuda_version") == "13.0"
     assert gpu.serial == xml.findtext("gpu/serial")
     assert gpu.vbios == xml.findtext("gpu/vbios_version")
@@ -94,8 +94,10 @@ def test_this_machine_without_a_driver_reports_no_gpu() -> None:
 
 
 def test_unsupported_optional_fields_are_left_out() -> None:
-    nvml = reference_nvml(nvmlDeviceGetSerial=raises(pynvml.NVML_ERROR_NOT_SUPPORTED),
-                          nvmlDeviceGetPowerManagementLimit=raises(pynvml.NVML_ERROR_NOT_SUPPORTED))
+    nvml = reference_nvml(
+        nvmlDeviceGetSerial=raises(pynvml.NVML_ERROR_NOT_SUPPORTED),
+        nvmlDeviceGetPowerManagementLimit=raises(pynvml.NVML_ERROR_NOT_SUPPORTED),
+    )
     gpus = collect_gpus(nvml)  # type: ignore[arg-type]
     assert isinstance(gpus, Gpus)
     assert gpus.devices[0].serial is None and gpus.devices[0].power_limit_w is None

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.python_env import collect_python, find_interpreter, to_distribution
+from auditor.collect.probe_runner import find_interpreter
+from auditor.collect.python_env import collect_python, to_distribution
 from auditor.record.models import Missing, Packages, PythonInfo
 from tests.conftest import REPO, base_env, git
 
@@ -38,8 +39,17 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
     if not WHEELHOUSE.is_dir():
         pytest.fail(f"{WHEELHOUSE} is missing: run `./dev setup`")
-    pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--find-links",
-           str(WHEELHOUSE), "--no-build-isolation"]
+    pip = [
+        str(env_dir / "bin" / "python"),
+        "-m",
+        "pip",
+        "install",
+        "-q",
+        "--no-index",
+        "--find-links",
+        str(WHEELHOUSE),
+        "--no-build-isolation",
+    ]
     subprocess.run([*pip, "--upgrade", "setuptools"], check=True)
     subprocess.run([*pip, str(_package(root, "knownpkg", "1.2.3"))], check=True)
     subprocess.run([*pip, "-e", str(_package(root, "editpkg", "0.4.0"))], check=True)
@@ -110,10 +120,18 @@ def test_broken_interpreter_is_missing_with_the_reason(tmp_path: Path) -> None:
 
 
 def test_vcs_urls_lose_their_credentials() -> None:
-    dist = to_distribution({
-        "name": "private", "version": "1.0", "installer": "pip", "requested": True, "location": "/x",
-        "direct_url": {"url": "https://ci-bot:glpat-abcdefghijklmnop@git.example.invalid/private.git",
-                       "vcs_info": {"vcs": "git", "commit_id": "c" * 40}},
-    })
+    dist = to_distribution(
+        {
+            "name": "private",
+            "version": "1.0",
+            "installer": "pip",
+            "requested": True,
+            "location": "/x",
+            "direct_url": {
+                "url": "https://ci-bot:glpat-abcdefghijklmnop@git.example.invalid/private.git",
+                "vcs_info": {"vcs": "git", "commit_id": "c" * 40},
+            },
+        }
+    )
     assert dist.url == "https://git.example.invalid/private.git"
     assert dist.install_kind == "vcs" and dist.commit_id == "c" * 40
