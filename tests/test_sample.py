@@ -26,8 +26,17 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
     project = tmp_path / "credit-scoring"
     shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns(".venv", "data", "models", "outputs", ".auditor"))
 
-    done = cli("run", "--project", "credit-scoring", "--", str(python), "run_pipeline.py", cwd=project,
-               env=base_env(), timeout=300)
+    done = cli(
+        "run",
+        "--project",
+        "credit-scoring",
+        "--",
+        str(python),
+        "run_pipeline.py",
+        cwd=project,
+        env=base_env(),
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert "[3/3] train done" in done.stdout and "metrics: " in done.stdout
 
