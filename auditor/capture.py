@@ -29,6 +29,7 @@ from auditor.collect.hardware import collect_hardware
 from auditor.collect.probe_runner import RunningProbe
 from auditor.collect.python_env import PythonEvidence, collect_python
 from auditor.collect.system import collect_os, collect_timezone
+from auditor.datacapture import DataCapture, DataEvidence
 from auditor.execute.interface import ExecutionResult, ExecutionSpec, Executor, Streams
 from auditor.execute.local import HANDLED_SIGNALS, LocalExecutor
 from auditor.ids import new_ulid
@@ -53,6 +54,10 @@ from auditor.store import RunStore
 T = TypeVar("T")
 EXTRA_ALLOW_ENV = "AUDITOR_ENV_ALLOW"
 COLLECT_TIMEOUT_S = 120
+
+
+def _stderr_warning(message: str) -> None:
+    sys.stderr.write(f"auditor: warning: {message}\n")
 
 
 def _utc_now() -> datetime:
@@ -82,49 +87,67 @@ class CaptureContext:
     executor: Executor = field(default_factory=LocalExecutor)
     stdout_live: object = None
     stderr_live: object = None
+    warn: Callable[[str], None] = field(default=lambda message: _stderr_warning(message))
 
 
 def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | None = None) -> RunRecord:
     ctx = ctx or CaptureContext(stdout_live=sys.stdout.buffer, stderr_live=sys.stderr.buffer)
     policy = RedactionPolicy(salt=store.salt(), extra_allow=_extra_allow(request.env))
     redactor = TextRedactor(policy.secret_values(request.env))
+    source = collect_git(request.cwd)  # before the command: it may change the tree
+    data = DataCapture(request.cwd, store.root, ctx.clock)  # a bad auditor.yaml stops here, before anything runs
+    project = request.project or (data.spec.project.name if data.spec else _project_name(request.cwd, source))
     with _deferred_signals() as pending:
         staging = store.begin(ctx.new_id())
         try:
-            source = collect_git(request.cwd)
+            data.prepare()
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="auditor-collect") as pool:
                 python_f = pool.submit(collect_python, request.argv, request.env, str(request.cwd), request.probe)
                 hardware_f = pool.submit(collect_hardware)
                 stdout = RedactingLog(staging.path / "stdout.log", redactor)
                 stderr = RedactingLog(staging.path / "stderr.log", redactor)
+                streams = Streams(
+                    stdout_live=ctx.stdout_live,  # type: ignore[arg-type]
+                    stderr_live=ctx.stderr_live,  # type: ignore[arg-type]
+                    stdout_log=stdout,
+                    stderr_log=stderr,
+                )
                 try:
-                    result = _execute(
-                        ctx,
-                        request,
-                        Streams(
-                            stdout_live=ctx.stdout_live,  # type: ignore[arg-type]
-                            stderr_live=ctx.stderr_live,  # type: ignore[arg-type]
-                            stdout_log=stdout,
-                            stderr_log=stderr,
-                        ),
-                        pending,
-                    )
+                    result = _execute(ctx, request, data.environment(request.env), streams, pending)
                 finally:
                     stdout.close()
                     stderr.close()
                 python = _result(python_f, lambda why: PythonEvidence(why, why, why, None))
                 hardware = _result(hardware_f, lambda why: Hardware(cpu=why, memory=why, gpus=why))
+            evidence = data.finish(staging.run_id, project)
             record = _assemble(
-                request, ctx, staging.run_id, result, source, python, hardware, policy, redactor, stdout, stderr
+                request,
+                ctx,
+                staging.run_id,
+                project,
+                result,
+                source,
+                python,
+                hardware,
+                policy,
+                redactor,
+                stdout,
+                stderr,
+                evidence,
             )
             store.commit(staging, record)
         except BaseException:
+            data.close()
             store.discard(staging)
             raise
+    for warning in evidence.warnings:
+        ctx.warn(warning)
     return record
 
 
-def _execute(ctx: CaptureContext, request: CaptureRequest, streams: Streams, pending: list[str]) -> ExecutionResult:
+def _execute(
+    ctx: CaptureContext, request: CaptureRequest, env: Mapping[str, str], streams: Streams, pending: list[str]
+) -> ExecutionResult:
     if pending:  # interrupted before the command could start: record that, run nothing
         now = ctx.clock()
         return ExecutionResult(
@@ -135,8 +158,7 @@ def _execute(ctx: CaptureContext, request: CaptureRequest, streams: Streams, pen
             wall_s=0.0,
             error=f"interrupted by {pending[0]} before the command started",
         )
-    spec = ExecutionSpec(argv=request.argv, cwd=str(request.cwd), env=request.env)
-    return ctx.executor.execute(spec, streams)
+    return ctx.executor.execute(ExecutionSpec(argv=request.argv, cwd=str(request.cwd), env=env), streams)
 
 
 def _result(future: Future[T], on_missing: Callable[[Missing], T]) -> T:
@@ -150,6 +172,7 @@ def _assemble(
     request: CaptureRequest,
     ctx: CaptureContext,
     run_id: str,
+    project: str,
     result: ExecutionResult,
     source: GitSource | NotARepository | Missing,
     python: PythonEvidence,
@@ -158,10 +181,11 @@ def _assemble(
     redactor: TextRedactor,
     stdout: RedactingLog,
     stderr: RedactingLog,
+    evidence: DataEvidence,
 ) -> RunRecord:
     identity = Identity(
         run_id=run_id,
-        project=request.project or _project_name(request.cwd, source),
+        project=project,
         name=request.name,
         argv=tuple(redactor(arg)[0] for arg in request.argv),
         cwd=str(request.cwd),
@@ -200,6 +224,10 @@ def _assemble(
             stdout=LogFile(path="stdout.log", bytes=stdout.bytes, sha256=stdout.sha256, redactions=stdout.redactions),
             stderr=LogFile(path="stderr.log", bytes=stderr.bytes, sha256=stderr.sha256, redactions=stderr.redactions),
         ),
+        lineage=evidence.lineage,
+        fairness=evidence.fairness,
+        params=evidence.params,
+        metrics=evidence.metrics,
     )
 
 

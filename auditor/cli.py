@@ -141,6 +141,22 @@ def show(
 
 
 @app.command()
+def init(
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing auditor.yaml.")] = False,
+) -> None:
+    """Write a commented starter auditor.yaml for the current folder."""
+    from auditor.init import starter_spec
+    from auditor.spec import SPEC_FILE
+    from auditor.store import write_atomic
+
+    target = Path.cwd() / SPEC_FILE
+    if target.exists() and not force:
+        raise UsageError(f"{target}: already exists (use --force to overwrite)")
+    write_atomic(target, starter_spec(Path.cwd()).encode())
+    typer.echo(f"wrote {target}: fill in the datasheets, steps and predictions, then `auditor run -- ...`")
+
+
+@app.command()
 def schema() -> None:
     """Print the JSON Schema of the run record."""
     from auditor.record.schema import schema_text

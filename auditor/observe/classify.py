@@ -1,0 +1,118 @@
+"""Turn raw file access into what an auditor asks: declared and read, declared but never
+read, read but undeclared, written.
+
+Reads of the interpreter's own files (its prefixes and site-packages), of Python
+code, and of the kernel's pseudo-files are counted per place, not listed one by
+one: a training run opens thousands of them and none of them is data. A file
+that belongs to a declared dataset is always listed, wherever it lives.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.record.lineage import AccessVerdict, FileAccess, Observation
+
+CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".pyd", ".so", ".pth")
+# Kernel pseudo-files, system configuration and the timezone database: never training data.
+SYSTEM_PREFIXES = ("/proc/", "/sys/", "/dev/", "/etc/", "/usr/share/zoneinfo/")
+MAX_LISTED_FILES = 5_000
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A declared dataset or model: its id, role and real path."""
+
+    id: str
+    role: str
+    path: Path
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def owner(path: str, declared: Sequence[Declared]) -> Declared | None:
+    """The declared dataset a file belongs to (the most specific one)."""
+    matches = [d for d in declared if _inside(path, str(d.path))]
+    return max(matches, key=lambda d: len(str(d.path)), default=None)
+
+
+def classify(
+    reads: Iterable[str],
+    writes: Iterable[str],
+    *,
+    declared: Sequence[Declared],
+    project_root: Path,
+    environment_prefixes: Iterable[str],
+    ignore: Sequence[str],
+    method: str,
+    processes: int,
+) -> Observation:
+    real = os.path.realpath
+    root = real(project_root)
+    prefixes = sorted({real(p) for p in environment_prefixes if p}, key=len, reverse=True)
+    ignored = [real(p) for p in ignore]
+    read_set = {real(p) for p in reads}
+    write_set = {real(p) for p in writes}
+    summary: Counter[str] = Counter()
+    files: list[FileAccess] = []
+    read_ids: set[str] = set()
+    for path in sorted(read_set | write_set):
+        if any(_inside(path, i) for i in ignored):
+            continue
+        dataset = owner(path, declared)
+        read, wrote = path in read_set, path in write_set
+        if dataset is None and not wrote:
+            place = _summary_place(path, prefixes)
+            if place is not None:
+                summary[place] += 1
+                continue
+        verdicts: list[AccessVerdict] = []
+        if wrote:
+            verdicts.append("written")
+        if read and dataset is not None:
+            verdicts.append("declared_read")
+            read_ids.add(dataset.id)
+        elif read and not wrote:  # a file the run wrote itself and read back is not outside data
+            verdicts.append("undeclared_read")
+        files.append(
+            FileAccess(
+                path=_display(path, root),
+                read=read,
+                written=wrote,
+                dataset=dataset.id if dataset else None,
+                verdicts=tuple(verdicts),
+            )
+        )
+    if len(files) > MAX_LISTED_FILES:
+        summary[f"(further files not listed: {len(files) - MAX_LISTED_FILES})"] += len(files) - MAX_LISTED_FILES
+        files = files[:MAX_LISTED_FILES]
+    unread = tuple(sorted(d.id for d in declared if d.role == "input" and d.id not in read_ids))
+    return Observation(
+        method="audit-hook" if method == "audit-hook" else "tree-diff",
+        processes=processes,
+        files=tuple(files),
+        declared_unread=unread,
+        environment_reads=dict(sorted(summary.items())),
+    )
+
+
+def _summary_place(path: str, prefixes: Sequence[str]) -> str | None:
+    for prefix in prefixes:
+        if _inside(path, prefix):
+            return prefix
+    if path.endswith(CODE_SUFFIXES):
+        return "python code"
+    for system in SYSTEM_PREFIXES:
+        if path.startswith(system):
+            return system.rstrip("/")
+    return None
+
+
+def _display(path: str, root: str) -> str:
+    return os.path.relpath(path, root) if _inside(path, root) else path

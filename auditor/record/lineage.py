@@ -1,0 +1,124 @@
+"""Record sections for data lineage: declared datasets, content hashes, observed access.
+
+Added in schema 1.1. A regulator asks where data came from, whether it is
+documented, and whether the run used data nobody declared; these models carry
+exactly that evidence, and every gap is an explicit value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AwareDatetime, Field
+
+from auditor.record.base import Frozen, Missing
+
+DatasetRole = Literal["input", "output", "intermediate"]
+
+
+class Datasheet(Frozen):
+    """Documentation of one dataset, after Gebru et al., "Datasheets for Datasets"."""
+
+    description: str | None = None
+    source: str | None = Field(None, description="Where the data came from (provenance)")
+    owner: str | None = None
+    licence: str | None = None
+    collection_period: str | None = None
+    collection_process: str | None = Field(None, description="How it was obtained and selected")
+    preprocessing: str | None = Field(None, description="Preprocessing, cleaning and labelling")
+    personal_data: bool | None = Field(None, description="Whether it contains personal data")
+    legal_basis: str | None = Field(None, description="Legal basis for processing personal data")
+    limitations: str | None = Field(None, description="Known limitations and biases")
+
+
+class FileHash(Frozen):
+    path: str = Field(description="Relative to the dataset's path ('' for a single file)")
+    sha256: str
+    size: int
+
+
+class ContentHash(Frozen):
+    """SHA-256 of a file, or the tree hash of a folder (see auditor/hashing.py)."""
+
+    state: Literal["hashed"] = "hashed"
+    kind: Literal["file", "tree"]
+    sha256: str
+    size: int = Field(description="Total bytes hashed")
+    files: tuple[FileHash, ...] = Field(description="Every file and its own hash")
+    hashed_at: AwareDatetime
+
+
+class AbsentPath(Frozen):
+    state: Literal["absent"] = "absent"
+    path: str
+
+
+Hash = Annotated[ContentHash | AbsentPath | Missing, Field(discriminator="state")]
+
+
+class Dataset(Frozen):
+    id: str
+    role: DatasetRole
+    path: str | None = Field(None, description="Relative to the project root")
+    uri: str | None = Field(None, description="For data that is not a local path")
+    datasheet: Datasheet
+    before: Hash | None = Field(None, description="Hash before the run (inputs and intermediates)")
+    after: Hash | None = Field(None, description="Hash after the run (outputs and intermediates)")
+
+
+class Step(Frozen):
+    name: str
+    command: str
+    inputs: tuple[str, ...] = Field(description="Dataset ids")
+    outputs: tuple[str, ...] = Field(description="Dataset ids")
+
+
+class ModelArtifact(Frozen):
+    id: str
+    path: str
+    after: Hash | None = None
+
+
+class ProjectInfo(Frozen):
+    name: str
+    owner: str | None = None
+    intended_use: str | None = None
+    out_of_scope_uses: tuple[str, ...] = ()
+
+
+AccessVerdict = Literal["declared_read", "declared_unread", "undeclared_read", "written"]
+
+
+class FileAccess(Frozen):
+    path: str = Field(description="Relative to the project root when inside it, else absolute")
+    read: bool
+    written: bool
+    dataset: str | None = Field(description="The declared dataset or model this file belongs to")
+    verdicts: tuple[AccessVerdict, ...]
+
+
+class Observation(Frozen):
+    state: Literal["captured"] = "captured"
+    method: Literal["audit-hook", "tree-diff"] = Field(
+        description="audit-hook: every open() in the command's Python processes; "
+        "tree-diff: files created or changed in the project tree (non-Python commands)"
+    )
+    processes: int = Field(description="Python processes that reported (0 for tree-diff)")
+    files: tuple[FileAccess, ...]
+    declared_unread: tuple[str, ...] = Field(description="Declared input datasets no process read")
+    environment_reads: dict[str, int] = Field(
+        description="Reads under the interpreter's own prefixes and site-packages, counted per prefix"
+    )
+
+
+class Lineage(Frozen):
+    state: Literal["captured"] = "captured"
+    spec_path: str | None = Field(description="auditor.yaml relative to the project root; None without one")
+    spec_sha256: str | None
+    project: ProjectInfo
+    datasets: tuple[Dataset, ...]
+    steps: tuple[Step, ...]
+    models: tuple[ModelArtifact, ...]
+    observed: Annotated[Observation | Missing, Field(discriminator="state")]
+    graph: dict[str, Any] = Field(description="networkx node-link JSON of datasets, steps, run and models")
+    notes: tuple[str, ...] = Field((), description="Problems met while capturing lineage")
