@@ -73,20 +73,26 @@ def run(
 
     Exits with the command's own code (127 not found, 126 not executable, 130 interrupted).
     """
-    from auditor.capture import CaptureRequest, capture_run
-    from auditor.store import RunStore
+    from auditor.collect.probe_runner import start_probe
 
-    target = RunStore.create(_store_path(store))
-    record = capture_run(
-        target,
-        CaptureRequest(
-            argv=command,
-            cwd=Path.cwd(),
-            env=dict(os.environ),
-            name=name,
-            project=project,
-        ),
-    )
+    cwd, env = Path.cwd(), dict(os.environ)
+    probe = _EARLY_PROBE.pop("run", None)
+    if probe is not None and probe.key != (tuple(command), tuple(sorted(env.items())), str(cwd)):
+        probe.cancel()
+        probe = None
+    if probe is None:
+        probe = start_probe(command, env, str(cwd))
+    try:
+        from auditor.capture import CaptureRequest, capture_run
+        from auditor.store import RunStore
+
+        target = RunStore.create(_store_path(store))
+        request = CaptureRequest(argv=command, cwd=cwd, env=env, name=name, project=project, probe=probe)
+        record = capture_run(target, request)
+    except BaseException:
+        if probe is not None:
+            probe.cancel()
+        raise
     ident = record.identity
     typer.echo(
         f"auditor: run {ident.run_id} {ident.status} (exit {ident.exit_code}) in {ident.duration_s:.2f} s; "

@@ -20,7 +20,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from auditor.fairness import PredictionsError, compute_fairness
 from auditor.hashing import HashCache, hash_paths
 from auditor.lineage import build_lineage, declared
 from auditor.observe.classify import classify
@@ -163,6 +162,8 @@ class DataCapture:
                 return Missing(reason=f"logged predictions are invalid: {exc.errors()[0]['msg']}"), []
             path = Path(str(event["path"]))
             display = self._display(path)
+        from auditor.fairness import PredictionsError, compute_fairness  # numpy: only when there is work
+
         try:
             fairness = compute_fairness(
                 path,

@@ -31,10 +31,13 @@ small clock skew). Like git and make, an in-place edit that keeps the size and
 restores the mtime (touch -d) goes unnoticed; cache=None re-reads everything.
 
 Speed: a thread pool, one thread per core (OpenSSL's SHA-256 releases the GIL),
-reads through one 1 MiB buffer per batch with os.readv (measured faster than
-hashlib.file_digest and FileIO.readinto). Small files go in batches, since a
-pool task costs more than hashing a small file; big files go first, so every
-core stays busy to the end.
+reads through one 1 MiB buffer per batch with os.readv: as fast as
+hashlib.file_digest and FileIO.readinto on one big file, faster on many small
+ones. Small files go in batches, since a pool task costs more than hashing a
+small file; big files go first, so every core stays busy to the end. SHA-256 is
+sequential, so one big file runs at one core's speed (about 5x Debian's
+sha256sum, which does not use OpenSSL). Re-hashing with a warm cache still
+costs a stat per file, plus the records: see benchmarks/hashing.py.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ class HashCache:
             data = json.loads(path.read_bytes())
             ours = {key: data[key] for key in CACHE_FORMAT} == CACHE_FORMAT and isinstance(data["entries"], dict)
             return cls(path, data["entries"] if ours else None)
-        except (OSError, ValueError, TypeError, KeyError):
+        except (OSError, ValueError, TypeError, KeyError, RecursionError):
             return cls(path)
 
     def save(self) -> None:
@@ -215,7 +218,8 @@ def _target(path: Path, display_root: Path) -> _Target | AbsentPath | Missing:
     try:
         return _Target(display, "tree", _walk(absolute))
     except _WalkError as error:
-        return Missing(reason=f"cannot hash {display}/{error}")
+        rel, why = error.args
+        return Missing(reason=f"cannot hash {_within(display, rel)}: {why}")
 
 
 def _walk(root: str) -> list[_File]:
@@ -236,7 +240,7 @@ def _walk(root: str) -> list[_File]:
                         if stat.S_ISREG(st.st_mode):
                             files.append(_File(entry.path, rel, st.st_size, st.st_mtime_ns, st.st_ino))
         except OSError as error:
-            raise _WalkError(f"{_name(rel)}: {_why(Path(root, os.fsdecode(rel)), error)}") from error
+            raise _WalkError(rel, _why(Path(root, os.fsdecode(rel)), error)) from error
     return files
 
 
@@ -247,6 +251,10 @@ def _why(path: Path, error: OSError) -> str | None:
 
 def _name(rel: bytes) -> str:
     return rel.decode("utf-8", "backslashreplace")
+
+
+def _within(display: str, rel: bytes) -> str:
+    return f"{display}/{_name(rel)}" if rel else display
 
 
 def _default_workers() -> int:
@@ -360,8 +368,7 @@ def _result(target: _Target, digests: dict[str, _Digest], cache: HashCache | Non
     for file in sorted(target.files, key=lambda file: file.rel):
         digest = digests[file.path]
         if isinstance(digest, OSError):
-            name = f"{target.display}/{_name(file.rel)}" if file.rel else target.display
-            return Missing(reason=f"cannot read {name}: {digest.strerror}")
+            return Missing(reason=f"cannot read {_within(target.display, file.rel)}: {digest.strerror}")
         sha256, size = digest
         models.append(cache._model(file.rel, sha256, size) if cache is not None else _file_hash(file.rel, sha256, size))
         lines.append(b"%s  %s\n" % (sha256.encode(), file.rel))

@@ -16,6 +16,7 @@ import hmac
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urlsplit, urlunsplit
 
 from auditor.record.models import EnvVar
@@ -123,10 +124,14 @@ class RedactionPolicy:
     allow: tuple[str, ...] = DEFAULT_ALLOW
     extra_allow: tuple[str, ...] = field(default_factory=tuple)
 
+    @cached_property
+    def _allow_pattern(self) -> re.Pattern[str]:
+        return re.compile("|".join(fnmatch.translate(p) for p in self.allow + self.extra_allow))
+
     def allowed(self, name: str) -> bool:
         if SECRET_NAME.search(name):
             return False
-        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.allow + self.extra_allow)
+        return self._allow_pattern.match(name) is not None
 
     def fingerprint(self, value: str) -> str:
         digest = hmac.new(self.salt, value.encode("utf-8", "surrogateescape"), hashlib.sha256)

@@ -7,16 +7,18 @@ data -> frozen validated models -> cross-checks (unknown dataset ids, step cycle
 
 from __future__ import annotations
 
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import networkx as nx
-import yaml
 from pydantic import Field, ValidationError
 
 from auditor.errors import UsageError
 from auditor.record.base import Frozen
 from auditor.record.lineage import DatasetRole, Datasheet, ProjectInfo
+
+if TYPE_CHECKING:
+    import yaml
 
 SPEC_FILE = "auditor.yaml"
 
@@ -86,6 +88,8 @@ def load_spec(path: Path) -> ProjectSpec:
 
 
 def parse_spec(text: str, path: Path | str) -> ProjectSpec:
+    import yaml  # here, not at the top: most runs have no spec to parse
+
     root = _compose(text, path)
     data = yaml.safe_load(text) if root is not None else None
     if not isinstance(data, dict):
@@ -101,6 +105,8 @@ def parse_spec(text: str, path: Path | str) -> ProjectSpec:
 
 
 def _compose(text: str, path: Path | str) -> yaml.Node | None:
+    import yaml
+
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -115,6 +121,8 @@ def _compose(text: str, path: Path | str) -> yaml.Node | None:
 
 
 def _reject_duplicate_keys(node: yaml.Node, path: Path | str, loc: tuple[Any, ...]) -> None:
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key, value in node.value:
@@ -130,6 +138,8 @@ def _reject_duplicate_keys(node: yaml.Node, path: Path | str, loc: tuple[Any, ..
 
 def _line(root: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     """The line of the deepest node on `loc` that exists (an unknown key's own line)."""
+    import yaml
+
     node, line = root, (root.start_mark.line + 1 if root is not None else None)
     for part in loc:
         if isinstance(node, yaml.MappingNode):
@@ -198,29 +208,24 @@ def _cross_check(spec: ProjectSpec, root: yaml.Node | None, path: Path | str) ->
     _check_acyclic(spec, root, path)
 
 
-def step_graph(spec: ProjectSpec) -> nx.DiGraph[tuple[str, str]]:
-    """Steps and datasets as a bipartite DAG: dataset -> step -> dataset."""
-    graph: nx.DiGraph[tuple[str, str]] = nx.DiGraph()
-    for step in spec.steps:
-        graph.add_node(("step", step.name))
-        for ref in step.inputs:
-            graph.add_edge(("data", ref), ("step", step.name))
-        for ref in step.outputs:
-            graph.add_edge(("step", step.name), ("data", ref))
-    return graph
-
-
 def _check_acyclic(spec: ProjectSpec, root: yaml.Node | None, path: Path | str) -> None:
-    graph = step_graph(spec)
+    """Steps and datasets form a bipartite graph (dataset -> step -> dataset) that must be a DAG."""
+    predecessors: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for step in spec.steps:
+        node = ("step", step.name)
+        predecessors.setdefault(node, set()).update(("data", ref) for ref in step.inputs)
+        for ref in step.outputs:
+            predecessors.setdefault(("data", ref), set()).add(node)
     try:
-        cycle = nx.find_cycle(graph)
-    except nx.NetworkXNoCycle:
-        return
-    steps = [node[1] for edge in cycle for node in edge[:1] if node[0] == "step"]
-    index = next(i for i, s in enumerate(spec.steps) if s.name == steps[0])
-    raise SpecError(
-        path,
-        _line(root, ("steps", index)),
-        f"steps[{index}]",
-        "the steps form a cycle: " + " -> ".join([*steps, steps[0]]),
-    )
+        TopologicalSorter(predecessors).prepare()
+    except CycleError as exc:
+        steps = list(dict.fromkeys(name for kind, name in exc.args[1] if kind == "step"))
+        first = min(steps, key=lambda name: next(i for i, s in enumerate(spec.steps) if s.name == name))
+        index = next(i for i, s in enumerate(spec.steps) if s.name == first)
+        ordered = steps[steps.index(first) :] + steps[: steps.index(first)]
+        raise SpecError(
+            path,
+            _line(root, ("steps", index)),
+            f"steps[{index}]",
+            "the steps form a cycle: " + " -> ".join([*ordered, first]),
+        ) from exc

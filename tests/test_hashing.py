@@ -80,6 +80,7 @@ def tree(tmp_path: Path) -> Path:
     (root / "empty").mkdir()
     (root / "link-to-file").symlink_to("a.txt")
     (root / "link-to-folder").symlink_to("a")
+    os.mkfifo(root / "a-fifo")  # not data: skipped, as by find -xtype f
     return root
 
 
@@ -136,6 +137,12 @@ def test_single_file_with_space_and_non_ascii_name(tmp_path: Path) -> None:
     assert result.sha256 == sha256sum(path)
 
 
+def test_fifo_is_not_hashed(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe")
+    result = hash_path(tmp_path / "pipe", display_root=tmp_path, cache=None, now=NOW)
+    assert result == Missing(reason="cannot hash pipe: not a regular file or folder")
+
+
 def test_absent_path_is_named_relative_to_the_root_or_absolute(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -167,7 +174,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from auditor.hashing import hash_paths
 root = Path(sys.argv[1])
-results = hash_paths([root / "secret.csv", root / "data"], display_root=root, cache=None, now=datetime.now(UTC))
+paths = [root / "secret.csv", root / "data", root / "private", root / "sealed"]
+results = hash_paths(paths, display_root=root, cache=None, now=datetime.now(UTC))
 print(json.dumps([r.model_dump(mode="json") for r in results]))
 """
 
@@ -177,12 +185,18 @@ def test_permission_denied_is_missing_naming_the_file(tmp_path: Path) -> None:
     write(tmp_path / "secret.csv", b"secret\n").chmod(0)
     write(tmp_path / "data" / "ok.csv", b"ok\n")
     write(tmp_path / "data" / "locked" / "x.csv", b"x\n").chmod(0)
+    write(tmp_path / "private" / "inner" / "y.csv", b"y\n")
+    (tmp_path / "private" / "inner").chmod(0)
+    write(tmp_path / "sealed" / "z.csv", b"z\n")
+    (tmp_path / "sealed").chmod(0)
     drop = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"] if os.geteuid() == 0 else []
     argv = [*drop, sys.executable, "-c", UNREADABLE, str(tmp_path)]
     done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=True)
     assert json.loads(done.stdout) == [
         {"state": "missing", "reason": "cannot read secret.csv: Permission denied"},
         {"state": "missing", "reason": "cannot read data/locked/x.csv: Permission denied"},
+        {"state": "missing", "reason": "cannot hash private/inner: Permission denied"},
+        {"state": "missing", "reason": "cannot hash sealed: Permission denied"},
     ]
 
 
@@ -249,6 +263,7 @@ def test_cache_survives_save_and_load(tree: Path, tmp_path: Path) -> None:
         b'{"format": "auditor-hash-cache", "version": 1, "entries": []}',
         b'{"entries": {}}',
         b'"a string"',
+        b"[" * 100_000,
     ],
 )
 def test_corrupt_cache_file_is_ignored(tmp_path: Path, content: bytes) -> None:

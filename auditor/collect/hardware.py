@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import platform
 from pathlib import Path
 from types import ModuleType
@@ -52,6 +53,8 @@ def collect_memory() -> MemoryInfo | Missing:
 def collect_gpus(nvml: ModuleType | None = None) -> Gpus | NoGpu | Missing:
     """GPUs as NVML reports them; "no GPU" only when NVML is absent or lists none."""
     if nvml is None:
+        if not _nvml_library_present():
+            return NoGpu(reason=f"no NVIDIA driver found ({NVML_LIBRARY} cannot be loaded)")
         import pynvml
 
         nvml = pynvml
@@ -68,6 +71,18 @@ def collect_gpus(nvml: ModuleType | None = None) -> Gpus | NoGpu | Missing:
     finally:
         with contextlib.suppress(nvml.NVMLError):
             nvml.nvmlShutdown()
+
+
+NVML_LIBRARY = "libnvidia-ml.so.1"
+
+
+def _nvml_library_present() -> bool:
+    """The same dlopen pynvml would do, without importing pynvml (~40 ms) when it must fail."""
+    try:
+        ctypes.CDLL(NVML_LIBRARY)
+    except OSError:
+        return False
+    return True
 
 
 def _read_gpus(nvml: Any) -> Gpus | NoGpu:

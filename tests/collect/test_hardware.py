@@ -90,7 +90,7 @@ def test_gpu_facts_match_nvidia_smi_on_the_reference_machine() -> None:
 def test_this_machine_without_a_driver_reports_no_gpu() -> None:
     gpus = collect_gpus()  # the real pynvml, on a machine with no NVIDIA driver
     assert isinstance(gpus, NoGpu)
-    assert "no NVIDIA driver" in gpus.reason
+    assert gpus.reason == "no NVIDIA driver found (libnvidia-ml.so.1 cannot be loaded)"
 
 
 def test_unsupported_optional_fields_are_left_out() -> None:
