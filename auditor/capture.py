@@ -48,7 +48,7 @@ from auditor.record.models import (
     Resources,
     RunRecord,
 )
-from auditor.redact import RedactionPolicy, TextRedactor, mask
+from auditor.redact import RedactionPolicy, TextRedactor
 from auditor.store import RunStore
 
 T = TypeVar("T")
@@ -57,7 +57,13 @@ COLLECT_TIMEOUT_S = 120
 
 
 def _stderr_warning(message: str) -> None:
-    sys.stderr.write(f"auditor: warning: {message}\n")
+    if sys.stderr is not None:
+        sys.stderr.write(f"auditor: warning: {message}\n")
+
+
+def _buffer(stream: object) -> object:
+    """The binary side of a standard stream, or None when auditor was started with it closed."""
+    return getattr(stream, "buffer", None)
 
 
 def _utc_now() -> datetime:
@@ -91,7 +97,7 @@ class CaptureContext:
 
 
 def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | None = None) -> RunRecord:
-    ctx = ctx or CaptureContext(stdout_live=sys.stdout.buffer, stderr_live=sys.stderr.buffer)
+    ctx = ctx or CaptureContext(stdout_live=_buffer(sys.stdout), stderr_live=_buffer(sys.stderr))
     policy = RedactionPolicy(salt=store.salt(), extra_allow=_extra_allow(request.env))
     redactor = TextRedactor(policy.secret_values(request.env))
     source = collect_git(request.cwd)  # before the command: it may change the tree
@@ -119,22 +125,36 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                     stderr.close()
                 python = _result(python_f, lambda why: PythonEvidence(why, why, why, None))
                 hardware = _result(hardware_f, lambda why: Hardware(cpu=why, memory=why, gpus=why))
-            evidence = data.finish(staging.run_id, project)
-            record = _assemble(
-                request,
-                ctx,
-                staging.run_id,
-                project,
-                result,
-                source,
-                python,
-                hardware,
-                policy,
-                redactor,
-                stdout,
-                stderr,
-                evidence,
-            )
+            try:
+                evidence = data.finish(staging.run_id, project)
+            except Exception as exc:  # the command has run: its record must not be lost to a bug here
+                evidence = _evidence_failed(exc)
+
+            def finalise(evidence: DataEvidence) -> RunRecord:
+                record = _assemble(
+                    request,
+                    ctx,
+                    staging.run_id,
+                    project,
+                    result,
+                    source,
+                    python,
+                    hardware,
+                    policy,
+                    redactor,
+                    stdout,
+                    stderr,
+                    evidence,
+                )
+                # One last pass over every string: whatever the run put into the record (logged
+                # params, dataset paths, errors, branch names) is masked like the logs are.
+                return RunRecord.model_validate(redactor.data(record.model_dump(mode="json")))
+
+            try:
+                record = finalise(evidence)
+            except Exception as exc:
+                evidence = _evidence_failed(exc)
+                record = finalise(evidence)
             store.commit(staging, record)
         except BaseException:
             data.close()
@@ -143,6 +163,17 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
     for warning in evidence.warnings:
         ctx.warn(warning)
     return record
+
+
+def _dropped(log: RedactingLog) -> tuple[str, ...]:
+    if not log.dropped:
+        return ()
+    return (f"{log.path.name}: {log.dropped} bytes written after the command ended were not kept",)
+
+
+def _evidence_failed(exc: Exception) -> DataEvidence:
+    why = Missing(reason=f"could not be captured: internal error {type(exc).__name__}: {exc}")
+    return DataEvidence(lineage=why, fairness=why, warnings=[f"lineage and fairness {why.reason}"])
 
 
 def _execute(
@@ -195,7 +226,7 @@ def _assemble(
         exit_code=result.exit_code,
         signal=result.signal,
         status=result.status,
-        error=mask(result.error)[0] if result.error else None,
+        error=result.error,
         user=_user(),
         host=socket.gethostname(),
         auditor_version=__version__,
@@ -223,6 +254,7 @@ def _assemble(
         outputs=Outputs(
             stdout=LogFile(path="stdout.log", bytes=stdout.bytes, sha256=stdout.sha256, redactions=stdout.redactions),
             stderr=LogFile(path="stderr.log", bytes=stderr.bytes, sha256=stderr.sha256, redactions=stderr.redactions),
+            notes=(*result.notes, *_dropped(stdout), *_dropped(stderr)),
         ),
         lineage=evidence.lineage,
         fairness=evidence.fairness,

@@ -220,7 +220,7 @@ def _exit(code: int) -> NoReturn:
     for probe in _EARLY_PROBE.values():
         probe.cancel()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # None when started closed
             stream.flush()
     os._exit(code)
 
@@ -228,13 +228,15 @@ def _exit(code: int) -> NoReturn:
 def _fail(message: str, code: int) -> NoReturn:
     from auditor.summary import safe
 
-    sys.stderr.write(f"auditor: error: {safe(message)}\n")
-    sys.exit(code)
+    if sys.stderr is not None:
+        sys.stderr.write(f"auditor: error: {safe(message)}\n")
+    _exit(code)
 
 
 def _crash_log() -> str:
     fd, path = tempfile.mkstemp(prefix="auditor-crash-", suffix=".log")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"auditor {__version__}\nargv: {sys.argv!r}\n\n")
-        handle.write(traceback.format_exc())
+    from auditor.redact import mask
+
+    with os.fdopen(fd, "w") as handle:  # argv and messages can carry secrets: mask them here too
+        handle.write(mask(f"auditor {__version__}\nargv: {sys.argv!r}\n\n{traceback.format_exc()}")[0])
     return path

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from auditor.hashing import HashCache, hash_paths
 from auditor.lineage import build_lineage, declared
 from auditor.observe.classify import classify
 from auditor.observe.session import ObservationSession, SessionResult
-from auditor.observe.treediff import Snapshot, changed, snapshot
+from auditor.observe.treediff import MAX_ENTRIES, Snapshot, changed, snapshot
 from auditor.record.base import Missing
 from auditor.record.fairness import Fairness
 from auditor.record.lineage import Datasheet, Hash, Lineage, Observation, ProjectInfo
@@ -97,6 +98,8 @@ class DataCapture:
         spec = self.spec or ProjectSpec(project=ProjectInfo(name=project))
         after = self._hash_after(spec, logged)
         observation = self._observation(spec, logged, result)
+        if len(self.tree) >= MAX_ENTRIES:
+            notes.append(f"the project tree has more than {MAX_ENTRIES} files: changes past them were not seen")
         lineage = build_lineage(
             spec,
             spec_path=self.spec_file.name if self.spec_file else None,
@@ -141,6 +144,7 @@ class DataCapture:
             ignore=[session_root, str(self.store_root)],
             method="audit-hook" if result.processes else "tree-diff",
             processes=len(result.processes),
+            existed_before=frozenset(os.path.realpath(p) for p in self.tree),
         )
 
     def _fairness(self, spec: ProjectSpec, result: SessionResult) -> tuple[Fairness | Missing, list[str]]:
@@ -162,6 +166,11 @@ class DataCapture:
                 return Missing(reason=f"logged predictions are invalid: {exc.errors()[0]['msg']}"), []
             path = Path(str(event["path"]))
             display = self._display(path)
+        if not path.is_file():  # a FIFO or device would hang the reader; a folder cannot be read as CSV
+            reason = f"{display}: " + (
+                "not a regular file" if path.exists() else "the predictions file was not written"
+            )
+            return Missing(reason=reason), [reason]
         from auditor.fairness import PredictionsError, compute_fairness  # numpy: only when there is work
 
         try:
@@ -186,7 +195,7 @@ class DataCapture:
         if self.session is not None and self.session.artifact(str(path)):
             return f"(logged DataFrame) {path.name}"
         try:
-            return str(path.resolve().relative_to(self.root.resolve()))
+            return str(Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root)))
         except ValueError:
             return str(path)
 
@@ -216,11 +225,14 @@ def _check_predictions_header(root: Path, options: PredictionsSpec) -> None:
 def _logged_datasets(events: list[dict[str, Any]], root: Path, notes: list[str]) -> list[DatasetSpec]:
     out: list[DatasetSpec] = []
     for index, event in enumerate(e for e in events if e.get("kind") == "dataset"):
-        path = Path(str(event.get("path", "")))
+        raw = str(event.get("path", ""))
+        if not raw or "\0" in raw:
+            notes.append(f"auditor.log_dataset: unusable path {raw!r}; ignored")
+            continue
         try:
-            relative = str(path.resolve().relative_to(root.resolve()))
+            relative = str(Path(os.path.realpath(raw)).relative_to(os.path.realpath(root)))
         except ValueError:
-            relative = str(path)
+            relative = raw
         try:
             out.append(
                 DatasetSpec(
@@ -267,6 +279,6 @@ def _metrics(events: list[dict[str, Any]]) -> tuple[Metric, ...]:
                     logged_at=datetime.fromtimestamp(float(event["time"]), UTC),
                 )
             )
-        except (KeyError, TypeError, ValueError, ValidationError):
+        except (KeyError, TypeError, ValueError, OverflowError, ValidationError):
             continue
     return tuple(out)

@@ -11,6 +11,7 @@ tests prove the JSON is exactly what networkx itself writes for the same graph.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -36,8 +37,9 @@ REQUIRED_DATASHEET_FIELDS = ("description", "source", "owner", "licence")
 
 def declared(spec: ProjectSpec, root: Path, logged: Sequence[DatasetSpec] = ()) -> list[Declared]:
     """Every declared local path (datasets and models), resolved as the run's processes see it."""
-    items = [Declared(d.id, d.role, (root / d.path).resolve()) for d in (*spec.datasets, *logged) if d.path]
-    items += [Declared(m.id, "model", (root / m.path).resolve()) for m in spec.models]
+    real = os.path.realpath  # never raises, even on a symlink loop (Path.resolve does)
+    items = [Declared(d.id, d.role, Path(real(root / d.path))) for d in (*spec.datasets, *logged) if d.path]
+    items += [Declared(m.id, "model", Path(real(root / m.path))) for m in spec.models]
     return items
 
 

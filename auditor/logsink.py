@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -22,10 +23,20 @@ class RedactingLog:
         self._file: BinaryIO = path.open("wb")
         self._pending = b""
         self._sha = hashlib.sha256()
+        self._lock = threading.Lock()  # the pump thread writes while the capturing thread may close
+        self.closed = False
+        self.dropped = 0  # bytes that arrived after close (a background process still writing)
         self.bytes = 0
         self.redactions = 0
 
     def write(self, chunk: bytes) -> None:
+        with self._lock:
+            if self.closed:
+                self.dropped += len(chunk)
+                return
+            self._write(chunk)
+
+    def _write(self, chunk: bytes) -> None:
         self._pending += chunk
         cut = self._pending.rfind(b"\n")
         if cut < 0 and len(self._pending) > MAX_PENDING:
@@ -35,11 +46,15 @@ class RedactingLog:
             self._emit(ready)
 
     def close(self) -> None:
-        if self._pending:
-            self._emit(self._pending)
-            self._pending = b""
-        self._file.flush()
-        self._file.close()
+        with self._lock:
+            if self.closed:
+                return
+            if self._pending:
+                self._emit(self._pending)
+                self._pending = b""
+            self._file.flush()
+            self._file.close()
+            self.closed = True
 
     @property
     def sha256(self) -> str:

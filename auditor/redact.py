@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from auditor.record.models import EnvVar
@@ -54,6 +55,16 @@ DEFAULT_ALLOW: tuple[str, ...] = (
     "CUBLAS_WORKSPACE_CONFIG",
     "LD_LIBRARY_PATH",
     "HOSTNAME",
+    # CI systems describe the build in these; their credentials have secret-looking names.
+    "GITHUB_*",
+    "GITLAB_*",
+    "CI_*",
+    "RUNNER_*",
+    "BUILDKITE_*",
+    "CIRCLE_*",
+    "JENKINS_*",
+    "BUILD_*",
+    "GIT_*",
 )
 # A name that looks secret is never kept, even when a pattern above allows it.
 SECRET_NAME = re.compile(
@@ -152,11 +163,26 @@ class RedactionPolicy:
         """Text that must not appear anywhere auditor writes: every value it does not keep,
         and the secrets found inside kept values (which may later show up split apart,
         as a PYTHONPATH entry ends up in sys.path)."""
-        values = {v for n, v in env.items() if not self.allowed(n) and len(v) >= MIN_LOG_SECRET_LENGTH}
+        values: set[str] = set()
         for name, value in env.items():
             if self.allowed(name):
-                values.update(f for f in secret_fragments(value) if len(f) >= MIN_LOG_SECRET_LENGTH)
-        return tuple(sorted(values, key=len, reverse=True))
+                values.update(secret_fragments(value))
+            elif not _looks_like_paths(value) and not _PLAIN_VALUE.match(value):
+                values.add(value)
+                values.update(value.splitlines())  # a multi-line secret may be written line by line
+        return tuple(sorted((v for v in values if len(v.strip()) >= MIN_LOG_SECRET_LENGTH), key=len, reverse=True))
+
+
+# Values that are never secret but often repeated elsewhere in a record (a commit hash in
+# GITHUB_SHA-like variables, numbers, flags): masking them would blank real evidence.
+_PLAIN_VALUE = re.compile(r"^(?:[0-9a-f]{7,64}|[0-9]+|true|false|yes|no|on|off)$", re.IGNORECASE)
+
+
+def _looks_like_paths(value: str) -> bool:
+    """Folders and search paths (OLDPWD, XDG_*, JAVA_HOME, ...) are not secrets; masking them
+    would blank every path in the record that happens to start with them."""
+    parts = [p for p in value.split(":") if p]
+    return bool(parts) and all(p.startswith(("/", "~/")) and not mask(p)[1] for p in parts)
 
 
 class TextRedactor:
@@ -172,3 +198,25 @@ class TextRedactor:
             text, count = self._values.subn("[REDACTED:env-value]", text)
         text, more = mask(text)
         return text, count + more
+
+    def data(self, value: Any) -> Any:
+        """Every string in a JSON-shaped value, keys included, redacted and made valid UTF-8."""
+        if isinstance(value, str):
+            return self(printable(value))[0]
+        if isinstance(value, dict):
+            return {self.data(k): self.data(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.data(v) for v in value]
+        return value
+
+
+def printable(text: str) -> str:
+    """Text that encodes as UTF-8: undecodable bytes (surrogate escapes) become \\xNN."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join(
+            (f"\\x{ord(c) - 0xDC00:02x}" if "\udc80" <= c <= "\udcff" else "\ufffd") if "\ud800" <= c <= "\udfff" else c
+            for c in text
+        )
+    return text

@@ -91,7 +91,11 @@ def parse_spec(text: str, path: Path | str) -> ProjectSpec:
     import yaml  # here, not at the top: most runs have no spec to parse
 
     root = _compose(text, path)
-    data = yaml.safe_load(text) if root is not None else None
+    try:
+        data = yaml.safe_load(text) if root is not None else None
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:  # bad tags such as !!int "abc"
+        mark = getattr(exc, "problem_mark", None)
+        raise SpecError(path, mark.line + 1 if mark else None, None, f"not valid YAML: {_short(exc)}") from exc
     if not isinstance(data, dict):
         raise SpecError(path, 1, None, "expected a mapping with at least a 'project' section")
     try:
@@ -107,6 +111,7 @@ def parse_spec(text: str, path: Path | str) -> ProjectSpec:
 def _compose(text: str, path: Path | str) -> yaml.Node | None:
     import yaml
 
+    _reject_aliases_and_depth(text, path)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
@@ -120,12 +125,47 @@ def _compose(text: str, path: Path | str) -> yaml.Node | None:
     return root
 
 
+MAX_DEPTH = 32
+
+
+def _reject_aliases_and_depth(text: str, path: Path | str) -> None:
+    """Refuse anchors and aliases (a few lines of them expand to billions of nodes) and deep
+    nesting, from the event stream alone, before anything is built from the text."""
+    import yaml
+
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark is not None else None
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                raise SpecError(path, line, None, "YAML anchors and aliases are not supported in auditor.yaml")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise SpecError(path, line, None, f"nested more than {MAX_DEPTH} levels deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise SpecError(
+            path, mark.line + 1 if mark else None, None, f"not valid YAML: {exc.problem or exc.context}"
+        ) from exc
+    except yaml.YAMLError as exc:
+        raise SpecError(path, None, None, f"not valid YAML: {_short(exc)}") from exc
+
+
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
 def _reject_duplicate_keys(node: yaml.Node, path: Path | str, loc: tuple[Any, ...]) -> None:
     import yaml
 
     if isinstance(node, yaml.MappingNode):
         seen: set[str] = set()
         for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                raise SpecError(path, key.start_mark.line + 1, _dotted(loc) or None, "keys must be plain text")
             name = str(key.value)
             if name in seen:
                 raise SpecError(path, key.start_mark.line + 1, _dotted((*loc, name)), "duplicate key")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CliRunner
+from tests.conftest import CliRunner, base_env
 
 PY = sys.executable
 
@@ -220,3 +220,60 @@ def test_without_spec_or_predictions_fairness_says_why(cli: CliRunner, tmp_path:
         "state": "missing",
         "reason": "no predictions declared in auditor.yaml or logged with auditor.log_predictions",
     }
+
+
+def test_hostile_run_output_never_costs_the_record(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "loop").symlink_to("loop")
+    (tmp_path / "auditor.yaml").write_text("project: {name: p}\ndatasets:\n  - {id: loop, role: input, path: loop}\n")
+    script = textwrap.dedent("""\
+        import json, os
+        events = os.environ["AUDITOR_EVENTS"]
+        lines = [
+            {"kind": "metric", "name": "huge", "value": 10 ** 400, "time": 0},
+            {"kind": "metric", "name": "late", "value": 1, "time": 1e300},
+            {"kind": "dataset", "path": "a\\u0000b", "role": "input", "datasheet": {}},
+            {"kind": "dataset", "path": "x.csv", "role": "input", "datasheet": {"colour": "red"}},
+            {"kind": "params", "params": {"ok": 1}},
+        ]
+        with open(events, "a") as handle:
+            handle.write("\\n".join(json.dumps(line) for line in lines) + "\\nnot json\\n")
+        open(os.fsencode("bad\\udcffname"), "w").write("x")
+        print("caf\\udcff".encode("utf-8", "surrogateescape").decode("latin-1"))
+    """)
+    done = cli("run", "--", PY, "-c", script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    record = _record(tmp_path)
+    assert record["params"] == {"ok": 1} and record["metrics"] == []
+    lineage = record["lineage"]
+    assert lineage["datasets"][0]["before"]["state"] == "missing"  # the loop: named, not hashed
+    assert any("unusable path" in n for n in lineage["notes"])
+    assert any("colour" in n for n in lineage["notes"])
+    assert "event line 6 is not JSON; ignored" in lineage["notes"]
+    assert "bad\\xffname" in {f["path"] for f in lineage["observed"]["files"]}
+
+
+def test_secrets_the_run_logs_are_masked_in_the_record(cli: CliRunner, tmp_path: Path) -> None:
+    secret = "Zq8xVt3LmN0pWe7R-not-for-records"
+    (tmp_path / "auditor.yaml").write_text(
+        "project: {name: p}\ndatasets:\n"
+        "  - {id: remote, role: input, uri: 'https://alice:hunter2hunter2@data.example.invalid/d.csv'}\n"
+    )
+    script = textwrap.dedent("""\
+        import auditor, os
+        s = os.environ["TEAM_SECRET"]
+        auditor.log_params({"token": s, s: 1})
+        auditor.log_metric("m_" + s, 1.0)
+        auditor.log_dataset("data_" + s + ".csv", description="desc " + s)
+        try:
+            open("/nonexistent/" + s)
+        except OSError:
+            pass
+    """)
+    env = {**base_env(), "TEAM_SECRET": secret}
+    assert cli("run", "--", PY, "-c", script, cwd=tmp_path, env=env).returncode == 0
+    assert cli("run", "--", secret, cwd=tmp_path, env=env).returncode == 127
+    for path in (tmp_path / ".auditor").rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert secret.encode() not in content and b"hunter2hunter2" not in content, path

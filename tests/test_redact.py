@@ -115,3 +115,22 @@ def test_secret_values_skip_short_and_allowed_values() -> None:
     policy = RedactionPolicy(salt=b"x" * 32)
     values = policy.secret_values({"PATH": "/a/very/long/path", "SHORT": "1", "API_TOKEN": "tok-1234567"})
     assert values == ("tok-1234567",)
+
+
+def test_values_that_are_evidence_elsewhere_are_not_masked() -> None:
+    policy = RedactionPolicy(salt=b"x" * 32)
+    env = {
+        "OLDPWD": "/work/project/src",
+        "JAVA_HOME": "/usr/lib/jvm/java-17",
+        "SOME_SHA": "a" * 40,
+        "BUILD_NUMBER": "123456789",
+        "GITHUB_SHA": "b" * 40,
+        "GITHUB_REF": "refs/heads/main",
+        "OPAQUE": "opaque-credential-9f8e7d6c5b4a",
+        "MULTI": "user=alice\npassword=Zq8xVt3LmN0pWe7R\nend",
+    }
+    values = policy.secret_values(env)
+    assert "opaque-credential-9f8e7d6c5b4a" in values and "password=Zq8xVt3LmN0pWe7R" in values
+    for kept in ("/work/project/src", "/usr/lib/jvm/java-17", "a" * 40, "123456789", "b" * 40, "refs/heads/main"):
+        assert kept not in values
+    assert policy.allowed("GITHUB_SHA") and not policy.allowed("GITHUB_TOKEN")

@@ -79,3 +79,20 @@ def test_errors_name_file_line_and_key(text: str, message: str) -> None:
 def test_unreadable_spec(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="cannot read"):
         load_spec(tmp_path / "auditor.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('a: &x ["lol"]\nb: [*x, *x]\n', "auditor.yaml:1: YAML anchors and aliases are not supported in auditor.yaml"),
+        ("project: !!python/object:os.system {name: p}\n", "auditor.yaml:1: not valid YAML: could not determine"),
+        ('version: !!int "abc"\nproject: {name: p}\n', "auditor.yaml: not valid YAML: invalid literal for int()"),
+        ("? [a, b]\n: 1\n", "auditor.yaml:1: keys must be plain text"),
+        ("x: " + "[" * 40 + "]" * 40 + "\n", "auditor.yaml:1: nested more than 32 levels deep"),
+        ("project: {name: p}\n" + "\t:\n", "auditor.yaml:2: not valid YAML:"),
+    ],
+)
+def test_hostile_yaml_is_refused_with_one_line(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, "auditor.yaml")
+    assert info.value.message.startswith(message), info.value.message

@@ -83,11 +83,13 @@ class LocalExecutor:
             status_word, usage = _wait4(proc.pid)
         proc.returncode = os.waitstatus_to_exitcode(status_word)
         ended_at, wall = self._clock(), time.monotonic() - t0
-        notes = []
-        for pump in pumps:
-            pump.join(PUMP_JOIN_S)
+        deadline = time.monotonic() + PUMP_JOIN_S
+        held = []
+        for name, pump in zip(("stdout", "stderr"), pumps, strict=True):
+            pump.join(max(0.0, deadline - time.monotonic()))
             if pump.is_alive():
-                notes.append("a background process kept the command's output open; logs end at exit")
+                held.append(name)
+        notes = [f"a background process kept {' and '.join(held)} open after the command ended"] if held else []
         code, sig = _exit_code(proc.returncode)
         status: Literal["succeeded", "failed", "interrupted"]
         status = "interrupted" if guard.received else ("succeeded" if code == 0 else "failed")

@@ -52,7 +52,10 @@ def classify(
     ignore: Sequence[str],
     method: str,
     processes: int,
+    existed_before: frozenset[str] = frozenset(),
 ) -> Observation:
+    """existed_before: project files present before the run (real paths). A file the run wrote
+    and read that did not exist before is the run's own intermediate, not outside data."""
     real = os.path.realpath
     root = real(project_root)
     prefixes = sorted({real(p) for p in environment_prefixes if p}, key=len, reverse=True)
@@ -78,7 +81,7 @@ def classify(
         if read and dataset is not None:
             verdicts.append("declared_read")
             read_ids.add(dataset.id)
-        elif read and not wrote:  # a file the run wrote itself and read back is not outside data
+        elif read and (not wrote or path in existed_before):
             verdicts.append("undeclared_read")
         files.append(
             FileAccess(

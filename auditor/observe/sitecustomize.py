@@ -39,10 +39,17 @@ def _install(out_dir: str) -> None:
                 return
             mode = args[1]
             if isinstance(mode, str):
+                read = "r" in mode or "+" in mode
                 wrote = "w" in mode or "a" in mode or "x" in mode or "+" in mode
             else:
-                wrote = bool((args[2] or 0) & _WRITE_FLAGS) if len(args) > 2 else False
-            (writes if wrote else reads).add(path)
+                flags = (args[2] or 0) if len(args) > 2 else 0
+                access = flags & os.O_ACCMODE
+                read = access in (os.O_RDONLY, os.O_RDWR)
+                wrote = access in (os.O_WRONLY, os.O_RDWR) or bool(flags & _WRITE_FLAGS)
+            if read:
+                reads.add(path)
+            if wrote:
+                writes.add(path)
         elif event == "os.rename" and not state["closing"]:
             try:
                 writes.add(abspath(fsdecode(args[1])))
@@ -68,7 +75,7 @@ def _install(out_dir: str) -> None:
             "ppid": os.getppid(),
             "executable": sys.executable,
             "prefixes": sorted(p for p in prefixes if p),
-            "reads": sorted(reads - writes),
+            "reads": sorted(reads),
             "writes": sorted(writes),
         }
         target = os.path.join(out_dir, "%d-%d.json" % (os.getpid(), id(payload)))

@@ -243,6 +243,7 @@ class LogFile(Frozen):
 class Outputs(Frozen):
     stdout: LogFile
     stderr: LogFile
+    notes: tuple[str, ...] = Field((), description="Why a log may be incomplete")
 
 
 # --- the record --------------------------------------------------------------

@@ -68,3 +68,26 @@ def test_tree_diff_sees_new_and_changed_files(tmp_path: Path) -> None:
     (tmp_path / "new.txt").write_text("n")
     (tmp_path / ".git" / "index").write_text("ignored")
     assert changed(before, snapshot(tmp_path)) == [str(tmp_path / "edit.txt"), str(tmp_path / "new.txt")]
+
+
+def test_read_write_files_count_as_read_when_they_existed_before(tmp_path: Path) -> None:
+    (tmp_path / "extra.csv").write_text("x")
+    (tmp_path / "declared.csv").write_text("x")
+    observation = classify(
+        reads=[str(tmp_path / "extra.csv"), str(tmp_path / "declared.csv"), str(tmp_path / "scratch.tmp")],
+        writes=[str(tmp_path / "extra.csv"), str(tmp_path / "declared.csv"), str(tmp_path / "scratch.tmp")],
+        declared=[Declared("d", "input", tmp_path / "declared.csv")],
+        project_root=tmp_path,
+        environment_prefixes=[],
+        ignore=[],
+        method="audit-hook",
+        processes=1,
+        existed_before=frozenset({str(tmp_path / "extra.csv"), str(tmp_path / "declared.csv")}),
+    )
+    verdicts = {f.path: f.verdicts for f in observation.files}
+    assert verdicts == {
+        "declared.csv": ("written", "declared_read"),
+        "extra.csv": ("written", "undeclared_read"),
+        "scratch.tmp": ("written",),
+    }
+    assert observation.declared_unread == ()

@@ -104,3 +104,15 @@ def test_broken_event_lines_are_reported_not_fatal(tmp_path: Path) -> None:
         session.close()
     assert len(result.events) == 1
     assert result.problems == ["event line 2 is not JSON; ignored"]
+
+
+def test_read_write_opens_report_both(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("x")
+    session = ObservationSession()
+    try:
+        code = "open('a.csv', 'r+').read(); import os; os.close(os.open('a.csv', os.O_RDWR))"
+        subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=session.environment(base_env()), check=True)
+        (report,) = session.collect().processes
+    finally:
+        session.close()
+    assert str(tmp_path / "a.csv") in report.reads and str(tmp_path / "a.csv") in report.writes
