@@ -9,8 +9,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import psutil
-
 from auditor.record.models import CpuInfo, Gpu, Gpus, Hardware, MemoryInfo, Missing, NoGpu
 
 
@@ -19,6 +17,8 @@ def collect_hardware(nvml: ModuleType | None = None) -> Hardware:
 
 
 def collect_cpu() -> CpuInfo | Missing:
+    import psutil  # here: hardware is collected in a thread while the command runs, off the start-up path
+
     logical = psutil.cpu_count(logical=True)
     if not logical:
         return Missing(reason="the number of CPUs could not be determined")
@@ -44,6 +44,8 @@ def cpu_model(cpuinfo: Path = Path("/proc/cpuinfo")) -> str | None:
 
 
 def collect_memory() -> MemoryInfo | Missing:
+    import psutil
+
     try:
         return MemoryInfo(total_bytes=psutil.virtual_memory().total)
     except (OSError, RuntimeError) as exc:
