@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import EXIT_COULD_NOT_EVALUATE
-from auditor.vulns import osv_local
+from auditor.vulns import osv_index
 from auditor.vulns.osv_local import NOT_IN_DATABASE, AdvisoryDatabaseError, LocalOsvDatabase, PackageAudit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,13 +51,13 @@ def small(tmp_path: Path) -> Path:
 def parse_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """Every advisory file the index builder parses; empty when an index came from the cache."""
     calls: list[Path] = []
-    real: Callable[[Path], object] = osv_local._parse_file
+    real: Callable[[Path], object] = osv_index.parse_file
 
     def counting(path: Path) -> object:
         calls.append(path)
         return real(path)
 
-    monkeypatch.setattr(osv_local, "_parse_file", counting)
+    monkeypatch.setattr(osv_index, "parse_file", counting)  # looked up where the index is built
     return calls
 
 
