@@ -1,0 +1,33 @@
+"""What a built-in check is: a name, a parameters model and a function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from auditor.policy.findings import Verdict
+from auditor.record import Missing, RunRecord
+from auditor.record.base import Frozen
+
+
+class NoParams(Frozen):
+    """For checks that take no parameters: any given is an error at load time."""
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    kind: str
+    params: type[Frozen]
+    run: Callable[[RunRecord, Any], Sequence[Verdict]]
+    summary: str
+
+
+def cannot(subject: str, why: str) -> Verdict:
+    return Verdict(subject=subject, outcome="could_not_evaluate", message=why)
+
+
+def missing(subject: str, what: str, section: Missing | None) -> Verdict:
+    """The record has no evidence for this check: say which and why, never pass."""
+    reason = section.reason if section is not None else "absent from this record (schema 1.0)"
+    return cannot(subject, f"{what} not captured: {reason}")

@@ -1,0 +1,88 @@
+"""Checks on the run itself: outcome, source, hardware, seeds."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field
+
+from auditor.policy.checks.interface import CheckDef, NoParams, cannot, missing
+from auditor.policy.findings import Verdict
+from auditor.record import Missing, RunRecord
+from auditor.record.base import Frozen
+from auditor.record.models import GitSource, Gpus, NotARepository
+
+
+def _run_succeeded(record: RunRecord, _: NoParams) -> list[Verdict]:
+    ident = record.identity
+    ok = ident.status == "succeeded"
+    return [
+        Verdict(
+            subject="run",
+            outcome="pass" if ok else "fail",
+            message=f"the run {ident.status} with exit code {ident.exit_code}",
+            evidence={"status": ident.status, "exit_code": ident.exit_code},
+        )
+    ]
+
+
+def _source_clean(record: RunRecord, _: NoParams) -> list[Verdict]:
+    src = record.source
+    if isinstance(src, Missing):
+        return [missing("source", "the source", src)]
+    if isinstance(src, NotARepository):
+        return [Verdict(subject="source", outcome="fail", message="the code is not under version control")]
+    assert isinstance(src, GitSource)  # noqa: S101 - the union has three members
+    if src.commit is None:
+        return [Verdict(subject="source", outcome="fail", message="the repository has no commit")]
+    evidence = {"commit": src.commit, "dirty": src.dirty, "diff_sha256": src.diff_sha256}
+    if src.dirty:
+        return [
+            Verdict(
+                subject="source",
+                outcome="fail",
+                evidence=evidence,
+                message=f"uncommitted changes on top of {src.commit[:12]} ({src.untracked_count} untracked)",
+            )
+        ]
+    return [Verdict(subject="source", outcome="pass", evidence=evidence, message=f"clean at {src.commit[:12]}")]
+
+
+def _hardware_recorded(record: RunRecord, _: NoParams) -> list[Verdict]:
+    hw = record.hardware
+    gaps = [name for name in ("cpu", "memory", "gpus") if isinstance(getattr(hw, name), Missing)]
+    if gaps:
+        reasons = "; ".join(f"{n}: {getattr(hw, n).reason}" for n in gaps)
+        return [cannot("hardware", f"not captured: {reasons}")]
+    if isinstance(hw.gpus, Gpus) and not hw.gpus.driver_version:
+        return [Verdict(subject="hardware", outcome="fail", message="GPUs were present but no driver version")]
+    return [Verdict(subject="hardware", outcome="pass", message="CPU, memory and GPU (or its absence) recorded")]
+
+
+class SeedParams(Frozen):
+    names: str = Field(r"(^|_)(seed|random_state)$", description="Regular expression for seed parameter names")
+
+
+def _seeds_recorded(record: RunRecord, params: SeedParams) -> list[Verdict]:
+    pattern = re.compile(params.names, re.IGNORECASE)
+    seeds = {k: v for k, v in record.params.items() if pattern.search(k)}
+    if seeds:
+        return [
+            Verdict(
+                subject="run",
+                outcome="pass",
+                message=f"seeds logged: {', '.join(sorted(seeds))}",
+                evidence={k: v for k, v in sorted(seeds.items())},
+            )
+        ]
+    if record.schema_version == "1.0":
+        return [cannot("run", "this record predates logged parameters (schema 1.0)")]
+    return [
+        Verdict(subject="run", outcome="fail", message="no random seed was logged (auditor.log_params({'seed': ...}))")
+    ]
+
+
+RUN_SUCCEEDED = CheckDef("run_succeeded", NoParams, _run_succeeded, "the command exited 0")
+SOURCE_CLEAN = CheckDef("source_clean", NoParams, _source_clean, "code recorded at a commit with a clean tree")
+HARDWARE_RECORDED = CheckDef("hardware_recorded", NoParams, _hardware_recorded, "CPU, memory and GPUs recorded")
+SEEDS_RECORDED = CheckDef("seeds_recorded", SeedParams, _seeds_recorded, "random seeds logged as parameters")
