@@ -20,6 +20,7 @@ from auditor import __version__
 
 if TYPE_CHECKING:
     from auditor.collect.probe_runner import RunningProbe
+    from auditor.policy.pack import Pack
 import contextlib
 
 from auditor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AuditorError, UsageError
@@ -160,6 +161,50 @@ def init(
         raise UsageError(f"{target}: already exists (use --force to overwrite)")
     write_atomic(target, starter_spec(Path.cwd()).encode())
     typer.echo(f"wrote {target}: fill in the datasheets, steps and predictions, then `auditor run -- ...`")
+
+
+rules_app = typer.Typer(help="Rule packs: list, explain and validate rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+PolicyOption = Annotated[
+    Path | None, typer.Option("--policy", help="A rule pack file [default: the default pack]", show_default=False)
+]
+
+
+def _pack(policy: Path | None) -> Pack:
+    from auditor.policy.describe import DEFAULT_PACK, packs_folder
+    from auditor.policy.pack import load_pack
+
+    return load_pack(policy if policy is not None else packs_folder() / f"{DEFAULT_PACK}.yaml")
+
+
+@rules_app.command("list")
+def rules_list(policy: PolicyOption = None) -> None:
+    """List the rules of a pack (and of the packs it includes)."""
+    from auditor.policy.describe import render_list
+
+    typer.echo(render_list(_pack(policy)))
+
+
+@rules_app.command("explain")
+def rules_explain(rule_id: Annotated[str, typer.Argument(metavar="ID")], policy: PolicyOption = None) -> None:
+    """Explain one rule: why it matters, what to do, which clauses it serves."""
+    from auditor.policy.describe import render_explain
+
+    pack = _pack(policy)
+    match = next((r for r in pack.rules if r.rule.id == rule_id.upper()), None)
+    if match is None:
+        raise UsageError(f"no rule {rule_id!r} in pack {pack.name} (see `auditor rules list`)")
+    typer.echo(render_explain(match))
+
+
+@rules_app.command("validate")
+def rules_validate(file: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
+    """Check a rule pack file: YAML, fields, check kinds and parameters, includes."""
+    from auditor.policy.pack import load_pack
+
+    pack = load_pack(file)
+    typer.echo(f"{file}: valid pack {pack.name} (version {pack.version}), {len(pack.rules)} rules")
 
 
 @app.command()
