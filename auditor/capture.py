@@ -28,6 +28,7 @@ from auditor.collect.git import collect_git
 from auditor.collect.hardware import collect_hardware
 from auditor.collect.probe_runner import RunningProbe
 from auditor.collect.python_env import PythonEvidence, collect_python
+from auditor.collect.requirements import collect_requirements
 from auditor.collect.system import collect_os, collect_timezone
 from auditor.datacapture import DataCapture, DataEvidence
 from auditor.execute.interface import ExecutionResult, ExecutionSpec, Executor, Streams
@@ -35,6 +36,7 @@ from auditor.execute.local import HANDLED_SIGNALS, LocalExecutor
 from auditor.ids import new_ulid
 from auditor.logsink import RedactingLog
 from auditor.record.models import (
+    DeclaredRequirements,
     Environment,
     GitSource,
     Hardware,
@@ -103,6 +105,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
     source = collect_git(request.cwd)  # before the command: it may change the tree
     data = DataCapture(request.cwd, store.root, ctx.clock)  # a bad auditor.yaml stops here, before anything runs
     project = request.project or (data.spec.project.name if data.spec else _project_name(request.cwd, source))
+    declared = collect_requirements(request.cwd, data.spec.environment.requirements if data.spec else ())
     with _deferred_signals() as pending:
         staging = store.begin(ctx.new_id())
         try:
@@ -145,6 +148,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                     stdout,
                     stderr,
                     evidence,
+                    declared,
                 )
                 # One last pass over every string: whatever the run put into the record (logged
                 # params, dataset paths, errors, branch names) is masked like the logs are.
@@ -213,6 +217,7 @@ def _assemble(
     stdout: RedactingLog,
     stderr: RedactingLog,
     evidence: DataEvidence,
+    declared: DeclaredRequirements | Missing,
 ) -> RunRecord:
     identity = Identity(
         run_id=run_id,
@@ -238,6 +243,7 @@ def _assemble(
         locale=python.locale,
         timezone=collect_timezone(request.env),
         variables=policy.environment(request.env),
+        declared=declared,
     )
     return RunRecord(
         identity=identity,

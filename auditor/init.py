@@ -84,6 +84,10 @@ def _candidates(root: Path) -> tuple[list[str], list[str]]:
     return data[:MAX_LISTED], models[:MAX_LISTED]
 
 
+def _requirement_files(root: Path) -> list[str]:
+    return sorted(p.name for p in root.glob("requirements*.txt") if p.is_file())
+
+
 def starter_spec(root: Path) -> str:
     data, models = _candidates(root)
     q = json.dumps  # YAML accepts JSON strings: safe quoting for any file name
@@ -97,6 +101,9 @@ def starter_spec(root: Path) -> str:
         "  owner: null            # team or person accountable for the model",
         "  intended_use: null     # what the model is for, and for whom",
         "  out_of_scope_uses: []  # uses it must not be put to",
+        "",
+        "environment:",
+        "  requirements: [" + ", ".join(q(n) for n in _requirement_files(root)) + "]  # pip requirements files",
         "",
         "datasets:" + ("" if data else " []  # e.g. - {id: raw, role: input, path: data/raw.csv}"),
     ]

@@ -60,9 +60,14 @@ class PredictionsSpec(Frozen):
     seed: int = 0
 
 
+class EnvironmentSpec(Frozen):
+    requirements: tuple[str, ...] = Field((), description="pip requirements files, relative to the project")
+
+
 class ProjectSpec(Frozen):
     version: Literal[1] = 1
     project: ProjectInfo
+    environment: EnvironmentSpec = EnvironmentSpec()
     datasets: tuple[DatasetSpec, ...] = ()
     steps: tuple[StepSpec, ...] = ()
     models: tuple[ModelSpec, ...] = ()

@@ -14,7 +14,7 @@ from auditor.errors import InvalidRecordError
 from auditor.record import RunRecord, record_digest
 from auditor.record.fairness import Fairness
 from auditor.record.lineage import AbsentPath, ContentHash, Hash, Lineage
-from auditor.record.models import Gpus, Missing, NoGpu, NotARepository
+from auditor.record.models import DeclaredRequirements, Gpus, Missing, NoGpu, NotARepository
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
@@ -114,6 +114,8 @@ def render_summary(record: RunRecord) -> str:
             kinds[d.install_kind] = kinds.get(d.install_kind, 0) + 1
         breakdown = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
         lines.append(f"  packages    {len(dists)} distributions ({breakdown})")
+    if env.declared is not None:
+        lines.append("  declared    " + _declared(env.declared))
     if not isinstance(env.timezone, Missing):
         lines.append(f"  timezone    {safe(env.timezone.name or 'unknown')} (UTC{env.timezone.utc_offset})")
     kept = sum(1 for v in env.variables if v.disposition != "fingerprinted")
@@ -176,6 +178,18 @@ def _source(record: RunRecord) -> str:
     where = safe(src.remote_url) if src.remote_url else "no remote"
     commit = src.commit[:12] if src.commit else "(no commits)"
     return f"git {commit} on {safe(src.branch or 'detached HEAD')}, {state}, {where}"
+
+
+def _declared(declared: DeclaredRequirements | Missing) -> str:
+    if isinstance(declared, Missing):
+        return _missing(declared)
+    parts = []
+    for f in declared.files:
+        exact = sum(1 for p in f.pins if p.version)
+        hashed = sum(1 for p in f.pins if p.hashes)
+        problems = f", {len(f.problems)} unreadable lines" if f.problems else ""
+        parts.append(f"{safe(f.path)}: {len(f.pins)} requirements ({exact} pinned, {hashed} hashed{problems})")
+    return "; ".join(parts)
 
 
 def _gpus(gpus: Gpus | NoGpu | Missing) -> str:

@@ -17,6 +17,7 @@ def test_init_writes_a_valid_commented_starter(cli: CliRunner, tmp_path: Path) -
     (project / ".venv").mkdir()
     (project / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (project / ".venv" / "junk.csv").write_text("x\n")
+    (project / "requirements.txt").write_text("numpy==2.1.0\n")
 
     done = cli("init", cwd=project)
     assert done.returncode == 0, done.stderr
@@ -24,6 +25,7 @@ def test_init_writes_a_valid_commented_starter(cli: CliRunner, tmp_path: Path) -
     assert "# description" not in text and "description: null  # what the data is" in text
     spec = load_spec(project / "auditor.yaml")
     assert spec.project.name == "churn model"
+    assert spec.environment.requirements == ("requirements.txt",)
     assert [d.path for d in spec.datasets] == ["data", "exports/model.json", "exports/scores.parquet"]
     assert [(m.id, m.path) for m in spec.models] == [("model-2", "exports/model.pkl")]
     assert all(d.datasheet.description is None for d in spec.datasets)

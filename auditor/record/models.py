@@ -164,6 +164,31 @@ class EnvVar(Frozen):
     fingerprint: str | None = Field(None, description="Only for fingerprinted variables")
 
 
+class Pin(Frozen):
+    """One requirement line of a declared requirements file."""
+
+    name: str
+    specifier: str = Field(description="As written, e.g. '==2.3.3' or '>=1,<2' ('' for URLs)")
+    version: str | None = Field(description="The version when the line pins exactly one (== or ===)")
+    hashes: tuple[str, ...] = Field(description="--hash values, e.g. 'sha256:...'")
+    marker: str | None = None
+    url: str | None = Field(None, description="Direct reference or editable path/URL, credentials removed")
+    editable: bool = False
+    line: int
+
+
+class RequirementsFile(Frozen):
+    path: str
+    sha256: str | None = Field(description="None when the file could not be read")
+    pins: tuple[Pin, ...]
+    problems: tuple[str, ...] = Field(description="Lines auditor could not read, named")
+
+
+class DeclaredRequirements(Frozen):
+    state: Literal["captured"] = "captured"
+    files: tuple[RequirementsFile, ...]
+
+
 class Environment(Frozen):
     os: Annotated[OsInfo | Missing, Field(discriminator="state")]
     python: Annotated[PythonInfo | Missing, Field(discriminator="state")]
@@ -171,6 +196,9 @@ class Environment(Frozen):
     locale: Annotated[LocaleInfo | Missing, Field(discriminator="state")]
     timezone: Annotated[TimezoneInfo | Missing, Field(discriminator="state")]
     variables: tuple[EnvVar, ...]
+    declared: Annotated[DeclaredRequirements | Missing, Field(discriminator="state")] | None = Field(
+        None, description="The requirements the project declares (absent in 1.0 records)"
+    )
 
 
 # --- hardware --------------------------------------------------------------
