@@ -26,7 +26,15 @@ def test_every_check_gives_a_verdict_and_missing_evidence_is_never_a_pass() -> N
         by_rule.setdefault(finding.rule_id, set()).add(finding.outcome)
     assert set(by_rule) == {r.rule.id for r in load_pack(DEFAULT).rules}
     assert by_rule["AUD-RUN-001"] == {"pass"} and by_rule["AUD-SRC-001"] == {"pass"}
-    for rule in ("AUD-DATA-001", "AUD-DATA-002", "AUD-DATA-003", "AUD-DATA-004", "AUD-FAIR-001", "AUD-FAIR-004"):
+    for rule in (
+        "AUD-ENV-001",
+        "AUD-DATA-001",
+        "AUD-DATA-002",
+        "AUD-DATA-003",
+        "AUD-DATA-004",
+        "AUD-FAIR-001",
+        "AUD-FAIR-004",
+    ):
         assert by_rule[rule] == {"could_not_evaluate"}, rule
     assert by_rule["AUD-REPRO-001"] == {"fail"}
 

@@ -6,7 +6,7 @@ fails there and not mid-run) with a function from a record to verdicts.
 
 from __future__ import annotations
 
-from auditor.policy.checks import data, fairness, run
+from auditor.policy.checks import data, environment, fairness, run
 from auditor.policy.checks.interface import CheckDef
 
 REGISTRY: dict[str, CheckDef] = {
@@ -16,6 +16,7 @@ REGISTRY: dict[str, CheckDef] = {
         run.SOURCE_CLEAN,
         run.HARDWARE_RECORDED,
         run.SEEDS_RECORDED,
+        environment.PACKAGES_PINNED,
         data.DATASETS_DOCUMENTED,
         data.DATASETS_HASHED,
         data.NO_UNDECLARED_READS,
