@@ -11,11 +11,11 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field
 
 from auditor.record.base import Frozen
 from auditor.record.lineage import DatasetRole, Datasheet, ProjectInfo
-from auditor.yamlfile import YamlFileError, line_of, load_yaml, validation_error
+from auditor.yamlfile import YamlFileError, line_of, load_model, read_text
 
 if TYPE_CHECKING:
     import yaml
@@ -81,21 +81,11 @@ def find_spec(start: Path) -> Path | None:
 
 
 def load_spec(path: Path) -> ProjectSpec:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(path, None, None, f"cannot read: {exc}") from exc
-    return parse_spec(text, path)
+    return parse_spec(read_text(path, SpecError), path)
 
 
 def parse_spec(text: str, path: Path | str) -> ProjectSpec:
-    data, root = load_yaml(text, path, SpecError)
-    if not isinstance(data, dict):
-        raise SpecError(path, 1, None, "expected a mapping with at least a 'project' section")
-    try:
-        spec = ProjectSpec.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc, path, root, SpecError) from exc
+    spec, root = load_model(text, path, ProjectSpec, SpecError, "at least a 'project' section")
     _cross_check(spec, root, path)
     return spec
 

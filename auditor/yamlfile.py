@@ -10,9 +10,9 @@ the safe loader. Every failure is a `YamlFileError` (exit 2), never a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from auditor.errors import UsageError
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import yaml
 
 MAX_DEPTH = 32
+M = TypeVar("M", bound=BaseModel)
 
 
 class YamlFileError(UsageError):
@@ -41,6 +42,26 @@ def load_yaml(text: str, path: Path | str, error: type[YamlFileError] = YamlFile
         mark = getattr(exc, "problem_mark", None)
         raise error(path, mark.line + 1 if mark else None, None, f"not valid YAML: {_short(exc)}") from exc
     return data, root
+
+
+def load_model(
+    text: str, path: Path | str, model: type[M], error: type[YamlFileError], expected: str
+) -> tuple[M, yaml.Node | None]:
+    """YAML text validated into `model`; `expected` says what the top level should be."""
+    data, root = load_yaml(text, path, error)
+    if not isinstance(data, dict):
+        raise error(path, 1, None, f"expected a mapping with {expected}")
+    try:
+        return model.model_validate(data), root
+    except ValidationError as exc:
+        raise validation_error(exc, path, root, error) from exc
+
+
+def read_text(path: Path, error: type[YamlFileError]) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(path, None, None, f"cannot read: {exc}") from exc
 
 
 def validation_error(

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationError
 from auditor.policy.checks import REGISTRY
 from auditor.policy.findings import Severity
 from auditor.record.base import Frozen
-from auditor.yamlfile import YamlFileError, line_of, load_yaml, validation_error
+from auditor.yamlfile import YamlFileError, line_of, load_model, read_text
 
 PACK_SUFFIX = ".yaml"
 
@@ -68,17 +68,8 @@ def load_pack(path: Path) -> Pack:
 
 
 def _load(path: Path, rules: dict[str, LoadedRule], chain: tuple[str, ...]) -> PackFile:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PackError(path, None, None, f"cannot read: {exc}") from exc
-    data, root = load_yaml(text, path, PackError)
-    if not isinstance(data, dict):
-        raise PackError(path, 1, None, "expected a mapping with 'pack', 'version', 'description' and 'rules'")
-    try:
-        pack = PackFile.model_validate(data)
-    except ValidationError as exc:
-        raise validation_error(exc, path, root, PackError) from exc
+    expected = "'pack', 'version', 'description' and 'rules'"
+    pack, root = load_model(read_text(path, PackError), path, PackFile, PackError, expected)
     for index, name in enumerate(pack.includes):
         if name in (*chain, pack.pack):
             raise PackError(
