@@ -37,7 +37,7 @@ def load_yaml(text: str, path: Path | str, error: type[YamlFileError] = YamlFile
 
     root = _compose(text, path, error)
     try:
-        data = yaml.safe_load(text) if root is not None else None
+        data = yaml.load(text, Loader=_loader()) if root is not None else None  # noqa: S506 - a SafeLoader
     except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:  # bad tags such as !!int "abc"
         mark = getattr(exc, "problem_mark", None)
         raise error(path, mark.line + 1 if mark else None, None, f"not valid YAML: {_short(exc)}") from exc
@@ -62,6 +62,21 @@ def read_text(path: Path, error: type[YamlFileError]) -> str:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(path, None, None, f"cannot read: {exc}") from exc
+
+
+def _loader() -> type[yaml.SafeLoader]:
+    """The safe loader, but dates stay text: a user's '2026-13-01' must reach validation as
+    written (a waiver with an unreadable expiry counts as expired), not fail the whole file."""
+    import yaml
+
+    class TextDates(yaml.SafeLoader):
+        pass
+
+    TextDates.yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return TextDates
 
 
 def validation_error(
