@@ -39,12 +39,21 @@ class Rule(Frozen):
     check: CheckSpec
 
 
+class Clause(Frozen):
+    """A clause of a regulation or standard, and the rules whose findings show it is met."""
+
+    id: str = Field(min_length=1, description="As the text cites it, e.g. 'Art. 10(2)(f)'")
+    title: str
+    rules: tuple[str, ...] = Field(min_length=1)
+
+
 class PackFile(Frozen):
     pack: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     version: int = Field(ge=1)
     description: str
     includes: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
+    clauses: tuple[Clause, ...] = ()
 
 
 class LoadedRule(Frozen):
@@ -58,16 +67,18 @@ class Pack(Frozen):
     name: str
     version: int
     rules: tuple[LoadedRule, ...]
+    clauses: tuple[Clause, ...] = ()
 
 
 def load_pack(path: Path) -> Pack:
     """A pack and everything it includes, validated against the check registry."""
     rules: dict[str, LoadedRule] = {}
-    top = _load(path, rules, chain=())
-    return Pack(name=top.pack, version=top.version, rules=tuple(rules.values()))
+    clauses: list[Clause] = []
+    top = _load(path, rules, clauses, chain=())
+    return Pack(name=top.pack, version=top.version, rules=tuple(rules.values()), clauses=tuple(clauses))
 
 
-def _load(path: Path, rules: dict[str, LoadedRule], chain: tuple[str, ...]) -> PackFile:
+def _load(path: Path, rules: dict[str, LoadedRule], clauses: list[Clause], chain: tuple[str, ...]) -> PackFile:
     expected = "'pack', 'version', 'description' and 'rules'"
     pack, root = load_model(read_text(path, PackError), path, PackFile, PackError, expected)
     for index, name in enumerate(pack.includes):
@@ -78,7 +89,7 @@ def _load(path: Path, rules: dict[str, LoadedRule], chain: tuple[str, ...]) -> P
                 f"includes[{index}]",
                 f"including {name!r} makes a cycle: {' -> '.join([*chain, pack.pack, name])}",
             )
-        _load(path.with_name(name + PACK_SUFFIX), rules, (*chain, pack.pack))
+        _load(path.with_name(name + PACK_SUFFIX), rules, clauses, (*chain, pack.pack))
     for index, rule in enumerate(pack.rules):
         where = ("rules", index)
         if rule.id in rules:
@@ -108,4 +119,14 @@ def _load(path: Path, rules: dict[str, LoadedRule], chain: tuple[str, ...]) -> P
         rules[rule.id] = LoadedRule(
             rule=rule, params=params, pack=pack.pack, source=f"{path.name}:{line_of(root, where)}"
         )
+    for index, clause in enumerate(pack.clauses):
+        for position, rule_id in enumerate(clause.rules):
+            if rule_id not in rules:
+                raise PackError(
+                    path,
+                    line_of(root, ("clauses", index, "rules", position)),
+                    f"clauses[{index}].rules[{position}]",
+                    f"no rule {rule_id!r} in this pack or its includes",
+                )
+        clauses.append(clause)
     return pack
