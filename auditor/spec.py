@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from auditor.policy.settings import PolicySettings
 from auditor.record.base import Frozen
 from auditor.record.lineage import DatasetRole, Datasheet, ProjectInfo
 from auditor.yamlfile import YamlFileError, line_of, load_model, read_text
@@ -72,6 +73,7 @@ class ProjectSpec(Frozen):
     steps: tuple[StepSpec, ...] = ()
     models: tuple[ModelSpec, ...] = ()
     predictions: PredictionsSpec | None = None
+    policy: PolicySettings = PolicySettings()
 
 
 def find_spec(start: Path) -> Path | None:

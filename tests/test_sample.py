@@ -119,3 +119,27 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
             equalized_odds_difference(**features), abs=1e-9
         )
         assert disparities["equalized_odds_ratio"] == pytest.approx(equalized_odds_ratio(**features), abs=1e-9)
+
+    # `auditor check` on the real run, with the sample's own policy (eu-ai-act, fail on low) and the
+    # real advisory snapshot: a truthful verdict with real findings, not an all-green page.
+    from tests.vulns.test_osv_local import SNAPSHOT
+
+    env = base_env(AUDITOR_ADVISORY_DB=str(SNAPSHOT), AUDITOR_CACHE_DIR=str(tmp_path / "cache"))
+    checked = cli("check", "latest", "--format", "json", cwd=project, env=env, timeout=120)
+    assert checked.returncode == 1, checked.stderr
+    report = json.loads(checked.stdout)
+    failing = {(f["rule_id"], f["subject"]) for f in report["findings"] if f["outcome"] == "fail"}
+    assert {
+        ("AUD-SRC-001", "source"),  # the copy is not a git repository
+        ("AUD-REPRO-001", "run"),  # the sample logs no seed
+        ("AUD-DATA-001", "dataset:params"),  # its datasheet has no licence
+        ("AUD-DATA-004", "dataset:predictions"),  # personal data without a legal basis
+        ("AUD-FAIR-001", "attribute:age_group"),  # parity difference 0.156
+        ("AUD-FAIR-003", "attribute:age_group"),  # equalized odds difference 0.167
+        ("AUD-VULN-001", "package:pip"),  # the venv's pip 23.2.1: PYSEC-2023-228
+    } <= failing
+    assert ("AUD-ENV-001", "package:pandas") not in failing  # everything is pinned with hashes
+    assert not [f for f in report["findings"] if f["outcome"] == "could_not_evaluate"]
+    clauses = {c["id"]: c["status"] for c in report["clauses"]}
+    assert clauses["Art. 12"] == "satisfied" and clauses["Art. 10(2)(f)"] == "partial"
+    assert report["vulnerabilities"]["source"] == "osv-local" and report["vulnerabilities"]["stale"]

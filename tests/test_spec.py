@@ -65,7 +65,7 @@ def test_a_minimal_spec() -> None:
             "auditor.yaml:5: datasets[0]: give exactly one of 'path' or 'uri'",
         ),
         (GOOD.replace("  - id: clean", "  - id: raw"), "auditor.yaml:8: datasets[1].id: duplicate id 'raw'"),
-        ("project: [unclosed\n", "auditor.yaml:2: not valid YAML: expected ',' or ']', but got '<stream end>'"),
+        ("project: [unclosed\n", "auditor.yaml:2: not valid YAML: did not find expected ',' or ']'"),
         ("- just a list\n", "auditor.yaml:1: expected a mapping with at least a 'project' section"),
         ("version: 2\nproject: {name: p}\n", "auditor.yaml:1: version: Input should be 1"),
     ],

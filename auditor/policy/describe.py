@@ -12,8 +12,12 @@ DEFAULT_PACK = "default"
 
 
 def packs_folder() -> Path:
-    """The rules/ folder of this checkout (packs ship beside the package, as the layout plans)."""
-    return Path(__file__).resolve().parents[2] / "rules"
+    """The shipped packs: auditor/packs in the installed package, a link to rules/ in a checkout."""
+    return Path(__file__).resolve().parents[1] / "packs"
+
+
+def shipped_packs() -> list[str]:
+    return sorted(p.stem for p in packs_folder().glob("*.yaml"))
 
 
 def render_list(pack: Pack) -> str:

@@ -7,6 +7,7 @@ the registry and its parameters must validate, or the pack does not load.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from pydantic import Field, ValidationError
 
 from auditor.policy.checks import REGISTRY
 from auditor.policy.findings import Severity
+from auditor.policy.settings import Override
 from auditor.record.base import Frozen
 from auditor.yamlfile import YamlFileError, line_of, load_model, read_text
 
@@ -54,6 +56,7 @@ class PackFile(Frozen):
     includes: tuple[str, ...] = ()
     rules: tuple[Rule, ...] = ()
     clauses: tuple[Clause, ...] = ()
+    overrides: dict[str, Override] = Field(default_factory=dict, description="By rule id, for included rules")
 
 
 class LoadedRule(Frozen):
@@ -63,24 +66,78 @@ class LoadedRule(Frozen):
     source: str = Field(description="file:line where the rule is defined")
 
 
+class PackFileRef(Frozen):
+    name: str
+    version: int
+    file: str
+    sha256: str
+
+
+class AppliedOverride(Frozen):
+    rule_id: str
+    changed: dict[str, str]
+    reason: str
+    source: str = Field(description="file:line of the override")
+
+
 class Pack(Frozen):
     name: str
     version: int
     rules: tuple[LoadedRule, ...]
-    clauses: tuple[Clause, ...] = ()
+    clauses: tuple[tuple[str, Clause], ...] = Field((), description="(pack name, clause)")
+    files: tuple[PackFileRef, ...] = Field((), description="Every pack file loaded, includes too")
+    overrides: tuple[AppliedOverride, ...] = ()
+
+
+class _Loading:
+    """What loading one or more packs has collected so far."""
+
+    def __init__(self) -> None:
+        self.rules: dict[str, LoadedRule] = {}
+        self.clauses: list[tuple[str, Clause]] = []
+        self.files: dict[Path, PackFileRef] = {}
+        self.overrides: list[AppliedOverride] = []
 
 
 def load_pack(path: Path) -> Pack:
     """A pack and everything it includes, validated against the check registry."""
-    rules: dict[str, LoadedRule] = {}
-    clauses: list[Clause] = []
-    top = _load(path, rules, clauses, chain=())
-    return Pack(name=top.pack, version=top.version, rules=tuple(rules.values()), clauses=tuple(clauses))
+    return load_packs([path])
 
 
-def _load(path: Path, rules: dict[str, LoadedRule], clauses: list[Clause], chain: tuple[str, ...]) -> PackFile:
+def load_packs(paths: list[Path], overrides: tuple[tuple[str, Override, str], ...] = ()) -> Pack:
+    """Several packs as one (a pack included twice loads once), then a project's overrides.
+
+    Each override is (rule id, override, where it was written as 'file:line') for messages."""
+    state = _Loading()
+    tops = [_load(path, state, chain=()) for path in paths]
+    for rule_id, override, source in overrides:
+        if rule_id not in state.rules:
+            raise PackError(source, None, f"overrides.{rule_id}", "no rule with this id in the selected packs")
+        _apply(state, rule_id, override, source)
+    if not state.rules:  # checking nothing must not read as compliant
+        raise PackError(paths[0], None, "rules", "the selected packs define no rules")
+    name = "+".join(t.pack for t in tops)
+    return Pack(
+        name=name,
+        version=tops[0].version if len(tops) == 1 else 1,
+        rules=tuple(state.rules.values()),
+        clauses=tuple(state.clauses),
+        files=tuple(state.files.values()),
+        overrides=tuple(state.overrides),
+    )
+
+
+def _load(path: Path, state: _Loading, chain: tuple[str, ...]) -> PackFile:
     expected = "'pack', 'version', 'description' and 'rules'"
-    pack, root = load_model(read_text(path, PackError), path, PackFile, PackError, expected)
+    text = read_text(path, PackError)
+    pack, root = load_model(text, path, PackFile, PackError, expected)
+    resolved = path.resolve()
+    if resolved in state.files:  # a diamond (two packs include the same one) is fine: load it once
+        return pack
+    state.files[resolved] = PackFileRef(
+        name=pack.pack, version=pack.version, file=str(path), sha256=hashlib.sha256(text.encode()).hexdigest()
+    )
+    rules, clauses = state.rules, state.clauses
     for index, name in enumerate(pack.includes):
         if name in (*chain, pack.pack):
             raise PackError(
@@ -89,7 +146,7 @@ def _load(path: Path, rules: dict[str, LoadedRule], clauses: list[Clause], chain
                 f"includes[{index}]",
                 f"including {name!r} makes a cycle: {' -> '.join([*chain, pack.pack, name])}",
             )
-        _load(path.with_name(name + PACK_SUFFIX), rules, clauses, (*chain, pack.pack))
+        _load(path.with_name(name + PACK_SUFFIX), state, (*chain, pack.pack))
     for index, rule in enumerate(pack.rules):
         where = ("rules", index)
         if rule.id in rules:
@@ -128,5 +185,30 @@ def _load(path: Path, rules: dict[str, LoadedRule], clauses: list[Clause], chain
                     f"clauses[{index}].rules[{position}]",
                     f"no rule {rule_id!r} in this pack or its includes",
                 )
-        clauses.append(clause)
+        clauses.append((pack.pack, clause))
+    for rule_id, override in pack.overrides.items():
+        line = line_of(root, ("overrides", rule_id))
+        if rule_id not in rules:
+            raise PackError(path, line, f"overrides.{rule_id}", "no rule with this id in this pack or its includes")
+        _apply(state, rule_id, override, f"{path}:{line}")
     return pack
+
+
+def _apply(state: _Loading, rule_id: str, override: Override, source: str) -> None:
+    """Merge an override into a loaded rule and validate the result as the pack would."""
+    loaded = state.rules[rule_id]
+    merged = {**loaded.rule.check.params, **override.params}
+    try:
+        params = REGISTRY[loaded.rule.check.kind].params.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = f"overrides.{rule_id}.params" + "".join(f".{p}" for p in first["loc"])
+        problem = "unknown parameter" if first["type"] == "extra_forbidden" else str(first["msg"])
+        raise PackError(source, None, key, problem) from exc
+    changed = {f"params.{k}": str(v) for k, v in override.params.items()}
+    rule = loaded.rule.model_copy(update={"check": CheckSpec(kind=loaded.rule.check.kind, params=merged)})
+    if override.severity is not None:
+        changed["severity"] = override.severity
+        rule = rule.model_copy(update={"severity": override.severity})
+    state.rules[rule_id] = loaded.model_copy(update={"rule": rule, "params": params})
+    state.overrides.append(AppliedOverride(rule_id=rule_id, changed=changed, reason=override.reason, source=source))

@@ -33,6 +33,10 @@ def load_record(path: Path) -> RunRecord:
 
 
 def parse_record(raw: bytes, where: str) -> RunRecord:
+    try:  # the fast path (pydantic's own JSON parser); a failure is re-read below for a precise message
+        return RunRecord.model_validate_json(raw)
+    except ValidationError:
+        pass
     try:
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -11,9 +11,9 @@ Adding an optional field is a minor version bump; anything else is a major one.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, ValidationInfo, model_validator
 
 from auditor.record.base import Frozen, Missing
 
@@ -21,9 +21,10 @@ __all__ = ["Frozen", "Missing"]  # re-exported: most readers import every model 
 from auditor.record.fairness import Fairness
 from auditor.record.lineage import Lineage
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 # 1.1 added lineage, fairness, params and metrics; 1.0 records read with those absent.
-SUPPORTED_SCHEMA_VERSIONS = frozenset({"1.0", "1.1"})
+# 1.2 added `container` (absent for local runs).
+SUPPORTED_SCHEMA_VERSIONS = frozenset({"1.0", "1.1", "1.2"})
 RECORD_KIND = "auditor.run-record"
 
 
@@ -287,10 +288,20 @@ class Metric(Frozen):
     logged_at: AwareDatetime
 
 
+class Container(Frozen):
+    """The image a containerised run executed in, as the engine reported it."""
+
+    image_ref: str = Field(description="The image reference as given, e.g. 'python:3.11' or 'repo@sha256:...'")
+    image_id: str | None = Field(None, description="The engine's id of the image (sha256 of its config)")
+    repo_digests: tuple[str, ...] = Field((), description="'repo@sha256:...' digests the engine knows for it")
+    engine: str | None = Field(None, description="Container engine name, e.g. 'Podman Engine'")
+    engine_version: str | None = None
+
+
 class RunRecord(Frozen):
     """One run, complete: written once, never modified."""
 
-    schema_version: Literal["1.0", "1.1"] = "1.1"
+    schema_version: Literal["1.0", "1.1", "1.2"] = "1.2"
     kind: Literal["auditor.run-record"] = "auditor.run-record"
     identity: Identity
     origin: Origin
@@ -306,5 +317,14 @@ class RunRecord(Frozen):
     fairness: Annotated[Fairness | Missing, Field(discriminator="state")] | None = Field(
         None, description="Absent only in 1.0 records"
     )
+    container: Container | None = Field(None, description="The container image; absent for local runs")
     params: dict[str, ParamValue] = Field(default_factory=dict, description="From auditor.log_params")
     metrics: tuple[Metric, ...] = Field((), description="From auditor.log_metric, in logging order")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_records_name_their_version(cls, data: Any, info: ValidationInfo) -> Any:
+        """A record read from JSON must say what it is; the defaults are for records built in code."""
+        if info.mode == "json" and isinstance(data, dict) and not {"kind", "schema_version"} <= data.keys():
+            raise ValueError("a stored record must have 'kind' and 'schema_version'")
+        return data

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from datetime import date
+
 from auditor.policy.checks.environment import PinnedParams, _packages_pinned
+from auditor.policy.checks.interface import CheckContext
 from auditor.record import RunRecord
 from auditor.record.models import DeclaredRequirements, Distribution, Missing, Packages, Pin, RequirementsFile
 from tests.factories import make_record
+
+CTX = CheckContext(today=date(2026, 11, 27))
 
 
 def _dist(name: str, version: str, kind: str = "index", **extra: object) -> Distribution:
@@ -37,7 +42,7 @@ def _record(dists: list[Distribution], pins: list[Pin], problems: tuple[str, ...
 
 
 def _outcomes(record: RunRecord) -> dict[str, tuple[str, str]]:
-    return {v.subject: (v.outcome, v.message) for v in _packages_pinned(record, PinnedParams())}
+    return {v.subject: (v.outcome, v.message) for v in _packages_pinned(record, PinnedParams(), CTX)}
 
 
 def test_pins_versions_hashes_and_install_kinds() -> None:
@@ -71,10 +76,10 @@ def test_pins_versions_hashes_and_install_kinds() -> None:
 def test_no_evidence_is_never_a_pass() -> None:
     record = make_record()
     environment = record.environment.model_copy(update={"declared": Missing(reason="no requirements file")})
-    (verdict,) = _packages_pinned(record.model_copy(update={"environment": environment}), PinnedParams())
+    (verdict,) = _packages_pinned(record.model_copy(update={"environment": environment}), PinnedParams(), CTX)
     assert verdict.outcome == "could_not_evaluate" and "no requirements file" in verdict.message
-    (old,) = _packages_pinned(make_record(), PinnedParams())  # a record without the section at all
+    (old,) = _packages_pinned(make_record(), PinnedParams(), CTX)  # a record without the section at all
     assert old.outcome == "could_not_evaluate"
     unreadable = _record([_dist("numpy", "2.1.0")], [_pin("numpy", "2.1.0")], problems=("line 3: cannot parse 'x'",))
-    outcomes = [v.outcome for v in _packages_pinned(unreadable, PinnedParams())]
+    outcomes = [v.outcome for v in _packages_pinned(unreadable, PinnedParams(), CTX)]
     assert outcomes == ["pass", "could_not_evaluate"]

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from auditor.policy.checks.interface import CheckContext
 from auditor.policy.clauses import clause_status, clause_table
 from auditor.policy.engine import evaluate
 from auditor.policy.findings import Finding
@@ -15,7 +17,8 @@ CLAUSE = Clause(id="Art. 10(2)(f)", title="bias", rules=("R-A-1", "R-B-1"))
 
 
 def _f(rule: str, outcome: str) -> Finding:
-    return Finding(rule_id=rule, severity="high", subject="s", outcome=outcome, message="m")  # type: ignore[arg-type]
+    waiver = "W-1" if outcome == "waived" else None
+    return Finding(rule_id=rule, severity="high", subject="s", outcome=outcome, message="m", waiver=waiver)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -36,9 +39,20 @@ def test_clause_status(outcomes: list[tuple[str, str]], status: str) -> None:
 
 def test_the_eu_ai_act_pack_maps_clauses_to_default_rules() -> None:
     pack = load_pack(REPO / "rules" / "eu-ai-act.yaml")
-    assert {c.id for c in pack.clauses} >= {"Art. 10(2)", "Art. 10(2)(f)", "Art. 12", "Annex IV 2(d)", "Annex IV 2(g)"}
+    assert {c.id for _, c in pack.clauses} >= {
+        "Art. 10(2)",
+        "Art. 10(2)(f)",
+        "Art. 12",
+        "Annex IV 2(d)",
+        "Annex IV 2(g)",
+    }
     assert len(pack.rules) == len(load_pack(REPO / "rules" / "default.yaml").rules)
-    table = {r.clause.id: r.status for r in clause_table(evaluate(make_record(), pack), pack.clauses)}
+    table = {
+        r.clause.id: r.status
+        for r in clause_table(
+            evaluate(make_record(), pack, CheckContext(today=date(2026, 11, 27))), [c for _, c in pack.clauses]
+        )
+    }
     assert table["Art. 10(2)(f)"] == "could_not_evaluate"  # no fairness evidence in this record: never satisfied
 
 

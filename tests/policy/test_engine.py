@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from auditor.policy.checks import REGISTRY
-from auditor.policy.checks.interface import CheckDef, NoParams
+from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams
 from auditor.policy.engine import evaluate
 from auditor.policy.pack import load_pack
 from auditor.record import parse_record
@@ -16,11 +17,12 @@ from tests.factories import make_record
 from tests.test_cli_lineage import ROWS, SCRIPT, SPEC
 
 DEFAULT = REPO / "rules" / "default.yaml"
+CTX = CheckContext(today=date(2026, 11, 27))
 
 
 def test_every_check_gives_a_verdict_and_missing_evidence_is_never_a_pass() -> None:
     record = make_record()  # schema-1.0-like: no lineage, no fairness, no params
-    findings = evaluate(record, load_pack(DEFAULT))
+    findings = evaluate(record, load_pack(DEFAULT), CTX)
     by_rule: dict[str, set[str]] = {}
     for finding in findings:
         by_rule.setdefault(finding.rule_id, set()).add(finding.outcome)
@@ -40,11 +42,11 @@ def test_every_check_gives_a_verdict_and_missing_evidence_is_never_a_pass() -> N
 
 
 def test_a_failing_check_is_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
-    def explode(record: object, params: object) -> list[object]:
+    def explode(record: object, params: object, ctx: object) -> list[object]:
         raise RuntimeError("boom")
 
     monkeypatch.setitem(REGISTRY, "run_succeeded", CheckDef("run_succeeded", NoParams, explode, "broken"))
-    findings = evaluate(make_record(), load_pack(DEFAULT))
+    findings = evaluate(make_record(), load_pack(DEFAULT), CTX)
     broken = [f for f in findings if f.rule_id == "AUD-RUN-001"]
     assert [(f.outcome, f.message) for f in broken] == [("could_not_evaluate", "the check failed: RuntimeError: boom")]
     assert any(f.rule_id == "AUD-SRC-001" and f.outcome == "pass" for f in findings)
@@ -61,7 +63,7 @@ def test_a_captured_run_gets_truthful_findings(cli: CliRunner, tmp_path: Path) -
     assert cli("run", "--", sys.executable, "score.py", cwd=project).returncode == 0
     (run_dir,) = (project / ".auditor" / "runs").iterdir()
     record = parse_record((run_dir / "record.json").read_bytes(), "record.json")
-    found = {(f.rule_id, f.subject): f.outcome for f in evaluate(record, load_pack(DEFAULT))}
+    found = {(f.rule_id, f.subject): f.outcome for f in evaluate(record, load_pack(DEFAULT), CTX)}
     assert found[("AUD-RUN-001", "run")] == "pass"
     assert found[("AUD-SRC-001", "source")] == "fail"  # not a git repository
     assert found[("AUD-DATA-001", "dataset:applicants")] == "pass"

@@ -32,7 +32,7 @@ def _pack(folder: Path, name: str, rules: list[str], includes: tuple[str, ...] =
 def test_the_default_pack_loads_and_uses_every_check_kind() -> None:
     pack = load_pack(REPO / "rules" / "default.yaml")
     assert pack.name == "default" and len(pack.rules) >= 12
-    assert {r.rule.check.kind for r in pack.rules} == set(REGISTRY)
+    assert {r.rule.check.kind for r in pack.rules} == set(REGISTRY) - {"expression"}  # custom rules only
     assert all(r.rule.references and r.rule.rationale for r in pack.rules)
     fair = next(r for r in pack.rules if r.rule.id == "AUD-FAIR-002")
     assert "not the right threshold in every context" in fair.rule.rationale

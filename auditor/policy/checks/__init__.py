@@ -6,7 +6,7 @@ fails there and not mid-run) with a function from a record to verdicts.
 
 from __future__ import annotations
 
-from auditor.policy.checks import data, environment, fairness, run
+from auditor.policy.checks import data, environment, expression, fairness, run, vulnerabilities
 from auditor.policy.checks.interface import CheckDef
 
 REGISTRY: dict[str, CheckDef] = {
@@ -16,12 +16,15 @@ REGISTRY: dict[str, CheckDef] = {
         run.SOURCE_CLEAN,
         run.HARDWARE_RECORDED,
         run.SEEDS_RECORDED,
+        run.IMAGE_PINNED,
         environment.PACKAGES_PINNED,
+        vulnerabilities.NO_KNOWN_VULNERABILITIES,
         data.DATASETS_DOCUMENTED,
         data.DATASETS_HASHED,
         data.NO_UNDECLARED_READS,
         data.PERSONAL_DATA_LEGAL_BASIS,
         fairness.FAIRNESS_THRESHOLD,
         fairness.GROUP_SIZES,
+        expression.EXPRESSION,
     )
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from auditor.lineage import REQUIRED_DATASHEET_FIELDS
-from auditor.policy.checks.interface import CheckDef, NoParams, cannot, missing
+from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, cannot, missing
 from auditor.policy.findings import Verdict
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
@@ -27,7 +27,7 @@ class DocumentedParams(Frozen):
     roles: tuple[str, ...] = ("input",)
 
 
-def _datasets_documented(record: RunRecord, params: DocumentedParams) -> list[Verdict]:
+def _datasets_documented(record: RunRecord, params: DocumentedParams, _ctx: CheckContext) -> list[Verdict]:
     lineage = _lineage(record)
     if isinstance(lineage, Verdict):
         return [lineage]
@@ -48,7 +48,7 @@ def _datasets_documented(record: RunRecord, params: DocumentedParams) -> list[Ve
     return out
 
 
-def _datasets_hashed(record: RunRecord, _: NoParams) -> list[Verdict]:
+def _datasets_hashed(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     lineage = _lineage(record)
     if isinstance(lineage, Verdict):
         return [lineage]
@@ -75,7 +75,7 @@ def _datasets_hashed(record: RunRecord, _: NoParams) -> list[Verdict]:
     return out
 
 
-def _no_undeclared_reads(record: RunRecord, _: NoParams) -> list[Verdict]:
+def _no_undeclared_reads(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     lineage = _lineage(record)
     if isinstance(lineage, Verdict):
         return [lineage]
@@ -99,7 +99,7 @@ def _no_undeclared_reads(record: RunRecord, _: NoParams) -> list[Verdict]:
     ]
 
 
-def _personal_data_legal_basis(record: RunRecord, _: NoParams) -> list[Verdict]:
+def _personal_data_legal_basis(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     lineage = _lineage(record)
     if isinstance(lineage, Verdict):
         return [lineage]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from packaging.utils import canonicalize_name
 from pydantic import Field
 
-from auditor.policy.checks.interface import CheckDef, cannot, missing
+from auditor.policy.checks.interface import CheckContext, CheckDef, cannot, missing
 from auditor.policy.findings import Verdict
 from auditor.record import RunRecord
 from auditor.record.base import Frozen
@@ -17,7 +17,7 @@ class PinnedParams(Frozen):
     require_hashes: bool = Field(True, description="Fail a pin without hashes when its file hashes others")
 
 
-def _packages_pinned(record: RunRecord, params: PinnedParams) -> list[Verdict]:
+def _packages_pinned(record: RunRecord, params: PinnedParams, _ctx: CheckContext) -> list[Verdict]:
     env = record.environment
     if not isinstance(env.packages, Packages):
         return [missing("environment", "installed packages", env.packages)]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from auditor.policy.checks.interface import CheckDef, NoParams, missing
+from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, missing
 from auditor.policy.findings import Verdict
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
@@ -39,7 +39,7 @@ def _fairness(record: RunRecord) -> Fairness | Verdict:
     return missing("fairness", "fairness evidence", record.fairness if isinstance(record.fairness, Missing) else None)
 
 
-def _threshold(record: RunRecord, params: ThresholdParams) -> list[Verdict]:
+def _threshold(record: RunRecord, params: ThresholdParams, _ctx: CheckContext) -> list[Verdict]:
     fairness = _fairness(record)
     if isinstance(fairness, Verdict):
         return [fairness]
@@ -69,7 +69,7 @@ def _threshold(record: RunRecord, params: ThresholdParams) -> list[Verdict]:
     return out or [Verdict(subject="fairness", outcome="could_not_evaluate", message="no attribute was analysed")]
 
 
-def _group_sizes(record: RunRecord, _: NoParams) -> list[Verdict]:
+def _group_sizes(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     fairness = _fairness(record)
     if isinstance(fairness, Verdict):
         return [fairness]

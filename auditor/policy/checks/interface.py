@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from auditor.policy.findings import Verdict
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
+from auditor.vulns.audit import VulnAudit
 
 
 class NoParams(Frozen):
@@ -16,11 +18,23 @@ class NoParams(Frozen):
 
 
 @dataclass(frozen=True)
+class CheckContext:
+    """What a check may use beyond the record: evidence gathered once per `auditor check`.
+
+    `vulns` is the vulnerability audit of the record's packages, or None when no rule asked for one.
+    """
+
+    today: date
+    vulns: VulnAudit | None = None
+
+
+@dataclass(frozen=True)
 class CheckDef:
     kind: str
     params: type[Frozen]
-    run: Callable[[RunRecord, Any], Sequence[Verdict]]
+    run: Callable[[RunRecord, Any, CheckContext], Sequence[Verdict]]
     summary: str
+    needs_vulns: bool = False
 
 
 def cannot(subject: str, why: str) -> Verdict:

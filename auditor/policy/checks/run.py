@@ -6,14 +6,14 @@ import re
 
 from pydantic import Field
 
-from auditor.policy.checks.interface import CheckDef, NoParams, cannot, missing
-from auditor.policy.findings import Verdict
+from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, cannot, missing
+from auditor.policy.findings import JsonScalar, Verdict
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
 from auditor.record.models import GitSource, Gpus, NotARepository
 
 
-def _run_succeeded(record: RunRecord, _: NoParams) -> list[Verdict]:
+def _run_succeeded(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     ident = record.identity
     ok = ident.status == "succeeded"
     return [
@@ -26,7 +26,7 @@ def _run_succeeded(record: RunRecord, _: NoParams) -> list[Verdict]:
     ]
 
 
-def _source_clean(record: RunRecord, _: NoParams) -> list[Verdict]:
+def _source_clean(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     src = record.source
     if isinstance(src, Missing):
         return [missing("source", "the source", src)]
@@ -35,7 +35,7 @@ def _source_clean(record: RunRecord, _: NoParams) -> list[Verdict]:
     assert isinstance(src, GitSource)  # noqa: S101 - the union has three members
     if src.commit is None:
         return [Verdict(subject="source", outcome="fail", message="the repository has no commit")]
-    evidence = {"commit": src.commit, "dirty": src.dirty, "diff_sha256": src.diff_sha256}
+    evidence: dict[str, JsonScalar] = {"commit": src.commit, "dirty": src.dirty, "diff_sha256": src.diff_sha256}
     if src.dirty:
         return [
             Verdict(
@@ -48,7 +48,7 @@ def _source_clean(record: RunRecord, _: NoParams) -> list[Verdict]:
     return [Verdict(subject="source", outcome="pass", evidence=evidence, message=f"clean at {src.commit[:12]}")]
 
 
-def _hardware_recorded(record: RunRecord, _: NoParams) -> list[Verdict]:
+def _hardware_recorded(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     hw = record.hardware
     gaps = [name for name in ("cpu", "memory", "gpus") if isinstance(getattr(hw, name), Missing)]
     if gaps:
@@ -63,7 +63,7 @@ class SeedParams(Frozen):
     names: str = Field(r"(^|_)(seed|random_state)$", description="Regular expression for seed parameter names")
 
 
-def _seeds_recorded(record: RunRecord, params: SeedParams) -> list[Verdict]:
+def _seeds_recorded(record: RunRecord, params: SeedParams, _ctx: CheckContext) -> list[Verdict]:
     pattern = re.compile(params.names, re.IGNORECASE)
     seeds = {k: v for k, v in record.params.items() if pattern.search(k)}
     if seeds:
@@ -82,7 +82,28 @@ def _seeds_recorded(record: RunRecord, params: SeedParams) -> list[Verdict]:
     ]
 
 
+def _image_pinned(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
+    container = record.container
+    if container is None:
+        if record.origin.executor == "container":
+            return [cannot("container", "the run used a container but its image was not recorded")]
+        return [Verdict(subject="container", outcome="not_applicable", message="the run did not use a container")]
+    evidence = {"image": container.image_ref, "image_id": container.image_id}
+    if "@sha256:" in container.image_ref:
+        return [Verdict(subject="container", outcome="pass", evidence=evidence, message="image pinned by digest")]
+    known = f"; known digests: {', '.join(container.repo_digests)}" if container.repo_digests else ""
+    return [
+        Verdict(
+            subject="container",
+            outcome="fail",
+            evidence=evidence,
+            message=f"image {container.image_ref!r} is referenced by a tag, which can move{known}",
+        )
+    ]
+
+
 RUN_SUCCEEDED = CheckDef("run_succeeded", NoParams, _run_succeeded, "the command exited 0")
 SOURCE_CLEAN = CheckDef("source_clean", NoParams, _source_clean, "code recorded at a commit with a clean tree")
 HARDWARE_RECORDED = CheckDef("hardware_recorded", NoParams, _hardware_recorded, "CPU, memory and GPUs recorded")
 SEEDS_RECORDED = CheckDef("seeds_recorded", SeedParams, _seeds_recorded, "random seeds logged as parameters")
+IMAGE_PINNED = CheckDef("image_pinned", NoParams, _image_pinned, "a container image is referenced by digest")

@@ -1,0 +1,170 @@
+"""`auditor check` from its options: settings resolved, inputs loaded, report rendered.
+
+Precedence for every setting: the command line, then the environment (`AUDITOR_ADVISORY_DB`),
+then the `policy:` section of auditor.yaml, then the defaults. Paths written in auditor.yaml are
+relative to it. Every input that cannot be read is a one-line error with exit 2, before any
+evaluation; a vulnerability source that cannot be used is not an input error but an outcome
+("could not evaluate", exit 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from auditor.errors import UsageError
+from auditor.policy.checking import CheckRequest
+from auditor.policy.describe import packs_folder, shipped_packs
+from auditor.policy.findings import Severity
+from auditor.policy.pack import Pack, load_packs
+from auditor.policy.report import CheckReport
+from auditor.policy.settings import PolicySettings, VulnSource
+from auditor.policy.waivers import load_waivers
+from auditor.record.io import parse_record
+from auditor.spec import SPEC_FILE, load_spec
+from auditor.vulns.sources import SourceChoice
+
+Format = Literal["text", "json", "sarif", "junit", "github"]
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    run_ref: str
+    store: Path
+    cwd: Path
+    config: Path | None = None
+    policies: tuple[str, ...] = ()
+    waivers: Path | None = None
+    fail_on: Severity | None = None
+    vuln_source: VulnSource | None = None
+    advisory_db: Path | None = None
+    osv_url: str | None = None
+    max_db_age: int | None = None
+    now: datetime | None = None
+
+
+def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
+    config = options.config or (options.cwd / SPEC_FILE if (options.cwd / SPEC_FILE).is_file() else None)
+    settings = load_spec(config).policy if config is not None else PolicySettings()
+    base = config.parent if config is not None else options.cwd
+    record_path = _record_path(options)
+    raw = _read(record_path)
+    record = parse_record(raw, str(record_path))
+    waivers_path = options.waivers or (base / settings.waivers if settings.waivers else None)
+    waivers_text = _read(waivers_path) if waivers_path is not None else None
+    return CheckRequest(
+        record=record,
+        record_path=record_path,
+        record_sha256=hashlib.sha256(raw).hexdigest(),
+        pack=_packs(options, settings, config, base),
+        fail_on=options.fail_on or settings.fail_on,
+        location=_location(config, record_path, options.cwd),
+        now=options.now or datetime.now(UTC),
+        waivers=load_waivers(waivers_path) if waivers_path is not None else (),
+        waivers_file=(str(waivers_path), hashlib.sha256(waivers_text or b"").hexdigest()) if waivers_path else None,
+        vuln_source=_vuln_choice(options, settings, base, env),
+        max_db_age_days=options.max_db_age if options.max_db_age is not None else settings.vulnerabilities.max_age_days,
+        cache_dir=Path(env.get("AUDITOR_CACHE_DIR") or Path.home() / ".cache" / "auditor"),
+    )
+
+
+def _record_path(options: CheckOptions) -> Path:
+    """RUN is a run id, a unique prefix, `latest`, or the path of a record file."""
+    candidate = options.cwd / options.run_ref
+    if options.run_ref.endswith(".json") or candidate.is_file():
+        if not candidate.is_file():
+            raise UsageError(f"{candidate}: no such record file")
+        return candidate
+    from auditor.store import RunStore
+
+    store = RunStore.open(options.store)
+    return store.record_path(store.resolve(options.run_ref))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _packs(options: CheckOptions, settings: PolicySettings, config: Path | None, base: Path) -> Pack:
+    names = [(p, options.cwd) for p in options.policies] or [(p, base) for p in settings.packs]
+    paths = [pack_path(name, folder) for name, folder in names]
+    overrides = tuple((rule_id, o, f"{config}:policy.overrides") for rule_id, o in settings.overrides.items())
+    return load_packs(paths, overrides)
+
+
+def pack_path(name: str, folder: Path) -> Path:
+    if "/" in name or name.endswith((".yaml", ".yml")) or (folder / name).is_file():
+        path = folder / name
+        if not path.is_file():
+            raise UsageError(f"{path}: no such rule pack file")
+        return path
+    if name not in shipped_packs():
+        raise UsageError(f"unknown rule pack {name!r} (shipped: {', '.join(shipped_packs())}; or give a file)")
+    return packs_folder() / f"{name}.yaml"
+
+
+def _location(config: Path | None, record_path: Path, cwd: Path) -> str:
+    """What SARIF results and annotations point at: the spec when there is one, else the record."""
+    target = config or record_path
+    try:
+        return target.resolve().relative_to(cwd.resolve()).as_posix()
+    except ValueError:
+        return target.resolve().as_posix()
+
+
+def _vuln_choice(options: CheckOptions, settings: PolicySettings, base: Path, env: dict[str, str]) -> SourceChoice:
+    vs = settings.vulnerabilities
+    database = options.advisory_db
+    if database is None and env.get("AUDITOR_ADVISORY_DB"):
+        database = Path(env["AUDITOR_ADVISORY_DB"])
+    if database is None and vs.database:
+        database = base / vs.database
+    osv_url = options.osv_url or vs.osv_url
+    source = options.vuln_source or vs.source or ("local" if database is not None else "osv")
+    if source == "local" and database is None:
+        raise UsageError(
+            "--vuln-source local needs --advisory-db DIR (or AUDITOR_ADVISORY_DB, or policy.vulnerabilities.database)"
+        )
+    if osv_url is not None and source != "osv":
+        raise UsageError(f"--osv-url works with --vuln-source osv, not {source}")
+    return SourceChoice(source=source, database=database, osv_url=osv_url, timeout_s=vs.timeout_s)
+
+
+def render(report: CheckReport, fmt: Format) -> str:
+    if fmt == "json":
+        from auditor.policy.render.json_out import render_json
+
+        return render_json(report)
+    if fmt == "sarif":
+        from auditor.policy.render.sarif import render_sarif
+
+        return render_sarif(report)
+    if fmt == "junit":
+        from auditor.policy.render.junit import render_junit
+
+        return render_junit(report)
+    if fmt == "github":
+        from auditor.policy.render.github import render_github
+
+        return render_github(report)
+    from auditor.policy.render.text import render_text
+
+    return render_text(report)
+
+
+def stderr_notes(report: CheckReport, fmt: str, to_file: bool) -> list[str]:
+    """What a person watching the terminal must see even when the report goes elsewhere."""
+    notes = []
+    if report.vulnerabilities is not None and report.vulnerabilities.error:
+        notes.append(f"vulnerability source failed: {report.vulnerabilities.error}")
+    if fmt != "text" or to_file:
+        notes += [f"warning: {w}" for w in report.warnings]
+        result = report.with_waivers
+        notes.append(f"verdict: {result.verdict} (exit {result.exit_code})")
+    return notes
