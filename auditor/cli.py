@@ -20,6 +20,7 @@ from auditor import __version__
 
 if TYPE_CHECKING:
     from auditor.collect.probe_runner import RunningProbe
+    from auditor.policy.invoke import CheckOptions
     from auditor.policy.pack import Pack
 import contextlib
 import gc
@@ -164,52 +165,48 @@ def init(
     typer.echo(f"wrote {target}: fill in the datasheets, steps and predictions, then `auditor run -- ...`")
 
 
-@app.command()
-def check(
-    run_ref: Annotated[
-        str, typer.Argument(metavar="RUN", help="Run id, unique prefix, `latest`, or a record file (.json).")
-    ],
-    store: StoreOption = None,
-    policy: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--policy", help="A shipped pack name or a pack file; repeat for several [default: auditor.yaml's]"
-        ),
-    ] = None,
-    waivers: Annotated[Path | None, typer.Option("--waivers", help="A waivers file.", show_default=False)] = None,
-    fail_on: Annotated[
-        str | None, typer.Option("--fail-on", help="critical, high, medium or low [default: low]", show_default=False)
-    ] = None,
-    fmt: Annotated[str, typer.Option("--format", help="text, json, sarif, junit or github")] = "text",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
-    config: Annotated[
-        Path | None, typer.Option("--config", help="auditor.yaml to read the policy section from [default: ./]")
-    ] = None,
-    vuln_source: Annotated[
-        str | None, typer.Option("--vuln-source", help="local, osv or pypi [default: local with a database, else osv]")
-    ] = None,
-    advisory_db: Annotated[
-        Path | None, typer.Option("--advisory-db", help="A local OSV advisory folder [env: AUDITOR_ADVISORY_DB]")
-    ] = None,
-    osv_url: Annotated[str | None, typer.Option("--osv-url", help="An OSV API endpoint (a mirror), for osv")] = None,
-    max_db_age: Annotated[
-        int | None, typer.Option("--max-db-age", help="Warn when the local database is older (days) [30]")
-    ] = None,
-) -> None:
-    """Check a run against policy rules.
+RunArgument = Annotated[
+    str, typer.Argument(metavar="RUN", help="Run id, unique prefix, `latest`, or a record file (.json).")
+]
+PoliciesOption = Annotated[
+    list[str] | None,
+    typer.Option("--policy", help="A shipped pack name or a pack file; repeatable [default: auditor.yaml's]"),
+]
+WaiversOption = Annotated[Path | None, typer.Option("--waivers", help="A waivers file.", show_default=False)]
+FailOnOption = Annotated[
+    str | None, typer.Option("--fail-on", help="critical, high, medium or low [default: low]", show_default=False)
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="auditor.yaml to read the policy section from [default: ./]")
+]
+VulnSourceOption = Annotated[
+    str | None, typer.Option("--vuln-source", help="local, osv or pypi [default: local with a database, else osv]")
+]
+AdvisoryDbOption = Annotated[
+    Path | None, typer.Option("--advisory-db", help="A local OSV advisory folder [env: AUDITOR_ADVISORY_DB]")
+]
+OsvUrlOption = Annotated[str | None, typer.Option("--osv-url", help="An OSV API endpoint (a mirror), for osv")]
+MaxDbAgeOption = Annotated[
+    int | None, typer.Option("--max-db-age", min=0, help="Warn when the local database is older (days) [30]")
+]
 
-    Exit codes: 0 compliant, 1 violations at or above --fail-on, 2 bad usage or input,
-    3 something required could not be evaluated (never reported as compliant).
-    """
-    from auditor.policy.checking import run_check
-    from auditor.policy.invoke import CheckOptions, prepare, render, stderr_notes
-    from auditor.store import write_atomic
 
+def _check_options(
+    run_ref: str,
+    store: Path | None,
+    policy: list[str] | None,
+    waivers: Path | None,
+    fail_on: str | None,
+    config: Path | None,
+    vuln: tuple[str | None, Path | None, str | None, int | None],
+) -> CheckOptions:
+    from auditor.policy.invoke import CheckOptions
+
+    vuln_source, advisory_db, osv_url, max_db_age = vuln
     # A one-shot command whose objects (a record of 10,000 datasets is millions) live until exit:
     # the cyclic collector only rescans them, which tripled the time of a large check.
     gc.disable()
-
-    options = CheckOptions(
+    return CheckOptions(
         run_ref=run_ref,
         store=_store_path(store),
         cwd=Path.cwd(),
@@ -222,16 +219,109 @@ def check(
         osv_url=osv_url,
         max_db_age=max_db_age,
     )
+
+
+@app.command()
+def check(
+    run_ref: RunArgument,
+    store: StoreOption = None,
+    policy: PoliciesOption = None,
+    waivers: WaiversOption = None,
+    fail_on: FailOnOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, json, sarif, junit or github")] = "text",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+    config: ConfigOption = None,
+    vuln_source: VulnSourceOption = None,
+    advisory_db: AdvisoryDbOption = None,
+    osv_url: OsvUrlOption = None,
+    max_db_age: MaxDbAgeOption = None,
+) -> None:
+    """Check a run against policy rules.
+
+    Exit codes: 0 compliant, 1 violations at or above --fail-on, 2 bad usage or input,
+    3 something required could not be evaluated (never reported as compliant).
+    """
+    from auditor.policy.checking import run_check
+    from auditor.policy.invoke import prepare, render, stderr_notes
+    from auditor.store import write_output
+
+    vuln = (vuln_source, advisory_db, osv_url, max_db_age)
+    options = _check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
     text_format = _choice("--format", fmt, ("text", "json", "sarif", "junit", "github")) or "text"
     report = run_check(prepare(options, dict(os.environ)))
     text = render(report, text_format)  # type: ignore[arg-type]
     if output is not None:
-        write_atomic(output, text.encode())
+        write_output(output, text.encode())
     else:
         typer.echo(text, nl=False)
     for note in stderr_notes(report, text_format, output is not None):
         typer.echo(f"auditor: {note}", err=True)
     raise typer.Exit(report.with_waivers.exit_code)
+
+
+@app.command()
+def report(
+    run_ref: RunArgument,
+    store: StoreOption = None,
+    policy: PoliciesOption = None,
+    waivers: WaiversOption = None,
+    fail_on: FailOnOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="html, pdf or html,pdf")] = "html,pdf",
+    output: Annotated[Path, typer.Option("-o", "--output", help="The folder to write dossier.html/.pdf into.")] = Path(
+        "dossier"
+    ),
+    pdfa: Annotated[
+        bool, typer.Option("--pdfa", help="PDF/A-3b with the run record and findings JSON embedded.")
+    ] = False,
+    config: ConfigOption = None,
+    vuln_source: VulnSourceOption = None,
+    advisory_db: AdvisoryDbOption = None,
+    osv_url: OsvUrlOption = None,
+    max_db_age: MaxDbAgeOption = None,
+) -> None:
+    """Write the audit dossier of a run: HTML and PDF, from the same content.
+
+    Checks the run exactly as `auditor check` does. Exits 0 when the dossier is written, whatever
+    its verdict (use `auditor check` as the CI gate); 2 on bad usage or input.
+    """
+    from auditor.dossier.make import make_report, parse_formats
+    from auditor.policy.invoke import prepare
+
+    formats = parse_formats(fmt)
+    vuln = (vuln_source, advisory_db, osv_url, max_db_age)
+    options = _check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
+    written = make_report(prepare(options, dict(os.environ)), output, formats, pdfa)
+    result = written.report.with_waivers
+    for path in written.files:
+        pages = f" ({written.pdf_pages} pages)" if path.suffix == ".pdf" else ""
+        typer.echo(f"wrote {path}{pages}")
+    typer.echo(f"verdict: {result.verdict} (`auditor check` would exit {result.exit_code})")
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the store and the dossier.")] = Path(
+        "auditor-demo"
+    ),
+) -> None:
+    """Run the sample credit-scoring project end to end: capture, check, dossier (HTML and PDF).
+
+    Uses the advisory database in AUDITOR_ADVISORY_DB when set; otherwise pip-audit asks the OSV
+    API, and without a network the vulnerability rule says "could not evaluate"."""
+    from auditor.demo import run_demo
+
+    gc.disable()
+    result = run_demo(output, dict(os.environ))
+    verdict = result.report.with_waivers
+    typer.echo("")
+    typer.echo(f"run:      {result.record.identity.run_id} ({result.record.identity.status})")
+    for path in result.files:
+        typer.echo(f"dossier:  {path}" + (f" ({result.pages} pages, PDF/A-3b)" if path.suffix == ".pdf" else ""))
+    typer.echo(f"verdict:  {verdict.verdict.replace('_', ' ')}: {_verdict_counts(verdict.totals.failing_by_severity)}")
+
+
+def _verdict_counts(failing: dict[str, int]) -> str:
+    return ", ".join(f"{n} {s} failing" for s, n in failing.items() if n) or "nothing failing"
 
 
 def _choice(option: str, value: str | None, allowed: tuple[str, ...]) -> str | None:

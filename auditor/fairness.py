@@ -73,12 +73,15 @@ def _is_favourable(value: str, favourable: str) -> bool:
         return False
 
 
+NO_FAVOURABLE = "no value equals the favourable outcome"  # policy checks read this: rates mean nothing then
+
+
 def _value_issues(column: str, values: list[str], favourable: str) -> list[str]:
     """Flag outcome columns that cannot mean what the favourable outcome says they mean."""
     others = sorted({v for v in values if not _is_favourable(v, favourable)})
     shown = ", ".join(others[:5]) + (", …" if len(others) > 5 else "")
     if values and len(others) == len(set(values)):
-        return [f"column '{column}': no value equals the favourable outcome '{favourable}' (values: {shown})"]
+        return [f"column '{column}': {NO_FAVOURABLE} '{favourable}' (values: {shown})"]
     if len(others) > 1:
         return [f"column '{column}' has {len(others)} unfavourable values ({shown}): all count as unfavourable"]
     return []

@@ -18,11 +18,12 @@ import json
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.errors import InvalidRecordError, RunNotFoundError, StoreError
+from auditor.errors import InvalidRecordError, RunNotFoundError, StoreError, UsageError
 from auditor.record import RunRecord, dump_record, load_record
 
 STORE_ENV = "AUDITOR_STORE"
@@ -48,6 +49,27 @@ def write_atomic(path: Path, data: bytes) -> None:
     finally:
         tmp.unlink(missing_ok=True)
     _fsync_dir(path.parent)
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """A file the user named (`-o`): atomically when it is (or will be) a regular file, straight
+    into it when it is a device, a pipe or a terminal (renaming over /dev/null would replace it)."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from exc
+    try:
+        if mode is not None and stat.S_ISDIR(mode):
+            raise UsageError(f"{path}: is a folder, not a file")
+        if mode is not None and not stat.S_ISREG(mode):
+            with path.open("wb") as handle:
+                handle.write(data)
+            return
+        write_atomic(path, data)
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
 
 def _fsync_dir(path: Path) -> None:

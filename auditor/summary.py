@@ -16,7 +16,7 @@ from auditor.record.fairness import Fairness
 from auditor.record.lineage import AbsentPath, ContentHash, Hash, Lineage
 from auditor.record.models import DeclaredRequirements, Gpus, Missing, NoGpu, NotARepository
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def safe(text: object) -> str:

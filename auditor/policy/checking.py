@@ -23,7 +23,7 @@ from auditor.policy.checks.vulnerabilities import VulnParams, record_packages, s
 from auditor.policy.clauses import clause_status
 from auditor.policy.engine import evaluate
 from auditor.policy.findings import SEVERITY_ORDER, Finding, Severity, at_least
-from auditor.policy.pack import Pack
+from auditor.policy.pack import LoadedRule, Pack
 from auditor.policy.report import (
     AdvisoryRef,
     CheckReport,
@@ -69,7 +69,9 @@ class CheckRequest:
     waivers_file: tuple[str, str] | None = None  # (path, sha256)
     vuln_source: SourceChoice | None = None
     max_db_age_days: int = 30
+    stale_fails: bool = False
     cache_dir: Path | None = None
+    config: str | None = None
 
 
 def run_check(request: CheckRequest) -> CheckReport:
@@ -78,7 +80,7 @@ def run_check(request: CheckRequest) -> CheckReport:
     raw = evaluate(request.record, request.pack, CheckContext(today=today, vulns=vulns))
     waived = apply_waivers(raw, request.waivers, today)
     findings = sorted(waived.findings, key=lambda f: (f.rule_id, f.subject, f.outcome))
-    rules = [_rule_info(loaded.rule, loaded.pack, loaded.source) for loaded in request.pack.rules]
+    rules = [_rule_info(loaded, loaded.pack, loaded.source) for loaded in request.pack.rules]
     if any(f.rule_id == WAIVER_RULE for f in findings):
         rules.append(EXPIRED_WAIVER_RULE)
     summary = _vuln_summary(vulns, request, today) if vulns is not None else None
@@ -87,6 +89,7 @@ def run_check(request: CheckRequest) -> CheckReport:
         checked_at=request.now,
         run=_run_ref(request),
         location=request.location,
+        config=request.config,
         packs=tuple(PackRef(**ref.model_dump()) for ref in request.pack.files),
         fail_on=request.fail_on,
         overrides=tuple(Override(**o.model_dump()) for o in request.pack.overrides),
@@ -106,7 +109,15 @@ def _audit_vulns(request: CheckRequest) -> VulnAudit | None:
     packages = record_packages(request.record)
     if not wanted or packages is None or request.vuln_source is None:
         return None  # the rule itself reports what is missing
-    return audit_packages(request.vuln_source, packages, request.cache_dir)
+    audit = audit_packages(request.vuln_source, packages, request.cache_dir)
+    source = audit.source
+    if request.stale_fails and source.kind == "osv-local" and audit.error is None:
+        age = (request.now.date() - date.fromisoformat(source.date)).days if source.date else None
+        if age is None or age > request.max_db_age_days:
+            why = f"{age} days old" if age is not None else "undated"
+            limit = f"the advisory database is {why} (limit {request.max_db_age_days} days, on_stale: fail)"
+            return VulnAudit.failed(source, packages, limit)
+    return audit
 
 
 def _result(findings: Sequence[Finding], fail_on: Severity) -> Result:
@@ -123,10 +134,8 @@ def _result(findings: Sequence[Finding], fail_on: Severity) -> Result:
     return Result(verdict="compliant", exit_code=EXIT_OK, totals=totals)
 
 
-def _rule_info(rule: object, pack: str, source: str) -> RuleInfo:
-    from auditor.policy.pack import Rule
-
-    assert isinstance(rule, Rule)  # noqa: S101 - LoadedRule.rule is always a Rule
+def _rule_info(loaded: LoadedRule, pack: str, source: str) -> RuleInfo:
+    rule = loaded.rule
     return RuleInfo(
         id=rule.id,
         title=rule.title,
@@ -135,6 +144,7 @@ def _rule_info(rule: object, pack: str, source: str) -> RuleInfo:
         remediation=rule.remediation,
         references=rule.references,
         check=rule.check.kind,
+        params=loaded.params.model_dump(mode="json", exclude_none=True),
         pack=pack,
         source=source,
         security=REGISTRY[rule.check.kind].needs_vulns,
@@ -220,6 +230,8 @@ def _clauses(findings: Sequence[Finding], pack: Pack) -> list[ClauseRow]:
 
 def _warnings(vulns: VulnSummary | None, unused: tuple[str, ...]) -> list[str]:
     out = []
+    if vulns is not None and vulns.source == "osv-local" and vulns.date is None and vulns.error is None:
+        out.append("the advisory database has no date: auditor cannot tell how current it is")
     if vulns is not None and vulns.stale:
         out.append(
             f"the advisory database is {vulns.age_days} days old (dated {vulns.date}; limit {vulns.max_age_days}):"

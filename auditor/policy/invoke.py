@@ -25,6 +25,7 @@ from auditor.policy.settings import PolicySettings, VulnSource
 from auditor.policy.waivers import load_waivers
 from auditor.record.io import parse_record
 from auditor.spec import SPEC_FILE, load_spec
+from auditor.summary import safe
 from auditor.vulns.sources import SourceChoice
 
 Format = Literal["text", "json", "sarif", "junit", "github"]
@@ -67,6 +68,8 @@ def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
         waivers_file=(str(waivers_path), hashlib.sha256(waivers_text or b"").hexdigest()) if waivers_path else None,
         vuln_source=_vuln_choice(options, settings, base, env),
         max_db_age_days=options.max_db_age if options.max_db_age is not None else settings.vulnerabilities.max_age_days,
+        stale_fails=settings.vulnerabilities.on_stale == "fail",
+        config=str(config) if config is not None else None,
         cache_dir=Path(env.get("AUDITOR_CACHE_DIR") or Path.home() / ".cache" / "auditor"),
     )
 
@@ -94,8 +97,19 @@ def _read(path: Path) -> bytes:
 def _packs(options: CheckOptions, settings: PolicySettings, config: Path | None, base: Path) -> Pack:
     names = [(p, options.cwd) for p in options.policies] or [(p, base) for p in settings.packs]
     paths = [pack_path(name, folder) for name, folder in names]
-    overrides = tuple((rule_id, o, f"{config}:policy.overrides") for rule_id, o in settings.overrides.items())
+    overrides = tuple((rule_id, o, _override_source(config, rule_id)) for rule_id, o in settings.overrides.items())
     return load_packs(paths, overrides)
+
+
+def _override_source(config: Path | None, rule_id: str) -> str:
+    """'auditor.yaml:12' for messages about an override (the file was already read without error)."""
+    if config is None:
+        return "overrides"
+    from auditor.yamlfile import line_of, load_yaml
+
+    _, root = load_yaml(config.read_text(encoding="utf-8"), config)
+    line = line_of(root, ("policy", "overrides", rule_id))
+    return f"{config}:{line}" if line else str(config)
 
 
 def pack_path(name: str, folder: Path) -> Path:
@@ -162,9 +176,9 @@ def stderr_notes(report: CheckReport, fmt: str, to_file: bool) -> list[str]:
     """What a person watching the terminal must see even when the report goes elsewhere."""
     notes = []
     if report.vulnerabilities is not None and report.vulnerabilities.error:
-        notes.append(f"vulnerability source failed: {report.vulnerabilities.error}")
+        notes.append(f"vulnerability source failed: {safe(report.vulnerabilities.error)}")
     if fmt != "text" or to_file:
-        notes += [f"warning: {w}" for w in report.warnings]
+        notes += [f"warning: {safe(w)}" for w in report.warnings]
         result = report.with_waivers
         notes.append(f"verdict: {result.verdict} (exit {result.exit_code})")
     return notes

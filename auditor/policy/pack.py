@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationError
 
@@ -53,7 +53,9 @@ class PackFile(Frozen):
     pack: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
     version: int = Field(ge=1)
     description: str
-    includes: tuple[str, ...] = ()
+    includes: tuple[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")], ...] = Field(
+        (), description="Pack names: beside this file first, then the packs shipped with auditor"
+    )
     rules: tuple[Rule, ...] = ()
     clauses: tuple[Clause, ...] = ()
     overrides: dict[str, Override] = Field(default_factory=dict, description="By rule id, for included rules")
@@ -146,7 +148,7 @@ def _load(path: Path, state: _Loading, chain: tuple[str, ...]) -> PackFile:
                 f"includes[{index}]",
                 f"including {name!r} makes a cycle: {' -> '.join([*chain, pack.pack, name])}",
             )
-        _load(path.with_name(name + PACK_SUFFIX), state, (*chain, pack.pack))
+        _load(_include_path(path, name, root, index), state, (*chain, pack.pack))
     for index, rule in enumerate(pack.rules):
         where = ("rules", index)
         if rule.id in rules:
@@ -192,6 +194,17 @@ def _load(path: Path, state: _Loading, chain: tuple[str, ...]) -> PackFile:
             raise PackError(path, line, f"overrides.{rule_id}", "no rule with this id in this pack or its includes")
         _apply(state, rule_id, override, f"{path}:{line}")
     return pack
+
+
+def _include_path(path: Path, name: str, root: Any, index: int) -> Path:
+    """An included pack: beside the including file, else shipped with auditor (`includes: [default]`)."""
+    from auditor.policy.describe import packs_folder
+
+    for candidate in (path.with_name(name + PACK_SUFFIX), packs_folder() / (name + PACK_SUFFIX)):
+        if candidate.is_file():
+            return candidate
+    where = line_of(root, ("includes", index))
+    raise PackError(path, where, f"includes[{index}]", f"no pack {name!r} beside this file or shipped with auditor")
 
 
 def _apply(state: _Loading, rule_id: str, override: Override, source: str) -> None:

@@ -7,7 +7,7 @@ sorted keys; its JSON Schema is committed beside this file (`check-report.schema
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
@@ -45,6 +45,7 @@ class RuleInfo(Frozen):
     remediation: str
     references: tuple[str, ...]
     check: str = Field(description="The check kind")
+    params: dict[str, Any] = Field(default_factory=dict, description="The check's parameters, overrides applied")
     pack: str
     source: str = Field(description="file:line of the rule's definition")
     security: bool = Field(False, description="A security rule (vulnerabilities): SARIF tags it 'security'")
@@ -126,6 +127,7 @@ class CheckReport(Frozen):
     checked_at: AwareDatetime
     run: RunRef
     location: str = Field(description="The file findings point at in SARIF and annotations (spec or record)")
+    config: str | None = Field(None, description="The auditor.yaml whose policy section was used, if any")
     packs: tuple[PackRef, ...]
     fail_on: Severity
     overrides: tuple[Override, ...] = ()

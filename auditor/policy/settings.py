@@ -31,6 +31,9 @@ class VulnSettings(Frozen):
     database: str | None = Field(None, description="A local OSV advisory folder, relative to auditor.yaml")
     osv_url: str | None = Field(None, description="An OSV-compatible query endpoint (a mirror) for source 'osv'")
     max_age_days: int = Field(30, ge=0, description="Warn when the local database is older than this")
+    on_stale: Literal["warn", "fail"] = Field(
+        "warn", description="fail: a database older than max_age_days (or undated) is 'could not evaluate'"
+    )
     timeout_s: float = Field(300, gt=0, description="Give up on pip-audit after this long (could not evaluate)")
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from auditor.policy.findings import Finding
 from auditor.record.base import Frozen
@@ -37,6 +37,17 @@ class Waiver(Frozen):
     owner: str = Field(min_length=1)
     approver: str = Field(min_length=1)
     expires: str = Field(description="YYYY-MM-DD, UTC, the day inclusive; unreadable counts as expired")
+    advisories: tuple[str, ...] = Field(
+        (), description="For the vulnerability rule: the advisory ids accepted; a new advisory is not covered"
+    )
+
+    @model_validator(mode="after")
+    def _two_people(self) -> Waiver:
+        if not self.owner.strip() or not self.approver.strip():
+            raise ValueError("owner and approver must name someone")
+        if self.owner.strip().casefold() == self.approver.strip().casefold():
+            raise ValueError("the approver must be someone other than the owner")
+        return self
 
 
 class WaiverFile(Frozen):
@@ -99,4 +110,9 @@ def apply_waivers(findings: list[Finding], waivers: tuple[Waiver, ...], today: d
 
 
 def _covers(waiver: Waiver, finding: Finding) -> bool:
-    return waiver.rule == finding.rule_id and fnmatch.fnmatchcase(finding.subject, waiver.scope)
+    if waiver.rule != finding.rule_id or not fnmatch.fnmatchcase(finding.subject, waiver.scope):
+        return False
+    if waiver.advisories:  # only the advisories it names: one published later must fail again
+        failing = str(finding.evidence.get("failing") or "")
+        return bool(failing) and set(failing.split(", ")) <= set(waiver.advisories)
+    return True

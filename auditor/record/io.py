@@ -35,15 +35,17 @@ def load_record(path: Path) -> RunRecord:
 def parse_record(raw: bytes, where: str) -> RunRecord:
     try:  # the fast path (pydantic's own JSON parser); a failure is re-read below for a precise message
         return RunRecord.model_validate_json(raw)
-    except ValidationError:
+    except (ValidationError, ValueError, RecursionError):
         pass
     try:
         data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except RecursionError as exc:
+        raise InvalidRecordError(where, None, "not valid JSON (nested too deeply)") from exc
+    except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError, or a 5,000-digit number
         if isinstance(exc, json.JSONDecodeError):
             detail = f"line {exc.lineno} column {exc.colno}: {exc.msg}"
         else:
-            detail = str(exc)
+            detail = " ".join(str(exc).split())[:200]
         raise InvalidRecordError(where, None, f"not valid JSON ({detail})") from exc
     _check_header(data, where)
     try:

@@ -25,7 +25,7 @@ from auditor.errors import CouldNotEvaluateError
 from auditor.vulns.osv_records import package_names_in, package_records, parse_file
 
 _SUFFIXES = (".yaml", ".yml", ".json")
-_CACHE_FORMAT = 1  # bump whenever the index layout or the evaluation inputs change
+_CACHE_FORMAT = 2  # bump whenever the index layout or the evaluation inputs change
 _SHA = re.compile(r"[0-9a-f]{40}")
 # The index is JSON data so it can be cached: {"format", "key", "advisories": int, "problems": [str],
 # "packages": {name: [record]}, "broken": {name: [problem]}, "newest": ISO date | None}. A record is what
@@ -90,7 +90,7 @@ def _fingerprint(root: Path, files: dict[str, Path]) -> str:
 
 def _build_index(root: Path, files: dict[str, Path], key: str) -> Index:
     index: Index = {"format": _CACHE_FORMAT, "key": key, "advisories": 0, "newest": None}
-    index.update(problems=[], packages={}, broken={})
+    index.update(problems=[], packages={}, broken={}, unattributed=[])
     for rel, path in files.items():
         doc = None
         try:
@@ -114,6 +114,8 @@ def _add_problem(index: Index, root: Path, path: Path, rel: str, doc: object, ex
     names = package_names_in(doc)
     if path.parent not in (root, root / "vulns"):
         names.add(canonicalize_name(path.parent.name))
+    if not names:  # a flat folder and an unreadable file: it could be about any package
+        index["unattributed"].append(f"advisory file {problem}")
     for name in sorted(names):
         index["broken"].setdefault(name, []).append(f"advisory file {problem}")
 

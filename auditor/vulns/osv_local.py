@@ -80,6 +80,11 @@ class LocalOsvDatabase:
         """Index the advisories under `path`, reusing a valid cache in `cache_dir` when one matches."""
         root = Path(path)
         index = load_index(root, cache_dir)
+        if not index["packages"] and not index["broken"]:
+            unreadable = f"; {len(index['problems'])} file(s) could not be read" if index["problems"] else ""
+            raise AdvisoryDatabaseError(
+                f"{root}: no PyPI advisories found (is this an OSV advisory folder?){unreadable}"
+            )
         commit, dated = snapshot_facts(root)
         problems = tuple(index["problems"])
         info = DatabaseInfo(str(root), "osv-local", index["advisories"], commit, dated or index["newest"], problems)
@@ -96,7 +101,7 @@ class LocalOsvDatabase:
     def _audit_one(self, name: str, version: str) -> PackageAudit:
         key = canonicalize_name(name)
         records: list[dict[str, Any]] = self._index["packages"].get(key, [])
-        unknown: list[str] = list(self._index["broken"].get(key, []))
+        unknown: list[str] = [*self._index["broken"].get(key, []), *self._index["unattributed"]]
         if not records and not unknown:
             return PackageAudit(name, version, "clean", (), NOT_IN_DATABASE)
         parsed = parse_version(version)

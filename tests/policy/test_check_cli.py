@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
 from pathlib import Path
 
 import pytest
@@ -248,3 +251,42 @@ def test_a_record_file_and_an_output_file(cli: CliRunner, tmp_path: Path) -> Non
     assert sarif["version"] == "2.1.0"
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]}
     assert uris == {"exported.json"}
+
+
+def test_an_osv_mirror_through_the_cli(cli: CliRunner, tmp_path: Path, cache: Path) -> None:
+    """`--vuln-source osv --osv-url` with pip-audit against a loopback OSV API serving the real snapshot."""
+    from tests.vulns.osv_server import serve_osv
+
+    _store(tmp_path, _with_packages(make_record(), ("jinja2", "2.10"), ("numpy", "2.1.0")))
+    with serve_osv(SNAPSHOT, cache) as server:
+        code, out, err = _check(
+            cli, tmp_path, cache, "--vuln-source", "osv", "--osv-url", server.url, "--format", "json"
+        )
+        asked = sorted(server.queries)
+    report = json.loads(out)
+    assert code == 1, err
+    assert asked == [("jinja2", "2.10"), ("numpy", "2.1.0")]  # the mirror was asked, nothing else
+    summary = report["vulnerabilities"]
+    assert (summary["source"], summary["location"]) == ("pip-audit-osv", server.url)
+    jinja = next(p for p in summary["packages"] if p["name"] == "jinja2")
+    assert {a["id"] for a in jinja["advisories"]} == {"PYSEC-2019-217", "PYSEC-2021-66"}
+    numpy = next(p for p in summary["packages"] if p["name"] == "numpy")
+    assert numpy["status"] == "clean"
+
+
+def test_output_to_a_device_writes_into_it(cli: CliRunner, tmp_path: Path) -> None:
+    """`-o /dev/null` (or a FIFO) must be written into, never renamed over: as root that replaced /dev/null."""
+    (tmp_path / "mini.yaml").write_text(PACK)
+    _store(tmp_path, make_record())
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    code, _, err = _check(cli, tmp_path, None, "--policy", "mini.yaml", "--format", "json", "-o", str(fifo))
+    reader.join(timeout=30)
+    assert code == 1, err
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still a pipe, not a regular file
+    assert json.loads(got[0])["kind"] == "auditor.check-report"
+    code, _, err = _check(cli, tmp_path, None, "--policy", "mini.yaml", "-o", str(tmp_path))
+    assert code == 2 and err.strip() == f"auditor: error: {tmp_path}: is a folder, not a file"

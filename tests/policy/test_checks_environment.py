@@ -83,3 +83,22 @@ def test_no_evidence_is_never_a_pass() -> None:
     unreadable = _record([_dist("numpy", "2.1.0")], [_pin("numpy", "2.1.0")], problems=("line 3: cannot parse 'x'",))
     outcomes = [v.outcome for v in _packages_pinned(unreadable, PinnedParams(), CTX)]
     assert outcomes == ["pass", "could_not_evaluate"]
+
+
+def test_vcs_installs_must_be_pinned_to_the_commit_installed() -> None:
+    """pip records the commit it checked out for any ref, so a branch must not read as pinned."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    url = "git+https://example.invalid/tool.git@{}"
+    cases = {
+        "main": ("fail", "VCS requirement pinned to a moving ref 'main'"),
+        "v1.0": ("fail", "VCS requirement pinned to a moving ref 'v1.0'"),
+        "f" * 40: ("fail", f"pinned {'f' * 12}, installed {commit[:12]}"),
+        commit: ("pass", f"VCS install at pinned commit {commit[:12]}"),
+    }
+    for ref, expected in cases.items():
+        pin = Pin(name="tool", specifier="", version=None, hashes=(), url=url.format(ref), line=1)
+        dist = _dist("tool", "1.0", "vcs", vcs="git", commit_id=commit, requested_revision=ref)
+        assert _outcomes(_record([dist], [pin]))["package:tool"] == expected, ref
+    unpinned = Pin(name="tool", specifier="", version=None, hashes=(), url="git+https://example.invalid/t.git", line=1)
+    dist = _dist("tool", "1.0", "vcs", vcs="git", commit_id=commit)
+    assert _outcomes(_record([dist], [unpinned]))["package:tool"] == ("fail", "VCS requirement pinned to no ref at all")

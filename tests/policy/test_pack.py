@@ -79,5 +79,5 @@ def test_bad_rules_and_includes(tmp_path: Path) -> None:
     _pack(tmp_path, "base", ["{kind: source_clean}"], ids="SAME")
     with pytest.raises(PackError, match=r"rules\[0\].id: T-SAME-0 is already defined at base.yaml:6"):
         load_pack(tmp_path / "dup.yaml")
-    with pytest.raises(PackError, match=r"missing\.yaml: cannot read"):
+    with pytest.raises(PackError, match=r"c\.yaml:4: includes\[0\]: no pack .missing. beside this file or shipped"):
         load_pack(_pack(tmp_path, "c", [], includes=("missing",)))

@@ -364,13 +364,25 @@ def test_event_shapes(small: Path, events: str, status: str, problem: str | None
         ("id: TEST-2024-11\naffected: 5\n", "affected must be a list, not int"),
     ],
 )
-def test_unrecoverable_file_is_a_problem_only(small: Path, text: str, problem: str) -> None:
+def test_an_unattributable_broken_file_leaves_no_package_clean(small: Path, text: str, problem: str) -> None:
+    """A file in a flat folder that cannot be read could be about any package: none may pass as clean."""
     (small / "vulns" / "TEST-2024-11.yaml").write_text(text)
     db = LocalOsvDatabase.open(small)
     [reported] = db.info.problems
     assert reported.startswith("vulns/TEST-2024-11.yaml: ") and problem in reported
     packages = [(name, version) for name in SMALL_PACKAGES for version in ("0.1", "1.0", "2.0", "99.0")]
-    assert db.audit(packages) == LocalOsvDatabase.open(SMALL).audit(packages)  # no package is marked
+    for before, after in zip(LocalOsvDatabase.open(SMALL).audit(packages), db.audit(packages), strict=True):
+        assert after.status == ("vulnerable" if before.status == "vulnerable" else "not_audited"), after
+        assert after.advisories == before.advisories
+        assert "TEST-2024-11.yaml" in (after.reason or "")
+    assert one(db, "never-mentioned-anywhere", "1.0").status == "not_audited"
+
+
+def test_a_folder_without_pypi_advisories_is_unusable(tmp_path: Path) -> None:
+    (tmp_path / "auditor.yaml").write_text("foo: bar\n")
+    (tmp_path / "npm.json").write_text('{"id": "GHSA-x", "affected": [{"package": {"ecosystem": "npm", "name": "a"}}]}')
+    with pytest.raises(AdvisoryDatabaseError, match="no PyPI advisories found"):
+        LocalOsvDatabase.open(tmp_path)
 
 
 def test_malformed_json_is_a_problem(small: Path) -> None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 from packaging.utils import canonicalize_name
 from pydantic import Field
 
 from auditor.policy.checks.interface import CheckContext, CheckDef, cannot, missing
-from auditor.policy.findings import Verdict
+from auditor.policy.findings import JsonScalar, Verdict
 from auditor.record import RunRecord
 from auditor.record.base import Frozen
 from auditor.record.models import DeclaredRequirements, Distribution, Packages, Pin
@@ -42,7 +44,7 @@ def _packages_pinned(record: RunRecord, params: PinnedParams, _ctx: CheckContext
 
 def _verdict(dist: Distribution, pinned: tuple[Pin, bool] | None, params: PinnedParams) -> Verdict:
     subject = f"package:{dist.name}"
-    evidence: dict[str, str | None] = {"installed": dist.version, "install_kind": dist.install_kind}
+    evidence: dict[str, JsonScalar] = {"installed": dist.version, "install_kind": dist.install_kind}
     if dist.install_kind in ("editable", "local"):
         return Verdict(
             subject=subject,
@@ -62,12 +64,7 @@ def _verdict(dist: Distribution, pinned: tuple[Pin, bool] | None, params: Pinned
     pin, file_hashes = pinned
     evidence["pinned"] = pin.specifier or pin.url
     if dist.install_kind == "vcs":
-        return Verdict(
-            subject=subject,
-            outcome="pass",
-            evidence=evidence,
-            message=f"VCS install at commit {(dist.commit_id or '')[:12]}",
-        )
+        return _vcs(subject, dist, pin, evidence)
     if pin.version is None:
         return Verdict(
             subject=subject,
@@ -94,6 +91,28 @@ def _verdict(dist: Distribution, pinned: tuple[Pin, bool] | None, params: Pinned
         outcome="pass",
         evidence=evidence,
         message=f"pinned =={pin.version}" + (f" with {len(pin.hashes)} hash(es)" if pin.hashes else ""),
+    )
+
+
+_COMMIT = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+
+
+def _vcs(subject: str, dist: Distribution, pin: Pin, evidence: dict[str, JsonScalar]) -> Verdict:
+    """A VCS requirement is pinned only by a full commit id, and the install must be that commit.
+
+    pip records the commit it checked out for any ref, so `@main` would otherwise look pinned."""
+    ref = (pin.url or "").rpartition("@")[2].split("#")[0] if "@" in (pin.url or "").split("://")[-1] else ""
+    evidence["requested"] = ref or None
+    if not _COMMIT.fullmatch(ref):
+        why = f"a moving ref {ref!r}" if ref else "no ref at all"
+        return Verdict(subject=subject, outcome="fail", evidence=evidence, message=f"VCS requirement pinned to {why}")
+    if dist.commit_id != ref:
+        got = (dist.commit_id or "none")[:12]
+        return Verdict(
+            subject=subject, outcome="fail", evidence=evidence, message=f"pinned {ref[:12]}, installed {got}"
+        )
+    return Verdict(
+        subject=subject, outcome="pass", evidence=evidence, message=f"VCS install at pinned commit {ref[:12]}"
     )
 
 

@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, missing
+from auditor.fairness import NO_FAVOURABLE
+from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, cannot, missing
 from auditor.policy.findings import Verdict
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
@@ -43,6 +44,9 @@ def _threshold(record: RunRecord, params: ThresholdParams, _ctx: CheckContext) -
     fairness = _fairness(record)
     if isinstance(fairness, Verdict):
         return [fairness]
+    fatal = [issue for issue in fairness.issues if NO_FAVOURABLE in issue]
+    if fatal:  # every rate is 0 or undefined, so every gap "passes": that is not evidence
+        return [cannot("fairness", f"the predictions cannot be scored: {fatal[0]}")]
     out = []
     for block in fairness.by_attributes:
         subject = "attribute:" + "&".join(block.attributes)

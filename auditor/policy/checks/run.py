@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, cannot, missing
 from auditor.policy.findings import JsonScalar, Verdict
@@ -15,7 +15,7 @@ from auditor.record.models import GitSource, Gpus, NotARepository
 
 def _run_succeeded(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     ident = record.identity
-    ok = ident.status == "succeeded"
+    ok = ident.status == "succeeded" and ident.exit_code == 0  # a record saying otherwise is inconsistent
     return [
         Verdict(
             subject="run",
@@ -61,6 +61,15 @@ def _hardware_recorded(record: RunRecord, _: NoParams, _ctx: CheckContext) -> li
 
 class SeedParams(Frozen):
     names: str = Field(r"(^|_)(seed|random_state)$", description="Regular expression for seed parameter names")
+
+    @field_validator("names")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from exc
+        return value
 
 
 def _seeds_recorded(record: RunRecord, params: SeedParams, _ctx: CheckContext) -> list[Verdict]:

@@ -70,7 +70,7 @@ def _verdict(subject: str, audit: PackageAudit, params: VulnParams, source: str)
             subject=subject,
             outcome="fail",
             message=f"{audit.name} {audit.version} is affected by {listed}",
-            evidence={**evidence, "fixed_in": _first_fix(failing)},
+            evidence={**evidence, "failing": ", ".join(a.id for a, _ in failing), "fixed_in": _first_fix(failing)},
             severity=max((s for _, s in failing), key=SEVERITY_ORDER.index),  # the worst advisory's
         )
     if audit.reason and audit.status == "vulnerable":  # affected, below the bar, and something unchecked

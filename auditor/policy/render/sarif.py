@@ -86,7 +86,7 @@ def _descriptors(report: CheckReport) -> list[dict[str, Any]]:
 
 
 def _descriptor(rule: RuleInfo) -> dict[str, Any]:
-    tags = [rule.pack, rule.check, *(["security"] if rule.security else [])]
+    tags = list(dict.fromkeys([rule.pack, rule.check, *(["security"] if rule.security else [])]))  # unique
     properties: dict[str, Any] = {
         "tags": tags,
         "problem.severity": PROBLEM_SEVERITY[rule.severity],

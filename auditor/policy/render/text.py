@@ -25,9 +25,10 @@ _MESSAGE_WIDTH = 110
 
 def render_text(report: CheckReport) -> str:
     lines = [
-        f"auditor check: run {report.run.run_id} ({safe(report.run.project or '-')}, {report.run.status})",
+        f"auditor check: run {safe(report.run.run_id)} ({safe(report.run.project or '-')}, {report.run.status})",
         f"  record    {safe(report.run.record_path)} (sha256 {report.run.record_sha256[:16]}...)",
-        f"  packs     {', '.join(f'{p.name} v{p.version}' for p in report.packs)}; fail on {report.fail_on} and above",
+        f"  packs     {safe(_packs(report))}; fail on {report.fail_on} and above",
+        f"  policy    {safe(report.config) if report.config else 'no auditor.yaml: the options and defaults only'}",
     ]
     lines += _vuln_lines(report)
     lines += [f"  override  {o.rule_id}: {_changes(o.changed)} ({safe(o.reason)})" for o in report.overrides]
@@ -49,6 +50,10 @@ def render_text(report: CheckReport) -> str:
         ]
     lines += [f"warning: {safe(text)}" for text in report.warnings]
     return "\n".join(lines) + "\n"
+
+
+def _packs(report: CheckReport) -> str:
+    return ", ".join(f"{p.name} v{p.version}" for p in report.packs)
 
 
 def _vuln_lines(report: CheckReport) -> list[str]:

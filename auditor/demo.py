@@ -1,0 +1,49 @@
+"""`auditor demo`: the sample project end to end, in a scratch store, to a dossier.
+
+Capture (with lineage and fairness) -> check -> dossier.html and dossier.pdf. It needs the
+repository checkout (the sample lives in samples/credit-scoring) and the sample's own
+virtualenv, which `./dev setup` builds from its hash-pinned requirements.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from auditor.errors import UsageError
+from auditor.policy.report import CheckReport
+from auditor.record import RunRecord
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "credit-scoring"
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    record: RunRecord
+    report: CheckReport
+    files: tuple[Path, ...]
+    pages: int | None
+
+
+def run_demo(out_dir: Path, env: dict[str, str]) -> DemoResult:
+    from auditor.capture import CaptureRequest, capture_run
+    from auditor.collect.probe_runner import start_probe
+    from auditor.dossier.make import make_report
+    from auditor.policy.invoke import CheckOptions, prepare
+    from auditor.store import RunStore
+
+    python = SAMPLE / ".venv" / "bin" / "python"
+    if not (SAMPLE / "auditor.yaml").is_file():
+        raise UsageError(f"{SAMPLE}: the sample project is missing (auditor demo runs from the repository checkout)")
+    if not python.exists():
+        raise UsageError(f"{python}: the sample's virtualenv is missing: run `./dev setup` first")
+    store = RunStore.create(out_dir.resolve() / "store")
+    argv = [str(python), "run_pipeline.py"]
+    probe = start_probe(argv, env, str(SAMPLE))
+    request = CaptureRequest(argv=argv, cwd=SAMPLE, env=env, name="demo", project="credit-scoring", probe=probe)
+    record = capture_run(store, request)
+    if record.identity.status != "succeeded":
+        raise UsageError(f"the sample's training run {record.identity.status} (exit {record.identity.exit_code})")
+    options = CheckOptions(run_ref=record.identity.run_id, store=store.root, cwd=SAMPLE)
+    written = make_report(prepare(options, env), out_dir, ("html", "pdf"), pdfa=True)
+    return DemoResult(record=record, report=written.report, files=written.files, pages=written.pdf_pages)

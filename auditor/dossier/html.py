@@ -1,0 +1,70 @@
+"""Dossier content -> one self-contained HTML file (inline CSS and SVG, no script, no request).
+
+Jinja2 with autoescape on for every template and StrictUndefined, so a misspelt field fails
+instead of printing nothing. The stylesheet is inlined; a Content-Security-Policy in the page
+forbids every remote load, so even a hostile value that escaped escaping could fetch nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from auditor.dossier.views import Dossier
+
+SECTIONS = (
+    ("summary", "1 Executive summary"),
+    ("identity", "2 Run identity and source"),
+    ("environment", "3 Software environment"),
+    ("hardware", "4 Hardware and compute"),
+    ("lineage", "5 Data lineage"),
+    ("datasheets", "6 Datasheets"),
+    ("fairness", "7 Fairness"),
+    ("findings", "8 Policy findings"),
+    ("reproducibility", "9 Reproducibility evidence"),
+    ("appendix-hashes", "A Content hashes"),
+    ("appendix-packages", "B Installed packages"),
+    ("appendix-logs", "C Log excerpts"),
+    ("appendix-glossary", "D Glossary"),
+)
+
+
+def templates_folder() -> Path:
+    """auditor/templates in the installed package: a link to report_templates/ in a checkout."""
+    return Path(__file__).resolve().parents[1] / "templates"
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(templates_folder()),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+        finalize=_scrub,
+    )
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _scrub(value: object) -> object:
+    """Every printed value: control characters and lone surrogates (never valid in HTML) become U+FFFD."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return _CONTROL.sub("\ufffd", value)
+    return value
+
+
+def stylesheet() -> Markup:
+    """Our own static stylesheet, inlined (as markup: autoescape would break its quotes)."""
+    return Markup((templates_folder() / "dossier.css").read_text(encoding="utf-8"))  # noqa: S704
+
+
+def render_html(dossier: Dossier) -> str:
+    template = _environment().get_template("dossier.html.j2")
+    return template.render(dossier=dossier, css=stylesheet(), sections=SECTIONS)

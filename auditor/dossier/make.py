@@ -1,0 +1,101 @@
+"""`auditor report`: check a run, build the dossier's content once, write it as HTML and/or PDF.
+
+The check is the same as `auditor check` (same options, same report), so a dossier can never
+disagree with the CI gate. Output files are written atomically; a PDF that fails leaves the
+HTML written and says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from auditor.dossier.build import build_dossier, default_drawing
+from auditor.dossier.format import bytes_text
+from auditor.dossier.html import render_html
+from auditor.dossier.views import LogExcerpt
+from auditor.errors import UsageError
+from auditor.policy.checking import CheckRequest, run_check
+from auditor.policy.report import CheckReport
+from auditor.record import RunRecord
+from auditor.record.models import LogFile
+from auditor.store import write_output
+
+FORMATS = ("html", "pdf")
+LOG_LINES = 60
+
+
+@dataclass(frozen=True)
+class Written:
+    report: CheckReport
+    files: tuple[Path, ...]
+    pdf_pages: int | None
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    formats = tuple(dict.fromkeys(part.strip() for part in text.split(",") if part.strip()))
+    unknown = [f for f in formats if f not in FORMATS]
+    if not formats or unknown:
+        raise UsageError(f"--format: {text!r}: give html, pdf or html,pdf")
+    return formats
+
+
+def make_report(
+    request: CheckRequest, out_dir: Path, formats: Sequence[str], pdfa: bool, now: datetime | None = None
+) -> Written:
+    report = run_check(request)
+    generated = now or datetime.now(UTC)
+    waivers = request.waivers
+    logs = _logs(request.record, request.record_path.parent)
+    dossier = build_dossier(request.record, report, waivers, logs, generated, default_drawing())
+    html = render_html(dossier)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{out_dir}: cannot create the output folder: {exc.strerror}") from exc
+    files: list[Path] = []
+    pages = None
+    if "html" in formats:
+        files.append(out_dir / "dossier.html")
+        write_output(files[-1], html.encode())
+    if "pdf" in formats:
+        from auditor.dossier.pdf import write_pdf
+        from auditor.policy.render.json_out import render_json
+
+        attachments = []
+        if pdfa:
+            raw = request.record_path.read_bytes()
+            attachments = [
+                ("record.json", raw, "The run record this dossier describes (auditor run record JSON)"),
+                ("findings.json", render_json(report).encode(), "auditor check report (JSON) for this run"),
+            ]
+        result = write_pdf(html, out_dir / "dossier.pdf", attachments=attachments, pdfa=pdfa, title=dossier.cover.title)
+        files.append(result.path)
+        pages = result.pages
+    return Written(report=report, files=tuple(files), pdf_pages=pages)
+
+
+def _logs(record: RunRecord, run_folder: Path) -> list[LogExcerpt]:
+    out = []
+    for name, log in (("Standard output", record.outputs.stdout), ("Standard error", record.outputs.stderr)):
+        out.append(_excerpt(name, log, run_folder))
+    return out
+
+
+def _excerpt(name: str, log: LogFile, run_folder: Path) -> LogExcerpt:
+    path = run_folder / log.path
+    try:
+        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+    except OSError:
+        lines = [f"(the log file {log.path} is not beside this record)"]
+    tail = lines[-LOG_LINES:]
+    return LogExcerpt(
+        name=f"{name} ({log.path})",
+        sha256=log.sha256,
+        size=bytes_text(log.bytes),
+        redactions=log.redactions,
+        lines=tuple(tail),
+        omitted=len(lines) - len(tail),
+    )

@@ -1,0 +1,216 @@
+"""The dossier's content model: plain, immutable view objects the templates render.
+
+Everything here is text already chosen for a reader (labels, formatted numbers, states), so the
+templates only lay out; they never reach into the record. Values stay plain strings and Jinja2's
+autoescape escapes them. The one exception is `Svg`: diagrams that auditor generated itself,
+with every label escaped by the SVG builders, marked safe exactly once, here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from markupsafe import Markup
+
+
+@dataclass(frozen=True)
+class Svg:
+    """An SVG that auditor built (labels escaped at build time); the only markup in the content."""
+
+    markup: Markup
+    alt: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One row of a label/value table. `missing` marks evidence that was not captured."""
+
+    label: str
+    value: str
+    missing: bool = False
+    mono: bool = False
+
+
+@dataclass(frozen=True)
+class FindingView:
+    rule_id: str
+    title: str
+    severity: str
+    subject: str
+    outcome: str
+    message: str
+    remediation: str
+    waiver: str | None = None
+
+
+@dataclass(frozen=True)
+class RuleView:
+    id: str
+    title: str
+    severity: str
+    result: str  # the worst outcome among its findings
+    tally: str
+    references: tuple[str, ...]
+    rationale: str
+    remediation: str
+    attention: tuple[FindingView, ...]  # everything that is not a pass or not applicable
+    passes: int
+
+
+@dataclass(frozen=True)
+class ClauseView:
+    pack: str
+    id: str
+    title: str
+    status: str
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class WaiverView:
+    id: str
+    rule: str
+    scope: str
+    owner: str
+    approver: str
+    expires: str
+    justification: str
+    state: str  # in force / unused / expired
+
+
+@dataclass(frozen=True)
+class PackageView:
+    name: str
+    version: str
+    install_kind: str
+    pin: str
+    pin_outcome: str
+    vulns: str
+    vuln_outcome: str
+
+
+@dataclass(frozen=True)
+class DatasetView:
+    id: str
+    role: str
+    location: str
+    link: str | None  # an allow-listed https URL, or None
+    hash: str
+    hash_state: str  # hashed / absent / missing / remote
+    sheet: tuple[Item, ...]
+    documented: str  # documented / partly documented / undocumented
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    group: str
+    count: int
+    selection_rate: str
+    tpr: str
+    fpr: str
+    accuracy: str
+    small: bool
+    reference: bool
+
+
+@dataclass(frozen=True)
+class DisparityRow:
+    metric: str
+    value: str
+    interval: str
+    groups: str
+    outcome: str  # from the fairness rules: pass / fail / could_not_evaluate / none
+    bound: str
+
+
+@dataclass(frozen=True)
+class FairnessBlock:
+    attributes: str
+    chart: Svg | None
+    groups: tuple[GroupRow, ...]
+    disparities: tuple[DisparityRow, ...]
+    issues: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class HashRow:
+    dataset: str
+    path: str
+    sha256: str
+    size: str
+
+
+@dataclass(frozen=True)
+class LogExcerpt:
+    name: str
+    sha256: str
+    size: str
+    redactions: int
+    lines: tuple[str, ...]
+    omitted: int
+
+
+@dataclass(frozen=True)
+class Cover:
+    title: str
+    project: str
+    owner: str | None
+    intended_use: str | None
+    out_of_scope: tuple[str, ...]
+    run_id: str
+    run_name: str | None
+    started: str
+    ended: str
+    status: str
+    verdict: str  # compliant / violations / could_not_evaluate
+    verdict_text: str
+    record_sha256: str
+    generated_at: str
+    auditor_version: str
+    packs: str
+    fail_on: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    by_severity: tuple[tuple[str, int, int], ...]  # severity, failing with waivers, without
+    outcomes: tuple[tuple[str, int], ...]
+    top_failures: tuple[FindingView, ...]
+    more_failures: int
+    waivers: tuple[WaiverView, ...]
+    warnings: tuple[str, ...]
+    without_waivers: str
+
+
+@dataclass(frozen=True)
+class Dossier:
+    cover: Cover
+    summary: Summary
+    identity: tuple[Item, ...]
+    source: tuple[Item, ...]
+    platform: tuple[Item, ...]
+    packages_attention: tuple[PackageView, ...]
+    packages: tuple[PackageView, ...]
+    package_counts: str
+    declared: tuple[Item, ...]
+    vuln_source: tuple[Item, ...]
+    hardware: tuple[Item, ...]
+    gpus: tuple[tuple[str, ...], ...]
+    resources: tuple[Item, ...]
+    lineage_svg: Svg | None
+    lineage_missing: str | None
+    steps: tuple[tuple[str, str, str, str], ...]  # name, command, inputs, outputs
+    access: tuple[Item, ...]
+    undeclared: tuple[str, ...]
+    datasets: tuple[DatasetView, ...]
+    fairness_meta: tuple[Item, ...]
+    fairness_missing: str | None
+    fairness: tuple[FairnessBlock, ...]
+    rules: tuple[RuleView, ...]
+    clauses: tuple[ClauseView, ...]
+    reproducibility: tuple[Item, ...]
+    params: tuple[Item, ...]
+    metrics: tuple[tuple[str, str, str], ...]  # name, value, step
+    hashes: tuple[HashRow, ...]
+    logs: tuple[LogExcerpt, ...]
+    glossary: tuple[tuple[str, str], ...] = field(default=())

@@ -1,0 +1,1 @@
+"""Tests of the dossier's figures: the lineage diagram and the fairness chart."""
