@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from auditor.errors import UsageError
-from auditor.record.fairness import AttributeFairness, Bootstrap, Disparity, Fairness, GroupMetrics
+from auditor.record.fairness import NO_FAVOURABLE, AttributeFairness, Bootstrap, Disparity, Fairness, GroupMetrics
 
 # pandas' default NA markers (lower-cased), so a file written by pandas reads back with the same gaps.
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na"})
@@ -71,9 +71,6 @@ def _is_favourable(value: str, favourable: str) -> bool:
         return float(value) == float(favourable)
     except ValueError:
         return False
-
-
-NO_FAVOURABLE = "no value equals the favourable outcome"  # policy checks read this: rates mean nothing then
 
 
 def _value_issues(column: str, values: list[str], favourable: str) -> list[str]:

@@ -20,6 +20,7 @@ from typing import Any
 from auditor.observe.classify import Declared
 from auditor.record.base import Missing
 from auditor.record.lineage import (
+    REQUIRED_DATASHEET_FIELDS,
     ContentHash,
     Dataset,
     Datasheet,
@@ -32,7 +33,6 @@ from auditor.record.lineage import (
 from auditor.spec import DatasetSpec, ProjectSpec
 
 # Datasheet fields a dataset needs to count as documented (policy packs may ask for more).
-REQUIRED_DATASHEET_FIELDS = ("description", "source", "owner", "licence")
 
 
 def declared(spec: ProjectSpec, root: Path, logged: Sequence[DatasetSpec] = ()) -> list[Declared]:

@@ -8,11 +8,10 @@ from markupsafe import Markup
 
 from auditor.dossier.format import bytes_text, missing, rate, safe_link
 from auditor.dossier.views import DatasetView, DisparityRow, FairnessBlock, GroupRow, HashRow, Item, Svg
-from auditor.lineage import REQUIRED_DATASHEET_FIELDS
 from auditor.policy.report import CheckReport
 from auditor.record import Missing
 from auditor.record.fairness import AttributeFairness, Fairness
-from auditor.record.lineage import AbsentPath, ContentHash, Dataset, Lineage, Observation
+from auditor.record.lineage import REQUIRED_DATASHEET_FIELDS, AbsentPath, ContentHash, Dataset, Lineage, Observation
 
 SHEET_FIELDS = (
     ("description", "Description"),

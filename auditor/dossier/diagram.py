@@ -25,8 +25,7 @@ from typing import Any
 
 import graphviz
 
-from auditor.lineage import REQUIRED_DATASHEET_FIELDS
-from auditor.record.lineage import Lineage, Observation
+from auditor.record.lineage import REQUIRED_DATASHEET_FIELDS, Lineage, Observation
 
 SVG_NS = "http://www.w3.org/2000/svg"
 FONT = "Helvetica,Arial,sans-serif"

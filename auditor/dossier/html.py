@@ -50,13 +50,19 @@ def _environment() -> Environment:
     )
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# Control characters, lone surrogates (never valid in HTML or a PDF string) and the bidi controls
+# that would let a value reverse the text after it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
+def scrub(text: str) -> str:
+    return _CONTROL.sub("\ufffd", text)
 
 
 def _scrub(value: object) -> object:
-    """Every printed value: control characters and lone surrogates (never valid in HTML) become U+FFFD."""
+    """Every printed value goes through `scrub`; auditor's own markup (SVG, CSS) is left alone."""
     if isinstance(value, str) and not isinstance(value, Markup):
-        return _CONTROL.sub("\ufffd", value)
+        return scrub(value)
     return value
 
 

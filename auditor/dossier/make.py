@@ -14,7 +14,7 @@ from pathlib import Path
 
 from auditor.dossier.build import build_dossier, default_drawing
 from auditor.dossier.format import bytes_text
-from auditor.dossier.html import render_html
+from auditor.dossier.html import render_html, scrub
 from auditor.dossier.views import LogExcerpt
 from auditor.errors import UsageError
 from auditor.policy.checking import CheckRequest, run_check
@@ -25,6 +25,7 @@ from auditor.store import write_output
 
 FORMATS = ("html", "pdf")
 LOG_LINES = 60
+LOG_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def make_report(
                 ("record.json", raw, "The run record this dossier describes (auditor run record JSON)"),
                 ("findings.json", render_json(report).encode(), "auditor check report (JSON) for this run"),
             ]
-        result = write_pdf(html, out_dir / "dossier.pdf", attachments=attachments, pdfa=pdfa, title=dossier.cover.title)
+        title = scrub(dossier.cover.title)
+        result = write_pdf(html, out_dir / "dossier.pdf", attachments=attachments, pdfa=pdfa, title=title)
         files.append(result.path)
         pages = result.pages
     return Written(report=report, files=tuple(files), pdf_pages=pages)
@@ -85,9 +87,17 @@ def _logs(record: RunRecord, run_folder: Path) -> list[LogExcerpt]:
 
 
 def _excerpt(name: str, log: LogFile, run_folder: Path) -> LogExcerpt:
+    """The tail of a stored log. The path comes from the record, so it is untrusted: only a regular
+    file inside the run's own folder is read, and only its last LOG_BYTES."""
     path = run_folder / log.path
     try:
-        lines = path.read_bytes().decode("utf-8", errors="replace").splitlines()
+        inside = path.resolve().is_relative_to(run_folder.resolve()) and path.is_file()
+        if not inside:
+            lines = [f"(the log path {log.path} is not a file in this run's folder: not read)"]
+        else:
+            with path.open("rb") as handle:
+                handle.seek(max(0, path.stat().st_size - LOG_BYTES))
+                lines = handle.read(LOG_BYTES).decode("utf-8", errors="replace").splitlines()
     except OSError:
         lines = [f"(the log file {log.path} is not beside this record)"]
     tail = lines[-LOG_LINES:]

@@ -14,6 +14,8 @@ from pydantic import Field
 
 from auditor.record.base import Frozen, Missing
 
+NO_FAVOURABLE = "no value equals the favourable outcome"  # an issue that makes every rate meaningless
+
 
 class GroupMetrics(Frozen):
     group: tuple[str, ...] = Field(description="One value per attribute, in the attributes' order")

@@ -16,6 +16,9 @@ from auditor.record.base import Frozen, Missing
 DatasetRole = Literal["input", "output", "intermediate"]
 
 
+REQUIRED_DATASHEET_FIELDS = ("description", "source", "owner", "licence")  # the default "documented"
+
+
 class Datasheet(Frozen):
     """Documentation of one dataset, after Gebru et al., "Datasheets for Datasets"."""
 

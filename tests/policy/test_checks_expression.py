@@ -6,8 +6,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from auditor.policy.checks import expression
-from auditor.policy.checks.expression import EXPRESSION, MAX_DEPTH, MAX_LENGTH
+from auditor.policy.checks import cel
+from auditor.policy.checks.cel import MAX_DEPTH
+from auditor.policy.checks.expression import EXPRESSION, MAX_LENGTH
 from auditor.policy.checks.interface import CheckContext
 from auditor.record import RunRecord
 from auditor.record.lineage import Dataset, Datasheet, Lineage, Missing, ProjectInfo
@@ -182,14 +183,14 @@ def test_long_or_deeply_nested_expressions_are_refused_at_load() -> None:
 
 def test_the_record_is_converted_once_for_all_rules_and_items(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[object] = []
-    convert = expression.json_to_cel
+    convert = cel.json_to_cel
 
     def counting(document: Any) -> Any:
         calls.append(document)
         return convert(document)
 
-    monkeypatch.setattr(expression, "json_to_cel", counting)
-    monkeypatch.setattr(expression, "_converted", None)
+    monkeypatch.setattr(cel, "json_to_cel", counting)
+    monkeypatch.setattr(cel, "_converted", None)
     record = _with_datasets(_dataset("a", "MIT"), _dataset("b", "MIT"))
     for _ in range(3):
         assert [o for _, o, _ in _run(record, for_each="record.lineage.datasets", expression=LICENSED)] == ["pass"] * 2

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from auditor.lineage import REQUIRED_DATASHEET_FIELDS
 from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, cannot, missing
 from auditor.policy.findings import Verdict
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
-from auditor.record.lineage import AbsentPath, ContentHash, Dataset, Lineage, Observation
+from auditor.record.lineage import REQUIRED_DATASHEET_FIELDS, AbsentPath, ContentHash, Dataset, Lineage, Observation
 
 
 def _lineage(record: RunRecord) -> Lineage | Verdict:

@@ -6,12 +6,11 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from auditor.fairness import NO_FAVOURABLE
 from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, cannot, missing
 from auditor.policy.findings import Verdict
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
-from auditor.record.fairness import Fairness
+from auditor.record.fairness import NO_FAVOURABLE, Fairness
 
 Metric = Literal[
     "demographic_parity_difference",
