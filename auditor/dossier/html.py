@@ -7,11 +7,12 @@ forbids every remote load, so even a hostile value that escaped escaping could f
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from auditor.dossier.views import Dossier
@@ -42,6 +43,7 @@ def templates_folder() -> Path:
 def _environment() -> Environment:
     return Environment(
         loader=FileSystemLoader(templates_folder()),
+        bytecode_cache=_bytecode_cache(),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=False,
@@ -64,6 +66,16 @@ def _scrub(value: object) -> object:
     if isinstance(value, str) and not isinstance(value, Markup):
         return scrub(value)
     return value
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates kept beside the advisory index (0.1 s per run); none if it cannot be made."""
+    folder = Path(os.environ.get("AUDITOR_CACHE_DIR") or Path.home() / ".cache" / "auditor") / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
 
 
 def stylesheet() -> Markup:
