@@ -190,7 +190,7 @@ def _number(value: np.float64) -> float | None:
 
 
 def _show(group: tuple[str, ...]) -> str:
-    return repr(group[0]) if len(group) == 1 else repr(group)
+    return repr(group[0]) if len(group) == 1 else repr(" & ".join(group))
 
 
 @dataclass(frozen=True)

@@ -147,8 +147,8 @@ def test_hand_computed(tmp_path: Path) -> None:
     assert disparity(both, "demographic_parity_difference").groups == (("a", "o"), ("b", "o"))
     assert disparity(both, "equalized_odds_difference").groups == (("b", "y"), ("b", "o"))
     assert both.issues == (
-        "group ('a', 'o') has no favourable labels: true positive rate undefined",
-        "group ('a', 'y') has no unfavourable labels: false positive rate undefined",
+        "group 'a & o' has no favourable labels: true positive rate undefined",
+        "group 'a & y' has no unfavourable labels: false positive rate undefined",
     )
 
 
@@ -288,9 +288,9 @@ def test_small_groups_are_shown_but_excluded(tmp_path: Path) -> None:
     small = [g.group for g in both.groups if g.small]
     assert small == [g.group for g in both.groups if g.group[0] == "other"]
     assert both.issues[:3] == (
-        "group ('other', '25-40') has 7 rows, below the minimum of 30: shown but not used for disparities",
-        "group ('other', '40+') has 4 rows, below the minimum of 30: shown but not used for disparities",
-        "group ('other', '<25') has 1 row, below the minimum of 30: shown but not used for disparities",
+        "group 'other & 25-40' has 7 rows, below the minimum of 30: shown but not used for disparities",
+        "group 'other & 40+' has 4 rows, below the minimum of 30: shown but not used for disparities",
+        "group 'other & <25' has 1 row, below the minimum of 30: shown but not used for disparities",
     )
     for metric, value in fairlearn_disparities(large, ("sex", "age_group")).items():
         assert disparity(both, metric).value == pytest.approx(value, abs=TOL)
@@ -312,7 +312,7 @@ def test_empty_intersection_is_listed(tmp_path: Path) -> None:
     both = section(fairness, "sex", "age_group")
     empty = next(g for g in both.groups if g.group == ("female", "<25"))
     assert (empty.count, empty.small, empty.true_positive_rate, empty.accuracy) == (0, True, None, None)
-    assert both.issues == ("group ('female', '<25') has no rows: shown but not used for disparities",)
+    assert both.issues == ("group 'female & <25' has no rows: shown but not used for disparities",)
     assert_matches_fairlearn(both, frame)
 
 

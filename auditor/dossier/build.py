@@ -136,13 +136,17 @@ def _cover(record: RunRecord, report: CheckReport, generated_at: datetime) -> Co
         ended=when(ident.ended_at),
         status=ident.status,
         verdict=verdict,
-        verdict_text=VERDICT_TEXT[verdict],
+        verdict_text=_verdict_text(verdict, report.fail_on),
         record_sha256=report.run.record_sha256,
         generated_at=when(generated_at),
         auditor_version=report.tool_version,
         packs=", ".join(f"{p.name} v{p.version}" for p in report.packs),
         fail_on=report.fail_on,
     )
+
+
+def _verdict_text(verdict: str, fail_on: str) -> str:
+    return VERDICT_TEXT[verdict].replace("the threshold", f"{fail_on} severity")
 
 
 def _view(finding: Finding, report: CheckReport) -> FindingView:
@@ -165,6 +169,7 @@ def _severity_key(finding: Finding) -> tuple[int, str, str]:
 
 def _summary(report: CheckReport, waivers: Sequence[Waiver]) -> Summary:
     failing = sorted((f for f in report.findings if f.outcome == "fail"), key=_severity_key)
+    unknown = sorted((f for f in report.findings if f.outcome == "could_not_evaluate"), key=_severity_key)
     with_w = report.with_waivers.totals.failing_by_severity
     without = report.without_waivers.totals.failing_by_severity
     states = {}
@@ -176,12 +181,14 @@ def _summary(report: CheckReport, waivers: Sequence[Waiver]) -> Summary:
         outcomes=tuple((o, n) for o, n in report.with_waivers.totals.outcomes.items()),
         top_failures=tuple(_view(f, report) for f in failing[:TOP_FAILURES]),
         more_failures=max(0, len(failing) - TOP_FAILURES),
+        unevaluated=tuple(_view(f, report) for f in unknown[:TOP_FAILURES]),
+        more_unevaluated=max(0, len(unknown) - TOP_FAILURES),
         waivers=tuple(
             WaiverView(w.id, w.rule, w.scope, w.owner, w.approver, w.expires, w.justification, states.get(w.id, "?"))
             for w in waivers
         ),
         warnings=report.warnings,
-        without_waivers=VERDICT_TEXT[report.without_waivers.verdict],
+        without_waivers=_verdict_text(report.without_waivers.verdict, report.fail_on),
     )
 
 

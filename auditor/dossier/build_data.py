@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 
 from markupsafe import Markup
 
-from auditor.dossier.format import bytes_text, missing, rate, safe_link
+from auditor.dossier.format import bytes_text, missing, rate, safe_link, without_credentials
 from auditor.dossier.views import DatasetView, DisparityRow, FairnessBlock, GroupRow, HashRow, Item, Svg
 from auditor.policy.report import CheckReport
 from auditor.record import Missing
@@ -35,7 +35,8 @@ FAIRNESS_RULES = {  # metric -> the default pack's rule that bounds it
 def lineage_diagram(lineage: Lineage | Missing | None, draw: Callable[[Lineage], str]) -> tuple[Svg | None, str | None]:
     if not isinstance(lineage, Lineage):
         return None, missing(lineage) if isinstance(lineage, Missing) else "not recorded (schema 1.0)"
-    alt = f"Data lineage: {len(lineage.datasets)} datasets, {len(lineage.steps)} steps, {len(lineage.models)} models"
+    counts = ((len(lineage.datasets), "dataset"), (len(lineage.steps), "step"), (len(lineage.models), "model"))
+    alt = "Data lineage: " + ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts)
     return Svg(Markup(draw(lineage)), alt), None  # noqa: S704 - auditor's own SVG, labels escaped when built
 
 
@@ -91,7 +92,7 @@ def _dataset(d: Dataset) -> DatasetView:
     return DatasetView(
         id=d.id,
         role=d.role,
-        location=d.path or d.uri or "",
+        location=d.path or without_credentials(d.uri or ""),
         link=safe_link(d.uri),
         hash=text,
         hash_state=state,
@@ -169,12 +170,16 @@ def _block(
             )
         )
     alt = f"Selection rate, true and false positive rates by {name}"
+    sizes = next((f for f in report.findings if f.rule_id == "AUD-FAIR-004" and f.subject == subject), None)
+    compared = sum(1 for g in block.groups if not g.small)
     return FairnessBlock(
         attributes=name,
         chart=Svg(Markup(draw(block, bounds, reference)), alt),  # noqa: S704 - auditor's own SVG, labels escaped when built
         groups=groups,
         disparities=tuple(rows),
         issues=block.issues,
+        compared=f"{compared} of {len(block.groups)} groups large enough to compare",
+        sizes_outcome=sizes.outcome if sizes else "none",
     )
 
 

@@ -48,5 +48,17 @@ def safe_link(url: str | None) -> str | None:
     return url
 
 
+def without_credentials(url: str) -> str:
+    """A URL to show as text: any user and password replaced, so a record cannot print a secret."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    return parts._replace(netloc=f"***@{host}" + (f":{parts.port}" if parts.port else "")).geturl()
+
+
 def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"

@@ -7,6 +7,7 @@ HTML written and says so.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -90,14 +91,17 @@ def _excerpt(name: str, log: LogFile, run_folder: Path) -> LogExcerpt:
     """The tail of a stored log. The path comes from the record, so it is untrusted: only a regular
     file inside the run's own folder is read, and only its last LOG_BYTES."""
     path = run_folder / log.path
+    verified, intact = "not checked: the file was not read", False
     try:
         inside = path.resolve().is_relative_to(run_folder.resolve()) and path.is_file()
         if not inside:
             lines = [f"(the log path {log.path} is not a file in this run's folder: not read)"]
         else:
-            with path.open("rb") as handle:
-                handle.seek(max(0, path.stat().st_size - LOG_BYTES))
-                lines = handle.read(LOG_BYTES).decode("utf-8", errors="replace").splitlines()
+            data = path.read_bytes()
+            digest = hashlib.sha256(data).hexdigest()
+            intact = digest == log.sha256
+            verified = "matches the recorded sha256" if intact else f"DOES NOT MATCH the recorded sha256 (now {digest})"
+            lines = data[-LOG_BYTES:].decode("utf-8", errors="replace").splitlines() or ["(empty)"]
     except OSError:
         lines = [f"(the log file {log.path} is not beside this record)"]
     tail = lines[-LOG_LINES:]
@@ -108,4 +112,6 @@ def _excerpt(name: str, log: LogFile, run_folder: Path) -> LogExcerpt:
         redactions=log.redactions,
         lines=tuple(tail),
         omitted=len(lines) - len(tail),
+        verified=verified,
+        intact=intact,
     )

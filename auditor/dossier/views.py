@@ -130,6 +130,8 @@ class FairnessBlock:
     groups: tuple[GroupRow, ...]
     disparities: tuple[DisparityRow, ...]
     issues: tuple[str, ...]
+    compared: str  # "2 of 4 groups compared", with the minimum-size rule's outcome
+    sizes_outcome: str
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,8 @@ class LogExcerpt:
     redactions: int
     lines: tuple[str, ...]
     omitted: int
+    verified: str  # whether the file still has the recorded sha256
+    intact: bool
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,8 @@ class Summary:
     outcomes: tuple[tuple[str, int], ...]
     top_failures: tuple[FindingView, ...]
     more_failures: int
+    unevaluated: tuple[FindingView, ...]  # could not evaluate: as important to a reader as a failure
+    more_unevaluated: int
     waivers: tuple[WaiverView, ...]
     warnings: tuple[str, ...]
     without_waivers: str

@@ -110,7 +110,7 @@ def test_the_html_is_one_self_contained_file_in_reading_order(tmp_path: Path) ->
     assert positions == sorted(positions), "sections out of order"
     assert html.index('id="cover"') < html.index('id="contents"') < positions[0]
     for text in (
-        "Violations: rules at or above the threshold failed",
+        "Violations: rules at or above low severity failed",
         "acme-widgets",
         "TEST-2024-",
         "nightly training",
@@ -177,6 +177,7 @@ def test_auditor_report_writes_both_and_rejects_bad_options(cli: CliRunner, tmp_
     assert done.stdout.splitlines()[2] == "verdict: violations (`auditor check` would exit 1)"
     html = (tmp_path / "out" / "dossier.html").read_text()
     assert "epoch 2 \ufffd[31mred" in html  # the log excerpt, its escape sequences made inert
+    assert "the file DOES NOT MATCH the recorded sha256" in html  # the factory's record says sha256 0000...
     bad = cli(*args, "--format", "docx", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr == "auditor: error: --format: 'docx': give html, pdf or html,pdf\n"
     (tmp_path / "file").write_text("x")
@@ -199,3 +200,15 @@ def test_auditor_demo_end_to_end(cli: CliRunner, tmp_path: Path) -> None:
     )
     assert any(line.startswith("verdict:  violations: ") and "critical failing" in line for line in lines)
     assert (tmp_path / "demo" / "store" / "runs").is_dir()
+    html = (tmp_path / "demo" / "dossier.html").read_text()
+    assert html.count("the file matches the recorded sha256") == 2  # stdout and stderr, as captured
+
+
+def test_urls_shown_as_text_lose_their_credentials() -> None:
+    from auditor.dossier.format import safe_link, without_credentials
+
+    assert without_credentials("https://user:pw@example.invalid:8443/x?q=1") == "https://***@example.invalid:8443/x?q=1"
+    assert without_credentials("s3://bucket/key") == "s3://bucket/key"
+    assert safe_link("https://user:pw@example.invalid/x") is None
+    assert safe_link("javascript:alert(1)") is None
+    assert safe_link("https://example.invalid/data.csv") == "https://example.invalid/data.csv"

@@ -65,3 +65,14 @@ def test_a_clause_naming_an_unknown_rule_does_not_load(tmp_path: Path) -> None:
     )
     with pytest.raises(PackError, match=r"bad.yaml:8: clauses\[0\].rules\[0\]: no rule 'AUD-NOPE-1' in this pack"):
         load_pack(bad)
+
+
+def test_the_clause_map_and_the_rules_references_agree() -> None:
+    """A rule mapped to a clause cites it, and every EU AI Act clause a rule cites has a row."""
+    pack = load_pack(REPO / "rules" / "eu-ai-act.yaml")
+    rows = {clause.id: set(clause.rules) for _, clause in pack.clauses}
+    for loaded in pack.rules:
+        rule = loaded.rule
+        cited = {ref.removeprefix("EU AI Act ").split(" (")[0] for ref in rule.references if "EU AI Act" in ref}
+        mapped = {clause_id for clause_id, rules in rows.items() if rule.id in rules}
+        assert cited == mapped, (rule.id, cited, mapped)
