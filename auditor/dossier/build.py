@@ -103,7 +103,7 @@ def build_dossier(
         steps=build_data.steps(record.lineage),
         access=access,
         undeclared=undeclared,
-        datasets=build_data.datasets(record.lineage),
+        datasets=build_data.datasets(record.lineage, report),
         fairness_meta=fairness_meta,
         fairness_missing=fairness_missing,
         fairness=build_data.fairness_blocks(record.fairness, report, drawing.fairness),

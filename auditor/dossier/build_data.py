@@ -7,7 +7,16 @@ from collections.abc import Callable, Mapping
 from markupsafe import Markup
 
 from auditor.dossier.format import bytes_text, missing, rate, safe_link, without_credentials
-from auditor.dossier.views import DatasetView, DisparityRow, FairnessBlock, GroupRow, HashRow, Item, Svg
+from auditor.dossier.views import (
+    DatasetView,
+    DisparityRow,
+    FairnessBlock,
+    FindingView,
+    GroupRow,
+    HashRow,
+    Item,
+    Svg,
+)
 from auditor.policy.report import CheckReport
 from auditor.record import Missing
 from auditor.record.fairness import AttributeFairness, Fairness
@@ -65,13 +74,20 @@ def access(lineage: Lineage | Missing | None) -> tuple[tuple[Item, ...], tuple[s
     return items, undeclared
 
 
-def datasets(lineage: Lineage | Missing | None) -> tuple[DatasetView, ...]:
+def datasets(lineage: Lineage | Missing | None, report: CheckReport) -> tuple[DatasetView, ...]:
     if not isinstance(lineage, Lineage):
         return ()
-    return tuple(_dataset(d) for d in lineage.datasets)
+    by_subject: dict[str, list[FindingView]] = {}
+    for f in report.findings:
+        if f.subject.startswith("dataset:") and f.outcome in ("fail", "could_not_evaluate", "waived"):
+            rule = report.rule(f.rule_id)
+            title, fix = (rule.title, rule.remediation) if rule else (f.rule_id, "")
+            view = FindingView(f.rule_id, title, f.severity, f.subject, f.outcome, f.message, fix, f.waiver)
+            by_subject.setdefault(f.subject, []).append(view)
+    return tuple(_dataset(d, tuple(by_subject.get(f"dataset:{d.id}", ()))) for d in lineage.datasets)
 
 
-def _dataset(d: Dataset) -> DatasetView:
+def _dataset(d: Dataset, findings: tuple[FindingView, ...]) -> DatasetView:
     sheet = d.datasheet
     items = []
     for name, label in SHEET_FIELDS:
@@ -98,6 +114,7 @@ def _dataset(d: Dataset) -> DatasetView:
         hash_state=state,
         sheet=tuple(items),
         documented="documented" if not gaps else documented,
+        findings=findings,
     )
 
 
@@ -159,6 +176,10 @@ def _block(
         finding = next((f for f in report.findings if f.rule_id == rule_id and f.subject == subject), None)
         rule = report.rule(rule_id) if rule_id else None
         interval = f"[{rate(d.ci_low)}, {rate(d.ci_high)}]" if d.ci_low is not None else "n/a"
+        limit = bounds.get(d.metric)
+        uncertain = (
+            limit is not None and d.ci_low is not None and d.ci_high is not None and d.ci_low <= limit <= d.ci_high
+        )
         rows.append(
             DisparityRow(
                 metric=d.metric.replace("_", " "),
@@ -167,6 +188,7 @@ def _block(
                 groups=" vs ".join(" & ".join(g) for g in d.groups),
                 outcome=finding.outcome if finding else "none",
                 bound=rule.title if rule else "no rule",
+                uncertain=uncertain,
             )
         )
     alt = f"Selection rate, true and false positive rates by {name}"

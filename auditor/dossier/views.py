@@ -99,6 +99,7 @@ class DatasetView:
     hash_state: str  # hashed / absent / missing / remote
     sheet: tuple[Item, ...]
     documented: str  # documented / partly documented / undocumented
+    findings: tuple[FindingView, ...] = ()  # this dataset's failures and gaps, from every rule
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class DisparityRow:
     groups: str
     outcome: str  # from the fairness rules: pass / fail / could_not_evaluate / none
     bound: str
+    uncertain: bool = False  # the interval reaches across the rule's bound: the outcome could flip
 
 
 @dataclass(frozen=True)
