@@ -191,6 +191,12 @@ MaxDbAgeOption = Annotated[
 ]
 
 
+def _one_shot() -> None:
+    """check, report and demo build large object graphs (a record of 10,000 datasets is millions of
+    objects) that live until exit: the cyclic collector would only rescan them, tripling the time."""
+    gc.disable()
+
+
 def _check_options(
     run_ref: str,
     store: Path | None,
@@ -203,9 +209,6 @@ def _check_options(
     from auditor.policy.invoke import CheckOptions
 
     vuln_source, advisory_db, osv_url, max_db_age = vuln
-    # A one-shot command whose objects (a record of 10,000 datasets is millions) live until exit:
-    # the cyclic collector only rescans them, which tripled the time of a large check.
-    gc.disable()
     return CheckOptions(
         run_ref=run_ref,
         store=_store_path(store),
@@ -245,6 +248,7 @@ def check(
     from auditor.policy.invoke import prepare, render, stderr_notes
     from auditor.store import write_output
 
+    _one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = _check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
     text_format = _choice("--format", fmt, ("text", "json", "sarif", "junit", "github")) or "text"
@@ -288,6 +292,7 @@ def report(
     from auditor.policy.invoke import prepare
 
     formats = parse_formats(fmt)
+    _one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = _check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
     written = make_report(prepare(options, dict(os.environ)), output, formats, pdfa)
@@ -310,7 +315,7 @@ def demo(
     API, and without a network the vulnerability rule says "could not evaluate"."""
     from auditor.demo import run_demo
 
-    gc.disable()
+    _one_shot()
     result = run_demo(output, dict(os.environ))
     verdict = result.report.with_waivers
     typer.echo("")

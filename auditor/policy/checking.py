@@ -80,7 +80,7 @@ def run_check(request: CheckRequest) -> CheckReport:
     raw = evaluate(request.record, request.pack, CheckContext(today=today, vulns=vulns))
     waived = apply_waivers(raw, request.waivers, today)
     findings = sorted(waived.findings, key=lambda f: (f.rule_id, f.subject, f.outcome))
-    rules = [_rule_info(loaded, loaded.pack, loaded.source) for loaded in request.pack.rules]
+    rules = [_rule_info(loaded) for loaded in request.pack.rules]
     if any(f.rule_id == WAIVER_RULE for f in findings):
         rules.append(EXPIRED_WAIVER_RULE)
     summary = _vuln_summary(vulns, request, today) if vulns is not None else None
@@ -112,7 +112,7 @@ def _audit_vulns(request: CheckRequest) -> VulnAudit | None:
     audit = audit_packages(request.vuln_source, packages, request.cache_dir)
     source = audit.source
     if request.stale_fails and source.kind == "osv-local" and audit.error is None:
-        age = (request.now.date() - date.fromisoformat(source.date)).days if source.date else None
+        age = _age_days(source.date, request.now.date())
         if age is None or age > request.max_db_age_days:
             why = f"{age} days old" if age is not None else "undated"
             limit = f"the advisory database is {why} (limit {request.max_db_age_days} days, on_stale: fail)"
@@ -134,7 +134,7 @@ def _result(findings: Sequence[Finding], fail_on: Severity) -> Result:
     return Result(verdict="compliant", exit_code=EXIT_OK, totals=totals)
 
 
-def _rule_info(loaded: LoadedRule, pack: str, source: str) -> RuleInfo:
+def _rule_info(loaded: LoadedRule) -> RuleInfo:
     rule = loaded.rule
     return RuleInfo(
         id=rule.id,
@@ -145,10 +145,14 @@ def _rule_info(loaded: LoadedRule, pack: str, source: str) -> RuleInfo:
         references=rule.references,
         check=rule.check.kind,
         params=loaded.params.model_dump(mode="json", exclude_none=True),
-        pack=pack,
-        source=source,
+        pack=loaded.pack,
+        source=loaded.source,
         security=REGISTRY[rule.check.kind].needs_vulns,
     )
+
+
+def _age_days(dated: str | None, today: date) -> int | None:
+    return (today - date.fromisoformat(dated)).days if dated else None
 
 
 def _run_ref(request: CheckRequest) -> RunRef:
@@ -166,7 +170,7 @@ def _run_ref(request: CheckRequest) -> RunRef:
 def _vuln_summary(vulns: VulnAudit, request: CheckRequest, today: date) -> VulnSummary:
     params = next((r.params for r in request.pack.rules if isinstance(r.params, VulnParams)), VulnParams())
     source = vulns.source
-    age = (today - date.fromisoformat(source.date)).days if source.date else None
+    age = _age_days(source.date, today)
     limit = request.max_db_age_days if source.kind == "osv-local" else None
     return VulnSummary(
         source=source.kind,

@@ -21,12 +21,13 @@ from auditor.policy.describe import packs_folder, shipped_packs
 from auditor.policy.findings import Severity
 from auditor.policy.pack import Pack, load_packs
 from auditor.policy.report import CheckReport
-from auditor.policy.settings import PolicySettings, VulnSource
+from auditor.policy.settings import Override, PolicySettings, VulnSource
 from auditor.policy.waivers import load_waivers
 from auditor.record.io import parse_record
 from auditor.spec import SPEC_FILE, load_spec
 from auditor.summary import safe
 from auditor.vulns.sources import SourceChoice
+from auditor.yamlfile import line_of
 
 Format = Literal["text", "json", "sarif", "junit", "github"]
 
@@ -97,19 +98,23 @@ def _read(path: Path) -> bytes:
 def _packs(options: CheckOptions, settings: PolicySettings, config: Path | None, base: Path) -> Pack:
     names = [(p, options.cwd) for p in options.policies] or [(p, base) for p in settings.packs]
     paths = [pack_path(name, folder) for name, folder in names]
-    overrides = tuple((rule_id, o, _override_source(config, rule_id)) for rule_id, o in settings.overrides.items())
-    return load_packs(paths, overrides)
+    return load_packs(paths, _overrides(settings, config))
 
 
-def _override_source(config: Path | None, rule_id: str) -> str:
-    """'auditor.yaml:12' for messages about an override (the file was already read without error)."""
-    if config is None:
-        return "overrides"
-    from auditor.yamlfile import line_of, load_yaml
+def _overrides(settings: PolicySettings, config: Path | None) -> tuple[tuple[str, Override, str], ...]:
+    """Each override with 'auditor.yaml:12', where it is written, for messages (the file parsed once)."""
+    if not settings.overrides:
+        return ()
+    root = None
+    if config is not None:
+        from auditor.yamlfile import load_yaml
 
-    _, root = load_yaml(config.read_text(encoding="utf-8"), config)
-    line = line_of(root, ("policy", "overrides", rule_id))
-    return f"{config}:{line}" if line else str(config)
+        _, root = load_yaml(config.read_text(encoding="utf-8"), config)
+    out = []
+    for rule_id, override in settings.overrides.items():
+        line = line_of(root, ("policy", "overrides", rule_id)) if root is not None else None
+        out.append((rule_id, override, f"{config}:{line}" if line else str(config or "overrides")))
+    return tuple(out)
 
 
 def pack_path(name: str, folder: Path) -> Path:
