@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from auditor import __version__
 from auditor.collect.git import collect_git
@@ -52,6 +52,11 @@ from auditor.record.models import (
 )
 from auditor.redact import RedactionPolicy, TextRedactor
 from auditor.store import RunStore
+
+if TYPE_CHECKING:
+    from auditor.collect.image import ImageEvidence
+    from auditor.execute.container import ContainerPlan
+    from auditor.reproduce.plan import ReproductionPlan
 
 T = TypeVar("T")
 EXTRA_ALLOW_ENV = "AUDITOR_ENV_ALLOW"
@@ -84,6 +89,8 @@ class CaptureRequest:
     name: str | None = None
     project: str | None = None
     probe: RunningProbe | None = None  # started early by the caller, see probe_runner
+    container: ContainerPlan | None = None  # run in this container instead of on this machine
+    reproduces: ReproductionPlan | None = None  # this run re-executes an earlier one
 
 
 @dataclass
@@ -99,7 +106,9 @@ class CaptureContext:
 
 
 def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | None = None) -> RunRecord:
-    ctx = ctx or CaptureContext(stdout_live=_buffer(sys.stdout), stderr_live=_buffer(sys.stderr))
+    ctx = ctx or CaptureContext(
+        stdout_live=_buffer(sys.stdout), stderr_live=_buffer(sys.stderr), executor=_executor(request)
+    )
     policy = RedactionPolicy(salt=store.salt(), extra_allow=_extra_allow(request.env))
     redactor = TextRedactor(policy.secret_values(request.env))
     source = collect_git(request.cwd)  # before the command: it may change the tree
@@ -111,7 +120,13 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
         try:
             data.prepare()
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="auditor-collect") as pool:
-                python_f = pool.submit(collect_python, request.argv, request.env, str(request.cwd), request.probe)
+                python_f: Future[PythonEvidence | ImageEvidence]
+                if request.container is not None:
+                    from auditor.collect.image import collect_image
+
+                    python_f = pool.submit(collect_image, request.container, request.argv, request.env)
+                else:
+                    python_f = pool.submit(collect_python, request.argv, request.env, str(request.cwd), request.probe)
                 hardware_f = pool.submit(collect_hardware)
                 stdout = RedactingLog(staging.path / "stdout.log", redactor)
                 stderr = RedactingLog(staging.path / "stderr.log", redactor)
@@ -126,7 +141,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                 finally:
                     stdout.close()
                     stderr.close()
-                python = _result(python_f, lambda why: PythonEvidence(why, why, why, None))
+                python = _result(python_f, lambda why: _python_missing(request, why))
                 hardware = _result(hardware_f, lambda why: Hardware(cpu=why, memory=why, gpus=why))
             try:
                 evidence = data.finish(staging.run_id, project)
@@ -150,6 +165,8 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                     evidence,
                     declared,
                 )
+                if request.reproduces is not None:
+                    record = request.reproduces.attach(record)
                 # One last pass over every string: whatever the run put into the record (logged
                 # params, dataset paths, errors, branch names) is masked like the logs are.
                 return RunRecord.model_validate(redactor.data(record.model_dump(mode="json")))
@@ -167,6 +184,23 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
     for warning in evidence.warnings:
         ctx.warn(warning)
     return record
+
+
+def _executor(request: CaptureRequest) -> Executor:
+    if request.container is None:
+        return LocalExecutor()
+    from auditor.execute.container import ContainerExecutor
+
+    return ContainerExecutor(request.container)
+
+
+def _python_missing(request: CaptureRequest, why: Missing) -> PythonEvidence | ImageEvidence:
+    python = PythonEvidence(why, why, why, None)
+    if request.container is None:
+        return python
+    from auditor.collect.image import ImageEvidence
+
+    return ImageEvidence(python=python, os=why, system_packages=why)
 
 
 def _dropped(log: RedactingLog) -> tuple[str, ...]:
@@ -210,7 +244,7 @@ def _assemble(
     project: str,
     result: ExecutionResult,
     source: GitSource | NotARepository | Missing,
-    python: PythonEvidence,
+    evidence_of_env: PythonEvidence | ImageEvidence,
     hardware: Hardware,
     policy: RedactionPolicy,
     redactor: TextRedactor,
@@ -236,13 +270,21 @@ def _assemble(
         host=socket.gethostname(),
         auditor_version=__version__,
     )
+    variables = policy.environment(request.env)
+    container = None
+    if isinstance(evidence_of_env, PythonEvidence):
+        python, os_info = evidence_of_env, collect_os(evidence_of_env.libc)
+    else:
+        python, os_info = evidence_of_env.python, evidence_of_env.os
+        if request.container is not None:
+            container = request.container.section(variables, evidence_of_env.system_packages)
     environment = Environment(
-        os=collect_os(python.libc),
+        os=os_info,
         python=_redact_python(python.python, redactor),
         packages=python.packages,
         locale=python.locale,
         timezone=collect_timezone(request.env),
-        variables=policy.environment(request.env),
+        variables=variables,
         declared=declared,
     )
     return RunRecord(
@@ -266,6 +308,7 @@ def _assemble(
         fairness=evidence.fairness,
         params=evidence.params,
         metrics=evidence.metrics,
+        container=container,
     )
 
 

@@ -163,6 +163,10 @@ class RunStore:
             except InvalidRecordError as exc:
                 yield exc
 
+    def reproductions_of(self, run_id: str) -> list[RunRecord]:
+        """Runs that re-executed `run_id`, oldest first (records are immutable, so the link is on them)."""
+        return [r for r in self.iter_records() if isinstance(r, RunRecord) and r.links.reproduces == run_id]
+
     def resolve(self, ref: str) -> str:
         """A run id from an id, a unique prefix of one (case-insensitive), or `latest`."""
         ids = self.run_ids()

@@ -13,8 +13,16 @@ from collections.abc import Iterable, Sequence
 from auditor.errors import InvalidRecordError
 from auditor.record import RunRecord, record_digest
 from auditor.record.fairness import Fairness
-from auditor.record.lineage import AbsentPath, ContentHash, Hash, Lineage
-from auditor.record.models import DeclaredRequirements, Gpus, Missing, NoGpu, NotARepository
+from auditor.record.lineage import AbsentPath, ContentHash, Hash, IdentityHint, Lineage
+from auditor.record.models import (
+    DeclaredRequirements,
+    Gpus,
+    LogFile,
+    Missing,
+    NoGpu,
+    NotARepository,
+    ReportedSource,
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
@@ -68,7 +76,7 @@ def _missing(section: Missing) -> str:
     return f"not captured: {safe(section.reason)}"
 
 
-def render_summary(record: RunRecord) -> str:
+def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -> str:
     ident, env, hw = record.identity, record.environment, record.hardware
     lines = [
         f"Run {ident.run_id}  ({ident.status}, exit {ident.exit_code}{', ' + ident.signal if ident.signal else ''})",
@@ -81,6 +89,7 @@ def render_summary(record: RunRecord) -> str:
     ]
     if ident.error:
         lines.append(f"  error       {safe(ident.error)}")
+    lines += _origin(record)
     lines += ["", "Source", "  " + _source(record)]
     lines += ["", "Environment"]
     lines.append(
@@ -145,13 +154,8 @@ def render_summary(record: RunRecord) -> str:
     cpu = (res.user_cpu_s or 0) + (res.system_cpu_s or 0)
     peak = f"{res.peak_rss_bytes / 2**20:.0f} MiB" if res.peak_rss_bytes is not None else "unknown"
     lines += ["", "Resources", f"  wall {res.wall_s:.2f} s, cpu {cpu:.2f} s, peak memory {peak}"]
-    out = record.outputs
-    lines += [
-        "",
-        "Outputs",
-        f"  stdout      {out.stdout.path} ({out.stdout.bytes} bytes, {out.stdout.redactions} masked)",
-        f"  stderr      {out.stderr.path} ({out.stderr.bytes} bytes, {out.stderr.redactions} masked)",
-    ]
+    lines += ["", "Outputs", *(_log(name, log) for name, log in _logs(record))]
+    lines += [f"  note        {safe(n)}" for n in record.outputs.notes]
     if record.metrics or record.params:
         lines += ["", "Logged"]
         lines += [f"  param       {safe(k)} = {safe(v)}" for k, v in record.params.items()]
@@ -161,7 +165,54 @@ def render_summary(record: RunRecord) -> str:
         lines += ["", *render_lineage(record.lineage)]
     if record.fairness is not None:
         lines += ["", *render_fairness(record.fairness)]
+    from auditor.reproduce.report import render_reproduction, render_reproductions
+
+    if record.reproduction is not None:
+        lines += ["", "Reproduction of " + record.reproduction.original_run_id, *render_reproduction(record)[1:]]
+    if record.origin.kind == "executed":
+        lines += ["", *render_reproductions(reproductions)]
     return "\n".join(lines)
+
+
+def _origin(record: RunRecord) -> list[str]:
+    origin, container = record.origin, record.container
+    lines = []
+    if origin.kind == "ingested":
+        lines.append(
+            f"  ingested    from {safe(origin.tool)} {safe(origin.tool_version or '')} "
+            f"{safe(origin.source_uri or '')} run {safe(origin.source_run_id or '?')}"
+        )
+        if origin.not_captured:
+            lines.append(f"  not captured by {safe(origin.tool)}: {safe(', '.join(origin.not_captured))}")
+    if container is not None:
+        digest = container.repo_digests[0] if container.repo_digests else "no repository digest"
+        lines.append(f"  container   {safe(container.image_ref)} = {safe(container.image_id or '?')} ({safe(digest)})")
+        lines.append(f"  engine      {safe(container.engine or '?')} {safe(container.engine_version or '')}")
+        config = container.config
+        if config is not None:
+            limits = [f"network {config.network}"]
+            limits += [f"cpus {config.cpus:g}"] if config.cpus else []
+            limits += [f"memory {config.memory_bytes / 2**20:.0f} MiB"] if config.memory_bytes else []
+            limits += [f"gpus {config.gpus}"] if config.gpus else []
+            lines.append(f"  limits      {safe(', '.join(limits))}")
+            for m in config.mounts:
+                lines.append(f"  mount       {safe(m.source)} ({'read-only' if m.read_only else 'writable'})")
+        packages = container.system_packages
+        if isinstance(packages, Missing):
+            lines.append(f"  os packages {_missing(packages)}")
+        elif packages is not None:
+            lines.append(f"  os packages {len(packages.packages)} ({packages.manager})")
+    return lines
+
+
+def _logs(record: RunRecord) -> tuple[tuple[str, LogFile | None], ...]:
+    return (("stdout", record.outputs.stdout), ("stderr", record.outputs.stderr))
+
+
+def _log(name: str, log: LogFile | None) -> str:
+    if log is None:
+        return f"  {name:<11} not recorded"
+    return f"  {name:<11} {log.path} ({log.bytes} bytes, {log.redactions} masked)"
 
 
 def _source(record: RunRecord) -> str:
@@ -170,6 +221,9 @@ def _source(record: RunRecord) -> str:
         return f"not a git repository ({safe(src.path)})"
     if isinstance(src, Missing):
         return _missing(src)
+    if isinstance(src, ReportedSource):
+        commit = src.commit[:12] if src.commit else "no commit"
+        return f"reported by {safe(src.tool)} (not verified): {safe(src.repo_url or 'no repository')} {commit}"
     state = (
         f"dirty (diff sha256:{src.diff_sha256[:12]}…)"
         if src.dirty and src.diff_sha256
@@ -208,6 +262,9 @@ def _hash(value: Hash | None) -> str:
         return f"sha256:{value.sha256[:12]}… ({value.kind}, {len(value.files)} files, {value.size} bytes)"
     if isinstance(value, AbsentPath):
         return "ABSENT"
+    if isinstance(value, IdentityHint):
+        hint = f"{safe(value.tool)} {safe(value.algorithm)} {safe(value.value[:16])}"
+        return f"identity hint only ({hint}), not an integrity hash"
     return f"not hashed: {safe(value.reason)}"
 
 

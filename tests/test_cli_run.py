@@ -54,6 +54,7 @@ def test_success_is_recorded_and_streamed(cli: CliRunner, git_repo: Path) -> Non
         "tool_version": None,
         "source_uri": None,
         "source_run_id": None,
+        "not_captured": [],
     }
 
 

@@ -79,6 +79,45 @@ def _locale() -> Dict[str, Any]:
     }
 
 
+SYSTEM_FILES = {
+    "os_release": ("/etc/os-release", "/usr/lib/os-release"),
+    "dpkg": ("/var/lib/dpkg/status",),
+    "apk": ("/lib/apk/db/installed",),
+}
+RPM_DATABASES = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
+MAX_SYSTEM_FILE = 32 * 1024 * 1024
+
+
+def _system() -> Dict[str, Any]:
+    """OS release and package database of an image (asked for with --system in containers)."""
+    out: Dict[str, Any] = {}
+    for key, paths in SYSTEM_FILES.items():
+        out[key] = None
+        for path in paths:
+            try:
+                with open(path, "rb") as handle:
+                    out[key] = handle.read(MAX_SYSTEM_FILE).decode("utf-8", "replace")
+                break
+            except OSError:
+                continue
+    out["rpm"] = None
+    if out["dpkg"] is None and out["apk"] is None and any(os.path.isdir(p) for p in RPM_DATABASES):
+        import subprocess
+
+        try:
+            done = subprocess.run(
+                ["rpm", "-qa", "--qf", "%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                timeout=60,
+            )
+            out["rpm"] = done.stdout.decode("utf-8", "replace") if done.returncode == 0 else None
+            out["rpm_error"] = None if done.returncode == 0 else done.stderr.decode("utf-8", "replace")[:300]
+        except (OSError, subprocess.SubprocessError) as exc:
+            out["rpm_error"] = "rpm could not be run: %s" % exc
+    return out
+
+
 def main() -> None:
     distributions, why = _distributions()
     base_prefix = getattr(sys, "base_prefix", getattr(sys, "real_prefix", sys.prefix))
@@ -97,6 +136,8 @@ def main() -> None:
         "locale": _locale(),
         "libc": " ".join(platform.libc_ver()).strip() or None,
     }
+    if "--system" in sys.argv[2:]:
+        result["system"] = _system()
     tmp = sys.argv[1] + ".tmp"
     with open(tmp, "w") as handle:
         json.dump(result, handle)

@@ -20,7 +20,15 @@ from auditor.dossier.views import (
 from auditor.policy.report import CheckReport
 from auditor.record import Missing
 from auditor.record.fairness import AttributeFairness, Fairness
-from auditor.record.lineage import REQUIRED_DATASHEET_FIELDS, AbsentPath, ContentHash, Dataset, Lineage, Observation
+from auditor.record.lineage import (
+    REQUIRED_DATASHEET_FIELDS,
+    AbsentPath,
+    ContentHash,
+    Dataset,
+    IdentityHint,
+    Lineage,
+    Observation,
+)
 
 SHEET_FIELDS = (
     ("description", "Description"),
@@ -103,6 +111,9 @@ def _dataset(d: Dataset, findings: tuple[FindingView, ...]) -> DatasetView:
         text, state = f"{hash_value.path} did not exist", "absent"
     elif isinstance(hash_value, Missing):
         text, state = missing(hash_value), "missing"
+    elif isinstance(hash_value, IdentityHint):
+        text = f"identity hint only, not an integrity hash: {hash_value.tool} {hash_value.algorithm} {hash_value.value}"
+        text, state = f"{text} ({hash_value.meaning})", "missing"
     else:
         text, state = "remote data: not fetched or hashed by auditor", "remote"
     return DatasetView(

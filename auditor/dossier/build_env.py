@@ -18,6 +18,7 @@ from auditor.record.models import (
     OsInfo,
     Packages,
     PythonInfo,
+    ReportedSource,
 )
 
 
@@ -57,7 +58,15 @@ def source(record: RunRecord) -> tuple[Item, ...]:
         return (Item("Source", missing(src), missing=True),)
     if isinstance(src, NotARepository):
         return (Item("Source", f"{src.path} is not under version control", missing=True),)
-    assert isinstance(src, GitSource)  # noqa: S101 - the union has three members
+    if isinstance(src, ReportedSource):
+        return (
+            Item("Source", f"as reported by {src.tool}, not verified by auditor", missing=True),
+            Item("Repository", src.repo_url or "not reported", missing=src.repo_url is None, mono=True),
+            Item("Commit", src.commit or "not reported", missing=src.commit is None, mono=True),
+            Item("Branch", src.branch or "not reported"),
+            Item("Entry point", src.path or "not reported", mono=True),
+        )
+    assert isinstance(src, GitSource)  # noqa: S101 - the union has four members
     tree = "clean" if not src.dirty else f"uncommitted changes (diff sha256 {src.diff_sha256 or '?'})"
     return (
         Item("Repository", src.root, mono=True),

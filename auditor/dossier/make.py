@@ -83,7 +83,8 @@ def make_report(
 def _logs(record: RunRecord, run_folder: Path) -> list[LogExcerpt]:
     out = []
     for name, log in (("Standard output", record.outputs.stdout), ("Standard error", record.outputs.stderr)):
-        out.append(_excerpt(name, log, run_folder))
+        if log is not None:  # ingested runs may have no logs; the record's notes say why
+            out.append(_excerpt(name, log, run_folder))
     return out
 
 

@@ -56,7 +56,26 @@ class AbsentPath(Frozen):
     path: str
 
 
-Hash = Annotated[ContentHash | AbsentPath | Missing, Field(discriminator="state")]
+class IdentityHint(Frozen):
+    """A digest another tool recorded: it names a version of the data, it does not prove its bytes.
+
+    MLflow's dataset digest fingerprints a sample of the data for display; DVC's MD5 is a
+    weak hash. Rules that need an integrity hash treat a hint as "not hashed"."""
+
+    state: Literal["identity_hint"] = "identity_hint"
+    tool: str
+    algorithm: str = Field(description="e.g. 'mlflow-dataset-digest', 'md5', 'md5-dir'")
+    value: str
+    meaning: str = Field(description="What the value does and does not prove")
+
+
+Hash = Annotated[ContentHash | AbsentPath | IdentityHint | Missing, Field(discriminator="state")]
+
+
+class Column(Frozen):
+    name: str
+    type: str | None = None
+    description: str | None = None
 
 
 class Dataset(Frozen):
@@ -67,6 +86,10 @@ class Dataset(Frozen):
     datasheet: Datasheet
     before: Hash | None = Field(None, description="Hash before the run (inputs and intermediates)")
     after: Hash | None = Field(None, description="Hash after the run (outputs and intermediates)")
+    columns: tuple[Column, ...] = Field((), description="The schema, when the source tool recorded one")
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="Other facts a source tool recorded (version, lifecycle, context...)"
+    )
 
 
 class Step(Frozen):
@@ -74,12 +97,16 @@ class Step(Frozen):
     command: str
     inputs: tuple[str, ...] = Field(description="Dataset ids")
     outputs: tuple[str, ...] = Field(description="Dataset ids")
+    annotations: dict[str, str] = Field(
+        default_factory=dict, description="Other facts a source tool recorded (SQL, source code, parameters...)"
+    )
 
 
 class ModelArtifact(Frozen):
     id: str
     path: str
     after: Hash | None = None
+    annotations: dict[str, str] = Field(default_factory=dict, description="e.g. an MLflow model's flavors")
 
 
 class ProjectInfo(Frozen):

@@ -21,10 +21,14 @@ __all__ = ["Frozen", "Missing"]  # re-exported: most readers import every model 
 from auditor.record.fairness import Fairness
 from auditor.record.lineage import Lineage
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 # 1.1 added lineage, fairness, params and metrics; 1.0 records read with those absent.
 # 1.2 added `container` (absent for local runs).
-SUPPORTED_SCHEMA_VERSIONS = frozenset({"1.0", "1.1", "1.2"})
+# 1.3 added the container's configuration and system packages, `reproduction`, `tags`,
+# ingested runs (source reported by another tool, identity hints instead of hashes,
+# annotations and columns on lineage entries) and let ingested runs leave exit code,
+# user, host and logs unrecorded.
+SUPPORTED_SCHEMA_VERSIONS = frozenset({"1.0", "1.1", "1.2", "1.3"})
 RECORD_KIND = "auditor.run-record"
 
 
@@ -42,13 +46,16 @@ class Identity(Frozen):
     started_at: AwareDatetime
     ended_at: AwareDatetime
     duration_s: float = Field(ge=0)
-    exit_code: int = Field(description="The command's exit code; 128+N when killed by signal N")
+    exit_code: int | None = Field(
+        description="The command's exit code; 128+N when killed by signal N; None when an ingested run's "
+        "source tool did not record it"
+    )
     signal: str | None = Field(None, description="Name of the signal that ended the command")
     status: RunStatus
     error: str | None = Field(None, description="Why the command could not run, if it could not")
-    user: str
-    host: str
-    auditor_version: str
+    user: str | None = Field(description="None when the source tool of an ingested run did not record it")
+    host: str | None = Field(description="None when the source tool of an ingested run did not record it")
+    auditor_version: str = Field(description="The auditor that executed or ingested the run")
 
 
 class Origin(Frozen):
@@ -60,6 +67,9 @@ class Origin(Frozen):
     tool_version: str | None = None
     source_uri: str | None = None
     source_run_id: str | None = None
+    not_captured: tuple[str, ...] = Field(
+        (), description="Record sections the source tool of an ingested run does not capture"
+    )
 
 
 class Links(Frozen):
@@ -86,7 +96,18 @@ class NotARepository(Frozen):
     path: str
 
 
-Source = Annotated[GitSource | NotARepository | Missing, Field(discriminator="state")]
+class ReportedSource(Frozen):
+    """Where the code came from, as another tool reported it: not verified by auditor."""
+
+    state: Literal["reported"] = "reported"
+    tool: str
+    repo_url: str | None = Field(None, description="Credentials removed")
+    commit: str | None = None
+    branch: str | None = None
+    path: str | None = Field(None, description="The entry point or source file the tool named")
+
+
+Source = Annotated[GitSource | NotARepository | ReportedSource | Missing, Field(discriminator="state")]
 
 
 # --- environment -----------------------------------------------------------
@@ -270,8 +291,8 @@ class LogFile(Frozen):
 
 
 class Outputs(Frozen):
-    stdout: LogFile
-    stderr: LogFile
+    stdout: LogFile | None = Field(description="None when an ingested run's source tool kept no log")
+    stderr: LogFile | None
     notes: tuple[str, ...] = Field((), description="Why a log may be incomplete")
 
 
@@ -288,6 +309,38 @@ class Metric(Frozen):
     logged_at: AwareDatetime
 
 
+class Mount(Frozen):
+    source: str = Field(description="Host path")
+    target: str = Field(description="Path inside the container")
+    read_only: bool
+
+
+class ContainerConfig(Frozen):
+    """How auditor configured the container: what the command could see, reach and use."""
+
+    workdir: str
+    user: str | None = Field(description="uid:gid the command ran as; None for the image's default")
+    network: str = Field(description="'none' unless a network was asked for")
+    cpus: float | None = Field(description="CPU limit; None for no limit")
+    memory_bytes: int | None = Field(description="Memory limit; None for no limit")
+    gpus: str | None = Field(description="GPUs requested, e.g. 'all'; None for none")
+    timeout_s: float | None
+    mounts: tuple[Mount, ...]
+    variables: tuple[EnvVar, ...] = Field(description="Variables given to the container, redacted like local runs")
+
+
+class SystemPackage(Frozen):
+    name: str
+    version: str
+    architecture: str | None = None
+
+
+class SystemPackages(Frozen):
+    state: Literal["captured"] = "captured"
+    manager: Literal["dpkg", "apk", "rpm"]
+    packages: tuple[SystemPackage, ...]
+
+
 class Container(Frozen):
     """The image a containerised run executed in, as the engine reported it."""
 
@@ -296,12 +349,41 @@ class Container(Frozen):
     repo_digests: tuple[str, ...] = Field((), description="'repo@sha256:...' digests the engine knows for it")
     engine: str | None = Field(None, description="Container engine name, e.g. 'Podman Engine'")
     engine_version: str | None = None
+    platform: str | None = Field(None, description="The image's os/architecture")
+    config: ContainerConfig | None = Field(None, description="Absent in 1.2 records")
+    system_packages: Annotated[SystemPackages | Missing, Field(discriminator="state")] | None = Field(
+        None, description="The image's OS packages (dpkg, apk or rpm); absent in 1.2 records"
+    )
+
+
+class ToleranceSetting(Frozen):
+    rel: float = Field(ge=0)
+    abs: float = Field(ge=0)
+
+
+class ReproDifference(Frozen):
+    kind: Literal["output", "metric"]
+    name: str = Field(description="'dataset:ID', 'model:ID' or a metric name")
+    original: str
+    reproduced: str
+    within_tolerance: bool
+
+
+class Reproduction(Frozen):
+    """The verdict of `auditor reproduce`, kept in the reproducing run's record."""
+
+    original_run_id: str
+    verdict: Literal["identical", "equivalent", "diverged"]
+    differences: tuple[ReproDifference, ...]
+    tolerances: dict[str, ToleranceSetting] = Field(description="Per metric name; '*' for every other metric")
+    inputs_checked: tuple[str, ...] = Field(description="Declared inputs whose recorded hash was verified first")
+    environment_check: str = Field(description="How the environment was shown to be the original's")
 
 
 class RunRecord(Frozen):
     """One run, complete: written once, never modified."""
 
-    schema_version: Literal["1.0", "1.1", "1.2"] = "1.2"
+    schema_version: Literal["1.0", "1.1", "1.2", "1.3"] = "1.3"
     kind: Literal["auditor.run-record"] = "auditor.run-record"
     identity: Identity
     origin: Origin
@@ -320,6 +402,8 @@ class RunRecord(Frozen):
     container: Container | None = Field(None, description="The container image; absent for local runs")
     params: dict[str, ParamValue] = Field(default_factory=dict, description="From auditor.log_params")
     metrics: tuple[Metric, ...] = Field((), description="From auditor.log_metric, in logging order")
+    tags: dict[str, str] = Field(default_factory=dict, description="Tags an ingested run's source tool recorded")
+    reproduction: Reproduction | None = Field(None, description="Set when this run re-executed another one")
 
     @model_validator(mode="before")
     @classmethod

@@ -8,7 +8,15 @@ from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, ca
 from auditor.policy.findings import Verdict
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
-from auditor.record.lineage import REQUIRED_DATASHEET_FIELDS, AbsentPath, ContentHash, Dataset, Lineage, Observation
+from auditor.record.lineage import (
+    REQUIRED_DATASHEET_FIELDS,
+    AbsentPath,
+    ContentHash,
+    Dataset,
+    IdentityHint,
+    Lineage,
+    Observation,
+)
 
 
 def _lineage(record: RunRecord) -> Lineage | Verdict:
@@ -69,6 +77,10 @@ def _datasets_hashed(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list
             out.append(Verdict(subject=subject, outcome="fail", message=f"{before.path} did not exist at run time"))
         elif isinstance(before, Missing):
             out.append(cannot(subject, f"not hashed: {before.reason}"))
+        elif isinstance(before, IdentityHint):
+            out.append(
+                cannot(subject, f"only an identity hint from {before.tool} ({before.algorithm}): {before.meaning}")
+            )
         else:
             out.append(cannot(subject, f"not hashed: remote data ({d.uri or 'no path'}) is not fetched by auditor"))
     return out

@@ -10,11 +10,13 @@ from auditor.policy.checks.interface import CheckContext, CheckDef, NoParams, ca
 from auditor.policy.findings import JsonScalar, Verdict
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
-from auditor.record.models import GitSource, Gpus, NotARepository
+from auditor.record.models import GitSource, Gpus, NotARepository, ReportedSource
 
 
 def _run_succeeded(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     ident = record.identity
+    if ident.exit_code is None and ident.status == "succeeded":  # ingested: the tool kept only a status
+        return [cannot("run", "the run's exit code was not recorded by the tool it was ingested from")]
     ok = ident.status == "succeeded" and ident.exit_code == 0  # a record saying otherwise is inconsistent
     return [
         Verdict(
@@ -32,7 +34,10 @@ def _source_clean(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Ve
         return [missing("source", "the source", src)]
     if isinstance(src, NotARepository):
         return [Verdict(subject="source", outcome="fail", message="the code is not under version control")]
-    assert isinstance(src, GitSource)  # noqa: S101 - the union has three members
+    if isinstance(src, ReportedSource):
+        commit = f" commit {src.commit[:12]}" if src.commit else " no commit"
+        return [cannot("source", f"{src.tool} reported{commit}, but not whether the working tree was clean")]
+    assert isinstance(src, GitSource)  # noqa: S101 - the union has four members
     if src.commit is None:
         return [Verdict(subject="source", outcome="fail", message="the repository has no commit")]
     evidence: dict[str, JsonScalar] = {"commit": src.commit, "dirty": src.dirty, "diff_sha256": src.diff_sha256}

@@ -1,0 +1,343 @@
+"""Run a command in a container through the Docker Engine API (Docker, or podman's service).
+
+Paths are the same inside and out: the project is mounted read-only at its own path, each
+output folder writable at its own path, and auditor's observation folder likewise, so the
+start-up hook, the tree diff and the content hashes work exactly as for local runs. The
+network is off unless asked for. Output streams live into the redacting logs. Ctrl-C or the
+timeout stops the container (SIGTERM, then SIGKILL after the grace period) and the run is
+recorded as interrupted; the container is removed whatever happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import signal
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Literal
+
+from auditor.errors import EXIT_ENGINE, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_TIMEOUT
+from auditor.execute.engine import EngineInfo, ImageInfo
+from auditor.execute.interface import ExecutionResult, ExecutionSpec, LogSink, Streams
+from auditor.execute.local import HANDLED_SIGNALS, _grace_from_env
+from auditor.observe.session import ACCESS_ENV
+from auditor.record.models import Container, ContainerConfig, EnvVar, Missing, Mount, SystemPackages
+
+if TYPE_CHECKING:
+    import docker
+    from docker.models.containers import Container as DockerContainer
+
+
+PUMP_JOIN_S = 5.0
+TAIL_BYTES = 512
+EMPTY_FOLDER = ".empty"  # inside the run store: what a containerised command sees in its place
+
+
+@dataclass(frozen=True)
+class ContainerSettings:
+    """What the user asked for on the command line."""
+
+    image: str
+    network: Literal["none", "bridge"] = "none"
+    cpus: float | None = None
+    memory_bytes: int | None = None
+    gpus: str | None = None
+    timeout_s: float | None = None
+    outputs: tuple[Path, ...] = ()
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerPlan:
+    client: docker.DockerClient
+    engine: EngineInfo
+    image: ImageInfo
+    settings: ContainerSettings
+    project: Path
+    hidden: tuple[Path, ...] = ()  # folders inside the project the command must not see (the run store)
+
+    def mounts(self) -> tuple[Mount, ...]:
+        project = Mount(source=str(self.project), target=str(self.project), read_only=True)
+        outputs = (Mount(source=str(p), target=str(p), read_only=False) for p in self.settings.outputs)
+        return (project, *outputs)
+
+    def config(self, variables: tuple[EnvVar, ...]) -> ContainerConfig:
+        s = self.settings
+        return ContainerConfig(
+            workdir=str(self.project),
+            user=s.user,
+            network=s.network,
+            cpus=s.cpus,
+            memory_bytes=s.memory_bytes,
+            gpus=s.gpus,
+            timeout_s=s.timeout_s,
+            mounts=self.mounts(),
+            variables=variables,
+        )
+
+    def section(self, variables: tuple[EnvVar, ...], packages: SystemPackages | Missing) -> Container:
+        return Container(
+            image_ref=self.image.ref,
+            image_id=self.image.id,
+            repo_digests=self.image.repo_digests,
+            engine=self.engine.name,
+            engine_version=self.engine.version,
+            platform=self.image.platform,
+            config=self.config(variables),
+            system_packages=packages,
+        )
+
+    def create_kwargs(self, argv: list[str], cwd: str, env: Mapping[str, str]) -> dict[str, Any]:
+        """Arguments for `containers.create`, shared by the command and the environment probe."""
+        from docker.types import DeviceRequest
+        from docker.types import Mount as DockerMount
+
+        s = self.settings
+        kwargs: dict[str, Any] = {
+            "image": self.image.id,  # the id resolved before the run: a re-tag mid-run cannot swap it
+            "command": argv,
+            "working_dir": cwd,
+            "environment": dict(env),
+            "network_mode": s.network,
+            "mounts": [DockerMount(m.target, m.source, type="bind", read_only=m.read_only) for m in self.mounts()],
+            "labels": {"org.auditor.managed": "true"},
+            # A tiny init as PID 1 forwards SIGTERM to the command and reaps its children: without
+            # it a command that sets no handler ignores the stop signal, as every PID 1 does.
+            "init": True,
+            "detach": True,
+        }
+        for path in self.hidden:  # an empty folder of the store, mounted over the store itself
+            empty = path / EMPTY_FOLDER
+            empty.mkdir(parents=True, exist_ok=True)
+            kwargs["mounts"].append(DockerMount(str(path), str(empty), type="bind", read_only=True))
+        if s.user:
+            kwargs["user"] = s.user
+        if s.cpus:
+            kwargs["nano_cpus"] = int(s.cpus * 1e9)
+        if s.memory_bytes:
+            kwargs["mem_limit"] = s.memory_bytes
+        if s.gpus:
+            ids = None if s.gpus == "all" else s.gpus.split(",")
+            kwargs["device_requests"] = [
+                DeviceRequest(count=-1 if ids is None else 0, device_ids=ids or [], capabilities=[["gpu"]])
+            ]
+        return kwargs
+
+
+class ContainerExecutor:
+    name: Literal["local", "container"] = "container"
+
+    def __init__(self, plan: ContainerPlan, grace_s: float | None = None) -> None:
+        self.plan = plan
+        self._grace_s = grace_s if grace_s is not None else _grace_from_env()
+
+    def execute(self, spec: ExecutionSpec, streams: Streams) -> ExecutionResult:
+        from docker.errors import APIError, DockerException
+
+        started_at, t0 = _now(), time.monotonic()
+        kwargs = self.plan.create_kwargs(list(spec.argv), spec.cwd, spec.env)
+        session = spec.env.get(ACCESS_ENV)
+        if session:  # the observation folder: the hook writes its reports there
+            from docker.types import Mount as DockerMount
+
+            root = str(Path(session).parent)
+            kwargs["mounts"].append(DockerMount(root, root, type="bind", read_only=False))
+        try:
+            container = self.plan.client.containers.create(**kwargs)
+        except DockerException as exc:
+            return self._failed(
+                streams, started_at, t0, EXIT_ENGINE, f"the engine could not create the container: {_why(exc)}"
+            )
+        try:
+            try:
+                container.start()
+            except APIError as exc:
+                code = _start_failure_code(_why(exc))
+                return self._failed(
+                    streams, started_at, t0, code, f"cannot run {spec.argv[0]} in the image: {_why(exc)}"
+                )
+            return self._follow(container, streams, started_at, t0)
+        finally:
+            with contextlib.suppress(DockerException):
+                container.remove(force=True)
+
+    def _follow(self, container: DockerContainer, streams: Streams, started_at: datetime, t0: float) -> ExecutionResult:
+        tail = bytearray()  # the end of stderr: an init that could not exec the command says so there
+        pumps = [
+            _pump(container, "stdout", streams.stdout_live, streams.stdout_log, None),
+            _pump(container, "stderr", streams.stderr_live, streams.stderr_log, tail),
+        ]
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+
+        def wait() -> None:
+            try:
+                outcome["result"] = container.wait()
+            except Exception as exc:
+                outcome["error"] = exc
+            done.set()
+
+        threading.Thread(target=wait, daemon=True, name="auditor-wait").start()
+        reason = _supervise(container, done, self.plan.settings.timeout_s, self._grace_s, t0)
+        ended_at, wall = _now(), time.monotonic() - t0
+        held = [name for name, pump in zip(("stdout", "stderr"), pumps, strict=True) if not _joined(pump)]
+        notes = [f"the engine kept {' and '.join(held)} open after the container ended"] if held else []
+        notes.append("CPU time and peak memory are not reported by the container engine")
+        code = int((outcome.get("result") or {}).get("StatusCode", EXIT_ENGINE))
+        error = None if "error" not in outcome else f"lost track of the container: {_why(outcome['error'])}"
+        with contextlib.suppress(Exception):
+            container.reload()
+            if container.attrs.get("State", {}).get("OOMKilled"):
+                notes.append("the container was killed for exceeding its memory limit")
+                error = error or "killed: out of memory"
+        sig = _signal_name(code)
+        failed_exec = init_exec_failure(code, bytes(tail))
+        if failed_exec is not None:
+            code, error = (
+                failed_exec[0],
+                f"cannot run {' '.join(container.attrs.get('Args') or [])[:200]} in the image: {failed_exec[1]}",
+            )
+        if reason is not None:
+            status: Literal["succeeded", "failed", "interrupted"] = "interrupted"
+            error = reason
+            if reason.startswith("timed out"):
+                code, sig = EXIT_TIMEOUT, None
+        else:
+            status = "succeeded" if code == 0 and error is None else "failed"
+        return ExecutionResult(
+            started_at=started_at,
+            ended_at=ended_at,
+            exit_code=code,
+            status=status,
+            wall_s=wall,
+            signal=sig,
+            error=error,
+            notes=tuple(notes),
+        )
+
+    def _failed(self, streams: Streams, started_at: datetime, t0: float, code: int, message: str) -> ExecutionResult:
+        streams.stderr_log.write(f"auditor: {message}\n".encode())
+        return ExecutionResult(
+            started_at=started_at,
+            ended_at=_now(),
+            exit_code=code,
+            status="failed",
+            wall_s=time.monotonic() - t0,
+            error=message,
+        )
+
+
+def _supervise(
+    container: DockerContainer, done: threading.Event, timeout_s: float | None, grace_s: float, t0: float
+) -> str | None:
+    """Wait for the container; on a signal or the timeout stop it, and say why it was stopped."""
+    received: list[str] = []
+    with _signals(received):
+        reason: str | None = None
+        while not done.wait(0.05):
+            if reason is None and received:
+                reason = f"interrupted by {received[0]}"
+            elif reason is None and timeout_s is not None and time.monotonic() - t0 > timeout_s:
+                reason = f"timed out after {timeout_s:g} s"
+            else:
+                if len(received) > 1:  # a second interrupt: no more waiting
+                    _stop(container, 0)
+                continue
+            _stop(container, grace_s)
+    return reason
+
+
+def _stop(container: DockerContainer, grace_s: float) -> None:
+    def stop() -> None:
+        with contextlib.suppress(Exception):
+            container.stop(timeout=int(grace_s))
+
+    threading.Thread(target=stop, daemon=True, name="auditor-stop").start()
+
+
+@contextlib.contextmanager
+def _signals(received: list[str]) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def remember(signum: int, _frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, remember) for sig in HANDLED_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _pump(
+    container: DockerContainer, which: str, live: IO[bytes] | None, log: LogSink, tail: bytearray | None
+) -> threading.Thread:
+    def pump() -> None:
+        sink = live
+        with contextlib.suppress(Exception):  # the engine closing the stream ends the pump
+            for chunk in container.logs(stream=True, follow=True, stdout=which == "stdout", stderr=which == "stderr"):
+                log.write(chunk)
+                if tail is not None:
+                    tail[:] = (tail + chunk)[-TAIL_BYTES:]
+                if sink is not None:
+                    try:
+                        sink.write(chunk)
+                        sink.flush()
+                    except (BrokenPipeError, ValueError, OSError):
+                        sink = None
+
+    thread = threading.Thread(target=pump, daemon=True, name=f"auditor-{which}")
+    thread.start()
+    return thread
+
+
+def _joined(thread: threading.Thread) -> bool:
+    thread.join(PUMP_JOIN_S)
+    return not thread.is_alive()
+
+
+# What the container's init prints when it cannot exec the command (podman's catatonit, Docker's
+# tini), so "command not found in the image" is 127 as in a shell, not the init's own exit 1.
+_INIT_EXEC_FAILED = re.compile(rb"(?:failed to exec pid1|\[FATAL tini \(\d+\)\] exec .* failed): (?P<why>[^\n]*)\s*$")
+
+
+def init_exec_failure(code: int, tail: bytes) -> tuple[int, str] | None:
+    match = _INIT_EXEC_FAILED.search(tail) if code in (1, 126, 127) else None
+    if match is None:
+        return None
+    why = match.group("why").decode("utf-8", "replace").strip()
+    return _start_failure_code(why), why
+
+
+def _start_failure_code(message: str) -> int:
+    lowered = message.lower()
+    if "not found" in lowered or "no such file" in lowered:
+        return EXIT_NOT_FOUND
+    if "permission denied" in lowered or "is a directory" in lowered:
+        return EXIT_NOT_EXECUTABLE
+    return EXIT_ENGINE
+
+
+def _signal_name(code: int) -> str | None:
+    if code > 128:
+        with contextlib.suppress(ValueError):
+            return signal.Signals(code - 128).name
+    return None
+
+
+def _why(exc: BaseException) -> str:
+    explanation = getattr(exc, "explanation", None)
+    text = str(explanation or exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

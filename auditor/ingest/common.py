@@ -1,0 +1,204 @@
+"""What every ingester shares: honest gaps, the record's skeleton, and an all-or-nothing commit.
+
+An ingester reads another tool's files into an `Ingested` value; `build_record` turns it into a
+run record in which every section the tool does not capture is `Missing("not captured by TOOL")`,
+so a rule on it is "could not evaluate", never a pass. Everything read is untrusted: the record
+goes through the same secret redaction as a captured run before it is written, and it is
+written only when complete (a corrupt source writes nothing).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from auditor import __version__
+from auditor.errors import UsageError
+from auditor.ids import new_ulid
+from auditor.record.base import Missing
+from auditor.record.lineage import Dataset, Lineage, ModelArtifact, ProjectInfo, Step
+from auditor.record.models import (
+    DeclaredRequirements,
+    Environment,
+    Hardware,
+    Identity,
+    Metric,
+    Origin,
+    Outputs,
+    ParamValue,
+    ReportedSource,
+    Resources,
+    RunRecord,
+    RunStatus,
+)
+from auditor.redact import TextRedactor
+from auditor.store import RunStore
+
+
+class IngestError(UsageError):
+    """The source cannot be read: one line naming the file (or URI) and the field. Exit 2."""
+
+    def __init__(self, where: str | Path, field: str | None, problem: str) -> None:
+        super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
+        self.where = str(where)
+        self.field = field
+        self.problem = problem
+
+
+def not_captured(tool: str, what: str = "") -> Missing:
+    return Missing(reason=f"not captured by {tool}" + (f": {what}" if what else ""))
+
+
+@dataclass
+class Ingested:
+    """One run as another tool recorded it. Optional evidence left as None becomes Missing."""
+
+    tool: str  # "MLflow", "DVC", "OpenLineage"
+    tool_version: str | None
+    source_uri: str  # the path or URI the user gave
+    source_run_id: str | None
+    project: str
+    started_at: datetime
+    ended_at: datetime
+    status: RunStatus
+    name: str | None = None
+    exit_code: int | None = None
+    error: str | None = None
+    user: str | None = None
+    host: str | None = None
+    argv: tuple[str, ...] = ()
+    cwd: str = ""
+    source: ReportedSource | Missing | None = None
+    declared: DeclaredRequirements | Missing | None = None
+    datasets: tuple[Dataset, ...] = ()
+    steps: tuple[Step, ...] = ()
+    models: tuple[ModelArtifact, ...] = ()
+    params: dict[str, ParamValue] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
+    owner: str | None = None
+    notes: tuple[str, ...] = ()  # what the ingester met: legacy formats, skipped entries, ...
+
+
+def utc(ms: int | float | None) -> datetime | None:
+    """A timestamp in milliseconds since the epoch (MLflow's unit), or None."""
+    if ms is None or not isinstance(ms, int | float) or not math.isfinite(ms):
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
+    tool = ingested.tool
+    gap = not_captured(tool)
+    started, ended = ingested.started_at, max(ingested.started_at, ingested.ended_at)
+    identity = Identity(
+        run_id=run_id or new_ulid(int(started.timestamp() * 1000)),
+        project=ingested.project,
+        name=ingested.name,
+        argv=ingested.argv,
+        cwd=ingested.cwd,
+        started_at=started,
+        ended_at=ended,
+        duration_s=(ended - started).total_seconds(),
+        exit_code=ingested.exit_code,
+        status=ingested.status,
+        error=ingested.error,
+        user=ingested.user,
+        host=ingested.host,
+        auditor_version=__version__,
+    )
+    environment = Environment(
+        os=gap,
+        python=gap,
+        packages=not_captured(tool, "the installed packages (the declared requirements are kept separately)"),
+        locale=gap,
+        timezone=gap,
+        variables=(),
+        declared=ingested.declared if ingested.declared is not None else gap,
+    )
+    lineage = Lineage(
+        spec_path=None,
+        spec_sha256=None,
+        project=ProjectInfo(name=ingested.project, owner=ingested.owner),
+        datasets=ingested.datasets,
+        steps=ingested.steps,
+        models=ingested.models,
+        observed=not_captured(tool, "which files the run read and wrote"),
+        graph=_graph(ingested, identity.run_id),
+        notes=ingested.notes,
+    )
+    parts = ["environment.os", "environment.python", "environment.packages", "hardware", "resources.cpu"]
+    parts += ["outputs.logs", "lineage.observed", "fairness"]
+    if ingested.source is None or isinstance(ingested.source, Missing):
+        parts.append("source")
+    record = RunRecord(
+        identity=identity,
+        origin=Origin(
+            kind="ingested",
+            tool=tool,
+            tool_version=ingested.tool_version,
+            source_uri=ingested.source_uri,
+            source_run_id=ingested.source_run_id,
+            not_captured=tuple(parts),
+        ),
+        source=ingested.source if ingested.source is not None else gap,
+        environment=environment,
+        hardware=Hardware(cpu=gap, memory=gap, gpus=gap),
+        resources=Resources(wall_s=identity.duration_s, user_cpu_s=None, system_cpu_s=None, peak_rss_bytes=None),
+        outputs=Outputs(stdout=None, stderr=None, notes=(f"{tool} keeps no command logs",)),
+        lineage=lineage,
+        fairness=not_captured(tool, "no fairness evaluation"),
+        params=ingested.params,
+        metrics=ingested.metrics,
+        tags=ingested.tags,
+    )
+    return record
+
+
+def _graph(ingested: Ingested, run_id: str) -> dict[str, object]:
+    from auditor.lineage import lineage_graph
+
+    try:
+        graph = lineage_graph(ingested.datasets, ingested.steps, ingested.models, run_id, not_captured(ingested.tool))
+    except RuntimeError as exc:  # a hostile or broken source can describe a cyclic pipeline
+        raise IngestError(ingested.source_uri, None, f"the recorded pipeline is not acyclic: {exc}") from exc
+    return graph.node_link_data()
+
+
+def find_existing(store: RunStore, tool: str, source_uri: str, source_run_id: str | None) -> str | None:
+    """The run id of an earlier ingest of the same run, so ingesting twice does not duplicate it."""
+    if not store.runs_dir.is_dir():
+        return None
+    for record in store.iter_records():
+        if isinstance(record, RunRecord) and record.origin.kind == "ingested":
+            o = record.origin
+            if o.tool == tool and o.source_uri == source_uri and o.source_run_id == source_run_id:
+                return record.identity.run_id
+    return None
+
+
+def commit(store: RunStore, record: RunRecord, secrets: Mapping[str, str] | None = None) -> Path:
+    """Redact, validate and write one record; nothing is left behind if any step fails."""
+    redactor = TextRedactor(tuple((secrets or {}).values()))
+    clean = RunRecord.model_validate(redactor.data(record.model_dump(mode="json")))
+    staging = store.begin(clean.identity.run_id)
+    try:
+        return store.commit(staging, clean)
+    except BaseException:
+        store.discard(staging)
+        raise
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
