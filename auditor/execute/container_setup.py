@@ -77,7 +77,8 @@ def _output_folders(given: Sequence[str], cwd: Path) -> tuple[Path, ...]:
         if folder == Path(os.path.realpath(cwd)):
             raise UsageError(f"--output {name}: the project folder itself stays read-only; name a folder inside it")
         out.append(folder)
-    return tuple(dict.fromkeys(out))
+    # A folder inside another writable one is already writable: mount only the outermost.
+    return tuple(f for f in dict.fromkeys(out) if not any(o != f and o in f.parents for o in out))
 
 
 def _declared_output_folders(cwd: Path) -> list[str]:
