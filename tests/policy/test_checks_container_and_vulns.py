@@ -35,6 +35,10 @@ def test_image_pinned_by_digest_tag_or_not_a_container() -> None:
     )
     assert outcome == "fail" and "'python:3.11' is referenced by a tag" in message and "ef" * 32 in message
     assert _image({"origin": Origin(kind="executed", executor="container")})[0] == "could_not_evaluate"
+    image_id = "sha256:" + "cd" * 32
+    assert _image({"container": Container(image_ref=image_id, image_id=image_id)}) == ("pass", "image pinned by its id")
+    assert _image({"container": Container(image_ref="cdcdcdcdcdcd", image_id=image_id)})[0] == "pass"
+    assert _image({"container": Container(image_ref="cdcd", image_id=image_id)})[0] == "fail"  # too short to trust
 
 
 def _advisory(advisory_id: str, severity: tuple[tuple[str, str], ...] = ()) -> Advisory:

@@ -105,6 +105,9 @@ def _image_pinned(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Ve
     evidence = {"image": container.image_ref, "image_id": container.image_id}
     if "@sha256:" in container.image_ref:
         return [Verdict(subject="container", outcome="pass", evidence=evidence, message="image pinned by digest")]
+    ref = container.image_ref.removeprefix("sha256:")
+    if container.image_id and len(ref) >= 12 and container.image_id.removeprefix("sha256:").startswith(ref):
+        return [Verdict(subject="container", outcome="pass", evidence=evidence, message="image pinned by its id")]
     known = f"; known digests: {', '.join(container.repo_digests)}" if container.repo_digests else ""
     return [
         Verdict(
