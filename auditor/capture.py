@@ -55,7 +55,7 @@ from auditor.store import RunStore
 
 if TYPE_CHECKING:
     from auditor.collect.image import ImageEvidence
-    from auditor.execute.container import ContainerPlan
+    from auditor.execute.container_plan import ContainerPlan
     from auditor.reproduce.plan import ReproductionPlan
 
 T = TypeVar("T")

@@ -33,7 +33,7 @@ from auditor.record.models import Missing, OsInfo, SystemPackage, SystemPackages
 if TYPE_CHECKING:
     from docker.models.containers import Container as DockerContainer
 
-    from auditor.execute.container import ContainerPlan
+    from auditor.execute.container_plan import ContainerPlan
 
 PROBE_TIMEOUT_S = 60
 MAX_FILE_BYTES = 64 * 1024 * 1024

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from auditor.errors import UsageError
-from auditor.execute.container import ContainerPlan, ContainerSettings
+from auditor.execute.container_plan import ContainerPlan, ContainerSettings
 from auditor.execute.engine import connect, parse_memory, resolve_image
 from auditor.spec import find_spec, load_spec
 

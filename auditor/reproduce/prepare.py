@@ -32,7 +32,7 @@ from auditor.store import RunStore
 if TYPE_CHECKING:
     from docker import DockerClient
 
-    from auditor.execute.container import ContainerPlan
+    from auditor.execute.container_plan import ContainerPlan
     from auditor.execute.engine import EngineInfo
 
 
@@ -93,7 +93,7 @@ def _check_inputs(original: RunRecord, root: Path) -> tuple[str, ...]:
 def _container_plan(
     store: RunStore, original: RunRecord, recorded: Container, root: Path, client: DockerClient, engine: EngineInfo
 ) -> ContainerPlan:
-    from auditor.execute.container import ContainerPlan, ContainerSettings
+    from auditor.execute.container_plan import ContainerPlan, ContainerSettings
     from auditor.execute.engine import EngineError, resolve_image
 
     image = None
