@@ -1,0 +1,179 @@
+"""Reading the files of a DVC repository as untrusted data: size caps, safe parsers, no escapes.
+
+YAML is read with the safe loader. Aliases are allowed (people use anchors in dvc.yaml) but the
+size the document would have once every alias is expanded is counted first, on the node graph,
+so a few lines of nested aliases cannot make the flattening of params blow up. Python params
+files are parsed, never run, the way DVC reads them: literal top-level and class assignments.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import stat
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditor.ingest.common import IngestError
+
+if TYPE_CHECKING:
+    import yaml
+
+MAX_PIPELINE_BYTES = 50 * 1024 * 1024  # dvc.yaml and dvc.lock
+MAX_VALUES_BYTES = 10 * 1024 * 1024  # params and metrics files
+MAX_EXPANDED_NODES = 1_000_000
+MAX_WALK_ENTRIES = 200_000
+SKIPPED_DIRS = frozenset({".git", ".dvc", ".hg", ".svn"})  # DVC never looks for pipelines in these
+
+
+def within(repo: Path, path: Path) -> bool:
+    """Whether path, links resolved, stays inside the repository (never read what leads out)."""
+    try:
+        return path.resolve().is_relative_to(repo.resolve())
+    except (OSError, RuntimeError):
+        return False
+
+
+def read_bytes(path: Path, label: str, cap: int) -> bytes:
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise IngestError(label, None, "not a regular file")
+        if info.st_size > cap:
+            raise IngestError(label, None, f"{info.st_size} bytes, more than the {cap}-byte limit")
+        with path.open("rb") as handle:
+            return handle.read(cap + 1)[:cap]
+    except OSError as exc:
+        raise IngestError(label, None, f"cannot read: {exc.strerror or exc}") from exc
+
+
+def load_yaml(data: bytes, label: str) -> Any:
+    import yaml
+
+    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        loader = loader_class(data.decode("utf-8"))
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                return None
+            _check_expansion(node, label)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except UnicodeDecodeError as exc:
+        raise IngestError(label, None, f"not UTF-8 text (byte {exc.start})") from exc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise IngestError(label, where, f"not valid YAML: {exc.problem or exc.context}") from exc
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
+        raise IngestError(label, None, f"not valid YAML: {' '.join(str(exc).split())[:200]}") from exc
+
+
+def _check_expansion(root: yaml.Node, label: str) -> None:
+    """Count the nodes the document expands to, each shared node once per reference (memoised)."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if depth > 64:
+            raise IngestError(label, None, "nested more than 64 levels deep")
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = 1  # a recursive alias counts once instead of looping
+        total = 1
+        if isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, depth + 1) for item in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        sizes[id(node)] = min(total, MAX_EXPANDED_NODES + 1)
+        return sizes[id(node)]
+
+    if size(root, 0) > MAX_EXPANDED_NODES:
+        raise IngestError(label, None, f"expands to more than {MAX_EXPANDED_NODES} values (nested YAML aliases)")
+
+
+def load_values(path: Path, label: str) -> Any:
+    """A params or metrics file, parsed by its suffix as DVC does (YAML for anything unknown)."""
+    data = read_bytes(path, label, MAX_VALUES_BYTES)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".json":
+            return json.loads(data, parse_constant=lambda name: name)  # NaN / Infinity stay text
+        if suffix == ".toml":
+            return tomllib.loads(data.decode("utf-8"))
+        if suffix == ".py":
+            return _python_literals(ast.parse(data, filename=label))
+    except (ValueError, UnicodeDecodeError, SyntaxError, RecursionError) as exc:
+        raise IngestError(label, None, f"not valid {suffix[1:].upper()}: {' '.join(str(exc).split())[:200]}") from exc
+    return load_yaml(data, label)
+
+
+def _python_literals(tree: ast.Module | ast.ClassDef | ast.FunctionDef, only_self: bool = False) -> dict[str, Any]:
+    """DVC's reading of Python params: NAME = literal at the top, in classes and in __init__ (self.NAME)."""
+    result: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            result[node.name] = _python_literals(node)
+        elif isinstance(node, ast.FunctionDef) and node.name == "__init__":
+            result.update(_python_literals(node, only_self=True))
+        elif isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+            targets = [node.target] if isinstance(node, ast.AnnAssign) else node.targets
+            if len(targets) != 1:
+                continue
+            target = targets[0]
+            if only_self:
+                if not (isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name)):
+                    continue
+                if target.value.id != "self":
+                    continue
+                name = target.attr
+            elif isinstance(target, ast.Name):
+                name = target.id
+            else:
+                continue
+            try:
+                result[name] = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+                continue  # not a literal: DVC skips it too
+    return result
+
+
+@dataclass(frozen=True)
+class Found:
+    pipelines: tuple[Path, ...]  # every dvc.yaml, the root's first
+    notes: tuple[str, ...]
+
+
+def find_pipelines(repo: Path) -> Found:
+    """Every dvc.yaml in the repository, as `dvc dag` collects them; links are not followed."""
+    found: list[Path] = []
+    notes: list[str] = []
+    seen = 0
+    pending = [repo]
+    while pending:
+        folder = pending.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)
+        except OSError as exc:
+            notes.append(f"could not list {folder.relative_to(repo).as_posix() or '.'}: {exc.strerror or exc}")
+            continue
+        for entry in listed:
+            seen += 1
+            if entry.is_dir(follow_symlinks=False) and entry.name not in SKIPPED_DIRS:
+                pending.append(Path(entry.path))
+            elif entry.name == "dvc.yaml" and entry.is_file(follow_symlinks=False):
+                found.append(Path(entry.path))
+            elif entry.name == "dvc.yaml" and entry.is_symlink():
+                notes.append(f"{Path(entry.path).relative_to(repo).as_posix()} is a symlink: not read")
+        if seen > MAX_WALK_ENTRIES:
+            notes.append(f"stopped looking for dvc.yaml files after {MAX_WALK_ENTRIES} entries")
+            break
+    found.sort(key=lambda path: (path.parent != repo, path.relative_to(repo).as_posix()))
+    return Found(tuple(found), tuple(notes))
