@@ -13,6 +13,7 @@ the same. Each failed precondition is exit 3 with the reason, and nothing runs.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +24,7 @@ from auditor.collect.python_env import collect_python
 from auditor.errors import CouldNotEvaluateError, UsageError
 from auditor.hashing import hash_path
 from auditor.record.lineage import Hash
-from auditor.record.models import Container, Packages, PythonInfo, RunRecord
+from auditor.record.models import Container, Mount, Packages, PythonInfo, RunRecord
 from auditor.redact import RedactionPolicy
 from auditor.reproduce.compare import inputs_changed, parse_tolerances
 from auditor.reproduce.plan import ReproductionPlan
@@ -123,12 +124,27 @@ def _container_plan(
         memory_bytes=config.memory_bytes,
         gpus=config.gpus,
         timeout_s=config.timeout_s,
-        outputs=tuple(Path(m.source) for m in config.mounts if not m.read_only),
+        outputs=_writable(config.mounts, root),
         user=config.user,
     )
     return ContainerPlan(
         client=client, engine=engine, image=image, settings=settings, project=root, hidden=_hidden(store, root)
     )
+
+
+def _writable(mounts: Sequence[Mount], root: Path) -> tuple[Path, ...]:
+    """The recorded writable folders, which must lie inside the project: a record is untrusted
+    input, and one edited to mount / writable must not get a container write access to it."""
+    out = []
+    for mount in mounts:
+        if mount.read_only:
+            continue
+        folder = Path(os.path.realpath(mount.source))
+        if folder == Path(os.path.realpath(root)) or Path(os.path.realpath(root)) not in folder.parents:
+            raise UsageError(f"the record's writable mount {mount.source} is not a folder inside {root}: not repeated")
+        folder.mkdir(parents=True, exist_ok=True)
+        out.append(folder)
+    return tuple(out)
 
 
 def _hidden(store: RunStore, root: Path) -> tuple[Path, ...]:

@@ -126,3 +126,17 @@ def test_local_runs_reproduce_and_a_changed_environment_is_refused(cli: CliRunne
     assert done.returncode == 3
     assert "the environment differs" in done.stderr and "setuptools" in done.stderr
     assert len(run_ids(root)) == 2
+
+
+def test_a_tampered_record_cannot_widen_the_mounts(cli: CliRunner, tmp_path: Path, engine_env: dict[str, str]) -> None:
+    root = make_project(tmp_path / "proj")
+    assert cli("run", "--image", BASE_IMAGE, "--", "python3", "train.py", cwd=root, env=engine_env).returncode == 0
+    [original] = run_ids(root)
+    path = root / ".auditor" / "runs" / original / "record.json"
+    text = path.read_text()
+    path.write_text(text.replace(f'"source": "{root}/outputs"', '"source": "/"'))
+    assert path.read_text() != text
+    done = cli("reproduce", original, cwd=root, env=engine_env)
+    assert done.returncode == 2
+    assert "writable mount / is not a folder inside" in done.stderr
+    assert run_ids(root) == [original]
