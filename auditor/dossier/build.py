@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from auditor.dossier import build_data, build_env
-from auditor.dossier.format import when
+from auditor.dossier import build_container, build_data, build_env, build_origin, build_repro
+from auditor.dossier.format import clip, unrecorded, when
 from auditor.dossier.views import (
     ClauseView,
     Cover,
@@ -28,7 +28,7 @@ from auditor.dossier.views import (
 from auditor.policy.findings import SEVERITY_ORDER, Finding
 from auditor.policy.report import CheckReport
 from auditor.policy.waivers import Waiver
-from auditor.record import RunRecord
+from auditor.record import Missing, RunRecord
 from auditor.record.fairness import AttributeFairness
 from auditor.record.lineage import Lineage
 
@@ -38,6 +38,7 @@ VERDICT_TEXT = {
     "could_not_evaluate": "Could not evaluate: required evidence is missing",
 }
 TOP_FAILURES = 10
+COMMAND_LIMIT = 4096  # characters of a step's command shown (an ingested step's command may be its SQL)
 GLOSSARY = (
     ("Run record", "The versioned JSON evidence auditor keeps for one run; its sha256 is on the cover."),
     ("Finding", "One rule's outcome for one subject (the run, a package, a dataset, an attribute)."),
@@ -74,18 +75,29 @@ def build_dossier(
     logs: Sequence[LogExcerpt],
     generated_at: datetime,
     drawing: Drawing,
+    reproductions: Sequence[RunRecord] | Missing,
 ) -> Dossier:
+    """`reproductions`: the runs that re-executed this one, oldest first, or why they were not looked up."""
     packages, package_counts = build_env.packages(record, report)
     hw, gpus = build_env.hardware(record)
     lineage_svg, lineage_missing = build_data.lineage_diagram(record.lineage, drawing.lineage)
     access, undeclared = build_data.access(record.lineage)
     fairness_meta, fairness_missing = build_data.fairness_meta(record.fairness)
+    container, mounts = build_container.container(record)
+    _, os_packages, os_package_counts = build_container.os_packages(record.container)
+    tags, tags_by = build_origin.tags(record)
     return Dossier(
-        cover=_cover(record, report, generated_at),
+        cover=_cover(record, report, generated_at, reproductions),
         summary=_summary(report, waivers),
         identity=build_env.identity(record),
         source=build_env.source(record),
         platform=build_env.platform(record),
+        container=container,
+        mounts=mounts,
+        os_packages=os_packages,
+        os_package_counts=os_package_counts,
+        tags=tags,
+        tags_by=tags_by,
         packages_attention=tuple(
             p
             for p in packages
@@ -100,7 +112,9 @@ def build_dossier(
         resources=build_env.resources(record),
         lineage_svg=lineage_svg,
         lineage_missing=lineage_missing,
-        steps=build_data.steps(record.lineage),
+        steps=tuple((n, clip(c, COMMAND_LIMIT), i, o) for n, c, i, o in build_data.steps(record.lineage)),
+        annotated=build_origin.annotated(record.lineage),
+        lineage_notes=build_origin.lineage_notes(record.lineage),
         access=access,
         undeclared=undeclared,
         datasets=build_data.datasets(record.lineage, report),
@@ -116,11 +130,14 @@ def build_dossier(
         metrics=tuple((m.name, f"{m.value:.6g}", "" if m.step is None else str(m.step)) for m in record.metrics),
         hashes=build_data.hashes(record.lineage),
         logs=tuple(logs),
+        logs_note=build_origin.logs_note(record, bool(logs)),
         glossary=GLOSSARY,
     )
 
 
-def _cover(record: RunRecord, report: CheckReport, generated_at: datetime) -> Cover:
+def _cover(
+    record: RunRecord, report: CheckReport, generated_at: datetime, reproductions: Sequence[RunRecord] | Missing
+) -> Cover:
     ident = record.identity
     project = record.lineage.project if isinstance(record.lineage, Lineage) else None
     verdict = report.with_waivers.verdict
@@ -142,6 +159,8 @@ def _cover(record: RunRecord, report: CheckReport, generated_at: datetime) -> Co
         auditor_version=report.tool_version,
         packs=", ".join(f"{p.name} v{p.version}" for p in report.packs),
         fail_on=report.fail_on,
+        provenance=build_origin.provenance(record),
+        reproducibility=build_repro.reproducibility(record, reproductions),
     )
 
 
@@ -249,8 +268,10 @@ def _vuln_source(report: CheckReport) -> tuple[Item, ...]:
 
 def _reproducibility(record: RunRecord, report: CheckReport) -> tuple[Item, ...]:
     seeds = next((f for f in report.findings if f.rule_id == "AUD-REPRO-001"), None)
+    command = shlex.join(record.identity.argv)
+    gap = unrecorded(record.origin.tool if record.origin.kind == "ingested" else None)
     items = [
-        Item("Command to re-run", shlex.join(record.identity.argv), mono=True),
+        Item("Command to re-run", command or gap, missing=not command, mono=bool(command)),
         Item("Seeds", seeds.message if seeds else "not checked", missing=seeds is None or seeds.outcome != "pass"),
         Item("Run record sha256", report.run.record_sha256, mono=True),
     ]

@@ -15,6 +15,7 @@ from auditor.dossier.views import (
     GroupRow,
     HashRow,
     Item,
+    Note,
     Svg,
 )
 from auditor.policy.report import CheckReport
@@ -25,6 +26,7 @@ from auditor.record.lineage import (
     AbsentPath,
     ContentHash,
     Dataset,
+    Hash,
     IdentityHint,
     Lineage,
     Observation,
@@ -42,6 +44,10 @@ SHEET_FIELDS = (
     ("legal_basis", "Legal basis"),
     ("limitations", "Known limitations and biases"),
 )
+NOTE_LIMIT = 4096  # characters of one annotation or tag shown; the record keeps the rest
+PRE_AFTER = 160  # longer values are preformatted, as are multi-line ones and code
+CODE_KEYS = frozenset({"sql", "query", "code", "source_code", "script"})
+COLUMN_LIMIT = 200
 FAIRNESS_RULES = {  # metric -> the default pack's rule that bounds it
     "demographic_parity_difference": "AUD-FAIR-001",
     "disparate_impact_ratio": "AUD-FAIR-002",
@@ -105,17 +111,9 @@ def _dataset(d: Dataset, findings: tuple[FindingView, ...]) -> DatasetView:
     gaps = [f for f in REQUIRED_DATASHEET_FIELDS if getattr(sheet, f, None) in (None, "")]
     documented = "undocumented" if len(gaps) == len(REQUIRED_DATASHEET_FIELDS) else "partly documented"
     hash_value = d.before if d.before is not None else d.after
-    if isinstance(hash_value, ContentHash):
-        text, state = f"sha256 {hash_value.sha256} ({hash_value.kind}, {bytes_text(hash_value.size)})", "hashed"
-    elif isinstance(hash_value, AbsentPath):
-        text, state = f"{hash_value.path} did not exist", "absent"
-    elif isinstance(hash_value, Missing):
-        text, state = missing(hash_value), "missing"
-    elif isinstance(hash_value, IdentityHint):
-        text = f"identity hint only, not an integrity hash: {hash_value.tool} {hash_value.algorithm} {hash_value.value}"
-        text, state = f"{text} ({hash_value.meaning})", "missing"
-    else:
-        text, state = "remote data: not fetched or hashed by auditor", "remote"
+    text, state = "remote data: not fetched or hashed by auditor", "remote"
+    if hash_value is not None:
+        text, state = hash_text(hash_value)
     return DatasetView(
         id=d.id,
         role=d.role,
@@ -126,7 +124,38 @@ def _dataset(d: Dataset, findings: tuple[FindingView, ...]) -> DatasetView:
         sheet=tuple(items),
         documented="documented" if not gaps else documented,
         findings=findings,
+        columns=tuple((c.name, c.type or "", c.description or "") for c in d.columns[:COLUMN_LIMIT]),
+        more_columns=max(0, len(d.columns) - COLUMN_LIMIT),
+        annotations=notes(d.annotations),
     )
+
+
+def hash_text(value: Hash) -> tuple[str, str]:
+    """A recorded hash in words, and its state: hashed / absent / missing."""
+    if isinstance(value, ContentHash):
+        return f"sha256 {value.sha256} ({value.kind}, {bytes_text(value.size)})", "hashed"
+    if isinstance(value, AbsentPath):
+        return f"{value.path} did not exist", "absent"
+    if isinstance(value, IdentityHint):
+        return (
+            f"not an integrity hash: {value.tool} recorded an identity hint, {value.algorithm} {value.value}. "
+            f"{value.meaning}",
+            "missing",
+        )
+    return missing(value), "missing"
+
+
+def notes(values: Mapping[str, str]) -> tuple[Note, ...]:
+    """Annotations or tags, sorted; code, long and multi-line values preformatted, each cut at NOTE_LIMIT."""
+    out = []
+    for key, value in sorted(values.items()):
+        pre = key.rsplit(".", 1)[-1].lower() in CODE_KEYS or "\n" in value or len(value) > PRE_AFTER
+        clipped = None
+        if len(value) > NOTE_LIMIT:
+            clipped = f"the first {NOTE_LIMIT:,} of {len(value):,} characters; the whole text is in the run record"
+            value = value[:NOTE_LIMIT]
+        out.append(Note(key, value, pre, clipped))
+    return tuple(out)
 
 
 def fairness_meta(fairness: Fairness | Missing | None) -> tuple[tuple[Item, ...], str | None]:

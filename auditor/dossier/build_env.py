@@ -5,7 +5,8 @@ from __future__ import annotations
 import shlex
 from collections import Counter
 
-from auditor.dossier.format import bytes_text, missing, when
+from auditor.dossier.build_container import os_packages
+from auditor.dossier.format import bytes_text, missing, unrecorded, when, without_credentials
 from auditor.dossier.views import Item, PackageView
 from auditor.policy.report import CheckReport
 from auditor.record import Missing, RunRecord
@@ -24,25 +25,34 @@ from auditor.record.models import (
 
 def identity(record: RunRecord) -> tuple[Item, ...]:
     ident, origin = record.identity, record.origin
+    gap = unrecorded(origin.tool if origin.kind == "ingested" else None)
+    exit_code = gap if ident.exit_code is None else str(ident.exit_code)
+    who = f"{ident.user} on {ident.host}" if ident.user and ident.host else gap
+    if bool(ident.user) != bool(ident.host):
+        who = f"{ident.user} (host {gap})" if ident.user else f"on {ident.host} (user {gap})"
+    command = shlex.join(ident.argv)
     items = [
-        Item("Command", shlex.join(ident.argv), mono=True),
-        Item("Working folder", ident.cwd, mono=True),
+        Item("Command", command or gap, missing=not command, mono=bool(command)),
+        Item("Working folder", ident.cwd or gap, missing=not ident.cwd, mono=bool(ident.cwd)),
         Item("Started", when(ident.started_at)),
         Item("Ended", when(ident.ended_at)),
         Item("Duration", f"{ident.duration_s:.1f} s"),
-        Item("Status", f"{ident.status}, exit code {ident.exit_code}" + (f" ({ident.signal})" if ident.signal else "")),
-        Item("User and host", f"{ident.user} on {ident.host}"),
-        Item(
-            "Recorded by",
-            f"auditor {ident.auditor_version}, {origin.kind}" + (f" ({origin.executor})" if origin.executor else ""),
-        ),
+        Item("Status", f"{ident.status}, exit code {exit_code}" + (f" ({ident.signal})" if ident.signal else "")),
+        Item("User and host", who, missing=ident.user is None or ident.host is None),
     ]
+    if origin.kind == "ingested":
+        tool = origin.tool or "another tool"
+        items += [
+            Item("Recorded by", f"{tool} {origin.tool_version or '(version not recorded)'}: auditor did not run it"),
+            Item("Ingested by", f"auditor {ident.auditor_version}"),
+            Item("Ingested from", without_credentials(origin.source_uri) if origin.source_uri else gap, mono=True),
+            Item(f"{tool} run id", origin.source_run_id or gap, missing=origin.source_run_id is None, mono=True),
+        ]
+    else:
+        how = f" ({origin.executor})" if origin.executor else ""
+        items.append(Item("Recorded by", f"auditor {ident.auditor_version}, executed{how}"))
     if ident.error:
         items.append(Item("Error", ident.error))
-    if origin.tool:
-        items.append(
-            Item("Ingested from", f"{origin.tool} {origin.tool_version or ''} {origin.source_uri or ''}".strip())
-        )
     if record.links.reproduces:
         items.append(Item("Reproduces run", record.links.reproduces, mono=True))
     if record.container is not None:
@@ -59,12 +69,13 @@ def source(record: RunRecord) -> tuple[Item, ...]:
     if isinstance(src, NotARepository):
         return (Item("Source", f"{src.path} is not under version control", missing=True),)
     if isinstance(src, ReportedSource):
+        gap = unrecorded(src.tool)
         return (
             Item("Source", f"as reported by {src.tool}, not verified by auditor", missing=True),
-            Item("Repository", src.repo_url or "not reported", missing=src.repo_url is None, mono=True),
-            Item("Commit", src.commit or "not reported", missing=src.commit is None, mono=True),
-            Item("Branch", src.branch or "not reported"),
-            Item("Entry point", src.path or "not reported", mono=True),
+            Item("Repository", src.repo_url or gap, missing=src.repo_url is None, mono=src.repo_url is not None),
+            Item("Commit", src.commit or gap, missing=src.commit is None, mono=src.commit is not None),
+            Item("Branch", src.branch or gap, missing=src.branch is None),
+            Item("Entry point", src.path or gap, missing=src.path is None, mono=src.path is not None),
         )
     assert isinstance(src, GitSource)  # noqa: S101 - the union has four members
     tree = "clean" if not src.dirty else f"uncommitted changes (diff sha256 {src.diff_sha256 or '?'})"
@@ -100,13 +111,19 @@ def platform(record: RunRecord) -> tuple[Item, ...]:
     else:
         items.append(Item("Python", missing(env.python), missing=True))
     kept = Counter(v.disposition for v in env.variables)
-    items.append(
-        Item(
-            "Environment variables",
-            f"{len(env.variables)} recorded: {kept['kept']} kept, {kept['masked']} masked, "
-            f"{kept['fingerprinted']} replaced by fingerprints",
+    if record.origin.kind == "ingested" and not env.variables:
+        items.append(Item("Environment variables", unrecorded(record.origin.tool), missing=True))
+    else:
+        items.append(
+            Item(
+                "Environment variables",
+                f"{len(env.variables)} recorded: {kept['kept']} kept, {kept['masked']} masked, "
+                f"{kept['fingerprinted']} replaced by fingerprints",
+            )
         )
-    )
+    os_line, _, _ = os_packages(record.container)
+    if os_line is not None:
+        items.append(os_line)
     return tuple(items)
 
 
@@ -182,11 +199,16 @@ def hardware(record: RunRecord) -> tuple[tuple[Item, ...], tuple[tuple[str, ...]
 
 def resources(record: RunRecord) -> tuple[Item, ...]:
     r = record.resources
-    cpu = "not measured"
+    gap = unrecorded(record.origin.tool) if record.origin.kind == "ingested" else "not measured"
+    cpu = gap
     if r.user_cpu_s is not None and r.system_cpu_s is not None:
         cpu = f"{r.user_cpu_s:.1f} s user + {r.system_cpu_s:.1f} s system"
     return (
         Item("Wall time", f"{r.wall_s:.1f} s"),
         Item("CPU time", cpu, missing=r.user_cpu_s is None),
-        Item("Peak memory (largest process)", bytes_text(r.peak_rss_bytes) if r.peak_rss_bytes else "not measured"),
+        Item(
+            "Peak memory (largest process)",
+            bytes_text(r.peak_rss_bytes) if r.peak_rss_bytes else gap,
+            missing=not r.peak_rss_bytes,
+        ),
     )

@@ -15,7 +15,10 @@ def when(moment: datetime) -> str:
 
 
 def missing(section: Missing | None) -> str:
-    return f"not captured: {section.reason}" if section is not None else "not captured"
+    if section is None:
+        return "not captured"
+    reason = section.reason
+    return reason if reason.startswith("not captured") else f"not captured: {reason}"  # not "not captured: not ..."
 
 
 def bytes_text(size: int | None) -> str:
@@ -62,3 +65,12 @@ def without_credentials(url: str) -> str:
 
 def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "\u2026"
+
+
+def unrecorded(tool: str | None) -> str:
+    """The words for a value an ingested run's source tool did not record (never "None")."""
+    return f"not recorded by {tool}" if tool else "not recorded"
+
+
+def count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")

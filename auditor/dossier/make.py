@@ -17,12 +17,12 @@ from auditor.dossier.build import build_dossier, default_drawing
 from auditor.dossier.format import bytes_text
 from auditor.dossier.html import render_html, scrub
 from auditor.dossier.views import LogExcerpt
-from auditor.errors import UsageError
+from auditor.errors import AuditorError, UsageError
 from auditor.policy.checking import CheckRequest, run_check
 from auditor.policy.report import CheckReport
-from auditor.record import RunRecord
+from auditor.record import Missing, RunRecord
 from auditor.record.models import LogFile
-from auditor.store import write_output
+from auditor.store import RECORD_FILE, RunStore, write_output
 
 FORMATS = ("html", "pdf")
 LOG_LINES = 60
@@ -51,7 +51,8 @@ def make_report(
     generated = now or datetime.now(UTC)
     waivers = request.waivers
     logs = _logs(request.record, request.record_path.parent)
-    dossier = build_dossier(request.record, report, waivers, logs, generated, default_drawing())
+    reproductions = _reproductions(request.record, request.record_path)
+    dossier = build_dossier(request.record, report, waivers, logs, generated, default_drawing(), reproductions)
     html = render_html(dossier)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,17 @@ def make_report(
         files.append(result.path)
         pages = result.pages
     return Written(report=report, files=tuple(files), pdf_pages=pages)
+
+
+def _reproductions(record: RunRecord, path: Path) -> list[RunRecord] | Missing:
+    """The re-runs of a run kept in a store (STORE/runs/ID/record.json); a loose record has no store to ask."""
+    run_id = record.identity.run_id
+    if path.name != RECORD_FILE or path.parent.name != run_id or path.parent.parent.name != "runs":
+        return Missing(reason="the record was read from a file outside a run store")
+    try:
+        return RunStore(path.parent.parent.parent).reproductions_of(run_id)
+    except AuditorError as exc:
+        return Missing(reason=f"the run store could not be read ({exc})")
 
 
 def _logs(record: RunRecord, run_folder: Path) -> list[LogExcerpt]:

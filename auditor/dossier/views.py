@@ -90,6 +90,16 @@ class PackageView:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A fact another tool recorded (an annotation or a tag); long or multi-line text is preformatted."""
+
+    key: str
+    value: str
+    pre: bool = False
+    clipped: str | None = None  # "the first 4,096 of 16,384 characters; ..." when cut for the page
+
+
+@dataclass(frozen=True)
 class DatasetView:
     id: str
     role: str
@@ -100,6 +110,19 @@ class DatasetView:
     sheet: tuple[Item, ...]
     documented: str  # documented / partly documented / undocumented
     findings: tuple[FindingView, ...] = ()  # this dataset's failures and gaps, from every rule
+    columns: tuple[tuple[str, str, str], ...] = ()  # name, type, description
+    more_columns: int = 0
+    annotations: tuple[Note, ...] = ()  # what a source tool recorded besides the datasheet
+
+
+@dataclass(frozen=True)
+class AnnotatedView:
+    """A step or a model with the facts its source tool recorded about it."""
+
+    kind: str  # step / model
+    id: str
+    facts: tuple[Item, ...]  # for a model: path and hash
+    annotations: tuple[Note, ...]
 
 
 @dataclass(frozen=True)
@@ -157,6 +180,50 @@ class LogExcerpt:
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """How the evidence was captured: executed under auditor, or ingested from another tool."""
+
+    ingested: bool
+    text: str  # "Executed by auditor (local)" / "Ingested from MLflow 2.9.2, <uri>, run abc: auditor did not ..."
+    tool: str | None
+    not_captured: tuple[str, ...]  # readable section names the source tool does not record
+
+
+@dataclass(frozen=True)
+class DifferenceRow:
+    kind: str
+    name: str
+    original: str
+    reproduced: str
+    outcome: str  # pass / fail, for the mark
+    judgement: str  # "within tolerance" / "outside tolerance" / "content differs; metrics decide" ...
+
+
+@dataclass(frozen=True)
+class ReproductionView:
+    """One reproduction: seen from the original (`run_id` is the re-run) or from the re-run itself."""
+
+    run_id: str
+    date: str
+    verdict: str  # identical / equivalent / diverged / not recorded
+    outcome: str  # pass / fail / could_not_evaluate: the badge's style
+    meaning: str
+    differences: tuple[DifferenceRow, ...]
+    details: tuple[Item, ...] = ()  # tolerances, inputs verified, environment check
+
+
+@dataclass(frozen=True)
+class Reproducibility:
+    label: str  # the cover's badge: the worst verdict, "not reproduced yet", "not looked up" ...
+    outcome: str  # the badge's style: pass / fail / none / could_not_evaluate
+    headline: str  # the rest of the cover's line
+    reproduces: ReproductionView | None  # this run re-executed another one
+    reproductions: tuple[ReproductionView, ...]  # runs that re-executed this one, oldest first
+    absent: str | None  # why no reproduction is listed: not reproduced yet / not looked up / cannot be
+    command: str = ""  # the command that would reproduce it, when it can be
+
+
+@dataclass(frozen=True)
 class Cover:
     title: str
     project: str
@@ -175,6 +242,8 @@ class Cover:
     auditor_version: str
     packs: str
     fail_on: str
+    provenance: Provenance | None = None
+    reproducibility: Reproducibility | None = None
 
 
 @dataclass(frozen=True)
@@ -197,6 +266,12 @@ class Dossier:
     identity: tuple[Item, ...]
     source: tuple[Item, ...]
     platform: tuple[Item, ...]
+    container: tuple[Item, ...]  # empty for a local run
+    mounts: tuple[tuple[str, str, str], ...]  # host path, container path, read-only / writable
+    os_packages: tuple[tuple[str, str, str], ...]  # name, version, architecture
+    os_package_counts: str
+    tags: tuple[Note, ...]
+    tags_by: str
     packages_attention: tuple[PackageView, ...]
     packages: tuple[PackageView, ...]
     package_counts: str
@@ -208,6 +283,8 @@ class Dossier:
     lineage_svg: Svg | None
     lineage_missing: str | None
     steps: tuple[tuple[str, str, str, str], ...]  # name, command, inputs, outputs
+    annotated: tuple[AnnotatedView, ...]  # steps and models with what their source tool recorded
+    lineage_notes: tuple[str, ...]
     access: tuple[Item, ...]
     undeclared: tuple[str, ...]
     datasets: tuple[DatasetView, ...]
@@ -221,4 +298,5 @@ class Dossier:
     metrics: tuple[tuple[str, str, str], ...]  # name, value, step
     hashes: tuple[HashRow, ...]
     logs: tuple[LogExcerpt, ...]
+    logs_note: str  # why no log is stored, or what limits those that are
     glossary: tuple[tuple[str, str], ...] = field(default=())

@@ -91,8 +91,7 @@ CREDENTIAL_URI = "https://user:pass@example.invalid/x"
 TIMEOUT = 60
 # Tagged fields that the dossier shows whole; the other tagged fields are in the record but not in the dossier,
 # or only cut short (diagram labels), or quoted (argv through shlex, parameter values through repr).
-HIDDEN = {"engine", "env-prefix", "installer", "lineage-note", "lineage-project", "model-path", "package-location"}
-HIDDEN |= {"package-url", "spec-path"}
+HIDDEN = {"env-prefix", "installer", "lineage-project", "package-location", "package-url", "spec-path"}
 QUOTED = {"argv-1", "argv-3", "param-value"}
 FORBIDDEN_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "form", "link"}
 FORBIDDEN_TAGS |= {"img", "image", "picture", "source", "video", "audio", "track", "input", "button", "textarea"}

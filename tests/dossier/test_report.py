@@ -91,7 +91,7 @@ def _request(folder: Path) -> CheckRequest:
 def test_the_html_matches_the_golden_snapshot(tmp_path: Path) -> None:
     request = _request(tmp_path)
     report = run_check(request)
-    html = render_html(build_dossier(request.record, report, (), (), FIXED, default_drawing()))
+    html = render_html(build_dossier(request.record, report, (), (), FIXED, default_drawing(), ()))
     html = html.replace(str(SMALL_DB), "<advisories>")
     if os.environ.get("AUDITOR_REGENERATE") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
