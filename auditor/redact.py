@@ -91,8 +91,15 @@ TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 MIN_LOG_SECRET_LENGTH = 8
 
 
+# One pass that finds whether any token shape is present: most strings hold none, and nine
+# separate substitutions per string made redacting a whole record cost milliseconds.
+ANY_TOKEN = re.compile("|".join(f"(?{'s' if p.flags & re.DOTALL else ''}:{p.pattern})" for _, p in TOKEN_PATTERNS))
+
+
 def mask(text: str) -> tuple[str, int]:
     """Mask token shapes and URL credentials; return the text and how many were masked."""
+    if ANY_TOKEN.search(text) is None:
+        return text, 0
     count = 0
     for label, pattern in TOKEN_PATTERNS:
         text, n = pattern.subn(f"[REDACTED:{label}]", text)

@@ -10,6 +10,7 @@ written only when complete (a corrupt source writes nothing).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -172,16 +173,24 @@ def _graph(ingested: Ingested, run_id: str) -> dict[str, object]:
     return graph.node_link_data()
 
 
-def find_existing(store: RunStore, tool: str, source_uri: str, source_run_id: str | None) -> str | None:
-    """The run id of an earlier ingest of the same run, so ingesting twice does not duplicate it."""
+def existing_ingests(store: RunStore) -> dict[tuple[str, str, str | None], str]:
+    """Earlier ingests in the store, by (tool, source URI, the tool's run id) -> auditor's run id.
+
+    Read once per `auditor ingest`, from each record's `origin` as plain JSON: looking each new
+    run up by loading and validating every stored record made ingest quadratic in the run count.
+    A record that cannot be read is skipped here; `auditor runs` reports it."""
+    found: dict[tuple[str, str, str | None], str] = {}
     if not store.runs_dir.is_dir():
-        return None
-    for record in store.iter_records():
-        if isinstance(record, RunRecord) and record.origin.kind == "ingested":
-            o = record.origin
-            if o.tool == tool and o.source_uri == source_uri and o.source_run_id == source_run_id:
-                return record.identity.run_id
-    return None
+        return found
+    for run_id in store.run_ids():
+        try:
+            origin = json.loads(store.record_path(run_id).read_bytes()).get("origin") or {}
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(origin, dict) and origin.get("kind") == "ingested":
+            key = (str(origin.get("tool")), str(origin.get("source_uri")), origin.get("source_run_id"))
+            found.setdefault(key, run_id)
+    return found
 
 
 def commit(store: RunStore, record: RunRecord, secrets: Mapping[str, str] | None = None) -> Path:

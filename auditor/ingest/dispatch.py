@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from auditor.errors import UsageError
-from auditor.ingest.common import Ingested, build_record, commit, find_existing
+from auditor.ingest.common import Ingested, build_record, commit, existing_ingests
 from auditor.store import RunStore
 
 Kind = Literal["mlflow", "dvc", "openlineage"]
@@ -92,9 +92,10 @@ def ingest(
     chosen = kind or detect(source)
     runs = read(chosen, source, run_id=run_id, experiment=experiment, rehash=rehash)
     records = [build_record(run) for run in runs]  # everything is read and validated before anything is written
+    earlier = existing_ingests(store)
     out = []
     for run, record in zip(runs, records, strict=True):
-        existing = find_existing(store, record.origin.tool or "", record.origin.source_uri or "", run.source_run_id)
+        existing = earlier.get((record.origin.tool or "", record.origin.source_uri or "", run.source_run_id))
         if existing is not None:
             out.append(Outcome(existing, run.source_run_id, new=False, notes=run.notes))
             continue

@@ -1,0 +1,105 @@
+"""MLflow ingest speed: a file store of 1,000 runs x 20 params x 20 metrics, read and written.
+
+The store is written directly in MLflow's file-store layout, as MLflow 2.22 and 3.17 write
+it (tests/ingest/test_mlflow.py has MLflow's own client read such a store), which takes
+seconds where MLflow's client would take minutes. Then it times, for the whole experiment:
+reading the store (auditor.ingest.mlflow.read), building the run records, and redacting,
+validating and writing each into a fresh run store; then the same through dispatch.ingest,
+the path `auditor ingest` takes (which also looks for an earlier ingest of each run in the
+store). Target (issue #7): under 10 s.
+
+    .venv/bin/python benchmarks/ingest_speed.py [--runs 1000] [--params 20] [--metrics 20] [--steps 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from auditor.ingest import mlflow
+from auditor.ingest.common import build_record, commit
+from auditor.ingest.dispatch import ingest
+from auditor.store import RunStore
+
+EXPERIMENT = "123456789012345678"
+START_MS = 1_780_000_000_000
+
+
+def write_store(root: Path, runs: int, params: int, metrics: int, steps: int) -> None:
+    rng = random.Random(7)  # noqa: S311 - fixed test data, not secrets
+    folder = root / EXPERIMENT
+    folder.mkdir(parents=True)
+    (folder / "meta.yaml").write_text(
+        f"artifact_location: file://{folder}\ncreation_time: {START_MS}\nexperiment_id: '{EXPERIMENT}'\n"
+        f"last_update_time: {START_MS}\nlifecycle_stage: active\nname: benchmark\n"
+    )
+    for n in range(runs):
+        run_id = f"{rng.getrandbits(128):032x}"
+        run = folder / run_id
+        for sub in ("params", "metrics", "tags", "artifacts"):
+            (run / sub).mkdir(parents=True)
+        start = START_MS + n * 60_000
+        (run / "meta.yaml").write_text(
+            f"artifact_uri: file://{run}/artifacts\nend_time: {start + 30_000}\nentry_point_name: ''\n"
+            f"experiment_id: '{EXPERIMENT}'\nlifecycle_stage: active\nrun_id: {run_id}\nrun_name: run-{n}\n"
+            f"source_name: ''\nsource_type: 4\nsource_version: ''\nstart_time: {start}\nstatus: 3\n"
+            "tags: []\nuser_id: analyst\n"
+        )
+        for p in range(params):
+            (run / "params" / f"param_{p:02d}").write_text(str(rng.choice([0.1, 0.5, 1, 10, "adam", "relu"])))
+        for m in range(metrics):
+            lines = [f"{start + 1000 * s + m} {rng.random()} {s}" for s in range(steps)]
+            (run / "metrics" / f"metric_{m:02d}").write_text("\n".join(lines) + "\n")
+        tags = {"mlflow.user": "analyst", "mlflow.runName": f"run-{n}", "mlflow.source.name": "train.py"}
+        tags |= {"mlflow.source.type": "LOCAL", "mlflow.source.git.commit": f"{rng.getrandbits(160):040x}"}
+        for key, value in tags.items():
+            (run / "tags" / key).write_text(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--params", type=int, default=20)
+    parser.add_argument("--metrics", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=1, help="values logged per metric")
+    parser.add_argument("--no-cli-path", action="store_true", help="skip timing dispatch.ingest (auditor ingest)")
+    args = parser.parse_args()
+    n = args.runs
+    with tempfile.TemporaryDirectory(prefix="auditor-ingest-bench-") as tmp:
+        mlruns = Path(tmp) / "mlruns"
+        began = time.perf_counter()
+        write_store(mlruns, n, args.params, args.metrics, args.steps)
+        print(f"store: {n} runs x {args.params} params x {args.metrics} metrics x {args.steps} values each")
+        print(f"  made in {time.perf_counter() - began:.2f} s")
+        timings: dict[str, float] = {}
+        began = time.perf_counter()
+        runs = mlflow.read(str(mlruns))
+        timings["read (auditor.ingest.mlflow)"] = time.perf_counter() - began
+        assert len(runs) == n and all(len(r.params) == args.params for r in runs)
+        began = time.perf_counter()
+        records = [build_record(run) for run in runs]
+        timings["build the records"] = time.perf_counter() - began
+        store = RunStore.create(Path(tmp) / "store")
+        began = time.perf_counter()
+        for record in records:
+            commit(store, record)
+        timings["redact, validate, write"] = time.perf_counter() - began
+        total = sum(timings.values())
+        for what, seconds in timings.items():
+            print(f"  {what:<30} {seconds:6.2f} s  {1000 * seconds / n:6.2f} ms per run")
+        print(f"  {'ingest, all of it':<30} {total:6.2f} s  {1000 * total / n:6.2f} ms per run")
+        if not args.no_cli_path:
+            began = time.perf_counter()
+            outcomes = ingest("mlflow", str(mlruns), RunStore.create(Path(tmp) / "cli-store"))
+            cli_s = time.perf_counter() - began
+            assert len(outcomes) == n and all(o.new for o in outcomes)
+            print(f"  {'as auditor ingest (dispatch)':<30} {cli_s:6.2f} s  {1000 * cli_s / n:6.2f} ms per run")
+            total = cli_s
+    print(f"target: ingest under 10 s: {'met' if total < 10 else 'MISSED'} ({total:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()
