@@ -39,9 +39,14 @@ if TYPE_CHECKING:
 
 class InputsChangedError(CouldNotEvaluateError):
     def __init__(self, changed: Sequence[tuple[str, str, str]]) -> None:
-        listed = "; ".join(f"{name}: recorded {was[:19]}, now {now[:19]}" for name, was, now in changed)
+        listed = "; ".join(f"{name}: recorded {_short(was)}, now {_short(now)}" for name, was, now in changed)
         super().__init__(f"verdict: inputs changed, so the run was not repeated ({listed})")
         self.changed = tuple(changed)
+
+
+def _short(value: str) -> str:
+    """A SHA-256 shortened for the message; words ("not hashed") whole."""
+    return f"sha256:{value[:16]}…" if len(value) == 64 and all(c in "0123456789abcdef" for c in value) else value
 
 
 def prepare(
