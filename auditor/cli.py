@@ -183,6 +183,9 @@ def _run_in_container(
         cwd=cwd,
         store_root=store_root,
     )
+    image_path = [e.split("=", 1)[1] for e in plan.image.env if e.startswith("PYTHONPATH=")]
+    if image_path and "PYTHONPATH" not in env:  # auditor's hook goes first on it: keep the image's after
+        env["PYTHONPATH"] = image_path[0]
     target = RunStore.create(store_root)
     request = CaptureRequest(argv=command, cwd=cwd, env=env, name=name, project=project, container=plan)
     _report_run(capture_run(target, request), target)
@@ -195,6 +198,8 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
         f"recorded in {target.root}",
         err=True,
     )
+    if ident.status == "failed" and ident.error and record.container is not None:
+        typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
     timed_out = ident.exit_code == EXIT_TIMEOUT and ident.error is not None and ident.error.startswith("timed out")
     if ident.status == "interrupted" and not timed_out:
         raise typer.Exit(EXIT_INTERRUPTED)
@@ -212,6 +217,9 @@ def reproduce(
             show_default=False,
         ),
     ] = None,
+    network: Annotated[
+        str, typer.Option("--network", help="Allow network access again (bridge) when the original had it.")
+    ] = "none",
     store: StoreOption = None,
 ) -> None:
     """Re-execute a recorded run in its recorded image (or environment) and compare the results.
@@ -226,9 +234,13 @@ def reproduce(
 
     target = RunStore.open(_store_path(store))
     original = target.load(target.resolve(run_ref))
-    request = prepare(target, original, tolerance or [], dict(os.environ))
+    if network not in ("none", "bridge"):
+        raise UsageError(f"--network {network!r}: expected none or bridge")
+    request = prepare(target, original, tolerance or [], dict(os.environ), Path.cwd(), network == "bridge")
     record = capture_run(target, request)
     typer.echo("\n".join(render_reproduction(record)))
+    if record.identity.status == "interrupted" and record.identity.exit_code != EXIT_TIMEOUT:
+        raise typer.Exit(EXIT_INTERRUPTED)
     verdict = record.reproduction.verdict if record.reproduction else "diverged"
     raise typer.Exit(0 if verdict in ("identical", "equivalent") else 1)
 

@@ -18,11 +18,11 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from auditor.errors import EXIT_ENGINE, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_TIMEOUT
 from auditor.execute.container_plan import ContainerPlan
-from auditor.execute.interface import ExecutionResult, ExecutionSpec, LogSink, Streams
+from auditor.execute.interface import ExecutionResult, ExecutionSpec, Streams
 from auditor.execute.local import HANDLED_SIGNALS, _grace_from_env
 from auditor.observe.session import ACCESS_ENV
 
@@ -42,6 +42,11 @@ class ContainerExecutor:
         self._grace_s = grace_s if grace_s is not None else _grace_from_env()
 
     def execute(self, spec: ExecutionSpec, streams: Streams) -> ExecutionResult:
+        received: list[str] = []
+        with _signals(received):  # from the first API call on: Ctrl-C during create or start counts too
+            return self._execute(spec, streams, received)
+
+    def _execute(self, spec: ExecutionSpec, streams: Streams, received: list[str]) -> ExecutionResult:
         from docker.errors import APIError, DockerException
 
         started_at, t0 = _now(), time.monotonic()
@@ -59,6 +64,15 @@ class ContainerExecutor:
                 streams, started_at, t0, EXIT_ENGINE, f"the engine could not create the container: {_why(exc)}"
             )
         try:
+            dropped = self._dropped_request(container)
+            if dropped is not None:
+                return self._failed(streams, started_at, t0, EXIT_ENGINE, dropped)
+            # Attached before it starts, so no output is missed: podman's log-follow stream drops
+            # chunks under load (containers/podman#21914); the attach stream does not.
+            output = container.attach(stdout=True, stderr=True, stream=True, logs=True, demux=True)
+            pump, stderr = _pump(output, streams)
+            if received:
+                return self._interrupted_before_start(streams, started_at, t0, received[0])
             try:
                 container.start()
             except APIError as exc:
@@ -66,17 +80,44 @@ class ContainerExecutor:
                 return self._failed(
                     streams, started_at, t0, code, f"cannot run {spec.argv[0]} in the image: {_why(exc)}"
                 )
-            return self._follow(container, streams, started_at, t0)
+            return self._follow(container, pump, stderr, received, started_at, t0)
         finally:
             with contextlib.suppress(DockerException):
                 container.remove(force=True)
 
-    def _follow(self, container: DockerContainer, streams: Streams, started_at: datetime, t0: float) -> ExecutionResult:
-        tail = bytearray()  # the end of stderr: an init that could not exec the command says so there
-        pumps = [
-            _pump(container, "stdout", streams.stdout_live, streams.stdout_log, None),
-            _pump(container, "stderr", streams.stderr_live, streams.stderr_log, tail),
-        ]
+    def _dropped_request(self, container: DockerContainer) -> str | None:
+        """An engine that silently drops the GPU request would run the command without GPUs."""
+        if not self.plan.settings.gpus:
+            return None
+        requests = (container.attrs.get("HostConfig") or {}).get("DeviceRequests") or []
+        if requests:
+            return None
+        return (
+            f"the container engine ignored --gpus {self.plan.settings.gpus} (podman needs the NVIDIA "
+            "Container Toolkit's CDI devices; Docker needs the NVIDIA runtime): not run without the GPUs"
+        )
+
+    def _interrupted_before_start(self, streams: Streams, started_at: datetime, t0: float, why: str) -> ExecutionResult:
+        message = f"interrupted by {why} before the command started"
+        streams.stderr_log.write(f"auditor: {message}\n".encode())
+        return ExecutionResult(
+            started_at=started_at,
+            ended_at=_now(),
+            exit_code=130,
+            status="interrupted",
+            wall_s=time.monotonic() - t0,
+            error=message,
+        )
+
+    def _follow(
+        self,
+        container: DockerContainer,
+        pump: threading.Thread,
+        stderr: _Captured,
+        received: list[str],
+        started_at: datetime,
+        t0: float,
+    ) -> ExecutionResult:
         outcome: dict[str, Any] = {}
         done = threading.Event()
 
@@ -88,10 +129,9 @@ class ContainerExecutor:
             done.set()
 
         threading.Thread(target=wait, daemon=True, name="auditor-wait").start()
-        reason = _supervise(container, done, self.plan.settings.timeout_s, self._grace_s, t0)
+        reason = _supervise(container, done, received, self.plan.settings.timeout_s, self._grace_s, t0)
         ended_at, wall = _now(), time.monotonic() - t0
-        held = [name for name, pump in zip(("stdout", "stderr"), pumps, strict=True) if not _joined(pump)]
-        notes = [f"the engine kept {' and '.join(held)} open after the container ended"] if held else []
+        notes = [] if _joined(pump) else ["the engine kept the output stream open after the container ended"]
         notes.append("CPU time and peak memory are not reported by the container engine")
         code = int((outcome.get("result") or {}).get("StatusCode", EXIT_ENGINE))
         error = None if "error" not in outcome else f"lost track of the container: {_why(outcome['error'])}"
@@ -101,12 +141,10 @@ class ContainerExecutor:
                 notes.append("the container was killed for exceeding its memory limit")
                 error = error or "killed: out of memory"
         sig = _signal_name(code)
-        failed_exec = init_exec_failure(code, bytes(tail))
+        failed_exec = init_exec_failure(code, stderr.only_output())
         if failed_exec is not None:
-            code, error = (
-                failed_exec[0],
-                f"cannot run {' '.join(container.attrs.get('Args') or [])[:200]} in the image: {failed_exec[1]}",
-            )
+            args = " ".join(container.attrs.get("Args") or [])[:200]
+            code, error = failed_exec[0], f"cannot run {args} in the image: {failed_exec[1]}"
         if reason is not None:
             status: Literal["succeeded", "failed", "interrupted"] = "interrupted"
             error = reason
@@ -138,22 +176,26 @@ class ContainerExecutor:
 
 
 def _supervise(
-    container: DockerContainer, done: threading.Event, timeout_s: float | None, grace_s: float, t0: float
+    container: DockerContainer,
+    done: threading.Event,
+    received: list[str],
+    timeout_s: float | None,
+    grace_s: float,
+    t0: float,
 ) -> str | None:
     """Wait for the container; on a signal or the timeout stop it, and say why it was stopped."""
-    received: list[str] = []
-    with _signals(received):
-        reason: str | None = None
-        while not done.wait(0.05):
-            if reason is None and received:
-                reason = f"interrupted by {received[0]}"
-            elif reason is None and timeout_s is not None and time.monotonic() - t0 > timeout_s:
-                reason = f"timed out after {timeout_s:g} s"
-            else:
-                if len(received) > 1:  # a second interrupt: no more waiting
-                    _stop(container, 0)
-                continue
+    reason: str | None = None
+    killed = False
+    while not done.wait(0.05):
+        if reason is None and received:
+            reason = f"interrupted by {received[0]}"
             _stop(container, grace_s)
+        elif reason is None and timeout_s is not None and time.monotonic() - t0 > timeout_s:
+            reason = f"timed out after {timeout_s:g} s"
+            _stop(container, grace_s)
+        elif len(received) > 1 and not killed:  # a second interrupt: no more waiting
+            killed = True
+            _stop(container, 0)
     return reason
 
 
@@ -182,26 +224,53 @@ def _signals(received: list[str]) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def _pump(
-    container: DockerContainer, which: str, live: IO[bytes] | None, log: LogSink, tail: bytearray | None
-) -> threading.Thread:
-    def pump() -> None:
-        sink = live
-        with contextlib.suppress(Exception):  # the engine closing the stream ends the pump
-            for chunk in container.logs(stream=True, follow=True, stdout=which == "stdout", stderr=which == "stderr"):
-                log.write(chunk)
-                if tail is not None:
-                    tail[:] = (tail + chunk)[-TAIL_BYTES:]
-                if sink is not None:
-                    try:
-                        sink.write(chunk)
-                        sink.flush()
-                    except (BrokenPipeError, ValueError, OSError):
-                        sink = None
+class _Captured:
+    """The first bytes of stderr, and whether there was more: enough to recognise an init's
+    exec failure, which is only trusted when it is all the command's stderr."""
 
-    thread = threading.Thread(target=pump, daemon=True, name=f"auditor-{which}")
+    def __init__(self) -> None:
+        self.head = bytearray()
+        self.total = 0
+        self.stdout_bytes = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if len(self.head) < TAIL_BYTES:
+            self.head += chunk[: TAIL_BYTES - len(self.head)]
+
+    def only_output(self) -> bytes:
+        """All of stderr, when it was short and nothing reached stdout (an init that could not
+        exec the command prints one line and nothing else ran); else nothing to match."""
+        return bytes(self.head) if self.total == len(self.head) and self.stdout_bytes == 0 else b""
+
+
+def _pump(output: Iterator[tuple[bytes | None, bytes | None]], streams: Streams) -> tuple[threading.Thread, _Captured]:
+    stderr = _Captured()
+
+    def pump() -> None:
+        live = {1: streams.stdout_live, 2: streams.stderr_live}
+        logs = {1: streams.stdout_log, 2: streams.stderr_log}
+        with contextlib.suppress(Exception):  # the engine closing the stream ends the pump
+            for frame in output:
+                for fd, chunk in ((1, frame[0]), (2, frame[1])):
+                    if not chunk:
+                        continue
+                    logs[fd].write(chunk)
+                    if fd == 2:
+                        stderr.add(chunk)
+                    else:
+                        stderr.stdout_bytes += len(chunk)
+                    sink = live[fd]
+                    if sink is not None:
+                        try:
+                            sink.write(chunk)
+                            sink.flush()
+                        except (BrokenPipeError, ValueError, OSError):
+                            live[fd] = None
+
+    thread = threading.Thread(target=pump, daemon=True, name="auditor-output")
     thread.start()
-    return thread
+    return thread, stderr
 
 
 def _joined(thread: threading.Thread) -> bool:
@@ -211,11 +280,14 @@ def _joined(thread: threading.Thread) -> bool:
 
 # What the container's init prints when it cannot exec the command (podman's catatonit, Docker's
 # tini), so "command not found in the image" is 127 as in a shell, not the init's own exit 1.
-_INIT_EXEC_FAILED = re.compile(rb"(?:failed to exec pid1|\[FATAL tini \(\d+\)\] exec .* failed): (?P<why>[^\n]*)\s*$")
+_INIT_EXEC_FAILED = re.compile(
+    rb"^\s*(?:ERROR \(catatonit:\d+\): failed to exec pid1|\[FATAL tini \(\d+\)\] exec .* failed): "
+    rb"(?P<why>[^\n]*)\s*$"
+)
 
 
 def init_exec_failure(code: int, tail: bytes) -> tuple[int, str] | None:
-    match = _INIT_EXEC_FAILED.search(tail) if code in (1, 126, 127) else None
+    match = _INIT_EXEC_FAILED.match(tail) if code in (1, 126, 127) else None
     if match is None:
         return None
     why = match.group("why").decode("utf-8", "replace").strip()

@@ -17,7 +17,22 @@ from auditor.record.models import Container, ContainerConfig, EnvVar, Missing, M
 if TYPE_CHECKING:
     import docker
 
+GPU_SYNTAX = "all, a count such as 2, or device=0,1 (as `docker run --gpus`)"
 EMPTY_FOLDER = ".empty"  # inside the run store: what a containerised command sees in its place
+
+
+def gpu_request(text: str) -> tuple[int, tuple[str, ...]]:
+    """`--gpus` as Docker reads it: (count, device ids); count -1 is every GPU."""
+    value = text.strip()
+    if value == "all":
+        return -1, ()
+    if value.isdigit() and int(value) > 0:
+        return int(value), ()
+    if value.startswith("device="):
+        ids = tuple(p.strip() for p in value.removeprefix("device=").split(","))
+        if ids and all(p and (p.isdigit() or p.startswith("GPU-")) for p in ids):
+            return 0, ids
+    raise ValueError(f"--gpus {text!r}: expected {GPU_SYNTAX}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +73,7 @@ class ContainerPlan:
             memory_bytes=s.memory_bytes,
             gpus=s.gpus,
             timeout_s=s.timeout_s,
+            entrypoint=self.image.entrypoint,
             mounts=self.mounts(),
             variables=variables,
         )
@@ -104,8 +120,6 @@ class ContainerPlan:
         if s.memory_bytes:
             kwargs["mem_limit"] = s.memory_bytes
         if s.gpus:
-            ids = None if s.gpus == "all" else s.gpus.split(",")
-            kwargs["device_requests"] = [
-                DeviceRequest(count=-1 if ids is None else 0, device_ids=ids or [], capabilities=[["gpu"]])
-            ]
+            count, ids = gpu_request(s.gpus)
+            kwargs["device_requests"] = [DeviceRequest(count=count, device_ids=list(ids), capabilities=[["gpu"]])]
         return kwargs

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from auditor.errors import UsageError
-from auditor.execute.container_plan import ContainerPlan, ContainerSettings
+from auditor.execute.container_plan import ContainerPlan, ContainerSettings, gpu_request
 from auditor.execute.engine import connect, parse_memory, resolve_image
 from auditor.spec import find_spec, load_spec
 
@@ -38,20 +38,24 @@ def plan_container(
         raise UsageError(f"--cpus {cpus}: expected a positive number")
     if timeout_s is not None and not timeout_s > 0:
         raise UsageError(f"--timeout {timeout_s}: expected a positive number of seconds")
-    if gpus is not None and gpus != "all" and not all(p.strip().isdigit() for p in gpus.split(",")):
-        raise UsageError(f"--gpus {gpus!r}: expected all or device indexes such as 0,1")
+    if gpus is not None:
+        try:
+            gpu_request(gpus)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    memory_bytes = parse_memory(memory) if memory else None
+    client, engine = connect()  # before any folder is created: an exit 3 leaves nothing behind
+    resolved = resolve_image(client, image)
     settings = ContainerSettings(
         image=image,
         network="bridge" if network == "bridge" else "none",
         cpus=cpus,
-        memory_bytes=parse_memory(memory) if memory else None,
-        gpus=gpus,
+        memory_bytes=memory_bytes,
+        gpus=gpus.strip() if gpus else None,
         timeout_s=timeout_s,
-        outputs=_output_folders(outputs, cwd),
+        outputs=_output_folders(outputs, cwd, store_root),
         user=user if user is not None else f"{os.getuid()}:{os.getgid()}",
     )
-    client, engine = connect()
-    resolved = resolve_image(client, image)
     return ContainerPlan(
         client=client,
         engine=engine,
@@ -62,12 +66,20 @@ def plan_container(
     )
 
 
-def _output_folders(given: Sequence[str], cwd: Path) -> tuple[Path, ...]:
-    """The writable folders: as given, else the folders of the outputs auditor.yaml declares."""
+def _output_folders(given: Sequence[str], cwd: Path, store_root: Path) -> tuple[Path, ...]:
+    """The writable folders: as given, else the folders of the outputs auditor.yaml declares.
+
+    Each lies inside the project (what `reproduce` will accept again) and none holds the run
+    store (the command could read the salt and delete other runs' records)."""
     names = list(given) or _declared_output_folders(cwd) or [DEFAULT_OUTPUT]
+    project, store = Path(os.path.realpath(cwd)), Path(os.path.realpath(store_root))
     out = []
     for name in names:
         folder = Path(os.path.realpath(cwd / name))
+        if project not in folder.parents:
+            raise UsageError(f"--output {name}: {folder} is not a folder inside the project {project}")
+        if folder == store or folder in store.parents:
+            raise UsageError(f"--output {name}: {folder} holds the run store {store}; name a folder beside it")
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -87,7 +99,13 @@ def _declared_output_folders(cwd: Path) -> list[str]:
         return []
     spec = load_spec(spec_file)
     paths = [d.path for d in spec.datasets if d.role != "input" and d.path] + [m.path for m in spec.models]
-    return sorted({str(Path(p).parent) for p in paths if str(Path(p).parent) not in ("", ".")})
+    at_root = sorted(p for p in paths if str(Path(p).parent) in ("", "."))
+    if at_root:
+        raise UsageError(
+            f"{spec_file}: outputs at the project root ({', '.join(at_root)}) cannot be written in a container, "
+            "where the project is read-only; move them into a folder, or name writable folders with --output"
+        )
+    return sorted({str(Path(p).parent) for p in paths})
 
 
 def hidden_store(store_root: Path, cwd: Path) -> tuple[Path, ...]:

@@ -41,6 +41,8 @@ class ImageInfo:
     id: str
     repo_digests: tuple[str, ...]
     platform: str | None
+    entrypoint: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()  # the image's ENV, NAME=VALUE
 
 
 def connect() -> tuple[docker.DockerClient, EngineInfo]:
@@ -89,7 +91,15 @@ def resolve_image(client: docker.DockerClient, ref: str) -> ImageInfo:
         raise EngineError(f"image {ref!r}: the engine refused: {exc.explanation or exc}") from exc
     attrs = image.attrs
     platform = "/".join(p for p in (attrs.get("Os"), attrs.get("Architecture")) if p) or None
-    return ImageInfo(ref=ref, id=str(image.id), repo_digests=tuple(attrs.get("RepoDigests") or ()), platform=platform)
+    config = attrs.get("Config") or {}
+    return ImageInfo(
+        ref=ref,
+        id=str(image.id),
+        repo_digests=tuple(attrs.get("RepoDigests") or ()),
+        platform=platform,
+        entrypoint=tuple(str(a) for a in config.get("Entrypoint") or ()),
+        env=tuple(str(e) for e in config.get("Env") or ()),
+    )
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)

@@ -325,6 +325,7 @@ class ContainerConfig(Frozen):
     memory_bytes: int | None = Field(description="Memory limit; None for no limit")
     gpus: str | None = Field(description="GPUs requested, e.g. 'all'; None for none")
     timeout_s: float | None
+    entrypoint: tuple[str, ...] = Field((), description="The image's ENTRYPOINT, which ran the command as arguments")
     mounts: tuple[Mount, ...]
     variables: tuple[EnvVar, ...] = Field(description="Variables given to the container, redacted like local runs")
 
@@ -362,8 +363,8 @@ class ToleranceSetting(Frozen):
 
 
 class ReproDifference(Frozen):
-    kind: Literal["output", "metric"]
-    name: str = Field(description="'dataset:ID', 'model:ID' or a metric name")
+    kind: Literal["output", "metric", "run"]
+    name: str = Field(description="'dataset:ID', 'model:ID', a metric name, or 'outcome' for the run's exit")
     original: str
     reproduced: str
     within_tolerance: bool

@@ -26,7 +26,7 @@ from typing import Literal
 
 from auditor.errors import UsageError
 from auditor.record import RunRecord
-from auditor.record.lineage import ContentHash, Hash, Lineage
+from auditor.record.lineage import ContentHash, Hash, Lineage, Observation
 
 Verdict = Literal["identical", "equivalent", "diverged"]
 
@@ -44,7 +44,7 @@ class Tolerance:
 
 @dataclass(frozen=True)
 class Difference:
-    kind: Literal["output", "metric"]
+    kind: Literal["output", "metric", "run"]
     name: str
     original: str
     reproduced: str
@@ -97,12 +97,38 @@ def inputs_changed(original: RunRecord, rehash: Callable[[str], Hash | None]) ->
 
 
 def compare(original: RunRecord, reproduced: RunRecord, tolerances: Mapping[str, Tolerance]) -> Comparison:
-    differences = _outputs(original, reproduced) + _metrics(original, reproduced, tolerances)
+    differences = _outcome(original, reproduced) + _outputs(original, reproduced)
+    differences += _unwritten(original, reproduced) + _metrics(original, reproduced, tolerances)
     if any(not d.within_tolerance for d in differences):
         return Comparison("diverged", tuple(differences))
     if differences:
         return Comparison("equivalent", tuple(differences))
     return Comparison("identical")
+
+
+def _outcome(original: RunRecord, reproduced: RunRecord) -> list[Difference]:
+    """A re-run that failed or was stopped reproduces nothing, whatever files it left."""
+    a, b = original.identity, reproduced.identity
+    if (a.status, a.exit_code) == (b.status, b.exit_code):
+        return []
+    return [Difference("run", "outcome", f"{a.status}, exit {a.exit_code}", f"{b.status}, exit {b.exit_code}", False)]
+
+
+def _unwritten(original: RunRecord, reproduced: RunRecord) -> list[Difference]:
+    """Outputs the re-run did not write: the original's files are still there, so their hashes
+    would match without proving anything."""
+    lineage = reproduced.lineage
+    if not isinstance(lineage, Lineage):
+        return []
+    observed = lineage.observed
+    if not isinstance(observed, Observation):
+        return [Difference("run", "observation", "captured", f"not captured: {observed.reason}", False)]
+    written = {f.dataset for f in observed.files if f.written and f.dataset}
+    return [
+        Difference("output", name, "written by the original run", "not written by the re-run", False)
+        for name in sorted(_products(original))
+        if name.split(":", 1)[1] not in written
+    ]
 
 
 def _digest(value: Hash | None) -> str | None:

@@ -13,6 +13,7 @@ the same. Each failed precondition is exit 3 with the reason, and nothing runs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.capture import CaptureRequest
+from auditor.collect.git import collect_git
 from auditor.collect.python_env import collect_python
 from auditor.errors import CouldNotEvaluateError, UsageError
 from auditor.hashing import hash_path
 from auditor.record.lineage import Hash
-from auditor.record.models import Container, Mount, Packages, PythonInfo, RunRecord
+from auditor.record.models import Container, GitSource, Mount, Packages, PythonInfo, RunRecord
 from auditor.redact import RedactionPolicy
 from auditor.reproduce.compare import inputs_changed, parse_tolerances
 from auditor.reproduce.plan import ReproductionPlan
@@ -35,6 +37,9 @@ if TYPE_CHECKING:
 
     from auditor.execute.container_plan import ContainerPlan
     from auditor.execute.engine import EngineInfo
+
+
+MASK_MARK = "[REDACTED:"  # what redaction leaves in place of a secret
 
 
 class InputsChangedError(CouldNotEvaluateError):
@@ -50,7 +55,12 @@ def _short(value: str) -> str:
 
 
 def prepare(
-    store: RunStore, original: RunRecord, tolerance_specs: Sequence[str], env: Mapping[str, str]
+    store: RunStore,
+    original: RunRecord,
+    tolerance_specs: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    allow_network: bool = False,
 ) -> CaptureRequest:
     if original.origin.kind != "executed":
         raise UsageError(
@@ -61,17 +71,25 @@ def prepare(
     root = Path(original.identity.cwd)
     if not root.is_dir():
         raise CouldNotEvaluateError(f"the original run's folder {root} no longer exists")
+    if os.path.realpath(root) != os.path.realpath(cwd):
+        # The record names the folder the command runs (and writes) in: it is untrusted input,
+        # so the user confirms it by running reproduce from there.
+        raise UsageError(f"run `auditor reproduce` from the original run's project folder, {root}")
+    if any(MASK_MARK in arg for arg in original.identity.argv):
+        raise CouldNotEvaluateError("the recorded command had secrets masked in it, so it cannot be repeated exactly")
+    _check_comparable(original)
+    code = _check_code(original, root)
     checked = _check_inputs(original, root)
     if original.container is not None:
         from auditor.execute.engine import connect
 
         client, engine = connect()
-        plan = _container_plan(store, original, original.container, root, client, engine)
+        plan = _container_plan(store, original, original.container, root, client, engine, allow_network)
         run_env = _container_env(store, original.container, env)
-        environment = f"the recorded image {plan.image.id}"
+        environment = f"the recorded image {plan.image.id}; {code}"
     else:
         plan, run_env = None, dict(env)
-        environment = _check_local_environment(original, run_env, root)
+        environment = _check_local_environment(original, run_env, root) + f"; {code}"
     return CaptureRequest(
         argv=original.identity.argv,
         cwd=root,
@@ -81,6 +99,36 @@ def prepare(
         container=plan,
         reproduces=ReproductionPlan(original, tolerances, checked, environment),
     )
+
+
+def _check_comparable(original: RunRecord) -> None:
+    """A run with no declared outputs, models or metrics would be "identical" by comparing nothing."""
+    lineage = original.lineage
+    products = [d for d in getattr(lineage, "datasets", ()) if d.role != "input" and d.path]
+    products += list(getattr(lineage, "models", ()))
+    if not products and not original.metrics:
+        raise CouldNotEvaluateError(
+            "the original run declared no outputs or models (auditor.yaml) and logged no metrics: "
+            "there is nothing to compare, so it is not repeated"
+        )
+
+
+def _check_code(original: RunRecord, root: Path) -> str:
+    """The code must be the original's: same commit, same uncommitted changes."""
+    was = original.source
+    if not isinstance(was, GitSource):
+        return "code not under version control at the original run: not verified"
+    now = collect_git(root)
+    if not isinstance(now, GitSource):
+        raise CouldNotEvaluateError(f"the original run was at git commit {was.commit}, but {root} is no repository now")
+    if (now.commit, now.dirty, now.diff_sha256) != (was.commit, was.dirty, was.diff_sha256):
+        state = "with uncommitted changes" if now.dirty else "clean"
+        raise CouldNotEvaluateError(
+            f"the code changed since the original run: it was at {was.commit} "
+            f"{'with changes ' + str(was.diff_sha256)[:12] if was.dirty else 'clean'}, "
+            f"it is now at {now.commit} {state}" + (f" ({str(now.diff_sha256)[:12]})" if now.dirty else "")
+        )
+    return f"the same code (git {str(was.commit)[:12]}{', same uncommitted changes' if was.dirty else ''})"
 
 
 def _check_inputs(original: RunRecord, root: Path) -> tuple[str, ...]:
@@ -97,7 +145,13 @@ def _check_inputs(original: RunRecord, root: Path) -> tuple[str, ...]:
 
 
 def _container_plan(
-    store: RunStore, original: RunRecord, recorded: Container, root: Path, client: DockerClient, engine: EngineInfo
+    store: RunStore,
+    original: RunRecord,
+    recorded: Container,
+    root: Path,
+    client: DockerClient,
+    engine: EngineInfo,
+    allow_network: bool,
 ) -> ContainerPlan:
     from auditor.execute.container_plan import ContainerPlan, ContainerSettings
     from auditor.execute.engine import EngineError, resolve_image
@@ -121,7 +175,11 @@ def _container_plan(
         raise CouldNotEvaluateError(
             f"run {original.identity.run_id} did not record its container configuration (schema 1.2)"
         )
-    image = type(image)(ref=recorded.image_ref, id=image.id, repo_digests=image.repo_digests, platform=image.platform)
+    image = dataclasses.replace(image, ref=recorded.image_ref)  # the reference as the original gave it
+    if config.network != "none" and not allow_network:
+        raise UsageError(
+            f"the original run had network access ({config.network}); pass --network bridge to allow it again"
+        )
     settings = ContainerSettings(
         image=recorded.image_ref,
         network="bridge" if config.network == "bridge" else "none",
@@ -130,7 +188,7 @@ def _container_plan(
         gpus=config.gpus,
         timeout_s=config.timeout_s,
         outputs=_writable(config.mounts, root),
-        user=config.user,
+        user=f"{os.getuid()}:{os.getgid()}",  # yours, as for `auditor run`: not whatever the record says
     )
     return ContainerPlan(
         client=client, engine=engine, image=image, settings=settings, project=root, hidden=_hidden(store, root)
@@ -164,7 +222,7 @@ def _container_env(store: RunStore, recorded: Container, env: Mapping[str, str])
     out: dict[str, str] = {}
     missing = []
     for var in recorded.config.variables if recorded.config else ():
-        if var.disposition == "kept" and var.value is not None:
+        if var.disposition == "kept" and var.value is not None and MASK_MARK not in var.value:
             out[var.name] = var.value
         elif var.name in env and (var.fingerprint is None or policy.fingerprint(env[var.name]) == var.fingerprint):
             out[var.name] = env[var.name]

@@ -30,10 +30,19 @@ def render_reproduction(record: RunRecord) -> list[str]:
     lines.append(f"  tolerances   {tolerances}")
     for d in repro.differences:
         mark = "within tolerance" if d.within_tolerance else "OUTSIDE tolerance" if d.kind == "metric" else "differs"
+        if d.kind == "run":
+            mark = "NOT REPRODUCED"
         if d.kind == "output" and d.within_tolerance:
             mark = "content differs (metrics decide)"
-        lines.append(f"  {d.kind:<7} {safe(d.name)}: {safe(d.original[:24])} -> {safe(d.reproduced[:24])}  {mark}")
+        lines.append(f"  {d.kind:<7} {safe(d.name)}: {_short(d.original)} -> {_short(d.reproduced)}  {mark}")
     return lines
+
+
+def _short(value: str) -> str:
+    """Digests shortened to 16 hex digits; words and numbers whole."""
+    if len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return f"sha256:{value[:16]}…"
+    return safe(value)
 
 
 def render_reproductions(reproductions: Sequence[RunRecord]) -> list[str]:

@@ -241,3 +241,56 @@ def test_bad_input_is_one_line_and_records_nothing(
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert records(tmp_path) == []
     assert not any((tmp_path / ".auditor" / "staging").glob("*")) if (tmp_path / ".auditor").exists() else True
+
+
+def test_every_line_of_a_long_output_is_kept(cli: CliRunner, tmp_path: Path, engine_env: dict[str, str]) -> None:
+    code = "import sys\nfor i in range(20000): print('line', i)\nprint('done', file=sys.stderr)"
+    done = cli("run", "--image", BASE_IMAGE, "--", "python3", "-c", code, cwd=tmp_path, env=engine_env)
+    assert done.returncode == 0
+    run = next((tmp_path / ".auditor" / "runs").iterdir())
+    assert (run / "stdout.log").read_text().splitlines() == [f"line {i}" for i in range(20000)]
+    assert done.stdout.splitlines()[-1] == "line 19999" and (run / "stderr.log").read_text() == "done\n"
+
+
+def test_a_dropped_gpu_request_is_not_a_run_without_gpus(
+    cli: CliRunner, tmp_path: Path, engine_env: dict[str, str]
+) -> None:
+    done = cli(
+        "run", "--image", BASE_IMAGE, "--gpus", "all", "--", "python3", "-c", "pass", cwd=tmp_path, env=engine_env
+    )
+    assert done.returncode == 125
+    assert "ignored --gpus all" in done.stderr
+    assert records(tmp_path)[0]["identity"]["status"] == "failed"  # type: ignore[index]
+    assert leftover_containers() == []
+
+
+def test_an_init_message_printed_by_the_command_is_not_trusted(
+    cli: CliRunner, tmp_path: Path, engine_env: dict[str, str]
+) -> None:
+    fake = "ERROR (catatonit:6): failed to exec pid1: No such file or directory"
+    code = f"import sys; print('hi'); sys.stderr.write({fake!r} + '\\n'); sys.exit(1)"
+    done = cli("run", "--image", BASE_IMAGE, "--", "python3", "-c", code, cwd=tmp_path, env=engine_env)
+    assert done.returncode == 1
+    assert records(tmp_path)[0]["identity"]["exit_code"] == 1  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("args", "spec", "message"),
+    [
+        (["--output", "../elsewhere"], None, "is not a folder inside the project"),
+        (["--output", "outputs", "--store", "outputs/store"], None, "holds the run store"),
+        (["--gpus", "lots"], None, "--gpus 'lots': expected all, a count"),
+        ([], "version: 1\nproject: {name: x}\nmodels: [{id: m, path: model.pkl}]\n", "outputs at the project root"),
+    ],
+)
+def test_output_folders_and_options_are_checked_first(
+    cli: CliRunner, tmp_path: Path, engine_env: dict[str, str], args: list[str], spec: str | None, message: str
+) -> None:
+    project = tmp_path / "proj"
+    project.mkdir()
+    if spec:
+        (project / "auditor.yaml").write_text(spec)
+    done = cli("run", "--image", BASE_IMAGE, *args, "--", "python3", "-c", "pass", cwd=project, env=engine_env)
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "elsewhere").exists()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from auditor.record import load_record
 from auditor.record.models import RunRecord
-from tests.conftest import REPO, CliRunner, base_env
+from tests.conftest import REPO, CliRunner, base_env, git
 from tests.container.conftest import BASE_IMAGE, podman
 from tests.container.test_container_run import make_project
 
@@ -140,3 +140,39 @@ def test_a_tampered_record_cannot_widen_the_mounts(cli: CliRunner, tmp_path: Pat
     assert done.returncode == 2
     assert "writable mount / is not a folder inside" in done.stderr
     assert run_ids(root) == [original]
+
+
+def test_a_rerun_that_fails_is_not_a_reproduction(cli: CliRunner, tmp_path: Path, engine_env: dict[str, str]) -> None:
+    root = make_project(tmp_path / "proj")
+    assert cli("run", "--image", BASE_IMAGE, "--", "python3", "train.py", cwd=root, env=engine_env).returncode == 0
+    [original] = run_ids(root)
+    (root / "noise.txt").write_text("not a number")  # the re-run crashes; the old outputs are still there
+    done = cli("reproduce", original, cwd=root, env=engine_env)
+    assert done.returncode == 1
+    assert verdict(done.stdout) == "verdict: diverged"
+    assert "run     outcome: succeeded, exit 0 -> failed, exit 1  NOT REPRODUCED" in done.stdout
+    assert "not written by the re-run" in done.stdout
+
+
+def test_preconditions_refuse_before_anything_runs(cli: CliRunner, tmp_path: Path, engine_env: dict[str, str]) -> None:
+    root = make_project(tmp_path / "proj")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-qm", "train")
+    assert cli("run", "--image", BASE_IMAGE, "--", "python3", "train.py", cwd=root, env=engine_env).returncode == 0
+    [original] = run_ids(root)
+    store = str(root / ".auditor")
+
+    done = cli("reproduce", original, "--store", store, cwd=tmp_path, env=engine_env)
+    assert done.returncode == 2 and "from the original run's project folder" in done.stderr
+
+    (root / "train.py").write_text((root / "train.py").read_text() + "# changed\n")
+    done = cli("reproduce", original, cwd=root, env=engine_env)
+    assert done.returncode == 3 and "the code changed since the original run" in done.stderr
+
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    assert cli("run", "--image", BASE_IMAGE, "--", "python3", "-c", "pass", cwd=bare, env=engine_env).returncode == 0
+    done = cli("reproduce", "latest", cwd=bare, env=engine_env)
+    assert done.returncode == 3 and "there is nothing to compare" in done.stderr
+    assert run_ids(root) == [original] and len(run_ids(bare)) == 1

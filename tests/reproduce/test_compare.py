@@ -8,7 +8,18 @@ import pytest
 
 from auditor.errors import UsageError
 from auditor.record import RunRecord
-from auditor.record.lineage import AbsentPath, ContentHash, Dataset, Datasheet, FileHash, Hash, ModelArtifact
+from auditor.record.lineage import (
+    AbsentPath,
+    ContentHash,
+    Dataset,
+    Datasheet,
+    FileAccess,
+    FileHash,
+    Hash,
+    Lineage,
+    ModelArtifact,
+    Observation,
+)
 from auditor.record.models import Metric
 from auditor.reproduce.compare import Tolerance, compare, inputs_changed, parse_tolerances
 from tests.dossier.test_diagram import make_lineage
@@ -31,7 +42,32 @@ def _run(outputs: dict[str, str], metrics: dict[str, float], raw: str = "a" * 64
     ]
     model = ModelArtifact(id="model", path="m.joblib", after=_hash("f" * 64))
     logged = tuple(Metric(name=k, value=v, logged_at=NOW) for k, v in metrics.items())
-    return make_record().model_copy(update={"lineage": make_lineage(datasets, (), (model,)), "metrics": logged})
+    written = [FileAccess(path=f"out/{n}", read=False, written=True, dataset=n, verdicts=("written",)) for n in outputs]
+    written.append(FileAccess(path="m.joblib", read=False, written=True, dataset="model", verdicts=("written",)))
+    observed = Observation(
+        method="audit-hook", processes=1, files=tuple(written), declared_unread=(), environment_reads={}
+    )
+    lineage = make_lineage(datasets, (), (model,)).model_copy(update={"observed": observed})
+    return make_record().model_copy(update={"lineage": lineage, "metrics": logged})
+
+
+def test_a_failed_rerun_or_an_output_it_did_not_write_is_not_a_reproduction() -> None:
+    original = _run({"scores": "b" * 64}, {"auc": 0.8})
+    failed = _run({"scores": "b" * 64}, {"auc": 0.8})
+    failed = failed.model_copy(
+        update={"identity": failed.identity.model_copy(update={"status": "failed", "exit_code": 3})}
+    )
+    comparison = compare(original, failed, {})
+    assert comparison.verdict == "diverged"
+    assert [(d.kind, d.name, d.reproduced) for d in comparison.differences] == [("run", "outcome", "failed, exit 3")]
+    stale = _run({"scores": "b" * 64}, {"auc": 0.8})
+    lineage = stale.lineage
+    assert isinstance(lineage, Lineage) and isinstance(lineage.observed, Observation)
+    only_model = lineage.observed.model_copy(update={"files": lineage.observed.files[-1:]})
+    stale = stale.model_copy(update={"lineage": lineage.model_copy(update={"observed": only_model})})
+    comparison = compare(original, stale, {})
+    assert comparison.verdict == "diverged"
+    assert [(d.name, d.reproduced) for d in comparison.differences] == [("dataset:scores", "not written by the re-run")]
 
 
 def test_identical_equivalent_and_diverged() -> None:
