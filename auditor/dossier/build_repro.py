@@ -107,13 +107,17 @@ def _rows(differences: Sequence[ReproDifference]) -> tuple[DifferenceRow, ...]:
     rows = []
     for d in differences:
         gone = "missing" in (d.original, d.reproduced)
-        if d.kind == "metric":
+        if d.kind == "run":
+            outcome, judgement = "fail", "the re-run did not end as the original did: not reproduced"
+        elif d.kind == "metric":
             outcome, judgement = ("pass", "within tolerance") if d.within_tolerance else ("fail", "outside tolerance")
         elif d.within_tolerance:
             outcome, judgement = "note", "content differs; the metrics decide"
         else:
             outcome, judgement = "fail", "differs"
-        if gone and not d.within_tolerance:
+        if d.reproduced == "not written by the re-run":
+            judgement = "not written by the re-run: the original's file proves nothing"
+        elif gone and not d.within_tolerance and d.kind != "run":
             judgement = "missing on one side"
         rows.append(DifferenceRow(d.kind, d.name, d.original, d.reproduced, outcome, judgement))
     return tuple(rows)
