@@ -14,6 +14,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -52,6 +53,7 @@ from auditor.record.models import (
 )
 from auditor.redact import RedactionPolicy, TextRedactor
 from auditor.store import RunStore
+from auditor.untrusted import container_owner
 
 if TYPE_CHECKING:
     from auditor.collect.image import ImageEvidence
@@ -112,7 +114,15 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
     policy = RedactionPolicy(salt=store.salt(), extra_allow=_extra_allow(request.env))
     redactor = TextRedactor(policy.secret_values(request.env))
     source = collect_git(request.cwd)  # before the command: it may change the tree
-    data = DataCapture(request.cwd, store.root, ctx.clock)  # a bad auditor.yaml stops here, before anything runs
+    plan = request.container  # the command sees only its mounts, maybe as another uid (see auditor.untrusted)
+    data = DataCapture(  # a bad auditor.yaml or an unusable --user stops here, before anything runs
+        request.cwd,
+        store.root,
+        ctx.clock,
+        allowed_roots=None if plan is None else tuple(Path(m.source) for m in plan.mounts()),
+        owner=None if plan is None else container_owner(plan.settings.user),
+    )
+    cancel_collect = threading.Event()  # set: the image probe's container is removed at once
     project = request.project or (data.spec.project.name if data.spec else _project_name(request.cwd, source))
     declared = collect_requirements(request.cwd, data.spec.environment.requirements if data.spec else ())
     with _deferred_signals() as pending:
@@ -124,7 +134,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                 if request.container is not None:
                     from auditor.collect.image import collect_image
 
-                    python_f = pool.submit(collect_image, request.container, request.argv, request.env)
+                    python_f = pool.submit(collect_image, request.container, request.argv, request.env, cancel_collect)
                 else:
                     python_f = pool.submit(collect_python, request.argv, request.env, str(request.cwd), request.probe)
                 hardware_f = pool.submit(collect_hardware)
@@ -141,6 +151,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                 finally:
                     stdout.close()
                     stderr.close()
+                _cancel_on_interrupt(python_f, pending, cancel_collect)
                 python = _result(python_f, lambda why: _python_missing(request, why))
                 hardware = _result(hardware_f, lambda why: Hardware(cpu=why, memory=why, gpus=why))
             try:
@@ -228,6 +239,17 @@ def _execute(
             error=f"interrupted by {pending[0]} before the command started",
         )
     return ctx.executor.execute(ExecutionSpec(argv=request.argv, cwd=str(request.cwd), env=env), streams)
+
+
+def _cancel_on_interrupt(future: Future[T], pending: list[str], cancel: threading.Event) -> None:
+    """Ctrl-C while the environment is still being collected: stop collecting (the probe's
+    container is removed) so the run is recorded now, with that evidence marked missing."""
+    deadline = time.monotonic() + COLLECT_TIMEOUT_S
+    while not future.done() and time.monotonic() < deadline:
+        if pending:
+            cancel.set()
+            return
+        time.sleep(0.05)
 
 
 def _result(future: Future[T], on_missing: Callable[[Missing], T]) -> T:

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import math
 import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,8 +32,11 @@ from auditor.record.fairness import Fairness
 from auditor.record.lineage import Datasheet, Hash, Lineage, Observation, ProjectInfo
 from auditor.record.models import Metric, ParamValue
 from auditor.spec import DatasetSpec, PredictionsSpec, ProjectSpec, SpecError, find_spec, load_spec
+from auditor.untrusted import UntrustedFileError, read_regular_file, within
 
 HASH_CACHE_FILE = "hash-cache.json"
+MAX_PREDICTIONS_BYTES = 1024 * 1024 * 1024
+OUTSIDE_MOUNTS = "logged path outside the container's mounts: ignored"
 
 
 @dataclass
@@ -47,10 +51,23 @@ class DataEvidence:
 class DataCapture:
     """Wraps one command: `prepare()` before it, `environment()` for it, `finish()` after."""
 
-    def __init__(self, root: Path, store_root: Path, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        store_root: Path,
+        clock: Callable[[], datetime],
+        *,
+        allowed_roots: tuple[Path, ...] | None = None,
+        owner: tuple[int, int] | None = None,
+    ) -> None:
+        """`allowed_roots`: in a container run, the folders the command sees at their own paths
+        (logged paths elsewhere are refused); None for a local run. `owner`: the container's
+        uid and gid when they are not auditor's own (see ObservationSession.grant)."""
         self.root = root
         self.store_root = store_root
         self.clock = clock
+        self.allowed_roots = allowed_roots
+        self.owner = owner
         self.spec_file = find_spec(root)
         self.spec: ProjectSpec | None = load_spec(self.spec_file) if self.spec_file else None
         if self.spec is not None and self.spec.predictions is not None:
@@ -72,6 +89,8 @@ class DataCapture:
             self.before = {d.id: h for d, h in zip(inputs, hashes, strict=True)}
         self.tree = snapshot(self.root, skip=(self.store_root,))
         self.session = ObservationSession()
+        if self.owner is not None:
+            self.session.grant(self.owner)
 
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
         return self.session.environment(env) if self.session else dict(env)
@@ -94,7 +113,7 @@ class DataCapture:
 
     def _evidence(self, run_id: str, project: str, result: SessionResult) -> DataEvidence:
         notes = list(result.problems)
-        logged = _logged_datasets(result.events, self.root, notes)
+        logged = _logged_datasets(result.events, self.root, notes, self._mounted)
         spec = self.spec or ProjectSpec(project=ProjectInfo(name=project))
         after = self._hash_after(spec, logged)
         observation = self._observation(spec, logged, result)
@@ -124,10 +143,45 @@ class DataCapture:
     def _hash_after(self, spec: ProjectSpec, logged: list[DatasetSpec]) -> dict[str, Hash]:
         items: list[tuple[str, str]] = [(d.id, d.path) for d in (*spec.datasets, *logged) if d.path]
         items += [(m.id, m.path) for m in spec.models]
+        escaped = {p for _, p in items if not self._links_stay_mounted(self.root / p)}
         hashes = hash_paths(
-            [self.root / p for _, p in items], display_root=self.root, cache=self.cache, now=self.clock()
+            [self.root / p for _, p in items if p not in escaped],
+            display_root=self.root,
+            cache=self.cache,
+            now=self.clock(),
         )
-        return {item_id: h for (item_id, _), h in zip(items, hashes, strict=True)}
+        found = iter(hashes)
+        out: dict[str, Hash] = {}
+        for item_id, path in items:
+            out[item_id] = (
+                Missing(reason=f"cannot hash {path}: it is or holds a link outside the container's mounts")
+                if path in escaped
+                else next(found)
+            )
+        return out
+
+    def _links_stay_mounted(self, path: Path) -> bool:
+        """In a container run, whether hashing `path` reads only files the command could see: a link
+        the command left in an output folder must not make the host hash a host file."""
+        if self.allowed_roots is None:
+            return True
+        if not os.path.lexists(path):
+            return True  # absent: hash_paths says so
+        if not self._mounted(str(path)):
+            return False
+        pending = [os.path.realpath(path)] if path.is_dir() else []
+        while pending:
+            try:
+                with os.scandir(pending.pop()) as entries:
+                    for entry in entries:
+                        if entry.is_symlink():
+                            if not self._mounted(entry.path):
+                                return False
+                        elif entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+            except OSError:
+                continue  # hash_paths names what cannot be read
+        return True
 
     def _observation(self, spec: ProjectSpec, logged: list[DatasetSpec], result: SessionResult) -> Observation:
         session_root = str(self.session.root) if self.session else ""
@@ -166,30 +220,60 @@ class DataCapture:
                 return Missing(reason=f"logged predictions are invalid: {exc.errors()[0]['msg']}"), []
             path = Path(str(event["path"]))
             display = self._display(path)
-        if not path.is_file():  # a FIFO or device would hang the reader; a folder cannot be read as CSV
-            reason = f"{display}: " + (
-                "not a regular file" if path.exists() else "the predictions file was not written"
-            )
+        data = self._read_predictions(path)
+        if isinstance(data, str):
+            reason = f"{display}: {data}"
             return Missing(reason=reason), [reason]
         from auditor.fairness import PredictionsError, compute_fairness  # numpy: only when there is work
 
-        try:
-            fairness = compute_fairness(
-                path,
-                display_path=display,
-                label_column=options.label_column,
-                prediction_column=options.prediction_column,
-                score_column=options.score_column,
-                sensitive_columns=options.sensitive_columns,
-                favourable_outcome=options.favourable_outcome,
-                min_group_size=options.min_group_size,
-                reference_groups=options.reference_groups,
-                resamples=options.bootstrap_resamples,
-                seed=options.seed,
-            )
-        except PredictionsError as exc:
-            return Missing(reason=exc.message), [exc.message]
+        with tempfile.TemporaryDirectory(prefix="auditor-predictions-") as folder:
+            copy = Path(folder, "predictions.csv")  # what was checked is what is read: no link, no FIFO
+            copy.write_bytes(data)
+            del data
+            try:
+                fairness = compute_fairness(
+                    copy,
+                    display_path=display,
+                    label_column=options.label_column,
+                    prediction_column=options.prediction_column,
+                    score_column=options.score_column,
+                    sensitive_columns=options.sensitive_columns,
+                    favourable_outcome=options.favourable_outcome,
+                    min_group_size=options.min_group_size,
+                    reference_groups=options.reference_groups,
+                    resamples=options.bootstrap_resamples,
+                    seed=options.seed,
+                )
+            except PredictionsError as exc:
+                return Missing(reason=exc.message), [exc.message]
         return fairness, []
+
+    def _mounted(self, path: str) -> bool:
+        """Whether the command could have named `path` as the host sees it: always in a local run;
+        in a container run only inside the project or an output folder, outside the hidden store."""
+        if self.allowed_roots is None:
+            return True
+        return within(path, self.allowed_roots, hidden=(self.store_root,))
+
+    def _read_predictions(self, path: Path) -> bytes | str:
+        """The predictions file's bytes, or why it is not read. A FIFO or device would hang the
+        reader, a link written by a containerised command could point at any host file."""
+        try:
+            if self.session is not None and self.session.artifact(str(path)):
+                return self.session.read_artifact(path, MAX_PREDICTIONS_BYTES)
+            if not os.path.lexists(path):
+                return "the predictions file was not written"
+            if not self._mounted(str(path)):
+                return OUTSIDE_MOUNTS
+            return read_regular_file(os.path.realpath(path), MAX_PREDICTIONS_BYTES)
+        except FileNotFoundError:
+            return "the predictions file was not written"
+        except UntrustedFileError as exc:
+            return exc.why
+        except OSError as exc:
+            return f"cannot read predictions file: {exc.strerror or exc}"
+        except ValueError:  # a NUL in a logged path
+            return "unusable predictions path"
 
     def _display(self, path: Path) -> str:
         if self.session is not None and self.session.artifact(str(path)):
@@ -222,12 +306,17 @@ def _check_predictions_header(root: Path, options: PredictionsSpec) -> None:
             )
 
 
-def _logged_datasets(events: list[dict[str, Any]], root: Path, notes: list[str]) -> list[DatasetSpec]:
+def _logged_datasets(
+    events: list[dict[str, Any]], root: Path, notes: list[str], mounted: Callable[[str], bool] = lambda _: True
+) -> list[DatasetSpec]:
     out: list[DatasetSpec] = []
     for index, event in enumerate(e for e in events if e.get("kind") == "dataset"):
         raw = str(event.get("path", ""))
         if not raw or "\0" in raw:
             notes.append(f"auditor.log_dataset: unusable path {raw!r}; ignored")
+            continue
+        if not mounted(raw):  # the host would hash a host file the command named: an oracle on it
+            notes.append(f"auditor.log_dataset({raw!r}): {OUTSIDE_MOUNTS}")
             continue
         try:
             relative = str(Path(os.path.realpath(raw)).relative_to(os.path.realpath(root)))

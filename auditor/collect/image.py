@@ -17,6 +17,7 @@ import platform
 import posixpath
 import tarfile
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,9 +27,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from auditor.collect.probe_runner import PYTHON_NAME, Interpreter, probe_source
 from auditor.collect.python_env import PythonEvidence, parse_probe
 from auditor.collect.system import parse_os_release
-from auditor.errors import EXIT_NOT_FOUND
+from auditor.errors import EXIT_NOT_FOUND, UsageError
 from auditor.execute.container import init_exec_failure
 from auditor.record.models import Missing, OsInfo, SystemPackage, SystemPackages
+from auditor.untrusted import UntrustedFileError, container_owner, give_tree, read_regular_file
 
 if TYPE_CHECKING:
     from docker.models.containers import Container as DockerContainer
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 PROBE_TIMEOUT_S = 60
 MAX_FILE_BYTES = 64 * 1024 * 1024
 RPM_DATABASES = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
+CANCEL_POLL_S = 0.1
+INTERRUPTED = "interrupted"
 
 
 @dataclass(frozen=True)
@@ -47,29 +51,41 @@ class ImageEvidence:
     system_packages: SystemPackages | Missing
 
 
-def collect_image(plan: ContainerPlan, argv: Sequence[str], env: Mapping[str, str]) -> ImageEvidence:
+def collect_image(
+    plan: ContainerPlan, argv: Sequence[str], env: Mapping[str, str], cancel: threading.Event | None = None
+) -> ImageEvidence:
+    """What the image holds; `cancel` set (Ctrl-C) stops the probe at once and says so."""
     first = posixpath.basename(argv[0]) if argv else ""
     candidates: list[tuple[str, Literal["argv", "path"]]] = [(argv[0], "argv")] if PYTHON_NAME.match(first) else []
     candidates += [("python3", "path"), ("python", "path")]
+    cancel = cancel or threading.Event()
     files: dict[str, bytes | None] = {}
     tried: list[str] = []
     with tempfile.TemporaryDirectory(prefix="auditor-image-probe-") as out:
         target = Path(out, "probe.json")
+        shared = _share(out, plan)  # the probe may run as another uid than auditor's
         for executable, how in candidates:
+            if cancel.is_set():
+                return _interrupted()
             container = _create(plan, [executable, "-c", probe_source(), str(target), "--system"], env, out)
             try:
-                outcome = _run(container)
-                if outcome == "not found" and len(tried) == len(candidates) - 1:
-                    files = _read_files(container)  # no Python at all: read what files can tell
+                outcome = _run(container, cancel)
+                if outcome == INTERRUPTED:
+                    return _interrupted()
+                last = len(tried) == len(candidates) - 1
+                raw = _load(target) if outcome == "ok" else outcome
+                system = raw.get("system") if isinstance(raw, dict) else None
+                if not isinstance(system, dict) and (outcome != "not found" or last):
+                    files = _read_files(container)  # no Python, or its probe failed: read what files can tell
             finally:
                 with contextlib.suppress(Exception):
                     container.remove(force=True)
             if outcome == "not found":
                 tried.append(executable)
                 continue
-            raw = _load(target) if outcome == "ok" else None
-            python = _python(outcome, raw, Interpreter(executable, how))
-            system = raw.get("system") if isinstance(raw, dict) else None
+            if shared is not None and isinstance(raw, str):
+                raw += f" ({shared})"
+            python = _python(raw, Interpreter(executable, how))
             if isinstance(system, dict):
                 files = {k: v.encode() if isinstance(v, str) else None for k, v in system.items()}
                 return _evidence(plan, python, files, str(system.get("rpm_error") or ""))
@@ -80,6 +96,22 @@ def collect_image(plan: ContainerPlan, argv: Sequence[str], env: Mapping[str, st
     return _evidence(plan, python, files, "")
 
 
+def _interrupted() -> ImageEvidence:
+    gone = Missing(reason="interrupted before the image's environment was collected")
+    return ImageEvidence(python=PythonEvidence(gone, gone, gone, None), os=gone, system_packages=gone)
+
+
+def _share(out: str, plan: ContainerPlan) -> str | None:
+    """Give the probe's output folder to the container's uid; why that failed, if it did."""
+    try:
+        owner = container_owner(plan.settings.user)
+        if owner is not None:
+            give_tree(Path(out), owner)
+    except (OSError, UsageError) as exc:
+        return f"its output folder could not be given to --user {plan.settings.user}: {exc}"
+    return None
+
+
 def _evidence(
     plan: ContainerPlan, python: PythonEvidence, files: Mapping[str, bytes | None], rpm_error: str
 ) -> ImageEvidence:
@@ -88,11 +120,18 @@ def _evidence(
     )
 
 
-def _load(target: Path) -> dict[str, Any] | None:
-    with contextlib.suppress(OSError, ValueError):
-        data = json.loads(target.read_text(encoding="utf-8"))
-        return data if isinstance(data, dict) else None
-    return None
+def _load(target: Path) -> dict[str, Any] | str:
+    """The probe's report, or why there is none; never read through a link or from a FIFO that
+    the command's side (the image's own `python3`, say) put in its place."""
+    try:
+        data = json.loads(read_regular_file(target, MAX_FILE_BYTES).decode("utf-8"))
+    except FileNotFoundError:
+        return "it wrote no output"
+    except UntrustedFileError as exc:
+        return f"its output {target.name} is {exc.why}: ignored"
+    except (OSError, ValueError):
+        return "its output could not be read"
+    return data if isinstance(data, dict) else "its output could not be read"
 
 
 def _create(plan: ContainerPlan, argv: list[str], env: Mapping[str, str], out: str) -> DockerContainer:
@@ -105,8 +144,8 @@ def _create(plan: ContainerPlan, argv: list[str], env: Mapping[str, str], out: s
     return plan.client.containers.create(**kwargs)
 
 
-def _run(container: DockerContainer) -> str:
-    """'ok', 'not found', or why the probe failed."""
+def _run(container: DockerContainer, cancel: threading.Event) -> str:
+    """'ok', 'not found', INTERRUPTED, or why the probe failed."""
     from docker.errors import APIError
 
     try:
@@ -114,8 +153,9 @@ def _run(container: DockerContainer) -> str:
     except APIError as exc:
         text = str(exc.explanation or exc)
         return "not found" if "not found" in text.lower() or "no such file" in text.lower() else text[:300]
-    result = container.wait(timeout=PROBE_TIMEOUT_S)
-    code = int(result.get("StatusCode", -1))
+    code = _wait(container, cancel, PROBE_TIMEOUT_S)
+    if isinstance(code, str):
+        return code
     if code == 0:
         return "ok"
     raw_tail = b""
@@ -131,13 +171,46 @@ def _run(container: DockerContainer) -> str:
     return f"exit {code}: {tail[0][:200]}"
 
 
-def _python(outcome: str, raw: dict[str, Any] | None, interpreter: Interpreter) -> PythonEvidence:
-    if raw is not None:
+def _wait(container: DockerContainer, cancel: threading.Event, timeout_s: float) -> int | str:
+    """The container's exit code; INTERRUPTED (the container removed at once) when `cancel` is set;
+    or why the wait failed. The engine's wait blocks, so it runs in a thread polled with `cancel`."""
+    outcome: dict[str, Any] = {}
+    done = threading.Event()
+
+    def wait() -> None:
+        try:
+            outcome["result"] = container.wait(timeout=timeout_s)
+        except Exception as exc:  # a timeout, or the container removed under it
+            outcome["error"] = exc
+        done.set()
+
+    threading.Thread(target=wait, daemon=True, name="auditor-probe-wait").start()
+    deadline = time.monotonic() + timeout_s + 5
+    while not done.wait(CANCEL_POLL_S):
+        if cancel.is_set():
+            with contextlib.suppress(Exception):
+                container.remove(force=True)
+            return INTERRUPTED
+        if time.monotonic() > deadline:
+            break
+    if cancel.is_set():
+        with contextlib.suppress(Exception):
+            container.remove(force=True)
+        return INTERRUPTED
+    if "result" in outcome:
+        return int(outcome["result"].get("StatusCode", -1))
+    error = outcome.get("error")
+    if error is None or "timed out" in str(error).lower() or "timeout" in type(error).__name__.lower():
+        return f"it did not finish within {timeout_s:g} s"
+    return f"lost track of its container: {type(error).__name__}: {str(error)[:200]}"
+
+
+def _python(raw: dict[str, Any] | str, interpreter: Interpreter) -> PythonEvidence:
+    """The probe's findings; `raw` is its report, or why it failed."""
+    outcome = raw if isinstance(raw, str) else "its output could not be read"
+    if isinstance(raw, dict):
         with contextlib.suppress(ValueError, KeyError, TypeError):
             return parse_probe(raw, interpreter)
-        outcome = "its output could not be read"
-    elif outcome == "ok":
-        outcome = "it wrote no output"
     gone = Missing(reason=f"environment probe in the image with {interpreter.executable} failed: {outcome}")
     return PythonEvidence(gone, gone, gone, None)
 

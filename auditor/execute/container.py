@@ -44,7 +44,12 @@ class ContainerExecutor:
     def execute(self, spec: ExecutionSpec, streams: Streams) -> ExecutionResult:
         received: list[str] = []
         with _signals(received):  # from the first API call on: Ctrl-C during create or start counts too
-            return self._execute(spec, streams, received)
+            result = self._execute(spec, streams, received)
+        if received and result.status != "interrupted":
+            # It came after the command had ended: pass it on to whoever handles signals now
+            # (capture, which then stops collecting and records the run at once).
+            signal.raise_signal(signal.Signals[received[0]])
+        return result
 
     def _execute(self, spec: ExecutionSpec, streams: Streams, received: list[str]) -> ExecutionResult:
         from docker.errors import APIError, DockerException
@@ -281,7 +286,7 @@ def _joined(thread: threading.Thread) -> bool:
 # What the container's init prints when it cannot exec the command (podman's catatonit, Docker's
 # tini), so "command not found in the image" is 127 as in a shell, not the init's own exit 1.
 _INIT_EXEC_FAILED = re.compile(
-    rb"^\s*(?:ERROR \(catatonit:\d+\): failed to exec pid1|\[FATAL tini \(\d+\)\] exec .* failed): "
+    rb"^\s*(?:(?:ERROR \(catatonit:\d+\): )?failed to exec pid1|\[FATAL tini \(\d+\)\] exec .* failed): "
     rb"(?P<why>[^\n]*)\s*$"
 )
 

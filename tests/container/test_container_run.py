@@ -294,3 +294,28 @@ def test_output_folders_and_options_are_checked_first(
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_ctrl_c_while_the_image_is_still_probed_records_the_run_at_once(
+    tmp_path: Path, engine_env: dict[str, str]
+) -> None:
+    wrapper = tmp_path / "python3"  # the probe runs `./python3 -c SOURCE OUT --system`: make that one hang
+    wrapper.write_text('#!/bin/sh\nif [ "$1" = "-c" ] && [ "$#" -ge 4 ]; then sleep 60; fi\nexec python3 "$@"\n')
+    wrapper.chmod(0o755)
+    proc = subprocess.Popen(
+        [str(AUDITOR), "run", "--image", BASE_IMAGE, "--", "./python3", "-c", "print('ready', flush=True)"],
+        cwd=tmp_path,
+        env=engine_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == b"ready\n"
+    time.sleep(1)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 0  # the command itself had succeeded
+    assert time.monotonic() - started < 15
+    [record] = records(tmp_path)
+    assert record["environment"]["python"]["reason"] == "interrupted before the image's environment was collected"  # type: ignore[index]
+    assert leftover_containers() == []
