@@ -79,12 +79,14 @@ def _missing(section: Missing) -> str:
 def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -> str:
     ident, env, hw = record.identity, record.environment, record.hardware
     lines = [
-        f"Run {ident.run_id}  ({ident.status}, exit {ident.exit_code}{', ' + ident.signal if ident.signal else ''})",
+        f"Run {ident.run_id}  ({ident.status}, exit {_or_unknown(ident.exit_code)}"
+        f"{', ' + ident.signal if ident.signal else ''})",
         f"  project     {safe(ident.project)}" + (f"  name: {safe(ident.name)}" if ident.name else ""),
         f"  command     {command_line(ident.argv)}",
         f"  directory   {safe(ident.cwd)}",
         f"  started     {ident.started_at.isoformat()}  ended {ident.ended_at.isoformat()}  ({ident.duration_s:.2f} s)",
-        f"  by          {safe(ident.user)} on {safe(ident.host)}, auditor {safe(ident.auditor_version)}",
+        f"  by          {safe(_or_unknown(ident.user))} on {safe(_or_unknown(ident.host))}, "
+        f"auditor {safe(ident.auditor_version)}",
         f"  record      sha256:{record_digest(record)}",
     ]
     if ident.error:
@@ -151,9 +153,15 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
     )
     lines.append("  gpus        " + _gpus(hw.gpus))
     res = record.resources
-    cpu = (res.user_cpu_s or 0) + (res.system_cpu_s or 0)
+    cpu_s = (
+        None if res.user_cpu_s is None and res.system_cpu_s is None else (res.user_cpu_s or 0) + (res.system_cpu_s or 0)
+    )
+    cpu = "not recorded" if cpu_s is None else f"{cpu_s:.2f} s"
     peak = f"{res.peak_rss_bytes / 2**20:.0f} MiB" if res.peak_rss_bytes is not None else "unknown"
-    lines += ["", "Resources", f"  wall {res.wall_s:.2f} s, cpu {cpu:.2f} s, peak memory {peak}"]
+    wall = f"{res.wall_s:.2f} s" + (
+        " (from the tool's start and end times)" if record.origin.kind == "ingested" else ""
+    )
+    lines += ["", "Resources", f"  wall {wall}, cpu {cpu}, peak memory {peak}"]
     lines += ["", "Outputs", *(_log(name, log) for name, log in _logs(record))]
     lines += [f"  note        {safe(n)}" for n in record.outputs.notes]
     if record.metrics or record.params:
@@ -203,6 +211,10 @@ def _origin(record: RunRecord) -> list[str]:
         elif packages is not None:
             lines.append(f"  os packages {len(packages.packages)} ({packages.manager})")
     return lines
+
+
+def _or_unknown(value: object) -> str:
+    return "not recorded" if value is None else str(value)
 
 
 def _logs(record: RunRecord) -> tuple[tuple[str, LogFile | None], ...]:

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from auditor import __version__
 from auditor.errors import UsageError
@@ -36,8 +37,10 @@ from auditor.record.models import (
     RunRecord,
     RunStatus,
 )
-from auditor.redact import TextRedactor
+from auditor.redact import SECRET_NAME, TextRedactor
 from auditor.store import RunStore
+
+SECRET_MASK = "[REDACTED:secret-name]"  # noqa: S105 - the mask, not a password
 
 
 class IngestError(UsageError):
@@ -196,13 +199,57 @@ def existing_ingests(store: RunStore) -> dict[tuple[str, str, str | None], str]:
 def commit(store: RunStore, record: RunRecord, secrets: Mapping[str, str] | None = None) -> Path:
     """Redact, validate and write one record; nothing is left behind if any step fails."""
     redactor = TextRedactor(tuple((secrets or {}).values()))
-    clean = RunRecord.model_validate(redactor.data(record.model_dump(mode="json")))
+    data = record.model_dump(mode="json")
+    _mask_named(data)
+    clean = RunRecord.model_validate(redactor.data(data))
     staging = store.begin(clean.identity.run_id)
     try:
         return store.commit(staging, clean)
     except BaseException:
         store.discard(staging)
         raise
+
+
+def _mask_named(data: dict[str, Any]) -> None:
+    """Values under secret-looking names (db_password, AWS_SECRET_ACCESS_KEY, fs.s3a.secret.key)
+    in params, tags and annotations, nested JSON included: token shapes alone miss them."""
+    for section in ("params", "tags"):
+        if isinstance(data.get(section), dict):
+            data[section] = _masked(data[section])
+    lineage = data.get("lineage")
+    if isinstance(lineage, dict):
+        for kind in ("datasets", "steps", "models"):
+            for item in lineage.get(kind) or ():
+                if isinstance(item, dict) and isinstance(item.get("annotations"), dict):
+                    item["annotations"] = _masked(item["annotations"])
+
+
+def _masked(mapping: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if SECRET_NAME.search(str(key)) and value not in (None, ""):
+            out[key] = SECRET_MASK
+        elif isinstance(value, dict):
+            out[key] = _masked(value)
+        elif isinstance(value, list):
+            out[key] = [_masked(v) if isinstance(v, dict) else v for v in value]
+        elif isinstance(value, str) and value[:1] in "{[":
+            out[key] = _masked_json(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _masked_json(text: str) -> str:
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return text
+    if isinstance(parsed, dict):
+        return json.dumps(_masked(parsed), sort_keys=True, separators=(",", ":"))
+    if isinstance(parsed, list):
+        return json.dumps([_masked(v) if isinstance(v, dict) else v for v in parsed], separators=(",", ":"))
+    return text
 
 
 def sha256_file(path: Path) -> str:

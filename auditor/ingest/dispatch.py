@@ -9,6 +9,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
 from auditor.errors import UsageError
 from auditor.ingest.common import Ingested, build_record, commit, existing_ingests
@@ -47,6 +48,21 @@ def detect(source: str) -> Kind:
     elif _is_sqlite(path):
         return "mlflow"
     raise UsageError(f"{source}: cannot tell which tool recorded this; name it: auditor ingest {'|'.join(KINDS)} PATH")
+
+
+def canonical(source: str) -> str:
+    """One spelling per source, so `m/mlruns`, `/abs/m/mlruns` and `file:///abs/m/mlruns` are the
+    same source in the record (and an ingest of it is found again), and a reader of the dossier
+    sees where it was, not a path relative to somewhere unknown."""
+    if source.startswith("sqlite:///"):
+        path = source.removeprefix("sqlite:///")  # sqlite:////abs has a fourth slash: absolute
+    elif source.startswith("file:"):
+        path = unquote(urlsplit(source).path)
+    elif "://" in source:
+        return source
+    else:
+        path = source
+    return str(Path(path).resolve()) if path else source
 
 
 def _is_sqlite(path: Path) -> bool:
@@ -90,7 +106,7 @@ def ingest(
     rehash: bool = False,
 ) -> list[Outcome]:
     chosen = kind or detect(source)
-    runs = read(chosen, source, run_id=run_id, experiment=experiment, rehash=rehash)
+    runs = read(chosen, canonical(source), run_id=run_id, experiment=experiment, rehash=rehash)
     records = [build_record(run) for run in runs]  # everything is read and validated before anything is written
     earlier = existing_ingests(store)
     out = []

@@ -480,6 +480,11 @@ def test_an_ingested_run_says_so_on_the_cover_and_names_what_was_not_captured(in
     )
 
 
+def test_no_package_verdict_is_claimed_when_none_were_captured(ingested_html: str) -> None:
+    assert "No installed packages were captured, so none could be checked." in ingested_html
+    assert "has no known vulnerability" not in ingested_html
+
+
 def test_values_the_tool_did_not_record_never_read_none(ingested_html: str) -> None:
     page = parse(ingested_html)
     run, source = page.by_id("identity").all("table", "kv")[:2]

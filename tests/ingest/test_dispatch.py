@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import UsageError
-from auditor.ingest.dispatch import detect, read
+from auditor.ingest.dispatch import canonical, detect, read
 from tests.conftest import CliRunner
 
 
@@ -54,3 +54,47 @@ def test_an_explicit_kind_wins_over_detection(cli: CliRunner, tmp_path: Path) ->
     assert "neither an mlruns folder nor an SQLite database" in done.stderr  # the MLflow reader answered
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "store" / "runs").exists() or not any((tmp_path / "store" / "runs").iterdir())
+
+
+def test_one_spelling_per_source() -> None:
+    here = Path.cwd()
+    assert canonical("mlruns") == str(here / "mlruns")
+    assert canonical("sqlite:///mlflow.db") == str(here / "mlflow.db")
+    assert canonical("sqlite:////srv/mlflow.db") == "/srv/mlflow.db"
+    assert canonical("file:///srv/ml%20runs") == "/srv/ml runs"
+    assert canonical("http://tracking.example") == "http://tracking.example"
+
+
+def test_values_under_secret_names_are_masked_in_ingested_records(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from auditor.ingest.common import Ingested, build_record, commit
+    from auditor.record import load_record
+    from auditor.record.lineage import Dataset, Datasheet
+    from auditor.store import RunStore
+
+    facet = '{"spark_properties": {"fs.s3a.secret.key": "abc123secret", "spark.app.name": "etl"}}'
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    run = Ingested(
+        tool="MLflow",
+        tool_version=None,
+        source_uri="/x",
+        source_run_id="r1",
+        project="p",
+        started_at=now,
+        ended_at=now,
+        status="succeeded",
+        params={"db_password": "hunter2-very-secret", "lr": "0.1"},
+        tags={"AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI", "mlflow.user": "ana"},
+        datasets=(
+            Dataset(id="d", role="input", uri="s3://b/k", datasheet=Datasheet(), annotations={"facet.x": facet}),
+        ),
+    )
+    store = RunStore.create(tmp_path / "store")
+    path = commit(store, build_record(run))
+    text = (path / "record.json").read_text()
+    for secret in ("hunter2-very-secret", "wJalrXUtnFEMI", "abc123secret"):
+        assert secret not in text
+    record = load_record(path / "record.json")
+    assert record.params["lr"] == "0.1" and record.tags["mlflow.user"] == "ana"
+    assert "etl" in record.lineage.datasets[0].annotations["facet.x"]  # type: ignore[union-attr]

@@ -64,7 +64,15 @@ def _datasets_hashed(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list
     out = []
     for d in _inputs(lineage):
         subject, before = f"dataset:{d.id}", d.before
-        if isinstance(before, ContentHash):
+        if isinstance(before, ContentHash) and before.hashed_at > record.identity.started_at:
+            out.append(
+                cannot(
+                    subject,
+                    f"sha256 taken {before.hashed_at:%Y-%m-%d %H:%M} UTC, after the run started: "
+                    "it shows today's bytes, not what the run read",
+                )
+            )
+        elif isinstance(before, ContentHash):
             out.append(
                 Verdict(
                     subject=subject,

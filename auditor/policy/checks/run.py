@@ -65,7 +65,7 @@ def _hardware_recorded(record: RunRecord, _: NoParams, _ctx: CheckContext) -> li
 
 
 class SeedParams(Frozen):
-    names: str = Field(r"(^|_)(seed|random_state)$", description="Regular expression for seed parameter names")
+    names: str = Field(r"(^|[_./:])(seed|random_state)$", description="Regular expression for seed parameter names")
 
     @field_validator("names")
     @classmethod
