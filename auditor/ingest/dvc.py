@@ -17,22 +17,20 @@ recomputes them to report what changed since dvc.lock, and takes SHA-256 hashes 
 from __future__ import annotations
 
 import hashlib
-import os
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.ingest.common import Ingested, IngestError
+from auditor.ingest.dvc_code import CodeCheck
 from auditor.ingest.dvc_files import find_pipelines
+from auditor.ingest.dvc_git import git_source
 from auditor.ingest.dvc_lineage import build, is_local, location
 from auditor.ingest.dvc_rehash import rehash as rehash_workspace
 from auditor.ingest.dvc_values import ValuesFile, flatten, metrics_from, param_value, read_values, record_key
-from auditor.ingest.dvc_yaml import Pipeline, join, read_pipeline
-from auditor.record.models import ParamValue, ReportedSource
-from auditor.redact import clean_url
+from auditor.ingest.dvc_yaml import Pipeline, StageBudget, join, read_pipeline
+from auditor.record.models import ParamValue
 
 TOOL = "DVC"
-GIT_TIMEOUT_S = 10
 TIMES_NOTE = (
     "times are approximations: DVC records no run times; ended_at is dvc.lock's modification time and "
     "started_at the oldest modification time among the locked outputs (outputs a later `dvc repro` "
@@ -48,10 +46,11 @@ def read(repo: Path, *, rehash: bool = False) -> list[Ingested]:
     found = find_pipelines(repo)
     if not found.pipelines:
         raise IngestError(repo, None, "no dvc.yaml: not a DVC pipeline (`dvc stage add` writes one)")
-    pipelines = [read_pipeline(path, repo) for path in found.pipelines]
+    budget = StageBudget()  # one for the whole repository: each dvc.yaml may hold a matrix
+    pipelines = [read_pipeline(path, repo, budget) for path in found.pipelines]
     notes = [TIMES_NOTE, HINTS_NOTE, *found.notes, *(n for p in pipelines for n in p.notes)]
     notes += _legacy_notes(pipelines)
-    graph = build(pipelines)
+    graph = build(pipelines, CodeCheck(repo))
     now = datetime.now(UTC)
     changed: list[str] = []
     if rehash:
@@ -81,7 +80,7 @@ def read(repo: Path, *, rehash: bool = False) -> list[Ingested]:
             status="succeeded" if not stale else "interrupted",
             error=None if not stale else "; ".join(stale[:5])[:2000],
             cwd=str(repo),
-            source=_git(repo, notes),
+            source=git_source(repo, notes),
             datasets=tuple(graph.datasets.values()),
             steps=tuple(graph.steps),
             params=params,
@@ -214,36 +213,3 @@ def _fingerprint(pipelines: list[Pipeline], repo: Path) -> str:
             digest.update(b"\0unreadable")
     kind = "dvc.lock" if any(p.lock for p in pipelines) else "dvc.yaml"
     return f"{kind}@sha256:{digest.hexdigest()[:16]}"
-
-
-def _git(repo: Path, notes: list[str]) -> ReportedSource | None:
-    """The commit checked out now, as git reports it: not proof that it produced dvc.lock."""
-    commit = _run_git(repo, "rev-parse", "--verify", "-q", "HEAD")
-    if commit is None:
-        notes.append("source: not a git repository, or no commit yet: the code's version is not known")
-        return None
-    branch = _run_git(repo, "symbolic-ref", "-q", "--short", "HEAD")
-    remote = _run_git(repo, "remote", "get-url", "origin")
-    dirty = _run_git(repo, "status", "--porcelain", "--untracked-files=no")
-    if dirty:
-        notes.append("source: the git work tree has uncommitted changes: the commit may not be the code that ran")
-    return ReportedSource(
-        tool="git",
-        repo_url=clean_url(remote) if remote else None,
-        commit=commit,
-        branch=branch or None,
-        path="dvc.yaml",
-    )
-
-
-def _run_git(repo: Path, *args: str) -> str | None:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    try:
-        done = subprocess.run(
-            ["git", *args], cwd=repo, capture_output=True, timeout=GIT_TIMEOUT_S, env=env, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.decode("utf-8", "replace").strip()[:4096]

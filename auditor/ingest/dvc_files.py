@@ -1,9 +1,9 @@
 """Reading the files of a DVC repository as untrusted data: size caps, safe parsers, no escapes.
 
-YAML is read with the safe loader. Aliases are allowed (people use anchors in dvc.yaml) but the
-size the document would have once every alias is expanded is counted first, on the node graph,
-so a few lines of nested aliases cannot make the flattening of params blow up. Python params
-files are parsed, never run, the way DVC reads them: literal top-level and class assignments.
+YAML is read with the safe loader, its alias expansion bounded (auditor.ingest.safe_yaml, shared
+with the MLflow reader), so a few lines of nested aliases cannot make the flattening of params
+blow up. Python params files are parsed, never run, the way DVC reads them: literal top-level
+and class assignments.
 """
 
 from __future__ import annotations
@@ -15,16 +15,13 @@ import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from auditor.ingest.common import IngestError
-
-if TYPE_CHECKING:
-    import yaml
+from auditor.ingest.safe_yaml import load_yaml
 
 MAX_PIPELINE_BYTES = 50 * 1024 * 1024  # dvc.yaml and dvc.lock
 MAX_VALUES_BYTES = 10 * 1024 * 1024  # params and metrics files
-MAX_EXPANDED_NODES = 1_000_000
 MAX_WALK_ENTRIES = 200_000
 SKIPPED_DIRS = frozenset({".git", ".dvc", ".hg", ".svn"})  # DVC never looks for pipelines in these
 
@@ -48,54 +45,6 @@ def read_bytes(path: Path, label: str, cap: int) -> bytes:
             return handle.read(cap + 1)[:cap]
     except OSError as exc:
         raise IngestError(label, None, f"cannot read: {exc.strerror or exc}") from exc
-
-
-def load_yaml(data: bytes, label: str) -> Any:
-    import yaml
-
-    loader_class = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        loader = loader_class(data.decode("utf-8"))
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                return None
-            _check_expansion(node, label)
-            return loader.construct_document(node)
-        finally:
-            loader.dispose()
-    except UnicodeDecodeError as exc:
-        raise IngestError(label, None, f"not UTF-8 text (byte {exc.start})") from exc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise IngestError(label, where, f"not valid YAML: {exc.problem or exc.context}") from exc
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
-        raise IngestError(label, None, f"not valid YAML: {' '.join(str(exc).split())[:200]}") from exc
-
-
-def _check_expansion(root: yaml.Node, label: str) -> None:
-    """Count the nodes the document expands to, each shared node once per reference (memoised)."""
-    import yaml
-
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node, depth: int) -> int:
-        if depth > 64:
-            raise IngestError(label, None, "nested more than 64 levels deep")
-        if id(node) in sizes:
-            return sizes[id(node)]
-        sizes[id(node)] = 1  # a recursive alias counts once instead of looping
-        total = 1
-        if isinstance(node, yaml.SequenceNode):
-            total += sum(size(item, depth + 1) for item in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
-        sizes[id(node)] = min(total, MAX_EXPANDED_NODES + 1)
-        return sizes[id(node)]
-
-    if size(root, 0) > MAX_EXPANDED_NODES:
-        raise IngestError(label, None, f"expands to more than {MAX_EXPANDED_NODES} values (nested YAML aliases)")
 
 
 def load_values(path: Path, label: str) -> Any:

@@ -14,9 +14,11 @@ import hashlib
 import posixpath
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from auditor.ingest.common import not_captured
+from auditor.ingest.dvc_code import CODE_DESCRIPTION, is_code_file
 from auditor.ingest.dvc_lock import Entry, LockStage
 from auditor.ingest.dvc_values import display, flatten, record_key
 from auditor.ingest.dvc_yaml import OutDef, Pipeline, StageDef, join
@@ -65,7 +67,8 @@ def is_local(key: str) -> bool:
     return not URL.match(key) and not key.startswith("/") and key != ".." and not key.startswith("../")
 
 
-def build(pipelines: list[Pipeline]) -> Graph:
+def build(pipelines: list[Pipeline], is_code: Callable[[str], bool] = is_code_file) -> Graph:
+    """`is_code(key)`: whether a dependency is source code (dvc_code.CodeCheck also reads folders)."""
     graph = Graph()
     producers: dict[str, Use] = {}
     consumers: dict[str, list[Use]] = {}
@@ -93,7 +96,10 @@ def build(pipelines: list[Pipeline]) -> Graph:
     overlaps = _overlaps(producers, consumers, wiring)
     ids = _ids(sorted({*producers, *consumers}))
     for key in sorted({*producers, *consumers}):
-        graph.datasets[key] = _dataset(key, ids[key], producers.get(key), consumers.get(key, []), overlaps, graph)
+        code = key in consumers and is_local(key) and is_code(key)
+        graph.datasets[key] = _dataset(
+            key, ids[key], producers.get(key), consumers.get(key, []), overlaps, graph, code=code
+        )
     graph.steps = [
         step.model_copy(
             update={
@@ -213,14 +219,25 @@ def hint(entry: Entry | None, stage: str) -> Hash:
 
 
 def _dataset(
-    key: str, ident: str, producer: Use | None, users: list[Use], overlaps: dict[str, str], graph: Graph
+    key: str,
+    ident: str,
+    producer: Use | None,
+    users: list[Use],
+    overlaps: dict[str, str],
+    graph: Graph,
+    *,
+    code: bool = False,
 ) -> Dataset:
+    """A path as a dataset. Source code a stage depends on keeps its place in the lineage (the
+    record has no role for code), marked `dvc.kind: code` and described as such."""
     notes: dict[str, str] = {}
     out = producer.out if producer else None
     if out is not None:
         notes.update({f"dvc.{flag}": value for flag, value in out.flags.items() if flag != "desc"})
         if out.kind != "outs":
             notes["dvc.kind"] = out.kind
+    if code and "dvc.kind" not in notes:
+        notes["dvc.kind"] = "code"
     if key in overlaps:
         inside = key.startswith(overlaps[key] + "/")
         notes["dvc.overlaps"] = f"{'inside' if inside else 'contains'} output {overlaps[key]}"
@@ -239,6 +256,8 @@ def _dataset(
         stages = ", ".join(u.stage for u in users)
         graph.stale.append(f"{key}: the stages that use it ({stages}) recorded different versions of it")
     description = out.flags.get("desc") if out else None
+    if notes.get("dvc.kind") == "code":
+        description = description or CODE_DESCRIPTION
     return Dataset(
         id=ident,
         role=role,

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from auditor.ingest.common import IngestError
-from auditor.ingest.dvc_files import MAX_PIPELINE_BYTES, load_yaml, read_bytes
+from auditor.ingest.dvc_files import MAX_PIPELINE_BYTES, read_bytes
+from auditor.ingest.safe_yaml import load_yaml
 
 MD5 = re.compile(r"^[0-9a-f]{32}(\.dir)?$")
 # what remote dependencies record instead of (or beside) an MD5

@@ -19,7 +19,6 @@ from auditor.ingest.common import IngestError
 from auditor.ingest.dvc_files import load_values, within
 
 TEMPLATE = re.compile(r"(?<!\\)\$\{(?P<inner>.*?)\}")
-MAX_GENERATED = 10_000
 
 
 class Unresolved(Exception):
@@ -103,7 +102,10 @@ def _text(value: Any) -> str:
 
 
 def generated(definition: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(key, loop variables) for each stage a foreach or matrix definition generates, as DVC keys them."""
+    """(key, loop variables) for each stage a foreach or matrix definition generates, as DVC keys them.
+
+    Lazily, and without a cap of its own: the caller counts every stage of the repository
+    against one budget (dvc_yaml.StageBudget) and stops when it is spent."""
     if "foreach" in definition:
         iterable = resolve(definition["foreach"], ctx)
         if isinstance(iterable, dict):
@@ -113,7 +115,7 @@ def generated(definition: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple
             items = {(str(i) if composite else _text(item)): (item, {}) for i, item in enumerate(iterable)}
         else:
             raise Unresolved("foreach is neither a list nor a mapping")
-        for key, (item, extra) in list(items.items())[:MAX_GENERATED]:
+        for key, (item, extra) in items.items():
             yield key, {"item": item, **extra}
         return
     matrix = definition["matrix"]
@@ -126,7 +128,7 @@ def generated(definition: dict[str, Any], ctx: dict[str, Any]) -> Iterator[tuple
             raise Unresolved(f"matrix axis {axis} is not a list")
         axes[str(axis)] = resolved
     combinations = itertools.product(*(list(enumerate(values)) for values in axes.values()))
-    for combination in itertools.islice(combinations, MAX_GENERATED):
+    for combination in combinations:
         item = dict(zip(axes, (value for _, value in combination), strict=True))
         fragments = [
             f"{axis}{index}" if isinstance(value, dict | list) else _text(value)

@@ -13,11 +13,27 @@ from pathlib import Path
 from typing import Any
 
 from auditor.ingest.common import IngestError
-from auditor.ingest.dvc_files import MAX_PIPELINE_BYTES, load_yaml, read_bytes, within
+from auditor.ingest.dvc_files import MAX_PIPELINE_BYTES, read_bytes, within
 from auditor.ingest.dvc_lock import Lock, read_lock
 from auditor.ingest.dvc_template import Unresolved, context, generated, resolve
+from auditor.ingest.safe_yaml import load_yaml
 
 OUT_KINDS = ("outs", "metrics", "plots")
+MAX_STAGES = 10_000  # in all the repository's dvc.yaml files, foreach and matrix stages included
+
+
+@dataclass
+class StageBudget:
+    """How many more stages may be read: one per-stage cap let 100 matrix stages generate a million."""
+
+    left: int = MAX_STAGES
+
+    def take(self, label: str, where: str) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise IngestError(
+                label, where, f"the pipeline defines more than {MAX_STAGES} stages in all (foreach / matrix): refused"
+            )
 
 
 @dataclass(frozen=True)
@@ -53,7 +69,9 @@ class Pipeline:
     notes: tuple[str, ...]
 
 
-def read_pipeline(dvc_yaml: Path, repo: Path) -> Pipeline:
+def read_pipeline(dvc_yaml: Path, repo: Path, budget: StageBudget | None = None) -> Pipeline:
+    """One dvc.yaml; `budget` is shared by every dvc.yaml of the repository."""
+    budget = budget if budget is not None else StageBudget()
     label = dvc_yaml.relative_to(repo).as_posix()
     folder = posixpath.dirname(label)
     shown = str(dvc_yaml)  # errors name the file as the user can open it
@@ -77,8 +95,9 @@ def read_pipeline(dvc_yaml: Path, repo: Path) -> Pipeline:
         if not isinstance(name, str) or not isinstance(definition, dict):
             raise IngestError(shown, f"stages.{name}", "expected a stage definition (a mapping)")
         if "foreach" in definition or "matrix" in definition:
-            stages += _generated(name, definition, ctx, lock, prefix, folder, shown, notes)
+            stages += _generated(name, definition, ctx, lock, prefix, folder, shown, notes, budget)
         else:
+            budget.take(shown, f"stages.{name}")
             stages.append(_stage(name, name, prefix, definition, folder, shown, ctx, {}))
     return Pipeline(
         label=label,
@@ -104,17 +123,25 @@ def _generated(
     folder: str,
     label: str,
     notes: list[str],
+    budget: StageBudget,
 ) -> list[StageDef]:
     body = definition.get("do", definition) if "foreach" in definition else definition
     if not isinstance(body, dict):
         raise IngestError(label, f"stages.{name}.do", "expected a stage definition (a mapping)")
     body = {k: v for k, v in body.items() if k != "matrix"}
+    keys: list[tuple[str, dict[str, Any]]] = []
     try:
-        keys = list(generated(definition, ctx))
+        for key, loop in generated(definition, ctx):  # lazily: the budget stops a combinatorial matrix early
+            budget.take(label, f"stages.{name}")
+            keys.append((key, loop))
     except Unresolved as exc:
         locked = sorted(key for key in (lock.stages if lock else {}) if key.startswith(f"{name}@"))
         notes.append(f"{label}: stages.{name}: cannot expand ({exc}); stages taken from dvc.lock: {len(locked)}")
-        keys = [(key.split("@", 1)[1], {}) for key in locked]
+        budget.left += len(keys)
+        keys = []
+        for key in locked:
+            budget.take(label, f"stages.{name}")
+            keys.append((key.split("@", 1)[1], {}))
     return [_stage(f"{name}@{key}", name, prefix, body, folder, label, ctx, loop) for key, loop in keys]
 
 

@@ -10,10 +10,11 @@ that holds an `MLmodel` file: MLflow 2 puts it among the run's artifacts, MLflow
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -25,6 +26,8 @@ from auditor.record.models import RequirementsFile
 from auditor.redact import clean_url
 
 MAX_ENTRIES = 10_000  # artifact files and folders looked at per run, to find the models among them
+MAX_HISTORY_MODELS = 100
+HISTORY_TAG = "mlflow.log-model.history"  # MLflow 2: every model the run logged, with its MLmodel's fields
 LOCAL_MARKERS = ("/mlruns/", "/mlartifacts/")
 
 
@@ -39,6 +42,7 @@ class Found:
     mlmodel: dict[str, Any] | None = None
     after: Result | None = None
     unsafe: str | None = None
+    metadata_from: str | None = None  # where `mlmodel` came from when the MLmodel file was not found
 
 
 @dataclass
@@ -52,40 +56,87 @@ class RunFiles:
 def run_files(run: RawRun, now: datetime) -> RunFiles:
     out = RunFiles()
     root = run.store_root
-    folder = locate(run.artifact_uri, run.fallback_artifacts, root, out.notes, "the run's artifacts")
+    folder, missing = locate(run.artifact_uri, run.fallback_artifacts, root, out.notes, "the run's artifacts")
     if folder is not None:
         scan(folder, root, out)
     for model in run.models:
-        place = locate(model.location, model.fallback, root, out.notes, f"logged model {model.model_id}")
+        place, gone = locate(model.location, model.fallback, root, out.notes, f"logged model {model.model_id}")
+        if gone is not None:
+            where = _local_path(model.location) or model.fallback or Path(model.model_id)
+            out.models.append(Found(where, display(where, root), model.model_id, model.name, after=gone))
         if place is None:
             continue
         if not (place / "MLmodel").is_file():
             out.notes.append(f"logged model {model.model_id}: no MLmodel file in {display(place, root)}")
         out.models.append(Found(place, display(place, root), model.model_id, model.name))
-    for found in out.models:
+    if folder is not None or missing is not None:
+        base = folder or _local_path(run.artifact_uri) or run.fallback_artifacts or Path("artifacts")
+        out.models += _unfound_history_models(run, base, root, out, missing)
+    present = [found for found in out.models if found.after is None]
+    for found in present:
         mlmodel_path = found.path / "MLmodel"
         found.mlmodel = load_yaml_mapping(mlmodel_path) if mlmodel_path.is_file() else {}
         out.requirements += requirement_files(found.path, root)
-    _hash([*out.models, *out.artifacts], root, now, out.notes)
+    _hash([*present, *out.artifacts], root, now, out.notes)
     return out
 
 
-def locate(uri: str, fallback: Path | None, root: Path, notes: list[str], what: str) -> Path | None:
-    """The local folder a recorded artifact location names, if it is inside the store's folder."""
+def locate(
+    uri: str, fallback: Path | None, root: Path, notes: list[str], what: str
+) -> tuple[Path | None, Missing | None]:
+    """The local folder a recorded artifact location names, if it is inside the store's folder;
+    else None, and (second) Missing when the location is local but nothing is there."""
     recorded = _local_path(uri)
     if recorded is None and uri:
         notes.append(f"{what} are kept at {clean_url(uri)}: only local artifact stores are read")
-        return None
+        return None, None
     candidates = [p for p in (recorded, fallback, _rebased(recorded, root)) if p is not None]
     outside = None
     for candidate in candidates:
         if candidate.is_dir():
             if _inside(candidate, root):
-                return candidate
+                return candidate, None
             outside = outside or candidate
     if outside is not None:
         notes.append(f"{what}: {outside} is outside the MLflow store's folder {root}: not read")
-    return None
+        return None, None
+    shown = clean_url(uri) if uri else (str(fallback) if fallback else "no location")
+    notes.append(f"{what}: artifacts recorded at {shown} were not found")
+    return None, Missing(reason=f"artifacts recorded at {shown} were not found")
+
+
+def _unfound_history_models(run: RawRun, base: Path, root: Path, out: RunFiles, missing: Missing | None) -> list[Found]:
+    """Models that MLflow 2's `mlflow.log-model.history` tag says the run logged, but whose folder
+    is not among its artifacts: kept, with a Missing hash, rather than silently dropped."""
+    text = run.tags.get(HISTORY_TAG)
+    if not text:
+        return []
+    try:
+        history = json.loads(text)
+    except (ValueError, RecursionError):
+        out.notes.append(f"tag {HISTORY_TAG}: not valid JSON: the models it lists are not known")
+        return []
+    entries = [e for e in history if isinstance(e, dict)] if isinstance(history, list) else []
+    seen = {found.path for found in out.models}
+    unfound: dict[str, Found] = {}
+    for entry in entries:
+        artifact_path = entry.get("artifact_path")
+        parts = PurePosixPath(artifact_path).parts if isinstance(artifact_path, str) else ()
+        if not parts or any(part in ("/", ".", "..") or "\0" in part for part in parts):
+            continue  # not a path inside the artifacts: nothing to look for
+        path = base.joinpath(*parts)
+        if path in seen or str(artifact_path) in unfound or (missing is None and os.path.lexists(path)):
+            continue  # found as a model, or there but not a model (it is then an artifact)
+        gone = missing or Missing(reason=f"logged model {artifact_path!r} not found in {display(base, root)}")
+        if missing is None:
+            out.notes.append(f"tag {HISTORY_TAG}: logged model {artifact_path!r} is not among the run's artifacts")
+        unfound[str(artifact_path)] = Found(
+            path, display(path, root), name=parts[-1], mlmodel=entry, after=gone, metadata_from=f"tag {HISTORY_TAG}"
+        )
+        if len(unfound) >= MAX_HISTORY_MODELS:
+            out.notes.append(f"tag {HISTORY_TAG}: only the first {MAX_HISTORY_MODELS} models it lists are kept")
+            break
+    return list(unfound.values())
 
 
 def _local_path(uri: str) -> Path | None:
@@ -213,6 +264,8 @@ def model_annotations(found: Found) -> dict[str, str]:
     notes["signature"] = "yes" if isinstance(mlmodel.get("signature"), dict) else "no"
     if found.name:
         notes["name"] = found.name
-    if not mlmodel:
+    if found.metadata_from:
+        notes["mlmodel"] = f"not found; its fields are from the run's {found.metadata_from}"
+    elif not mlmodel:
         notes["mlmodel"] = "missing"
     return notes

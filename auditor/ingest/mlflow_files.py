@@ -16,6 +16,7 @@ from pathlib import Path
 
 from auditor.ingest.common import IngestError
 from auditor.ingest.mlflow_raw import (
+    MAX_META_BYTES,
     MAX_METRIC_BYTES,
     RawDataset,
     RawMetric,
@@ -27,9 +28,11 @@ from auditor.ingest.mlflow_raw import (
     status_name,
     text_field,
 )
+from auditor.untrusted import UntrustedFileError, open_folder, within
 
 NOT_EXPERIMENTS = {".trash", "models"}
 NOT_RUNS = {"tags", "datasets", "traces", "models"}
+MAX_KEY_DEPTH = 64  # a key with '/' is a sub-folder; MLflow keys are far shallower
 
 
 @dataclass
@@ -46,14 +49,16 @@ def read_file_store(root: Path, *, run_id: str | None, experiment: str | None) -
     experiments = [e for e in _experiments(root) if experiment is None or experiment in (e.name, e.id)]
     if experiment is not None and not experiments:
         raise IngestError(root, "experiment", f"no experiment named {experiment!r} in the store")
+    if run_id is not None and ("/" in run_id or run_id in ("", ".", "..")):
+        raise IngestError(root, "run_id", f"{run_id!r} is not a run id (a folder name in an experiment)")
     runs: list[RawRun] = []
     for exp in experiments:
         if run_id is not None:
             folder = exp.folder / run_id
             if run_id not in NOT_RUNS and (folder.is_dir() or folder.is_symlink()):
-                runs.append(_run(root, exp, _checked_dir(folder)))
+                runs.append(_run(root, exp, _checked_dir(folder, root, "run_id")))
             continue
-        for entry in _subdirs(exp.folder):
+        for entry in _subdirs(exp.folder, root):
             if entry.name not in NOT_RUNS:
                 run = _run(root, exp, entry)
                 if not run.deleted:  # MLflow's own views hide deleted runs too
@@ -65,7 +70,7 @@ def read_file_store(root: Path, *, run_id: str | None, experiment: str | None) -
 
 def _experiments(root: Path) -> list[_Experiment]:
     out = []
-    for folder in _subdirs(root):
+    for folder in _subdirs(root, root, top=True):
         if folder.name in NOT_EXPERIMENTS or folder.name.startswith("."):
             continue
         meta_path = folder / "meta.yaml"
@@ -77,17 +82,28 @@ def _experiments(root: Path) -> list[_Experiment]:
     return out
 
 
-def _subdirs(folder: Path) -> list[Path]:
+def _subdirs(folder: Path, root: Path, field_name: str | None = None, *, top: bool = False) -> list[Path]:
+    """The folders in a folder of the store (none when it does not exist). Neither the folder nor
+    any folder in it may be a symbolic link or lead out of the store: O_NOFOLLOW guards only a
+    path's last part, so a linked `params/` would have every file in it read from elsewhere."""
+    if not top:
+        if not os.path.lexists(folder):
+            return []
+        _checked_dir(folder, root, field_name)
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as exc:
-        raise IngestError(folder, None, f"cannot list: {exc.strerror or exc}") from exc
-    return [_checked_dir(Path(e.path)) for e in entries if e.is_dir() or e.is_symlink()]
+        raise IngestError(folder, field_name, f"cannot list: {exc.strerror or exc}") from exc
+    return [_checked_dir(Path(e.path), root, field_name) for e in entries if e.is_dir() or e.is_symlink()]
 
 
-def _checked_dir(path: Path) -> Path:
+def _checked_dir(path: Path, root: Path, field_name: str | None = None) -> Path:
     if path.is_symlink():
-        raise IngestError(path, None, "a symbolic link: not followed (MLflow does not create them)")
+        raise IngestError(path, field_name, "a symbolic link: not followed (MLflow does not create them)")
+    if not path.is_dir():
+        raise IngestError(path, field_name, "not a folder")
+    if not within(path, [root]):
+        raise IngestError(path, field_name, f"leads outside the MLflow store {root}: not followed")
     return path
 
 
@@ -114,40 +130,64 @@ def _run(root: Path, exp: _Experiment, folder: Path) -> RawRun:
         fallback_artifacts=folder / "artifacts",
         version_hint="3.x" if layout3 else None,
     )
-    run.params = _values(f"{folder}/params", "params")
-    run.tags = _values(f"{folder}/tags", "tags")
+    run.params = {key: text for key, _, text in _texts(f"{folder}/params", "params")}
+    run.tags = {key: text for key, _, text in _texts(f"{folder}/tags", "tags")}
     run.metrics = _metrics(f"{folder}/metrics")
-    run.datasets = _inputs(folder / "inputs", exp)
-    run.models = _models(folder, exp, run_id)
+    run.datasets = _inputs(folder / "inputs", root, exp)
+    run.models = _models(folder, root, exp, run_id)
     return run
 
 
-def _files(folder: str, prefix: str = "") -> list[tuple[str, str]]:
-    """Every (key, file) below a params/tags/metrics folder; a key with '/' is a sub-folder.
-    Paths stay strings here: this runs for every value of every run."""
+def _texts(folder: str, kind: str, limit: int = MAX_META_BYTES) -> list[tuple[str, str, str]]:
+    """(key, file, text) for every file below a run's params/, tags/ or metrics/ folder (none when
+    it does not exist); a key with '/' is a sub-folder. Every folder is opened without following
+    a link and every file read relative to its folder's descriptor, so no link anywhere on the
+    way (not only a file's own name) is followed. Paths stay strings: this runs for every value."""
     try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        with open_folder(folder) as fd:
+            return _walk(fd, folder, kind, "", limit)
     except FileNotFoundError:
         return []
+    except UntrustedFileError as exc:
+        raise IngestError(folder, kind, _not_followed(folder)) from exc
     except OSError as exc:
-        raise IngestError(folder, None, f"cannot list: {exc.strerror or exc}") from exc
-    out: list[tuple[str, str]] = []
-    for entry in entries:
-        if entry.is_dir(follow_symlinks=False):
-            out += _files(entry.path, f"{prefix}{entry.name}/")
-        else:
-            out.append((prefix + entry.name, entry.path))
+        raise IngestError(folder, kind, f"cannot open: {exc.strerror or exc}") from exc
+
+
+def _walk(fd: int, folder: str, kind: str, prefix: str, limit: int) -> list[tuple[str, str, str]]:
+    if prefix.count("/") > MAX_KEY_DEPTH:
+        raise IngestError(folder, kind, f"keys nested more than {MAX_KEY_DEPTH} folders deep")
+    try:
+        with os.scandir(fd) as listing:
+            entries = sorted(((e.name, e.is_dir(follow_symlinks=False)) for e in listing), key=lambda e: e[0])
+    except OSError as exc:
+        raise IngestError(folder, kind, f"cannot list: {exc.strerror or exc}") from exc
+    out: list[tuple[str, str, str]] = []
+    for name, is_dir in entries:
+        path, key = f"{folder}/{name}", f"{prefix}{name}"
+        if not is_dir:
+            out.append((key, path, read_text(path, f"{kind}.{key}", limit, dir_fd=fd)))
+            continue
+        try:
+            with open_folder(name, dir_fd=fd) as sub:
+                out += _walk(sub, path, kind, f"{key}/", limit)
+        except UntrustedFileError as exc:  # swapped for a link since it was listed
+            raise IngestError(path, f"{kind}.{key}", _not_followed(path)) from exc
+        except OSError as exc:
+            raise IngestError(path, f"{kind}.{key}", f"cannot open: {exc.strerror or exc}") from exc
     return out
 
 
-def _values(folder: str, kind: str) -> dict[str, str]:
-    return {key: read_text(path, f"{kind}.{key}") for key, path in _files(folder)}
+def _not_followed(folder: str) -> str:
+    if Path(folder).is_symlink():
+        return "a symbolic link: not followed (MLflow does not create them)"
+    return "not a folder"
 
 
 def _metrics(folder: str) -> list[RawMetric]:
     out: list[RawMetric] = []
-    for key, path in _files(folder):
-        for number, line in enumerate(read_text(path, f"metrics.{key}", MAX_METRIC_BYTES).splitlines(), start=1):
+    for key, path, text in _texts(folder, "metrics", MAX_METRIC_BYTES):
+        for number, line in enumerate(text.splitlines(), start=1):
             parts = line.split()
             if not parts:
                 continue
@@ -175,15 +215,15 @@ def _line(key: str, number: int) -> str:
     return f"metrics.{key} line {number}"
 
 
-def _inputs(folder: Path, exp: _Experiment) -> list[RawDataset]:
+def _inputs(folder: Path, root: Path, exp: _Experiment) -> list[RawDataset]:
     found: dict[str, RawDataset] = {}
-    for entry in _subdirs(folder) if folder.is_dir() else []:
+    for entry in _subdirs(folder, root, "inputs"):
         meta_path = entry / "meta.yaml"
         meta = load_yaml_mapping(meta_path)
         if meta.get("source_type") != "DATASET" or meta.get("destination_type") != "RUN":
             continue  # MLflow 3 also links models as inputs; those are not data
         dataset_id = text_field(meta, "source_id", meta_path) or ""
-        dataset = found.get(dataset_id) or _dataset(exp, dataset_id, meta_path)
+        dataset = found.get(dataset_id) or _dataset(exp, root, dataset_id, meta_path)
         tags = meta.get("tags") or {}
         context = tags.get("mlflow.data.context") if isinstance(tags, dict) else None
         found[dataset_id] = dataset
@@ -192,12 +232,15 @@ def _inputs(folder: Path, exp: _Experiment) -> list[RawDataset]:
     return list(found.values())
 
 
-def _dataset(exp: _Experiment, dataset_id: str, named_in: Path) -> RawDataset:
+def _dataset(exp: _Experiment, root: Path, dataset_id: str, named_in: Path) -> RawDataset:
     if dataset_id in exp.datasets:
         return replace(exp.datasets[dataset_id], contexts=[])
-    meta_path = exp.folder / "datasets" / dataset_id / "meta.yaml"
+    datasets = exp.folder / "datasets"
+    meta_path = datasets / dataset_id / "meta.yaml"
     if "/" in dataset_id or dataset_id in ("", ".", "..") or not meta_path.is_file():
-        raise IngestError(named_in, "source_id", f"names dataset {dataset_id!r}, which is not in {exp.folder}/datasets")
+        raise IngestError(named_in, "source_id", f"names dataset {dataset_id!r}, which is not in {datasets}")
+    _checked_dir(datasets, root, "datasets")
+    _checked_dir(datasets / dataset_id, root, "source_id")
     meta = load_yaml_mapping(meta_path)
     where = str(meta_path)
     dataset = RawDataset(
@@ -214,11 +257,11 @@ def _dataset(exp: _Experiment, dataset_id: str, named_in: Path) -> RawDataset:
     return replace(dataset, contexts=[])
 
 
-def _models(folder: Path, exp: _Experiment, run_id: str) -> list[RawModel]:
+def _models(folder: Path, root: Path, exp: _Experiment, run_id: str) -> list[RawModel]:
     """MLflow 3 logged models of this run: named in the run's outputs/, or naming the run as their source."""
     if exp.models is None:
         exp.models = {}
-        for entry in _subdirs(exp.folder / "models") if (exp.folder / "models").is_dir() else []:
+        for entry in _subdirs(exp.folder / "models", root, "models"):
             meta_path = entry / "meta.yaml"
             meta = load_yaml_mapping(meta_path)
             model_id = text_field(meta, "model_id", meta_path) or entry.name
@@ -231,7 +274,7 @@ def _models(folder: Path, exp: _Experiment, run_id: str) -> list[RawModel]:
                 source_run_id=text_field(meta, "source_run_id", meta_path, required=False),
             )
     chosen = {key for key, model in exp.models.items() if model.source_run_id == run_id}
-    for entry in _subdirs(folder / "outputs") if (folder / "outputs").is_dir() else []:
+    for entry in _subdirs(folder / "outputs", root, "outputs"):
         if entry.name not in exp.models:
             raise IngestError(entry / "meta.yaml", "destination_id", f"names model {entry.name!r}, not in models/")
         chosen.add(entry.name)

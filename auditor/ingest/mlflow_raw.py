@@ -12,16 +12,19 @@ import errno
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from auditor.ingest.common import IngestError
+from auditor.ingest.safe_yaml import load_yaml
 
 TOOL = "MLflow"
 MAX_META_BYTES = 1 << 20  # meta.yaml, params, tags, MLmodel, requirements: MLflow's own limits are far lower
 MAX_METRIC_BYTES = 64 << 20  # one metric's history: about two million values
 CHUNK = 1 << 16
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC  # as auditor.untrusted opens files
 STATUS_NAMES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -82,18 +85,26 @@ class RawRun:
     notes: list[str] = field(default_factory=list)
 
 
-def read_text(path: str | Path, field_name: str | None, limit: int = MAX_META_BYTES) -> str:
-    """A file's UTF-8 text, at most `limit` bytes; any failure names the file. A symbolic link
-    is refused (MLflow never writes one, and it could point anywhere on the machine). Plain
-    os.open/os.read: a store holds tens of thousands of tiny files, and this is the hot path."""
+def read_text(path: str | Path, field_name: str | None, limit: int = MAX_META_BYTES, dir_fd: int | None = None) -> str:
+    """A file's UTF-8 text, at most `limit` bytes; any failure names the file. Only a regular
+    file is read, as auditor.untrusted.read_regular_file reads one: a symbolic link is refused
+    (MLflow never writes one, and it could point anywhere on the machine), and so is a FIFO or
+    a device (O_NONBLOCK: opening a FIFO returns at once, and fstat then refuses it). With
+    `dir_fd`, the file's name is opened inside that open folder (`path` then only names it), so
+    no link on the way is followed. Chunked reads, not read_regular_file itself: it allocates
+    its whole cap per file (64 MiB for a metric), which made reading a store three times slower,
+    and a store holds tens of thousands of tiny files."""
+    name = str(path).rpartition("/")[2] if dir_fd is not None else path
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
     except FileNotFoundError as exc:
         raise IngestError(path, field_name, "missing") from exc
     except OSError as exc:
         problem = "a symbolic link: not followed" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror}"
         raise IngestError(path, field_name, problem) from exc
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IngestError(path, field_name, "not a regular file (MLflow writes only regular files)")
         chunks, size = [], 0
         while chunk := os.read(fd, CHUNK):
             chunks.append(chunk)
@@ -112,19 +123,9 @@ def read_text(path: str | Path, field_name: str | None, limit: int = MAX_META_BY
 
 
 def load_yaml_mapping(path: str | Path) -> dict[str, Any]:
-    """A YAML file that must hold a mapping. Safe loader only (no Python objects); aliases in
-    hostile input only share nodes, and every value taken from the result is type-checked."""
-    import yaml
-
-    text = read_text(path, None)
-    try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506 - a safe loader
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f"line {mark.line + 1}" if mark is not None else None
-        raise IngestError(path, line, f"not valid YAML: {exc.problem or exc.context}") from exc
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:
-        raise IngestError(path, None, f"not valid YAML: {' '.join(str(exc).split())[:200]}") from exc
+    """A YAML file that must hold a mapping. Safe loader only (no Python objects), alias
+    expansion bounded (auditor.ingest.safe_yaml); every value taken from it is type-checked."""
+    data = load_yaml(read_text(path, None), path)
     if not isinstance(data, dict):
         raise IngestError(path, None, "expected a YAML mapping")
     return data

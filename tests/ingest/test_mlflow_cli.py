@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.ingest.dispatch import canonical
 from tests.conftest import CliRunner
 from tests.ingest.test_mlflow import Store, shared_stores
 
@@ -64,7 +65,7 @@ def test_ingest_check_and_report(cli: CliRunner, tmp_path: Path, stores: dict[st
     db = str(tmp_path / "store")
     train = runs[store.run("train-logreg")["run_id"]]
     record = json.loads(cli("show", train, "--store", db, "--json", cwd=tmp_path).stdout)
-    assert record["origin"]["tool"] == "MLflow" and record["origin"]["source_uri"] == store.source
+    assert record["origin"]["tool"] == "MLflow" and record["origin"]["source_uri"] == canonical(store.source)
     assert record["origin"]["tool_version"] == store.client["mlflow_version"]
     assert record["params"] == store.run("train-logreg")["params"]
     pack = tmp_path / "gaps.yaml"

@@ -42,3 +42,16 @@ def test_seed_parameters_under_dotted_or_file_prefixed_names_are_found() -> None
         assert verdict.outcome == "pass", name
     record = make_record().model_copy(update={"params": {"seedling": 1}})
     assert SEEDS_RECORDED.run(record, SEEDS_RECORDED.params(), CTX)[0].outcome == "fail"
+
+
+def test_code_dependencies_are_not_asked_for_a_datasheet() -> None:
+    from auditor.policy.checks.data import DATASETS_DOCUMENTED, PERSONAL_DATA_LEGAL_BASIS
+
+    code = Dataset(
+        id="src-train.py", role="input", path="src/train.py", datasheet=Datasheet(), annotations={"dvc.kind": "code"}
+    )
+    data = Dataset(id="raw", role="input", path="raw.csv", datasheet=Datasheet())
+    record = make_record().model_copy(update={"lineage": make_lineage([code, data], (), ())})
+    for check in (DATASETS_DOCUMENTED, PERSONAL_DATA_LEGAL_BASIS):
+        verdicts = {v.subject: v.outcome for v in check.run(record, check.params(), CTX)}
+        assert verdicts == {"dataset:src-train.py": "not_applicable", "dataset:raw": "fail"}

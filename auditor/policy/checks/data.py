@@ -29,6 +29,15 @@ def _inputs(lineage: Lineage) -> list[Dataset]:
     return [d for d in lineage.datasets if d.role == "input"]
 
 
+def _is_code(d: Dataset) -> bool:
+    """A pipeline's source-code dependency (DVC deps such as src/train.py), listed with the data."""
+    return d.annotations.get("dvc.kind") == "code"
+
+
+def _code_verdict(d: Dataset) -> Verdict:
+    return Verdict(subject=f"dataset:{d.id}", outcome="not_applicable", message="source code dependency, not data")
+
+
 class DocumentedParams(Frozen):
     required_fields: tuple[str, ...] = Field(REQUIRED_DATASHEET_FIELDS, min_length=1)
     roles: tuple[str, ...] = ("input",)
@@ -43,6 +52,9 @@ def _datasets_documented(record: RunRecord, params: DocumentedParams, _ctx: Chec
         return [Verdict(subject="lineage", outcome="fail", message=f"no {'/'.join(params.roles)} dataset declared")]
     out = []
     for d in datasets:
+        if _is_code(d):
+            out.append(_code_verdict(d))
+            continue
         gaps = [f for f in params.required_fields if getattr(d.datasheet, f, None) in (None, "")]
         out.append(
             Verdict(
@@ -125,6 +137,9 @@ def _personal_data_legal_basis(record: RunRecord, _: NoParams, _ctx: CheckContex
     out = []
     for d in lineage.datasets:
         sheet, subject = d.datasheet, f"dataset:{d.id}"
+        if _is_code(d):
+            out.append(_code_verdict(d))
+            continue
         if sheet.personal_data is None:
             out.append(Verdict(subject=subject, outcome="fail", message="whether it holds personal data is not stated"))
         elif not sheet.personal_data:
