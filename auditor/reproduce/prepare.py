@@ -30,6 +30,7 @@ from auditor.record.models import Container, GitSource, Mount, Packages, PythonI
 from auditor.redact import RedactionPolicy
 from auditor.reproduce.compare import inputs_changed, parse_tolerances
 from auditor.reproduce.plan import ReproductionPlan
+from auditor.reproduce.report import short_value
 from auditor.store import RunStore
 
 if TYPE_CHECKING:
@@ -44,14 +45,9 @@ MASK_MARK = "[REDACTED:"  # what redaction leaves in place of a secret
 
 class InputsChangedError(CouldNotEvaluateError):
     def __init__(self, changed: Sequence[tuple[str, str, str]]) -> None:
-        listed = "; ".join(f"{name}: recorded {_short(was)}, now {_short(now)}" for name, was, now in changed)
+        listed = "; ".join(f"{name}: recorded {short_value(was)}, now {short_value(now)}" for name, was, now in changed)
         super().__init__(f"verdict: inputs changed, so the run was not repeated ({listed})")
         self.changed = tuple(changed)
-
-
-def _short(value: str) -> str:
-    """A SHA-256 shortened for the message; words ("not hashed") whole."""
-    return f"sha256:{value[:16]}…" if len(value) == 64 and all(c in "0123456789abcdef" for c in value) else value
 
 
 def prepare(

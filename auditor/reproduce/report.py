@@ -34,11 +34,11 @@ def render_reproduction(record: RunRecord) -> list[str]:
             mark = "NOT REPRODUCED"
         if d.kind == "output" and d.within_tolerance:
             mark = "content differs (metrics decide)"
-        lines.append(f"  {d.kind:<7} {safe(d.name)}: {_short(d.original)} -> {_short(d.reproduced)}  {mark}")
+        lines.append(f"  {d.kind:<7} {safe(d.name)}: {short_value(d.original)} -> {short_value(d.reproduced)}  {mark}")
     return lines
 
 
-def _short(value: str) -> str:
+def short_value(value: str) -> str:
     """Digests shortened to 16 hex digits; words and numbers whole."""
     if len(value) == 64 and all(c in "0123456789abcdef" for c in value):
         return f"sha256:{value[:16]}…"

@@ -9,30 +9,11 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CliRunner
+from tests.ingest.conftest import gaps_pack
 from tests.ingest.test_dvc import copy_of, pipeline
 
 # Rules whose evidence DVC never records: they must say "could not evaluate", never pass.
-PACK = """\
-pack: dvc-gaps
-version: 1
-description: Evidence a DVC pipeline cannot carry.
-includes: []
-rules:
-  - id: GAP-HW
-    title: The hardware is recorded
-    severity: medium
-    rationale: r
-    remediation: r
-    references: ["EU AI Act Annex IV"]
-    check: {kind: hardware_recorded}
-  - id: GAP-HASH
-    title: Every input dataset is content-hashed
-    severity: high
-    rationale: r
-    remediation: r
-    references: ["EU AI Act Annex IV"]
-    check: {kind: datasets_hashed}
-"""
+PACK = gaps_pack("dvc")
 INGESTED = re.compile(r"^(ingested|already ingested as) (\S+) \(source run (\S+)\)$", re.M)
 
 

@@ -10,37 +10,11 @@ import pytest
 
 from auditor.ingest.dispatch import canonical
 from tests.conftest import CliRunner
+from tests.ingest.conftest import gaps_pack
 from tests.ingest.test_mlflow import Store, shared_stores
 
 # Rules whose evidence MLflow never records (or records only as a display fingerprint).
-PACK = """\
-pack: mlflow-gaps
-version: 1
-description: Evidence an MLflow run cannot carry.
-includes: []
-rules:
-  - id: GAP-HW
-    title: The hardware is recorded
-    severity: medium
-    rationale: r
-    remediation: r
-    references: ["EU AI Act Annex IV"]
-    check: {kind: hardware_recorded}
-  - id: GAP-HASH
-    title: Every input dataset is content-hashed
-    severity: high
-    rationale: r
-    remediation: r
-    references: ["EU AI Act Annex IV"]
-    check: {kind: datasets_hashed}
-  - id: GAP-PIN
-    title: Every installed package is pinned
-    severity: high
-    rationale: r
-    remediation: r
-    references: ["EU AI Act Annex IV"]
-    check: {kind: packages_pinned}
-"""
+PACK = gaps_pack("mlflow", ("GAP-PIN", "Every installed package is pinned", "packages_pinned"))
 
 
 @pytest.fixture(scope="session")

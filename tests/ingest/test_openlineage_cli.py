@@ -9,30 +9,11 @@ from typing import Any
 import pytest
 
 from tests.conftest import CliRunner
+from tests.ingest.conftest import gaps_pack
 from tests.ingest.test_openlineage import produce
 
 # Rules whose evidence OpenLineage never records: they must say "could not evaluate", not pass.
-PACK = """\
-pack: openlineage-gaps
-version: 1
-description: Evidence an OpenLineage run cannot carry.
-includes: []
-rules:
-  - id: GAP-HW
-    title: The hardware is recorded
-    severity: medium
-    rationale: r
-    remediation: r
-    references: ["EU AI Act Annex IV"]
-    check: {kind: hardware_recorded}
-  - id: GAP-HASH
-    title: Every input dataset is content-hashed
-    severity: high
-    rationale: r
-    remediation: r
-    references: ["EU AI Act Annex IV"]
-    check: {kind: datasets_hashed}
-"""
+PACK = gaps_pack("openlineage")
 
 
 @pytest.fixture(scope="module")
