@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.check.report import CheckReport
 from auditor.errors import UsageError
-from auditor.policy.report import CheckReport
 from auditor.record import RunRecord
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "credit-scoring"
@@ -26,11 +26,11 @@ class DemoResult:
 
 
 def run_demo(out_dir: Path, env: dict[str, str]) -> DemoResult:
-    from auditor.capture import CaptureRequest, capture_run
-    from auditor.collect.probe_runner import start_probe
-    from auditor.dossier.make import make_report
-    from auditor.policy.invoke import CheckOptions, prepare
-    from auditor.store import RunStore
+    from auditor.capture.collect.probe_runner import start_probe
+    from auditor.capture.run import CaptureRequest, capture_run
+    from auditor.check.options import CheckOptions, prepare
+    from auditor.render.dossier.make import make_report
+    from auditor.store.runs import RunStore
 
     python = SAMPLE / ".venv" / "bin" / "python"
     if not (SAMPLE / "auditor.yaml").is_file():

@@ -16,7 +16,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from auditor.observe.session import ObservationSession
+from auditor.capture.observe.session import ObservationSession
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "credit-scoring"
 PYTHON = SAMPLE / ".venv" / "bin" / "python"

@@ -24,8 +24,8 @@ sys.path.insert(0, str(REPO))
 from auditor.record.io import dump_record  # noqa: E402
 from auditor.record.lineage import Dataset, Datasheet, ModelArtifact, Step  # noqa: E402
 from auditor.record.models import Distribution, Packages  # noqa: E402
-from tests.dossier.test_diagram import make_lineage  # noqa: E402 - the test suite's lineage builder
 from tests.factories import make_record  # noqa: E402
+from tests.render.dossier.test_diagram import make_lineage  # noqa: E402 - the test suite's lineage builder
 
 AUDITOR = Path(sys.prefix) / "bin" / "auditor"
 SMALL_DB = REPO / "tests" / "fixtures" / "advisories" / "small"

@@ -1,4 +1,4 @@
-"""Content hashing speed: auditor.hashing against sha256sum, and the stat cache against a first hash.
+"""Content hashing speed: auditor.capture.hashing against sha256sum, and the stat cache against a first hash.
 
     .venv/bin/python benchmarks/hashing.py [--dir DIR] [--big-gib 2] [--small-files 20000] [--small-gib 1]
 
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.hashing import HashCache, hash_path
+from auditor.capture.hashing import HashCache, hash_path
 from auditor.record.lineage import ContentHash
 
 MIB = 1 << 20

@@ -3,7 +3,7 @@
 The store is written directly in MLflow's file-store layout, as MLflow 2.22 and 3.17 write
 it (tests/ingest/test_mlflow.py has MLflow's own client read such a store), which takes
 seconds where MLflow's client would take minutes. Then it times, for the whole experiment:
-reading the store (auditor.ingest.mlflow.read), building the run records, and redacting,
+reading the store (auditor.ingest.mlflow.reader.read), building the run records, and redacting,
 validating and writing each into a fresh run store; then the same through dispatch.ingest,
 the path `auditor ingest` takes (which also looks for an earlier ingest of each run in the
 store). Target (issue #7): under 10 s.
@@ -19,10 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from auditor.ingest import mlflow
 from auditor.ingest.common import build_record, commit
-from auditor.ingest.dispatch import ingest
-from auditor.store import RunStore
+from auditor.ingest.mlflow import reader as mlflow
+from auditor.ingest.registry import ingest
+from auditor.store.runs import RunStore
 
 EXPERIMENT = "123456789012345678"
 START_MS = 1_780_000_000_000
@@ -77,7 +77,7 @@ def main() -> None:
         timings: dict[str, float] = {}
         began = time.perf_counter()
         runs = mlflow.read(str(mlruns))
-        timings["read (auditor.ingest.mlflow)"] = time.perf_counter() - began
+        timings["read (auditor.ingest.mlflow.reader)"] = time.perf_counter() - began
         assert len(runs) == n and all(len(r.params) == args.params for r in runs)
         began = time.perf_counter()
         records = [build_record(run) for run in runs]

@@ -13,6 +13,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE = REPO / "samples" / "credit-scoring"
+# The real PyPA advisory snapshot (CC-BY-4.0, see its README): inside the repository, so a fresh clone has it.
+ADVISORY_SNAPSHOT = FIXTURES / "advisories" / "pypa-snapshot"
 AUDITOR = Path(sys.prefix) / "bin" / "auditor"
 
 CliRunner = Callable[..., subprocess.CompletedProcess[str]]

@@ -122,7 +122,7 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
 
     # `auditor check` on the real run, with the sample's own policy (eu-ai-act, fail on low) and the
     # real advisory snapshot: a truthful verdict with real findings, not an all-green page.
-    from tests.vulns.test_osv_local import SNAPSHOT
+    from tests.check.vulns.test_osv_local import SNAPSHOT
 
     env = base_env(AUDITOR_ADVISORY_DB=str(SNAPSHOT), AUDITOR_CACHE_DIR=str(tmp_path / "cache"))
     checked = cli("check", "latest", "--format", "json", cwd=project, env=env, timeout=120)

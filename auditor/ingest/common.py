@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
+from auditor.capture.redact import SECRET_NAME, TextRedactor
 from auditor.errors import UsageError
-from auditor.ids import new_ulid
 from auditor.record.base import Missing
+from auditor.record.ids import new_ulid
 from auditor.record.lineage import Dataset, Lineage, ModelArtifact, ProjectInfo, Step
 from auditor.record.models import (
     DeclaredRequirements,
@@ -37,8 +38,7 @@ from auditor.record.models import (
     RunRecord,
     RunStatus,
 )
-from auditor.redact import SECRET_NAME, TextRedactor
-from auditor.store import RunStore
+from auditor.store.runs import RunStore
 
 SECRET_MASK = "[REDACTED:secret-name]"  # noqa: S105 - the mask, not a password
 
@@ -167,7 +167,7 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
 
 
 def _graph(ingested: Ingested, run_id: str) -> dict[str, object]:
-    from auditor.lineage import lineage_graph
+    from auditor.capture.lineage import lineage_graph
 
     try:
         graph = lineage_graph(ingested.datasets, ingested.steps, ingested.models, run_id, not_captured(ingested.tool))

@@ -20,24 +20,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.capture import CaptureRequest
-from auditor.collect.git import collect_git
-from auditor.collect.python_env import collect_python
+from auditor.capture.collect.git import collect_git
+from auditor.capture.collect.python_env import collect_python
+from auditor.capture.hashing import hash_path
+from auditor.capture.redact import RedactionPolicy
+from auditor.capture.run import CaptureRequest
 from auditor.errors import CouldNotEvaluateError, UsageError
-from auditor.hashing import hash_path
 from auditor.record.lineage import Hash
 from auditor.record.models import Container, GitSource, Mount, Packages, PythonInfo, RunRecord
-from auditor.redact import RedactionPolicy
+from auditor.render.reproduction import short_value
 from auditor.reproduce.compare import inputs_changed, parse_tolerances
 from auditor.reproduce.plan import ReproductionPlan
-from auditor.reproduce.report import short_value
-from auditor.store import RunStore
+from auditor.store.runs import RunStore
 
 if TYPE_CHECKING:
     from docker import DockerClient
 
-    from auditor.execute.container_plan import ContainerPlan
-    from auditor.execute.engine import EngineInfo
+    from auditor.capture.execute.container_plan import ContainerPlan
+    from auditor.capture.execute.engine import EngineInfo
 
 
 MASK_MARK = "[REDACTED:"  # what redaction leaves in place of a secret
@@ -77,7 +77,7 @@ def prepare(
     code = _check_code(original, root)
     checked = _check_inputs(original, root)
     if original.container is not None:
-        from auditor.execute.engine import connect
+        from auditor.capture.execute.engine import connect
 
         client, engine = connect()
         plan = _container_plan(store, original, original.container, root, client, engine, allow_network)
@@ -149,8 +149,8 @@ def _container_plan(
     engine: EngineInfo,
     allow_network: bool,
 ) -> ContainerPlan:
-    from auditor.execute.container_plan import ContainerPlan, ContainerSettings
-    from auditor.execute.engine import EngineError, resolve_image
+    from auditor.capture.execute.container_plan import ContainerPlan, ContainerSettings
+    from auditor.capture.execute.engine import EngineError, resolve_image
 
     image = None
     for ref in (recorded.image_id, *recorded.repo_digests):
@@ -207,7 +207,7 @@ def _writable(mounts: Sequence[Mount], root: Path) -> tuple[Path, ...]:
 
 
 def _hidden(store: RunStore, root: Path) -> tuple[Path, ...]:
-    from auditor.execute.container_setup import hidden_store
+    from auditor.capture.execute.container_setup import hidden_store
 
     return hidden_store(store.root, root)
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from auditor.collect.image import INTERRUPTED, ImageEvidence, _wait, collect_image
-from auditor.collect.probe_runner import probe_source
-from auditor.execute.container_plan import ContainerPlan, ContainerSettings
-from auditor.execute.engine import connect, resolve_image
+from auditor.capture.collect.image import INTERRUPTED, ImageEvidence, _wait, collect_image
+from auditor.capture.collect.probe_runner import probe_source
+from auditor.capture.execute.container_plan import ContainerPlan, ContainerSettings
+from auditor.capture.execute.engine import connect, resolve_image
 from auditor.record import load_record
 from auditor.record.models import RunRecord
 from tests.conftest import CliRunner

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import UsageError
-from auditor.ingest.dispatch import canonical, detect, read
+from auditor.ingest.registry import canonical, detect, read
 from tests.conftest import CliRunner
 
 
@@ -71,7 +71,7 @@ def test_values_under_secret_names_are_masked_in_ingested_records(tmp_path: Path
     from auditor.ingest.common import Ingested, build_record, commit
     from auditor.record import load_record
     from auditor.record.lineage import Dataset, Datasheet
-    from auditor.store import RunStore
+    from auditor.store.runs import RunStore
 
     facet = '{"spark_properties": {"fs.s3a.secret.key": "abc123secret", "spark.app.name": "etl"}}'
     now = datetime(2026, 11, 27, tzinfo=UTC)

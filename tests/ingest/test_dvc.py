@@ -1,4 +1,4 @@
-"""`auditor.ingest.dvc` on a pipeline the real DVC built: `dvc init`, `dvc stage add`, `dvc repro`.
+"""`auditor.ingest.dvc.reader` on a pipeline the real DVC built: `dvc init`, `dvc stage add`, `dvc repro`.
 
 The record's lineage must have the stage graph `dvc dag --dot` prints and the outputs that
 `dvc dag --outs --dot` prints; DVC's MD5s recomputed by auditor must equal the ones in dvc.lock.
@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from auditor.ingest.common import Ingested, build_record
-from auditor.ingest.dvc import read
-from auditor.ingest.dvc_hash import current
+from auditor.ingest.dvc.md5 import current
+from auditor.ingest.dvc.reader import read
 from auditor.record.lineage import ContentHash, Dataset, IdentityHint, Step
 from tests.conftest import git
 from tests.ingest.conftest import tool_python

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from auditor.ingest.common import IngestError
-from auditor.ingest.dvc import read
+from auditor.ingest.dvc.reader import read
 from tests.ingest.test_dvc import copy_of, only, pipeline
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from auditor.errors import EXIT_USAGE
-from auditor.ingest import mlflow
 from auditor.ingest.common import IngestError
-from auditor.ingest.dvc import read as read_dvc
-from auditor.ingest.dvc_yaml import MAX_STAGES
+from auditor.ingest.dvc.pipeline import MAX_STAGES
+from auditor.ingest.dvc.reader import read as read_dvc
+from auditor.ingest.mlflow import reader as mlflow
 from auditor.record.base import Missing
 from tests.conftest import git
 from tests.ingest.test_dvc import only

@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
-from auditor.ingest import mlflow
 from auditor.ingest.common import Ingested, build_record, commit
+from auditor.ingest.mlflow import reader as mlflow
 from auditor.record.base import Missing
 from auditor.record.lineage import ContentHash, IdentityHint
 from auditor.record.models import DeclaredRequirements, ReportedSource
-from auditor.store import RunStore
+from auditor.store.runs import RunStore
 from tests.ingest.conftest import tool_python
 
 PRODUCER = Path(__file__).parent / "mlflow_producer.py"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.ingest.dispatch import canonical
+from auditor.ingest.registry import canonical
 from tests.conftest import CliRunner
 from tests.ingest.conftest import gaps_pack
 from tests.ingest.test_mlflow import Store, shared_stores

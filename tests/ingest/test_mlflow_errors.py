@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.ingest import mlflow
 from auditor.ingest.common import IngestError
+from auditor.ingest.mlflow import reader as mlflow
 from auditor.record.base import Missing
 from tests.ingest.test_mlflow import Store, shared_stores
 

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from auditor.ingest import openlineage, openlineage_files
 from auditor.ingest.common import Ingested, IngestError, build_record
+from auditor.ingest.openlineage import files as openlineage_files
+from auditor.ingest.openlineage import reader as openlineage
 from auditor.record.base import Missing
 from auditor.record.lineage import Dataset, IdentityHint
 from auditor.record.models import ReportedSource

@@ -22,8 +22,8 @@ from auditor.record.lineage import (
 )
 from auditor.record.models import Metric
 from auditor.reproduce.compare import Tolerance, compare, inputs_changed, parse_tolerances
-from tests.dossier.test_diagram import make_lineage
 from tests.factories import make_record
+from tests.render.dossier.test_diagram import make_lineage
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

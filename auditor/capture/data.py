@@ -1,0 +1,373 @@
+"""Data evidence around one command: the spec, content hashes, observed access, logged
+events and fairness metrics, folded into the record's lineage, fairness, params and
+metrics sections.
+
+Order matters for trust: the spec is validated and declared inputs are hashed
+*before* the command starts (so a bad spec costs nothing and the hashes describe
+what the command was given); outputs are hashed after it ends.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from auditor.capture.hashing import HashCache, hash_paths
+from auditor.capture.lineage import build_lineage, declared
+from auditor.capture.observe.classify import classify
+from auditor.capture.observe.session import ObservationSession, SessionResult
+from auditor.capture.observe.treediff import MAX_ENTRIES, Snapshot, changed, snapshot
+from auditor.files import UntrustedFileError, read_regular_file, within
+from auditor.project.spec import DatasetSpec, PredictionsSpec, ProjectSpec, SpecError, find_spec, load_spec
+from auditor.record.base import Missing
+from auditor.record.fairness import Fairness
+from auditor.record.lineage import Datasheet, Hash, Lineage, Observation, ProjectInfo
+from auditor.record.models import Metric, ParamValue
+
+HASH_CACHE_FILE = "hash-cache.json"
+MAX_PREDICTIONS_BYTES = 1024 * 1024 * 1024
+OUTSIDE_MOUNTS = "logged path outside the container's mounts: ignored"
+
+
+@dataclass
+class DataEvidence:
+    lineage: Lineage | Missing
+    fairness: Fairness | Missing
+    params: dict[str, ParamValue] = field(default_factory=dict)
+    metrics: tuple[Metric, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+
+
+class DataCapture:
+    """Wraps one command: `prepare()` before it, `environment()` for it, `finish()` after."""
+
+    def __init__(
+        self,
+        root: Path,
+        store_root: Path,
+        clock: Callable[[], datetime],
+        *,
+        allowed_roots: tuple[Path, ...] | None = None,
+        owner: tuple[int, int] | None = None,
+    ) -> None:
+        """`allowed_roots`: in a container run, the folders the command sees at their own paths
+        (logged paths elsewhere are refused); None for a local run. `owner`: the container's
+        uid and gid when they are not auditor's own (see ObservationSession.grant)."""
+        self.root = root
+        self.store_root = store_root
+        self.clock = clock
+        self.allowed_roots = allowed_roots
+        self.owner = owner
+        self.spec_file = find_spec(root)
+        self.spec: ProjectSpec | None = load_spec(self.spec_file) if self.spec_file else None
+        if self.spec is not None and self.spec.predictions is not None:
+            _check_predictions_header(root, self.spec.predictions)
+        self.cache = HashCache.load(store_root / HASH_CACHE_FILE)
+        self.before: dict[str, Hash] = {}
+        self.tree: Snapshot = {}
+        self.session: ObservationSession | None = None
+
+    def prepare(self) -> None:
+        if self.spec is not None:
+            inputs = [d for d in self.spec.datasets if d.role == "input" and d.path]
+            hashes = hash_paths(
+                [self.root / d.path for d in inputs if d.path],
+                display_root=self.root,
+                cache=self.cache,
+                now=self.clock(),
+            )
+            self.before = {d.id: h for d, h in zip(inputs, hashes, strict=True)}
+        self.tree = snapshot(self.root, skip=(self.store_root,))
+        self.session = ObservationSession()
+        if self.owner is not None:
+            self.session.grant(self.owner)
+
+    def environment(self, env: Mapping[str, str]) -> dict[str, str]:
+        return self.session.environment(env) if self.session else dict(env)
+
+    def finish(self, run_id: str, project: str) -> DataEvidence:
+        if self.session is None:
+            raise RuntimeError("DataCapture.finish() before prepare()")
+        try:
+            result = self.session.collect()
+            return self._evidence(run_id, project, result)
+        finally:
+            self.session.close()
+            self.cache.save()
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+
+    # -- after the command ----------------------------------------------------
+
+    def _evidence(self, run_id: str, project: str, result: SessionResult) -> DataEvidence:
+        notes = list(result.problems)
+        logged = _logged_datasets(result.events, self.root, notes, self._mounted)
+        spec = self.spec or ProjectSpec(project=ProjectInfo(name=project))
+        after = self._hash_after(spec, logged)
+        observation = self._observation(spec, logged, result)
+        if len(self.tree) >= MAX_ENTRIES:
+            notes.append(f"the project tree has more than {MAX_ENTRIES} files: changes past them were not seen")
+        lineage = build_lineage(
+            spec,
+            spec_path=self.spec_file.name if self.spec_file else None,
+            spec_sha256=hashlib.sha256(self.spec_file.read_bytes()).hexdigest() if self.spec_file else None,
+            run_id=run_id,
+            before=self.before,
+            after=after,
+            observation=observation,
+            logged=logged,
+        )
+        if notes:
+            lineage = lineage.model_copy(update={"notes": tuple(notes)})
+        fairness, warnings = self._fairness(spec, result)
+        return DataEvidence(
+            lineage=lineage,
+            fairness=fairness,
+            params=_params(result.events),
+            metrics=_metrics(result.events),
+            warnings=warnings + notes,
+        )
+
+    def _hash_after(self, spec: ProjectSpec, logged: list[DatasetSpec]) -> dict[str, Hash]:
+        items: list[tuple[str, str]] = [(d.id, d.path) for d in (*spec.datasets, *logged) if d.path]
+        items += [(m.id, m.path) for m in spec.models]
+        escaped = {p for _, p in items if not self._links_stay_mounted(self.root / p)}
+        hashes = hash_paths(
+            [self.root / p for _, p in items if p not in escaped],
+            display_root=self.root,
+            cache=self.cache,
+            now=self.clock(),
+        )
+        found = iter(hashes)
+        out: dict[str, Hash] = {}
+        for item_id, path in items:
+            out[item_id] = (
+                Missing(reason=f"cannot hash {path}: it is or holds a link outside the container's mounts")
+                if path in escaped
+                else next(found)
+            )
+        return out
+
+    def _links_stay_mounted(self, path: Path) -> bool:
+        """In a container run, whether hashing `path` reads only files the command could see: a link
+        the command left in an output folder must not make the host hash a host file."""
+        if self.allowed_roots is None:
+            return True
+        if not os.path.lexists(path):
+            return True  # absent: hash_paths says so
+        if not self._mounted(str(path)):
+            return False
+        pending = [os.path.realpath(path)] if path.is_dir() else []
+        while pending:
+            try:
+                with os.scandir(pending.pop()) as entries:
+                    for entry in entries:
+                        if entry.is_symlink():
+                            if not self._mounted(entry.path):
+                                return False
+                        elif entry.is_dir(follow_symlinks=False):
+                            pending.append(entry.path)
+            except OSError:
+                continue  # hash_paths names what cannot be read
+        return True
+
+    def _observation(self, spec: ProjectSpec, logged: list[DatasetSpec], result: SessionResult) -> Observation:
+        session_root = str(self.session.root) if self.session else ""
+        tree_writes = changed(self.tree, snapshot(self.root, skip=(self.store_root,)))
+        reads = [p for proc in result.processes for p in proc.reads]
+        writes = [p for proc in result.processes for p in proc.writes] + tree_writes
+        prefixes = {p for proc in result.processes for p in proc.prefixes}
+        return classify(
+            reads,
+            writes,
+            declared=declared(spec, self.root, logged),
+            project_root=self.root,
+            environment_prefixes=prefixes,
+            ignore=[session_root, str(self.store_root)],
+            method="audit-hook" if result.processes else "tree-diff",
+            processes=len(result.processes),
+            existed_before=frozenset(os.path.realpath(p) for p in self.tree),
+        )
+
+    def _fairness(self, spec: ProjectSpec, result: SessionResult) -> tuple[Fairness | Missing, list[str]]:
+        options = spec.predictions
+        if options is not None:
+            path, display = self.root / options.path, options.path
+        else:
+            logged = [e for e in result.events if e.get("kind") == "predictions"]
+            if not logged:
+                return Missing(
+                    reason="no predictions declared in auditor.yaml or logged with auditor.log_predictions"
+                ), []
+            event = logged[-1]
+            try:
+                options = PredictionsSpec.model_validate(
+                    {k: v for k, v in event.items() if k in PredictionsSpec.model_fields}
+                )
+            except ValidationError as exc:
+                return Missing(reason=f"logged predictions are invalid: {exc.errors()[0]['msg']}"), []
+            path = Path(str(event["path"]))
+            display = self._display(path)
+        data = self._read_predictions(path)
+        if isinstance(data, str):
+            reason = f"{display}: {data}"
+            return Missing(reason=reason), [reason]
+        from auditor.capture.fairness import PredictionsError, compute_fairness  # numpy: only when there is work
+
+        with tempfile.TemporaryDirectory(prefix="auditor-predictions-") as folder:
+            copy = Path(folder, "predictions.csv")  # what was checked is what is read: no link, no FIFO
+            copy.write_bytes(data)
+            del data
+            try:
+                fairness = compute_fairness(
+                    copy,
+                    display_path=display,
+                    label_column=options.label_column,
+                    prediction_column=options.prediction_column,
+                    score_column=options.score_column,
+                    sensitive_columns=options.sensitive_columns,
+                    favourable_outcome=options.favourable_outcome,
+                    min_group_size=options.min_group_size,
+                    reference_groups=options.reference_groups,
+                    resamples=options.bootstrap_resamples,
+                    seed=options.seed,
+                )
+            except PredictionsError as exc:
+                return Missing(reason=exc.message), [exc.message]
+        return fairness, []
+
+    def _mounted(self, path: str) -> bool:
+        """Whether the command could have named `path` as the host sees it: always in a local run;
+        in a container run only inside the project or an output folder, outside the hidden store."""
+        if self.allowed_roots is None:
+            return True
+        return within(path, self.allowed_roots, hidden=(self.store_root,))
+
+    def _read_predictions(self, path: Path) -> bytes | str:
+        """The predictions file's bytes, or why it is not read. A FIFO or device would hang the
+        reader, a link written by a containerised command could point at any host file."""
+        try:
+            if self.session is not None and self.session.artifact(str(path)):
+                return self.session.read_artifact(path, MAX_PREDICTIONS_BYTES)
+            if not os.path.lexists(path):
+                return "the predictions file was not written"
+            if not self._mounted(str(path)):
+                return OUTSIDE_MOUNTS
+            return read_regular_file(os.path.realpath(path), MAX_PREDICTIONS_BYTES)
+        except FileNotFoundError:
+            return "the predictions file was not written"
+        except UntrustedFileError as exc:
+            return exc.why
+        except OSError as exc:
+            return f"cannot read predictions file: {exc.strerror or exc}"
+        except ValueError:  # a NUL in a logged path
+            return "unusable predictions path"
+
+    def _display(self, path: Path) -> str:
+        if self.session is not None and self.session.artifact(str(path)):
+            return f"(logged DataFrame) {path.name}"
+        try:
+            return str(Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root)))
+        except ValueError:
+            return str(path)
+
+
+def _check_predictions_header(root: Path, options: PredictionsSpec) -> None:
+    """A predictions file left by an earlier run must still have the declared columns."""
+    path = root / options.path
+    if not path.is_file():
+        return  # the run will write it
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SpecError(options.path, None, None, f"cannot read the predictions file: {exc}") from exc
+    wanted = [options.label_column, options.prediction_column, *options.sensitive_columns]
+    wanted += [options.score_column] if options.score_column else []
+    for column in wanted:
+        if column not in header:
+            raise SpecError(
+                options.path,
+                1,
+                None,
+                f"column {column!r} declared in auditor.yaml is not in the file (columns: {', '.join(header)})",
+            )
+
+
+def _logged_datasets(
+    events: list[dict[str, Any]], root: Path, notes: list[str], mounted: Callable[[str], bool] = lambda _: True
+) -> list[DatasetSpec]:
+    out: list[DatasetSpec] = []
+    for index, event in enumerate(e for e in events if e.get("kind") == "dataset"):
+        raw = str(event.get("path", ""))
+        if not raw or "\0" in raw:
+            notes.append(f"auditor.log_dataset: unusable path {raw!r}; ignored")
+            continue
+        if not mounted(raw):  # the host would hash a host file the command named: an oracle on it
+            notes.append(f"auditor.log_dataset({raw!r}): {OUTSIDE_MOUNTS}")
+            continue
+        try:
+            relative = str(Path(os.path.realpath(raw)).relative_to(os.path.realpath(root)))
+        except ValueError:
+            relative = raw
+        try:
+            out.append(
+                DatasetSpec(
+                    id=f"logged-{index + 1}",
+                    role=event.get("role", "input"),
+                    path=relative,
+                    datasheet=Datasheet.model_validate(event.get("datasheet") or {}),
+                )
+            )
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            notes.append(f"auditor.log_dataset({relative!r}): {where}: {error['msg']}; ignored")
+    return out
+
+
+def _params(events: list[dict[str, Any]]) -> dict[str, ParamValue]:
+    params: dict[str, ParamValue] = {}
+    for event in events:
+        if event.get("kind") == "params" and isinstance(event.get("params"), dict):
+            for key, value in event["params"].items():
+                plain = isinstance(value, str | int | bool) or value is None
+                finite = isinstance(value, float) and math.isfinite(value)
+                params[str(key)] = value if plain or finite else str(value)
+    return dict(sorted(params.items()))
+
+
+def _metrics(events: list[dict[str, Any]]) -> tuple[Metric, ...]:
+    from datetime import UTC
+
+    out = []
+    for event in events:
+        if event.get("kind") != "metric":
+            continue
+        try:
+            value = float(event["value"])
+            if not math.isfinite(value):  # JSON has no NaN or infinity: keep the record valid JSON
+                continue
+            out.append(
+                Metric(
+                    name=str(event["name"]),
+                    value=value,
+                    step=event.get("step"),
+                    logged_at=datetime.fromtimestamp(float(event["time"]), UTC),
+                )
+            )
+        except (KeyError, TypeError, ValueError, OverflowError, ValidationError):
+            continue
+    return tuple(out)

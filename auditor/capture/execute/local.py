@@ -1,0 +1,202 @@
+"""Run a command on this machine, streaming its output live and into the run's logs.
+
+The child shares auditor's terminal and process group, so Ctrl-C reaches it as it
+would without auditor; auditor then also asks it to stop (SIGTERM), and kills it
+if it is still there after a grace period, so an interrupted run always ends and
+is always recorded. Resource use comes from the kernel (wait4), which accounts
+for the whole process tree the command waited for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from subprocess import PIPE, Popen
+from types import FrameType
+from typing import IO, Literal
+
+from auditor.capture.execute.interface import ExecutionResult, ExecutionSpec, LogSink, Streams
+from auditor.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND
+
+GRACE_S = 10.0
+GRACE_ENV = "AUDITOR_STOP_GRACE_S"  # seconds between asking a command to stop and killing it
+PUMP_JOIN_S = 5.0
+HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+Clock = Callable[[], datetime]
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LocalExecutor:
+    name: Literal["local", "container"] = "local"
+
+    def __init__(self, clock: Clock = _utc_now, grace_s: float | None = None) -> None:
+        self._clock = clock
+        self._grace_s = grace_s if grace_s is not None else _grace_from_env()
+
+    def execute(self, spec: ExecutionSpec, streams: Streams) -> ExecutionResult:
+        started_at, t0 = self._clock(), time.monotonic()
+        program = _resolve(spec.argv[0], spec.env.get("PATH", os.defpath), spec.cwd)
+        failure = _cannot_start(spec.argv[0], program)
+        if failure is not None:
+            code, message = failure
+            streams.stderr_log.write(f"auditor: {message}\n".encode())
+            return ExecutionResult(
+                started_at=started_at,
+                ended_at=self._clock(),
+                exit_code=code,
+                status="failed",
+                wall_s=time.monotonic() - t0,
+                error=message,
+            )
+        try:
+            proc = Popen(list(spec.argv), cwd=spec.cwd, env=dict(spec.env), stdout=PIPE, stderr=PIPE)
+        except OSError as exc:
+            code = EXIT_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_NOT_EXECUTABLE
+            message = f"cannot run {spec.argv[0]}: {exc.strerror}"
+            streams.stderr_log.write(f"auditor: {message}\n".encode())
+            return ExecutionResult(
+                started_at=started_at,
+                ended_at=self._clock(),
+                exit_code=code,
+                status="failed",
+                wall_s=time.monotonic() - t0,
+                error=message,
+            )
+        if proc.stdout is None or proc.stderr is None:  # pragma: no cover - PIPE was requested
+            raise RuntimeError("subprocess pipes were not created")
+        pumps = [
+            _start_pump(proc.stdout, streams.stdout_live, streams.stdout_log),
+            _start_pump(proc.stderr, streams.stderr_live, streams.stderr_log),
+        ]
+        guard = _InterruptGuard(proc, self._grace_s)
+        with guard:
+            status_word, usage = _wait4(proc.pid)
+        proc.returncode = os.waitstatus_to_exitcode(status_word)
+        ended_at, wall = self._clock(), time.monotonic() - t0
+        deadline = time.monotonic() + PUMP_JOIN_S
+        held = []
+        for name, pump in zip(("stdout", "stderr"), pumps, strict=True):
+            pump.join(max(0.0, deadline - time.monotonic()))
+            if pump.is_alive():
+                held.append(name)
+        notes = [f"a background process kept {' and '.join(held)} open after the command ended"] if held else []
+        code, sig = _exit_code(proc.returncode)
+        status: Literal["succeeded", "failed", "interrupted"]
+        status = "interrupted" if guard.received else ("succeeded" if code == 0 else "failed")
+        return ExecutionResult(
+            started_at=started_at,
+            ended_at=ended_at,
+            exit_code=code,
+            status=status,
+            wall_s=wall,
+            signal=sig,
+            error=f"interrupted by {guard.received}" if guard.received else None,
+            user_cpu_s=usage.ru_utime,
+            system_cpu_s=usage.ru_stime,
+            peak_rss_bytes=usage.ru_maxrss * 1024,
+            notes=tuple(notes),
+        )
+
+
+def _grace_from_env() -> float:
+    try:
+        return max(0.0, float(os.environ.get(GRACE_ENV, GRACE_S)))
+    except ValueError:
+        return GRACE_S
+
+
+def _resolve(command: str, search_path: str, cwd: str) -> str | None:
+    if "/" in command:
+        path = Path(cwd, command)
+        return str(path) if path.exists() else None
+    return shutil.which(command, mode=os.F_OK, path=search_path)
+
+
+def _cannot_start(command: str, program: str | None) -> tuple[int, str] | None:
+    if program is None:
+        return EXIT_NOT_FOUND, f"command not found: {command}"
+    if Path(program).is_dir() or not os.access(program, os.X_OK):
+        return EXIT_NOT_EXECUTABLE, f"not executable: {command}"
+    return None
+
+
+def _exit_code(returncode: int) -> tuple[int, str | None]:
+    """Shell convention: a command killed by signal N exits 128+N."""
+    if returncode < 0:
+        return 128 - returncode, signal.Signals(-returncode).name
+    return returncode, None
+
+
+def _wait4(pid: int) -> tuple[int, os.struct_rusage]:  # type: ignore[name-defined]
+    while True:
+        try:
+            _, status_word, usage = os.wait4(pid, 0)
+            return status_word, usage
+        except InterruptedError:  # pragma: no cover - PEP 475 retries for us
+            continue
+
+
+def _start_pump(source: IO[bytes], live: IO[bytes] | None, log: LogSink) -> threading.Thread:
+    def pump() -> None:
+        sink = live
+        fd = source.fileno()
+        while chunk := os.read(fd, 65536):
+            log.write(chunk)
+            if sink is not None:
+                try:
+                    sink.write(chunk)
+                    sink.flush()
+                except (BrokenPipeError, ValueError, OSError):
+                    sink = None  # the terminal went away; the log keeps everything
+        source.close()
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
+
+
+class _InterruptGuard:
+    """While the child runs: turn SIGINT/SIGTERM/SIGHUP into "stop the child, then record"."""
+
+    def __init__(self, proc: Popen[bytes], grace_s: float) -> None:
+        self._proc = proc
+        self._grace_s = grace_s
+        self._previous: dict[int, object] = {}
+        self._killer: threading.Timer | None = None
+        self.received: str | None = None
+
+    def __enter__(self) -> _InterruptGuard:
+        if threading.current_thread() is threading.main_thread():
+            for sig in HANDLED_SIGNALS:
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._killer is not None:
+            self._killer.cancel()
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.received is not None:  # a second interrupt: no more waiting
+            self._send(signal.SIGKILL)
+            return
+        self.received = signal.Signals(signum).name
+        self._send(signal.SIGTERM)
+        self._killer = threading.Timer(self._grace_s, self._send, args=(signal.SIGKILL,))
+        self._killer.daemon = True
+        self._killer.start()
+
+    def _send(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self._proc.send_signal(sig)

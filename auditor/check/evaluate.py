@@ -1,0 +1,247 @@
+"""One `auditor check`: evidence gathered once, rules evaluated, waivers applied, one report.
+
+Pure apart from the vulnerability audit, which asks the configured source. The verdict and exit
+code are decided here and nowhere else:
+  1  a failure at or above `fail_on` (waivers in force applied);
+  3  otherwise, a rule at or above `fail_on` could not be evaluated;
+  0  otherwise: compliant.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from auditor import __version__
+from auditor.check.checks import REGISTRY
+from auditor.check.checks.interface import CheckContext
+from auditor.check.checks.vulnerabilities import VulnParams, record_packages, severity_of
+from auditor.check.clauses import clause_status
+from auditor.check.engine import evaluate
+from auditor.check.packs import LoadedRule, Pack
+from auditor.check.report import (
+    AdvisoryRef,
+    CheckReport,
+    ClauseRow,
+    Override,
+    PackageResult,
+    PackRef,
+    Result,
+    RuleInfo,
+    RunRef,
+    Totals,
+    VulnSummary,
+    WaiverSummary,
+)
+from auditor.check.vulns.audit import VulnAudit
+from auditor.check.vulns.sources import SourceChoice, audit_packages
+from auditor.check.waivers import WAIVER_RULE, Waiver, apply_waivers
+from auditor.errors import EXIT_COULD_NOT_EVALUATE, EXIT_OK, EXIT_VIOLATIONS
+from auditor.record import RunRecord
+from auditor.record.findings import SEVERITY_ORDER, Finding, Severity, at_least
+
+EXPIRED_WAIVER_RULE = RuleInfo(
+    id=WAIVER_RULE,
+    title="Waivers in force have not expired",
+    severity="high",
+    rationale="An expired waiver no longer covers its finding; nobody has re-approved the exception.",
+    remediation="Fix the finding, or renew the waiver with a new expiry date and approval.",
+    references=("auditor waivers",),
+    check="waiver_expiry",
+    pack="auditor",
+    source="auditor/policy/waivers.py",
+)
+
+
+@dataclass(frozen=True)
+class CheckRequest:
+    record: RunRecord
+    record_path: Path
+    record_sha256: str
+    pack: Pack
+    fail_on: Severity
+    location: str
+    now: datetime
+    waivers: tuple[Waiver, ...] = ()
+    waivers_file: tuple[str, str] | None = None  # (path, sha256)
+    vuln_source: SourceChoice | None = None
+    max_db_age_days: int = 30
+    stale_fails: bool = False
+    cache_dir: Path | None = None
+    config: str | None = None
+
+
+def run_check(request: CheckRequest) -> CheckReport:
+    today = request.now.date()
+    vulns = _audit_vulns(request)
+    raw = evaluate(request.record, request.pack, CheckContext(today=today, vulns=vulns))
+    waived = apply_waivers(raw, request.waivers, today)
+    findings = sorted(waived.findings, key=lambda f: (f.rule_id, f.subject, f.outcome))
+    rules = [_rule_info(loaded) for loaded in request.pack.rules]
+    if any(f.rule_id == WAIVER_RULE for f in findings):
+        rules.append(EXPIRED_WAIVER_RULE)
+    summary = _vuln_summary(vulns, request, today) if vulns is not None else None
+    return CheckReport(
+        tool_version=__version__,
+        checked_at=request.now,
+        run=_run_ref(request),
+        location=request.location,
+        config=request.config,
+        packs=tuple(PackRef(**ref.model_dump()) for ref in request.pack.files),
+        fail_on=request.fail_on,
+        overrides=tuple(Override(**o.model_dump()) for o in request.pack.overrides),
+        rules=tuple(rules),
+        findings=tuple(findings),
+        with_waivers=_result(findings, request.fail_on),
+        without_waivers=_result(raw, request.fail_on),
+        waivers=_waiver_summary(request, waived.used, waived.unused, waived.expired),
+        vulnerabilities=summary,
+        clauses=tuple(_clauses(findings, request.pack)),
+        warnings=tuple(_warnings(summary, waived.unused)),
+    )
+
+
+def _audit_vulns(request: CheckRequest) -> VulnAudit | None:
+    wanted = any(REGISTRY[r.rule.check.kind].needs_vulns for r in request.pack.rules)
+    packages = record_packages(request.record)
+    if not wanted or packages is None or request.vuln_source is None:
+        return None  # the rule itself reports what is missing
+    audit = audit_packages(request.vuln_source, packages, request.cache_dir)
+    source = audit.source
+    if request.stale_fails and source.kind == "osv-local" and audit.error is None:
+        age = _age_days(source.date, request.now.date())
+        if age is None or age > request.max_db_age_days:
+            why = f"{age} days old" if age is not None else "undated"
+            limit = f"the advisory database is {why} (limit {request.max_db_age_days} days, on_stale: fail)"
+            return VulnAudit.failed(source, packages, limit)
+    return audit
+
+
+def _result(findings: Sequence[Finding], fail_on: Severity) -> Result:
+    outcomes = Counter(f.outcome for f in findings)
+    failing = Counter(f.severity for f in findings if f.outcome == "fail")
+    totals = Totals(
+        outcomes={o: outcomes.get(o, 0) for o in ("pass", "fail", "waived", "not_applicable", "could_not_evaluate")},
+        failing_by_severity={s: failing.get(s, 0) for s in reversed(SEVERITY_ORDER)},
+    )
+    if any(f.outcome == "fail" and at_least(f.severity, fail_on) for f in findings):
+        return Result(verdict="violations", exit_code=EXIT_VIOLATIONS, totals=totals)
+    if any(f.outcome == "could_not_evaluate" and at_least(f.severity, fail_on) for f in findings):
+        return Result(verdict="could_not_evaluate", exit_code=EXIT_COULD_NOT_EVALUATE, totals=totals)
+    return Result(verdict="compliant", exit_code=EXIT_OK, totals=totals)
+
+
+def _rule_info(loaded: LoadedRule) -> RuleInfo:
+    rule = loaded.rule
+    return RuleInfo(
+        id=rule.id,
+        title=rule.title,
+        severity=rule.severity,
+        rationale=rule.rationale,
+        remediation=rule.remediation,
+        references=rule.references,
+        check=rule.check.kind,
+        params=loaded.params.model_dump(mode="json", exclude_none=True),
+        pack=loaded.pack,
+        source=loaded.source,
+        security=REGISTRY[rule.check.kind].needs_vulns,
+    )
+
+
+def _age_days(dated: str | None, today: date) -> int | None:
+    return (today - date.fromisoformat(dated)).days if dated else None
+
+
+def _run_ref(request: CheckRequest) -> RunRef:
+    ident = request.record.identity
+    return RunRef(
+        run_id=ident.run_id,
+        project=ident.project,
+        status=ident.status,
+        started_at=ident.started_at,
+        record_path=str(request.record_path),
+        record_sha256=request.record_sha256,
+    )
+
+
+def _vuln_summary(vulns: VulnAudit, request: CheckRequest, today: date) -> VulnSummary:
+    params = next((r.params for r in request.pack.rules if isinstance(r.params, VulnParams)), VulnParams())
+    source = vulns.source
+    age = _age_days(source.date, today)
+    limit = request.max_db_age_days if source.kind == "osv-local" else None
+    return VulnSummary(
+        source=source.kind,
+        location=source.location,
+        date=source.date,
+        commit=source.commit,
+        tool_version=source.tool_version,
+        advisories=source.advisories,
+        age_days=age,
+        max_age_days=limit,
+        stale=bool(limit is not None and age is not None and age > limit),
+        error=vulns.error,
+        problems=source.problems,
+        packages=tuple(
+            PackageResult(
+                name=p.name,
+                version=p.version,
+                status=p.status,
+                reason=p.reason,
+                advisories=tuple(
+                    AdvisoryRef(
+                        id=a.id,
+                        aliases=a.aliases,
+                        severity=severity_of(a, params) if a.severity else None,
+                        fixed_versions=a.fixed_versions,
+                        summary=a.summary,
+                    )
+                    for a in p.advisories
+                ),
+            )
+            for p in vulns.packages
+        ),
+    )
+
+
+def _waiver_summary(
+    request: CheckRequest, used: tuple[str, ...], unused: tuple[str, ...], expired: tuple[str, ...]
+) -> WaiverSummary | None:
+    if request.waivers_file is None:
+        return None
+    path, digest = request.waivers_file
+    return WaiverSummary(file=path, sha256=digest, used=used, unused=unused, expired=expired)
+
+
+def _clauses(findings: Sequence[Finding], pack: Pack) -> list[ClauseRow]:
+    rows = []
+    for pack_name, clause in pack.clauses:
+        result = clause_status(findings, clause)
+        rows.append(
+            ClauseRow(
+                pack=pack_name,
+                id=clause.id,
+                title=clause.title,
+                rules=clause.rules,
+                status=result.status,
+                counts=result.counts,
+            )
+        )
+    return rows
+
+
+def _warnings(vulns: VulnSummary | None, unused: tuple[str, ...]) -> list[str]:
+    out = []
+    if vulns is not None and vulns.source == "osv-local" and vulns.date is None and vulns.error is None:
+        out.append("the advisory database has no date: auditor cannot tell how current it is")
+    if vulns is not None and vulns.stale:
+        out.append(
+            f"the advisory database is {vulns.age_days} days old (dated {vulns.date}; limit {vulns.max_age_days}):"
+            " update it, or findings may miss recent advisories"
+        )
+    if vulns is not None and vulns.problems:
+        out.append(f"{len(vulns.problems)} advisory file(s) could not be read; affected packages are not audited")
+    out += [f"waiver {w} matched no finding: remove it if the problem is gone" for w in unused]
+    return out

@@ -1,0 +1,138 @@
+"""`auditor check` from its options: settings resolved, inputs loaded, report rendered.
+
+Precedence for every setting: the command line, then the environment (`AUDITOR_ADVISORY_DB`),
+then the `policy:` section of auditor.yaml, then the defaults. Paths written in auditor.yaml are
+relative to it. Every input that cannot be read is a one-line error with exit 2, before any
+evaluation; a vulnerability source that cannot be used is not an input error but an outcome
+("could not evaluate", exit 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from auditor.check.evaluate import CheckRequest
+from auditor.check.packs import Pack, load_packs, pack_path
+from auditor.check.vulns.sources import SourceChoice
+from auditor.check.waivers import load_waivers
+from auditor.errors import UsageError
+from auditor.project.policy import Override, PolicySettings, VulnSource
+from auditor.project.spec import SPEC_FILE, load_spec
+from auditor.project.yamlfile import line_of
+from auditor.record.findings import Severity
+from auditor.record.io import parse_record
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    run_ref: str
+    store: Path
+    cwd: Path
+    config: Path | None = None
+    policies: tuple[str, ...] = ()
+    waivers: Path | None = None
+    fail_on: Severity | None = None
+    vuln_source: VulnSource | None = None
+    advisory_db: Path | None = None
+    osv_url: str | None = None
+    max_db_age: int | None = None
+    now: datetime | None = None
+
+
+def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
+    config = options.config or (options.cwd / SPEC_FILE if (options.cwd / SPEC_FILE).is_file() else None)
+    settings = load_spec(config).policy if config is not None else PolicySettings()
+    base = config.parent if config is not None else options.cwd
+    record_path = _record_path(options)
+    raw = _read(record_path)
+    record = parse_record(raw, str(record_path))
+    waivers_path = options.waivers or (base / settings.waivers if settings.waivers else None)
+    waivers_text = _read(waivers_path) if waivers_path is not None else None
+    return CheckRequest(
+        record=record,
+        record_path=record_path,
+        record_sha256=hashlib.sha256(raw).hexdigest(),
+        pack=_packs(options, settings, config, base),
+        fail_on=options.fail_on or settings.fail_on,
+        location=_location(config, record_path, options.cwd),
+        now=options.now or datetime.now(UTC),
+        waivers=load_waivers(waivers_path) if waivers_path is not None else (),
+        waivers_file=(str(waivers_path), hashlib.sha256(waivers_text or b"").hexdigest()) if waivers_path else None,
+        vuln_source=_vuln_choice(options, settings, base, env),
+        max_db_age_days=options.max_db_age if options.max_db_age is not None else settings.vulnerabilities.max_age_days,
+        stale_fails=settings.vulnerabilities.on_stale == "fail",
+        config=str(config) if config is not None else None,
+        cache_dir=Path(env.get("AUDITOR_CACHE_DIR") or Path.home() / ".cache" / "auditor"),
+    )
+
+
+def _record_path(options: CheckOptions) -> Path:
+    """RUN is a run id, a unique prefix, `latest`, or the path of a record file."""
+    candidate = options.cwd / options.run_ref
+    if options.run_ref.endswith(".json") or candidate.is_file():
+        if not candidate.is_file():
+            raise UsageError(f"{candidate}: no such record file")
+        return candidate
+    from auditor.store.runs import RunStore
+
+    store = RunStore.open(options.store)
+    return store.record_path(store.resolve(options.run_ref))
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _packs(options: CheckOptions, settings: PolicySettings, config: Path | None, base: Path) -> Pack:
+    names = [(p, options.cwd) for p in options.policies] or [(p, base) for p in settings.packs]
+    paths = [pack_path(name, folder) for name, folder in names]
+    return load_packs(paths, _overrides(settings, config))
+
+
+def _overrides(settings: PolicySettings, config: Path | None) -> tuple[tuple[str, Override, str], ...]:
+    """Each override with 'auditor.yaml:12', where it is written, for messages (the file parsed once)."""
+    if not settings.overrides:
+        return ()
+    root = None
+    if config is not None:
+        from auditor.project.yamlfile import load_yaml
+
+        _, root = load_yaml(config.read_text(encoding="utf-8"), config)
+    out = []
+    for rule_id, override in settings.overrides.items():
+        line = line_of(root, ("policy", "overrides", rule_id)) if root is not None else None
+        out.append((rule_id, override, f"{config}:{line}" if line else str(config or "overrides")))
+    return tuple(out)
+
+
+def _location(config: Path | None, record_path: Path, cwd: Path) -> str:
+    """What SARIF results and annotations point at: the spec when there is one, else the record."""
+    target = config or record_path
+    try:
+        return target.resolve().relative_to(cwd.resolve()).as_posix()
+    except ValueError:
+        return target.resolve().as_posix()
+
+
+def _vuln_choice(options: CheckOptions, settings: PolicySettings, base: Path, env: dict[str, str]) -> SourceChoice:
+    vs = settings.vulnerabilities
+    database = options.advisory_db
+    if database is None and env.get("AUDITOR_ADVISORY_DB"):
+        database = Path(env["AUDITOR_ADVISORY_DB"])
+    if database is None and vs.database:
+        database = base / vs.database
+    osv_url = options.osv_url or vs.osv_url
+    source = options.vuln_source or vs.source or ("local" if database is not None else "osv")
+    if source == "local" and database is None:
+        raise UsageError(
+            "--vuln-source local needs --advisory-db DIR (or AUDITOR_ADVISORY_DB, or policy.vulnerabilities.database)"
+        )
+    if osv_url is not None and source != "osv":
+        raise UsageError(f"--osv-url works with --vuln-source osv, not {source}")
+    return SourceChoice(source=source, database=database, osv_url=osv_url, timeout_s=vs.timeout_s)

@@ -1,0 +1,236 @@
+"""Commands that make run records: execute (`run`, `reproduce`) or ingest (`ingest`)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+from auditor.cli.app import EARLY_PROBE, StoreOption, app, store_path
+from auditor.errors import EXIT_INTERRUPTED, EXIT_TIMEOUT, UsageError
+
+if TYPE_CHECKING:
+    from auditor.record import RunRecord
+    from auditor.store.runs import RunStore
+
+
+@app.command(context_settings={"allow_interspersed_args": False})
+def run(
+    command: Annotated[list[str], typer.Argument(help="The command to run, after `--`.", show_default=False)],
+    name: Annotated[str | None, typer.Option("--name", help="A label for this run.")] = None,
+    project: Annotated[
+        str | None, typer.Option("--project", help="Project name [default: repository or folder name].")
+    ] = None,
+    store: StoreOption = None,
+    image: Annotated[
+        str | None, typer.Option("--image", help="Run in a container of this local image (id, tag or repo@digest).")
+    ] = None,
+    network: Annotated[str, typer.Option("--network", help="Container network: none or bridge.")] = "none",
+    cpus: Annotated[float | None, typer.Option("--cpus", help="Container CPU limit.")] = None,
+    memory: Annotated[str | None, typer.Option("--memory", help="Container memory limit, e.g. 2g.")] = None,
+    gpus: Annotated[
+        str | None, typer.Option("--gpus", help="GPUs for the container: all, or indexes like 0,1.")
+    ] = None,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Stop the container after this many seconds (exit 124).")
+    ] = None,
+    output: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--output",
+            help="Writable folder in the container (repeatable) [default: the folders of the outputs "
+            "auditor.yaml declares, else ./outputs].",
+            show_default=False,
+        ),
+    ] = None,
+    env_vars: Annotated[
+        list[str] | None,
+        typer.Option("--env", "-e", help="Container variable NAME=VALUE, or NAME to pass this one (repeatable)."),
+    ] = None,
+    user: Annotated[str | None, typer.Option("--user", help="uid:gid in the container [default: yours].")] = None,
+) -> None:
+    """Run a command under capture and store its run record; with --image, in a container.
+
+    Exits with the command's own code (127 not found, 126 not executable, 124 timed out,
+    130 interrupted; 125 the engine could not start it; 3 no engine or no such image).
+    """
+    from auditor.capture.collect.probe_runner import start_probe
+
+    cwd, env = Path.cwd(), dict(os.environ)
+    if image is not None:
+        EARLY_PROBE.pop("run", None)
+        options = ContainerOptions(image, network, cpus, memory, gpus, timeout, output or [], env_vars or [], user)
+        _run_in_container(command, name, project, store, options)
+    given = [
+        n
+        for n, v in (
+            ("--cpus", cpus),
+            ("--memory", memory),
+            ("--gpus", gpus),
+            ("--timeout", timeout),
+            ("--output", output),
+            ("--env", env_vars),
+            ("--user", user),
+        )
+        if v
+    ]
+    if given or network != "none":
+        raise UsageError(f"{', '.join(given) or '--network'}: only for container runs (--image)")
+    probe = EARLY_PROBE.pop("run", None)
+    if probe is not None and probe.key != (tuple(command), tuple(sorted(env.items())), str(cwd)):
+        probe.cancel()
+        probe = None
+    if probe is None:
+        probe = start_probe(command, env, str(cwd))
+    try:
+        from auditor.capture.run import CaptureRequest, capture_run
+        from auditor.store.runs import RunStore
+
+        target = RunStore.create(store_path(store))
+        request = CaptureRequest(argv=command, cwd=cwd, env=env, name=name, project=project, probe=probe)
+        record = capture_run(target, request)
+    except BaseException:
+        if probe is not None:
+            probe.cancel()
+        raise
+    _report_run(record, target)
+
+
+@dataclass(frozen=True)
+class ContainerOptions:
+    image: str
+    network: str
+    cpus: float | None
+    memory: str | None
+    gpus: str | None
+    timeout: float | None
+    output: list[str]
+    env_vars: list[str]
+    user: str | None
+
+
+def _run_in_container(
+    command: list[str], name: str | None, project: str | None, store: Path | None, options: ContainerOptions
+) -> NoReturn:
+    from auditor.capture.execute.container_setup import container_env, plan_container
+    from auditor.capture.run import CaptureRequest, capture_run
+    from auditor.store.runs import RunStore
+
+    cwd = Path.cwd()
+    store_root = store_path(store)
+    env = container_env(options.env_vars, os.environ)
+    plan = plan_container(
+        image=options.image,
+        network=options.network,
+        cpus=options.cpus,
+        memory=options.memory,
+        gpus=options.gpus,
+        timeout_s=options.timeout,
+        outputs=options.output,
+        user=options.user,
+        cwd=cwd,
+        store_root=store_root,
+    )
+    image_path = [e.split("=", 1)[1] for e in plan.image.env if e.startswith("PYTHONPATH=")]
+    if image_path and "PYTHONPATH" not in env:  # auditor's hook goes first on it: keep the image's after
+        env["PYTHONPATH"] = image_path[0]
+    target = RunStore.create(store_root)
+    request = CaptureRequest(argv=command, cwd=cwd, env=env, name=name, project=project, container=plan)
+    _report_run(capture_run(target, request), target)
+
+
+def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
+    ident = record.identity
+    typer.echo(
+        f"auditor: run {ident.run_id} {ident.status} (exit {ident.exit_code}) in {ident.duration_s:.2f} s; "
+        f"recorded in {target.root}",
+        err=True,
+    )
+    if ident.status == "failed" and ident.error and record.container is not None:
+        typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
+    timed_out = ident.exit_code == EXIT_TIMEOUT and ident.error is not None and ident.error.startswith("timed out")
+    if ident.status == "interrupted" and not timed_out:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    raise typer.Exit(ident.exit_code or 0)
+
+
+@app.command()
+def reproduce(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique id prefix, or `latest`.")],
+    tolerance: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tolerance",
+            help="Metric tolerance NAME=rel:X,abs:Y (NAME may be *); default rel:1e-6,abs:1e-9 (repeatable).",
+            show_default=False,
+        ),
+    ] = None,
+    network: Annotated[
+        str, typer.Option("--network", help="Allow network access again (bridge) when the original had it.")
+    ] = "none",
+    store: StoreOption = None,
+) -> None:
+    """Re-execute a recorded run in its recorded image (or environment) and compare the results.
+
+    Verdict: identical (exit 0), equivalent within tolerance (exit 0), diverged (exit 1); inputs
+    changed, image not available or environment different: exit 3 and nothing runs.
+    """
+    from auditor.capture.run import capture_run
+    from auditor.render.reproduction import render_reproduction
+    from auditor.reproduce.prepare import prepare
+    from auditor.store.runs import RunStore
+
+    target = RunStore.open(store_path(store))
+    original = target.load(target.resolve(run_ref))
+    if network not in ("none", "bridge"):
+        raise UsageError(f"--network {network!r}: expected none or bridge")
+    request = prepare(target, original, tolerance or [], dict(os.environ), Path.cwd(), network == "bridge")
+    record = capture_run(target, request)
+    typer.echo("\n".join(render_reproduction(record)))
+    if record.identity.status == "interrupted" and record.identity.exit_code != EXIT_TIMEOUT:
+        raise typer.Exit(EXIT_INTERRUPTED)
+    verdict = record.reproduction.verdict if record.reproduction else "diverged"
+    raise typer.Exit(0 if verdict in ("identical", "equivalent") else 1)
+
+
+@app.command()
+def ingest(
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[KIND] SOURCE", help="mlflow|dvc|openlineage (detected when left out), then the path or URI."
+        ),
+    ],
+    run_id: Annotated[str | None, typer.Option("--run-id", help="Only this run of the source.")] = None,
+    experiment: Annotated[str | None, typer.Option("--experiment", help="MLflow: only this experiment.")] = None,
+    rehash: Annotated[
+        bool, typer.Option("--rehash", help="DVC: re-hash workspace files (SHA-256) and report changes since dvc.lock.")
+    ] = False,
+    store: StoreOption = None,
+) -> None:
+    """Ingest runs that MLflow, DVC or OpenLineage recorded into the run store.
+
+    Parts the tool does not capture are recorded as "not captured by TOOL", so rules on them
+    cannot pass. Nothing is written unless every run in the source could be read (exit 2 otherwise).
+    """
+    from auditor.ingest.registry import KINDS, Kind
+    from auditor.ingest.registry import ingest as ingest_runs
+    from auditor.store.runs import RunStore
+
+    if len(args) == 2 and args[0] in KINDS:
+        kind: Kind | None = args[0]
+        source = args[1]
+    elif len(args) == 1:
+        kind, source = None, args[0]
+    else:
+        raise UsageError(f"expected [KIND] SOURCE with KIND one of {', '.join(KINDS)}; got {' '.join(args)!r}")
+    target = RunStore.create(store_path(store))
+    for outcome in ingest_runs(kind, source, target, run_id=run_id, experiment=experiment, rehash=rehash):
+        for note in outcome.notes:
+            typer.echo(f"auditor: note: {note}", err=True)
+        what = "ingested" if outcome.new else "already ingested as"
+        upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
+        typer.echo(f"{what} {outcome.run_id}{upstream}")

@@ -1,0 +1,224 @@
+"""Commands that check and report: `check`, `report`, `demo`, `rules`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from auditor.cli.app import StoreOption, app, choice, one_shot, store_path
+from auditor.errors import UsageError
+from auditor.render.formats import CHECK_FORMATS, DOSSIER_FORMATS
+
+if TYPE_CHECKING:
+    from auditor.check.options import CheckOptions
+    from auditor.check.packs import Pack
+
+
+RunArgument = Annotated[
+    str, typer.Argument(metavar="RUN", help="Run id, unique prefix, `latest`, or a record file (.json).")
+]
+PoliciesOption = Annotated[
+    list[str] | None,
+    typer.Option("--policy", help="A shipped pack name or a pack file; repeatable [default: auditor.yaml's]"),
+]
+WaiversOption = Annotated[Path | None, typer.Option("--waivers", help="A waivers file.", show_default=False)]
+FailOnOption = Annotated[
+    str | None, typer.Option("--fail-on", help="critical, high, medium or low [default: low]", show_default=False)
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="auditor.yaml to read the policy section from [default: ./]")
+]
+VulnSourceOption = Annotated[
+    str | None, typer.Option("--vuln-source", help="local, osv or pypi [default: local with a database, else osv]")
+]
+AdvisoryDbOption = Annotated[
+    Path | None, typer.Option("--advisory-db", help="A local OSV advisory folder [env: AUDITOR_ADVISORY_DB]")
+]
+OsvUrlOption = Annotated[str | None, typer.Option("--osv-url", help="An OSV API endpoint (a mirror), for osv")]
+MaxDbAgeOption = Annotated[
+    int | None, typer.Option("--max-db-age", min=0, help="Warn when the local database is older (days) [30]")
+]
+
+
+def _check_options(
+    run_ref: str,
+    store: Path | None,
+    policy: list[str] | None,
+    waivers: Path | None,
+    fail_on: str | None,
+    config: Path | None,
+    vuln: tuple[str | None, Path | None, str | None, int | None],
+) -> CheckOptions:
+    from auditor.check.options import CheckOptions
+
+    vuln_source, advisory_db, osv_url, max_db_age = vuln
+    return CheckOptions(
+        run_ref=run_ref,
+        store=store_path(store),
+        cwd=Path.cwd(),
+        config=config,
+        policies=tuple(policy or ()),
+        waivers=waivers,
+        fail_on=choice("--fail-on", fail_on, ("critical", "high", "medium", "low")),  # type: ignore[arg-type]
+        vuln_source=choice("--vuln-source", vuln_source, ("local", "osv", "pypi")),  # type: ignore[arg-type]
+        advisory_db=advisory_db,
+        osv_url=osv_url,
+        max_db_age=max_db_age,
+    )
+
+
+@app.command()
+def check(
+    run_ref: RunArgument,
+    store: StoreOption = None,
+    policy: PoliciesOption = None,
+    waivers: WaiversOption = None,
+    fail_on: FailOnOption = None,
+    fmt: Annotated[str, typer.Option("--format", help=" | ".join(CHECK_FORMATS))] = "text",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+    config: ConfigOption = None,
+    vuln_source: VulnSourceOption = None,
+    advisory_db: AdvisoryDbOption = None,
+    osv_url: OsvUrlOption = None,
+    max_db_age: MaxDbAgeOption = None,
+) -> None:
+    """Check a run against policy rules.
+
+    Exit codes: 0 compliant, 1 violations at or above --fail-on, 2 bad usage or input,
+    3 something required could not be evaluated (never reported as compliant).
+    """
+    from auditor.check.evaluate import run_check
+    from auditor.check.options import prepare
+    from auditor.files import write_output
+    from auditor.render.formats import check_format
+    from auditor.render.text import terminal_notes
+
+    one_shot()
+    vuln = (vuln_source, advisory_db, osv_url, max_db_age)
+    options = _check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
+    chosen = check_format(fmt)
+    report = run_check(prepare(options, dict(os.environ)))
+    text = chosen.render(report)
+    if output is not None:
+        write_output(output, text.encode())
+    else:
+        typer.echo(text, nl=False)
+    for note in terminal_notes(report, chosen.name, output is not None):
+        typer.echo(f"auditor: {note}", err=True)
+    raise typer.Exit(report.with_waivers.exit_code)
+
+
+@app.command()
+def report(
+    run_ref: RunArgument,
+    store: StoreOption = None,
+    policy: PoliciesOption = None,
+    waivers: WaiversOption = None,
+    fail_on: FailOnOption = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help=f"{' | '.join(DOSSIER_FORMATS)}, or both: html,pdf")
+    ] = "html,pdf",
+    output: Annotated[Path, typer.Option("-o", "--output", help="The folder to write dossier.html/.pdf into.")] = Path(
+        "dossier"
+    ),
+    pdfa: Annotated[
+        bool, typer.Option("--pdfa", help="PDF/A-3b with the run record and findings JSON embedded.")
+    ] = False,
+    config: ConfigOption = None,
+    vuln_source: VulnSourceOption = None,
+    advisory_db: AdvisoryDbOption = None,
+    osv_url: OsvUrlOption = None,
+    max_db_age: MaxDbAgeOption = None,
+) -> None:
+    """Write the audit dossier of a run: HTML and PDF, from the same content.
+
+    Checks the run exactly as `auditor check` does. Exits 0 when the dossier is written, whatever
+    its verdict (use `auditor check` as the CI gate); 2 on bad usage or input.
+    """
+    from auditor.check.options import prepare
+    from auditor.render.dossier.make import make_report
+    from auditor.render.formats import dossier_formats
+
+    formats = dossier_formats(fmt)
+    one_shot()
+    vuln = (vuln_source, advisory_db, osv_url, max_db_age)
+    options = _check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
+    written = make_report(prepare(options, dict(os.environ)), output, formats, pdfa)
+    result = written.report.with_waivers
+    for path in written.files:
+        pages = f" ({written.pdf_pages} pages)" if path.suffix == ".pdf" else ""
+        typer.echo(f"wrote {path}{pages}")
+    typer.echo(f"verdict: {result.verdict} (`auditor check` would exit {result.exit_code})")
+
+
+@app.command()
+def demo(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the store and the dossier.")] = Path(
+        "auditor-demo"
+    ),
+) -> None:
+    """Run the sample credit-scoring project end to end: capture, check, dossier (HTML and PDF).
+
+    Uses the advisory database in AUDITOR_ADVISORY_DB when set; otherwise pip-audit asks the OSV
+    API, and without a network the vulnerability rule says "could not evaluate"."""
+    from auditor.demo import run_demo
+
+    one_shot()
+    result = run_demo(output, dict(os.environ))
+    verdict = result.report.with_waivers
+    typer.echo("")
+    typer.echo(f"run:      {result.record.identity.run_id} ({result.record.identity.status})")
+    for path in result.files:
+        typer.echo(f"dossier:  {path}" + (f" ({result.pages} pages, PDF/A-3b)" if path.suffix == ".pdf" else ""))
+    typer.echo(f"verdict:  {verdict.verdict.replace('_', ' ')}: {_verdict_counts(verdict.totals.failing_by_severity)}")
+
+
+def _verdict_counts(failing: dict[str, int]) -> str:
+    return ", ".join(f"{n} {s} failing" for s, n in failing.items() if n) or "nothing failing"
+
+
+rules_app = typer.Typer(help="Rule packs: list, explain and validate rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+PolicyOption = Annotated[
+    str | None,
+    typer.Option("--policy", help="A shipped pack name or a pack file [default: default]", show_default=False),
+]
+
+
+def _pack(policy: str | None) -> Pack:
+    from auditor.check.packs import DEFAULT_PACK, load_pack, pack_path
+
+    return load_pack(pack_path(policy or DEFAULT_PACK, Path.cwd()))
+
+
+@rules_app.command("list")
+def rules_list(policy: PolicyOption = None) -> None:
+    """List the rules of a pack (and of the packs it includes)."""
+    from auditor.render.rules import render_list
+
+    typer.echo(render_list(_pack(policy)))
+
+
+@rules_app.command("explain")
+def rules_explain(rule_id: Annotated[str, typer.Argument(metavar="ID")], policy: PolicyOption = None) -> None:
+    """Explain one rule: why it matters, what to do, which clauses it serves."""
+    from auditor.render.rules import render_explain
+
+    pack = _pack(policy)
+    match = next((r for r in pack.rules if r.rule.id == rule_id.upper()), None)
+    if match is None:
+        raise UsageError(f"no rule {rule_id!r} in pack {pack.name} (see `auditor rules list`)")
+    typer.echo(render_explain(match))
+
+
+@rules_app.command("validate")
+def rules_validate(file: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
+    """Check a rule pack file: YAML, fields, check kinds and parameters, includes."""
+    from auditor.check.packs import load_pack
+
+    pack = load_pack(file)
+    typer.echo(f"{file}: valid pack {pack.name} (version {pack.version}), {len(pack.rules)} rules")

@@ -1,0 +1,81 @@
+"""Commands that read the store or the project: `runs`, `show`, `schema`, `init`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli.app import StoreOption, app, store_path
+from auditor.errors import UsageError
+
+
+@app.command()
+def runs(
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run.")] = False,
+) -> None:
+    """List the runs in the store, oldest first."""
+    from auditor.errors import InvalidRecordError
+    from auditor.render.summary import render_runs
+    from auditor.store.runs import RunStore
+
+    entries = list(RunStore.open(store_path(store)).iter_records())
+    bad = [e for e in entries if isinstance(e, InvalidRecordError)]
+    if as_json:
+        for entry in entries:
+            if not isinstance(entry, InvalidRecordError):
+                ident = entry.identity.model_dump(mode="json")
+                typer.echo(json.dumps(ident, sort_keys=True))
+    else:
+        typer.echo(render_runs(entries))
+    if bad:
+        for error in bad:
+            typer.echo(f"auditor: error: {error.message}", err=True)
+        raise typer.Exit(bad[0].exit_code)
+
+
+@app.command()
+def show(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique id prefix, or `latest`.")],
+    store: StoreOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole record as JSON.")] = False,
+) -> None:
+    """Show one run: a readable summary, or the record itself with --json."""
+    from auditor.record import dump_record
+    from auditor.render.summary import render_summary
+    from auditor.store.runs import RunStore
+
+    target = RunStore.open(store_path(store))
+    record = target.load(target.resolve(run_ref))
+    if as_json:
+        sys.stdout.buffer.write(dump_record(record))
+    else:
+        typer.echo(render_summary(record, target.reproductions_of(record.identity.run_id)))
+
+
+@app.command()
+def init(
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing auditor.yaml.")] = False,
+) -> None:
+    """Write a commented starter auditor.yaml for the current folder."""
+    from auditor.files import write_atomic
+    from auditor.project.init import starter_spec
+    from auditor.project.spec import SPEC_FILE
+
+    target = Path.cwd() / SPEC_FILE
+    if target.exists() and not force:
+        raise UsageError(f"{target}: already exists (use --force to overwrite)")
+    write_atomic(target, starter_spec(Path.cwd()).encode())
+    typer.echo(f"wrote {target}: fill in the datasheets, steps and predictions, then `auditor run -- ...`")
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the run record."""
+    from auditor.record.schema import schema_text
+
+    typer.echo(schema_text(), nl=False)

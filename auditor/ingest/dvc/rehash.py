@@ -1,0 +1,80 @@
+"""`--rehash`: compare the workspace with dvc.lock, and hash with SHA-256 what still matches.
+
+A SHA-256 taken now proves what is on disk now, not what the pipeline read or wrote. So it goes
+into a dataset's before/after only where DVC's MD5, recomputed now, still equals the one dvc.lock
+recorded: then the bytes are those of the run, as far as DVC itself can tell. A file that changed
+keeps its identity hint and is reported as "changed since dvc.lock: PATH".
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from auditor.capture.hashing import hash_paths
+from auditor.ingest.dvc.lineage import Graph, is_local
+from auditor.ingest.dvc.md5 import Current, current
+from auditor.record.lineage import ContentHash, Dataset, Hash, IdentityHint
+
+MD5_ALGORITHMS = ("md5", "md5-dir", "md5-legacy")
+
+
+def rehash(graph: Graph, repo: Path, now: datetime) -> list[str]:
+    """Update the graph's datasets in place; return the paths that changed since dvc.lock."""
+    changed: list[str] = []
+    matched: dict[str, Dataset] = {}
+    for key, dataset in graph.datasets.items():
+        slots = [slot for slot in (dataset.before, dataset.after) if isinstance(slot, IdentityHint) and _md5_hint(slot)]
+        if not is_local(key):
+            if not dataset.uri:
+                graph.notes.append(f"not re-hashed: {key}: outside the repository")
+            continue
+        if not slots:
+            _annotate(graph, key, "not compared: dvc.lock records no MD5 for it")
+            continue
+        now_md5: dict[bool, Current] = {}
+        differs = False
+        for slot in slots:
+            legacy = slot.algorithm == "md5-legacy"
+            if legacy not in now_md5:
+                now_md5[legacy] = current(repo / key, repo, legacy=legacy)
+            found = now_md5[legacy]
+            if found.md5 is None:
+                if found.problem and found.problem.startswith("absent"):
+                    differs = True
+                else:
+                    _annotate(graph, key, f"not compared: {found.problem}")
+                    graph.notes.append(f"not re-hashed: {key}: {found.problem}")
+                    break
+            elif found.md5 != slot.value:
+                differs = True
+        else:
+            if differs:
+                changed.append(key)
+                shown = "; ".join(
+                    f"{'legacy ' if legacy else ''}MD5 now {c.md5 or c.problem}" for legacy, c in now_md5.items()
+                )
+                _annotate(graph, key, f"changed since dvc.lock ({shown})")
+            else:
+                matched[key] = dataset
+    if matched:
+        hashes = hash_paths([repo / key for key in matched], display_root=repo, cache=None, now=now, progress=False)
+        for (key, dataset), content in zip(matched.items(), hashes, strict=True):
+            if isinstance(content, ContentHash):
+                update = {slot: content for slot in ("before", "after") if _md5_hint(getattr(dataset, slot))}
+                graph.datasets[key] = dataset.model_copy(update=update)
+                _annotate(graph, key, "matches dvc.lock (DVC's MD5 recomputed); SHA-256 taken at ingest")
+            else:
+                _annotate(
+                    graph, key, f"matches dvc.lock, but SHA-256 not taken: {getattr(content, 'reason', 'absent')}"
+                )
+    return changed
+
+
+def _md5_hint(slot: Hash | None) -> bool:
+    return isinstance(slot, IdentityHint) and slot.algorithm in MD5_ALGORITHMS
+
+
+def _annotate(graph: Graph, key: str, text: str) -> None:
+    dataset = graph.datasets[key]
+    graph.datasets[key] = dataset.model_copy(update={"annotations": {**dataset.annotations, "dvc.workspace": text}})

@@ -1,0 +1,153 @@
+"""The project spec, `auditor.yaml`: what a project declares about its data and pipeline.
+
+Parsed in three small layers, each with errors that name file, line and key as the
+user wrote them: YAML text -> node tree (line numbers, duplicate keys) -> plain
+data -> frozen validated models -> cross-checks (unknown dataset ids, step cycles).
+"""
+
+from __future__ import annotations
+
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from auditor.project.policy import PolicySettings
+from auditor.project.yamlfile import YamlFileError, line_of, load_model, read_text
+from auditor.record.base import Frozen
+from auditor.record.lineage import DatasetRole, Datasheet, ProjectInfo
+
+if TYPE_CHECKING:
+    import yaml
+
+SPEC_FILE = "auditor.yaml"
+
+
+class SpecError(YamlFileError):
+    """auditor.yaml is malformed: one line naming file, line and key."""
+
+
+class DatasetSpec(Frozen):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    role: DatasetRole
+    path: str | None = None
+    uri: str | None = None
+    datasheet: Datasheet = Datasheet()
+
+
+class StepSpec(Frozen):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    command: str
+    inputs: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()
+
+
+class ModelSpec(Frozen):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    path: str
+
+
+class PredictionsSpec(Frozen):
+    path: str
+    label_column: str
+    prediction_column: str
+    score_column: str | None = None
+    sensitive_columns: tuple[str, ...] = Field(min_length=1)
+    favourable_outcome: str
+    reference_groups: dict[str, str] = Field(default_factory=dict)
+    min_group_size: int = Field(30, ge=1)
+    bootstrap_resamples: int = Field(1000, ge=0, le=100_000)
+    seed: int = 0
+
+
+class EnvironmentSpec(Frozen):
+    requirements: tuple[str, ...] = Field((), description="pip requirements files, relative to the project")
+
+
+class ProjectSpec(Frozen):
+    version: Literal[1] = 1
+    project: ProjectInfo
+    environment: EnvironmentSpec = EnvironmentSpec()
+    datasets: tuple[DatasetSpec, ...] = ()
+    steps: tuple[StepSpec, ...] = ()
+    models: tuple[ModelSpec, ...] = ()
+    predictions: PredictionsSpec | None = None
+    policy: PolicySettings = PolicySettings()
+
+
+def find_spec(start: Path) -> Path | None:
+    """auditor.yaml in `start` (the project root is where you run auditor)."""
+    candidate = start / SPEC_FILE
+    return candidate if candidate.is_file() else None
+
+
+def load_spec(path: Path) -> ProjectSpec:
+    return parse_spec(read_text(path, SpecError), path)
+
+
+def parse_spec(text: str, path: Path | str) -> ProjectSpec:
+    spec, root = load_model(text, path, ProjectSpec, SpecError, "at least a 'project' section")
+    _cross_check(spec, root, path)
+    return spec
+
+
+def _cross_check(spec: ProjectSpec, root: yaml.Node | None, path: Path | str) -> None:
+    ids = [d.id for d in spec.datasets] + [m.id for m in spec.models]
+    for index, dataset_id in enumerate(ids):
+        if dataset_id in ids[:index]:
+            section, offset = (
+                ("datasets", index) if index < len(spec.datasets) else ("models", index - len(spec.datasets))
+            )
+            raise SpecError(
+                path, line_of(root, (section, offset, "id")), f"{section}[{offset}].id", f"duplicate id {dataset_id!r}"
+            )
+    for index, dataset in enumerate(spec.datasets):
+        if (dataset.path is None) == (dataset.uri is None):
+            raise SpecError(
+                path, line_of(root, ("datasets", index)), f"datasets[{index}]", "give exactly one of 'path' or 'uri'"
+            )
+    known = set(ids)
+    for index, step in enumerate(spec.steps):
+        for field in ("inputs", "outputs"):
+            for position, ref in enumerate(getattr(step, field)):
+                if ref not in known:
+                    raise SpecError(
+                        path,
+                        line_of(root, ("steps", index, field, position)),
+                        f"steps[{index}].{field}[{position}]",
+                        f"unknown dataset or model id {ref!r}",
+                    )
+    if spec.predictions is not None:
+        for attribute in spec.predictions.reference_groups:
+            if attribute not in spec.predictions.sensitive_columns:
+                raise SpecError(
+                    path,
+                    line_of(root, ("predictions", "reference_groups", attribute)),
+                    f"predictions.reference_groups.{attribute}",
+                    "not one of sensitive_columns",
+                )
+    _check_acyclic(spec, root, path)
+
+
+def _check_acyclic(spec: ProjectSpec, root: yaml.Node | None, path: Path | str) -> None:
+    """Steps and datasets form a bipartite graph (dataset -> step -> dataset) that must be a DAG."""
+    predecessors: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for step in spec.steps:
+        node = ("step", step.name)
+        predecessors.setdefault(node, set()).update(("data", ref) for ref in step.inputs)
+        for ref in step.outputs:
+            predecessors.setdefault(("data", ref), set()).add(node)
+    try:
+        TopologicalSorter(predecessors).prepare()
+    except CycleError as exc:
+        steps = list(dict.fromkeys(name for kind, name in exc.args[1] if kind == "step"))
+        first = min(steps, key=lambda name: next(i for i, s in enumerate(spec.steps) if s.name == name))
+        index = next(i for i, s in enumerate(spec.steps) if s.name == first)
+        ordered = steps[steps.index(first) :] + steps[: steps.index(first)]
+        raise SpecError(
+            path,
+            line_of(root, ("steps", index)),
+            f"steps[{index}]",
+            "the steps form a cycle: " + " -> ".join([*ordered, first]),
+        ) from exc

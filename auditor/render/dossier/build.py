@@ -1,0 +1,280 @@
+"""Run record + check report -> the dossier's content, in the order a reader needs it.
+
+Pure apart from drawing (the lineage diagram runs Graphviz's `dot`); the drawing functions are
+parameters so tests can pin them. The same content renders as HTML and, through WeasyPrint, PDF.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from auditor.check.report import CheckReport
+from auditor.check.waivers import Waiver
+from auditor.record import Missing, RunRecord
+from auditor.record.fairness import AttributeFairness
+from auditor.record.findings import SEVERITY_ORDER, Finding
+from auditor.record.lineage import Lineage
+from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
+from auditor.render.dossier.format import clip, unrecorded, when
+from auditor.render.dossier.views import (
+    ClauseView,
+    Cover,
+    Dossier,
+    FindingView,
+    Item,
+    LogExcerpt,
+    RuleView,
+    Summary,
+    WaiverView,
+)
+
+VERDICT_TEXT = {
+    "compliant": "Compliant: every required rule passed",
+    "violations": "Violations: rules at or above the threshold failed",
+    "could_not_evaluate": "Could not evaluate: required evidence is missing",
+}
+TOP_FAILURES = 10
+COMMAND_LIMIT = 4096  # characters of a step's command shown (an ingested step's command may be its SQL)
+GLOSSARY = (
+    ("Run record", "The versioned JSON evidence auditor keeps for one run; its sha256 is on the cover."),
+    ("Finding", "One rule's outcome for one subject (the run, a package, a dataset, an attribute)."),
+    ("Could not evaluate", "The evidence a rule needs was not captured or could not be checked. Never a pass."),
+    ("Waiver", "An owned, approved and dated exception to one rule for one subject; it expires."),
+    ("Demographic parity difference", "The largest gap in selection rates between groups."),
+    ("Disparate impact ratio", "The lowest group's selection rate divided by the reference group's."),
+    ("Equalized odds difference", "The largest gap in true or false positive rates between groups."),
+    ("Content hash", "A sha256 of a file's bytes, or of a folder's file list and hashes (a tree hash)."),
+    ("Undeclared read", "A file the run read that auditor.yaml does not declare as a dataset."),
+    ("OSV", "The Open Source Vulnerabilities format, in which the advisory databases are published."),
+)
+
+
+@dataclass(frozen=True)
+class Drawing:
+    lineage: Callable[[Lineage], str]
+    fairness: Callable[[AttributeFairness, Mapping[str, float], str | None], str]
+
+
+def default_drawing() -> Drawing:
+    from auditor.render.dossier.chart import fairness_chart_svg
+    from auditor.render.dossier.diagram import lineage_svg
+
+    return Drawing(
+        lineage=lineage_svg, fairness=lambda block, bounds, ref: fairness_chart_svg(block, bounds, reference=ref)
+    )
+
+
+def build_dossier(
+    record: RunRecord,
+    report: CheckReport,
+    waivers: Sequence[Waiver],
+    logs: Sequence[LogExcerpt],
+    generated_at: datetime,
+    drawing: Drawing,
+    reproductions: Sequence[RunRecord] | Missing,
+) -> Dossier:
+    """`reproductions`: the runs that re-executed this one, oldest first, or why they were not looked up."""
+    packages, package_counts = build_env.packages(record, report)
+    hw, gpus = build_env.hardware(record)
+    lineage_svg, lineage_missing = build_data.lineage_diagram(record.lineage, drawing.lineage)
+    access, undeclared = build_data.access(record.lineage)
+    fairness_meta, fairness_missing = build_data.fairness_meta(record.fairness)
+    container, mounts = build_container.container(record)
+    _, os_packages, os_package_counts = build_container.os_packages(record.container)
+    tags, tags_by = build_origin.tags(record)
+    return Dossier(
+        cover=_cover(record, report, generated_at, reproductions),
+        summary=_summary(report, waivers),
+        identity=build_env.identity(record),
+        source=build_env.source(record),
+        platform=build_env.platform(record),
+        container=container,
+        mounts=mounts,
+        os_packages=os_packages,
+        os_package_counts=os_package_counts,
+        tags=tags,
+        tags_by=tags_by,
+        packages_attention=tuple(
+            p
+            for p in packages
+            if "fail" in (p.pin_outcome, p.vuln_outcome) or "could_not_evaluate" in (p.pin_outcome, p.vuln_outcome)
+        ),
+        packages=packages,
+        package_counts=package_counts,
+        declared=build_env.declared(record),
+        vuln_source=_vuln_source(report),
+        hardware=hw,
+        gpus=gpus,
+        resources=build_env.resources(record),
+        lineage_svg=lineage_svg,
+        lineage_missing=lineage_missing,
+        steps=tuple((n, clip(c, COMMAND_LIMIT), i, o) for n, c, i, o in build_data.steps(record.lineage)),
+        annotated=build_origin.annotated(record.lineage),
+        lineage_notes=build_origin.lineage_notes(record.lineage),
+        access=access,
+        undeclared=undeclared,
+        datasets=build_data.datasets(record.lineage, report),
+        fairness_meta=fairness_meta,
+        fairness_missing=fairness_missing,
+        fairness=build_data.fairness_blocks(record.fairness, report, drawing.fairness),
+        rules=_rules(report),
+        clauses=tuple(ClauseView(c.pack, c.id, c.title, c.status, c.rules) for c in report.clauses),
+        reproducibility=_reproducibility(record, report),
+        params=tuple(
+            Item(k, repr(v) if isinstance(v, str) else str(v), mono=True) for k, v in sorted(record.params.items())
+        ),
+        metrics=tuple((m.name, f"{m.value:.6g}", "" if m.step is None else str(m.step)) for m in record.metrics),
+        hashes=build_data.hashes(record.lineage),
+        logs=tuple(logs),
+        logs_note=build_origin.logs_note(record, bool(logs)),
+        glossary=GLOSSARY,
+    )
+
+
+def _cover(
+    record: RunRecord, report: CheckReport, generated_at: datetime, reproductions: Sequence[RunRecord] | Missing
+) -> Cover:
+    ident = record.identity
+    project = record.lineage.project if isinstance(record.lineage, Lineage) else None
+    verdict = report.with_waivers.verdict
+    return Cover(
+        title=f"Audit dossier: {ident.project}",
+        project=ident.project,
+        owner=project.owner if project else None,
+        intended_use=project.intended_use if project else None,
+        out_of_scope=project.out_of_scope_uses if project else (),
+        run_id=ident.run_id,
+        run_name=ident.name,
+        started=when(ident.started_at),
+        ended=when(ident.ended_at),
+        status=ident.status,
+        verdict=verdict,
+        verdict_text=_verdict_text(verdict, report.fail_on),
+        record_sha256=report.run.record_sha256,
+        generated_at=when(generated_at),
+        auditor_version=report.tool_version,
+        packs=", ".join(f"{p.name} v{p.version}" for p in report.packs),
+        fail_on=report.fail_on,
+        provenance=build_origin.provenance(record),
+        reproducibility=build_repro.reproducibility(record, reproductions),
+    )
+
+
+def _verdict_text(verdict: str, fail_on: str) -> str:
+    return VERDICT_TEXT[verdict].replace("the threshold", f"{fail_on} severity")
+
+
+def _view(finding: Finding, report: CheckReport) -> FindingView:
+    rule = report.rule(finding.rule_id)
+    return FindingView(
+        rule_id=finding.rule_id,
+        title=rule.title if rule else finding.rule_id,
+        severity=finding.severity,
+        subject=finding.subject,
+        outcome=finding.outcome,
+        message=finding.message,
+        remediation=rule.remediation if rule else "",
+        waiver=finding.waiver,
+    )
+
+
+def _severity_key(finding: Finding) -> tuple[int, str, str]:
+    return (-SEVERITY_ORDER.index(finding.severity), finding.rule_id, finding.subject)
+
+
+def _summary(report: CheckReport, waivers: Sequence[Waiver]) -> Summary:
+    failing = sorted((f for f in report.findings if f.outcome == "fail"), key=_severity_key)
+    unknown = sorted((f for f in report.findings if f.outcome == "could_not_evaluate"), key=_severity_key)
+    with_w = report.with_waivers.totals.failing_by_severity
+    without = report.without_waivers.totals.failing_by_severity
+    states = {}
+    if report.waivers is not None:
+        states = {w: "in force" for w in report.waivers.used} | {w: "unused" for w in report.waivers.unused}
+        states |= {w: "expired" for w in report.waivers.expired}
+    return Summary(
+        by_severity=tuple((s, with_w.get(s, 0), without.get(s, 0)) for s in reversed(SEVERITY_ORDER)),
+        outcomes=tuple((o, n) for o, n in report.with_waivers.totals.outcomes.items()),
+        top_failures=tuple(_view(f, report) for f in failing[:TOP_FAILURES]),
+        more_failures=max(0, len(failing) - TOP_FAILURES),
+        unevaluated=tuple(_view(f, report) for f in unknown[:TOP_FAILURES]),
+        more_unevaluated=max(0, len(unknown) - TOP_FAILURES),
+        waivers=tuple(
+            WaiverView(w.id, w.rule, w.scope, w.owner, w.approver, w.expires, w.justification, states.get(w.id, "?"))
+            for w in waivers
+        ),
+        warnings=report.warnings,
+        without_waivers=_verdict_text(report.without_waivers.verdict, report.fail_on),
+    )
+
+
+def _rules(report: CheckReport) -> tuple[RuleView, ...]:
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in report.findings:
+        by_rule.setdefault(finding.rule_id, []).append(finding)
+    views = []
+    for rule in report.rules:
+        mine = by_rule.get(rule.id, [])
+        counts = Counter(f.outcome for f in mine)
+        worst = next((o for o in ("fail", "could_not_evaluate", "waived", "pass") if counts[o]), "not_applicable")
+        tally = ", ".join(
+            f"{counts[o]} {o.replace('_', ' ')}"
+            for o in ("fail", "could_not_evaluate", "waived", "pass", "not_applicable")
+            if counts[o]
+        )
+        views.append(
+            RuleView(
+                id=rule.id,
+                title=rule.title,
+                severity=rule.severity,
+                result=worst,
+                tally=tally or "no findings",
+                references=rule.references,
+                rationale=rule.rationale,
+                remediation=rule.remediation,
+                attention=tuple(
+                    _view(f, report) for f in mine if f.outcome in ("fail", "could_not_evaluate", "waived")
+                ),
+                passes=counts["pass"],
+            )
+        )
+    return tuple(views)
+
+
+def _vuln_source(report: CheckReport) -> tuple[Item, ...]:
+    v = report.vulnerabilities
+    if v is None:
+        return (Item("Vulnerability audit", "not run (no vulnerability rule, or no packages recorded)", missing=True),)
+    dated = v.date or "unknown date"
+    items = [
+        Item("Source", f"{v.source}: {v.location}", mono=True),
+        Item(
+            "Data as of",
+            dated + (f" ({v.age_days} days before the check)" if v.age_days is not None else ""),
+            missing=v.stale,
+        ),
+    ]
+    if v.commit:
+        items.append(Item("Database commit", v.commit, mono=True))
+    if v.error:
+        items.append(Item("Source failed", v.error, missing=True))
+    counts = Counter(p.status for p in v.packages)
+    items.append(Item("Packages", ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "none"))
+    return tuple(items)
+
+
+def _reproducibility(record: RunRecord, report: CheckReport) -> tuple[Item, ...]:
+    seeds = next((f for f in report.findings if f.rule_id == "AUD-REPRO-001"), None)
+    command = shlex.join(record.identity.argv)
+    gap = unrecorded(record.origin.tool if record.origin.kind == "ingested" else None)
+    items = [
+        Item("Command to re-run", command or gap, missing=not command, mono=bool(command)),
+        Item("Seeds", seeds.message if seeds else "not checked", missing=seeds is None or seeds.outcome != "pass"),
+        Item("Run record sha256", report.run.record_sha256, mono=True),
+    ]
+    if record.links.reproduces:
+        items.append(Item("This run reproduces", record.links.reproduces, mono=True))
+    return tuple(items)

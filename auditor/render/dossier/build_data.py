@@ -1,0 +1,260 @@
+"""Dossier content about data: the lineage diagram, datasheets, fairness, content hashes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from markupsafe import Markup
+
+from auditor.check.report import CheckReport
+from auditor.record import Missing
+from auditor.record.fairness import AttributeFairness, Fairness
+from auditor.record.lineage import (
+    REQUIRED_DATASHEET_FIELDS,
+    AbsentPath,
+    ContentHash,
+    Dataset,
+    Hash,
+    IdentityHint,
+    Lineage,
+    Observation,
+)
+from auditor.render.dossier.format import bytes_text, missing, rate, safe_link, without_credentials
+from auditor.render.dossier.views import (
+    DatasetView,
+    DisparityRow,
+    FairnessBlock,
+    FindingView,
+    GroupRow,
+    HashRow,
+    Item,
+    Note,
+    Svg,
+)
+
+SHEET_FIELDS = (
+    ("description", "Description"),
+    ("source", "Source (provenance)"),
+    ("owner", "Owner"),
+    ("licence", "Licence"),
+    ("collection_period", "Collection period"),
+    ("collection_process", "Collection process"),
+    ("preprocessing", "Preprocessing and labelling"),
+    ("personal_data", "Personal data"),
+    ("legal_basis", "Legal basis"),
+    ("limitations", "Known limitations and biases"),
+)
+NOTE_LIMIT = 4096  # characters of one annotation or tag shown; the record keeps the rest
+PRE_AFTER = 160  # longer values are preformatted, as are multi-line ones and code
+CODE_KEYS = frozenset({"sql", "query", "code", "source_code", "script"})
+COLUMN_LIMIT = 200
+FAIRNESS_RULES = {  # metric -> the default pack's rule that bounds it
+    "demographic_parity_difference": "AUD-FAIR-001",
+    "disparate_impact_ratio": "AUD-FAIR-002",
+    "equalized_odds_difference": "AUD-FAIR-003",
+}
+
+
+def lineage_diagram(lineage: Lineage | Missing | None, draw: Callable[[Lineage], str]) -> tuple[Svg | None, str | None]:
+    if not isinstance(lineage, Lineage):
+        return None, missing(lineage) if isinstance(lineage, Missing) else "not recorded (schema 1.0)"
+    counts = ((len(lineage.datasets), "dataset"), (len(lineage.steps), "step"), (len(lineage.models), "model"))
+    alt = "Data lineage: " + ", ".join(f"{n} {word}{'s' * (n != 1)}" for n, word in counts)
+    return Svg(Markup(draw(lineage)), alt), None  # noqa: S704 - auditor's own SVG, labels escaped when built
+
+
+def steps(lineage: Lineage | Missing | None) -> tuple[tuple[str, str, str, str], ...]:
+    if not isinstance(lineage, Lineage):
+        return ()
+    return tuple((s.name, s.command, ", ".join(s.inputs), ", ".join(s.outputs)) for s in lineage.steps)
+
+
+def access(lineage: Lineage | Missing | None) -> tuple[tuple[Item, ...], tuple[str, ...]]:
+    if not isinstance(lineage, Lineage):
+        return (), ()
+    observed = lineage.observed
+    if not isinstance(observed, Observation):
+        return (Item("Observed file access", missing(observed), missing=True),), ()
+    undeclared = tuple(f.path for f in observed.files if "undeclared_read" in f.verdicts)
+    reads = sum(1 for f in observed.files if f.read)
+    writes = sum(1 for f in observed.files if f.written)
+    method = "every open() in the run's Python processes" if observed.method == "audit-hook" else "tree diff"
+    items = (
+        Item("Method", f"{method} ({observed.processes} processes)"),
+        Item("Project files", f"{reads} read, {writes} written, {len(undeclared)} read without being declared"),
+        Item("Declared but never read", ", ".join(observed.declared_unread) or "none"),
+        Item("Environment reads", f"{sum(observed.environment_reads.values())} files under the interpreter's prefixes"),
+    )
+    return items, undeclared
+
+
+def datasets(lineage: Lineage | Missing | None, report: CheckReport) -> tuple[DatasetView, ...]:
+    if not isinstance(lineage, Lineage):
+        return ()
+    by_subject: dict[str, list[FindingView]] = {}
+    for f in report.findings:
+        if f.subject.startswith("dataset:") and f.outcome in ("fail", "could_not_evaluate", "waived"):
+            rule = report.rule(f.rule_id)
+            title, fix = (rule.title, rule.remediation) if rule else (f.rule_id, "")
+            view = FindingView(f.rule_id, title, f.severity, f.subject, f.outcome, f.message, fix, f.waiver)
+            by_subject.setdefault(f.subject, []).append(view)
+    return tuple(_dataset(d, tuple(by_subject.get(f"dataset:{d.id}", ()))) for d in lineage.datasets)
+
+
+def _dataset(d: Dataset, findings: tuple[FindingView, ...]) -> DatasetView:
+    sheet = d.datasheet
+    items = []
+    for name, label in SHEET_FIELDS:
+        value = getattr(sheet, name, None)
+        text = ("yes" if value else "no") if isinstance(value, bool) else value
+        items.append(Item(label, text if text not in (None, "") else "not given", missing=text in (None, "")))
+    gaps = [f for f in REQUIRED_DATASHEET_FIELDS if getattr(sheet, f, None) in (None, "")]
+    documented = "undocumented" if len(gaps) == len(REQUIRED_DATASHEET_FIELDS) else "partly documented"
+    hash_value = d.before if d.before is not None else d.after
+    text, state = "remote data: not fetched or hashed by auditor", "remote"
+    if hash_value is not None:
+        text, state = hash_text(hash_value)
+    return DatasetView(
+        id=d.id,
+        role=d.role,
+        location=d.path or without_credentials(d.uri or ""),
+        link=safe_link(d.uri),
+        hash=text,
+        hash_state=state,
+        sheet=tuple(items),
+        documented="documented" if not gaps else documented,
+        findings=findings,
+        columns=tuple((c.name, c.type or "", c.description or "") for c in d.columns[:COLUMN_LIMIT]),
+        more_columns=max(0, len(d.columns) - COLUMN_LIMIT),
+        annotations=notes(d.annotations),
+    )
+
+
+def hash_text(value: Hash) -> tuple[str, str]:
+    """A recorded hash in words, and its state: hashed / absent / missing."""
+    if isinstance(value, ContentHash):
+        return f"sha256 {value.sha256} ({value.kind}, {bytes_text(value.size)})", "hashed"
+    if isinstance(value, AbsentPath):
+        return f"{value.path} did not exist", "absent"
+    if isinstance(value, IdentityHint):
+        return (
+            f"not an integrity hash: {value.tool} recorded an identity hint, {value.algorithm} {value.value}. "
+            f"{value.meaning}",
+            "missing",
+        )
+    return missing(value), "missing"
+
+
+def notes(values: Mapping[str, str]) -> tuple[Note, ...]:
+    """Annotations or tags, sorted; code, long and multi-line values preformatted, each cut at NOTE_LIMIT."""
+    out = []
+    for key, value in sorted(values.items()):
+        pre = key.rsplit(".", 1)[-1].lower() in CODE_KEYS or "\n" in value or len(value) > PRE_AFTER
+        clipped = None
+        if len(value) > NOTE_LIMIT:
+            clipped = f"the first {NOTE_LIMIT:,} of {len(value):,} characters; the whole text is in the run record"
+            value = value[:NOTE_LIMIT]
+        out.append(Note(key, value, pre, clipped))
+    return tuple(out)
+
+
+def fairness_meta(fairness: Fairness | Missing | None) -> tuple[tuple[Item, ...], str | None]:
+    if not isinstance(fairness, Fairness):
+        return (), missing(fairness) if isinstance(fairness, Missing) else "not recorded (schema 1.0)"
+    boot = fairness.bootstrap
+    refs = ", ".join(f"{k}: {v}" for k, v in sorted(fairness.reference_groups.items())) or "none set"
+    return (
+        Item("Predictions file", f"{fairness.predictions_path} (sha256 {fairness.predictions_sha256})", mono=True),
+        Item("Rows", str(fairness.rows)),
+        Item("Label and prediction", f"{fairness.label_column} / {fairness.prediction_column}"),
+        Item("Favourable outcome", fairness.favourable_outcome),
+        Item("Minimum group size", f"{fairness.min_group_size} rows (smaller groups are shown, not compared)"),
+        Item("Reference groups", refs),
+        Item("Intervals", f"{boot.confidence:.0%} bootstrap, {boot.resamples} resamples, seed {boot.seed}"),
+        *(Item("Issue", issue, missing=True) for issue in fairness.issues),
+    ), None
+
+
+Draw = Callable[[AttributeFairness, Mapping[str, float], str | None], str]
+
+
+def fairness_blocks(fairness: Fairness | Missing | None, report: CheckReport, draw: Draw) -> tuple[FairnessBlock, ...]:
+    if not isinstance(fairness, Fairness):
+        return ()
+    bounds: dict[str, float] = {}  # the thresholds of the pack's fairness rules, for the chart's lines
+    for rule in report.rules:
+        if rule.check == "fairness_threshold":
+            bound = rule.params.get("max", rule.params.get("min"))
+            if isinstance(bound, int | float):
+                bounds.setdefault(str(rule.params.get("metric")), float(bound))
+    return tuple(_block(b, fairness, report, draw, bounds) for b in fairness.by_attributes)
+
+
+def _block(
+    block: AttributeFairness, fairness: Fairness, report: CheckReport, draw: Draw, bounds: Mapping[str, float]
+) -> FairnessBlock:
+    name = " & ".join(block.attributes)
+    references = {fairness.reference_groups.get(a) for a in block.attributes}
+    groups = tuple(
+        GroupRow(
+            group=" & ".join(g.group),
+            count=g.count,
+            selection_rate=rate(g.selection_rate),
+            tpr=rate(g.true_positive_rate),
+            fpr=rate(g.false_positive_rate),
+            accuracy=rate(g.accuracy),
+            small=g.small,
+            reference=len(block.attributes) == 1 and g.group[0] in references,
+        )
+        for g in block.groups
+    )
+    subject = "attribute:" + "&".join(block.attributes)
+    reference = fairness.reference_groups.get(block.attributes[0]) if len(block.attributes) == 1 else None
+    rows = []
+    for d in block.disparities:
+        rule_id = FAIRNESS_RULES.get(d.metric)
+        finding = next((f for f in report.findings if f.rule_id == rule_id and f.subject == subject), None)
+        rule = report.rule(rule_id) if rule_id else None
+        interval = f"[{rate(d.ci_low)}, {rate(d.ci_high)}]" if d.ci_low is not None else "n/a"
+        limit = bounds.get(d.metric)
+        uncertain = (
+            limit is not None and d.ci_low is not None and d.ci_high is not None and d.ci_low <= limit <= d.ci_high
+        )
+        rows.append(
+            DisparityRow(
+                metric=d.metric.replace("_", " "),
+                value=rate(d.value) if d.value is not None else f"n/a ({d.note or 'too few groups'})",
+                interval=interval,
+                groups=" vs ".join(" & ".join(g) for g in d.groups),
+                outcome=finding.outcome if finding else "none",
+                bound=rule.title if rule else "no rule",
+                uncertain=uncertain,
+            )
+        )
+    alt = f"Selection rate, true and false positive rates by {name}"
+    sizes = next((f for f in report.findings if f.rule_id == "AUD-FAIR-004" and f.subject == subject), None)
+    compared = sum(1 for g in block.groups if not g.small)
+    return FairnessBlock(
+        attributes=name,
+        chart=Svg(Markup(draw(block, bounds, reference)), alt),  # noqa: S704 - auditor's own SVG, labels escaped when built
+        groups=groups,
+        disparities=tuple(rows),
+        issues=block.issues,
+        compared=f"{compared} of {len(block.groups)} groups large enough to compare",
+        sizes_outcome=sizes.outcome if sizes else "none",
+    )
+
+
+def hashes(lineage: Lineage | Missing | None) -> tuple[HashRow, ...]:
+    if not isinstance(lineage, Lineage):
+        return ()
+    rows = []
+    for d in lineage.datasets:
+        for moment in (d.before, d.after):
+            if isinstance(moment, ContentHash):
+                rows += [HashRow(d.id, f.path or d.path or "", f.sha256, bytes_text(f.size)) for f in moment.files]
+                break
+    for m in lineage.models:
+        if isinstance(m.after, ContentHash):
+            rows += [HashRow(m.id, f.path or m.path, f.sha256, bytes_text(f.size)) for f in m.after.files]
+    return tuple(rows)

@@ -1,0 +1,214 @@
+"""Dossier content about the run itself: identity, source, platform, packages, hardware, resources."""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+
+from auditor.check.report import CheckReport
+from auditor.record import Missing, RunRecord
+from auditor.record.models import (
+    DeclaredRequirements,
+    GitSource,
+    Gpus,
+    NoGpu,
+    NotARepository,
+    OsInfo,
+    Packages,
+    PythonInfo,
+    ReportedSource,
+)
+from auditor.render.dossier.build_container import os_packages
+from auditor.render.dossier.format import bytes_text, missing, unrecorded, when, without_credentials
+from auditor.render.dossier.views import Item, PackageView
+
+
+def identity(record: RunRecord) -> tuple[Item, ...]:
+    ident, origin = record.identity, record.origin
+    gap = unrecorded(origin.tool if origin.kind == "ingested" else None)
+    exit_code = gap if ident.exit_code is None else str(ident.exit_code)
+    who = f"{ident.user} on {ident.host}" if ident.user and ident.host else gap
+    if bool(ident.user) != bool(ident.host):
+        who = f"{ident.user} (host {gap})" if ident.user else f"on {ident.host} (user {gap})"
+    command = shlex.join(ident.argv)
+    items = [
+        Item("Command", command or gap, missing=not command, mono=bool(command)),
+        Item("Working folder", ident.cwd or gap, missing=not ident.cwd, mono=bool(ident.cwd)),
+        Item("Started", when(ident.started_at)),
+        Item("Ended", when(ident.ended_at)),
+        Item("Duration", f"{ident.duration_s:.1f} s"),
+        Item("Status", f"{ident.status}, exit code {exit_code}" + (f" ({ident.signal})" if ident.signal else "")),
+        Item("User and host", who, missing=ident.user is None or ident.host is None),
+    ]
+    if origin.kind == "ingested":
+        tool = origin.tool or "another tool"
+        items += [
+            Item("Recorded by", f"{tool} {origin.tool_version or '(version not recorded)'}: auditor did not run it"),
+            Item("Ingested by", f"auditor {ident.auditor_version}"),
+            Item("Ingested from", without_credentials(origin.source_uri) if origin.source_uri else gap, mono=True),
+            Item(f"{tool} run id", origin.source_run_id or gap, missing=origin.source_run_id is None, mono=True),
+        ]
+    else:
+        how = f" ({origin.executor})" if origin.executor else ""
+        items.append(Item("Recorded by", f"auditor {ident.auditor_version}, executed{how}"))
+    if ident.error:
+        items.append(Item("Error", ident.error))
+    if record.links.reproduces:
+        items.append(Item("Reproduces run", record.links.reproduces, mono=True))
+    if record.container is not None:
+        c = record.container
+        items.append(Item("Container image", c.image_ref, mono=True))
+        items.append(Item("Image id", c.image_id or "not recorded", missing=c.image_id is None, mono=True))
+    return tuple(items)
+
+
+def source(record: RunRecord) -> tuple[Item, ...]:
+    src = record.source
+    if isinstance(src, Missing):
+        return (Item("Source", missing(src), missing=True),)
+    if isinstance(src, NotARepository):
+        return (Item("Source", f"{src.path} is not under version control", missing=True),)
+    if isinstance(src, ReportedSource):
+        gap = unrecorded(src.tool)
+        return (
+            Item("Source", f"as reported by {src.tool}, not verified by auditor", missing=True),
+            Item("Repository", src.repo_url or gap, missing=src.repo_url is None, mono=src.repo_url is not None),
+            Item("Commit", src.commit or gap, missing=src.commit is None, mono=src.commit is not None),
+            Item("Branch", src.branch or gap, missing=src.branch is None),
+            Item("Entry point", src.path or gap, missing=src.path is None, mono=src.path is not None),
+        )
+    assert isinstance(src, GitSource)  # noqa: S101 - the union has four members
+    tree = "clean" if not src.dirty else f"uncommitted changes (diff sha256 {src.diff_sha256 or '?'})"
+    return (
+        Item("Repository", src.root, mono=True),
+        Item("Commit", src.commit or "no commit yet", missing=src.commit is None, mono=True),
+        Item("Branch", src.branch or "detached HEAD"),
+        Item("Working tree", tree, missing=src.dirty),
+        Item("Untracked files", str(src.untracked_count)),
+        Item("Remote", src.remote_url or "none", mono=True),
+    )
+
+
+def platform(record: RunRecord) -> tuple[Item, ...]:
+    env = record.environment
+    items: list[Item] = []
+    if isinstance(env.os, OsInfo):
+        os_ = env.os
+        items += [
+            Item("Operating system", os_.pretty_name or os_.system),
+            Item("Kernel", f"{os_.kernel} ({os_.architecture})"),
+            Item("C library", os_.libc or "unknown"),
+        ]
+    else:
+        items.append(Item("Operating system", missing(env.os), missing=True))
+    if isinstance(env.python, PythonInfo):
+        py = env.python
+        venv = "virtualenv" if py.is_virtualenv else "no virtualenv"
+        items += [
+            Item("Python", f"{py.implementation} {py.version} ({venv})"),
+            Item("Interpreter", py.executable, mono=True),
+        ]
+    else:
+        items.append(Item("Python", missing(env.python), missing=True))
+    kept = Counter(v.disposition for v in env.variables)
+    if record.origin.kind == "ingested" and not env.variables:
+        items.append(Item("Environment variables", unrecorded(record.origin.tool), missing=True))
+    else:
+        items.append(
+            Item(
+                "Environment variables",
+                f"{len(env.variables)} recorded: {kept['kept']} kept, {kept['masked']} masked, "
+                f"{kept['fingerprinted']} replaced by fingerprints",
+            )
+        )
+    os_line, _, _ = os_packages(record.container)
+    if os_line is not None:
+        items.append(os_line)
+    return tuple(items)
+
+
+def packages(record: RunRecord, report: CheckReport) -> tuple[tuple[PackageView, ...], str]:
+    found = record.environment.packages
+    if not isinstance(found, Packages):
+        return (), missing(found)
+    pins = {f.subject: f for f in report.findings if f.rule_id == "AUD-ENV-001"}
+    vulns = {f.subject: f for f in report.findings if f.rule_id == "AUD-VULN-001"}
+    rows = []
+    for dist in sorted(found.distributions, key=lambda d: d.name.lower()):
+        subject = f"package:{dist.name}"
+        pin, vuln = pins.get(subject), vulns.get(subject)
+        rows.append(
+            PackageView(
+                name=dist.name,
+                version=dist.version,
+                install_kind=dist.install_kind + (" (shadowed)" if dist.shadowed else ""),
+                pin=pin.message if pin else "not checked",
+                pin_outcome=pin.outcome if pin else "not_applicable",
+                vulns=vuln.message if vuln else "not checked",
+                vuln_outcome=vuln.outcome if vuln else "not_applicable",
+            )
+        )
+    counts = Counter(r.vuln_outcome for r in rows)
+    text = f"{len(rows)} distributions; vulnerabilities: " + ", ".join(
+        f"{n} {o.replace('_', ' ')}" for o, n in sorted(counts.items())
+    )
+    return tuple(rows), text
+
+
+def declared(record: RunRecord) -> tuple[Item, ...]:
+    found = record.environment.declared
+    if not isinstance(found, DeclaredRequirements):
+        reason = missing(found) if isinstance(found, Missing) else "not recorded (schema 1.0)"
+        return (Item("Declared requirements", reason, missing=True),)
+    items = []
+    for file in found.files:
+        hashed = sum(1 for p in file.pins if p.hashes)
+        text = f"{len(file.pins)} requirements, {hashed} with hashes; sha256 {file.sha256 or 'unreadable'}"
+        if file.problems:
+            text += f"; {len(file.problems)} unreadable line(s)"
+        items.append(Item(file.path, text, missing=bool(file.problems) or file.sha256 is None, mono=False))
+    return tuple(items) or (Item("Declared requirements", "no requirements file", missing=True),)
+
+
+def hardware(record: RunRecord) -> tuple[tuple[Item, ...], tuple[tuple[str, ...], ...]]:
+    hw = record.hardware
+    items = []
+    if isinstance(hw.cpu, Missing):
+        items.append(Item("CPU", missing(hw.cpu), missing=True))
+    else:
+        cores = f"{hw.cpu.physical_cores or '?'} physical / {hw.cpu.logical_cores} logical cores"
+        items.append(Item("CPU", f"{hw.cpu.model or 'unknown model'} ({hw.cpu.architecture}), {cores}"))
+    if isinstance(hw.memory, Missing):
+        items.append(Item("Memory", missing(hw.memory), missing=True))
+    else:
+        items.append(Item("Memory", bytes_text(hw.memory.total_bytes)))
+    gpus: list[tuple[str, ...]] = []
+    if isinstance(hw.gpus, Gpus):
+        g = hw.gpus
+        items.append(Item("GPU driver", f"{g.driver_version} (CUDA {g.cuda_driver_version or '?'}, via NVML)"))
+        gpus = [
+            (str(d.index), d.name, bytes_text(d.memory_total_bytes), d.compute_capability or "?", d.uuid)
+            for d in g.devices
+        ]
+    elif isinstance(hw.gpus, NoGpu):
+        items.append(Item("GPUs", f"none ({hw.gpus.reason})"))
+    else:
+        items.append(Item("GPUs", missing(hw.gpus), missing=True))
+    return tuple(items), tuple(gpus)
+
+
+def resources(record: RunRecord) -> tuple[Item, ...]:
+    r = record.resources
+    gap = unrecorded(record.origin.tool) if record.origin.kind == "ingested" else "not measured"
+    cpu = gap
+    if r.user_cpu_s is not None and r.system_cpu_s is not None:
+        cpu = f"{r.user_cpu_s:.1f} s user + {r.system_cpu_s:.1f} s system"
+    return (
+        Item("Wall time", f"{r.wall_s:.1f} s"),
+        Item("CPU time", cpu, missing=r.user_cpu_s is None),
+        Item(
+            "Peak memory (largest process)",
+            bytes_text(r.peak_rss_bytes) if r.peak_rss_bytes else gap,
+            missing=not r.peak_rss_bytes,
+        ),
+    )

@@ -1,0 +1,88 @@
+"""Dossier content -> one self-contained HTML file (inline CSS and SVG, no script, no request).
+
+Jinja2 with autoescape on for every template and StrictUndefined, so a misspelt field fails
+instead of printing nothing. The stylesheet is inlined; a Content-Security-Policy in the page
+forbids every remote load, so even a hostile value that escaped escaping could fetch nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from functools import cache
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from auditor.render.dossier.views import Dossier
+
+SECTIONS = (
+    ("summary", "1 Executive summary"),
+    ("identity", "2 Run identity and source"),
+    ("environment", "3 Software environment"),
+    ("hardware", "4 Hardware and compute"),
+    ("lineage", "5 Data lineage"),
+    ("datasheets", "6 Datasheets"),
+    ("fairness", "7 Fairness"),
+    ("findings", "8 Policy findings"),
+    ("reproducibility", "9 Reproducibility evidence"),
+    ("appendix-hashes", "A Content hashes"),
+    ("appendix-packages", "B Installed packages"),
+    ("appendix-logs", "C Log excerpts"),
+    ("appendix-glossary", "D Glossary"),
+)
+
+
+def templates_folder() -> Path:
+    """auditor/templates in the installed package: a link to report_templates/ in a checkout."""
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+@cache
+def _environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(templates_folder()),
+        bytecode_cache=_bytecode_cache(),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=False,
+        keep_trailing_newline=True,
+        finalize=_scrub,
+    )
+
+
+# Control characters, lone surrogates (never valid in HTML or a PDF string) and the bidi controls
+# that would let a value reverse the text after it.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
+def scrub(text: str) -> str:
+    return _CONTROL.sub("\ufffd", text)
+
+
+def _scrub(value: object) -> object:
+    """Every printed value goes through `scrub`; auditor's own markup (SVG, CSS) is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return scrub(value)
+    return value
+
+
+def _bytecode_cache() -> FileSystemBytecodeCache | None:
+    """Compiled templates kept beside the advisory index (0.1 s per run); none if it cannot be made."""
+    folder = Path(os.environ.get("AUDITOR_CACHE_DIR") or Path.home() / ".cache" / "auditor") / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
+def stylesheet() -> Markup:
+    """Our own static stylesheet, inlined (as markup: autoescape would break its quotes)."""
+    return Markup((templates_folder() / "dossier.css").read_text(encoding="utf-8"))  # noqa: S704
+
+
+def render_html(dossier: Dossier) -> str:
+    template = _environment().get_template("dossier.html.j2")
+    return template.render(dossier=dossier, css=stylesheet(), sections=SECTIONS)

@@ -1,0 +1,333 @@
+"""Plain-text views of run records for the terminal. Pure: records in, text out.
+
+Everything shown comes from a run and is untrusted: control characters are
+escaped so a hostile package name or argument cannot drive the terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditor.errors import InvalidRecordError
+from auditor.record import RunRecord, record_digest
+from auditor.record.fairness import Fairness
+from auditor.record.lineage import AbsentPath, ContentHash, Hash, IdentityHint, Lineage
+from auditor.record.models import (
+    DeclaredRequirements,
+    Gpus,
+    LogFile,
+    Missing,
+    NoGpu,
+    NotARepository,
+    ReportedSource,
+)
+from auditor.text import command_line, safe, table
+
+
+def _truncate(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_runs(entries: Sequence[RunRecord | InvalidRecordError]) -> str:
+    rows = []
+    for entry in entries:
+        if isinstance(entry, InvalidRecordError):
+            continue
+        ident = entry.identity
+        rows.append(
+            [
+                ident.run_id,
+                ident.started_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+                ident.status,
+                str(ident.exit_code),
+                f"{ident.duration_s:.1f}s",
+                safe(_truncate(ident.project, 24)),
+                _truncate(safe(ident.name) if ident.name else command_line(ident.argv), 48),
+            ]
+        )
+    if not rows:
+        return "no runs in this store yet"
+    return table(["RUN", "STARTED (UTC)", "STATUS", "EXIT", "TIME", "PROJECT", "NAME / COMMAND"], rows)
+
+
+def _missing(section: Missing) -> str:
+    return f"not captured: {safe(section.reason)}"
+
+
+def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -> str:
+    ident, env, hw = record.identity, record.environment, record.hardware
+    lines = [
+        f"Run {ident.run_id}  ({ident.status}, exit {_or_unknown(ident.exit_code)}"
+        f"{', ' + ident.signal if ident.signal else ''})",
+        f"  project     {safe(ident.project)}" + (f"  name: {safe(ident.name)}" if ident.name else ""),
+        f"  command     {command_line(ident.argv)}",
+        f"  directory   {safe(ident.cwd)}",
+        f"  started     {ident.started_at.isoformat()}  ended {ident.ended_at.isoformat()}  ({ident.duration_s:.2f} s)",
+        f"  by          {safe(_or_unknown(ident.user))} on {safe(_or_unknown(ident.host))}, "
+        f"auditor {safe(ident.auditor_version)}",
+        f"  record      sha256:{record_digest(record)}",
+    ]
+    if ident.error:
+        lines.append(f"  error       {safe(ident.error)}")
+    lines += _origin(record)
+    lines += ["", "Source", "  " + _source(record)]
+    lines += ["", "Environment"]
+    lines.append(
+        "  os          "
+        + (
+            _missing(env.os)
+            if isinstance(env.os, Missing)
+            else safe(
+                f"{env.os.pretty_name or env.os.system}, kernel {env.os.kernel}, {env.os.architecture}, "
+                f"{env.os.libc or 'libc unknown'}"
+            )
+        )
+    )
+    lines.append(
+        "  python      "
+        + (
+            _missing(env.python)
+            if isinstance(env.python, Missing)
+            else safe(
+                f"{env.python.implementation} {env.python.version} at {env.python.executable}"
+                f"{' (virtualenv)' if env.python.is_virtualenv else ''}; found via {env.python.resolved_from}"
+            )
+        )
+    )
+    if isinstance(env.packages, Missing):
+        lines.append("  packages    " + _missing(env.packages))
+    else:
+        dists = env.packages.distributions
+        kinds: dict[str, int] = {}
+        for d in dists:
+            kinds[d.install_kind] = kinds.get(d.install_kind, 0) + 1
+        breakdown = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        lines.append(f"  packages    {len(dists)} distributions ({breakdown})")
+    if env.declared is not None:
+        lines.append("  declared    " + _declared(env.declared))
+    if not isinstance(env.timezone, Missing):
+        lines.append(f"  timezone    {safe(env.timezone.name or 'unknown')} (UTC{env.timezone.utc_offset})")
+    kept = sum(1 for v in env.variables if v.disposition != "fingerprinted")
+    masked = sum(1 for v in env.variables if v.disposition == "masked")
+    lines.append(
+        f"  variables   {len(env.variables)} ({kept} kept, {masked} with secrets masked, "
+        f"{len(env.variables) - kept} fingerprinted)"
+    )
+    lines += ["", "Hardware"]
+    lines.append(
+        "  cpu         "
+        + (
+            _missing(hw.cpu)
+            if isinstance(hw.cpu, Missing)
+            else safe(
+                f"{hw.cpu.model or 'unknown model'}, {hw.cpu.physical_cores or '?'} physical / "
+                f"{hw.cpu.logical_cores} logical cores"
+            )
+        )
+    )
+    lines.append(
+        "  memory      "
+        + (_missing(hw.memory) if isinstance(hw.memory, Missing) else f"{hw.memory.total_bytes / 2**30:.1f} GiB")
+    )
+    lines.append("  gpus        " + _gpus(hw.gpus))
+    res = record.resources
+    cpu_s = (
+        None if res.user_cpu_s is None and res.system_cpu_s is None else (res.user_cpu_s or 0) + (res.system_cpu_s or 0)
+    )
+    cpu = "not recorded" if cpu_s is None else f"{cpu_s:.2f} s"
+    peak = f"{res.peak_rss_bytes / 2**20:.0f} MiB" if res.peak_rss_bytes is not None else "unknown"
+    wall = f"{res.wall_s:.2f} s" + (
+        " (from the tool's start and end times)" if record.origin.kind == "ingested" else ""
+    )
+    lines += ["", "Resources", f"  wall {wall}, cpu {cpu}, peak memory {peak}"]
+    lines += ["", "Outputs", *(_log(name, log) for name, log in _logs(record))]
+    lines += [f"  note        {safe(n)}" for n in record.outputs.notes]
+    if record.metrics or record.params:
+        lines += ["", "Logged"]
+        lines += [f"  param       {safe(k)} = {safe(v)}" for k, v in record.params.items()]
+        latest = {m.name: m.value for m in record.metrics}
+        lines += [f"  metric      {safe(k)} = {v:g}" for k, v in latest.items()]
+    if record.lineage is not None:
+        lines += ["", *render_lineage(record.lineage)]
+    if record.fairness is not None:
+        lines += ["", *render_fairness(record.fairness)]
+    from auditor.render.reproduction import render_reproduction, render_reproductions
+
+    if record.reproduction is not None:
+        lines += ["", "Reproduction of " + record.reproduction.original_run_id, *render_reproduction(record)[1:]]
+    if record.origin.kind == "executed":
+        lines += ["", *render_reproductions(reproductions)]
+    return "\n".join(lines)
+
+
+def _origin(record: RunRecord) -> list[str]:
+    origin, container = record.origin, record.container
+    lines = []
+    if origin.kind == "ingested":
+        lines.append(
+            f"  ingested    from {safe(origin.tool)} {safe(origin.tool_version or '')} "
+            f"{safe(origin.source_uri or '')} run {safe(origin.source_run_id or '?')}"
+        )
+        if origin.not_captured:
+            lines.append(f"  not captured by {safe(origin.tool)}: {safe(', '.join(origin.not_captured))}")
+    if container is not None:
+        digest = container.repo_digests[0] if container.repo_digests else "no repository digest"
+        lines.append(f"  container   {safe(container.image_ref)} = {safe(container.image_id or '?')} ({safe(digest)})")
+        lines.append(f"  engine      {safe(container.engine or '?')} {safe(container.engine_version or '')}")
+        config = container.config
+        if config is not None:
+            limits = [f"network {config.network}"]
+            limits += [f"cpus {config.cpus:g}"] if config.cpus else []
+            limits += [f"memory {config.memory_bytes / 2**20:.0f} MiB"] if config.memory_bytes else []
+            limits += [f"gpus {config.gpus}"] if config.gpus else []
+            lines.append(f"  limits      {safe(', '.join(limits))}")
+            for m in config.mounts:
+                lines.append(f"  mount       {safe(m.source)} ({'read-only' if m.read_only else 'writable'})")
+        packages = container.system_packages
+        if isinstance(packages, Missing):
+            lines.append(f"  os packages {_missing(packages)}")
+        elif packages is not None:
+            lines.append(f"  os packages {len(packages.packages)} ({packages.manager})")
+    return lines
+
+
+def _or_unknown(value: object) -> str:
+    return "not recorded" if value is None else str(value)
+
+
+def _logs(record: RunRecord) -> tuple[tuple[str, LogFile | None], ...]:
+    return (("stdout", record.outputs.stdout), ("stderr", record.outputs.stderr))
+
+
+def _log(name: str, log: LogFile | None) -> str:
+    if log is None:
+        return f"  {name:<11} not recorded"
+    return f"  {name:<11} {log.path} ({log.bytes} bytes, {log.redactions} masked)"
+
+
+def _source(record: RunRecord) -> str:
+    src = record.source
+    if isinstance(src, NotARepository):
+        return f"not a git repository ({safe(src.path)})"
+    if isinstance(src, Missing):
+        return _missing(src)
+    if isinstance(src, ReportedSource):
+        commit = src.commit[:12] if src.commit else "no commit"
+        return f"reported by {safe(src.tool)} (not verified): {safe(src.repo_url or 'no repository')} {commit}"
+    state = (
+        f"dirty (diff sha256:{src.diff_sha256[:12]}…)"
+        if src.dirty and src.diff_sha256
+        else ("dirty" if src.dirty else "clean")
+    )
+    where = safe(src.remote_url) if src.remote_url else "no remote"
+    commit = src.commit[:12] if src.commit else "(no commits)"
+    return f"git {commit} on {safe(src.branch or 'detached HEAD')}, {state}, {where}"
+
+
+def _declared(declared: DeclaredRequirements | Missing) -> str:
+    if isinstance(declared, Missing):
+        return _missing(declared)
+    parts = []
+    for f in declared.files:
+        exact = sum(1 for p in f.pins if p.version)
+        hashed = sum(1 for p in f.pins if p.hashes)
+        problems = f", {len(f.problems)} unreadable lines" if f.problems else ""
+        parts.append(f"{safe(f.path)}: {len(f.pins)} requirements ({exact} pinned, {hashed} hashed{problems})")
+    return "; ".join(parts)
+
+
+def _gpus(gpus: Gpus | NoGpu | Missing) -> str:
+    if isinstance(gpus, NoGpu):
+        return f"no GPU detected ({safe(gpus.reason)})"
+    if isinstance(gpus, Missing):
+        return _missing(gpus)
+    names = ", ".join(safe(f"{g.name} ({g.memory_total_bytes / 2**30:.0f} GiB)") for g in gpus.devices)
+    return f"{names}; driver {safe(gpus.driver_version)}, CUDA {safe(gpus.cuda_driver_version or '?')}"
+
+
+def _hash(value: Hash | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, ContentHash):
+        return f"sha256:{value.sha256[:12]}… ({value.kind}, {len(value.files)} files, {value.size} bytes)"
+    if isinstance(value, AbsentPath):
+        return "ABSENT"
+    if isinstance(value, IdentityHint):
+        hint = f"{safe(value.tool)} {safe(value.algorithm)} {safe(value.value[:16])}"
+        return f"identity hint only ({hint}), not an integrity hash"
+    return f"not hashed: {safe(value.reason)}"
+
+
+def render_lineage(lineage: Lineage | Missing) -> list[str]:
+    from auditor.capture.lineage import missing_fields
+
+    if isinstance(lineage, Missing):
+        return ["Lineage", "  " + _missing(lineage)]
+    spec = safe(lineage.spec_path) if lineage.spec_path else "no auditor.yaml (run `auditor init`)"
+    lines = ["Lineage", f"  spec        {spec}"]
+    rows = []
+    for d in lineage.datasets:
+        gaps = missing_fields(d.datasheet)
+        shown = d.before if d.role == "input" else d.after
+        rows.append([safe(d.id), d.role, "yes" if not gaps else "missing " + ", ".join(gaps), _hash(shown)])
+    for m in lineage.models:
+        rows.append([safe(m.id), "model", "-", _hash(m.after)])
+    if rows:
+        lines += ["  " + line for line in table(["DATASET", "ROLE", "DOCUMENTED", "CONTENT"], rows).splitlines()]
+    observed = lineage.observed
+    if isinstance(observed, Missing):
+        lines.append("  observed    " + _missing(observed))
+        return lines
+    undeclared = [f for f in observed.files if "undeclared_read" in f.verdicts]
+    written = [f for f in observed.files if f.written]
+    declared_read = sorted({f.dataset for f in observed.files if f.dataset and "declared_read" in f.verdicts})
+    lines.append(
+        f"  observed    {observed.method}, {observed.processes} Python processes; "
+        f"{sum(observed.environment_reads.values())} environment and code reads summarised"
+    )
+    lines.append(f"  read        {', '.join(safe(i) for i in declared_read) or 'no declared dataset'}")
+    if observed.declared_unread:
+        lines.append(f"  NOT READ    {', '.join(safe(i) for i in observed.declared_unread)} (declared inputs)")
+    for access in undeclared:
+        lines.append(f"  UNDECLARED  {safe(access.path)} was read but is not declared")
+    lines.append(
+        f"  written     {len(written)} files"
+        + (": " + ", ".join(safe(f.path) for f in written[:6]) + (" …" if len(written) > 6 else "") if written else "")
+    )
+    lines += [f"  note        {safe(n)}" for n in lineage.notes]
+    return lines
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def render_fairness(fairness: Fairness | Missing) -> list[str]:
+    if isinstance(fairness, Missing):
+        return ["Fairness", "  " + _missing(fairness)]
+    lines = [
+        "Fairness",
+        f"  predictions {safe(fairness.predictions_path)} ({fairness.rows} rows, favourable = "
+        f"{safe(fairness.favourable_outcome)}, minimum group size {fairness.min_group_size})",
+    ]
+    for block in fairness.by_attributes:
+        lines.append("")
+        rows = [
+            [
+                safe(" & ".join(g.group)) + (" (small)" if g.small else ""),
+                str(g.count),
+                _rate(g.selection_rate),
+                _rate(g.true_positive_rate),
+                _rate(g.false_positive_rate),
+                _rate(g.accuracy),
+            ]
+            for g in block.groups
+        ]
+        header = ["GROUP (" + safe(" & ".join(block.attributes)) + ")", "N", "SELECTION", "TPR", "FPR", "ACCURACY"]
+        lines += ["  " + line for line in table(header, rows).splitlines()]
+        for d in block.disparities:
+            interval = f"  [{_rate(d.ci_low)}, {_rate(d.ci_high)}]" if d.ci_low is not None else ""
+            lines.append(f"  {d.metric:<30} {_rate(d.value)}{interval}")
+        lines += [f"  issue       {safe(i)}" for i in block.issues]
+    lines += [f"  issue       {safe(i)}" for i in fairness.issues]
+    return lines

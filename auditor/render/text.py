@@ -1,0 +1,124 @@
+"""The terminal view of a check: the verdict first, then what needs attention, then every rule.
+
+Passing subjects are counted, not listed (a run has thousands of packages); every failure,
+waiver and "could not evaluate" is listed with its subject, so nothing that matters is hidden.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from auditor.check.report import CheckReport, Result
+from auditor.record.findings import Finding
+from auditor.text import safe, table
+
+_LABEL = {
+    "fail": "FAIL",
+    "could_not_evaluate": "COULD NOT EVALUATE",
+    "waived": "waived",
+    "pass": "pass",
+    "not_applicable": "n/a",
+}
+_ATTENTION = ("fail", "could_not_evaluate", "waived")
+_MESSAGE_WIDTH = 110
+
+
+def render_text(report: CheckReport) -> str:
+    lines = [
+        f"auditor check: run {safe(report.run.run_id)} ({safe(report.run.project or '-')}, {report.run.status})",
+        f"  record    {safe(report.run.record_path)} (sha256 {report.run.record_sha256[:16]}...)",
+        f"  packs     {safe(_packs(report))}; fail on {report.fail_on} and above",
+        f"  policy    {safe(report.config) if report.config else 'no auditor.yaml: the options and defaults only'}",
+    ]
+    lines += _vuln_lines(report)
+    lines += [f"  override  {o.rule_id}: {_changes(o.changed)} ({safe(o.reason)})" for o in report.overrides]
+    lines += ["", _verdict_line("VERDICT", report.with_waivers)]
+    if report.waivers is not None:
+        lines.append(_verdict_line("without waivers", report.without_waivers))
+    attention = [f for f in report.findings if f.outcome in _ATTENTION]
+    if attention:
+        lines += ["", "Needs attention", _findings_table(attention)]
+    lines += ["", "Rules", _rules_table(report)]
+    if report.clauses:
+        rows = [[c.pack, safe(c.id), c.status.replace("_", " "), safe(c.title)] for c in report.clauses]
+        lines += ["", "Clauses", table(["PACK", "CLAUSE", "STATUS", "TITLE"], rows)]
+    if report.waivers is not None:
+        w = report.waivers
+        lines += [
+            "",
+            f"Waivers ({safe(w.file)}): used {_ids(w.used)}; unused {_ids(w.unused)}; expired {_ids(w.expired)}",
+        ]
+    lines += [f"warning: {safe(text)}" for text in report.warnings]
+    return "\n".join(lines) + "\n"
+
+
+def _packs(report: CheckReport) -> str:
+    return ", ".join(f"{p.name} v{p.version}" for p in report.packs)
+
+
+def _vuln_lines(report: CheckReport) -> list[str]:
+    v = report.vulnerabilities
+    if v is None:
+        return []
+    dated = f"dated {v.date}" + (f", {v.age_days} days old" if v.age_days is not None else "") if v.date else "undated"
+    counts = Counter(p.status for p in v.packages)
+    line = (
+        f"  vulns     {v.source} {safe(v.location)} ({dated}): {counts['vulnerable']} vulnerable, "
+        f"{counts['clean']} clean, {counts['not_audited']} not audited of {len(v.packages)} packages"
+    )
+    return [line] + ([f"  vulns     source failed: {safe(v.error)}"] if v.error else [])
+
+
+def _verdict_line(label: str, result: Result) -> str:
+    t = result.totals
+    failing = ", ".join(f"{n} {s}" for s, n in t.failing_by_severity.items() if n) or "none"
+    counts = ", ".join(f"{n} {_LABEL[o]}" for o, n in t.outcomes.items() if n)
+    return (
+        f"{label}: {result.verdict.replace('_', ' ').upper()} (exit {result.exit_code}); failing: {failing}; {counts}"
+    )
+
+
+def _findings_table(findings: list[Finding]) -> str:
+    order = {o: i for i, o in enumerate(_ATTENTION)}
+    rows = [
+        [f.rule_id, f.severity, _LABEL[f.outcome], safe(f.subject), _clip(safe(f.message))]
+        for f in sorted(findings, key=lambda f: (order[f.outcome], f.rule_id, f.subject))
+    ]
+    return table(["RULE", "SEVERITY", "OUTCOME", "SUBJECT", "WHY"], rows)
+
+
+def _rules_table(report: CheckReport) -> str:
+    rows = []
+    by_rule: dict[str, Counter[str]] = {}
+    for finding in report.findings:
+        by_rule.setdefault(finding.rule_id, Counter())[finding.outcome] += 1
+    for rule in report.rules:
+        mine = by_rule.get(rule.id, Counter())
+        worst = next((o for o in ("fail", "could_not_evaluate", "waived", "pass") if mine[o]), "not_applicable")
+        tally = ", ".join(f"{mine[o]} {_LABEL[o]}" for o in ("fail", "could_not_evaluate", "waived", "pass") if mine[o])
+        rows.append([rule.id, rule.severity, _LABEL[worst], tally or "n/a", safe(rule.title)])
+    return table(["RULE", "SEVERITY", "RESULT", "SUBJECTS", "TITLE"], rows)
+
+
+def _changes(changed: dict[str, str]) -> str:
+    return ", ".join(f"{k} = {safe(v)}" for k, v in sorted(changed.items()))
+
+
+def _ids(ids: tuple[str, ...]) -> str:
+    return ", ".join(safe(i) for i in ids) or "none"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MESSAGE_WIDTH else text[: _MESSAGE_WIDTH - 3] + "..."
+
+
+def terminal_notes(report: CheckReport, fmt: str, to_file: bool) -> list[str]:
+    """What a person watching the terminal must see even when the report goes elsewhere."""
+    notes = []
+    if report.vulnerabilities is not None and report.vulnerabilities.error:
+        notes.append(f"vulnerability source failed: {safe(report.vulnerabilities.error)}")
+    if fmt != "text" or to_file:
+        notes += [f"warning: {safe(w)}" for w in report.warnings]
+        result = report.with_waivers
+        notes.append(f"verdict: {result.verdict} (exit {result.exit_code})")
+    return notes

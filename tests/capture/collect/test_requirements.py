@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.capture.collect.requirements import collect_requirements
+from auditor.record.models import DeclaredRequirements, Missing
+from tests.conftest import SAMPLE
+
+MAIN = """\
+# the pinned stack
+--index-url https://pypi.org/simple
+numpy==2.1.0 \\
+    --hash=sha256:aaaa \\
+    --hash=sha256:bbbb
+pandas>=2,<3  # not pinned
+scikit-learn===1.5.0 ; python_version >= "3.10"
+-e ./libs/features
+private @ git+https://example.invalid/private.git@v1.2
+this is not a requirement!
+-r more.txt
+"""
+
+
+def test_pip_requirements_format(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text(MAIN)
+    (tmp_path / "more.txt").write_text("torch==2.4.0\n-r requirements.txt\n")
+    declared = collect_requirements(tmp_path)
+    assert isinstance(declared, DeclaredRequirements)
+    main, more = declared.files
+    assert (main.path, more.path) == ("requirements.txt", "more.txt")
+    pins = {p.name: p for p in main.pins}
+    assert pins["numpy"].version == "2.1.0" and pins["numpy"].hashes == ("sha256:aaaa", "sha256:bbbb")
+    assert pins["numpy"].line == 3
+    assert pins["pandas"].version is None and pins["pandas"].specifier == "<3,>=2"
+    assert pins["scikit-learn"].version == "1.5.0" and pins["scikit-learn"].marker == 'python_version >= "3.10"'
+    assert pins["features"].editable and pins["features"].url == "./libs/features"
+    assert pins["private"].url == "git+https://example.invalid/private.git@v1.2" and pins["private"].version is None
+    assert len(main.problems) == 1 and main.problems[0].startswith("line 10: cannot parse 'this is not a requirement!'")
+    assert [p.name for p in more.pins] == ["torch"]
+    assert main.sha256 is not None and len(main.sha256) == 64
+
+
+def test_declared_files_and_absence(tmp_path: Path) -> None:
+    missing = collect_requirements(tmp_path)
+    assert isinstance(missing, Missing) and "no requirements file" in missing.reason
+    unreadable = collect_requirements(tmp_path, ("locks/prod.txt",))
+    assert isinstance(unreadable, DeclaredRequirements)
+    assert unreadable.files[0].sha256 is None and unreadable.files[0].problems[0].startswith("cannot read")
+
+
+def test_the_samples_hash_checked_requirements() -> None:
+    declared = collect_requirements(SAMPLE)
+    assert isinstance(declared, DeclaredRequirements)
+    (sample,) = declared.files
+    assert sample.problems == ()
+    assert len(sample.pins) >= 17 and all(p.version and p.hashes for p in sample.pins)

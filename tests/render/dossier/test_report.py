@@ -1,0 +1,216 @@
+"""The dossier end to end: a golden HTML snapshot, the PDF read back with poppler, `auditor report` and `demo`.
+
+Regenerate the golden file after a deliberate change to the templates or builders with
+`AUDITOR_REGENERATE=1 ./dev test tests/dossier/test_report.py`, and review its diff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from auditor.capture.fairness import compute_fairness
+from auditor.check.evaluate import CheckRequest, run_check
+from auditor.check.packs import load_pack, packs_folder
+from auditor.check.vulns.sources import SourceChoice
+from auditor.record import RunRecord
+from auditor.record.io import dump_record
+from auditor.record.models import Distribution, Metric, Packages
+from auditor.render.dossier.build import build_dossier, default_drawing
+from auditor.render.dossier.html import SECTIONS, render_html
+from auditor.render.dossier.make import make_report
+from tests.conftest import FIXTURES, CliRunner, base_env
+from tests.factories import make_record
+from tests.render.dossier.test_diagram import pipeline
+
+FIXED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+GOLDEN = FIXTURES / "dossier" / "golden.html"
+SMALL_DB = FIXTURES / "advisories" / "small"
+POPPLER = ("pdfinfo", "pdftotext", "pdffonts", "pdfdetach", "pdftohtml")
+
+
+def _rows() -> str:
+    lines = ["label,prediction,sex"]
+    for i in range(120):
+        sex = "female" if i % 3 == 0 else "male"
+        lines.append(f"{i % 2},{1 if (i % 5) or sex == 'male' else 0},{sex}")
+    return "\n".join(lines) + "\n"
+
+
+def dossier_record(folder: Path) -> RunRecord:
+    """A deterministic record with lineage, fairness, packages (one with a known advisory), params, metrics."""
+    csv = folder / "predictions.csv"
+    csv.write_text(_rows())
+    fairness = compute_fairness(
+        csv, display_path="outputs/predictions.csv", label_column="label", prediction_column="prediction",
+        score_column=None, sensitive_columns=["sex"], favourable_outcome="1", min_group_size=30,
+        reference_groups={"sex": "male"}, resamples=200, seed=7,
+    )  # fmt: skip
+    record = make_record(name="nightly training")
+    dists = tuple(
+        Distribution(name=n, version=v, installer="pip", requested=True, install_kind="index", location="/venv")
+        for n, v in (("numpy", "2.1.0"), ("acme-widgets", "1.0"), ("acme-json", "0.9"))
+    )
+    env = record.environment.model_copy(update={"packages": Packages(distributions=dists)})
+    metric = Metric(name="auc", value=0.8123, step=None, logged_at=FIXED)
+    return record.model_copy(
+        update={
+            "environment": env,
+            "lineage": pipeline(),
+            "fairness": fairness,
+            "params": {"seed": 42, "max_depth": 6},
+            "metrics": (metric,),
+        }
+    )
+
+
+def _request(folder: Path) -> CheckRequest:
+    record = dossier_record(folder)
+    path = folder / "record.json"
+    path.write_bytes(dump_record(record))
+    return CheckRequest(
+        record=record,
+        record_path=Path("runs") / record.identity.run_id / "record.json",  # as shown; no machine paths in golden
+        record_sha256="ab" * 32,
+        pack=load_pack(packs_folder() / "eu-ai-act.yaml"),
+        fail_on="low",
+        location="auditor.yaml",
+        now=FIXED,
+        vuln_source=SourceChoice(source="local", database=SMALL_DB),
+        cache_dir=folder / "cache",
+    )
+
+
+def test_the_html_matches_the_golden_snapshot(tmp_path: Path) -> None:
+    request = _request(tmp_path)
+    report = run_check(request)
+    html = render_html(build_dossier(request.record, report, (), (), FIXED, default_drawing(), ()))
+    html = html.replace(str(SMALL_DB), "<advisories>")
+    if os.environ.get("AUDITOR_REGENERATE") == "1":
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(html)
+    assert GOLDEN.is_file(), f"{GOLDEN} is missing: run with AUDITOR_REGENERATE=1 once"
+    assert html == GOLDEN.read_text(), "the dossier changed: review, then AUDITOR_REGENERATE=1"
+
+
+def test_the_html_is_one_self_contained_file_in_reading_order(tmp_path: Path) -> None:
+    html = GOLDEN.read_text()
+    assert '<meta http-equiv="Content-Security-Policy" content="default-src \'none\';' in html
+    assert "<script" not in html and "<link" not in html and "@import" not in html
+    targets = re.findall(r"""\b(?:src|href)\s*=\s*["']?([^"'\s>]*)""", html)
+    assert targets and all(t.startswith(("#", "data:")) for t in targets), "only in-page links and data: URIs"
+    positions = [html.index(f'<section id="{anchor}"') for anchor, _ in SECTIONS]
+    assert positions == sorted(positions), "sections out of order"
+    assert html.index('id="cover"') < html.index('id="contents"') < positions[0]
+    for text in (
+        "Violations: rules at or above low severity failed",
+        "acme-widgets",
+        "TEST-2024-",
+        "nightly training",
+    ):
+        assert text in html, text
+    assert html.count("<svg") >= 2  # the lineage diagram and one fairness chart, inline
+    assert "<h2>Rules with nothing to report</h2>" in html and "<h2>Rules with findings</h2>" in html
+    assert 'class="ds-finding"><span class="badge outcome-could_not_evaluate">' in html  # raw has no hash
+    assert "<h2>Could not evaluate</h2>" in html and "interval crosses the bound: uncertain" in html
+
+
+@pytest.fixture(scope="module")
+def pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    missing = [tool for tool in POPPLER if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: `./dev setup` installs poppler-utils")
+    folder = tmp_path_factory.mktemp("dossier")
+    request = _request(folder)
+    real = CheckRequest(**{**request.__dict__, "record_path": folder / "record.json"})
+    written = make_report(real, folder / "out", ("pdf",), pdfa=True, now=FIXED)
+    return written.files[0]
+
+
+def _run(*argv: str) -> str:
+    return subprocess.run(argv, capture_output=True, text=True, check=True, timeout=60).stdout
+
+
+def test_the_pdf_has_its_parts(pdf: Path) -> None:
+    info = _run("pdfinfo", str(pdf))
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.MULTILINE).group(1))  # type: ignore[union-attr]
+    assert 8 <= pages <= 40, info
+    assert "Title:           Audit dossier: demo" in info
+    text = _run("pdftotext", "-layout", str(pdf), "-")
+    for _, title in SECTIONS:
+        assert title in text, title
+    assert f"Page 3 of {pages}" in text and "Run 01JGZ0000000000000000000AA" in text  # running header and footer
+    assert re.search(r"1 Executive summary \.{5,} *3", text), "the table of contents has page numbers"
+    fonts = _run("pdffonts", str(pdf)).splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), "every font embedded"
+    outline = _run("pdftohtml", "-q", "-xml", "-i", "-stdout", str(pdf))
+    bookmarks = re.findall(r'<item page="\d+">([^<]+)</item>', outline)
+    assert [b for b in bookmarks if b in dict(SECTIONS).values()] == [title for _, title in SECTIONS]
+
+
+def test_pdfa_carries_the_record_and_the_findings(pdf: Path, tmp_path: Path) -> None:
+    listed = _run("pdfdetach", "-list", str(pdf))
+    assert listed.splitlines()[1:] == ["1: findings.json", "2: record.json"]
+    _run("pdfdetach", "-saveall", "-o", str(tmp_path), str(pdf))
+    assert (tmp_path / "record.json").read_bytes() == (pdf.parent.parent / "record.json").read_bytes()
+    assert '"kind": "auditor.check-report"' in (tmp_path / "findings.json").read_text()
+    assert b"pdfaid:part" in pdf.read_bytes() or "3" in _run("pdfinfo", "-meta", str(pdf))
+
+
+def test_auditor_report_writes_both_and_rejects_bad_options(cli: CliRunner, tmp_path: Path) -> None:
+    record = dossier_record(tmp_path)
+    run = tmp_path / "store" / "runs" / record.identity.run_id
+    run.mkdir(parents=True)
+    (run / "record.json").write_bytes(dump_record(record))
+    (run / "stdout.log").write_text("epoch 1\nepoch 2 \x1b[31mred\x1b[0m\n")
+    args = ("report", "latest", "--store", str(tmp_path / "store"), "--vuln-source", "local")
+    done = cli(*args, "--advisory-db", str(SMALL_DB), "-o", str(tmp_path / "out"), cwd=tmp_path, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0] == f"wrote {tmp_path / 'out' / 'dossier.html'}"
+    assert re.match(
+        rf"wrote {re.escape(str(tmp_path / 'out' / 'dossier.pdf'))} \(\d+ pages\)", done.stdout.splitlines()[1]
+    )
+    assert done.stdout.splitlines()[2] == "verdict: violations (`auditor check` would exit 1)"
+    html = (tmp_path / "out" / "dossier.html").read_text()
+    assert "epoch 2 \ufffd[31mred" in html  # the log excerpt, its escape sequences made inert
+    assert "the file DOES NOT MATCH the recorded sha256" in html  # the factory's record says sha256 0000...
+    bad = cli(*args, "--format", "docx", cwd=tmp_path)
+    assert bad.returncode == 2 and bad.stderr == "auditor: error: --format: 'docx': give html, pdf or html,pdf\n"
+    (tmp_path / "file").write_text("x")
+    blocked = cli(*args, "--advisory-db", str(SMALL_DB), "--format", "html", "-o", str(tmp_path / "file"), cwd=tmp_path)
+    assert blocked.returncode == 2 and "cannot create the output folder" in blocked.stderr
+
+
+@pytest.mark.slow
+def test_auditor_demo_end_to_end(cli: CliRunner, tmp_path: Path) -> None:
+    from tests.check.vulns.test_osv_local import SNAPSHOT
+
+    env = base_env(AUDITOR_ADVISORY_DB=str(SNAPSHOT), AUDITOR_CACHE_DIR=str(tmp_path / "cache"))
+    done = cli("demo", "-o", str(tmp_path / "demo"), cwd=tmp_path, env=env, timeout=180)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert f"dossier:  {tmp_path / 'demo' / 'dossier.html'}" in lines
+    assert any(
+        re.fullmatch(rf"dossier:  {re.escape(str(tmp_path / 'demo' / 'dossier.pdf'))} \(\d+ pages, PDF/A-3b\)", x)
+        for x in lines
+    )
+    assert any(line.startswith("verdict:  violations: ") and "critical failing" in line for line in lines)
+    assert (tmp_path / "demo" / "store" / "runs").is_dir()
+    html = (tmp_path / "demo" / "dossier.html").read_text()
+    assert html.count("the file matches the recorded sha256") == 2  # stdout and stderr, as captured
+
+
+def test_urls_shown_as_text_lose_their_credentials() -> None:
+    from auditor.render.dossier.format import safe_link, without_credentials
+
+    assert without_credentials("https://user:pw@example.invalid:8443/x?q=1") == "https://***@example.invalid:8443/x?q=1"
+    assert without_credentials("s3://bucket/key") == "s3://bucket/key"
+    assert safe_link("https://user:pw@example.invalid/x") is None
+    assert safe_link("javascript:alert(1)") is None
+    assert safe_link("https://example.invalid/data.csv") == "https://example.invalid/data.csv"
