@@ -1,8 +1,19 @@
-"""How untrusted text is shown: one place for escaping, clipping and tables.
+"""How untrusted text and absent values are shown: one place for escaping, clipping and wording.
 
-Everything auditor reads from a run (names, paths, messages, metadata of another tool) is
-untrusted. Terminal views escape control and bidi characters so a hostile value cannot drive
-the terminal or reverse the text after it.
+Everything auditor reads from a run (names, paths, messages, another tool's metadata) is
+untrusted. One set of characters is unsafe to show as it is, whatever the medium:
+
+- control characters (C0, DEL, C1), which drive terminals and are invalid in XML and PDF strings;
+- lone surrogates (undecodable bytes), which cannot be encoded at all;
+- format characters (Unicode category Cf): the bidi controls that reverse the text after them
+  (U+202E), zero-width spaces and joiners, the soft hyphen, tags: invisible, so a value can hide
+  text or look like another value;
+- the line and paragraph separators (U+2028, U+2029), which end a line where a reader does not
+  expect one.
+
+Each medium makes them harmless in its own way, but over the same set: a terminal shows an escape
+(`\\x1b`, `\\u202e`), a document (HTML, PDF, SVG) shows the replacement character, and a one-line
+label drops them.
 """
 
 from __future__ import annotations
@@ -11,14 +22,82 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+# Unicode category Cf as of Unicode 15.1 (a test checks it covers this interpreter's database).
+_FORMAT = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064"
+    "\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_CONTROL = "\x00-\x1f\x7f-\x9f"
+_SEPARATORS = "\u2028\u2029"
+_SURROGATES = "\ud800-\udfff"
+UNSAFE = re.compile(f"[{_CONTROL}{_FORMAT}{_SEPARATORS}{_SURROGATES}]")
+# Documents keep tabs and line breaks of multi-line text (logs, SQL); everything else unsafe goes.
+_UNSAFE_IN_DOCUMENTS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_FORMAT}{_SEPARATORS}{_SURROGATES}]")
+REPLACEMENT = "\ufffd"
+ELLIPSIS = "\u2026"
+
+# How an absent value is written, everywhere a person reads it (never Python's `None`).
+NOT_APPLICABLE = "n/a"  # the value cannot exist: the rate of an empty group, a run that has no exit code yet
+UNKNOWN = "unknown"  # the value exists but was not recorded
 
 
 def safe(text: object) -> str:
-    """Escape control and bidi characters of untrusted text for a terminal."""
-    return _CONTROL.sub(
-        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}", str(text)
-    )
+    """For a terminal: every unsafe character shown as an escape, so it is visible and inert."""
+    return UNSAFE.sub(_escape, str(text))
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def scrub(text: str) -> str:
+    """For a document (HTML, PDF, SVG): unsafe characters become U+FFFD; tabs and line breaks stay."""
+    return _UNSAFE_IN_DOCUMENTS.sub(REPLACEMENT, text)
+
+
+def one_line(value: object, limit: int, *, middle: bool = False) -> str:
+    """A label: unsafe characters dropped (line breaks become spaces), whitespace collapsed, cut to `limit`."""
+    text = str(value)
+    if len(text) > 8 * limit:  # a 10 MB name costs no more than a short one
+        text = text[: 4 * limit] + " " + text[-4 * limit :]
+    return clip(" ".join(UNSAFE.sub(_space_or_nothing, text).split()), limit, middle=middle)
+
+
+def _space_or_nothing(match: re.Match[str]) -> str:
+    return " " if match.group().isspace() else ""
+
+
+def clip(text: str, width: int, *, middle: bool = False) -> str:
+    """At most `width` characters: cut with an ellipsis at the end, or in the middle (paths, whose
+    file name at the end matters most: two thirds of what is kept is the end)."""
+    if len(text) <= width:
+        return text
+    if not middle:
+        return text[: width - 1] + ELLIPSIS
+    head = (width - 1) // 3
+    return text[:head] + ELLIPSIS + text[len(text) - (width - 1 - head) :]
+
+
+def or_unknown(value: object) -> str:
+    return UNKNOWN if value is None or value == "" else str(value)
+
+
+def rate(value: float | None) -> str:
+    """A proportion or a metric, three decimals; n/a when it cannot be computed."""
+    return NOT_APPLICABLE if value is None else f"{value:.3f}"
+
+
+def not_captured(reason: str | None) -> str:
+    """The words for a part of the record that is `Missing`, with its reason (never "not captured: not ...")."""
+    if not reason:
+        return "not captured"
+    return reason if reason.startswith("not captured") else f"not captured: {reason}"
+
+
+def count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def command_line(argv: Sequence[str]) -> str:

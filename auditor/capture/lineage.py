@@ -21,18 +21,14 @@ from auditor.capture.observe.classify import Declared
 from auditor.project.spec import DatasetSpec, ProjectSpec
 from auditor.record.base import Missing
 from auditor.record.lineage import (
-    REQUIRED_DATASHEET_FIELDS,
     ContentHash,
     Dataset,
-    Datasheet,
     Hash,
     Lineage,
     ModelArtifact,
     Observation,
     Step,
 )
-
-# Datasheet fields a dataset needs to count as documented (policy packs may ask for more).
 
 
 def declared(spec: ProjectSpec, root: Path, logged: Sequence[DatasetSpec] = ()) -> list[Declared]:
@@ -41,15 +37,6 @@ def declared(spec: ProjectSpec, root: Path, logged: Sequence[DatasetSpec] = ()) 
     items = [Declared(d.id, d.role, Path(real(root / d.path))) for d in (*spec.datasets, *logged) if d.path]
     items += [Declared(m.id, "model", Path(real(root / m.path))) for m in spec.models]
     return items
-
-
-def missing_fields(sheet: Datasheet) -> tuple[str, ...]:
-    needed = list(REQUIRED_DATASHEET_FIELDS)
-    if sheet.personal_data is None:
-        needed.append("personal_data")
-    elif sheet.personal_data:
-        needed.append("legal_basis")
-    return tuple(f for f in needed if getattr(sheet, f) in (None, ""))
 
 
 def build_lineage(
@@ -101,7 +88,7 @@ def lineage_graph(
     run = f"run:{run_id}"
     graph.add_node(run, kind="run", label=f"run {run_id}")
     for d in datasets:
-        gaps = missing_fields(d.datasheet)
+        gaps = d.datasheet.missing_fields()
         graph.add_node(
             f"dataset:{d.id}",
             kind="dataset",

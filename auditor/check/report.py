@@ -12,13 +12,12 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field
 
 from auditor.record.base import Frozen
-from auditor.record.findings import Finding, Outcome, Severity
+from auditor.record.findings import Finding, Severity
 
 REPORT_KIND: Literal["auditor.check-report"] = "auditor.check-report"
 REPORT_VERSION: Literal["1.0"] = "1.0"
 
 Verdict = Literal["compliant", "violations", "could_not_evaluate"]
-OUTCOMES: tuple[Outcome, ...] = ("fail", "could_not_evaluate", "waived", "pass", "not_applicable")
 
 
 class RunRef(Frozen):
@@ -87,6 +86,13 @@ class VulnSummary(Frozen):
     error: str | None = Field(None, description="Why the source could not be used at all")
     problems: tuple[str, ...] = ()
     packages: tuple[PackageResult, ...] = ()
+
+    def package_counts(self) -> dict[str, int]:
+        """Packages by status, every status present (0 when none): vulnerable, clean, not audited."""
+        counts = {"vulnerable": 0, "clean": 0, "not_audited": 0}
+        for package in self.packages:
+            counts[package.status] += 1
+        return counts
 
 
 class WaiverSummary(Frozen):

@@ -6,7 +6,7 @@ must be able to tell "compliant" from "we do not know".
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -15,6 +15,8 @@ from pydantic import Field, model_validator
 from auditor.record.base import Frozen
 
 Outcome = Literal["pass", "fail", "waived", "not_applicable", "could_not_evaluate"]
+# Worst first: the order in which a rule's outcome is decided and outcomes are listed.
+OUTCOMES: tuple[Outcome, ...] = ("fail", "could_not_evaluate", "waived", "pass", "not_applicable")
 Severity = Literal["critical", "high", "medium", "low"]
 SEVERITY_ORDER: tuple[Severity, ...] = ("low", "medium", "high", "critical")
 
@@ -53,3 +55,41 @@ class Finding(Frozen):
 
 def at_least(severity: Severity, threshold: Severity) -> bool:
     return SEVERITY_ORDER.index(severity) >= SEVERITY_ORDER.index(threshold)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """How one rule's findings came out: counts by outcome, and the worst of them.
+
+    The one definition every view uses (terminal, dossier, CI formats): a rule with a failure is
+    failing, else one that could not be evaluated, else waived, else passing; a rule with no
+    finding, or only not-applicable ones, is not applicable."""
+
+    counts: Mapping[Outcome, int]
+
+    @property
+    def worst(self) -> Outcome:
+        return next((o for o in OUTCOMES[:-1] if self.counts.get(o)), "not_applicable")
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def items(self) -> tuple[tuple[Outcome, int], ...]:
+        """(outcome, count) worst first, outcomes with no finding left out."""
+        return tuple((o, self.counts[o]) for o in OUTCOMES if self.counts.get(o))
+
+
+def tally(findings: Iterable[Finding]) -> Tally:
+    counts: dict[Outcome, int] = {}
+    for f in findings:
+        counts[f.outcome] = counts.get(f.outcome, 0) + 1
+    return Tally(counts)
+
+
+def tallies_by_rule(findings: Iterable[Finding]) -> dict[str, Tally]:
+    """A tally per rule id that has findings (a rule without findings: `tally(())`)."""
+    grouped: dict[str, list[Finding]] = {}
+    for f in findings:
+        grouped.setdefault(f.rule_id, []).append(f)
+    return {rule_id: tally(mine) for rule_id, mine in grouped.items()}

@@ -16,7 +16,10 @@ from auditor.record.base import Frozen, Missing
 DatasetRole = Literal["input", "output", "intermediate"]
 
 
-REQUIRED_DATASHEET_FIELDS = ("description", "source", "owner", "licence")  # the default "documented"
+# The fields every datasheet needs to count as documented (a rule pack may ask for more). Besides
+# these, a datasheet must say whether the data is personal, and for personal data its legal basis.
+REQUIRED_DATASHEET_FIELDS = ("description", "source", "owner", "licence")
+Documentation = Literal["documented", "partly documented", "undocumented"]
 
 
 class Datasheet(Frozen):
@@ -32,6 +35,24 @@ class Datasheet(Frozen):
     personal_data: bool | None = Field(None, description="Whether it contains personal data")
     legal_basis: str | None = Field(None, description="Legal basis for processing personal data")
     limitations: str | None = Field(None, description="Known limitations and biases")
+
+    def missing_fields(self, required: tuple[str, ...] = REQUIRED_DATASHEET_FIELDS) -> tuple[str, ...]:
+        """What this datasheet lacks to count as documented: the required fields, the statement of
+        whether the data is personal, and for personal data its legal basis. The one definition the
+        lineage graph, the terminal, the dossier and the `datasets_documented` rule all use."""
+        return tuple(f for f in self._needed(required) if getattr(self, f, None) in (None, ""))
+
+    def documentation(self, required: tuple[str, ...] = REQUIRED_DATASHEET_FIELDS) -> Documentation:
+        """documented (nothing missing), undocumented (none of the fields it needs is given), else partly."""
+        if not self.missing_fields(required):
+            return "documented"
+        given = any(getattr(self, f, None) not in (None, "") for f in (*required, "personal_data", "legal_basis"))
+        return "partly documented" if given else "undocumented"
+
+    def _needed(self, required: tuple[str, ...]) -> tuple[str, ...]:
+        if self.personal_data is None:
+            return (*required, "personal_data")
+        return (*required, "legal_basis") if self.personal_data else required
 
 
 class FileHash(Frozen):

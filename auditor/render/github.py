@@ -11,8 +11,8 @@ add properties of its own (`,`).
 
 from __future__ import annotations
 
-from auditor.check.report import OUTCOMES, CheckReport
-from auditor.record.findings import Finding
+from auditor.check.report import CheckReport
+from auditor.record.findings import OUTCOMES, Finding
 from auditor.render.json_report import scrub_text
 
 ERROR_SEVERITIES = frozenset({"critical", "high"})

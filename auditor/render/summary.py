@@ -21,11 +21,7 @@ from auditor.record.models import (
     NotARepository,
     ReportedSource,
 )
-from auditor.text import command_line, safe, table
-
-
-def _truncate(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+from auditor.text import NOT_APPLICABLE, clip, command_line, not_captured, or_unknown, rate, safe, table
 
 
 def render_runs(entries: Sequence[RunRecord | InvalidRecordError]) -> str:
@@ -39,10 +35,10 @@ def render_runs(entries: Sequence[RunRecord | InvalidRecordError]) -> str:
                 ident.run_id,
                 ident.started_at.strftime("%Y-%m-%d %H:%M:%SZ"),
                 ident.status,
-                str(ident.exit_code),
+                str(ident.exit_code) if ident.exit_code is not None else NOT_APPLICABLE,
                 f"{ident.duration_s:.1f}s",
-                safe(_truncate(ident.project, 24)),
-                _truncate(safe(ident.name) if ident.name else command_line(ident.argv), 48),
+                safe(clip(ident.project, 24)),
+                clip(safe(ident.name) if ident.name else command_line(ident.argv), 48),
             ]
         )
     if not rows:
@@ -51,19 +47,19 @@ def render_runs(entries: Sequence[RunRecord | InvalidRecordError]) -> str:
 
 
 def _missing(section: Missing) -> str:
-    return f"not captured: {safe(section.reason)}"
+    return safe(not_captured(section.reason))
 
 
 def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -> str:
     ident, env, hw = record.identity, record.environment, record.hardware
     lines = [
-        f"Run {ident.run_id}  ({ident.status}, exit {_or_unknown(ident.exit_code)}"
+        f"Run {ident.run_id}  ({ident.status}, exit {or_unknown(ident.exit_code)}"
         f"{', ' + ident.signal if ident.signal else ''})",
         f"  project     {safe(ident.project)}" + (f"  name: {safe(ident.name)}" if ident.name else ""),
         f"  command     {command_line(ident.argv)}",
         f"  directory   {safe(ident.cwd)}",
         f"  started     {ident.started_at.isoformat()}  ended {ident.ended_at.isoformat()}  ({ident.duration_s:.2f} s)",
-        f"  by          {safe(_or_unknown(ident.user))} on {safe(_or_unknown(ident.host))}, "
+        f"  by          {safe(or_unknown(ident.user))} on {safe(or_unknown(ident.host))}, "
         f"auditor {safe(ident.auditor_version)}",
         f"  record      sha256:{record_digest(record)}",
     ]
@@ -191,9 +187,6 @@ def _origin(record: RunRecord) -> list[str]:
     return lines
 
 
-def _or_unknown(value: object) -> str:
-    return "not recorded" if value is None else str(value)
-
 
 def _logs(record: RunRecord) -> tuple[tuple[str, LogFile | None], ...]:
     return (("stdout", record.outputs.stdout), ("stderr", record.outputs.stderr))
@@ -247,7 +240,7 @@ def _gpus(gpus: Gpus | NoGpu | Missing) -> str:
 
 def _hash(value: Hash | None) -> str:
     if value is None:
-        return "-"
+        return NOT_APPLICABLE
     if isinstance(value, ContentHash):
         return f"sha256:{value.sha256[:12]}… ({value.kind}, {len(value.files)} files, {value.size} bytes)"
     if isinstance(value, AbsentPath):
@@ -259,19 +252,17 @@ def _hash(value: Hash | None) -> str:
 
 
 def render_lineage(lineage: Lineage | Missing) -> list[str]:
-    from auditor.capture.lineage import missing_fields
-
     if isinstance(lineage, Missing):
         return ["Lineage", "  " + _missing(lineage)]
     spec = safe(lineage.spec_path) if lineage.spec_path else "no auditor.yaml (run `auditor init`)"
     lines = ["Lineage", f"  spec        {spec}"]
     rows = []
     for d in lineage.datasets:
-        gaps = missing_fields(d.datasheet)
+        gaps = d.datasheet.missing_fields()
         shown = d.before if d.role == "input" else d.after
         rows.append([safe(d.id), d.role, "yes" if not gaps else "missing " + ", ".join(gaps), _hash(shown)])
     for m in lineage.models:
-        rows.append([safe(m.id), "model", "-", _hash(m.after)])
+        rows.append([safe(m.id), "model", NOT_APPLICABLE, _hash(m.after)])
     if rows:
         lines += ["  " + line for line in table(["DATASET", "ROLE", "DOCUMENTED", "CONTENT"], rows).splitlines()]
     observed = lineage.observed
@@ -298,9 +289,6 @@ def render_lineage(lineage: Lineage | Missing) -> list[str]:
     return lines
 
 
-def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
 
 def render_fairness(fairness: Fairness | Missing) -> list[str]:
     if isinstance(fairness, Missing):
@@ -316,18 +304,18 @@ def render_fairness(fairness: Fairness | Missing) -> list[str]:
             [
                 safe(" & ".join(g.group)) + (" (small)" if g.small else ""),
                 str(g.count),
-                _rate(g.selection_rate),
-                _rate(g.true_positive_rate),
-                _rate(g.false_positive_rate),
-                _rate(g.accuracy),
+                rate(g.selection_rate),
+                rate(g.true_positive_rate),
+                rate(g.false_positive_rate),
+                rate(g.accuracy),
             ]
             for g in block.groups
         ]
         header = ["GROUP (" + safe(" & ".join(block.attributes)) + ")", "N", "SELECTION", "TPR", "FPR", "ACCURACY"]
         lines += ["  " + line for line in table(header, rows).splitlines()]
         for d in block.disparities:
-            interval = f"  [{_rate(d.ci_low)}, {_rate(d.ci_high)}]" if d.ci_low is not None else ""
-            lines.append(f"  {d.metric:<30} {_rate(d.value)}{interval}")
+            interval = f"  [{rate(d.ci_low)}, {rate(d.ci_high)}]" if d.ci_low is not None else ""
+            lines.append(f"  {d.metric:<30} {rate(d.value)}{interval}")
         lines += [f"  issue       {safe(i)}" for i in block.issues]
     lines += [f"  issue       {safe(i)}" for i in fairness.issues]
     return lines

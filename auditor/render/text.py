@@ -6,11 +6,9 @@ waiver and "could not evaluate" is listed with its subject, so nothing that matt
 
 from __future__ import annotations
 
-from collections import Counter
-
 from auditor.check.report import CheckReport, Result
-from auditor.record.findings import Finding
-from auditor.text import safe, table
+from auditor.record.findings import Finding, tallies_by_rule, tally
+from auditor.text import NOT_APPLICABLE, clip, safe, table
 
 _LABEL = {
     "fail": "FAIL",
@@ -61,7 +59,7 @@ def _vuln_lines(report: CheckReport) -> list[str]:
     if v is None:
         return []
     dated = f"dated {v.date}" + (f", {v.age_days} days old" if v.age_days is not None else "") if v.date else "undated"
-    counts = Counter(p.status for p in v.packages)
+    counts = v.package_counts()
     line = (
         f"  vulns     {v.source} {safe(v.location)} ({dated}): {counts['vulnerable']} vulnerable, "
         f"{counts['clean']} clean, {counts['not_audited']} not audited of {len(v.packages)} packages"
@@ -81,7 +79,7 @@ def _verdict_line(label: str, result: Result) -> str:
 def _findings_table(findings: list[Finding]) -> str:
     order = {o: i for i, o in enumerate(_ATTENTION)}
     rows = [
-        [f.rule_id, f.severity, _LABEL[f.outcome], safe(f.subject), _clip(safe(f.message))]
+        [f.rule_id, f.severity, _LABEL[f.outcome], safe(f.subject), clip(safe(f.message), _MESSAGE_WIDTH)]
         for f in sorted(findings, key=lambda f: (order[f.outcome], f.rule_id, f.subject))
     ]
     return table(["RULE", "SEVERITY", "OUTCOME", "SUBJECT", "WHY"], rows)
@@ -89,14 +87,11 @@ def _findings_table(findings: list[Finding]) -> str:
 
 def _rules_table(report: CheckReport) -> str:
     rows = []
-    by_rule: dict[str, Counter[str]] = {}
-    for finding in report.findings:
-        by_rule.setdefault(finding.rule_id, Counter())[finding.outcome] += 1
+    tallies = tallies_by_rule(report.findings)
     for rule in report.rules:
-        mine = by_rule.get(rule.id, Counter())
-        worst = next((o for o in ("fail", "could_not_evaluate", "waived", "pass") if mine[o]), "not_applicable")
-        tally = ", ".join(f"{mine[o]} {_LABEL[o]}" for o in ("fail", "could_not_evaluate", "waived", "pass") if mine[o])
-        rows.append([rule.id, rule.severity, _LABEL[worst], tally or "n/a", safe(rule.title)])
+        mine = tallies.get(rule.id) or tally(())
+        shown = ", ".join(f"{n} {_LABEL[o]}" for o, n in mine.items() if o != "not_applicable")
+        rows.append([rule.id, rule.severity, _LABEL[mine.worst], shown or NOT_APPLICABLE, safe(rule.title)])
     return table(["RULE", "SEVERITY", "RESULT", "SUBJECTS", "TITLE"], rows)
 
 
@@ -107,9 +102,6 @@ def _changes(changed: dict[str, str]) -> str:
 def _ids(ids: tuple[str, ...]) -> str:
     return ", ".join(safe(i) for i in ids) or "none"
 
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MESSAGE_WIDTH else text[: _MESSAGE_WIDTH - 3] + "..."
 
 
 def terminal_notes(report: CheckReport, fmt: str, to_file: bool) -> list[str]:

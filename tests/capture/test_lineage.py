@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import networkx as nx
 import pytest
 
-from auditor.capture.lineage import NodeLinkGraph, build_lineage, missing_fields, to_networkx
+from auditor.capture.lineage import NodeLinkGraph, build_lineage, to_networkx
 from auditor.project.spec import parse_spec
 from auditor.record.lineage import ContentHash, Datasheet, FileHash, Observation, ProjectInfo
 
@@ -81,9 +81,5 @@ def test_pipeline_lineage() -> None:
     assert set(graph.successors("run:R1")) == {"step:prep", "step:train"}
 
 
-def test_documentation_rules() -> None:
-    assert missing_fields(Datasheet(description="d", source="s", owner="o", licence="l", personal_data=False)) == ()
-    assert missing_fields(Datasheet(description="d", source="s", owner="o", licence="l", personal_data=True)) == (
-        "legal_basis",
-    )
+def test_project_info_defaults() -> None:
     assert ProjectInfo(name="x").out_of_scope_uses == ()

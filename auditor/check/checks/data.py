@@ -55,7 +55,7 @@ def _datasets_documented(record: RunRecord, params: DocumentedParams, _ctx: Chec
         if _is_code(d):
             out.append(_code_verdict(d))
             continue
-        gaps = [f for f in params.required_fields if getattr(d.datasheet, f, None) in (None, "")]
+        gaps = d.datasheet.missing_fields(params.required_fields)
         out.append(
             Verdict(
                 subject=f"dataset:{d.id}",

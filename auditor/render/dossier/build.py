@@ -7,7 +7,6 @@ parameters so tests can pin them. The same content renders as HTML and, through 
 from __future__ import annotations
 
 import shlex
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,10 +15,10 @@ from auditor.check.report import CheckReport
 from auditor.check.waivers import Waiver
 from auditor.record import Missing, RunRecord
 from auditor.record.fairness import AttributeFairness
-from auditor.record.findings import SEVERITY_ORDER, Finding
+from auditor.record.findings import SEVERITY_ORDER, Finding, tally
 from auditor.record.lineage import Lineage
 from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
-from auditor.render.dossier.format import clip, unrecorded, when
+from auditor.render.dossier.format import unrecorded, when
 from auditor.render.dossier.views import (
     ClauseView,
     Cover,
@@ -31,6 +30,7 @@ from auditor.render.dossier.views import (
     Summary,
     WaiverView,
 )
+from auditor.text import clip
 
 VERDICT_TEXT = {
     "compliant": "Compliant: every required rule passed",
@@ -218,27 +218,21 @@ def _rules(report: CheckReport) -> tuple[RuleView, ...]:
     views = []
     for rule in report.rules:
         mine = by_rule.get(rule.id, [])
-        counts = Counter(f.outcome for f in mine)
-        worst = next((o for o in ("fail", "could_not_evaluate", "waived", "pass") if counts[o]), "not_applicable")
-        tally = ", ".join(
-            f"{counts[o]} {o.replace('_', ' ')}"
-            for o in ("fail", "could_not_evaluate", "waived", "pass", "not_applicable")
-            if counts[o]
-        )
+        counts = tally(mine)
         views.append(
             RuleView(
                 id=rule.id,
                 title=rule.title,
                 severity=rule.severity,
-                result=worst,
-                tally=tally or "no findings",
+                result=counts.worst,
+                tally=", ".join(f"{n} {o.replace('_', ' ')}" for o, n in counts.items()) or "no findings",
                 references=rule.references,
                 rationale=rule.rationale,
                 remediation=rule.remediation,
                 attention=tuple(
                     _view(f, report) for f in mine if f.outcome in ("fail", "could_not_evaluate", "waived")
                 ),
-                passes=counts["pass"],
+                passes=counts.counts.get("pass", 0),
             )
         )
     return tuple(views)
@@ -261,7 +255,7 @@ def _vuln_source(report: CheckReport) -> tuple[Item, ...]:
         items.append(Item("Database commit", v.commit, mono=True))
     if v.error:
         items.append(Item("Source failed", v.error, missing=True))
-    counts = Counter(p.status for p in v.packages)
+    counts = {s: n for s, n in v.package_counts().items() if n}
     items.append(Item("Packages", ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "none"))
     return tuple(items)
 

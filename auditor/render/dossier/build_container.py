@@ -11,8 +11,9 @@ from collections import Counter
 
 from auditor.record import Missing, RunRecord
 from auditor.record.models import Container, ContainerConfig, SystemPackages
-from auditor.render.dossier.format import bytes_text, count, missing
+from auditor.render.dossier.format import bytes_text, missing
 from auditor.render.dossier.views import Item
+from auditor.text import count
 
 MANAGERS = {"dpkg": "Debian (dpkg)", "apk": "Alpine (apk)", "rpm": "RPM"}
 

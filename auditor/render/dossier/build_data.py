@@ -6,11 +6,11 @@ from collections.abc import Callable, Mapping
 
 from markupsafe import Markup
 
+from auditor.capture.redact import clean_url
 from auditor.check.report import CheckReport
 from auditor.record import Missing
 from auditor.record.fairness import AttributeFairness, Fairness
 from auditor.record.lineage import (
-    REQUIRED_DATASHEET_FIELDS,
     AbsentPath,
     ContentHash,
     Dataset,
@@ -19,7 +19,7 @@ from auditor.record.lineage import (
     Lineage,
     Observation,
 )
-from auditor.render.dossier.format import bytes_text, missing, rate, safe_link, without_credentials
+from auditor.render.dossier.format import bytes_text, missing, safe_link
 from auditor.render.dossier.views import (
     DatasetView,
     DisparityRow,
@@ -31,6 +31,7 @@ from auditor.render.dossier.views import (
     Note,
     Svg,
 )
+from auditor.text import rate
 
 SHEET_FIELDS = (
     ("description", "Description"),
@@ -108,8 +109,6 @@ def _dataset(d: Dataset, findings: tuple[FindingView, ...]) -> DatasetView:
         value = getattr(sheet, name, None)
         text = ("yes" if value else "no") if isinstance(value, bool) else value
         items.append(Item(label, text if text not in (None, "") else "not given", missing=text in (None, "")))
-    gaps = [f for f in REQUIRED_DATASHEET_FIELDS if getattr(sheet, f, None) in (None, "")]
-    documented = "undocumented" if len(gaps) == len(REQUIRED_DATASHEET_FIELDS) else "partly documented"
     hash_value = d.before if d.before is not None else d.after
     text, state = "remote data: not fetched or hashed by auditor", "remote"
     if hash_value is not None:
@@ -117,12 +116,12 @@ def _dataset(d: Dataset, findings: tuple[FindingView, ...]) -> DatasetView:
     return DatasetView(
         id=d.id,
         role=d.role,
-        location=d.path or without_credentials(d.uri or ""),
+        location=d.path or clean_url(d.uri or ""),
         link=safe_link(d.uri),
         hash=text,
         hash_state=state,
         sheet=tuple(items),
-        documented="documented" if not gaps else documented,
+        documented=sheet.documentation(),
         findings=findings,
         columns=tuple((c.name, c.type or "", c.description or "") for c in d.columns[:COLUMN_LIMIT]),
         more_columns=max(0, len(d.columns) - COLUMN_LIMIT),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from collections import Counter
 
+from auditor.capture.redact import clean_url
 from auditor.check.report import CheckReport
 from auditor.record import Missing, RunRecord
 from auditor.record.models import (
@@ -19,7 +20,7 @@ from auditor.record.models import (
     ReportedSource,
 )
 from auditor.render.dossier.build_container import os_packages
-from auditor.render.dossier.format import bytes_text, missing, unrecorded, when, without_credentials
+from auditor.render.dossier.format import bytes_text, missing, unrecorded, when
 from auditor.render.dossier.views import Item, PackageView
 
 
@@ -45,7 +46,7 @@ def identity(record: RunRecord) -> tuple[Item, ...]:
         items += [
             Item("Recorded by", f"{tool} {origin.tool_version or '(version not recorded)'}: auditor did not run it"),
             Item("Ingested by", f"auditor {ident.auditor_version}"),
-            Item("Ingested from", without_credentials(origin.source_uri) if origin.source_uri else gap, mono=True),
+            Item("Ingested from", clean_url(origin.source_uri) if origin.source_uri else gap, mono=True),
             Item(f"{tool} run id", origin.source_run_id or gap, missing=origin.source_run_id is None, mono=True),
         ]
     else:

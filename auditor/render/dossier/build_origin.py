@@ -8,10 +8,11 @@ never "None". Annotations and tags are the tool's own text (see `build_data.note
 
 from __future__ import annotations
 
+from auditor.capture.redact import clean_url
 from auditor.record import Missing, RunRecord
 from auditor.record.lineage import Lineage
 from auditor.render.dossier.build_data import hash_text, notes
-from auditor.render.dossier.format import unrecorded, without_credentials
+from auditor.render.dossier.format import unrecorded
 from auditor.render.dossier.views import AnnotatedView, Item, Note, Provenance
 
 SECTION_NAMES = {  # record sections -> the words a reader knows
@@ -47,7 +48,7 @@ def provenance(record: RunRecord) -> Provenance:
     named = " ".join(p for p in (tool, origin.tool_version) if p)
     parts = [f"Ingested from {named}"]
     if origin.source_uri:
-        parts.append(without_credentials(origin.source_uri))
+        parts.append(clean_url(origin.source_uri))
     parts.append(f"run {origin.source_run_id}" if origin.source_run_id else f"run id {unrecorded(tool)}")
     text = ", ".join(parts) + f": auditor did not execute this run; this record is what {tool} recorded."
     missing = tuple(SECTION_NAMES.get(name, name) for name in origin.not_captured)

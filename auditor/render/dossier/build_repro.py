@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from auditor.record import Missing, RunRecord
 from auditor.record.models import ReproDifference
-from auditor.render.dossier.format import count, unrecorded, when
+from auditor.render.dossier.format import unrecorded, when
 from auditor.render.dossier.views import DifferenceRow, Item, Reproducibility, ReproductionView
+from auditor.text import count
 
 VERDICTS = {  # verdict -> (badge style, what it means)
     "identical": ("pass", "every output has the same content hash and every metric the same value"),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import posixpath
 import re
 import subprocess
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +24,8 @@ from typing import Any
 
 import graphviz
 
-from auditor.record.lineage import REQUIRED_DATASHEET_FIELDS, Lineage, Observation
+from auditor.record.lineage import Datasheet, Lineage, Observation
+from auditor.text import one_line
 
 SVG_NS = "http://www.w3.org/2000/svg"
 FONT = "Helvetica,Arial,sans-serif"
@@ -71,19 +71,8 @@ _ATTRS |= {"rx", "ry", "x", "y", "text-anchor", "font-family", "font-size", "fon
 
 
 def plain_text(value: object, limit: int = LABEL_CHARS, *, middle: bool = False) -> str:
-    """One line of at most `limit` characters: control and format characters dropped, whitespace
-    collapsed, long text cut with an ellipsis at the end (or in the middle, for paths)."""
-    text = str(value)
-    if len(text) > 8 * limit:  # a 10 MB name costs no more than a short one
-        text = text[: 4 * limit] + " " + text[-4 * limit :]
-    kept = (" " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C")
-    text = " ".join("".join(kept).split())
-    if len(text) <= limit:
-        return text
-    if not middle:
-        return text[: limit - 1] + "…"
-    head = (limit - 1) // 3  # keep more of the end: a path's file name
-    return text[:head] + "…" + text[len(text) - (limit - 1 - head) :]
+    """One label line of at most `limit` characters (see auditor.text.one_line)."""
+    return one_line(value, limit, middle=middle)
 
 
 @dataclass(frozen=True)
@@ -145,6 +134,7 @@ def _drawn_nodes(lineage: Lineage) -> tuple[dict[str, _Node], dict[str, str]]:
     """Drawn nodes by key, and the drawn node each record node belongs to."""
     graph: Mapping[str, Any] = lineage.graph
     records = {str(n.get("id")): n for n in graph.get("nodes", ()) if isinstance(n, dict)}
+    sheets = {f"dataset:{d.id}": d.datasheet for d in lineage.datasets}
     env = list(lineage.observed.environment_reads) if isinstance(lineage.observed, Observation) else []
     nodes: dict[str, _Node] = {}
     drawn_of: dict[str, str] = {}
@@ -157,7 +147,7 @@ def _drawn_nodes(lineage: Lineage) -> tuple[dict[str, _Node], dict[str, str]]:
         elif kind == "file":
             folders.setdefault(posixpath.dirname(path), []).append(rid)
         else:
-            nodes[rid] = _record_node(rid, kind if kind in RANK else "other", attrs)
+            nodes[rid] = _record_node(rid, kind if kind in RANK else "other", attrs, sheets.get(rid))
             drawn_of[rid] = rid
     for folder, members in folders.items():
         if len(members) < GROUP_AT:
@@ -186,14 +176,15 @@ def _in_environment(path: str, prefixes: list[str]) -> bool:
     return any(path == p or path.startswith(p.rstrip("/") + "/") for p in prefixes if p.startswith("/"))
 
 
-def _record_node(rid: str, kind: str, attrs: Mapping[str, Any]) -> _Node:
+def _record_node(rid: str, kind: str, attrs: Mapping[str, Any], sheet: Datasheet | None = None) -> _Node:
     label = plain_text(attrs.get("label", rid.partition(":")[2]), middle=kind == "file")
     status: str | None = None
     lines: tuple[str, ...] = (label,)
     if kind == "dataset":
-        status = _dataset_status(attrs)
-        missing = attrs.get("missing_fields")
-        shown = f"{status} ({len(missing)} missing)" if status == "partly documented" and missing else status
+        # The record's dataset, not the graph's attributes, says how documented it is (one definition).
+        status = sheet.documentation() if sheet is not None else "undocumented"
+        missing = sheet.missing_fields() if sheet is not None else ()
+        shown = f"{status} ({len(missing)} missing)" if status == "partly documented" else status
         lines = (label, plain_text(f"{attrs.get('role', '')} · {shown}"))
     elif kind == "file" and attrs.get("undeclared") is True:
         status = "undeclared read"
@@ -202,15 +193,6 @@ def _record_node(rid: str, kind: str, attrs: Mapping[str, Any]) -> _Node:
     if extra:
         lines = (*lines, plain_text(extra, middle=kind != "step"))
     return _Node(RANK[kind], rid, kind, lines, status)
-
-
-def _dataset_status(attrs: Mapping[str, Any]) -> str:
-    if attrs.get("documented") is True:
-        return "documented"
-    missing = attrs.get("missing_fields")
-    if isinstance(missing, list) and not set(REQUIRED_DATASHEET_FIELDS) <= set(missing):
-        return "partly documented"
-    return "undocumented"
 
 
 def _group_status(members: Any) -> str | None:

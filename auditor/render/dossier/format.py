@@ -6,6 +6,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from auditor.record import Missing
+from auditor.text import not_captured
 
 LINK_SCHEMES = frozenset({"https", "http"})
 
@@ -15,10 +16,7 @@ def when(moment: datetime) -> str:
 
 
 def missing(section: Missing | None) -> str:
-    if section is None:
-        return "not captured"
-    reason = section.reason
-    return reason if reason.startswith("not captured") else f"not captured: {reason}"  # not "not captured: not ..."
+    return not_captured(section.reason if section is not None else None)
 
 
 def bytes_text(size: int | None) -> str:
@@ -30,10 +28,6 @@ def bytes_text(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"
-
-
-def rate(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"
 
 
 def safe_link(url: str | None) -> str | None:
@@ -51,26 +45,6 @@ def safe_link(url: str | None) -> str | None:
     return url
 
 
-def without_credentials(url: str) -> str:
-    """A URL to show as text: any user and password replaced, so a record cannot print a secret."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    return parts._replace(netloc=f"***@{host}" + (f":{parts.port}" if parts.port else "")).geturl()
-
-
-def clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "\u2026"
-
-
 def unrecorded(tool: str | None) -> str:
     """The words for a value an ingested run's source tool did not record (never "None")."""
     return f"not recorded by {tool}" if tool else "not recorded"
-
-
-def count(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")

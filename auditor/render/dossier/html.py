@@ -8,7 +8,6 @@ forbids every remote load, so even a hostile value that escaped escaping could f
 from __future__ import annotations
 
 import os
-import re
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, Stric
 from markupsafe import Markup
 
 from auditor.render.dossier.views import Dossier
+from auditor.text import scrub
 
 SECTIONS = (
     ("summary", "1 Executive summary"),
@@ -52,17 +52,8 @@ def _environment() -> Environment:
     )
 
 
-# Control characters, lone surrogates (never valid in HTML or a PDF string) and the bidi controls
-# that would let a value reverse the text after it.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
-
-
-def scrub(text: str) -> str:
-    return _CONTROL.sub("\ufffd", text)
-
-
 def _scrub(value: object) -> object:
-    """Every printed value goes through `scrub`; auditor's own markup (SVG, CSS) is left alone."""
+    """Every printed value goes through `scrub` (auditor.text); our own markup (SVG, CSS) is left alone."""
     if isinstance(value, str) and not isinstance(value, Markup):
         return scrub(value)
     return value

@@ -21,10 +21,11 @@ from auditor.record import Missing, RunRecord
 from auditor.record.models import LogFile
 from auditor.render.dossier.build import build_dossier, default_drawing
 from auditor.render.dossier.format import bytes_text
-from auditor.render.dossier.html import render_html, scrub
+from auditor.render.dossier.html import render_html
 from auditor.render.dossier.views import LogExcerpt
 from auditor.render.formats import DOSSIER_FORMATS
 from auditor.store.runs import RECORD_FILE, RunStore
+from auditor.text import scrub
 
 LOG_LINES = 60
 LOG_BYTES = 64 * 1024

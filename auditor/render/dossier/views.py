@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
+from auditor.record.lineage import Documentation
+
 
 @dataclass(frozen=True)
 class Svg:
@@ -108,7 +110,7 @@ class DatasetView:
     hash: str
     hash_state: str  # hashed / absent / missing / remote
     sheet: tuple[Item, ...]
-    documented: str  # documented / partly documented / undocumented
+    documented: Documentation
     findings: tuple[FindingView, ...] = ()  # this dataset's failures and gaps, from every rule
     columns: tuple[tuple[str, str, str], ...] = ()  # name, type, description
     more_columns: int = 0

@@ -470,7 +470,7 @@ def test_an_ingested_run_says_so_on_the_cover_and_names_what_was_not_captured(in
     (banner,) = page.by_id("cover").all("div", "ingested")
     words = banner.words()
     assert words.startswith(
-        "Evidence from another tool Ingested from MLflow 2.16.0, https://***@mlflow.example.invalid/#/experiments/1,"
+        "Evidence from another tool Ingested from MLflow 2.16.0, https://mlflow.example.invalid/#/experiments/1,"
         " run 5f1e2d: auditor did not execute this run"
     )
     assert "secret" not in ingested_html

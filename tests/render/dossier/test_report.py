@@ -207,10 +207,12 @@ def test_auditor_demo_end_to_end(cli: CliRunner, tmp_path: Path) -> None:
 
 
 def test_urls_shown_as_text_lose_their_credentials() -> None:
-    from auditor.render.dossier.format import safe_link, without_credentials
+    from auditor.capture.redact import clean_url
+    from auditor.render.dossier.format import safe_link
 
-    assert without_credentials("https://user:pw@example.invalid:8443/x?q=1") == "https://***@example.invalid:8443/x?q=1"
-    assert without_credentials("s3://bucket/key") == "s3://bucket/key"
+    # The dossier strips credentials with the same function capture uses (one definition).
+    assert clean_url("https://user:pw@example.invalid:8443/x?q=1") == "https://example.invalid:8443/x?q=1"
+    assert clean_url("s3://bucket/key") == "s3://bucket/key"
     assert safe_link("https://user:pw@example.invalid/x") is None
     assert safe_link("javascript:alert(1)") is None
     assert safe_link("https://example.invalid/data.csv") == "https://example.invalid/data.csv"
