@@ -187,7 +187,6 @@ def _origin(record: RunRecord) -> list[str]:
     return lines
 
 
-
 def _logs(record: RunRecord) -> tuple[tuple[str, LogFile | None], ...]:
     return (("stdout", record.outputs.stdout), ("stderr", record.outputs.stderr))
 
@@ -287,7 +286,6 @@ def render_lineage(lineage: Lineage | Missing) -> list[str]:
     )
     lines += [f"  note        {safe(n)}" for n in lineage.notes]
     return lines
-
 
 
 def render_fairness(fairness: Fairness | Missing) -> list[str]:

@@ -103,7 +103,6 @@ def _ids(ids: tuple[str, ...]) -> str:
     return ", ".join(safe(i) for i in ids) or "none"
 
 
-
 def terminal_notes(report: CheckReport, fmt: str, to_file: bool) -> list[str]:
     """What a person watching the terminal must see even when the report goes elsewhere."""
     notes = []

@@ -7,7 +7,7 @@ import pytest
 
 from auditor.capture.lineage import NodeLinkGraph, build_lineage, to_networkx
 from auditor.project.spec import parse_spec
-from auditor.record.lineage import ContentHash, Datasheet, FileHash, Observation, ProjectInfo
+from auditor.record.lineage import ContentHash, FileHash, Observation, ProjectInfo
 
 SPEC = """\
 project: {name: p}

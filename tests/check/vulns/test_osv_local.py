@@ -29,9 +29,7 @@ SMALL_PACKAGES = ["acme-widgets", "acme-gadgets", "acme-retired", "acme-json", "
 def pypa_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A cache folder that the module's first open of the snapshot fills."""
     if not (SNAPSHOT / "vulns").is_dir():
-        pytest.fail(
-            f"the PyPA advisory snapshot is missing at {SNAPSHOT}"
-        )
+        pytest.fail(f"the PyPA advisory snapshot is missing at {SNAPSHOT}")
     return tmp_path_factory.mktemp("osv-cache")
 
 
