@@ -41,7 +41,8 @@ from auditor.check.vulns.sources import SourceChoice, audit_packages
 from auditor.check.waivers import WAIVER_RULE, Waiver, apply_waivers
 from auditor.errors import EXIT_COULD_NOT_EVALUATE, EXIT_OK, EXIT_VIOLATIONS
 from auditor.record import RunRecord
-from auditor.record.findings import SEVERITY_ORDER, Finding, Severity, at_least
+from auditor.record.findings import Finding
+from auditor.vocabulary import SEVERITY_ORDER, Severity, at_least
 
 EXPIRED_WAIVER_RULE = RuleInfo(
     id=WAIVER_RULE,

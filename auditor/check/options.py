@@ -19,11 +19,11 @@ from auditor.check.packs import Pack, load_packs, pack_path
 from auditor.check.vulns.sources import SourceChoice
 from auditor.check.waivers import load_waivers
 from auditor.errors import UsageError
-from auditor.project.policy import Override, PolicySettings, VulnSource
+from auditor.project.policy import Override, PolicySettings
 from auditor.project.spec import SPEC_FILE, load_spec
 from auditor.project.yamlfile import line_of
-from auditor.record.findings import Severity
 from auditor.record.io import parse_record
+from auditor.vocabulary import Severity, VulnSource
 
 
 @dataclass(frozen=True)

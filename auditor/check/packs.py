@@ -18,7 +18,7 @@ from auditor.errors import UsageError
 from auditor.project.policy import Override
 from auditor.project.yamlfile import YamlFileError, line_of, load_model, read_text
 from auditor.record.base import Frozen
-from auditor.record.findings import Severity
+from auditor.vocabulary import Severity
 
 PACK_SUFFIX = ".yaml"
 

@@ -12,7 +12,8 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, Field
 
 from auditor.record.base import Frozen
-from auditor.record.findings import Finding, Severity
+from auditor.record.findings import Finding
+from auditor.vocabulary import Severity
 
 REPORT_KIND: Literal["auditor.check-report"] = "auditor.check-report"
 REPORT_VERSION: Literal["1.0"] = "1.0"

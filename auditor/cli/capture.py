@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from auditor.cli.app import EARLY_PROBE, StoreOption, app, store_path
+from auditor.cli.app import StoreOption, app, store_path
+from auditor.cli.early import EARLY_PROBE
 from auditor.errors import EXIT_INTERRUPTED, EXIT_TIMEOUT, UsageError
 
 if TYPE_CHECKING:

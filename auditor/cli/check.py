@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from auditor.check.vulns.sources import SOURCES
 from auditor.cli.app import StoreOption, app, choice, one_shot, store_path
 from auditor.errors import UsageError
 from auditor.render.formats import CHECK_FORMATS, DOSSIER_FORMATS
+from auditor.vocabulary import SEVERITY_ORDER
 
 if TYPE_CHECKING:
     from auditor.check.options import CheckOptions
@@ -26,13 +28,15 @@ PoliciesOption = Annotated[
 ]
 WaiversOption = Annotated[Path | None, typer.Option("--waivers", help="A waivers file.", show_default=False)]
 FailOnOption = Annotated[
-    str | None, typer.Option("--fail-on", help="critical, high, medium or low [default: low]", show_default=False)
+    str | None,
+    typer.Option("--fail-on", help=f"{' | '.join(reversed(SEVERITY_ORDER))} [default: low]", show_default=False),
 ]
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="auditor.yaml to read the policy section from [default: ./]")
 ]
 VulnSourceOption = Annotated[
-    str | None, typer.Option("--vuln-source", help="local, osv or pypi [default: local with a database, else osv]")
+    str | None,
+    typer.Option("--vuln-source", help=f"{' | '.join(SOURCES)} [default: local with a database, else osv]"),
 ]
 AdvisoryDbOption = Annotated[
     Path | None, typer.Option("--advisory-db", help="A local OSV advisory folder [env: AUDITOR_ADVISORY_DB]")
@@ -62,8 +66,8 @@ def _check_options(
         config=config,
         policies=tuple(policy or ()),
         waivers=waivers,
-        fail_on=choice("--fail-on", fail_on, ("critical", "high", "medium", "low")),  # type: ignore[arg-type]
-        vuln_source=choice("--vuln-source", vuln_source, ("local", "osv", "pypi")),  # type: ignore[arg-type]
+        fail_on=choice("--fail-on", fail_on, SEVERITY_ORDER),  # type: ignore[arg-type]
+        vuln_source=choice("--vuln-source", vuln_source, tuple(SOURCES)),  # type: ignore[arg-type]
         advisory_db=advisory_db,
         osv_url=osv_url,
         max_db_age=max_db_age,

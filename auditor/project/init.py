@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path
 
-from auditor.capture.observe.treediff import SKIP_DIRS
+from auditor.project.folders import SKIP_DIRS
 
 DATA_SUFFIXES = frozenset(
     {

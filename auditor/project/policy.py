@@ -11,9 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from auditor.record.base import Frozen
-from auditor.record.findings import Severity
-
-VulnSource = Literal["local", "pypi", "osv"]
+from auditor.vocabulary import Severity, VulnSource
 
 
 class Override(Frozen):

@@ -13,12 +13,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from auditor.record.base import Frozen
-
-Outcome = Literal["pass", "fail", "waived", "not_applicable", "could_not_evaluate"]
-# Worst first: the order in which a rule's outcome is decided and outcomes are listed.
-OUTCOMES: tuple[Outcome, ...] = ("fail", "could_not_evaluate", "waived", "pass", "not_applicable")
-Severity = Literal["critical", "high", "medium", "low"]
-SEVERITY_ORDER: tuple[Severity, ...] = ("low", "medium", "high", "critical")
+from auditor.vocabulary import OUTCOMES, Outcome, Severity
 
 JsonScalar = str | int | float | bool | None
 
@@ -51,10 +46,6 @@ class Finding(Frozen):
         if (self.waiver is not None) != (self.outcome == "waived"):
             raise ValueError("a finding names a waiver exactly when its outcome is 'waived'")
         return self
-
-
-def at_least(severity: Severity, threshold: Severity) -> bool:
-    return SEVERITY_ORDER.index(severity) >= SEVERITY_ORDER.index(threshold)
 
 
 @dataclass(frozen=True)

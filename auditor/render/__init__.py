@@ -1,7 +1,8 @@
-"""Renderers of a `CheckReport` to the machine-readable formats: JSON, SARIF, JUnit XML and
-GitHub workflow commands.
+"""Renderers: findings and records in, text or bytes out (pure; the CLI writes the files).
 
-Each is a pure function from the one report model to text, so the formats cannot disagree
-with each other, and each treats every string that came from a record, a pack or a waiver
-as untrusted: it is escaped by the format's own serialiser, never spliced into markup.
+`formats.py` declares every output format once (the CLI's choices come from it): the check report
+as text, JSON, SARIF, JUnit XML and GitHub workflow commands, and the dossier (`dossier/`) as HTML
+and PDF. `summary.py` and `reproduction.py` are the terminal views of records. Every string that
+came from a record, a pack or a waiver is untrusted: each format escapes it with its own
+serialiser (see `auditor.text` for the one set of unsafe characters), never splices it into markup.
 """

@@ -12,8 +12,9 @@ add properties of its own (`,`).
 from __future__ import annotations
 
 from auditor.check.report import CheckReport
-from auditor.record.findings import OUTCOMES, Finding
+from auditor.record.findings import Finding
 from auditor.render.json_report import scrub_text
+from auditor.vocabulary import OUTCOMES
 
 ERROR_SEVERITIES = frozenset({"critical", "high"})
 

@@ -16,8 +16,9 @@ from typing import Any
 from urllib.parse import quote
 
 from auditor.check.report import CheckReport, RuleInfo
-from auditor.record.findings import Finding, Severity
+from auditor.record.findings import Finding
 from auditor.render.json_report import scrub, scrub_text
+from auditor.vocabulary import Severity
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"

@@ -9,9 +9,8 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-SKIP_DIRS = frozenset(
-    {".git", ".hg", ".svn", ".auditor", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache"}
-)
+from auditor.project.folders import SKIP_DIRS
+
 MAX_ENTRIES = 200_000
 
 Snapshot = dict[str, tuple[int, int, int]]

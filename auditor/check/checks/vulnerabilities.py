@@ -14,8 +14,9 @@ from auditor.check.vulns.osv_local import Advisory, PackageAudit
 from auditor.check.vulns.severity import cvss_severity
 from auditor.record import RunRecord
 from auditor.record.base import Frozen
-from auditor.record.findings import SEVERITY_ORDER, Severity, Verdict, at_least
+from auditor.record.findings import Verdict
 from auditor.record.models import Packages
+from auditor.vocabulary import SEVERITY_ORDER, Severity, at_least
 
 
 class VulnParams(Frozen):

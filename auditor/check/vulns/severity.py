@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from auditor.record.findings import SEVERITY_ORDER, Severity
+from auditor.vocabulary import SEVERITY_ORDER, Severity
 
 _QUALITATIVE: dict[str, Severity] = {"low": "low", "medium": "medium", "high": "high", "critical": "critical"}
 

@@ -8,13 +8,17 @@ cannot be used, because "could not check" is an outcome the policy reports, not 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from auditor.check.vulns.audit import SourceInfo, VulnAudit
-from auditor.check.vulns.osv_index import AdvisoryDatabaseError
-from auditor.check.vulns.osv_local import LocalOsvDatabase
-from auditor.project.policy import VulnSource
+from auditor.vocabulary import VulnSource
+
+if TYPE_CHECKING:
+    from auditor.check.vulns.audit import VulnAudit
+
+Packages = list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
@@ -25,15 +29,37 @@ class SourceChoice:
     timeout_s: float = 300
 
 
-def audit_packages(choice: SourceChoice, packages: list[tuple[str, str]], cache_dir: Path | None) -> VulnAudit:
-    if choice.source == "local":
-        return _local(choice, packages, cache_dir)
+@dataclass(frozen=True)
+class VulnSourceDef:
+    """One source of vulnerability data. Its name is what `--vuln-source` and auditor.yaml's
+    `policy.vulnerabilities.source` take; `audit` imports what it needs only when it runs."""
+
+    name: VulnSource
+    summary: str
+    audit: Callable[[SourceChoice, Packages, Path | None], VulnAudit]
+
+
+def audit_packages(choice: SourceChoice, packages: Packages, cache_dir: Path | None) -> VulnAudit:
+    return SOURCES[choice.source].audit(choice, packages, cache_dir)
+
+
+def _osv(choice: SourceChoice, packages: Packages, _cache_dir: Path | None) -> VulnAudit:
     from auditor.check.vulns.pip_audit_source import audit_with_pip_audit
 
-    return audit_with_pip_audit(packages, choice.source, choice.osv_url, choice.timeout_s)
+    return audit_with_pip_audit(packages, "osv", choice.osv_url, choice.timeout_s)
 
 
-def _local(choice: SourceChoice, packages: list[tuple[str, str]], cache_dir: Path | None) -> VulnAudit:
+def _pypi(choice: SourceChoice, packages: Packages, _cache_dir: Path | None) -> VulnAudit:
+    from auditor.check.vulns.pip_audit_source import audit_with_pip_audit
+
+    return audit_with_pip_audit(packages, "pypi", choice.osv_url, choice.timeout_s)
+
+
+def _local(choice: SourceChoice, packages: Packages, cache_dir: Path | None) -> VulnAudit:
+    from auditor.check.vulns.audit import SourceInfo, VulnAudit
+    from auditor.check.vulns.osv_index import AdvisoryDatabaseError
+    from auditor.check.vulns.osv_local import LocalOsvDatabase
+
     folder = choice.database
     if folder is None:
         return VulnAudit.failed(SourceInfo(kind="osv-local"), packages, "no local advisory database was given")
@@ -51,3 +77,13 @@ def _local(choice: SourceChoice, packages: list[tuple[str, str]], cache_dir: Pat
         problems=info.problems,
     )
     return VulnAudit(source=source, packages=tuple(db.audit(packages)))
+
+
+SOURCES: dict[str, VulnSourceDef] = {
+    s.name: s
+    for s in (
+        VulnSourceDef("local", "an OSV advisory folder, evaluated in-process (offline)", _local),
+        VulnSourceDef("osv", "pip-audit against the OSV API or a mirror (--osv-url)", _osv),
+        VulnSourceDef("pypi", "pip-audit against PyPI's JSON API", _pypi),
+    )
+}

@@ -15,7 +15,7 @@ from auditor.check.report import CheckReport
 from auditor.check.waivers import Waiver
 from auditor.record import Missing, RunRecord
 from auditor.record.fairness import AttributeFairness
-from auditor.record.findings import SEVERITY_ORDER, Finding, tally
+from auditor.record.findings import Finding, tally
 from auditor.record.lineage import Lineage
 from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
 from auditor.render.dossier.format import unrecorded, when
@@ -31,6 +31,7 @@ from auditor.render.dossier.views import (
     WaiverView,
 )
 from auditor.text import clip
+from auditor.vocabulary import SEVERITY_ORDER
 
 VERDICT_TEXT = {
     "compliant": "Compliant: every required rule passed",
