@@ -1,7 +1,9 @@
 """The dossier end to end: a golden HTML snapshot, the PDF read back with poppler, `auditor report` and `demo`.
 
 Regenerate the golden file after a deliberate change to the templates or builders with
-`AUDITOR_REGENERATE=1 ./dev test tests/dossier/test_report.py`, and review its diff.
+`AUDITOR_REGENERATE=1 ./dev test tests/render/dossier/test_report.py`, and review its diff. The golden file
+holds the HTML with the lineage diagram's geometry normalised (see `without_layout`); the diagram itself is
+tested on its own terms, fonts aside, in test_diagram.py.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ FIXED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 GOLDEN = FIXTURES / "dossier" / "golden.html"
 SMALL_DB = FIXTURES / "advisories" / "small"
 POPPLER = ("pdfinfo", "pdftotext", "pdffonts", "pdfdetach", "pdftohtml")
+_LAID_OUT = re.compile(r'<svg\b[^>]*\bclass="lineage"[^>]*>.*?</svg>', re.DOTALL)
+_TAG = re.compile(r"<[^<>]+>")
+_GEOMETRY = re.compile(r'(?<=\s)(viewBox|points|d|x|y|cx|cy|rx|ry|width|height|transform|style)="([^"]*)"')
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 def _rows() -> str:
@@ -87,11 +93,66 @@ def _request(folder: Path) -> CheckRequest:
     )
 
 
+def without_layout(html: str) -> str:
+    """The HTML with the numbers of Graphviz's layout replaced by '#', in the lineage diagram's <svg> only.
+
+    dot sizes every node to its label's text as measured with the fonts fontconfig finds, so the same DOT
+    gives other widths, positions and spline points on a machine with other fonts installed (viewBox
+    "0.00 0.00 875.00 123.19" on one, "944.00" on another). Inside the diagram, the values of the geometry
+    attributes (viewBox, points, d, x, y, cx, cy, rx, ry, width, height), the graph's translate() and the
+    svg's max-width in pt become '#'; a path's or polygon's whole value does, as the number of points on an
+    edge's spline depends on the routing too. Everything else is still compared exactly: the text, elements
+    and their order (so every node, label and edge), classes, colours, stroke styles, the font family and
+    size (dot copies them from the DOT attributes), and all of the page outside the diagram. The fairness
+    charts are left as they are: auditor computes their geometry itself, the same with any fonts.
+    """
+
+    def attribute(found: re.Match[str]) -> str:
+        name, value = found[1], found[2]
+        if name in ("points", "d"):
+            value = "#"
+        elif name == "transform":
+            value = re.sub(r"translate\([^)]*\)", "translate(#)", value)
+        elif name == "style":
+            value = re.sub(r"max-width: [\d.]+pt", "max-width: #pt", value)
+        elif not value.endswith("%"):  # the svg's width="100%" is the page's, not the layout's
+            value = _NUMBER.sub("#", value)
+        return f'{name}="{value}"'
+
+    def diagram(found: re.Match[str]) -> str:
+        return _TAG.sub(lambda tag: _GEOMETRY.sub(attribute, tag[0]), found[0])
+
+    return _LAID_OUT.sub(diagram, html)
+
+
+def test_without_layout_keeps_all_but_the_diagrams_numbers() -> None:
+    svg = (
+        '<svg width="100%" class="lineage" viewBox="0.00 0.00 875.00 123.19" style="max-width: 875pt; height: auto">'
+        '<g class="graph" transform="scale(1 1) rotate(0) translate(4 119.19)"><g class="node">'
+        '<path d="M1,-2C3,4 5,6 7,8" fill="#d6e8f4" /><text font-size="10.00" x="2.5" y="-76">x="1" 2.5</text>'
+        "</g></svg>"
+    )
+    chart = '<svg class="fairness-chart" viewBox="0 0 640 226"><text x="8" y="18">Rates</text></svg>'
+    outside = '<p x="1" style="max-width: 9pt">12.5</p>'
+    assert (
+        without_layout(outside + svg + chart)
+        == outside
+        + (
+            '<svg width="100%" class="lineage" viewBox="# # # #" style="max-width: #pt; height: auto">'
+            '<g class="graph" transform="scale(1 1) rotate(0) translate(#)"><g class="node">'
+            '<path d="#" fill="#d6e8f4" /><text font-size="10.00" x="#" y="#">x="1" 2.5</text>'
+            "</g></svg>"
+        )
+        + chart
+    )
+
+
 def test_the_html_matches_the_golden_snapshot(tmp_path: Path) -> None:
     request = _request(tmp_path)
     report = run_check(request)
     html = render_html(build_dossier(request.record, report, (), (), FIXED, default_drawing(), ()))
-    html = html.replace(str(SMALL_DB), "<advisories>")
+    html = without_layout(html.replace(str(SMALL_DB), "<advisories>"))
+    assert html.count('class="lineage"') == 1 and 'class="lineage-unavailable"' not in html, "dot drew no diagram"
     if os.environ.get("AUDITOR_REGENERATE") == "1":
         GOLDEN.parent.mkdir(exist_ok=True)
         GOLDEN.write_text(html)
