@@ -9,6 +9,7 @@ and its documented exit code, and a bug becomes exit 70 with a crash log.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import sys
 import tempfile
@@ -21,14 +22,18 @@ from auditor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AuditorError, UsageE
 
 __all__ = ["main"]
 
+COMMAND_MODULES = ("auditor.cli.capture", "auditor.cli.records", "auditor.cli.check")
+
 
 def main() -> NoReturn:
     """Entry point: one line and a documented exit code for every user error."""
     start_probe_early(sys.argv[1:])  # before typer and the models load, so the two overlap
     import typer
 
-    from auditor.cli import capture, records, check  # noqa: F401, I001 - each registers its commands, in this order
     from auditor.cli.app import app
+
+    for commands in COMMAND_MODULES:  # each registers its commands; `--help` lists them in this order
+        importlib.import_module(commands)
 
     try:
         code = app(standalone_mode=False)
