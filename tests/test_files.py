@@ -312,3 +312,40 @@ def test_a_logged_dataframe_replaced_by_a_link_is_not_read(tmp_path: Path) -> No
     reason = getattr(evidence.fairness, "reason", "")
     assert reason == "(logged DataFrame) predictions-1-1.csv: a symbolic link"
     assert "secretcolumn" not in json.dumps(evidence.warnings)
+
+
+# --- writing -------------------------------------------------------------------------------------------------
+
+
+def _umask() -> int:
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+def test_written_files_get_the_usual_permissions_and_leave_no_temp_file(tmp_path: Path) -> None:
+    from auditor.files import write_atomic, write_output
+
+    write_atomic(tmp_path / "record.json", b"{}")
+    write_output(tmp_path / "dossier.pdf", b"%PDF-")
+    write_atomic(tmp_path / "cache.json", b"[]", durable=False)
+    for name in ("record.json", "dossier.pdf", "cache.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o666 & ~_umask(), name
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache.json", "dossier.pdf", "record.json"]
+
+
+def test_a_private_file_asks_for_its_mode(tmp_path: Path) -> None:
+    from auditor.files import write_atomic
+
+    write_atomic(tmp_path / "key", b"k", mode=0o600)
+    assert (tmp_path / "key").stat().st_mode & 0o777 == 0o600 & ~_umask()
+
+
+def test_a_failed_write_leaves_the_old_file_and_nothing_else(tmp_path: Path) -> None:
+    from auditor.files import write_atomic
+
+    target = tmp_path / "folder"
+    target.mkdir()  # the rename onto a folder fails after the temp file was written
+    with pytest.raises(OSError):
+        write_atomic(target, b"x")
+    assert [p.name for p in tmp_path.iterdir()] == ["folder"]
