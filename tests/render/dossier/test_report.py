@@ -239,7 +239,9 @@ def test_auditor_report_writes_both_and_rejects_bad_options(cli: CliRunner, tmp_
     )
     assert done.stdout.splitlines()[2] == "verdict: violations (`auditor check` would exit 1)"
     modes = {(tmp_path / "out" / name).stat().st_mode & 0o777 for name in ("dossier.html", "dossier.pdf")}
-    assert len(modes) == 1 and modes.pop() & 0o044 == 0o044  # both readable by others, as any file the user writes
+    umask = os.umask(0)
+    os.umask(umask)
+    assert modes == {0o666 & ~umask}  # as any file the user writes (the PDF was once 0600)
     html = (tmp_path / "out" / "dossier.html").read_text()
     assert "epoch 2 \ufffd[31mred" in html  # the log excerpt, its escape sequences made inert
     assert "the file DOES NOT MATCH the recorded sha256" in html  # the factory's record says sha256 0000...
