@@ -19,9 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from auditor.ingest.common import build_record, commit
+from auditor.ingest.ingested import build_record
 from auditor.ingest.mlflow import reader as mlflow
 from auditor.ingest.registry import ingest
+from auditor.ingest.store import commit
 from auditor.store.runs import RunStore
 
 EXPERIMENT = "123456789012345678"

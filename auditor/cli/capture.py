@@ -197,39 +197,32 @@ def reproduce(
     raise typer.Exit(0 if verdict in ("identical", "equivalent") else 1)
 
 
-@app.command()
+from auditor.ingest import registry as ingesters  # noqa: E402 - light; the help below is built from it
+
+
+@app.command(help=ingesters.command_help())
 def ingest(
-    args: Annotated[
-        list[str],
-        typer.Argument(
-            metavar="[KIND] SOURCE", help="mlflow|dvc|openlineage (detected when left out), then the path or URI."
-        ),
-    ],
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Only this run of the source.")] = None,
-    experiment: Annotated[str | None, typer.Option("--experiment", help="MLflow: only this experiment.")] = None,
-    rehash: Annotated[
-        bool, typer.Option("--rehash", help="DVC: re-hash workspace files (SHA-256) and report changes since dvc.lock.")
-    ] = False,
+    args: Annotated[list[str], typer.Argument(metavar="[KIND] SOURCE", help=ingesters.kind_help())],
+    run_id: Annotated[str | None, typer.Option("--run-id", help=ingesters.option_help("--run-id"))] = None,
+    experiment: Annotated[str | None, typer.Option("--experiment", help=ingesters.option_help("--experiment"))] = None,
+    rehash: Annotated[bool, typer.Option("--rehash", help=ingesters.option_help("--rehash"))] = False,
     store: StoreOption = None,
 ) -> None:
-    """Ingest runs that MLflow, DVC or OpenLineage recorded into the run store.
-
-    Parts the tool does not capture are recorded as "not captured by TOOL", so rules on them
-    cannot pass. Nothing is written unless every run in the source could be read (exit 2 otherwise).
-    """
-    from auditor.ingest.registry import KINDS, Kind
-    from auditor.ingest.registry import ingest as ingest_runs
+    from auditor.ingest.interface import Options
     from auditor.store.runs import RunStore
 
-    if len(args) == 2 and args[0] in KINDS:
-        kind: Kind | None = args[0]
+    if len(args) == 2 and args[0] in ingesters.KINDS:
+        kind: str | None = args[0]
         source = args[1]
     elif len(args) == 1:
         kind, source = None, args[0]
     else:
-        raise UsageError(f"expected [KIND] SOURCE with KIND one of {', '.join(KINDS)}; got {' '.join(args)!r}")
+        raise UsageError(
+            f"expected [KIND] SOURCE with KIND one of {', '.join(ingesters.KINDS)}; got {' '.join(args)!r}"
+        )
+    options = Options.parse({"--run-id": run_id, "--experiment": experiment, "--rehash": rehash})
     target = RunStore.create(store_path(store))
-    for outcome in ingest_runs(kind, source, target, run_id=run_id, experiment=experiment, rehash=rehash):
+    for outcome in ingesters.ingest(kind, source, target, options):
         for note in outcome.notes:
             typer.echo(f"auditor: note: {note}", err=True)
         what = "ingested" if outcome.new else "already ingested as"

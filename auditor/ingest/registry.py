@@ -1,22 +1,43 @@
-"""`auditor ingest`: pick the reader (explicit kind, else detected from the path), read every
-run before writing any, then write each record atomically; an earlier ingest of the same run
-is reported, not duplicated."""
+"""The ingesters, listed once; everything `auditor ingest` says and checks about kinds derives
+from this list: the KIND choices and help, detection from the source's shape, which options fit
+which kind. `ingest` reads every run before writing any, then writes each record atomically; an
+earlier ingest of the same run is reported, not duplicated.
+
+Light on purpose (the CLI builds its help from it): readers, records and the store are imported
+when a source is read."""
 
 from __future__ import annotations
 
-import importlib
-import sqlite3
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from auditor.errors import UsageError
-from auditor.ingest.common import Ingested, build_record, commit, existing_ingests
-from auditor.store.runs import RunStore
+from auditor.ingest.dvc.ingester import DvcIngester
+from auditor.ingest.interface import Confidence, Ingester, Options
+from auditor.ingest.mlflow.ingester import MlflowIngester
+from auditor.ingest.openlineage.ingester import OpenLineageIngester
 
-Kind = Literal["mlflow", "dvc", "openlineage"]
-KINDS: tuple[Kind, ...] = ("mlflow", "dvc", "openlineage")
+if TYPE_CHECKING:
+    from auditor.ingest.ingested import Ingested
+    from auditor.store.runs import RunStore
+
+
+def _by_name(ingesters: Iterable[Ingester]) -> dict[str, Ingester]:
+    found: dict[str, Ingester] = {}
+    for ingester in ingesters:
+        if ingester.name in found:
+            raise ValueError(f"two ingesters are named {ingester.name!r}")
+        found[ingester.name] = ingester
+    return found
+
+
+# The one list. Its order is the order of help and messages, and wins ties in detection.
+INGESTERS: Mapping[str, Ingester] = _by_name((MlflowIngester(), DvcIngester(), OpenLineageIngester()))
+KINDS: tuple[str, ...] = tuple(INGESTERS)
+FLAGS: tuple[str, ...] = tuple(dict.fromkeys(o.flag for i in INGESTERS.values() for o in i.options))
 
 
 @dataclass(frozen=True)
@@ -27,26 +48,46 @@ class Outcome:
     notes: tuple[str, ...]
 
 
-def detect(source: str) -> Kind:
-    """The kind of a source from its shape; a usage error says how to name it when unsure."""
-    if source.startswith(("sqlite:", "file:", "mlflow:")):
-        return "mlflow"
-    path = Path(source)
-    if not path.exists():
+def _either(words: list[str], conjunction: str) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def command_help() -> str:
+    tools = _either([i.tool for i in INGESTERS.values()], "or")
+    return (
+        f"Ingest runs that {tools} recorded into the run store.\n\n"
+        'Parts the tool does not capture are recorded as "not captured by TOOL", so rules on them cannot pass. '
+        "Nothing is written unless every run in the source could be read (exit 2 otherwise)."
+    )
+
+
+def kind_help() -> str:
+    """KIND's choices, each with what it reads."""
+    kinds = "; ".join(f"{i.name}: {i.description}" for i in INGESTERS.values())
+    return f"KIND is {'|'.join(KINDS)} (detected when left out), then SOURCE, the path or URI. {kinds}."
+
+
+def option_help(flag: str) -> str:
+    """What FLAG does, by tool ("MLflow, OpenLineage: only this run of the source.")."""
+    by_help: dict[str, list[str]] = {}
+    for ingester in INGESTERS.values():
+        for option in ingester.options:
+            if option.flag == flag:
+                by_help.setdefault(option.help, []).append(ingester.tool)
+    if not by_help:
+        raise ValueError(f"no ingester takes {flag}")
+    return "; ".join(f"{', '.join(tools)}: {text}" for text, tools in by_help.items()) + "."
+
+
+def detect(source: str) -> str:
+    """The kind of a source from its shape (the surest ingester, the first listed on a tie);
+    a usage error says how to name it when none claims it."""
+    sureness = {name: ingester.detect(source) for name, ingester in INGESTERS.items()}
+    kind = max(sureness, key=sureness.__getitem__)  # the first listed of the surest
+    if sureness[kind] > Confidence.NO:
+        return kind
+    if not Path(source).exists():
         raise UsageError(f"{source}: no such file or folder")
-    if path.is_dir():
-        if (path / "dvc.yaml").is_file() or (path / "dvc.lock").is_file() or (path / ".dvc").is_dir():
-            return "dvc"
-        if path.name == "mlruns" or (path / "mlruns").is_dir() or any(path.glob("*/meta.yaml")):
-            return "mlflow"
-        if any(path.glob("*.json")) or any(path.glob("*.jsonl")):
-            return "openlineage"
-    elif path.suffix in (".jsonl", ".json", ".ndjson"):
-        return "openlineage"
-    elif path.name in ("dvc.yaml", "dvc.lock"):
-        return "dvc"
-    elif _is_sqlite(path):
-        return "mlflow"
     raise UsageError(f"{source}: cannot tell which tool recorded this; name it: auditor ingest {'|'.join(KINDS)} PATH")
 
 
@@ -65,48 +106,39 @@ def canonical(source: str) -> str:
     return str(Path(path).resolve()) if path else source
 
 
-def _is_sqlite(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return False
+def check_options(ingester: Ingester, options: Options) -> None:
+    """Refuse an option the ingester does not take, naming the kinds it is for."""
+    taken = {o.flag for o in ingester.options}
+    for flag in options.given:
+        if flag in taken:
+            continue
+        if flag in ingester.declines:
+            raise UsageError(f"{flag} is not for {ingester.tool}: {ingester.declines[flag]}")
+        takers = [i.reads for i in INGESTERS.values() if any(o.flag == flag for o in i.options)]
+        if not takers:
+            raise UsageError(f"{flag}: no ingester takes this option")
+        raise UsageError(f"{flag} is for {_either(takers, 'and')} only")
 
 
-def read(kind: Kind, source: str, *, run_id: str | None, experiment: str | None, rehash: bool) -> list[Ingested]:
-    if kind != "mlflow" and experiment is not None:
-        raise UsageError("--experiment is for MLflow stores only")
-    if kind == "dvc" and run_id is not None:
-        raise UsageError("--run-id is not for DVC: a DVC repository holds one pipeline")
-    if kind != "dvc" and rehash:
-        raise UsageError("--rehash is for DVC repositories only")
-    module = importlib.import_module(f"auditor.ingest.{kind}.reader")
-    try:
-        if kind == "mlflow":
-            runs: list[Ingested] = module.read(source, run_id=run_id, experiment=experiment)
-        elif kind == "dvc":
-            repo = Path(source)
-            runs = module.read(repo.parent if repo.is_file() else repo, rehash=rehash)
-        else:
-            runs = module.read(Path(source), run_id=run_id)
-    except sqlite3.Error as exc:
-        raise UsageError(f"{source}: cannot read the SQLite store: {exc}") from exc
+def read(kind: str, source: str, options: Options | None = None) -> list[Ingested]:
+    ingester = INGESTERS.get(kind)
+    if ingester is None:
+        raise UsageError(f"{kind!r}: not a kind of source; expected one of {', '.join(KINDS)}")
+    given = options or Options()
+    check_options(ingester, given)
+    runs = ingester.read(source, given)
     if not runs:
-        raise UsageError(f"{source}: no runs found" + (f" for run id {run_id}" if run_id else ""))
+        chosen = [f"{flag[2:].replace('-', ' ')} {v}" for flag, v in given.given.items() if isinstance(v, str)]
+        raise UsageError(f"{source}: no runs found" + (f" for {' and '.join(chosen)}" if chosen else ""))
     return runs
 
 
-def ingest(
-    kind: Kind | None,
-    source: str,
-    store: RunStore,
-    *,
-    run_id: str | None = None,
-    experiment: str | None = None,
-    rehash: bool = False,
-) -> list[Outcome]:
+def ingest(kind: str | None, source: str, store: RunStore, options: Options | None = None) -> list[Outcome]:
+    from auditor.ingest.ingested import build_record
+    from auditor.ingest.store import commit, existing_ingests
+
     chosen = kind or detect(source)
-    runs = read(chosen, canonical(source), run_id=run_id, experiment=experiment, rehash=rehash)
+    runs = read(chosen, canonical(source), options)
     records = [build_record(run) for run in runs]  # everything is read and validated before anything is written
     earlier = existing_ingests(store)
     out = []

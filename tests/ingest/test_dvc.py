@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import yaml
 
-from auditor.ingest.common import Ingested, build_record
 from auditor.ingest.dvc.md5 import current
 from auditor.ingest.dvc.reader import read
+from auditor.ingest.ingested import Ingested, build_record
 from auditor.record.lineage import ContentHash, Dataset, IdentityHint, Step
 from tests.conftest import git
 from tests.ingest.conftest import tool_python

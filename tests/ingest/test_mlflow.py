@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from auditor.ingest.common import Ingested, build_record, commit
+from auditor.ingest.ingested import Ingested, build_record
 from auditor.ingest.mlflow import reader as mlflow
+from auditor.ingest.store import commit
 from auditor.record.base import Missing
 from auditor.record.lineage import ContentHash, IdentityHint
 from auditor.record.models import DeclaredRequirements, ReportedSource

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from auditor.capture.redact import clean_url
-from auditor.ingest.common import not_captured
 from auditor.ingest.dvc.code import CODE_DESCRIPTION, is_code_file
 from auditor.ingest.dvc.lock import Entry, LockStage
 from auditor.ingest.dvc.pipeline import OutDef, Pipeline, StageDef, join
 from auditor.ingest.dvc.values import display, flatten, record_key
+from auditor.ingest.ingested import not_captured
 from auditor.record.base import Missing
 from auditor.record.lineage import Dataset, Datasheet, Hash, IdentityHint, Step
 

@@ -20,17 +20,18 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.ingest.common import Ingested, IngestError
 from auditor.ingest.dvc.code import CodeCheck
 from auditor.ingest.dvc.files import find_pipelines
 from auditor.ingest.dvc.git import git_source
+from auditor.ingest.dvc.ingester import TOOL
 from auditor.ingest.dvc.lineage import build, is_local, location
 from auditor.ingest.dvc.pipeline import Pipeline, StageBudget, join, read_pipeline
 from auditor.ingest.dvc.rehash import rehash as rehash_workspace
 from auditor.ingest.dvc.values import ValuesFile, flatten, metrics_from, param_value, read_values, record_key
+from auditor.ingest.ingested import Ingested
+from auditor.ingest.interface import IngestError
 from auditor.record.models import ParamValue
 
-TOOL = "DVC"
 TIMES_NOTE = (
     "times are approximations: DVC records no run times; ended_at is dvc.lock's modification time and "
     "started_at the oldest modification time among the locked outputs (outputs a later `dvc repro` "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from auditor.files import UntrustedFileError, open_folder, within
-from auditor.ingest.common import IngestError
+from auditor.ingest.interface import IngestError
 from auditor.ingest.mlflow.raw import (
     MAX_META_BYTES,
     MAX_METRIC_BYTES,

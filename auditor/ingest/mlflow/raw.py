@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.ingest.common import IngestError
+from auditor.ingest.interface import IngestError
 from auditor.ingest.safe_yaml import load_yaml
 
-TOOL = "MLflow"
 MAX_META_BYTES = 1 << 20  # meta.yaml, params, tags, MLmodel, requirements: MLflow's own limits are far lower
 MAX_METRIC_BYTES = 64 << 20  # one metric's history: about two million values
 CHUNK = 1 << 16

@@ -31,10 +31,12 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from auditor.capture.redact import clean_url
-from auditor.ingest.common import Ingested, IngestError, utc
+from auditor.ingest.ingested import Ingested, utc
+from auditor.ingest.interface import IngestError
 from auditor.ingest.mlflow.artifacts import Found, model_annotations, run_files
 from auditor.ingest.mlflow.files import read_file_store
-from auditor.ingest.mlflow.raw import TOOL, RawDataset, RawMetric, RawRun, json_object, safe_id, unique
+from auditor.ingest.mlflow.ingester import TOOL, is_sqlite
+from auditor.ingest.mlflow.raw import RawDataset, RawMetric, RawRun, json_object, safe_id, unique
 from auditor.ingest.mlflow.sqlite import read_sqlite
 from auditor.record.base import Missing
 from auditor.record.lineage import Column, Dataset, Datasheet, IdentityHint, ModelArtifact
@@ -85,7 +87,7 @@ def locate_store(source: str) -> tuple[Kind, Path]:
     else:
         path = Path(source)
     if path.is_file():
-        if _is_sqlite(path):
+        if is_sqlite(path):
             return "sqlite", path
         raise IngestError(path, None, "neither an mlruns folder nor an SQLite database")
     if not path.is_dir():
@@ -104,14 +106,6 @@ def locate_store(source: str) -> tuple[Kind, Path]:
     if db.is_file():
         return "sqlite", db
     raise IngestError(path, None, "no MLflow store here (no <experiment>/meta.yaml, mlruns/ or mlflow.db)")
-
-
-def _is_sqlite(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return False
 
 
 def ingested(raw: RawRun, source: str, now: datetime) -> Ingested:

@@ -1,26 +1,18 @@
-"""What every ingester shares: honest gaps, the record's skeleton, and an all-or-nothing commit.
+"""One run as another tool recorded it (`Ingested`), and the run record made of it.
 
 An ingester reads another tool's files into an `Ingested` value; `build_record` turns it into a
 run record in which every section the tool does not capture is `Missing("not captured by TOOL")`,
-so a rule on it is "could not evaluate", never a pass. Everything read is untrusted: the record
-goes through the same secret redaction as a captured run before it is written, and it is
-written only when complete (a corrupt source writes nothing).
+so a rule on it is "could not evaluate", never a pass.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
 from auditor import __version__
-from auditor.capture.redact import SECRET_NAME, TextRedactor
-from auditor.errors import UsageError
+from auditor.ingest.interface import IngestError
 from auditor.record.base import Missing
 from auditor.record.ids import new_ulid
 from auditor.record.lineage import Dataset, Lineage, ModelArtifact, ProjectInfo, Step
@@ -38,19 +30,6 @@ from auditor.record.models import (
     RunRecord,
     RunStatus,
 )
-from auditor.store.runs import RunStore
-
-SECRET_MASK = "[REDACTED:secret-name]"  # noqa: S105 - the mask, not a password
-
-
-class IngestError(UsageError):
-    """The source cannot be read: one line naming the file (or URI) and the field. Exit 2."""
-
-    def __init__(self, where: str | Path, field: str | None, problem: str) -> None:
-        super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
-        self.where = str(where)
-        self.field = field
-        self.problem = problem
 
 
 def not_captured(tool: str, what: str = "") -> Missing:
@@ -174,87 +153,3 @@ def _graph(ingested: Ingested, run_id: str) -> dict[str, object]:
     except RuntimeError as exc:  # a hostile or broken source can describe a cyclic pipeline
         raise IngestError(ingested.source_uri, None, f"the recorded pipeline is not acyclic: {exc}") from exc
     return graph.node_link_data()
-
-
-def existing_ingests(store: RunStore) -> dict[tuple[str, str, str | None], str]:
-    """Earlier ingests in the store, by (tool, source URI, the tool's run id) -> auditor's run id.
-
-    Read once per `auditor ingest`, from each record's `origin` as plain JSON: looking each new
-    run up by loading and validating every stored record made ingest quadratic in the run count.
-    A record that cannot be read is skipped here; `auditor runs` reports it."""
-    found: dict[tuple[str, str, str | None], str] = {}
-    if not store.runs_dir.is_dir():
-        return found
-    for run_id in store.run_ids():
-        try:
-            origin = json.loads(store.record_path(run_id).read_bytes()).get("origin") or {}
-        except (OSError, ValueError, AttributeError):
-            continue
-        if isinstance(origin, dict) and origin.get("kind") == "ingested":
-            key = (str(origin.get("tool")), str(origin.get("source_uri")), origin.get("source_run_id"))
-            found.setdefault(key, run_id)
-    return found
-
-
-def commit(store: RunStore, record: RunRecord, secrets: Mapping[str, str] | None = None) -> Path:
-    """Redact, validate and write one record; nothing is left behind if any step fails."""
-    redactor = TextRedactor(tuple((secrets or {}).values()))
-    data = record.model_dump(mode="json")
-    _mask_named(data)
-    clean = RunRecord.model_validate(redactor.data(data))
-    staging = store.begin(clean.identity.run_id)
-    try:
-        return store.commit(staging, clean)
-    except BaseException:
-        store.discard(staging)
-        raise
-
-
-def _mask_named(data: dict[str, Any]) -> None:
-    """Values under secret-looking names (db_password, AWS_SECRET_ACCESS_KEY, fs.s3a.secret.key)
-    in params, tags and annotations, nested JSON included: token shapes alone miss them."""
-    for section in ("params", "tags"):
-        if isinstance(data.get(section), dict):
-            data[section] = _masked(data[section])
-    lineage = data.get("lineage")
-    if isinstance(lineage, dict):
-        for kind in ("datasets", "steps", "models"):
-            for item in lineage.get(kind) or ():
-                if isinstance(item, dict) and isinstance(item.get("annotations"), dict):
-                    item["annotations"] = _masked(item["annotations"])
-
-
-def _masked(mapping: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in mapping.items():
-        if SECRET_NAME.search(str(key)) and value not in (None, ""):
-            out[key] = SECRET_MASK
-        elif isinstance(value, dict):
-            out[key] = _masked(value)
-        elif isinstance(value, list):
-            out[key] = [_masked(v) if isinstance(v, dict) else v for v in value]
-        elif isinstance(value, str) and value[:1] in "{[":
-            out[key] = _masked_json(value)
-        else:
-            out[key] = value
-    return out
-
-
-def _masked_json(text: str) -> str:
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return text
-    if isinstance(parsed, dict):
-        return json.dumps(_masked(parsed), sort_keys=True, separators=(",", ":"))
-    if isinstance(parsed, list):
-        return json.dumps([_masked(v) if isinstance(v, dict) else v for v in parsed], separators=(",", ":"))
-    return text
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
