@@ -6,6 +6,8 @@ They never overlap "success": nothing that could not be checked exits 0.
 
 from __future__ import annotations
 
+import os
+
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
@@ -57,3 +59,13 @@ class CouldNotEvaluateError(AuditorError):
     """Something required could not be checked; never reported as a pass."""
 
     exit_code = EXIT_COULD_NOT_EVALUATE
+
+
+class IngestError(UsageError):
+    """The source cannot be read: one line naming the file (or URI) and the field. Exit 2."""
+
+    def __init__(self, where: str | os.PathLike[str], field: str | None, problem: str) -> None:
+        super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
+        self.where = str(where)
+        self.field = field
+        self.problem = problem

@@ -12,6 +12,7 @@ import typer
 from auditor.cli.app import StoreOption, app, store_path
 from auditor.cli.early import EARLY_PROBE
 from auditor.errors import EXIT_INTERRUPTED, EXIT_TIMEOUT, UsageError
+from auditor.ingest import registry as ingesters  # light: the help below is built from it
 
 if TYPE_CHECKING:
     from auditor.record import RunRecord
@@ -195,9 +196,6 @@ def reproduce(
         raise typer.Exit(EXIT_INTERRUPTED)
     verdict = record.reproduction.verdict if record.reproduction else "diverged"
     raise typer.Exit(0 if verdict in ("identical", "equivalent") else 1)
-
-
-from auditor.ingest import registry as ingesters  # noqa: E402 - light; the help below is built from it
 
 
 @app.command(help=ingesters.command_help())

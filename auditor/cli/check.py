@@ -66,7 +66,7 @@ def _check_options(
         config=config,
         policies=tuple(policy or ()),
         waivers=waivers,
-        fail_on=choice("--fail-on", fail_on, SEVERITY_ORDER),  # type: ignore[arg-type]
+        fail_on=choice("--fail-on", fail_on, tuple(reversed(SEVERITY_ORDER))),  # type: ignore[arg-type]
         vuln_source=choice("--vuln-source", vuln_source, tuple(SOURCES)),  # type: ignore[arg-type]
         advisory_db=advisory_db,
         osv_url=osv_url,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from auditor import __version__
-from auditor.ingest.interface import IngestError
+from auditor.errors import IngestError
 from auditor.record.base import Missing
 from auditor.record.ids import new_ulid
 from auditor.record.lineage import Dataset, Lineage, ModelArtifact, ProjectInfo, Step

@@ -10,23 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
-
-from auditor.errors import UsageError
 
 if TYPE_CHECKING:
     from auditor.ingest.ingested import Ingested
-
-
-class IngestError(UsageError):
-    """The source cannot be read: one line naming the file (or URI) and the field. Exit 2."""
-
-    def __init__(self, where: str | Path, field: str | None, problem: str) -> None:
-        super().__init__(f"{where}: {field}: {problem}" if field else f"{where}: {problem}")
-        self.where = str(where)
-        self.field = field
-        self.problem = problem
 
 
 class Confidence(IntEnum):

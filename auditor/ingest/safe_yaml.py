@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.ingest.interface import IngestError
+from auditor.errors import IngestError
 
 if TYPE_CHECKING:
     import yaml

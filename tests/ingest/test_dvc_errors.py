@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
+from auditor.errors import IngestError
 from auditor.ingest.dvc.reader import read
-from auditor.ingest.interface import IngestError
 from tests.ingest.test_dvc import copy_of, only, pipeline
 
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import EXIT_USAGE
+from auditor.errors import EXIT_USAGE, IngestError
 from auditor.ingest.dvc.pipeline import MAX_STAGES
 from auditor.ingest.dvc.reader import read as read_dvc
-from auditor.ingest.interface import IngestError
 from auditor.ingest.mlflow import reader as mlflow
 from auditor.record.base import Missing
 from tests.conftest import git

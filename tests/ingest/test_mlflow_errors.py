@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.ingest.interface import IngestError
+from auditor.errors import IngestError
 from auditor.ingest.mlflow import reader as mlflow
 from auditor.record.base import Missing
 from tests.ingest.test_mlflow import Store, shared_stores

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from auditor.errors import IngestError
 from auditor.ingest.ingested import Ingested, build_record
-from auditor.ingest.interface import IngestError
 from auditor.ingest.openlineage import files as openlineage_files
 from auditor.ingest.openlineage import reader as openlineage
 from auditor.record.base import Missing

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.ingest.interface import IngestError
+from auditor.errors import IngestError
 from auditor.ingest.safe_yaml import load_yaml
 
 MAX_PIPELINE_BYTES = 50 * 1024 * 1024  # dvc.yaml and dvc.lock

@@ -6,14 +6,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor.ingest.dvc import TOOL
 from auditor.ingest.interface import Confidence, Option, Options
 
 if TYPE_CHECKING:
     from auditor.ingest.ingested import Ingested
 
 MARKERS = ("dvc.yaml", "dvc.lock")
-
-TOOL = "DVC"
 
 
 class DvcIngester:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.errors import IngestError
 from auditor.ingest.dvc.files import MAX_PIPELINE_BYTES, read_bytes
-from auditor.ingest.interface import IngestError
 from auditor.ingest.safe_yaml import load_yaml
 
 MD5 = re.compile(r"^[0-9a-f]{32}(\.dir)?$")

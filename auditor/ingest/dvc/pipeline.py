@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.errors import IngestError
 from auditor.ingest.dvc.files import MAX_PIPELINE_BYTES, read_bytes, within
 from auditor.ingest.dvc.lock import Lock, read_lock
 from auditor.ingest.dvc.template import Unresolved, context, generated, resolve
-from auditor.ingest.interface import IngestError
 from auditor.ingest.safe_yaml import load_yaml
 
 OUT_KINDS = ("outs", "metrics", "plots")

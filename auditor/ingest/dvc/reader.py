@@ -20,16 +20,16 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auditor.errors import IngestError
+from auditor.ingest.dvc import TOOL
 from auditor.ingest.dvc.code import CodeCheck
 from auditor.ingest.dvc.files import find_pipelines
 from auditor.ingest.dvc.git import git_source
-from auditor.ingest.dvc.ingester import TOOL
 from auditor.ingest.dvc.lineage import build, is_local, location
 from auditor.ingest.dvc.pipeline import Pipeline, StageBudget, join, read_pipeline
 from auditor.ingest.dvc.rehash import rehash as rehash_workspace
 from auditor.ingest.dvc.values import ValuesFile, flatten, metrics_from, param_value, read_values, record_key
 from auditor.ingest.ingested import Ingested
-from auditor.ingest.interface import IngestError
 from auditor.record.models import ParamValue
 
 TIMES_NOTE = (

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from auditor.errors import IngestError
 from auditor.ingest.dvc.files import load_values, within
-from auditor.ingest.interface import IngestError
 
 TEMPLATE = re.compile(r"(?<!\\)\$\{(?P<inner>.*?)\}")
 

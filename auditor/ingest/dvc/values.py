@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from auditor.errors import IngestError
 from auditor.ingest.dvc.files import load_values, within
-from auditor.ingest.interface import IngestError
 from auditor.record.models import Metric, ParamValue
 
 MAX_TEXT = 4096

@@ -14,8 +14,8 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from auditor.errors import IngestError
 from auditor.files import UntrustedFileError, open_folder, within
-from auditor.ingest.interface import IngestError
 from auditor.ingest.mlflow.raw import (
     MAX_META_BYTES,
     MAX_METRIC_BYTES,

@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING
 
 from auditor.errors import UsageError
 from auditor.ingest.interface import Confidence, Option, Options
+from auditor.ingest.mlflow import TOOL, is_sqlite
 
 if TYPE_CHECKING:
     from auditor.ingest.ingested import Ingested
-
-TOOL = "MLflow"
 
 
 class MlflowIngester:
@@ -43,11 +42,3 @@ class MlflowIngester:
             return reader.read(source, run_id=options.text("--run-id"), experiment=options.text("--experiment"))
         except sqlite3.Error as exc:
             raise UsageError(f"{source}: cannot read the SQLite store: {exc}") from exc
-
-
-def is_sqlite(path: Path) -> bool:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(16) == b"SQLite format 3\x00"
-    except OSError:
-        return False

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.ingest.interface import IngestError
+from auditor.errors import IngestError
 from auditor.ingest.safe_yaml import load_yaml
 
 MAX_META_BYTES = 1 << 20  # meta.yaml, params, tags, MLmodel, requirements: MLflow's own limits are far lower

@@ -31,11 +31,11 @@ from typing import Literal
 from urllib.parse import unquote, urlsplit
 
 from auditor.capture.redact import clean_url
+from auditor.errors import IngestError
 from auditor.ingest.ingested import Ingested, utc
-from auditor.ingest.interface import IngestError
+from auditor.ingest.mlflow import TOOL, is_sqlite
 from auditor.ingest.mlflow.artifacts import Found, model_annotations, run_files
 from auditor.ingest.mlflow.files import read_file_store
-from auditor.ingest.mlflow.ingester import TOOL, is_sqlite
 from auditor.ingest.mlflow.raw import RawDataset, RawMetric, RawRun, json_object, safe_id, unique
 from auditor.ingest.mlflow.sqlite import read_sqlite
 from auditor.record.base import Missing

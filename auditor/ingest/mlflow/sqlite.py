@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from auditor.ingest.interface import IngestError
+from auditor.errors import IngestError
 from auditor.ingest.mlflow.raw import RawDataset, RawMetric, RawModel, RawRun, status_name
 
 REQUIRED = ("experiments", "runs", "params", "tags", "metrics")

@@ -1,0 +1,5 @@
+"""OpenLineage: the tool's name, shared by its ingester and its reader."""
+
+from __future__ import annotations
+
+TOOL = "OpenLineage"

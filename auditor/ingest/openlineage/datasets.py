@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from auditor.capture.redact import clean_url
+from auditor.errors import IngestError
 from auditor.ingest.ingested import not_captured
-from auditor.ingest.interface import IngestError
 from auditor.ingest.openlineage.events import Event
 from auditor.ingest.openlineage.facets import Facts, clip, merge
 from auditor.record.lineage import Dataset, Datasheet, IdentityHint

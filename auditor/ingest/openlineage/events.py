@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from auditor.ingest.interface import IngestError
+from auditor.errors import IngestError
 from auditor.ingest.openlineage.facet_readers import DATASET_FACETS, JOB_FACETS, RUN_FACETS
 from auditor.ingest.openlineage.facets import At, Facts, as_object, read_facets, text
 from auditor.ingest.openlineage.files import RawEvent

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from auditor.capture.redact import clean_url, printable
-from auditor.ingest.interface import IngestError
+from auditor.errors import IngestError
 from auditor.record.lineage import Column
 
 SHORT_CHARS = 4_096  # annotations, names, messages

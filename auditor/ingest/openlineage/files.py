@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from io import BufferedReader
 from pathlib import Path
 
-from auditor.ingest.interface import IngestError
+from auditor.errors import IngestError
 
 MAX_LINE_BYTES = 10 * 1024 * 1024  # one event per line; real events are a few KB
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024  # a whole .json file parsed at once

@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.ingest.interface import Confidence, Option, Options
+from auditor.ingest.openlineage import TOOL
 
 if TYPE_CHECKING:
     from auditor.ingest.ingested import Ingested
 
 SUFFIXES = (".jsonl", ".json", ".ndjson")
-
-TOOL = "OpenLineage"
 
 
 class OpenLineageIngester:

@@ -27,11 +27,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from auditor.ingest.ingested import Ingested
+from auditor.ingest.openlineage import TOOL
 from auditor.ingest.openlineage.datasets import build_datasets
 from auditor.ingest.openlineage.events import TERMINAL, Event, parse_event
 from auditor.ingest.openlineage.facets import clip, merge
 from auditor.ingest.openlineage.files import load
-from auditor.ingest.openlineage.ingester import TOOL
 from auditor.record.lineage import Step
 from auditor.record.models import ReportedSource, RunStatus
 
