@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from auditor.cli.app import EARLY_PROBE, StoreOption, app, store_path
-from auditor.errors import EXIT_INTERRUPTED, EXIT_TIMEOUT, UsageError
+from auditor.errors import UsageError
 
 if TYPE_CHECKING:
+    from auditor.capture.execute.container_setup import ContainerOptions
     from auditor.record import RunRecord
     from auditor.store.runs import RunStore
 
@@ -61,8 +61,10 @@ def run(
 
     cwd, env = Path.cwd(), dict(os.environ)
     if image is not None:
+        from auditor.capture.execute.container_setup import ContainerOptions
+
         EARLY_PROBE.pop("run", None)
-        options = ContainerOptions(image, network, cpus, memory, gpus, timeout, output or [], env_vars or [], user)
+        options = ContainerOptions(image, network, cpus, memory, gpus, timeout, output or (), env_vars or (), user)
         _run_in_container(command, name, project, store, options)
     given = [
         n
@@ -86,11 +88,13 @@ def run(
     if probe is None:
         probe = start_probe(command, env, str(cwd))
     try:
+        from auditor.capture.execute.local import LocalExecutor
         from auditor.capture.run import CaptureRequest, capture_run
         from auditor.store.runs import RunStore
 
         target = RunStore.create(store_path(store))
-        request = CaptureRequest(argv=command, cwd=cwd, env=env, name=name, project=project, probe=probe)
+        executor = LocalExecutor(probe=probe)
+        request = CaptureRequest(argv=command, cwd=cwd, env=env, executor=executor, name=name, project=project)
         record = capture_run(target, request)
     except BaseException:
         if probe is not None:
@@ -99,50 +103,24 @@ def run(
     _report_run(record, target)
 
 
-@dataclass(frozen=True)
-class ContainerOptions:
-    image: str
-    network: str
-    cpus: float | None
-    memory: str | None
-    gpus: str | None
-    timeout: float | None
-    output: list[str]
-    env_vars: list[str]
-    user: str | None
-
-
 def _run_in_container(
     command: list[str], name: str | None, project: str | None, store: Path | None, options: ContainerOptions
 ) -> NoReturn:
-    from auditor.capture.execute.container_setup import container_env, plan_container
-    from auditor.capture.run import CaptureRequest, capture_run
+    from auditor.capture.execute.container_setup import container_request
+    from auditor.capture.run import capture_run
     from auditor.store.runs import RunStore
 
-    cwd = Path.cwd()
     store_root = store_path(store)
-    env = container_env(options.env_vars, os.environ)
-    plan = plan_container(
-        image=options.image,
-        network=options.network,
-        cpus=options.cpus,
-        memory=options.memory,
-        gpus=options.gpus,
-        timeout_s=options.timeout,
-        outputs=options.output,
-        user=options.user,
-        cwd=cwd,
-        store_root=store_root,
+    request = container_request(
+        command, options, cwd=Path.cwd(), store_root=store_root, host_env=os.environ, name=name, project=project
     )
-    image_path = [e.split("=", 1)[1] for e in plan.image.env if e.startswith("PYTHONPATH=")]
-    if image_path and "PYTHONPATH" not in env:  # auditor's hook goes first on it: keep the image's after
-        env["PYTHONPATH"] = image_path[0]
     target = RunStore.create(store_root)
-    request = CaptureRequest(argv=command, cwd=cwd, env=env, name=name, project=project, container=plan)
     _report_run(capture_run(target, request), target)
 
 
 def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
+    from auditor.capture.outcome import exit_code
+
     ident = record.identity
     typer.echo(
         f"auditor: run {ident.run_id} {ident.status} (exit {ident.exit_code}) in {ident.duration_s:.2f} s; "
@@ -151,10 +129,7 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
     )
     if ident.status == "failed" and ident.error and record.container is not None:
         typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
-    timed_out = ident.exit_code == EXIT_TIMEOUT and ident.error is not None and ident.error.startswith("timed out")
-    if ident.status == "interrupted" and not timed_out:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(ident.exit_code or 0)
+    raise typer.Exit(exit_code(ident, ident.exit_code or 0))
 
 
 @app.command()
@@ -175,9 +150,11 @@ def reproduce(
 ) -> None:
     """Re-execute a recorded run in its recorded image (or environment) and compare the results.
 
-    Verdict: identical (exit 0), equivalent within tolerance (exit 0), diverged (exit 1); inputs
-    changed, image not available or environment different: exit 3 and nothing runs.
+    Verdict: identical (exit 0), equivalent within tolerance (exit 0), diverged (exit 1); a re-run
+    stopped by the recorded --timeout exits 124, an interrupted one 130; inputs changed, image
+    not available or environment different: exit 3 and nothing runs.
     """
+    from auditor.capture.outcome import exit_code
     from auditor.capture.run import capture_run
     from auditor.render.reproduction import render_reproduction
     from auditor.reproduce.prepare import prepare
@@ -190,10 +167,8 @@ def reproduce(
     request = prepare(target, original, tolerance or [], dict(os.environ), Path.cwd(), network == "bridge")
     record = capture_run(target, request)
     typer.echo("\n".join(render_reproduction(record)))
-    if record.identity.status == "interrupted" and record.identity.exit_code != EXIT_TIMEOUT:
-        raise typer.Exit(EXIT_INTERRUPTED)
     verdict = record.reproduction.verdict if record.reproduction else "diverged"
-    raise typer.Exit(0 if verdict in ("identical", "equivalent") else 1)
+    raise typer.Exit(exit_code(record.identity, 0 if verdict in ("identical", "equivalent") else 1))
 
 
 @app.command()

@@ -9,14 +9,65 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.capture.execute.container import ContainerExecutor
 from auditor.capture.execute.container_plan import ContainerPlan, ContainerSettings, gpu_request
 from auditor.capture.execute.engine import connect, parse_memory, resolve_image
+from auditor.capture.run import CaptureRequest
 from auditor.errors import UsageError
 from auditor.project.spec import find_spec, load_spec
 
 DEFAULT_OUTPUT = "outputs"
+
+
+@dataclass(frozen=True)
+class ContainerOptions:
+    """`auditor run --image` as given, unchecked."""
+
+    image: str
+    network: str = "none"
+    cpus: float | None = None
+    memory: str | None = None
+    gpus: str | None = None
+    timeout_s: float | None = None
+    outputs: Sequence[str] = ()
+    env: Sequence[str] = ()  # --env NAME=VALUE or NAME
+    user: str | None = None
+
+
+def container_request(
+    argv: Sequence[str],
+    options: ContainerOptions,
+    *,
+    cwd: Path,
+    store_root: Path,
+    host_env: Mapping[str, str],
+    name: str | None = None,
+    project: str | None = None,
+) -> CaptureRequest:
+    """The capture request for a command in a container: its variables, a checked plan, its executor.
+
+    The command sees only the variables given with --env; PYTHONPATH, unless given, is the
+    image's own, so auditor's start-up hook (which goes first on it) does not hide the image's."""
+    env = container_env(options.env, host_env)
+    plan = plan_container(
+        image=options.image,
+        network=options.network,
+        cpus=options.cpus,
+        memory=options.memory,
+        gpus=options.gpus,
+        timeout_s=options.timeout_s,
+        outputs=options.outputs,
+        user=options.user,
+        cwd=cwd,
+        store_root=store_root,
+    )
+    image_path = [e.split("=", 1)[1] for e in plan.image.env if e.startswith("PYTHONPATH=")]
+    if image_path and "PYTHONPATH" not in env:
+        env["PYTHONPATH"] = image_path[0]
+    return CaptureRequest(argv=argv, cwd=cwd, env=env, executor=ContainerExecutor(plan), name=name, project=project)
 
 
 def plan_container(
