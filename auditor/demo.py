@@ -27,6 +27,7 @@ class DemoResult:
 
 def run_demo(out_dir: Path, env: dict[str, str]) -> DemoResult:
     from auditor.capture.collect.probe_runner import start_probe
+    from auditor.capture.execute.local import LocalExecutor
     from auditor.capture.run import CaptureRequest, capture_run
     from auditor.check.options import CheckOptions, prepare
     from auditor.render.dossier.make import make_report
@@ -39,8 +40,8 @@ def run_demo(out_dir: Path, env: dict[str, str]) -> DemoResult:
         raise UsageError(f"{python}: the sample's virtualenv is missing: run `./dev setup` first")
     store = RunStore.create(out_dir.resolve() / "store")
     argv = [str(python), "run_pipeline.py"]
-    probe = start_probe(argv, env, str(SAMPLE))
-    request = CaptureRequest(argv=argv, cwd=SAMPLE, env=env, name="demo", project="credit-scoring", probe=probe)
+    executor = LocalExecutor(probe=start_probe(argv, env, str(SAMPLE)))
+    request = CaptureRequest(argv=argv, cwd=SAMPLE, env=env, executor=executor, name="demo", project="credit-scoring")
     record = capture_run(store, request)
     if record.identity.status != "succeeded":
         raise UsageError(f"the sample's training run {record.identity.status} (exit {record.identity.exit_code})")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -11,10 +10,11 @@ import typer
 
 from auditor.cli.app import StoreOption, app, store_path
 from auditor.cli.early import EARLY_PROBE
-from auditor.errors import EXIT_INTERRUPTED, EXIT_TIMEOUT, UsageError
+from auditor.errors import UsageError
 from auditor.ingest import registry as ingesters  # light: the help below is built from it
 
 if TYPE_CHECKING:
+    from auditor.capture.execute.container_setup import ContainerOptions
     from auditor.record import RunRecord
     from auditor.store.runs import RunStore
 
@@ -59,92 +59,44 @@ def run(
     Exits with the command's own code (127 not found, 126 not executable, 124 timed out,
     130 interrupted; 125 the engine could not start it; 3 no engine or no such image).
     """
-    from auditor.capture.collect.probe_runner import start_probe
+    from auditor.capture.execute.container_setup import ContainerOptions
 
-    cwd, env = Path.cwd(), dict(os.environ)
+    options = ContainerOptions(image or "", network, cpus, memory, gpus, timeout, output or (), env_vars or (), user)
+    early = EARLY_PROBE.pop("run", None)
     if image is not None:
-        EARLY_PROBE.pop("run", None)
-        options = ContainerOptions(image, network, cpus, memory, gpus, timeout, output or [], env_vars or [], user)
+        if early is not None:
+            early.cancel()
         _run_in_container(command, name, project, store, options)
-    given = [
-        n
-        for n, v in (
-            ("--cpus", cpus),
-            ("--memory", memory),
-            ("--gpus", gpus),
-            ("--timeout", timeout),
-            ("--output", output),
-            ("--env", env_vars),
-            ("--user", user),
-        )
-        if v
-    ]
-    if given or network != "none":
-        raise UsageError(f"{', '.join(given) or '--network'}: only for container runs (--image)")
-    probe = EARLY_PROBE.pop("run", None)
-    if probe is not None and probe.key != (tuple(command), tuple(sorted(env.items())), str(cwd)):
-        probe.cancel()
-        probe = None
-    if probe is None:
-        probe = start_probe(command, env, str(cwd))
-    try:
-        from auditor.capture.run import CaptureRequest, capture_run
-        from auditor.store.runs import RunStore
+    options.refuse_without_image()
+    from auditor.capture.execute.local_setup import local_request
+    from auditor.capture.run import capture_run
+    from auditor.store.runs import RunStore
 
+    env = dict(os.environ)
+    with local_request(command, cwd=Path.cwd(), env=env, early_probe=early, name=name, project=project) as request:
         target = RunStore.create(store_path(store))
-        request = CaptureRequest(argv=command, cwd=cwd, env=env, name=name, project=project, probe=probe)
         record = capture_run(target, request)
-    except BaseException:
-        if probe is not None:
-            probe.cancel()
-        raise
     _report_run(record, target)
-
-
-@dataclass(frozen=True)
-class ContainerOptions:
-    image: str
-    network: str
-    cpus: float | None
-    memory: str | None
-    gpus: str | None
-    timeout: float | None
-    output: list[str]
-    env_vars: list[str]
-    user: str | None
 
 
 def _run_in_container(
     command: list[str], name: str | None, project: str | None, store: Path | None, options: ContainerOptions
 ) -> NoReturn:
-    from auditor.capture.execute.container_setup import container_env, plan_container
-    from auditor.capture.run import CaptureRequest, capture_run
+    from auditor.capture.execute.container_setup import container_request
+    from auditor.capture.run import capture_run
     from auditor.store.runs import RunStore
 
-    cwd = Path.cwd()
     store_root = store_path(store)
-    env = container_env(options.env_vars, os.environ)
-    plan = plan_container(
-        image=options.image,
-        network=options.network,
-        cpus=options.cpus,
-        memory=options.memory,
-        gpus=options.gpus,
-        timeout_s=options.timeout,
-        outputs=options.output,
-        user=options.user,
-        cwd=cwd,
-        store_root=store_root,
+    request = container_request(
+        command, options, cwd=Path.cwd(), store_root=store_root, host_env=os.environ, name=name, project=project
     )
-    image_path = [e.split("=", 1)[1] for e in plan.image.env if e.startswith("PYTHONPATH=")]
-    if image_path and "PYTHONPATH" not in env:  # auditor's hook goes first on it: keep the image's after
-        env["PYTHONPATH"] = image_path[0]
     target = RunStore.create(store_root)
-    request = CaptureRequest(argv=command, cwd=cwd, env=env, name=name, project=project, container=plan)
     _report_run(capture_run(target, request), target)
 
 
 def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
+    from auditor.capture.outcome import exit_code
+
     ident = record.identity
     typer.echo(
         f"auditor: run {ident.run_id} {ident.status} (exit {ident.exit_code}) in {ident.duration_s:.2f} s; "
@@ -153,10 +105,7 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
     )
     if ident.status == "failed" and ident.error and record.container is not None:
         typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
-    timed_out = ident.exit_code == EXIT_TIMEOUT and ident.error is not None and ident.error.startswith("timed out")
-    if ident.status == "interrupted" and not timed_out:
-        raise typer.Exit(EXIT_INTERRUPTED)
-    raise typer.Exit(ident.exit_code or 0)
+    raise typer.Exit(exit_code(ident, ident.exit_code or 0))
 
 
 @app.command()
@@ -177,9 +126,11 @@ def reproduce(
 ) -> None:
     """Re-execute a recorded run in its recorded image (or environment) and compare the results.
 
-    Verdict: identical (exit 0), equivalent within tolerance (exit 0), diverged (exit 1); inputs
-    changed, image not available or environment different: exit 3 and nothing runs.
+    Verdict: identical (exit 0), equivalent within tolerance (exit 0), diverged (exit 1); a re-run
+    stopped by the recorded --timeout exits 124, an interrupted one 130; inputs changed, image
+    not available or environment different: exit 3 and nothing runs.
     """
+    from auditor.capture.outcome import exit_code
     from auditor.capture.run import capture_run
     from auditor.render.reproduction import render_reproduction
     from auditor.reproduce.prepare import prepare
@@ -187,15 +138,11 @@ def reproduce(
 
     target = RunStore.open(store_path(store))
     original = target.load(target.resolve(run_ref))
-    if network not in ("none", "bridge"):
-        raise UsageError(f"--network {network!r}: expected none or bridge")
-    request = prepare(target, original, tolerance or [], dict(os.environ), Path.cwd(), network == "bridge")
+    request = prepare(target, original, tolerance or [], dict(os.environ), Path.cwd(), network)
     record = capture_run(target, request)
     typer.echo("\n".join(render_reproduction(record)))
-    if record.identity.status == "interrupted" and record.identity.exit_code != EXIT_TIMEOUT:
-        raise typer.Exit(EXIT_INTERRUPTED)
     verdict = record.reproduction.verdict if record.reproduction else "diverged"
-    raise typer.Exit(0 if verdict in ("identical", "equivalent") else 1)
+    raise typer.Exit(exit_code(record.identity, 0 if verdict in ("identical", "equivalent") else 1))
 
 
 @app.command(help=ingesters.command_help())

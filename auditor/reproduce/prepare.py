@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING
 
 from auditor.capture.collect.git import collect_git
 from auditor.capture.collect.python_env import collect_python
+from auditor.capture.execute.container_plan import parse_network
+from auditor.capture.execute.interface import Executor
+from auditor.capture.execute.local import LocalExecutor
 from auditor.capture.hashing import hash_path
 from auditor.capture.redact import RedactionPolicy
 from auditor.capture.run import CaptureRequest
@@ -56,8 +59,10 @@ def prepare(
     tolerance_specs: Sequence[str],
     env: Mapping[str, str],
     cwd: Path,
-    allow_network: bool = False,
+    network: str = "none",
 ) -> CaptureRequest:
+    """The request that re-runs `original`; `network` as given to `reproduce --network` (none or bridge)."""
+    allow_network = parse_network("--network", network) == "bridge"
     if original.origin.kind != "executed":
         raise UsageError(
             f"run {original.identity.run_id} was ingested from {original.origin.tool}: "
@@ -76,23 +81,25 @@ def prepare(
     _check_comparable(original)
     code = _check_code(original, root)
     checked = _check_inputs(original, root)
+    executor: Executor
     if original.container is not None:
+        from auditor.capture.execute.container import ContainerExecutor
         from auditor.capture.execute.engine import connect
 
         client, engine = connect()
         plan = _container_plan(store, original, original.container, root, client, engine, allow_network)
-        run_env = _container_env(store, original.container, env)
+        executor, run_env = ContainerExecutor(plan), _container_env(store, original.container, env)
         environment = f"the recorded image {plan.image.id}; {code}"
     else:
-        plan, run_env = None, dict(env)
+        executor, run_env = LocalExecutor(), dict(env)
         environment = _check_local_environment(original, run_env, root) + f"; {code}"
     return CaptureRequest(
         argv=original.identity.argv,
         cwd=root,
         env=run_env,
+        executor=executor,
         name=f"reproduce {original.identity.run_id}",
         project=original.identity.project,
-        container=plan,
         reproduces=ReproductionPlan(original, tolerances, checked, environment),
     )
 

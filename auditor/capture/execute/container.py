@@ -5,7 +5,8 @@ output folder writable at its own path, and auditor's observation folder likewis
 start-up hook, the tree diff and the content hashes work exactly as for local runs. The
 network is off unless asked for. Output streams live into the redacting logs. Ctrl-C or the
 timeout stops the container (SIGTERM, then SIGKILL after the grace period) and the run is
-recorded as interrupted; the container is removed whatever happens.
+recorded as interrupted (a timeout as outcome.timed_out reads it); the container is removed
+whatever happens. The environment is the image's, probed in a sibling container (collect/image.py).
 """
 
 from __future__ import annotations
@@ -18,13 +19,25 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from auditor.capture.collect.python_env import PythonEvidence
 from auditor.capture.execute.container_plan import ContainerPlan
-from auditor.capture.execute.interface import ExecutionResult, ExecutionSpec, Streams
-from auditor.capture.execute.local import HANDLED_SIGNALS, _grace_from_env
+from auditor.capture.execute.interface import (
+    HANDLED_SIGNALS,
+    DataScope,
+    ExecutionResult,
+    ExecutionSpec,
+    ExecutorName,
+    RunEnvironment,
+    Streams,
+)
+from auditor.capture.execute.local import _grace_from_env
+from auditor.capture.execute.sharing import container_owner
 from auditor.capture.observe.session import ACCESS_ENV
+from auditor.capture.outcome import timeout_error
 from auditor.errors import EXIT_ENGINE, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_TIMEOUT
+from auditor.record.models import Container, EnvVar, Missing
 
 if TYPE_CHECKING:
     from docker.models.containers import Container as DockerContainer
@@ -35,11 +48,31 @@ TAIL_BYTES = 512
 
 
 class ContainerExecutor:
-    name: Literal["local", "container"] = "container"
+    name: ExecutorName = "container"
 
     def __init__(self, plan: ContainerPlan, grace_s: float | None = None) -> None:
         self.plan = plan
         self._grace_s = grace_s if grace_s is not None else _grace_from_env()
+
+    def data_scope(self) -> DataScope:
+        """The command sees only its mounts, maybe as another uid (see auditor.files)."""
+        return DataScope(
+            allowed_roots=tuple(Path(m.source) for m in self.plan.mounts()),
+            owner=container_owner(self.plan.settings.user),
+        )
+
+    def environment(self, spec: ExecutionSpec, cancel: threading.Event) -> RunEnvironment:
+        from auditor.capture.collect.image import collect_image  # it reads init failures with this module
+
+        image = collect_image(self.plan, spec.argv, spec.env, cancel)
+        return RunEnvironment(python=image.python, os=image.os, system_packages=image.system_packages)
+
+    def environment_missing(self, why: Missing) -> RunEnvironment:
+        return RunEnvironment(python=PythonEvidence(why, why, why, None), os=why, system_packages=why)
+
+    def section(self, environment: RunEnvironment, variables: tuple[EnvVar, ...]) -> Container | None:
+        packages = environment.system_packages
+        return self.plan.section(variables, packages if packages is not None else Missing(reason="not collected"))
 
     def execute(self, spec: ExecutionSpec, streams: Streams) -> ExecutionResult:
         received: list[str] = []
@@ -134,7 +167,7 @@ class ContainerExecutor:
             done.set()
 
         threading.Thread(target=wait, daemon=True, name="auditor-wait").start()
-        reason = _supervise(container, done, received, self.plan.settings.timeout_s, self._grace_s, t0)
+        stopped = _supervise(container, done, received, self.plan.settings.timeout_s, self._grace_s, t0)
         ended_at, wall = _now(), time.monotonic() - t0
         notes = [] if _joined(pump) else ["the engine kept the output stream open after the container ended"]
         notes.append("CPU time and peak memory are not reported by the container engine")
@@ -150,10 +183,10 @@ class ContainerExecutor:
         if failed_exec is not None:
             args = " ".join(container.attrs.get("Args") or [])[:200]
             code, error = failed_exec[0], f"cannot run {args} in the image: {failed_exec[1]}"
-        if reason is not None:
+        if stopped is not None:
             status: Literal["succeeded", "failed", "interrupted"] = "interrupted"
-            error = reason
-            if reason.startswith("timed out"):
+            error = stopped.error
+            if stopped.timed_out:
                 code, sig = EXIT_TIMEOUT, None
         else:
             status = "succeeded" if code == 0 and error is None else "failed"
@@ -180,6 +213,11 @@ class ContainerExecutor:
         )
 
 
+class _Stopped(NamedTuple):
+    error: str
+    timed_out: bool
+
+
 def _supervise(
     container: DockerContainer,
     done: threading.Event,
@@ -187,16 +225,16 @@ def _supervise(
     timeout_s: float | None,
     grace_s: float,
     t0: float,
-) -> str | None:
+) -> _Stopped | None:
     """Wait for the container; on a signal or the timeout stop it, and say why it was stopped."""
-    reason: str | None = None
+    reason: _Stopped | None = None
     killed = False
     while not done.wait(0.05):
         if reason is None and received:
-            reason = f"interrupted by {received[0]}"
+            reason = _Stopped(f"interrupted by {received[0]}", timed_out=False)
             _stop(container, grace_s)
         elif reason is None and timeout_s is not None and time.monotonic() - t0 > timeout_s:
-            reason = f"timed out after {timeout_s:g} s"
+            reason = _Stopped(timeout_error(timeout_s), timed_out=True)
             _stop(container, grace_s)
         elif len(received) > 1 and not killed:  # a second interrupt: no more waiting
             killed = True

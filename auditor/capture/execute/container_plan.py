@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from auditor.capture.execute.engine import EngineInfo, ImageInfo
+from auditor.errors import UsageError
 from auditor.record.models import Container, ContainerConfig, EnvVar, Missing, Mount, SystemPackages
 
 if TYPE_CHECKING:
@@ -35,12 +36,23 @@ def gpu_request(text: str) -> tuple[int, tuple[str, ...]]:
     raise ValueError(f"--gpus {text!r}: expected {GPU_SYNTAX}")
 
 
+Network = Literal["none", "bridge"]
+NETWORKS: tuple[Network, ...] = get_args(Network)  # off unless asked; the order of --help
+
+
+def parse_network(option: str, value: str) -> Network:
+    for network in NETWORKS:
+        if value == network:
+            return network
+    raise UsageError(f"{option} {value!r}: expected {' or '.join(NETWORKS)}")
+
+
 @dataclass(frozen=True)
 class ContainerSettings:
     """What the user asked for on the command line."""
 
     image: str
-    network: Literal["none", "bridge"] = "none"
+    network: Network = "none"
     cpus: float | None = None
     memory_bytes: int | None = None
     gpus: str | None = None

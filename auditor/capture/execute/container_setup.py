@@ -9,14 +9,83 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.capture.execute.container_plan import ContainerPlan, ContainerSettings, gpu_request
+from auditor.capture.execute.container import ContainerExecutor
+from auditor.capture.execute.container_plan import ContainerPlan, ContainerSettings, gpu_request, parse_network
 from auditor.capture.execute.engine import connect, parse_memory, resolve_image
+from auditor.capture.run import CaptureRequest
 from auditor.errors import UsageError
 from auditor.project.spec import find_spec, load_spec
 
 DEFAULT_OUTPUT = "outputs"
+
+
+@dataclass(frozen=True)
+class ContainerOptions:
+    """`auditor run --image` as given, unchecked."""
+
+    image: str
+    network: str = "none"
+    cpus: float | None = None
+    memory: str | None = None
+    gpus: str | None = None
+    timeout_s: float | None = None
+    outputs: Sequence[str] = ()
+    env: Sequence[str] = ()  # --env NAME=VALUE or NAME
+    user: str | None = None
+
+    def refuse_without_image(self) -> None:
+        """Container options given to a local run are a usage error, never silently ignored."""
+        given = [
+            flag
+            for flag, value in (
+                ("--cpus", self.cpus),
+                ("--memory", self.memory),
+                ("--gpus", self.gpus),
+                ("--timeout", self.timeout_s),
+                ("--output", self.outputs),
+                ("--env", self.env),
+                ("--user", self.user),
+            )
+            if value
+        ]
+        if given or self.network != "none":
+            raise UsageError(f"{', '.join(given) or '--network'}: only for container runs (--image)")
+
+
+def container_request(
+    argv: Sequence[str],
+    options: ContainerOptions,
+    *,
+    cwd: Path,
+    store_root: Path,
+    host_env: Mapping[str, str],
+    name: str | None = None,
+    project: str | None = None,
+) -> CaptureRequest:
+    """The capture request for a command in a container: its variables, a checked plan, its executor.
+
+    The command sees only the variables given with --env; PYTHONPATH, unless given, is the
+    image's own, so auditor's start-up hook (which goes first on it) does not hide the image's."""
+    env = container_env(options.env, host_env)
+    plan = plan_container(
+        image=options.image,
+        network=options.network,
+        cpus=options.cpus,
+        memory=options.memory,
+        gpus=options.gpus,
+        timeout_s=options.timeout_s,
+        outputs=options.outputs,
+        user=options.user,
+        cwd=cwd,
+        store_root=store_root,
+    )
+    image_path = [e.split("=", 1)[1] for e in plan.image.env if e.startswith("PYTHONPATH=")]
+    if image_path and "PYTHONPATH" not in env:
+        env["PYTHONPATH"] = image_path[0]
+    return CaptureRequest(argv=argv, cwd=cwd, env=env, executor=ContainerExecutor(plan), name=name, project=project)
 
 
 def plan_container(
@@ -32,8 +101,7 @@ def plan_container(
     cwd: Path,
     store_root: Path,
 ) -> ContainerPlan:
-    if network not in ("none", "bridge"):
-        raise UsageError(f"--network {network!r}: expected none or bridge")
+    chosen_network = parse_network("--network", network)
     if cpus is not None and not cpus > 0:
         raise UsageError(f"--cpus {cpus}: expected a positive number")
     if timeout_s is not None and not timeout_s > 0:
@@ -48,7 +116,7 @@ def plan_container(
     resolved = resolve_image(client, image)
     settings = ContainerSettings(
         image=image,
-        network="bridge" if network == "bridge" else "none",
+        network=chosen_network,
         cpus=cpus,
         memory_bytes=memory_bytes,
         gpus=gpus.strip() if gpus else None,

@@ -4,7 +4,8 @@ The child shares auditor's terminal and process group, so Ctrl-C reaches it as i
 would without auditor; auditor then also asks it to stop (SIGTERM), and kills it
 if it is still there after a grace period, so an interrupted run always ends and
 is always recorded. Resource use comes from the kernel (wait4), which accounts
-for the whole process tree the command waited for.
+for the whole process tree the command waited for. The environment is this machine's: the
+interpreter the command would use, probed in the command's own environment.
 """
 
 from __future__ import annotations
@@ -22,13 +23,25 @@ from subprocess import PIPE, Popen
 from types import FrameType
 from typing import IO, Literal
 
-from auditor.capture.execute.interface import ExecutionResult, ExecutionSpec, LogSink, Streams
+from auditor.capture.collect.probe_runner import RunningProbe
+from auditor.capture.collect.python_env import PythonEvidence, collect_python
+from auditor.capture.collect.system import collect_os
+from auditor.capture.execute.interface import (
+    HANDLED_SIGNALS,
+    DataScope,
+    ExecutionResult,
+    ExecutionSpec,
+    ExecutorName,
+    LogSink,
+    RunEnvironment,
+    Streams,
+)
 from auditor.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND
+from auditor.record.models import Container, EnvVar, Missing
 
 GRACE_S = 10.0
 GRACE_ENV = "AUDITOR_STOP_GRACE_S"  # seconds between asking a command to stop and killing it
 PUMP_JOIN_S = 5.0
-HANDLED_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 Clock = Callable[[], datetime]
 
 
@@ -37,11 +50,30 @@ def _utc_now() -> datetime:
 
 
 class LocalExecutor:
-    name: Literal["local", "container"] = "local"
+    """One command on this machine; `probe`: the interpreter probe the caller started early
+    (see probe_runner), used once for this run's environment."""
 
-    def __init__(self, clock: Clock = _utc_now, grace_s: float | None = None) -> None:
+    name: ExecutorName = "local"
+
+    def __init__(
+        self, clock: Clock = _utc_now, grace_s: float | None = None, probe: RunningProbe | None = None
+    ) -> None:
         self._clock = clock
         self._grace_s = grace_s if grace_s is not None else _grace_from_env()
+        self._probe = probe
+
+    def data_scope(self) -> DataScope:
+        return DataScope()  # the whole machine, as auditor's own user
+
+    def environment(self, spec: ExecutionSpec, cancel: threading.Event) -> RunEnvironment:
+        python = collect_python(spec.argv, spec.env, spec.cwd, self._probe)
+        return RunEnvironment(python=python, os=collect_os(python.libc))
+
+    def environment_missing(self, why: Missing) -> RunEnvironment:
+        return RunEnvironment(python=PythonEvidence(why, why, why, None), os=collect_os())
+
+    def section(self, environment: RunEnvironment, variables: tuple[EnvVar, ...]) -> Container | None:
+        return None
 
     def execute(self, spec: ExecutionSpec, streams: Streams) -> ExecutionResult:
         started_at, t0 = self._clock(), time.monotonic()
