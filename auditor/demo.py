@@ -28,7 +28,8 @@ class DemoResult:
 def run_demo(out_dir: Path, env: dict[str, str]) -> DemoResult:
     from auditor.capture.collect.probe_runner import start_probe
     from auditor.capture.execute.local import LocalExecutor
-    from auditor.capture.run import CaptureRequest, capture_run
+    from auditor.capture.request import CaptureRequest
+    from auditor.capture.run import capture_run
     from auditor.check.options import CheckOptions, prepare
     from auditor.render.dossier.make import make_report
     from auditor.store.runs import RunStore

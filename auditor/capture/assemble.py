@@ -35,7 +35,7 @@ from auditor.record.models import (
 )
 
 if TYPE_CHECKING:
-    from auditor.capture.run import CaptureRequest
+    from auditor.capture.request import CaptureRequest
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,14 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Protocol, TypeVar
+from typing import TypeVar
 
 from auditor.capture.assemble import Collected, assemble
 from auditor.capture.collect.git import collect_git
@@ -32,6 +32,7 @@ from auditor.capture.data import DataCapture, DataEvidence
 from auditor.capture.execute.interface import HANDLED_SIGNALS, ExecutionResult, ExecutionSpec, Executor, Streams
 from auditor.capture.logsink import RedactingLog
 from auditor.capture.redact import RedactionPolicy, TextRedactor
+from auditor.capture.request import CaptureRequest
 from auditor.record.ids import new_ulid
 from auditor.record.models import GitSource, Hardware, Missing, NotARepository, RunRecord
 from auditor.store.runs import RunStore
@@ -57,23 +58,6 @@ def _utc_now() -> datetime:
 
 def _new_id() -> str:
     return new_ulid()
-
-
-class Amendment(Protocol):
-    """What a caller adds to the finished record before it is written (a reproduction's verdict)."""
-
-    def attach(self, record: RunRecord) -> RunRecord: ...
-
-
-@dataclass(frozen=True)
-class CaptureRequest:
-    argv: Sequence[str]
-    cwd: Path
-    env: Mapping[str, str]
-    executor: Executor  # where the command runs: this machine or a container (execute/registry.py)
-    name: str | None = None
-    project: str | None = None
-    reproduces: Amendment | None = None  # this run re-executes an earlier one: the verdict is attached
 
 
 @dataclass

@@ -27,7 +27,7 @@ from auditor.capture.execute.interface import Executor
 from auditor.capture.execute.local import LocalExecutor
 from auditor.capture.hashing import hash_path
 from auditor.capture.redact import RedactionPolicy
-from auditor.capture.run import CaptureRequest
+from auditor.capture.request import CaptureRequest
 from auditor.errors import CouldNotEvaluateError, UsageError
 from auditor.record.lineage import Hash
 from auditor.record.models import Container, GitSource, Mount, Packages, PythonInfo, RunRecord

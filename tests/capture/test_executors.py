@@ -18,7 +18,8 @@ from auditor.capture.execute.container_setup import ContainerOptions, container_
 from auditor.capture.execute.interface import DataScope, ExecutorName
 from auditor.capture.execute.local import LocalExecutor
 from auditor.capture.execute.registry import EXECUTORS
-from auditor.capture.run import CaptureContext, CaptureRequest, capture_run
+from auditor.capture.request import CaptureRequest
+from auditor.capture.run import CaptureContext, capture_run
 from auditor.record.models import Missing, NotARepository, OsInfo, PythonInfo
 from auditor.store.runs import RunStore
 from tests.conftest import base_env

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from auditor.capture.collect.probe_runner import PYTHON_NAME, Interpreter, probe_source
 from auditor.capture.collect.python_env import PythonEvidence, parse_probe
 from auditor.capture.collect.system import parse_os_release
-from auditor.capture.execute.container import init_exec_failure
+from auditor.capture.execute.init_failure import init_exec_failure
 from auditor.capture.execute.sharing import container_owner, give_tree
 from auditor.errors import EXIT_NOT_FOUND, UsageError
 from auditor.files import UntrustedFileError, read_regular_file

@@ -12,7 +12,6 @@ whatever happens. The environment is the image's, probed in a sibling container 
 from __future__ import annotations
 
 import contextlib
-import re
 import signal
 import threading
 import time
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from auditor.capture.collect.python_env import PythonEvidence
 from auditor.capture.execute.container_plan import ContainerPlan
+from auditor.capture.execute.init_failure import init_exec_failure, start_failure_code
 from auditor.capture.execute.interface import (
     HANDLED_SIGNALS,
     DataScope,
@@ -36,7 +36,7 @@ from auditor.capture.execute.local import _grace_from_env
 from auditor.capture.execute.sharing import container_owner
 from auditor.capture.observe.session import ACCESS_ENV
 from auditor.capture.outcome import timeout_error
-from auditor.errors import EXIT_ENGINE, EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND, EXIT_TIMEOUT
+from auditor.errors import EXIT_ENGINE, EXIT_TIMEOUT
 from auditor.record.models import Container, EnvVar, Missing
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class ContainerExecutor:
             try:
                 container.start()
             except APIError as exc:
-                code = _start_failure_code(_why(exc))
+                code = start_failure_code(_why(exc))
                 return self._failed(
                     streams, started_at, t0, code, f"cannot run {spec.argv[0]} in the image: {_why(exc)}"
                 )
@@ -319,31 +319,6 @@ def _pump(output: Iterator[tuple[bytes | None, bytes | None]], streams: Streams)
 def _joined(thread: threading.Thread) -> bool:
     thread.join(PUMP_JOIN_S)
     return not thread.is_alive()
-
-
-# What the container's init prints when it cannot exec the command (podman's catatonit, Docker's
-# tini), so "command not found in the image" is 127 as in a shell, not the init's own exit 1.
-_INIT_EXEC_FAILED = re.compile(
-    rb"^\s*(?:(?:ERROR \(catatonit:\d+\): )?failed to exec pid1|\[FATAL tini \(\d+\)\] exec .* failed): "
-    rb"(?P<why>[^\n]*)\s*$"
-)
-
-
-def init_exec_failure(code: int, tail: bytes) -> tuple[int, str] | None:
-    match = _INIT_EXEC_FAILED.match(tail) if code in (1, 126, 127) else None
-    if match is None:
-        return None
-    why = match.group("why").decode("utf-8", "replace").strip()
-    return _start_failure_code(why), why
-
-
-def _start_failure_code(message: str) -> int:
-    lowered = message.lower()
-    if "not found" in lowered or "no such file" in lowered:
-        return EXIT_NOT_FOUND
-    if "permission denied" in lowered or "is a directory" in lowered:
-        return EXIT_NOT_EXECUTABLE
-    return EXIT_ENGINE
 
 
 def _signal_name(code: int) -> str | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from auditor.capture.execute.container import ContainerExecutor
 from auditor.capture.execute.container_plan import ContainerPlan, ContainerSettings, gpu_request, parse_network
 from auditor.capture.execute.engine import connect, parse_memory, resolve_image
-from auditor.capture.run import CaptureRequest
+from auditor.capture.request import CaptureRequest
 from auditor.errors import UsageError
 from auditor.project.spec import find_spec, load_spec
 

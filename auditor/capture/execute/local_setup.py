@@ -12,7 +12,7 @@ from pathlib import Path
 
 from auditor.capture.collect.probe_runner import RunningProbe, start_probe
 from auditor.capture.execute.local import LocalExecutor
-from auditor.capture.run import CaptureRequest
+from auditor.capture.request import CaptureRequest
 
 
 @contextmanager
