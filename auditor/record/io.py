@@ -1,16 +1,26 @@
-"""Reading and writing run records as canonical JSON, with errors that name file and field."""
+"""Reading and writing run records as canonical JSON, with errors that name file and field.
+
+A record of an older schema version is upgraded in memory by `migrate.upgrade` before it is
+validated; the file is only ever read. What the tag lists and versions in the error messages
+say comes from the models themselves, so it cannot drift from them.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import re
+import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from auditor.errors import InvalidRecordError
-from auditor.record.models import RECORD_KIND, SUPPORTED_SCHEMA_VERSIONS, RunRecord
+from auditor.record.migrate import READABLE, upgrade
+from auditor.record.models import RECORD_KIND, SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS, RunRecord
 
 
 def dump_record(record: RunRecord) -> bytes:
@@ -20,8 +30,26 @@ def dump_record(record: RunRecord) -> bytes:
 
 
 def record_digest(record: RunRecord) -> str:
-    """SHA-256 of the canonical bytes: what a dossier quotes to pin the evidence."""
+    """SHA-256 of the record's bytes: what a dossier quotes to pin the evidence.
+
+    For a record read from bytes (a file), the digest of those bytes, whatever its version:
+    an upgraded record's canonical form is not what is on disk. For a record built in code,
+    the digest of its canonical bytes (for a current record written by auditor, the same)."""
+    read = _READ_DIGESTS.get(id(record))
+    if read is not None and read[0]() is record:
+        return read[1]
     return hashlib.sha256(dump_record(record)).hexdigest()
+
+
+# id(record) -> (the record, the digest of the bytes it was read from); an entry leaves with its record.
+_READ_DIGESTS: dict[int, tuple[weakref.ref[RunRecord], str]] = {}
+
+
+def _remember_digest(record: RunRecord, raw: bytes) -> RunRecord:
+    key = id(record)
+    _READ_DIGESTS[key] = (weakref.ref(record), hashlib.sha256(raw).hexdigest())
+    weakref.finalize(record, _READ_DIGESTS.pop, key, None).atexit = False
+    return record
 
 
 def load_record(path: Path) -> RunRecord:
@@ -34,9 +62,12 @@ def load_record(path: Path) -> RunRecord:
 
 def parse_record(raw: bytes, where: str) -> RunRecord:
     try:  # the fast path (pydantic's own JSON parser); a failure is re-read below for a precise message
-        return RunRecord.model_validate_json(raw)
+        record = RunRecord.model_validate_json(raw)
     except (ValidationError, ValueError, RecursionError):
         pass
+    else:
+        if record.schema_version == SCHEMA_VERSION:
+            return _remember_digest(record, raw)
     try:
         data = json.loads(raw)
     except RecursionError as exc:
@@ -48,16 +79,51 @@ def parse_record(raw: bytes, where: str) -> RunRecord:
             detail = " ".join(str(exc).split())[:200]
         raise InvalidRecordError(where, None, f"not valid JSON ({detail})") from exc
     _check_header(data, where)
+    upgraded = upgrade(data)
     try:
-        return RunRecord.model_validate(data)
+        return _remember_digest(RunRecord.model_validate(upgraded), raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"] if part not in _UNION_TAGS) or None
-        raise InvalidRecordError(where, field, first["msg"]) from exc
+        raise InvalidRecordError(where, _field(first["loc"], upgraded), first["msg"]) from exc
 
 
-# Pydantic puts the chosen variant's tag into an error's location; users never wrote it.
-_UNION_TAGS = frozenset({"captured", "missing", "not_a_repository", "none_detected", "hashed", "absent"})
+@functools.cache
+def union_tags() -> frozenset[str]:
+    """Every tag of every discriminated union in the record, from pydantic's own schema of the models:
+    the values pydantic puts into an error's location to say which variant it validated."""
+    found: set[str] = set()
+    pending: list[Any] = [RunRecord.__pydantic_core_schema__]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "tagged-union":
+                found.update(str(tag) for tag in node["choices"])
+            pending.extend(node.values())
+        elif isinstance(node, list | tuple):
+            pending.extend(node)
+    return frozenset(found)
+
+
+def _field(loc: Sequence[int | str], data: Any) -> str | None:
+    """The error's location as the user wrote it: without the tags pydantic adds for a union's variant.
+
+    A part is a tag only where the data has no such key and the object there carries that value
+    (its `state`), so a key that happens to be spelt like a tag is kept."""
+    parts: list[str] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part not in node and part in union_tags() and part in node.values():
+            continue  # the tag of the variant pydantic chose
+        parts.append(str(part))
+        held = (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        )
+        node = node[part] if held else None
+    return ".".join(parts) or None
+
+
+def _version_key(version: str) -> tuple[int, ...] | None:
+    return tuple(int(n) for n in version.split(".")) if re.fullmatch(r"[0-9]+\.[0-9]+", version) else None
 
 
 def _check_header(data: Any, where: str) -> None:
@@ -66,8 +132,15 @@ def _check_header(data: Any, where: str) -> None:
     if data.get("kind") != RECORD_KIND:
         raise InvalidRecordError(where, "kind", f"expected {RECORD_KIND!r}, found {data.get('kind')!r}")
     version = data.get("schema_version")
-    if version not in SUPPORTED_SCHEMA_VERSIONS:
-        known = ", ".join(sorted(SUPPORTED_SCHEMA_VERSIONS))
-        raise InvalidRecordError(
-            where, "schema_version", f"unsupported version {version!r} (this auditor reads {known})"
-        )
+    if not (isinstance(version, str) and version in SUPPORTED_SCHEMA_VERSIONS):  # a list is no version (nor hashable)
+        known = ", ".join(READABLE)
+        key = _version_key(version) if isinstance(version, str) else None
+        current = _version_key(SCHEMA_VERSION)
+        if key is not None and current is not None and key > current:
+            why = f"written by a newer auditor (this auditor reads {known}: upgrade auditor to read it)"
+        elif version is None:
+            why = f"the record names no version (this auditor reads {known})"
+        else:
+            why = f"not a released record schema (this auditor reads {known})"
+        shown = repr(version) if len(repr(version)) <= 40 else repr(version)[:37] + "..."
+        raise InvalidRecordError(where, "schema_version", f"unsupported version {shown}: {why}")

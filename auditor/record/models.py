@@ -5,13 +5,14 @@ reader (a policy rule, a dossier) always sees *why* evidence is absent instead o
 an empty value that looks like success. Sections are told apart by their
 `state` field, which is also what the committed JSON Schema discriminates on.
 
-Compatibility: readers accept every version in `SUPPORTED_SCHEMA_VERSIONS`.
+Compatibility: readers accept every version in `SUPPORTED_SCHEMA_VERSIONS`; older ones are
+upgraded to the current shape at load, in memory, by `auditor/record/migrate.py`.
 Adding an optional field is a minor version bump; anything else is a major one.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, Field, ValidationInfo, model_validator
 
@@ -21,14 +22,15 @@ __all__ = ["Frozen", "Missing"]  # re-exported: most readers import every model 
 from auditor.record.fairness import Fairness
 from auditor.record.lineage import Lineage
 
-SCHEMA_VERSION = "1.3"
-# 1.1 added lineage, fairness, params and metrics; 1.0 records read with those absent.
+SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3"]  # the one list; migrate.py has a step from each older one
+SCHEMA_VERSION: SchemaVersion = "1.3"
+# 1.1 added lineage, fairness, params and metrics (migrate.py says what older records read with).
 # 1.2 added `container` (absent for local runs).
 # 1.3 added the container's configuration and system packages, `reproduction`, `tags`,
 # ingested runs (source reported by another tool, identity hints instead of hashes,
 # annotations and columns on lineage entries) and let ingested runs leave exit code,
 # user, host and logs unrecorded.
-SUPPORTED_SCHEMA_VERSIONS = frozenset({"1.0", "1.1", "1.2", "1.3"})
+SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 
 
@@ -384,7 +386,9 @@ class Reproduction(Frozen):
 class RunRecord(Frozen):
     """One run, complete: written once, never modified."""
 
-    schema_version: Literal["1.0", "1.1", "1.2", "1.3"] = "1.3"
+    schema_version: SchemaVersion = Field(
+        SCHEMA_VERSION, description="The version the record was written in, kept when an older one is upgraded at load"
+    )
     kind: Literal["auditor.run-record"] = "auditor.run-record"
     identity: Identity
     origin: Origin
