@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from packaging.utils import canonicalize_name
 
 from auditor.check.vulns.osv_records import package_names_in, package_records, parse_file
 from auditor.errors import CouldNotEvaluateError
+from auditor.files import write_atomic
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 _CACHE_FORMAT = 2  # bump whenever the index layout or the evaluation inputs change
@@ -162,17 +162,11 @@ def _load_cache(file: Path, key: str) -> Index | None:
 
 
 def _save_cache(file: Path, index: Index) -> None:
-    """Write atomically (temp file + os.replace) and drop older caches of the same database; best effort."""
+    """Write atomically (a cache: no fsync) and drop older caches of the same database; best effort."""
     payload = json.dumps(index, separators=(",", ":")).encode()
     with contextlib.suppress(OSError):
         file.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=file.parent, prefix=".osv-", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-            Path(temp).replace(file)
-        finally:
-            Path(temp).unlink(missing_ok=True)
+        write_atomic(file, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload, durable=False)
         for stale in file.parent.glob(file.name[:21] + "*.json"):  # "osv-" + 16 hex + "-": same database
             if stale != file:
                 stale.unlink(missing_ok=True)
