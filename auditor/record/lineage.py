@@ -62,7 +62,7 @@ class FileHash(Frozen):
 
 
 class ContentHash(Frozen):
-    """SHA-256 of a file, or the tree hash of a folder (see auditor/hashing.py)."""
+    """SHA-256 of a file, or the tree hash of a folder (see auditor/capture/hashing.py)."""
 
     state: Literal["hashed"] = "hashed"
     kind: Literal["file", "tree"]

@@ -1,9 +1,11 @@
 """SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
 
-Every finding becomes a result, passes and not-applicables included (SARIF's `kind`
-records them), so a viewer shows what was checked and not only what failed. Waived
-findings stay failures with an accepted external suppression: the failure is real, the
-exception is the waiver's. The log is built as plain data and written by `json.dumps`, so
+Failures, could-not-evaluate findings and waived failures become results; passes and
+not-applicables are counted in the run's properties instead, because GitHub code scanning turns
+every result into an alert and accepts at most 25,000 per run (a large run's passes alone exceed
+that). Results are ordered worst first and capped at that limit, with a notification saying how
+many were left out. Waived findings stay failures with an accepted external suppression: the
+failure is real, the exception is the waiver's. The log is built as plain data and written by `json.dumps`, so
 untrusted text can only ever be a JSON string value.
 """
 
@@ -18,7 +20,7 @@ from urllib.parse import quote
 from auditor.check.report import CheckReport, RuleInfo
 from auditor.record.findings import Finding
 from auditor.render.json_report import scrub, scrub_text
-from auditor.vocabulary import Severity
+from auditor.vocabulary import SEVERITY_ORDER, Severity
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 SARIF_VERSION = "2.1.0"
@@ -42,9 +44,30 @@ KIND = {
 }
 
 
+# GitHub code scanning's limit on results in one run.
+MAX_RESULTS = 25_000
+REPORTED = ("fail", "could_not_evaluate", "waived")
+
+
 def render_sarif(report: CheckReport) -> str:
     rules = _descriptors(report)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
+    reported = sorted(
+        (f for f in report.findings if f.outcome in REPORTED),
+        key=lambda f: (REPORTED.index(f.outcome), -SEVERITY_ORDER.index(f.severity), f.rule_id, f.subject),
+    )
+    kept, left_out = reported[:MAX_RESULTS], len(reported) - MAX_RESULTS
+    notifications = (
+        [
+            {
+                "level": "warning",
+                "message": {"text": f"{left_out} more results left out: GitHub accepts at most {MAX_RESULTS} per run"},
+            }
+        ]
+        if left_out > 0
+        else []
+    )
+    counted = {o: sum(1 for f in report.findings if f.outcome == o) for o in ("pass", "not_applicable")}
     log = {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
@@ -54,6 +77,7 @@ def render_sarif(report: CheckReport) -> str:
                 "invocations": [
                     {
                         "executionSuccessful": True,
+                        "toolExecutionNotifications": notifications,
                         "properties": {
                             "verdict": report.with_waivers.verdict,
                             "verdictWithoutWaivers": report.without_waivers.verdict,
@@ -62,8 +86,10 @@ def render_sarif(report: CheckReport) -> str:
                         },
                     }
                 ],
-                "results": [_result(report, finding, index[finding.rule_id]) for finding in report.findings],
+                "results": [_result(report, finding, index[finding.rule_id]) for finding in kept],
                 "properties": {
+                    "passes": counted["pass"],
+                    "notApplicable": counted["not_applicable"],
                     "runId": report.run.run_id,
                     "recordPath": report.run.record_path,
                     "recordSha256": report.run.record_sha256,

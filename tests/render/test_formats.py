@@ -219,14 +219,12 @@ def strict_json(text: str) -> Any:
     return json.loads(text, parse_constant=refuse)
 
 
-EXPECTED_RESULTS = [  # (ruleId, outcome, kind, level), in the report's order
-    ("AUD-REPRO-001", "fail", "fail", "warning"),
-    ("AUD-RUN-001", "pass", "pass", "none"),
-    ("AUD-VULN-001", "waived", "fail", "error"),
+EXPECTED_RESULTS = [  # (ruleId, outcome, kind, level): failures worst first, then could not evaluate, then waived
     ("AUD-VULN-001", "fail", "fail", "error"),
-    ("AUD-VULN-001", "could_not_evaluate", "open", "none"),
-    ("AUD-VULN-001", "not_applicable", "notApplicable", "none"),
     ("AUD-WAIVER-EXPIRED", "fail", "fail", "error"),
+    ("AUD-REPRO-001", "fail", "fail", "warning"),
+    ("AUD-VULN-001", "could_not_evaluate", "open", "none"),
+    ("AUD-VULN-001", "waived", "fail", "error"),
 ]
 
 
@@ -244,7 +242,10 @@ def test_sarif_is_valid_and_says_what_each_finding_is(odd: str) -> None:
     results = run["results"]
     got = [(r["ruleId"], r["properties"]["outcome"], r["kind"], r["level"]) for r in results]
     assert got == EXPECTED_RESULTS
-    for result, finding in zip(results, report.findings, strict=True):
+    assert (run["properties"]["passes"], run["properties"]["notApplicable"]) == (1, 1)  # counted, not alerts
+    by_key = {(f.rule_id, f.outcome): f for f in report.findings}
+    for result in results:
+        finding = by_key[(result["ruleId"], result["properties"]["outcome"])]
         assert rules[result["ruleIndex"]]["id"] == finding.rule_id
         assert result["message"]["text"] == clean(f"{finding.subject}: {finding.message}")
         assert result["properties"]["subject"] == clean(finding.subject)
@@ -257,8 +258,21 @@ def test_sarif_is_valid_and_says_what_each_finding_is(odd: str) -> None:
             "region": {"startLine": 1},
         }
         assert ("suppressions" in result) == (finding.outcome == "waived")
-    assert results[2]["suppressions"] == [{"kind": "external", "status": "accepted", "justification": "waiver W-numpy"}]
+    assert results[4]["suppressions"] == [{"kind": "external", "status": "accepted", "justification": "waiver W-numpy"}]
     assert rules[0]["shortDescription"]["text"] == clean("The run succeeded" + odd)
+
+
+def test_sarif_stays_within_githubs_result_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.render import sarif
+
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 2)
+    (run,) = json.loads(render_sarif(make_report()))["runs"]
+    assert [(r["ruleId"], r["properties"]["outcome"]) for r in run["results"]] == [
+        ("AUD-VULN-001", "fail"),
+        ("AUD-WAIVER-EXPIRED", "fail"),
+    ]
+    (note,) = run["invocations"][0]["toolExecutionNotifications"]
+    assert note["message"]["text"] == "3 more results left out: GitHub accepts at most 2 per run"
 
 
 def test_sarif_rules_carry_help_and_security_severity_only_when_security() -> None:
