@@ -29,9 +29,10 @@ _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s\"'<>`]+")
 # Text cheap to rule out: most log lines hold no URL and none of these fragments of secret names.
 _FRAGMENTS = ("pass", "pwd", "secret", "token", "key", "auth", "cred", "cookie", "dsn", "conn")
 _PAIR = re.compile(
-    r"(?<![\w.-])(?P<name>[A-Za-z_][\w.-]*)[\"']?[ \t]*[=:][ \t]*[\"']?"
+    r"(?<![\w.-])(?P<name>[A-Za-z_][\w.-]*)[\"']?[ \t]*(?P<sep>[=:])[ \t]*[\"']?"
     r"(?P<value>(?<=\")[^\"\n]+|(?<=')[^'\n]+|(?:(?i:bearer|basic|token|digest)[ \t]+)?[^\s\"',;&<>(){}\[\]]+)"
 )
+_PROSE = frozenset({"key", "keys", "pass", "auth"})  # before a colon, as often a heading as a secret
 _FLAG = re.compile(r"(?<![\w-])--?(?P<name>[A-Za-z][\w.-]+)[ \t]+(?P<value>[^\s\"'\-\[][^\s\"']*)")
 
 # Programs whose short flags carry a password: flag -> how ("glued": -pSECRET only,
@@ -124,6 +125,8 @@ def scrub_text(text: str) -> tuple[str, int, list[str]]:
         name, value = match.group("name"), match.group("value")
         if value.startswith("[REDACTED:") or name.lower().startswith(("no-", "no_")) or not looks_secret(name):
             return match.group()
+        if name.lower() in _PROSE and match.groupdict().get("sep") == ":":
+            return match.group()  # "Key: the applicant id", "pass: 12 of 12"
         count += 1
         found.append(value)
         start, end = match.span("value")

@@ -7,7 +7,7 @@ rule (`TOKEN` anywhere) hid ordinary ML evidence (`max_tokens`, `tokenizer`, `ke
 word by word:
 
 - a word containing `password`, `passwd`, `passphrase`, `passcode`, `secret`, `credential` or
-  `cookie`, or the word `auth`, `oauth`, `authorization`, `creds`, `dsn`: secret;
+  `cookie`, or the word `auth`, `oauth`, `authorization`, `creds`, `dsn`, `jwt`, `bearer`: secret;
   a connection string (`conn_str`, `CONNECTION_STRING`) too;
 - `token` as the last word (`GITHUB_TOKEN`, `token`) unless an ML qualifier comes before it
   (`pad_token`, `max_token`); `token` or `tokens` right after a credential qualifier
@@ -18,6 +18,8 @@ word by word:
 - `pwd` after another word (`MYSQL_PWD`; `PWD` alone is the working folder), `pass` alone or
   last (`DB_PASS`) unless it counts passes (`forward_pass`; `passes` is another word).
 - Glued words split at a credential qualifier: `apikey`, `accessToken`, `clientsecret`.
+- A name whose last word describes the credential is not one: `--password-file`, `SECRET_NAME`,
+  `AUTH_TYPE`, `token_url` (a URL is scrubbed as a URL anyway).
 
 URL query parameters add the signatures of pre-signed URLs (`sig`, `signature`, `X-Amz-Signature`,
 `X-Goog-Signature`): `signature` alone is a model's signature in ML, so only URLs mask it.
@@ -33,7 +35,9 @@ from typing import Any
 SECRET_MASK = "[REDACTED:secret-name]"  # noqa: S105 - the mask, not a password
 
 _SUBSTRINGS = ("password", "passwd", "passphrase", "passcode", "secret", "credential", "cookie")
-_WORDS = frozenset({"auth", "oauth", "authorization", "authorisation", "creds", "dsn", "connstr", "connectionstring"})
+_WORDS = frozenset(
+    {"auth", "oauth", "authorization", "authorisation", "creds", "dsn", "jwt", "bearer", "connstr", "connectionstring"}
+)
 # Words that make the `token` or `key` right after them a credential.
 _QUALIFIERS = frozenset(
     {
@@ -67,6 +71,16 @@ _KEY_ML = frozenset(
         "sorting", "dedup", "entity", "item", "event", "time", "date", "stratify", "mapping",
     }
 )  # fmt: skip
+# A last word that says the name describes a credential rather than holding one: `--password-file`,
+# `SECRET_NAME`, `AUTH_TYPE`. Their values are evidence (and masking a path on the command line
+# would keep the run from being repeated).
+_DESCRIBES = frozenset(
+    {
+        "file", "path", "dir", "folder", "type", "mode", "method", "name", "url", "uri", "host", "port",
+        "user", "username", "enabled", "disabled", "required", "provider", "length", "expiry", "expires",
+        "ttl", "timeout", "version", "algorithm", "env", "var",
+    }
+)  # fmt: skip
 _PASS_ML = frozenset({"forward", "backward", "first", "second", "single", "multi", "one", "two", "n", "num", "bypass"})
 _GLUED = ("tokens", "token", "keys", "key")
 _URL_WORDS = frozenset({"sig", "signature", "pwd"})
@@ -94,6 +108,8 @@ def words(name: str) -> tuple[str, ...]:
 def looks_secret(name: str) -> bool:
     """Whether values under `name` are credentials (see the module docstring for the rule)."""
     ws = words(name)
+    if len(ws) > 1 and ws[-1] in _DESCRIBES:
+        return False
     for i, word in enumerate(ws):
         before = ws[i - 1] if i else ""
         last = i == len(ws) - 1

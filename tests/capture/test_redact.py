@@ -151,7 +151,7 @@ SECRET_NAMES = [
     "conn_str", "GOOGLE_APPLICATION_CREDENTIALS", "KAGGLE_KEY", "STRIPE_KEY", "key", "private_key",
     "ssh_key", "session_cookie", "passphrase", "REDISCLI_AUTH", "DB_PASS", "pass", "csrf_token",
     "webhook_secret", "encryption_key", "SIGNING_KEY", "WANDB_API_KEY", "x-amz-security-token",
-    "AWSAccessKeyId", "api_tokens", "passwd",
+    "AWSAccessKeyId", "api_tokens", "passwd", "CI_JOB_JWT",
 ]  # fmt: skip
 # Ordinary ML words (issue #15): their values are evidence and must stay readable.
 ML_NAMES = [
@@ -340,3 +340,14 @@ def test_secret_named_values_are_masked_whatever_they_look_like() -> None:
         "pin [REDACTED:env-value] key [REDACTED:env-value] build 123456789"
     )
     assert redact("MYSQL_PWD=4821 and 4821")[0] == "MYSQL_PWD=[REDACTED:secret-name] and 4821"  # the documented limit
+
+
+def test_names_that_describe_a_credential_keep_their_values() -> None:
+    for name in ("password_file", "SECRET_NAME", "AUTH_TYPE", "token_url", "api_key_path"):
+        assert not looks_secret(name), name
+    policy = RedactionPolicy(salt=b"x" * 32)
+    assert policy.argv(["--password-file", "/run/secrets/pw", "--auth-token", "abc"]) == (
+        "--password-file", "/run/secrets/pw", "--auth-token", "[REDACTED:secret-flag]",
+    )  # fmt: skip
+    text = "Key: the applicant id. pass: 12 of 12. key=val_loss"
+    assert mask(text)[0] == "Key: the applicant id. pass: 12 of 12. key=[REDACTED:secret-name]"
