@@ -51,7 +51,10 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
 
 
 def log_params(params: Mapping[str, Any]) -> None:
-    """Record parameters: strings, numbers, booleans or None (anything else as its text)."""
+    """Record parameters: strings, numbers, booleans or None (anything else as its text).
+
+    Values under secret-looking names (`db_password`, `api_key`; not `max_tokens`) are masked
+    when auditor writes the record, and metrics under such names are not kept."""
     clean = {str(k): v if isinstance(v, (str, int, float, bool)) or v is None else str(v) for k, v in params.items()}
     _emit("params", {"params": clean})
 

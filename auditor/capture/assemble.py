@@ -65,7 +65,7 @@ def assemble(
         run_id=run_id,
         project=project,
         name=request.name,
-        argv=tuple(redactor(arg)[0] for arg in request.argv),
+        argv=tuple(redactor(arg)[0] for arg in policy.argv(request.argv)),
         cwd=str(request.cwd),
         started_at=result.started_at,
         ended_at=result.ended_at,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.capture.observe.classify import Declared
+from auditor.capture.redact import clean_url, mask_command
 from auditor.project.spec import DatasetSpec, ProjectSpec
 from auditor.record.base import Missing
 from auditor.record.lineage import (
@@ -55,7 +56,7 @@ def build_lineage(
             id=d.id,
             role=d.role,
             path=d.path,
-            uri=d.uri,
+            uri=clean_url(d.uri) if d.uri else None,  # a pre-signed URL's signature, a password
             datasheet=d.datasheet,
             before=before.get(d.id),
             after=after.get(d.id),
@@ -63,7 +64,9 @@ def build_lineage(
         for d in (*spec.datasets, *logged)
     )
     models = tuple(ModelArtifact(id=m.id, path=m.path, after=after.get(m.id)) for m in spec.models)
-    steps = tuple(Step(name=s.name, command=s.command, inputs=s.inputs, outputs=s.outputs) for s in spec.steps)
+    steps = tuple(
+        Step(name=s.name, command=mask_command(s.command), inputs=s.inputs, outputs=s.outputs) for s in spec.steps
+    )
     graph = lineage_graph(datasets, steps, models, run_id, observation)
     return Lineage(
         spec_path=spec_path,

@@ -5,7 +5,9 @@ works by name first: only allow-listed environment variables keep their values,
 every other one is kept as a salted fingerprint (equal values give equal
 fingerprints within one store, and nothing else can be learned from it). Values
 that are kept are still scanned for URL credentials and provider token shapes.
-The same scanners clean argv, git remotes, package URLs and the command's logs.
+The same scanners, with scrub.py's (secrets by their place: after `--password`, in a
+URL's user info or `?token=`, after `DB_PASSWORD=`), clean argv, git remotes, package
+URLs and the command's logs.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import fnmatch
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
+from auditor.capture.scrub import scrub_argv, scrub_command, scrub_text, scrub_url
+from auditor.capture.secretnames import looks_secret
 from auditor.record.models import EnvVar
 
 DEFAULT_ALLOW: tuple[str, ...] = (
@@ -51,6 +54,7 @@ DEFAULT_ALLOW: tuple[str, ...] = (
     "XLA_*",
     "JAX_*",
     "HF_HOME",
+    "TOKENIZERS_PARALLELISM",
     "TRANSFORMERS_CACHE",
     "CUBLAS_WORKSPACE_CONFIG",
     "LD_LIBRARY_PATH",
@@ -66,12 +70,9 @@ DEFAULT_ALLOW: tuple[str, ...] = (
     "BUILD_*",
     "GIT_*",
 )
-# A name that looks secret is never kept, even when a pattern above allows it.
-SECRET_NAME = re.compile(
-    r"TOKEN|SECRET|PASSW|PASSPHRASE|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE|SIGNATURE|API_?KEY"
-    r"|ACCESS_?KEY|(^|_)KEY($|_)|DSN|CONN(ECTION)?_?STR",
-    re.IGNORECASE,
-)
+# A name that looks secret (secretnames.looks_secret) is never kept, even when a pattern above allows it;
+# auditor's own settings are kept ("SECRET" in AUDITOR_SECRET_FLAGS names flags, it holds no secret).
+OWN_SETTINGS = frozenset({"AUDITOR_ENV_ALLOW", "AUDITOR_SECRET_FLAGS"})
 
 TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -85,9 +86,11 @@ TOKEN_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("slack-token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("google-api-key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
     ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("url-credentials", re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)")),
 )
-# Values shorter than this are not searched for in logs: too likely to be ordinary words.
+# Values shorter than this are not searched for as bare text in logs and the record: too likely
+# to be ordinary words or numbers (a 4-digit PIN would blank every 4-digit number). Shorter ones
+# are still masked where their place shows them: under a secret name, after a secret flag, in a
+# URL's user info or secret parameter, after `NAME=` in text.
 MIN_LOG_SECRET_LENGTH = 8
 
 
@@ -97,10 +100,11 @@ ANY_TOKEN = re.compile("|".join(f"(?{'s' if p.flags & re.DOTALL else ''}:{p.patt
 
 
 def mask(text: str) -> tuple[str, int]:
-    """Mask token shapes and URL credentials; return the text and how many were masked."""
+    """Mask URL credentials and secret URL parameters, values after secret names and flags,
+    and token shapes; return the text and how many were masked."""
+    text, count, _ = scrub_text(text)
     if ANY_TOKEN.search(text) is None:
-        return text, 0
-    count = 0
+        return text, count
     for label, pattern in TOKEN_PATTERNS:
         text, n = pattern.subn(f"[REDACTED:{label}]", text)
         count += n
@@ -108,46 +112,42 @@ def mask(text: str) -> tuple[str, int]:
 
 
 def secret_fragments(text: str) -> set[str]:
-    """Each secret found in `text`, and for URL credentials the password on its own."""
-    found: set[str] = set()
+    """Each secret found in `text`: token shapes, URL passwords and tokens, values after secret names."""
+    found: set[str] = set(scrub_text(text)[2])
     for _label, pattern in TOKEN_PATTERNS:
-        for match in pattern.finditer(text):
-            found.add(match.group())
-            if ":" in match.group():
-                found.add(match.group().split(":", 1)[1])
+        found.update(match.group() for match in pattern.finditer(text))
     return found
 
 
+def mask_command(command: str) -> str:
+    """A shell command line as an argv would be masked (`mysql -pX`, `--password X`, URLs)."""
+    return mask(scrub_command(command))[0]
+
+
 def clean_url(url: str) -> str:
-    """A URL without any credentials: user info is dropped from http(s), passwords from all."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return mask(url)[0]
-    if parts.scheme and "@" in parts.netloc:
-        userinfo, _, host = parts.netloc.rpartition("@")
-        user = userinfo.split(":", 1)[0]
-        web = parts.scheme.rsplit("+", 1)[-1] in ("http", "https")  # git+https:// too
-        keep_user = not web and not mask(user)[1] and len(user) < 20
-        netloc = f"{user}@{host}" if keep_user else host
-        url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-    return mask(url)[0]
+    """A URL without any credentials: user info is dropped from http(s), passwords from all,
+    secret query parameters (`token`, `X-Amz-Signature`, `sig`, ...) masked, the rest kept."""
+    return mask(scrub_url(url, drop=True)[0])[0]
 
 
 @dataclass(frozen=True)
 class RedactionPolicy:
-    """Which environment variables keep their values, and the store's fingerprint salt."""
+    """Which environment variables keep their values, which extra flags hold secrets
+    (AUDITOR_SECRET_FLAGS), and the store's fingerprint salt."""
 
     salt: bytes
     allow: tuple[str, ...] = DEFAULT_ALLOW
     extra_allow: tuple[str, ...] = field(default_factory=tuple)
+    secret_flags: tuple[str, ...] = field(default_factory=tuple)
 
     @cached_property
     def _allow_pattern(self) -> re.Pattern[str]:
         return re.compile("|".join(fnmatch.translate(p) for p in self.allow + self.extra_allow))
 
     def allowed(self, name: str) -> bool:
-        if SECRET_NAME.search(name):
+        if name in OWN_SETTINGS:
+            return True
+        if looks_secret(name):
             return False
         return self._allow_pattern.match(name) is not None
 
@@ -166,17 +166,29 @@ class RedactionPolicy:
             out.append(EnvVar(name=name, disposition="masked" if count else "kept", value=masked))
         return tuple(out)
 
-    def secret_values(self, env: Mapping[str, str]) -> tuple[str, ...]:
-        """Text that must not appear anywhere auditor writes: every value it does not keep,
-        and the secrets found inside kept values (which may later show up split apart,
-        as a PYTHONPATH entry ends up in sys.path)."""
+    def argv(self, argv: Sequence[str]) -> tuple[str, ...]:
+        """The command line as recorded: values after secret flags, URL credentials, secret
+        `NAME=value` words and token shapes masked."""
+        scrubbed, _ = scrub_argv(argv, self.secret_flags)
+        return tuple(mask(arg)[0] for arg in scrubbed)
+
+    def secret_values(self, env: Mapping[str, str], argv: Sequence[str] = ()) -> tuple[str, ...]:
+        """Text that must not appear anywhere auditor writes: the value of every secret-named
+        variable whatever it looks like, every other value not kept unless it is plainly evidence
+        (a path, a hash, a number), the secrets found inside kept values (which may later show
+        up split apart, as a PYTHONPATH entry ends up in sys.path), and those on the command line."""
         values: set[str] = set()
         for name, value in env.items():
+            values.update(secret_fragments(value))
             if self.allowed(name):
-                values.update(secret_fragments(value))
-            elif not _looks_like_paths(value) and not _PLAIN_VALUE.match(value):
+                continue
+            if looks_secret(name) or not (_looks_like_paths(value) or _PLAIN_VALUE.match(value)):
                 values.add(value)
                 values.update(value.splitlines())  # a multi-line secret may be written line by line
+        _, found = scrub_argv(argv, self.secret_flags)
+        values.update(found)
+        for arg in argv:
+            values.update(secret_fragments(arg))
         return tuple(sorted((v for v in values if len(v.strip()) >= MIN_LOG_SECRET_LENGTH), key=len, reverse=True))
 
 
@@ -193,7 +205,7 @@ def _looks_like_paths(value: str) -> bool:
 
 
 class TextRedactor:
-    """Masks token shapes plus a fixed set of known secret values (from the environment)."""
+    """Masks what `mask` finds plus a fixed set of known secret values (from the environment and argv)."""
 
     def __init__(self, secret_values: Iterable[str]) -> None:
         values = [v for v in secret_values if v]

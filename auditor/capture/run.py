@@ -33,6 +33,8 @@ from auditor.capture.execute.interface import HANDLED_SIGNALS, ExecutionResult, 
 from auditor.capture.logsink import RedactingLog
 from auditor.capture.redact import RedactionPolicy, TextRedactor
 from auditor.capture.request import CaptureRequest
+from auditor.capture.scrub import secret_flags
+from auditor.capture.secretnames import mask_named
 from auditor.record.ids import new_ulid
 from auditor.record.models import GitSource, Hardware, Missing, NotARepository, RunRecord
 from auditor.store.runs import RunStore
@@ -74,8 +76,10 @@ class CaptureContext:
 def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | None = None) -> RunRecord:
     ctx = ctx or CaptureContext(stdout_live=_buffer(sys.stdout), stderr_live=_buffer(sys.stderr))
     executor = request.executor
-    policy = RedactionPolicy(salt=store.salt(), extra_allow=_extra_allow(request.env))
-    redactor = TextRedactor(policy.secret_values(request.env))
+    policy = RedactionPolicy(
+        salt=store.salt(), extra_allow=_extra_allow(request.env), secret_flags=secret_flags(request.env)
+    )
+    redactor = TextRedactor(policy.secret_values(request.env, request.argv))
     source = collect_git(request.cwd)  # before the command: it may change the tree
     scope = executor.data_scope()
     data = DataCapture(  # a bad auditor.yaml or an unusable --user stops here, before anything runs
@@ -133,8 +137,11 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                 if request.reproduces is not None:
                     record = request.reproduces.attach(record)
                 # One last pass over every string: whatever the run put into the record (logged
-                # params, dataset paths, errors, branch names) is masked like the logs are.
-                return RunRecord.model_validate(redactor.data(record.model_dump(mode="json")))
+                # params, dataset paths, errors, branch names) is masked like the logs are, and
+                # values under secret names as an ingested run's are.
+                dumped = record.model_dump(mode="json")
+                mask_named(dumped)
+                return RunRecord.model_validate(redactor.data(dumped))
 
             try:
                 record = finalise(data_evidence)

@@ -3,7 +3,9 @@
 Pinning rules compare the two: every installed distribution should match an `==`
 pin, with hashes where the file has them. The parser follows pip's file format
 (continuation lines, comments, `-r` includes, `-e`, `--hash`, per-line options);
-what it cannot read is listed as a problem, never silently dropped.
+what it cannot read is listed as a problem, never silently dropped. Requirement URLs often carry
+an access token (`git+https://TOKEN@github.com/...`, `?token=`): every URL kept, and every line
+quoted in a problem, is scrubbed first.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
 
+from auditor.capture.redact import clean_url, mask
 from auditor.record.base import Missing
 from auditor.record.models import DeclaredRequirements, Pin, RequirementsFile
 
@@ -21,6 +24,7 @@ DEFAULT_FILES = ("requirements.txt",)
 MAX_INCLUDE_DEPTH = 10
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _HASH = re.compile(r"--hash[=\s]+(\S+)")
+_NAMED_URL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*@\s*\S+://")  # name @ URL (PEP 508)
 
 
 def collect_requirements(root: Path, declared: tuple[str, ...] = ()) -> DeclaredRequirements | Missing:
@@ -90,17 +94,16 @@ def _parse_line(line: str, number: int, path: Path, pins: list[Pin], problems: l
         return  # global options (index URLs, constraints, find-links): not pins
     hashes = tuple(_HASH.findall(line))
     spec = _HASH.sub("", line).split(" --")[0].strip()
-    if editable or ("://" in spec.split(";")[0] and "@" not in spec):
+    if editable or ("://" in spec.split(";")[0] and not _NAMED_URL.match(spec)):
+        url = clean_url(spec)
         pins.append(
-            Pin(
-                name=_name_of(spec), specifier="", version=None, hashes=hashes, url=spec, editable=editable, line=number
-            )
+            Pin(name=_name_of(url), specifier="", version=None, hashes=hashes, url=url, editable=editable, line=number)
         )
         return
     try:
         requirement = Requirement(spec)
     except InvalidRequirement as exc:
-        problems.append(f"line {number}: cannot parse {spec[:80]!r}: {exc}")
+        problems.append(mask(f"line {number}: cannot parse {clean_url(spec)[:80]!r}: {exc}")[0])
         return
     exact = [s.version for s in requirement.specifier if s.operator in ("==", "===") and "*" not in s.version]
     pins.append(
@@ -110,16 +113,16 @@ def _parse_line(line: str, number: int, path: Path, pins: list[Pin], problems: l
             version=exact[0] if len(exact) == 1 else None,
             hashes=hashes,
             marker=str(requirement.marker) if requirement.marker else None,
-            url=requirement.url,
+            url=clean_url(requirement.url) if requirement.url else None,
             editable=False,
             line=number,
         )
     )
 
 
-def _name_of(spec: str) -> str:
-    egg = re.search(r"#egg=([A-Za-z0-9_.-]+)", spec)
-    return egg.group(1) if egg else spec.rstrip("/").rsplit("/", 1)[-1]
+def _name_of(url: str) -> str:
+    egg = re.search(r"#egg=([A-Za-z0-9_.-]+)", url)
+    return egg.group(1) if egg else url.split("#")[0].split("?")[0].rstrip("/").rsplit("/", 1)[-1]
 
 
 def _display(root: Path, path: Path) -> str:

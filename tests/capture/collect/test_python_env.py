@@ -135,3 +135,15 @@ def test_vcs_urls_lose_their_credentials() -> None:
     )
     assert dist.url == "https://git.example.invalid/private.git"
     assert dist.install_kind == "vcs" and dist.commit_id == "c" * 40
+
+
+def test_direct_url_tokens_are_removed() -> None:
+    for url, clean in [
+        ("https://directurl-Jc94Vh3e@github.com/acme/calib.git", "https://github.com/acme/calib.git"),
+        (
+            "https://files.example.invalid/calib.whl?token=directq-Lm3",
+            "https://files.example.invalid/calib.whl?token=[REDACTED:url-secret]",
+        ),
+    ]:
+        raw = {"name": "calib", "version": "1.0", "installer": "pip", "location": "/x", "direct_url": {"url": url}}
+        assert to_distribution(raw).url == clean

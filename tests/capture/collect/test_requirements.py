@@ -54,3 +54,26 @@ def test_the_samples_hash_checked_requirements() -> None:
     (sample,) = declared.files
     assert sample.problems == ()
     assert len(sample.pins) >= 17 and all(p.version and p.hashes for p in sample.pins)
+
+
+def test_requirement_urls_lose_their_tokens(tmp_path: Path) -> None:
+    tokens = ("reqtoken-Gk72Ws9d", "reqoauth-Nd83Kq1z", "reqquery-Tv51Bm8c", "idxpass-Ry62Fp0w", "badline-Qp40Xz")
+    (tmp_path / "requirements.txt").write_text(
+        f"--extra-index-url https://ci:{tokens[3]}@pypi.example.invalid/simple\n"
+        f"git+https://{tokens[0]}@github.com/acme/features.git@v1.2#egg=features\n"
+        f"scorer @ https://{tokens[1]}:x-oauth-basic@github.com/acme/scorer/archive/v2.zip\n"
+        f"https://files.example.invalid/calib-1.0-py3-none-any.whl?token={tokens[2]}\n"
+        f"-e git+https://{tokens[0]}@github.com/acme/editable.git#egg=editable\n"
+        f"broken @ https://{tokens[4]}@x.invalid/y ; python_version >>> '3'\n"
+    )
+    declared = collect_requirements(tmp_path)
+    assert isinstance(declared, DeclaredRequirements)
+    assert not any(token in declared.model_dump_json() for token in tokens)
+    pins = {p.name: p for p in declared.files[0].pins}
+    assert pins["features"].url == "git+https://github.com/acme/features.git@v1.2#egg=features"
+    assert pins["scorer"].url == "https://github.com/acme/scorer/archive/v2.zip"
+    assert pins["calib-1.0-py3-none-any.whl"].url == (
+        "https://files.example.invalid/calib-1.0-py3-none-any.whl?token=[REDACTED:url-secret]"
+    )
+    assert pins["editable"].editable and pins["editable"].url == "git+https://github.com/acme/editable.git#egg=editable"
+    assert len(declared.files[0].problems) == 1 and "line 6: cannot parse" in declared.files[0].problems[0]
