@@ -23,14 +23,14 @@ def canary_failure(answer: PackageAudit | None, source: str) -> str | None:
     if answer is not None and any(a.id in _KNOWN_AS or _KNOWN_AS & set(a.aliases) for a in answer.advisories):
         return None
     if answer is None:
-        said = "nothing"
+        said = "no answer"
     elif answer.status == "not_audited":
-        said = f"that it could not tell ({answer.reason})"
+        said = answer.reason or "no usable answer"
     elif answer.advisories:
-        said = "only " + ", ".join(a.id[:60] for a in answer.advisories[:5])
+        said = "it reported only " + ", ".join(a.id[:60] for a in answer.advisories[:5])
     else:
-        said = "no known vulnerabilities"
+        said = "it reported no known vulnerabilities"
     return (
-        f"{source} failed the canary: asked about {CANARY_NAME} {CANARY_VERSION}, which {CANARY_ADVISORY} affects, "
-        f"it answered {said}; its answers cannot be trusted, so no package was audited"
+        f"{source} failed the canary ({CANARY_NAME} {CANARY_VERSION}, which {CANARY_ADVISORY} affects): {said}; "
+        "its answers cannot be trusted, so no package was audited"
     )
