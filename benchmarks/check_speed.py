@@ -5,7 +5,7 @@ record parse, every rule of the default pack, the vulnerability audit, text outp
 once with a cold advisory-index cache and `--repeat` times warm. Prints the cold time and the
 warm median. Target (issue: policy engine): under 2 s warm, the index built once and cached.
 
-    .venv/bin/python benchmarks/check_speed.py [--repeat 5] [--db ../shared/data/pypa-advisory-database]
+    .venv/bin/python benchmarks/check_speed.py [--repeat 5] [--db tests/fixtures/advisories/pypa-snapshot]
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def timed(args: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--db", type=Path, default=REPO.parent / "shared" / "data" / "pypa-advisory-database")
+    parser.add_argument("--db", type=Path, default=REPO / "tests" / "fixtures" / "advisories" / "pypa-snapshot")
     parser.add_argument("--packages", type=int, default=2000)
     parser.add_argument("--datasets", type=int, default=10000)
     args = parser.parse_args()

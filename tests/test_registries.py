@@ -27,7 +27,7 @@ from auditor.render.dossier.pdf import render_pdf
 from auditor.render.formats import CHECK_FORMATS, DOSSIER_FORMATS, check_format, dossier_formats
 from auditor.vocabulary import VulnSource
 from tests.check.vulns.osv_server import serve_osv
-from tests.conftest import FIXTURES, REPO
+from tests.conftest import ADVISORY_SNAPSHOT, FIXTURES, REPO
 from tests.factories import make_record
 
 SMALL_DB = FIXTURES / "advisories" / "small"
@@ -79,7 +79,7 @@ def test_every_dossier_format_renders(report: CheckReport) -> None:
 
 @pytest.fixture(scope="module")
 def osv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve_osv(SMALL_DB, tmp_path_factory.mktemp("osv")) as server:
+    with serve_osv(ADVISORY_SNAPSHOT, tmp_path_factory.mktemp("osv")) as server:  # the canary needs real data
         yield server.url
 
 
@@ -88,13 +88,13 @@ def test_every_vulnerability_source_answers_and_never_fails_open(osv: str, tmp_p
     not audited with a reason (PyPI's per-version endpoint answers 404 here), never clean."""
     assert set(SOURCES) == set(get_args(VulnSource))
     choices = {
-        "local": SourceChoice(source="local", database=SMALL_DB),
-        "osv": SourceChoice(source="osv", osv_url=osv, timeout_s=120),
-        "pypi": SourceChoice(source="pypi", timeout_s=120),
+        "local": (SourceChoice(source="local", database=SMALL_DB), ("acme-gadgets", "1.0")),
+        "osv": (SourceChoice(source="osv", osv_url=osv, timeout_s=120), ("PyYAML", "5.3")),
+        "pypi": (SourceChoice(source="pypi", timeout_s=120), ("PyYAML", "5.3")),
     }
     assert set(choices) == set(SOURCES)
-    for name, choice in choices.items():
-        audit = audit_packages(choice, [("acme-gadgets", "1.0")], tmp_path / name)
+    for name, (choice, pin) in choices.items():
+        audit = audit_packages(choice, [pin], tmp_path / name)
         (package,) = audit.packages
         assert package.status != "clean", name
         if name in ("local", "osv"):

@@ -38,7 +38,7 @@ from auditor.check.report import (
 )
 from auditor.check.vulns.audit import VulnAudit
 from auditor.check.vulns.sources import SourceChoice, audit_packages
-from auditor.check.waivers import WAIVER_RULE, Waiver, apply_waivers
+from auditor.check.waivers import WAIVER_RULE, Waiver, WaiverReport, apply_waivers
 from auditor.errors import EXIT_COULD_NOT_EVALUATE, EXIT_OK, EXIT_VIOLATIONS
 from auditor.record import RunRecord
 from auditor.record.findings import Finding
@@ -98,10 +98,10 @@ def run_check(request: CheckRequest) -> CheckReport:
         findings=tuple(findings),
         with_waivers=_result(findings, request.fail_on),
         without_waivers=_result(raw, request.fail_on),
-        waivers=_waiver_summary(request, waived.used, waived.unused, waived.expired),
+        waivers=_waiver_summary(request, waived),
         vulnerabilities=summary,
         clauses=tuple(_clauses(findings, request.pack)),
-        warnings=tuple(_warnings(summary, waived.unused)),
+        warnings=tuple(_warnings(summary, waived)),
     )
 
 
@@ -185,6 +185,8 @@ def _vuln_summary(vulns: VulnAudit, request: CheckRequest, today: date) -> VulnS
         stale=bool(limit is not None and age is not None and age > limit),
         error=vulns.error,
         problems=source.problems,
+        coverage=source.coverage,
+        incomplete=source.incomplete,
         packages=tuple(
             PackageResult(
                 name=p.name,
@@ -207,13 +209,14 @@ def _vuln_summary(vulns: VulnAudit, request: CheckRequest, today: date) -> VulnS
     )
 
 
-def _waiver_summary(
-    request: CheckRequest, used: tuple[str, ...], unused: tuple[str, ...], expired: tuple[str, ...]
-) -> WaiverSummary | None:
+def _waiver_summary(request: CheckRequest, waived: WaiverReport) -> WaiverSummary | None:
     if request.waivers_file is None:
         return None
     path, digest = request.waivers_file
-    return WaiverSummary(file=path, sha256=digest, used=used, unused=unused, expired=expired)
+    partial = tuple(sorted({p.waiver for p in waived.partial}))
+    return WaiverSummary(
+        file=path, sha256=digest, used=waived.used, unused=waived.unused, expired=waived.expired, partial=partial
+    )
 
 
 def _clauses(findings: Sequence[Finding], pack: Pack) -> list[ClauseRow]:
@@ -233,8 +236,10 @@ def _clauses(findings: Sequence[Finding], pack: Pack) -> list[ClauseRow]:
     return rows
 
 
-def _warnings(vulns: VulnSummary | None, unused: tuple[str, ...]) -> list[str]:
+def _warnings(vulns: VulnSummary | None, waived: WaiverReport) -> list[str]:
     out = []
+    if vulns is not None and vulns.incomplete and vulns.error is None:
+        out.append(f"vulnerability source {vulns.location}: {coverage_note(vulns.incomplete)}")
     if vulns is not None and vulns.source == "osv-local" and vulns.date is None and vulns.error is None:
         out.append("the advisory database has no date: auditor cannot tell how current it is")
     if vulns is not None and vulns.stale:
@@ -244,5 +249,16 @@ def _warnings(vulns: VulnSummary | None, unused: tuple[str, ...]) -> list[str]:
         )
     if vulns is not None and vulns.problems:
         out.append(f"{len(vulns.problems)} advisory file(s) could not be read; affected packages are not audited")
-    out += [f"waiver {w} matched no finding: remove it if the problem is gone" for w in unused]
+    out += [f"waiver {w} matched no finding: remove it if the problem is gone" for w in waived.unused]
+    out += [
+        f"waiver {p.waiver} covers only part of {p.subject} ({p.rule}): it accepts {', '.join(p.covered)}, "
+        f"but the finding also fails on {', '.join(p.uncovered)}, so it still fails; keep the waiver and fix "
+        "or add the rest"
+        for p in waived.partial
+    ]
     return out
+
+
+def coverage_note(incomplete: str) -> str:
+    """One line for a source that covers less than it should (`incomplete` says why)."""
+    return f"the advisory database {incomplete}; packages it does not cover are not audited, never clean"

@@ -75,7 +75,7 @@ class PackageResult(Frozen):
 
 
 class VulnSummary(Frozen):
-    source: Literal["osv-local", "pip-audit-pypi", "pip-audit-osv"]
+    source: Literal["osv-local", "osv-api", "pip-audit-pypi", "pip-audit-osv"]
     location: str
     date: str | None = Field(None, description="Date of the advisory data (YYYY-MM-DD), when known")
     commit: str | None = None
@@ -86,6 +86,10 @@ class VulnSummary(Frozen):
     stale: bool = Field(False, description="Older than max_age_days")
     error: str | None = Field(None, description="Why the source could not be used at all")
     problems: tuple[str, ...] = ()
+    coverage: str | None = Field(None, description="What the source covers, and how that was checked")
+    incomplete: str | None = Field(
+        None, description="Why the source covers fewer packages than it should (undeclared, damaged)"
+    )
     packages: tuple[PackageResult, ...] = ()
 
     def package_counts(self) -> dict[str, int]:
@@ -102,6 +106,7 @@ class WaiverSummary(Frozen):
     used: tuple[str, ...] = ()
     unused: tuple[str, ...] = ()
     expired: tuple[str, ...] = ()
+    partial: tuple[str, ...] = Field((), description="Waivers that cover only some of a finding's advisories")
 
 
 class ClauseRow(Frozen):

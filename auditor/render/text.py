@@ -44,7 +44,8 @@ def render_text(report: CheckReport) -> str:
         w = report.waivers
         lines += [
             "",
-            f"Waivers ({safe(w.file)}): used {_ids(w.used)}; unused {_ids(w.unused)}; expired {_ids(w.expired)}",
+            f"Waivers ({safe(w.file)}): used {_ids(w.used)}; unused {_ids(w.unused)}; expired {_ids(w.expired)}"
+            + (f"; covering only part of a finding {_ids(w.partial)}" if w.partial else ""),
         ]
     lines += [f"warning: {safe(text)}" for text in report.warnings]
     return "\n".join(lines) + "\n"
@@ -64,7 +65,9 @@ def _vuln_lines(report: CheckReport) -> list[str]:
         f"  vulns     {v.source} {safe(v.location)} ({dated}): {counts['vulnerable']} vulnerable, "
         f"{counts['clean']} clean, {counts['not_audited']} not audited of {len(v.packages)} packages"
     )
-    return [line] + ([f"  vulns     source failed: {safe(v.error)}"] if v.error else [])
+    if v.error:
+        return [line, f"  vulns     source failed: {safe(v.error)}"]
+    return [line] + ([f"  vulns     incomplete: {safe(v.incomplete)}"] if v.incomplete else [])
 
 
 def _verdict_line(label: str, result: Result) -> str:
@@ -106,10 +109,13 @@ def _ids(ids: tuple[str, ...]) -> str:
 def terminal_notes(report: CheckReport, fmt: str, to_file: bool) -> list[str]:
     """What a person watching the terminal must see even when the report goes elsewhere."""
     notes = []
-    if report.vulnerabilities is not None and report.vulnerabilities.error:
-        notes.append(f"vulnerability source failed: {safe(report.vulnerabilities.error)}")
+    v = report.vulnerabilities
+    if v is not None and v.error:
+        notes.append(f"vulnerability source failed: {safe(v.error)}")
     if fmt != "text" or to_file:
         notes += [f"warning: {safe(w)}" for w in report.warnings]
         result = report.with_waivers
         notes.append(f"verdict: {result.verdict} (exit {result.exit_code})")
+    elif v is not None and v.incomplete:  # in the text too, but a source that covers too little must be seen
+        notes += [f"warning: {safe(w)}" for w in report.warnings if v.incomplete in w]
     return notes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import threading
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from auditor.record import RunRecord
 from auditor.record.io import dump_record
 from auditor.record.models import Distribution, Packages
+from tests.check.vulns.osv_server import Mode
 from tests.check.vulns.test_osv_local import SNAPSHOT
 from tests.conftest import CliRunner, base_env
 from tests.factories import make_record
@@ -136,7 +138,76 @@ def test_an_unusable_source_is_could_not_evaluate_exit_3(cli: CliRunner, tmp_pat
     closed = "http://127.0.0.1:9/v1/query"  # the discard port: nothing listens there
     code, out, err = _check(cli, tmp_path, None, "--policy", "vuln.yaml", "--vuln-source", "osv", "--osv-url", closed)
     assert code == 3, out
-    assert "vulnerability source failed: pip-audit" in err
+    assert "vulnerability source failed: the OSV endpoint http://127.0.0.1:9/v1/query failed the canary" in err
+
+
+ONLY_VULNS = PACK.split("  - id: T-RUN-1")[0] + (
+    "  - id: T-VULN-1\n    title: v\n    severity: high\n    rationale: r\n    remediation: m\n"
+    "    references: [x]\n    check: {kind: no_known_vulnerabilities}\n"
+)
+CLEAN_PINS = (("Jinja2", "3.1.4"), ("numpy", "2.1.0"), ("auditor-no-such-package", "1.0"))  # clean in the snapshot
+
+
+def _broken_snapshot(tmp_path: Path, how: str) -> Path:
+    """A real database made partial or damaged the ways a copy goes wrong."""
+    root = tmp_path / "db"
+    if how == "one package only":
+        shutil.copytree(SNAPSHOT / "vulns" / "jinja2", root / "vulns" / "jinja2")
+        return root
+    shutil.copytree(SNAPSHOT, root)
+    numpy = sorted((root / "vulns" / "numpy").iterdir())[0]
+    if how == "corrupt YAML":
+        numpy.write_text("id: PYSEC-X\naffected: [unclosed\n")  # the count still matches
+    else:
+        numpy.unlink()  # "count mismatch"
+    return root
+
+
+@pytest.mark.parametrize(
+    ("how", "warning", "reason"),
+    [
+        ("one package only", "declares no coverage", "declares no coverage"),
+        ("corrupt YAML", None, "advisory file vulns/numpy/"),
+        ("count mismatch", "does not match SNAPSHOT.txt", "does not match SNAPSHOT.txt"),
+    ],
+)
+def test_a_partial_or_damaged_database_is_exit_3_never_0(
+    cli: CliRunner, tmp_path: Path, how: str, warning: str | None, reason: str
+) -> None:
+    (tmp_path / "vuln.yaml").write_text(ONLY_VULNS)
+    _store(tmp_path, _with_packages(make_record(), *CLEAN_PINS))
+    code, out, err = _check(
+        cli, tmp_path, None, "--policy", "vuln.yaml", "--advisory-db", str(_broken_snapshot(tmp_path, how))
+    )
+    assert code == 3, out
+    assert "VERDICT: COULD NOT EVALUATE (exit 3)" in out
+    numpy = next(line for line in out.splitlines() if "package:numpy" in line)
+    assert "COULD NOT EVALUATE" in numpy and reason in out, numpy
+    if warning:  # the terminal sees it even though the report went to stdout
+        assert f"auditor: warning: vulnerability source {tmp_path / 'db'}: the advisory database {warning}" in err
+        assert f"vulns     incomplete: {warning}" in out
+    code, out, _ = _check(
+        cli, tmp_path, None, "--policy", "vuln.yaml", "--advisory-db", str(tmp_path / "db"), "--format", "json"
+    )
+    report = json.loads(out)
+    assert code == 3
+    numpy_result = next(p for p in report["vulnerabilities"]["packages"] if p["name"] == "numpy")
+    assert numpy_result["status"] == "not_audited" and reason in numpy_result["reason"]
+
+
+@pytest.mark.parametrize("mode", ["empty_object", "empty_list", "no_affected", "other_package"])
+def test_a_lying_osv_endpoint_is_exit_3_never_0(cli: CliRunner, tmp_path: Path, cache: Path, mode: Mode) -> None:
+    from tests.check.vulns.osv_server import serve_osv
+
+    (tmp_path / "vuln.yaml").write_text(ONLY_VULNS)
+    _store(tmp_path, _with_packages(make_record(), *CLEAN_PINS))
+    with serve_osv(SNAPSHOT, cache) as server:
+        server.mode = mode
+        code, out, err = _check(
+            cli, tmp_path, cache, "--policy", "vuln.yaml", "--vuln-source", "osv", "--osv-url", server.url
+        )
+    assert code == 3, out
+    assert f"auditor: vulnerability source failed: the OSV endpoint {server.url} failed the canary" in err
 
 
 def test_waivers_scope_expiry_and_both_verdicts(cli: CliRunner, tmp_path: Path, cache: Path) -> None:
@@ -267,7 +338,7 @@ def test_an_osv_mirror_through_the_cli(cli: CliRunner, tmp_path: Path, cache: Pa
     assert code == 1, err
     assert asked == [("jinja2", "2.10"), ("numpy", "2.1.0")]  # the mirror was asked, nothing else
     summary = report["vulnerabilities"]
-    assert (summary["source"], summary["location"]) == ("pip-audit-osv", server.url)
+    assert (summary["source"], summary["location"]) == ("osv-api", server.url)
     jinja = next(p for p in summary["packages"] if p["name"] == "jinja2")
     assert {a["id"] for a in jinja["advisories"]} == {"PYSEC-2019-217", "PYSEC-2021-66"}
     numpy = next(p for p in summary["packages"] if p["name"] == "numpy")
@@ -290,3 +361,30 @@ def test_output_to_a_device_writes_into_it(cli: CliRunner, tmp_path: Path) -> No
     assert json.loads(got[0])["kind"] == "auditor.check-report"
     code, _, err = _check(cli, tmp_path, None, "--policy", "mini.yaml", "-o", str(tmp_path))
     assert code == 2 and err.strip() == f"auditor: error: {tmp_path}: is a folder, not a file"
+
+
+def test_a_waiver_for_one_of_two_advisories_says_it_covers_part(cli: CliRunner, tmp_path: Path, cache: Path) -> None:
+    """Jinja2 2.10 fails on two advisories; a waiver naming one leaves it failing, and must not be called unused."""
+    _store(tmp_path, _with_packages(make_record(), ("Jinja2", "2.10")))  # installed as Jinja2, waived as jinja2
+    (tmp_path / "vuln.yaml").write_text(ONLY_VULNS)
+    waiver = (
+        "version: 1\nwaivers:\n  - id: W-1\n    rule: T-VULN-1\n    scope: package:jinja2\n"
+        "    justification: the sandbox escape needs untrusted templates\n    owner: alice\n    approver: bob\n"
+        "    expires: '2099-12-31'\n    advisories: [{ids}]\n"
+    )
+    (tmp_path / "waivers.yaml").write_text(waiver.format(ids="PYSEC-2019-217"))
+    args = ("--policy", "vuln.yaml", "--advisory-db", str(SNAPSHOT), "--waivers", "waivers.yaml", "--format", "json")
+    code, out, err = _check(cli, tmp_path, cache, *args)
+    report = json.loads(out)
+    assert code == 1, err
+    assert report["waivers"]["unused"] == [] and report["waivers"]["partial"] == ["W-1"]
+    assert not [w for w in report["warnings"] if "matched no finding" in w]
+    assert (
+        "waiver W-1 covers only part of package:Jinja2 (T-VULN-1): it accepts PYSEC-2019-217, but the finding also"
+        " fails on PYSEC-2021-66, so it still fails" in err
+    )
+    (tmp_path / "waivers.yaml").write_text(waiver.format(ids="PYSEC-2019-217, PYSEC-2021-66"))
+    code, out, err = _check(cli, tmp_path, cache, *args)
+    assert code == 0, err
+    (jinja,) = [f for f in json.loads(out)["findings"] if f["subject"] == "package:Jinja2"]
+    assert (jinja["outcome"], jinja["waiver"]) == ("waived", "W-1")

@@ -156,7 +156,7 @@ def clean(text: str) -> str:
 
 def test_committed_report_schema_is_current() -> None:
     if os.environ.get("AUDITOR_REGENERATE"):
-        target = Path(__file__).resolve().parents[2] / "auditor" / "policy" / "check-report.schema.json"
+        target = Path(__file__).resolve().parents[2] / "auditor" / "check" / "check-report.schema.json"
         target.write_text(schema_text())
     assert committed_schema_text() == schema_text(), (
         "the committed check-report schema is stale: regenerate with AUDITOR_REGENERATE=1 ./dev test tests/policy"

@@ -2,8 +2,9 @@
 
 Parsing a few thousand YAML files takes seconds, so the index (plain JSON data, never pickle) can be
 cached in `cache_dir` under a key over every advisory file's path, size and mtime. A file that cannot be
-read or is not a usable OSV record is named in the index's problems, and every package it names is
-marked broken so an audit reports it not audited rather than clean.
+read or is not a usable OSV record is named in the index's problems, and every package it names (or
+the folder it sits in names) is marked broken so an audit reports it not audited rather than clean; a
+broken file that names no package at all is "unattributed", and damages the whole database.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from auditor.errors import CouldNotEvaluateError
 from auditor.files import write_atomic
 
 _SUFFIXES = (".yaml", ".yml", ".json")
-_CACHE_FORMAT = 2  # bump whenever the index layout or the evaluation inputs change
+MANIFEST = "auditor-advisories.json"  # the coverage manifest (osv_coverage), never an advisory
+_CACHE_FORMAT = 3  # bump whenever the index layout or the evaluation inputs change
 _SHA = re.compile(r"[0-9a-f]{40}")
 # The index is JSON data so it can be cached: {"format", "key", "advisories": int, "problems": [str],
 # "packages": {name: [record]}, "broken": {name: [problem]}, "newest": ISO date | None}. A record is what
@@ -37,9 +39,8 @@ class AdvisoryDatabaseError(CouldNotEvaluateError):
     """The advisory database as a whole is unusable, so no package can be audited against it."""
 
 
-def load_index(root: Path, cache_dir: Path | None) -> Index:
-    """Index the advisories under `root`, reusing a valid cache in `cache_dir` when one matches."""
-    files = _advisory_files(root)
+def load_index(root: Path, files: dict[str, Path], cache_dir: Path | None) -> Index:
+    """Index the advisory `files` under `root`, reusing a valid cache in `cache_dir` when one matches."""
     key = _fingerprint(root, files)
     where = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]  # one live cache per database
     cache = cache_dir / f"osv-{where}-{key}.json" if cache_dir else None
@@ -53,15 +54,26 @@ def load_index(root: Path, cache_dir: Path | None) -> Index:
 
 def snapshot_facts(root: Path) -> tuple[str | None, str | None]:
     """Commit and date from SNAPSHOT.txt ("Commit <sha>, dated YYYY-MM-DD"), else the commit of a .git."""
-    text = ""
-    with contextlib.suppress(OSError):
-        text = (root / "SNAPSHOT.txt").read_text(encoding="utf-8", errors="replace")
+    text = snapshot_text(root)
     commit = re.search(r"\bcommit ([0-9a-f]{40})\b", text, re.IGNORECASE)
-    dated = [d for d in re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text) if _is_date(d)]
-    return (commit.group(1).lower() if commit else _git_head(root)), (dated[0] if dated else None)
+    dated = [d for d in re.findall(r"\b\d{4}-\d{2}-\d{2}\b", text) if is_date(d)]
+    return (commit.group(1).lower() if commit else git_head(root)), (dated[0] if dated else None)
 
 
-def _advisory_files(root: Path) -> dict[str, Path]:
+def snapshot_text(root: Path) -> str:
+    """SNAPSHOT.txt of a database snapshot, or "" when there is none."""
+    with contextlib.suppress(OSError):
+        return (root / "SNAPSHOT.txt").read_text(encoding="utf-8", errors="replace")
+    return ""
+
+
+def is_advisory_path(rel: str) -> bool:
+    """Whether a relative path is one the index reads: *.yaml/*.yml/*.json, nothing hidden, not the manifest."""
+    parts = rel.split("/")
+    return rel.endswith(_SUFFIXES) and rel != MANIFEST and not any(part.startswith(".") for part in parts)
+
+
+def advisory_files(root: Path) -> dict[str, Path]:
     """Every *.yaml/*.yml/*.json below `root` by relative path, skipping hidden entries such as .git."""
     if not root.is_dir():
         raise AdvisoryDatabaseError(f"advisory database {root} does not exist or is not a folder")
@@ -69,8 +81,9 @@ def _advisory_files(root: Path) -> dict[str, Path]:
     for folder, subfolders, names in os.walk(root):
         subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
         relative = Path(folder).relative_to(root)  # "." for the root itself, and "." / name is name
-        for name in sorted(n for n in names if n.endswith(_SUFFIXES) and not n.startswith(".")):
-            found[(relative / name).as_posix()] = Path(folder, name)
+        for name in sorted(names):
+            if is_advisory_path(rel := (relative / name).as_posix()):
+                found[rel] = Path(folder, name)
     if not found:
         raise AdvisoryDatabaseError(f"advisory database {root} holds no OSV advisory files (*.yaml, *.yml, *.json)")
     return found
@@ -100,7 +113,7 @@ def _build_index(root: Path, files: dict[str, Path], key: str) -> Index:
             _add_problem(index, root, path, rel, doc, exc)
             continue
         index["advisories"] += 1
-        if modified and _is_date(modified[:10]) and modified[:10] > (index["newest"] or ""):
+        if modified and is_date(modified[:10]) and modified[:10] > (index["newest"] or ""):
             index["newest"] = modified[:10]
         for name, record in records.items():
             index["packages"].setdefault(name, []).append(record)
@@ -120,7 +133,7 @@ def _add_problem(index: Index, root: Path, path: Path, rel: str, doc: object, ex
         index["broken"].setdefault(name, []).append(f"advisory file {problem}")
 
 
-def _is_date(text: str) -> bool:
+def is_date(text: str) -> bool:
     try:
         date.fromisoformat(text)
     except ValueError:
@@ -128,12 +141,19 @@ def _is_date(text: str) -> bool:
     return True
 
 
-def _git_head(root: Path) -> str | None:
-    """HEAD's commit read from the files of a git checkout, without running git."""
+def git_dir(root: Path) -> Path:
+    """The git folder of a checkout at `root` (".git", or where a worktree's ".git" file points)."""
     git = root / ".git"
     with contextlib.suppress(OSError, ValueError):
         if git.is_file():  # a worktree or submodule: ".git" holds "gitdir: <path>"
             git = root / git.read_text(encoding="utf-8").removeprefix("gitdir:").strip()
+    return git
+
+
+def git_head(root: Path) -> str | None:
+    """HEAD's commit read from the files of a git checkout, without running git."""
+    git = git_dir(root)
+    with contextlib.suppress(OSError, ValueError):
         head = (git / "HEAD").read_text(encoding="utf-8").strip()
         ref = head.removeprefix("ref:").strip()
         if ref == head:

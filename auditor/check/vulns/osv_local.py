@@ -1,8 +1,9 @@
 """Offline vulnerability source: a local OSV advisory database, such as a PyPA advisory-database checkout.
 
-It never fails open. A package is "clean" only when every advisory naming it was evaluated and none
-applies (or the database names it nowhere, which is how OSV says "no known vulnerabilities"). A bad
-file, a version that is not PEP 440 or a range type that cannot be evaluated makes it "not_audited".
+It never fails open. A package is "clean" only when the database declares that it covers it (see
+osv_coverage), every advisory naming it was evaluated and none applies (or the database names it
+nowhere, which is how OSV says "no known vulnerabilities"). A bad file, a version that is not PEP 440,
+a range type that cannot be evaluated, or a package outside the declared coverage makes it "not_audited".
 Ranges follow the OSV schema's "Evaluation" rules; only ECOSYSTEM ranges apply to PyPI versions.
 
 This module holds the public results and the evaluation of an installed version against the index;
@@ -20,7 +21,8 @@ from typing import Any, Literal
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import Version
 
-from auditor.check.vulns.osv_index import AdvisoryDatabaseError, Index, load_index, snapshot_facts
+from auditor.check.vulns.osv_coverage import Coverage, read_coverage
+from auditor.check.vulns.osv_index import AdvisoryDatabaseError, Index, advisory_files, load_index, snapshot_facts
 from auditor.check.vulns.osv_records import parse_version
 
 __all__ = ["NOT_IN_DATABASE", "Advisory", "AdvisoryDatabaseError", "DatabaseInfo", "LocalOsvDatabase", "PackageAudit"]
@@ -66,29 +68,42 @@ class DatabaseInfo:
     commit: str | None
     date: str | None
     problems: tuple[str, ...]
+    coverage: str  # what it declares it covers, and how that was checked
+    incomplete: str | None = None  # undeclared or damaged: why it covers no package, when it covers none
 
 
 class LocalOsvDatabase:
     """An OSV advisory folder indexed by canonical package name; open() it once, audit many packages."""
 
-    def __init__(self, info: DatabaseInfo, index: Index) -> None:
+    def __init__(self, info: DatabaseInfo, index: Index, coverage: Coverage) -> None:
         self.info = info
         self._index = index
+        self._coverage = coverage
 
     @classmethod
     def open(cls, path: Path, cache_dir: Path | None = None) -> LocalOsvDatabase:
         """Index the advisories under `path`, reusing a valid cache in `cache_dir` when one matches."""
         root = Path(path)
-        index = load_index(root, cache_dir)
+        files = advisory_files(root)
+        index = load_index(root, files, cache_dir)
         if not index["packages"] and not index["broken"]:
             unreadable = f"; {len(index['problems'])} file(s) could not be read" if index["problems"] else ""
             raise AdvisoryDatabaseError(
                 f"{root}: no PyPI advisories found (is this an OSV advisory folder?){unreadable}"
             )
+        coverage = read_coverage(root, files, index["unattributed"])
         commit, dated = snapshot_facts(root)
-        problems = tuple(index["problems"])
-        info = DatabaseInfo(str(root), "osv-local", index["advisories"], commit, dated or index["newest"], problems)
-        return cls(info, index)
+        info = DatabaseInfo(
+            path=str(root),
+            kind="osv-local",
+            advisories=index["advisories"],
+            commit=commit,
+            date=coverage.date or dated or index["newest"],
+            problems=tuple(index["problems"]),
+            coverage=coverage.description,
+            incomplete=coverage.problem,
+        )
+        return cls(info, index, coverage)
 
     def audit(self, packages: Sequence[tuple[str, str]]) -> list[PackageAudit]:
         """Audit each (name, installed version); names are matched after PEP 503 canonicalisation."""
@@ -101,17 +116,18 @@ class LocalOsvDatabase:
     def _audit_one(self, name: str, version: str) -> PackageAudit:
         key = canonicalize_name(name)
         records: list[dict[str, Any]] = self._index["packages"].get(key, [])
-        unknown: list[str] = [*self._index["broken"].get(key, []), *self._index["unattributed"]]
+        uncovered = self._coverage.why_not(key)
+        unknown: list[str] = [*self._index["broken"].get(key, []), *([uncovered] if uncovered else [])]
         if not records and not unknown:
             return PackageAudit(name, version, "clean", (), NOT_IN_DATABASE)
         parsed = parse_version(version)
-        if parsed is None:
+        if parsed is None and records:  # with no advisory naming the package, its version does not matter
             unknown.append(f"installed version {version!r} is not a PEP 440 version")
         hits: dict[str, Advisory] = {}
         for record in records:
-            outcome = _applies(record, version, parsed)
+            outcome = applies(record, version, parsed)
             if outcome is True:
-                hits.setdefault(record["id"], _advisory(record))
+                hits.setdefault(record["id"], advisory_of(record))
             elif isinstance(outcome, str):
                 unknown.append(outcome)
         why = "; ".join(dict.fromkeys(unknown)) or None
@@ -120,7 +136,7 @@ class LocalOsvDatabase:
         return PackageAudit(name, version, "not_audited" if why else "clean", (), why)
 
 
-def _applies(record: dict[str, Any], raw: str, parsed: Version | None) -> bool | str:
+def applies(record: dict[str, Any], raw: str, parsed: Version | None) -> bool | str:
     """True or False when decided, else the reason it could not be (callers must not read that as False)."""
     undecided: str | None = None
     canonical = canonicalize_version(parsed) if parsed is not None else None
@@ -159,7 +175,7 @@ def _in_range(advisory_id: str, rng: dict[str, Any], version: Version | None) ->
     return affected
 
 
-def _advisory(record: dict[str, Any]) -> Advisory:
+def advisory_of(record: dict[str, Any]) -> Advisory:
     ranges = [r for entry in record["affected"] for r in entry["ranges"] if r["type"] == "ECOSYSTEM"]
     fixed = {value for r in ranges for kind, value in r["events"] if kind == "fixed"}
     order = sorted(fixed, key=lambda v: (parse_version(v) is None, parse_version(v) or Version("0"), v))

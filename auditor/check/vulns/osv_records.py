@@ -61,10 +61,16 @@ def package_records(raw: object, rel: str) -> tuple[str | None, dict[str, dict[s
         "references": [str(r["url"]) for r in _dicts(doc.get("references"), "references") if r.get("url")],
     }
     records: dict[str, dict[str, Any]] = {}
-    for item in _dicts(_typed(doc.get("affected"), list, "affected"), "affected"):
+    affected = _dicts(_typed(doc.get("affected"), list, "affected"), "affected")
+    if not affected:  # it asserts nothing about any package: dropping it quietly could hide one
+        raise _Malformed("affected is empty: the advisory names no package")
+    for item in affected:
         package = _typed(item.get("package"), dict, "affected[].package")
         name = _typed(package.get("name"), str, "affected[].package.name")
-        if _typed(package.get("ecosystem"), str, "affected[].package.ecosystem") != "PyPI":
+        ecosystem = _typed(package.get("ecosystem"), str, "affected[].package.ecosystem")
+        if ecosystem != "PyPI" and ecosystem.strip().casefold().startswith("pypi"):
+            raise _Malformed(f"ecosystem {ecosystem!r} is not 'PyPI' (OSV ecosystem names are exact)")
+        if ecosystem != "PyPI":
             continue
         ranges = [_range(r) for r in _dicts(item.get("ranges"), "affected[].ranges") if r.get("type") != "GIT"]
         listed = _typed(item.get("versions") or [], list, "affected[].versions")

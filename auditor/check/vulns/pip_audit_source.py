@@ -14,6 +14,9 @@ environment, and writes its JSON report to a temporary file. What pip-audit 2.10
   is not JSON, conflicting pins) ends in exit 1 with a traceback or an ERROR line and no JSON. So exit
   1 counts only with a well-formed JSON report that lists vulnerabilities; anything else fails the
   whole audit, every package "not_audited" with one line of reason.
+- Even a clean, well-formed report proves little: an endpoint that answers `{}` to everything, or
+  PyPI's per-version endpoint answering 404, looks like "no known vulnerabilities". So the canary
+  (canary.py) is pinned beside the packages, and unless pip-audit reports it, nothing is audited.
 - It reports each pinned line once, including two spellings of one version, but refuses two pins of
   one name with different versions; each package name therefore goes into a file at most once, and
   further versions of a name go into further runs.
@@ -30,6 +33,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,6 +42,7 @@ from packaging.version import Version
 
 from auditor.capture.redact import clean_url, mask
 from auditor.check.vulns.audit import SourceInfo, VulnAudit
+from auditor.check.vulns.canary import CANARY, CANARY_NAME, CANARY_VERSION, canary_failure
 from auditor.check.vulns.osv_local import Advisory, PackageAudit
 from auditor.check.vulns.osv_records import parse_version
 
@@ -82,15 +87,19 @@ def audit_with_pip_audit(
         return VulnAudit.failed(source, requested, "pip-audit is not installed in auditor's environment")
     unpinnable = {pair: why for pair in requested if (why := _why_not_pinnable(*pair))}
     pins = list(dict.fromkeys(_pin(*pair) for pair in requested if pair not in unpinnable))
+    canary = _pin(CANARY_NAME, CANARY_VERSION)
     found: dict[Pin, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout_s
     with tempfile.TemporaryDirectory(prefix="auditor-pip-audit-") as temp:
-        for number, batch in enumerate(_batches(pins)):
+        for number, batch in enumerate(_batches(list(dict.fromkeys([canary, *pins])) if pins else [])):
             try:
                 report = _run(batch, service, url, Path(temp), number, deadline, timeout_s)
             except _Failed as failure:
                 return VulnAudit.failed(source, requested, str(failure))
             found.update({pin: report[pin[0]] for pin in batch if pin[0] in report})
+    if pins and (failed := canary_failure(_package(CANARY_NAME, CANARY_VERSION, found.get(canary)), "pip-audit")):
+        return VulnAudit.failed(source, requested, failed)
+    source = replace(source, coverage=f"what pip-audit's {service} source knows, checked by the canary {CANARY}")
     results = []
     for name, version in requested:
         if (name, version) in unpinnable:

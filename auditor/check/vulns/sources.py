@@ -1,7 +1,8 @@
 """Pick the vulnerability source a check asked for and audit a run's packages with it.
 
-Sources: `local` (an OSV advisory folder, evaluated in-process, offline), `pypi` and `osv`
-(pip-audit, strict, against PyPI or an OSV endpoint). Whatever goes wrong, the answer is a
+Sources: `local` (an OSV advisory folder, evaluated in-process, offline, passing only the packages
+its declared coverage includes), `osv` (the OSV API or a mirror, queried and checked in-process, after
+a canary) and `pypi` (pip-audit against PyPI, strict, after the same canary). Whatever goes wrong, the answer is a
 `VulnAudit` whose packages say "not_audited" and why; nothing here raises for a source that
 cannot be used, because "could not check" is an outcome the policy reports, not a crash.
 """
@@ -44,9 +45,9 @@ def audit_packages(choice: SourceChoice, packages: Packages, cache_dir: Path | N
 
 
 def _osv(choice: SourceChoice, packages: Packages, _cache_dir: Path | None) -> VulnAudit:
-    from auditor.check.vulns.pip_audit_source import audit_with_pip_audit
+    from auditor.check.vulns.osv_api import audit_with_osv_api
 
-    return audit_with_pip_audit(packages, "osv", choice.osv_url, choice.timeout_s)
+    return audit_with_osv_api(packages, choice.osv_url, choice.timeout_s)
 
 
 def _pypi(choice: SourceChoice, packages: Packages, _cache_dir: Path | None) -> VulnAudit:
@@ -75,6 +76,8 @@ def _local(choice: SourceChoice, packages: Packages, cache_dir: Path | None) -> 
         commit=info.commit,
         advisories=info.advisories,
         problems=info.problems,
+        coverage=info.coverage,
+        incomplete=info.incomplete,
     )
     return VulnAudit(source=source, packages=tuple(db.audit(packages)))
 
@@ -83,7 +86,7 @@ SOURCES: dict[str, VulnSourceDef] = {
     s.name: s
     for s in (
         VulnSourceDef("local", "an OSV advisory folder, evaluated in-process (offline)", _local),
-        VulnSourceDef("osv", "pip-audit against the OSV API or a mirror (--osv-url)", _osv),
+        VulnSourceDef("osv", "the OSV API or a mirror (--osv-url), queried and checked in-process", _osv),
         VulnSourceDef("pypi", "pip-audit against PyPI's JSON API", _pypi),
     )
 }

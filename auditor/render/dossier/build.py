@@ -195,7 +195,7 @@ def _summary(report: CheckReport, waivers: Sequence[Waiver]) -> Summary:
     states = {}
     if report.waivers is not None:
         states = {w: "in force" for w in report.waivers.used} | {w: "unused" for w in report.waivers.unused}
-        states |= {w: "expired" for w in report.waivers.expired}
+        states |= {w: "expired" for w in report.waivers.expired} | {w: "partial" for w in report.waivers.partial}
     return Summary(
         by_severity=tuple((s, with_w.get(s, 0), without.get(s, 0)) for s in reversed(SEVERITY_ORDER)),
         outcomes=tuple((o, n) for o, n in report.with_waivers.totals.outcomes.items()),

@@ -6,6 +6,7 @@ says which ECOSYSTEM bounds decide it.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from auditor.check.vulns import osv_index
+from auditor.check.vulns.osv_coverage import MANIFEST, files_digest
 from auditor.check.vulns.osv_local import NOT_IN_DATABASE, AdvisoryDatabaseError, LocalOsvDatabase, PackageAudit
 from auditor.errors import EXIT_COULD_NOT_EVALUATE
 from tests.conftest import ADVISORY_SNAPSHOT, REPO
@@ -67,6 +69,14 @@ def one(db: LocalOsvDatabase, name: str, version: str) -> PackageAudit:
 
 def ids(result: PackageAudit) -> set[str]:
     return {advisory.id for advisory in result.advisories}
+
+
+def redeclare(root: Path) -> None:
+    """Rewrite the database's manifest to match the files now present, after a test added or broke one."""
+    manifest = json.loads((root / MANIFEST).read_text())
+    files = osv_index.advisory_files(root)
+    manifest.update(advisories=len(files), files_sha256=files_digest(files))
+    (root / MANIFEST).write_text(json.dumps(manifest))
 
 
 def touch_later(path: Path) -> None:
@@ -277,11 +287,19 @@ def test_unparsable_installed_version(small: Path) -> None:
     result = one(db, "acme-widgets", "1.0-custom+weird!!")
     assert (result.status, result.advisories) == ("not_audited", ())
     assert result.reason == "installed version '1.0-custom+weird!!' is not a PEP 440 version"
-    # With no advisory naming the package, its version does not matter.
-    assert one(db, "acme-unknown", "1.0-custom+weird!!").status == "clean"
+    # With no advisory naming a covered package, its version does not matter.
+    assert one(db, "acme-retired", "1.0-custom+weird!!").status == "clean"
+    outside = one(db, "acme-unknown", "1.0-custom+weird!!")  # but a package outside the coverage is never clean
+    assert (outside.status, outside.advisories) == ("not_audited", ())
+    assert outside.reason is not None and "does not cover it" in outside.reason
 
 
 def test_date_falls_back_to_newest_modified(small: Path) -> None:
+    manifest = json.loads((small / MANIFEST).read_text())
+    (small / MANIFEST).write_text(json.dumps({**manifest, "date": "2024-06-05"}))
+    assert LocalOsvDatabase.open(small).info.date == "2024-06-05"  # the manifest's date wins
+    del manifest["date"]
+    (small / MANIFEST).write_text(json.dumps(manifest))
     db = LocalOsvDatabase.open(small)
     assert (db.info.commit, db.info.date, db.info.problems) == (None, "2024-06-01", ())
     assert db.age_days(date(2024, 6, 11)) == 10
@@ -308,6 +326,7 @@ def test_commit_of_a_git_checkout(small: Path) -> None:
 
 def test_malformed_yaml_marks_its_package_not_audited(small: Path) -> None:
     (small / "vulns" / "acme-json" / "TEST-2024-9.yaml").write_text("id: TEST-2024-9\naffected: [unclosed\n")
+    redeclare(small)
     db = LocalOsvDatabase.open(small)
     [problem] = db.info.problems
     assert problem.startswith("vulns/acme-json/TEST-2024-9.yaml: ")
@@ -328,11 +347,16 @@ def test_wrong_shape_names_the_package_from_its_content(small: Path) -> None:
         "id: TEST-2024-10\naffected:\n- package: {name: Acme_Float, ecosystem: PyPI}\n"
         "  ranges:\n  - type: ECOSYSTEM\n    events:\n    - introduced: '0'\n    - fixed: 1.10\n"
     )
+    redeclare(small)
     db = LocalOsvDatabase.open(small)
     assert db.info.problems == ("stray.yaml: the fixed version must be a str, not float",)
     result = one(db, "acme-float", "1.5")
     assert result.status == "not_audited"
-    assert result.reason == "advisory file stray.yaml: the fixed version must be a str, not float"
+    assert result.reason == (
+        "advisory file stray.yaml: the fixed version must be a str, not float; the advisory database does not cover"
+        f" it: it covers the {len(SMALL_PACKAGES)} package(s) listed in {MANIFEST}, from hand-written test advisories"
+        " (see README.md)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -367,7 +391,9 @@ def test_event_shapes(small: Path, events: str, status: str, problem: str | None
 def test_an_unattributable_broken_file_leaves_no_package_clean(small: Path, text: str, problem: str) -> None:
     """A file in a flat folder that cannot be read could be about any package: none may pass as clean."""
     (small / "vulns" / "TEST-2024-11.yaml").write_text(text)
+    redeclare(small)
     db = LocalOsvDatabase.open(small)
+    assert db.info.incomplete is not None and db.info.incomplete.startswith("is damaged: advisory file vulns/TEST-")
     [reported] = db.info.problems
     assert reported.startswith("vulns/TEST-2024-11.yaml: ") and problem in reported
     packages = [(name, version) for name in SMALL_PACKAGES for version in ("0.1", "1.0", "2.0", "99.0")]

@@ -1,9 +1,9 @@
 """pip-audit as a source: the real pip-audit subprocess against a loopback OSV server holding the real
 PyPA snapshot, so its answers can be compared with the local source's and nothing leaves the machine.
 
-Each pip-audit run costs about 1.5 s of start-up, so the module makes seven: two for the shared audit
+Each pip-audit run costs about 1.5 s of start-up, so the module makes ten: two for the shared audit
 (two versions of `requests` need two runs), then one each for a 500, a reply that is not JSON, a closed
-port, a hang, and PyPI behind a dead proxy.
+port, a hang, PyPI behind a dead proxy, and three endpoints whose silence pip-audit took for "clean".
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from auditor.check.vulns.pip_audit_source import (
     audit_with_pip_audit,
     pip_audit_version,
 )
-from tests.check.vulns.osv_server import OsvServer, serve_osv
+from tests.check.vulns.osv_server import Mode, OsvServer, serve_osv
 from tests.conftest import ADVISORY_SNAPSHOT
 
 SNAPSHOT = ADVISORY_SNAPSHOT
@@ -155,6 +155,10 @@ def test_pip_audit_asked_the_loopback_server(
     assert audit.source.location == server.url
     assert audit.source.tool_version == importlib.metadata.version("pip-audit") == pip_audit_version()
     assert audit.source.tool_version is not None and audit.source.tool_version.startswith("2.10.")
+    assert (
+        audit.source.coverage
+        == "what pip-audit's osv source knows, checked by the canary jinja2 2.10 -> PYSEC-2019-217"
+    )
 
 
 def test_server_error_fails_the_audit(ok_server: OsvServer) -> None:
@@ -198,6 +202,16 @@ def test_pypi_behind_a_dead_proxy_fails(monkeypatch: pytest.MonkeyPatch) -> None
     audit = audit_with_pip_audit([("jinja2", "2.10")], "pypi", "http://ignored.invalid/v1/query", timeout_s=60)
     assert (audit.source.kind, audit.source.location) == ("pip-audit-pypi", PYPI_LOCATION)
     assert_failed(audit, [("jinja2", "2.10")], "wrote no report", "ProxyError")
+
+
+@pytest.mark.parametrize("mode", ["empty_object", "empty_list", "paged"])
+def test_an_endpoint_that_fails_the_canary_is_not_used(ok_server: OsvServer, mode: Mode) -> None:
+    """`{}`, `{"vulns": []}` or an empty first page with a next_page_token: pip-audit reports "no known
+    vulnerabilities" and exits 0 for all three, so only the canary can tell."""
+    ok_server.mode = mode
+    packages = [("numpy", "2.1.0"), ("requests", "2.32.3")]
+    audit = audit_with_pip_audit(packages, "osv", ok_server.url, timeout_s=60)
+    assert_failed(audit, packages, "pip-audit failed the canary", "jinja2 2.10", "no known vulnerabilities")
 
 
 def test_nothing_to_audit_runs_nothing(ok_server: OsvServer) -> None:
