@@ -82,7 +82,8 @@ class CaptureContext:
 
 def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | None = None) -> RunRecord:
     """Run the command and commit its record. Raises StoreWriteError (exit 74) when the store
-    failed under the run: a log or the record could not be written (see _commit)."""
+    failed under the run: a log or the record could not be written (see _not_recorded and
+    _refuse_incomplete_logs)."""
     ctx = ctx or CaptureContext(stdout_live=_buffer(sys.stdout), stderr_live=_buffer(sys.stderr))
     executor = request.executor
     policy = RedactionPolicy(salt=store.salt(), extra_allow=_extra_allow(request.env))
