@@ -13,6 +13,7 @@ EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_COULD_NOT_EVALUATE = 3
 EXIT_INTERNAL = 70
+EXIT_NOT_RECORDED = 74  # sysexits' EX_IOERR: the run store could not be written during a run
 EXIT_NOT_EXECUTABLE = 126
 EXIT_NOT_FOUND = 127
 EXIT_TIMEOUT = 124
@@ -53,6 +54,14 @@ class RunNotFoundError(UsageError):
 
 class StoreError(UsageError):
     """The run store cannot be created, read or written."""
+
+
+class StoreWriteError(AuditorError):
+    """The run store failed under a run (disk full, I/O error, read-only): the command was
+    stopped or had ended, and its record is either absent or incomplete; the message says
+    which. Never exit 0 and never a usage error: the command may have run, with its effects."""
+
+    exit_code = EXIT_NOT_RECORDED
 
 
 class CouldNotEvaluateError(AuditorError):

@@ -14,6 +14,7 @@ import hashlib
 import math
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -76,8 +77,10 @@ class DataCapture:
         self.before: dict[str, Hash] = {}
         self.tree: Snapshot = {}
         self.session: ObservationSession | None = None
+        self.cancel: threading.Event | None = None  # see finish()
 
-    def prepare(self) -> None:
+    def prepare(self, cancel: threading.Event | None = None) -> None:
+        """`cancel` set (an interrupt: nothing will run) stops hashing the inputs."""
         if self.spec is not None:
             inputs = [d for d in self.spec.datasets if d.role == "input" and d.path]
             hashes = hash_paths(
@@ -85,6 +88,7 @@ class DataCapture:
                 display_root=self.root,
                 cache=self.cache,
                 now=self.clock(),
+                cancel=cancel,
             )
             self.before = {d.id: h for d, h in zip(inputs, hashes, strict=True)}
         self.tree = snapshot(self.root, skip=(self.store_root,))
@@ -95,15 +99,30 @@ class DataCapture:
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
         return self.session.environment(env) if self.session else dict(env)
 
-    def finish(self, run_id: str, project: str) -> DataEvidence:
+    def finish(self, run_id: str, project: str, cancel: threading.Event | None = None) -> DataEvidence:
+        """`cancel` set (a second interrupt) gives up hashing the outputs and computing fairness;
+        the record then names them as missing."""
         if self.session is None:
             raise RuntimeError("DataCapture.finish() before prepare()")
+        self.cancel = cancel
         try:
             result = self.session.collect()
-            return self._evidence(run_id, project, result)
+            evidence = self._evidence(run_id, project, result)
         finally:
             self.session.close()
+            unsaved = self._save_cache()
+        if unsaved:
+            evidence.warnings.append(unsaved)
+        return evidence
+
+    def _save_cache(self) -> str | None:
+        """The hash cache only saves time: a store too full to take it costs the next run a
+        re-hash, never this run's evidence."""
+        try:
             self.cache.save()
+        except OSError as exc:
+            return f"{self.cache.path}: the hash cache could not be saved ({exc.strerror or exc})"
+        return None
 
     def close(self) -> None:
         if self.session is not None:
@@ -149,6 +168,7 @@ class DataCapture:
             display_root=self.root,
             cache=self.cache,
             now=self.clock(),
+            cancel=self.cancel,
         )
         found = iter(hashes)
         out: dict[str, Hash] = {}
@@ -202,6 +222,8 @@ class DataCapture:
         )
 
     def _fairness(self, spec: ProjectSpec, result: SessionResult) -> tuple[Fairness | Missing, list[str]]:
+        if self.cancel is not None and self.cancel.is_set():
+            return Missing(reason="not computed: auditor was interrupted again while collecting evidence"), []
         options = spec.predictions
         if options is not None:
             path, display = self.root / options.path, options.path

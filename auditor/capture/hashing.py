@@ -66,6 +66,7 @@ CHUNK = 1 << 20
 RACY_NS = 2_000_000_000
 PROGRESS_AFTER_S = 1.0
 BATCH_FILES = 256
+CANCELLED = "cancelled (auditor was interrupted)"
 CACHE_FORMAT = {"format": "auditor-hash-cache", "version": 1}
 FS_ENCODING = sys.getfilesystemencoding()
 _Digest = tuple[str, int] | OSError  # (sha256, bytes read), or why the file could not be read
@@ -168,9 +169,12 @@ def hash_path(
     now: datetime,
     workers: int | None = None,
     progress: bool | None = None,
+    cancel: threading.Event | None = None,
 ) -> Result:
     """Hash one declared file or folder; see hash_paths."""
-    return hash_paths([path], display_root=display_root, cache=cache, now=now, workers=workers, progress=progress)[0]
+    return hash_paths(
+        [path], display_root=display_root, cache=cache, now=now, workers=workers, progress=progress, cancel=cancel
+    )[0]
 
 
 def hash_paths(
@@ -181,19 +185,21 @@ def hash_paths(
     now: datetime,
     workers: int | None = None,
     progress: bool | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[Result]:
     """Hash every declared path with one shared pool, so many small datasets still use every core.
 
     Paths are shown relative to display_root when inside it. Never raises for
     the data itself: an absent path is AbsentPath, an unreadable one Missing.
     progress: None shows a bar on a terminal once hashing takes over a second;
-    True always shows one; False never does.
+    True always shows one; False never does. cancel: once set, the workers stop
+    after their current chunk and every path not fully hashed is Missing, saying so.
     """
     started_ns = time.time_ns()
     targets = [_target(Path(path), display_root) for path in paths]
     found = {file.path: file for target in targets if isinstance(target, _Target) for file in target.files}
     digests, todo = cache.split(list(found.values())) if cache is not None else ({}, list(found.values()))
-    fresh = _hash_files(todo, workers or _default_workers(), progress)
+    fresh = _hash_files(todo, workers or _default_workers(), progress, cancel)
     digests.update(fresh)
     if cache is not None:
         cache._remember(todo, fresh, started_ns)
@@ -288,20 +294,26 @@ class _Tally:
             self.files += nfiles
 
 
-def _hash_files(files: list[_File], workers: int, progress: bool | None) -> dict[str, _Digest]:
+def _hash_files(
+    files: list[_File], workers: int, progress: bool | None, cancel: threading.Event | None = None
+) -> dict[str, _Digest]:
     if not files:
         return {}
     tally = _Tally()
+    tally.cancelled = cancel is not None and cancel.is_set()
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="auditor-hash")
     try:
         futures = [pool.submit(_hash_batch, batch, tally) for batch in _batches(files, workers)]
-        _watch(futures, tally, files, progress)
+        _watch(futures, tally, files, progress, cancel)
     except BaseException:
         tally.cancelled = True  # Ctrl-C: workers stop after their current chunk
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return {file.path: digest for future in futures for file, digest in future.result()}
+    digests = {file.path: digest for future in futures if not future.cancelled() for file, digest in future.result()}
+    for file in files if tally.cancelled else ():  # never started: as cancelled as a half-read one
+        digests.setdefault(file.path, OSError(errno.ECANCELED, CANCELLED))
+    return digests
 
 
 def _batches(files: list[_File], workers: int) -> list[list[_File]]:
@@ -338,7 +350,7 @@ def _hash_file(path: str, buffer: bytearray, view: memoryview, tally: _Tally) ->
                 total += count
                 tally.add(count)
                 if tally.cancelled:
-                    return OSError(errno.ECANCELED, "cancelled")
+                    return OSError(errno.ECANCELED, CANCELLED)
         finally:
             os.close(fd)
     except OSError as error:
@@ -347,18 +359,30 @@ def _hash_file(path: str, buffer: bytearray, view: memoryview, tally: _Tally) ->
     return digest.hexdigest(), total
 
 
-def _watch(futures: list[Future[Any]], tally: _Tally, files: list[_File], progress: bool | None) -> None:
-    """Wait for the workers, with a bar after PROGRESS_AFTER_S on a terminal, or at once when asked for.
+def _watch(
+    futures: list[Future[Any]],
+    tally: _Tally,
+    files: list[_File],
+    progress: bool | None,
+    cancel: threading.Event | None = None,
+) -> None:
+    """Wait for the workers, with a bar after PROGRESS_AFTER_S on a terminal, or at once when asked for;
+    `cancel` set tells the workers to stop.
 
     rich is imported only then, so importing this module stays cheap.
     """
-    if not (sys.stderr.isatty() if progress is None else progress):
+    show = sys.stderr.isatty() if progress is None else progress
+    if not show and cancel is None:
         wait(futures)
         return
     started, pending, bar = time.monotonic(), set(futures), None
     try:
         while pending:
             pending = wait(pending, timeout=0.1).not_done
+            if cancel is not None and cancel.is_set():
+                tally.cancelled = True
+            if not show:
+                continue
             if bar is None and (progress or time.monotonic() - started >= PROGRESS_AFTER_S):
                 from rich.console import Console
                 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
@@ -379,6 +403,8 @@ def _result(target: _Target, digests: dict[str, _Digest], cache: HashCache | Non
     lines: list[bytes] = []
     for file in sorted(target.files, key=lambda file: file.rel):
         digest = digests[file.path]
+        if isinstance(digest, OSError) and digest.errno == errno.ECANCELED:
+            return Missing(reason=f"{target.display} was not hashed: hashing was {CANCELLED}")
         if isinstance(digest, OSError):
             return Missing(reason=f"cannot read {_within(target.display, file.rel)}: {digest.strerror}")
         sha256, size = digest

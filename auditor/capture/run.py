@@ -3,7 +3,11 @@
 Source state is read before the command starts (the command may change the tree);
 the slower collectors (interpreter probe, hardware) run beside the command so the
 overhead a user waits for stays small. Signals that arrive outside the command's
-own lifetime are deferred, so an interrupt never leaves half a record behind.
+own lifetime are deferred, so an interrupt never leaves half a record behind; one that
+arrives after the command ended still marks the run interrupted, and a second gives up the
+evidence still being collected (see Interrupts). A store that fails under the run (a log or
+the record cannot be written) stops the command, and never leaves half a record in runs/:
+StoreWriteError says whether the run was recorded, incomplete, or not at all.
 Where the command runs (this machine, a container) is its executor's business: capture
 asks it what the command can write, what environment it saw and how the record says
 where it ran (see execute/interface.py), and never which kind it is.
@@ -11,17 +15,14 @@ where it ran (see execute/interface.py), and never which kind it is.
 
 from __future__ import annotations
 
-import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import TypeVar
 
 from auditor.capture.assemble import Collected, assemble
@@ -29,15 +30,23 @@ from auditor.capture.collect.git import collect_git
 from auditor.capture.collect.hardware import collect_hardware
 from auditor.capture.collect.requirements import collect_requirements
 from auditor.capture.data import DataCapture, DataEvidence
-from auditor.capture.execute.interface import HANDLED_SIGNALS, ExecutionResult, ExecutionSpec, Executor, Streams
+from auditor.capture.execute.interface import (
+    ExecutionResult,
+    ExecutionSpec,
+    Executor,
+    StopRequest,
+    Streams,
+)
+from auditor.capture.interrupts import Interrupts, deferred_signals
 from auditor.capture.logsink import RedactingLog
 from auditor.capture.redact import RedactionPolicy, TextRedactor
 from auditor.capture.request import CaptureRequest
 from auditor.capture.scrub import secret_flags
 from auditor.capture.secretnames import mask_named
+from auditor.errors import StoreError, StoreWriteError
 from auditor.record.ids import new_ulid
 from auditor.record.models import GitSource, Hardware, Missing, NotARepository, RunRecord
-from auditor.store.runs import RunStore
+from auditor.store.runs import RunStore, Staging
 
 T = TypeVar("T")
 EXTRA_ALLOW_ENV = "AUDITOR_ENV_ALLOW"
@@ -74,6 +83,9 @@ class CaptureContext:
 
 
 def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | None = None) -> RunRecord:
+    """Run the command and commit its record. Raises StoreWriteError (exit 74) when the store
+    failed under the run: a log or the record could not be written (see _not_recorded and
+    _refuse_incomplete_logs)."""
     ctx = ctx or CaptureContext(stdout_live=_buffer(sys.stdout), stderr_live=_buffer(sys.stderr))
     executor = request.executor
     policy = RedactionPolicy(
@@ -89,28 +101,34 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
     project = request.project or (data.spec.project.name if data.spec else _project_name(request.cwd, source))
     declared = collect_requirements(request.cwd, data.spec.environment.requirements if data.spec else ())
     asked = ExecutionSpec(argv=request.argv, cwd=str(request.cwd), env=request.env)
-    with _deferred_signals() as pending:
+    stop = StopRequest()  # a log that cannot be written stops the command
+    with deferred_signals() as interrupts:
         staging = store.begin(ctx.new_id())
+        logs: tuple[RedactingLog, ...] = ()
+        ended = ""
         try:
-            data.prepare()
+            logs = _open_logs(staging, redactor, stop)
+            stdout, stderr = logs
+            data.prepare(cancel=interrupts.any)
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="auditor-collect") as pool:
                 environment_f = pool.submit(executor.environment, asked, cancel_collect)
                 hardware_f = pool.submit(collect_hardware)
-                stdout = RedactingLog(staging.path / "stdout.log", redactor)
-                stderr = RedactingLog(staging.path / "stderr.log", redactor)
                 streams = Streams(
                     stdout_live=ctx.stdout_live,  # type: ignore[arg-type]
                     stderr_live=ctx.stderr_live,  # type: ignore[arg-type]
                     stdout_log=stdout,
                     stderr_log=stderr,
+                    stop=stop,
                 )
                 try:
                     spec = ExecutionSpec(argv=request.argv, cwd=str(request.cwd), env=data.environment(request.env))
-                    result = _execute(ctx, executor, spec, streams, pending)
+                    before = len(interrupts.received)
+                    result = _execute(ctx, executor, spec, streams, interrupts.received)
+                    interrupts.command_ended(before, result.status == "interrupted")
                 finally:
                     stdout.close()
                     stderr.close()
-                _cancel_on_interrupt(environment_f, pending, cancel_collect)
+                _cancel_on_interrupt(environment_f, interrupts.received, cancel_collect)
                 evidence = Collected(
                     source=source,
                     declared=declared,
@@ -118,7 +136,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                     hardware=_result(hardware_f, lambda why: Hardware(cpu=why, memory=why, gpus=why)),
                 )
             try:
-                data_evidence = data.finish(staging.run_id, project)
+                data_evidence = data.finish(staging.run_id, project, cancel=interrupts.hurry)
             except Exception as exc:  # the command has run: its record must not be lost to a bug here
                 data_evidence = _evidence_failed(exc)
 
@@ -127,7 +145,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                     request,
                     staging.run_id,
                     project,
-                    result,
+                    _as_ended(result, (stdout, stderr), interrupts),
                     evidence,
                     data_evidence,
                     policy,
@@ -148,14 +166,91 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
             except Exception as exc:
                 data_evidence = _evidence_failed(exc)
                 record = finalise(data_evidence)
+            ended = _ended(record)
             store.commit(staging, record)
+        except StoreWriteError as exc:
+            raise _not_recorded(exc, store, staging, data, logs, ended) from exc
         except BaseException:
+            for log in logs:
+                log.close()
             data.close()
             store.discard(staging)
             raise
     for warning in data_evidence.warnings:
         ctx.warn(warning)
+    _refuse_incomplete_logs(store, record, (stdout, stderr))
     return record
+
+
+def _open_logs(staging: Staging, redactor: TextRedactor, stop: StopRequest) -> tuple[RedactingLog, RedactingLog]:
+    """Before anything runs: a store that cannot take a new file is an error (exit 2), not a run."""
+    opened: list[RedactingLog] = []
+    try:
+        for name in ("stdout.log", "stderr.log"):
+            opened.append(RedactingLog(staging.path / name, redactor, on_failure=stop.request))
+    except OSError as exc:
+        for log in opened:
+            log.close()
+        raise StoreError(f"{staging.path}: cannot start a run: {exc.strerror or exc}") from exc
+    return opened[0], opened[1]
+
+
+def _as_ended(
+    result: ExecutionResult, logs: tuple[RedactingLog, RedactingLog], interrupts: Interrupts
+) -> ExecutionResult:
+    """The executor's result, corrected by what happened around it: a log that could not be
+    written makes a run that succeeded a failure (its output is not all kept), and a signal that
+    came after the command ended, while its evidence was collected, makes it interrupted (the
+    command's own exit code and signal stay as they were)."""
+    status, error = result.status, result.error
+    failed = [log for log in logs if log.failure is not None]
+    if failed and status == "succeeded":
+        status, error = "failed", f"{failed[0].path.name} could not be written ({failed[0].failure})"
+    late = interrupts.after_command
+    if late and status != "interrupted":
+        status = "interrupted"
+        why = f"interrupted by {late[0]} after the command ended, while its evidence was being collected"
+        error = f"{why}; {error}" if error else why
+    notes = (*result.notes, *(note for log in logs for note in log.notes()))
+    return replace(result, status=status, error=error, notes=notes)
+
+
+def _ended(record: RunRecord) -> str:
+    ident = record.identity
+    return f"the command {ident.status} (exit {ident.exit_code}{': ' + ident.error if ident.error else ''})"
+
+
+def _not_recorded(
+    exc: StoreWriteError,
+    store: RunStore,
+    staging: Staging,
+    data: DataCapture,
+    logs: tuple[RedactingLog, ...],
+    ended: str,
+) -> StoreWriteError:
+    """The store could not take the record: one line naming the store and why. A half-written
+    record never reaches runs/ (see RunStore.commit); the staging folder is removed, and named
+    when it cannot be (a read-only store)."""
+    for log in logs:
+        log.close()
+    data.close()
+    if (store.runs_dir / staging.run_id).exists():
+        return exc  # recorded, but not made durable: the message says so
+    store.discard(staging)
+    left = f"its partial files are left in {staging.path}" if staging.path.exists() else "nothing was kept"
+    return StoreWriteError(f"{exc.message}; {ended}; {left}")
+
+
+def _refuse_incomplete_logs(store: RunStore, record: RunRecord, logs: tuple[RedactingLog, RedactingLog]) -> None:
+    """A run whose log could not be written is recorded, and then reported as a store failure:
+    its output is not all kept, so auditor never exits as if the run were fully captured."""
+    for log in logs:
+        if log.failure is not None:
+            ident = record.identity
+            raise StoreWriteError(
+                f"{store.root}: {log.path.name} could not be written ({log.failure}); run {ident.run_id} is "
+                f"recorded as {ident.status} (exit {ident.exit_code}) with its output incomplete"
+            )
 
 
 def _evidence_failed(exc: Exception) -> DataEvidence:
@@ -204,22 +299,3 @@ def _project_name(cwd: Path, source: GitSource | NotARepository | Missing) -> st
 
 def _extra_allow(env: Mapping[str, str]) -> tuple[str, ...]:
     return tuple(p.strip() for p in env.get(EXTRA_ALLOW_ENV, "").split(",") if p.strip())
-
-
-@contextmanager
-def _deferred_signals() -> Iterator[list[str]]:
-    """Outside the command's lifetime, remember interrupts instead of dying half-way."""
-    pending: list[str] = []
-
-    def remember(signum: int, _frame: FrameType | None) -> None:
-        pending.append(signal.Signals(signum).name)
-
-    if threading.current_thread() is not threading.main_thread():
-        yield pending
-        return
-    previous = {sig: signal.signal(sig, remember) for sig in HANDLED_SIGNALS}
-    try:
-        yield pending
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -57,7 +57,8 @@ def run(
     """Run a command under capture and store its run record; with --image, in a container.
 
     Exits with the command's own code (127 not found, 126 not executable, 124 timed out,
-    130 interrupted; 125 the engine could not start it; 3 no engine or no such image).
+    130 interrupted; 125 the engine could not start it; 3 no engine or no such image; 74 the
+    store failed under the run).
     """
     from auditor.capture.execute.container_setup import ContainerOptions
 

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from auditor.errors import InvalidRecordError, RunNotFoundError, StoreError
+from auditor.errors import InvalidRecordError, RunNotFoundError, StoreError, StoreWriteError
 from auditor.files import fsync_dir, write_atomic
 from auditor.record import RunRecord, dump_record, load_record
 
@@ -87,13 +87,28 @@ class RunStore:
         return Staging(run_id, path)
 
     def commit(self, staging: Staging, record: RunRecord) -> Path:
-        write_atomic(staging.path / RECORD_FILE, dump_record(record))
-        for item in staging.path.iterdir():
-            with item.open("rb") as handle:
-                os.fsync(handle.fileno())
+        """Write the record and move the run into runs/ with one rename. Raises StoreWriteError
+        when the store cannot take it (no space, an I/O error, read-only): nothing is then in
+        runs/ (record.json is itself written atomically), and the staging folder is the caller's
+        to discard; or, when only the final sync failed, the run is in runs/ and the message says
+        it may not survive a crash."""
         final = self.runs_dir / staging.run_id
-        staging.path.rename(final)
-        fsync_dir(self.runs_dir)
+        try:
+            write_atomic(staging.path / RECORD_FILE, dump_record(record))
+            for item in staging.path.iterdir():
+                with item.open("rb") as handle:
+                    os.fsync(handle.fileno())
+            staging.path.rename(final)
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            raise StoreWriteError(f"{self.root}: run {staging.run_id} could not be recorded ({why})") from exc
+        try:
+            fsync_dir(self.runs_dir)
+        except OSError as exc:
+            raise StoreWriteError(
+                f"{final}: the run is recorded, but the store could not be synced ({exc.strerror or exc}): "
+                "it may be lost if this machine crashes"
+            ) from exc
         return final
 
     def discard(self, staging: Staging) -> None:

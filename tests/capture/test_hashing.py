@@ -394,3 +394,21 @@ def test_importing_the_module_does_not_import_rich() -> None:
     code = "import sys, auditor.capture.hashing; print(any(m.split('.')[0] == 'rich' for m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_cancelled_hashing_names_what_was_not_hashed_and_caches_nothing(tree: Path, tmp_path: Path) -> None:
+    """A second Ctrl-C after the command ended: the hashes still to come are given up, and said to be."""
+    single = write(tmp_path / "model.bin", b"weights\n")
+    cache = HashCache(tmp_path / "hash-cache.json")
+    cancel = threading.Event()
+    cancel.set()
+    results = hash_paths([tree, single], display_root=tmp_path, cache=cache, now=NOW, progress=False, cancel=cancel)
+    assert results == [
+        Missing(reason="data was not hashed: hashing was cancelled (auditor was interrupted)"),
+        Missing(reason="model.bin was not hashed: hashing was cancelled (auditor was interrupted)"),
+    ]
+    cache.save()
+    assert not cache.path.exists()  # nothing was hashed, so nothing is remembered
+    assert hash_paths([single], display_root=tmp_path, cache=cache, now=NOW, cancel=threading.Event()) == [
+        hashed(single, tmp_path)
+    ]

@@ -314,8 +314,10 @@ def test_ctrl_c_while_the_image_is_still_probed_records_the_run_at_once(
     time.sleep(1)
     started = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=30) == 0  # the command itself had succeeded
+    assert proc.wait(timeout=30) == 130  # after the command ended, but before its record was made
     assert time.monotonic() - started < 15
     [record] = records(tmp_path)
+    ident = record["identity"]
+    assert (ident["status"], ident["exit_code"]) == ("interrupted", 0)  # type: ignore[index]  # the command's own
     assert record["environment"]["python"]["reason"] == "interrupted before the image's environment was collected"  # type: ignore[index]
     assert leftover_containers() == []

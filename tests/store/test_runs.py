@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import InvalidRecordError, RunNotFoundError, StoreError
+from auditor.errors import InvalidRecordError, RunNotFoundError, StoreError, StoreWriteError
 from auditor.files import write_atomic
 from auditor.record import dump_record
 from auditor.store.runs import RunStore, default_store_path
@@ -119,3 +119,17 @@ def test_write_atomic_leaves_no_temp_files(tmp_path: Path) -> None:
 def test_default_store_path(tmp_path: Path) -> None:
     assert default_store_path(tmp_path, {}) == tmp_path / ".auditor"
     assert default_store_path(tmp_path, {"AUDITOR_STORE": "/elsewhere"}) == Path("/elsewhere")
+
+
+def test_a_record_the_store_refuses_never_reaches_runs(tmp_path: Path) -> None:
+    """A real refusal (a folder where record.json goes: rename gives EISDIR) is exit 74, naming
+    the store and why, and runs/ holds nothing: the staging folder is the caller's to discard."""
+    s = RunStore.create(tmp_path / "st")
+    staging = s.begin(IDS[0])
+    (staging.path / "record.json").mkdir()
+    with pytest.raises(StoreWriteError) as caught:
+        s.commit(staging, make_record(IDS[0]))
+    assert caught.value.exit_code == 74
+    assert caught.value.message == f"{s.root}: run {IDS[0]} could not be recorded (Is a directory)"
+    assert list(s.runs_dir.iterdir()) == []
+    assert [p.name for p in staging.path.iterdir()] == ["record.json"]  # no temporary file left either

@@ -29,6 +29,7 @@ from auditor.capture.collect.python_env import PythonEvidence, parse_probe
 from auditor.capture.collect.system import parse_os_release
 from auditor.capture.execute.init_failure import init_exec_failure
 from auditor.capture.execute.sharing import container_owner, give_tree
+from auditor.capture.execute.watchdog import guarding_container
 from auditor.errors import EXIT_NOT_FOUND, UsageError
 from auditor.files import UntrustedFileError, read_regular_file
 from auditor.record.models import Missing, OsInfo, SystemPackage, SystemPackages
@@ -69,18 +70,19 @@ def collect_image(
             if cancel.is_set():
                 return _interrupted()
             container = _create(plan, [executable, "-c", probe_source(), str(target), "--system"], env, out)
-            try:
-                outcome = _run(container, cancel)
-                if outcome == INTERRUPTED:
-                    return _interrupted()
-                last = len(tried) == len(candidates) - 1
-                raw = _load(target) if outcome == "ok" else outcome
-                system = raw.get("system") if isinstance(raw, dict) else None
-                if not isinstance(system, dict) and (outcome != "not found" or last):
-                    files = _read_files(container)  # no Python, or its probe failed: read what files can tell
-            finally:
-                with contextlib.suppress(Exception):
-                    container.remove(force=True)
+            with guarding_container(str(container.id), 0):  # auditor killed: removed all the same
+                try:
+                    outcome = _run(container, cancel)
+                    if outcome == INTERRUPTED:
+                        return _interrupted()
+                    last = len(tried) == len(candidates) - 1
+                    raw = _load(target) if outcome == "ok" else outcome
+                    system = raw.get("system") if isinstance(raw, dict) else None
+                    if not isinstance(system, dict) and (outcome != "not found" or last):
+                        files = _read_files(container)  # no Python, or its probe failed: read what files can tell
+                finally:
+                    with contextlib.suppress(Exception):
+                        container.remove(force=True)
             if outcome == "not found":
                 tried.append(executable)
                 continue

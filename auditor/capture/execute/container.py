@@ -5,8 +5,10 @@ output folder writable at its own path, and auditor's observation folder likewis
 start-up hook, the tree diff and the content hashes work exactly as for local runs. The
 network is off unless asked for. Output streams live into the redacting logs. Ctrl-C or the
 timeout stops the container (SIGTERM, then SIGKILL after the grace period) and the run is
-recorded as interrupted (a timeout as outcome.timed_out reads it); the container is removed
-whatever happens. The environment is the image's, probed in a sibling container (collect/image.py).
+recorded as interrupted (a timeout as outcome.timed_out reads it); a log that cannot be written
+stops it the same way, and the run is recorded as failed. The container is removed whatever
+happens; if auditor itself is killed, its watchdog (watchdog.py) stops and removes the container
+through the engine. The environment is the image's, probed in a sibling container (collect/image.py).
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from auditor.capture.execute.interface import (
     ExecutionSpec,
     ExecutorName,
     RunEnvironment,
+    StopRequest,
     Streams,
 )
 from auditor.capture.execute.local import _grace_from_env
 from auditor.capture.execute.sharing import container_owner
+from auditor.capture.execute.watchdog import guarding_container
 from auditor.capture.observe.session import ACCESS_ENV
 from auditor.capture.outcome import timeout_error
 from auditor.errors import EXIT_ENGINE, EXIT_TIMEOUT
@@ -85,7 +89,7 @@ class ContainerExecutor:
         return result
 
     def _execute(self, spec: ExecutionSpec, streams: Streams, received: list[str]) -> ExecutionResult:
-        from docker.errors import APIError, DockerException
+        from docker.errors import DockerException
 
         started_at, t0 = _now(), time.monotonic()
         kwargs = self.plan.create_kwargs(list(spec.argv), spec.cwd, spec.env)
@@ -101,6 +105,20 @@ class ContainerExecutor:
             return self._failed(
                 streams, started_at, t0, EXIT_ENGINE, f"the engine could not create the container: {_why(exc)}"
             )
+        with guarding_container(str(container.id), self._grace_s):  # auditor killed: it must not run on
+            return self._attach_and_run(container, spec, streams, received, started_at, t0)
+
+    def _attach_and_run(
+        self,
+        container: DockerContainer,
+        spec: ExecutionSpec,
+        streams: Streams,
+        received: list[str],
+        started_at: datetime,
+        t0: float,
+    ) -> ExecutionResult:
+        from docker.errors import APIError, DockerException
+
         try:
             dropped = self._dropped_request(container)
             if dropped is not None:
@@ -118,7 +136,7 @@ class ContainerExecutor:
                 return self._failed(
                     streams, started_at, t0, code, f"cannot run {spec.argv[0]} in the image: {_why(exc)}"
                 )
-            return self._follow(container, pump, stderr, received, started_at, t0)
+            return self._follow(container, pump, stderr, received, streams.stop, started_at, t0)
         finally:
             with contextlib.suppress(DockerException):
                 container.remove(force=True)
@@ -153,6 +171,7 @@ class ContainerExecutor:
         pump: threading.Thread,
         stderr: _Captured,
         received: list[str],
+        stop: StopRequest,
         started_at: datetime,
         t0: float,
     ) -> ExecutionResult:
@@ -167,7 +186,7 @@ class ContainerExecutor:
             done.set()
 
         threading.Thread(target=wait, daemon=True, name="auditor-wait").start()
-        stopped = _supervise(container, done, received, self.plan.settings.timeout_s, self._grace_s, t0)
+        stopped = _supervise(container, done, received, stop, self.plan.settings.timeout_s, self._grace_s, t0)
         ended_at, wall = _now(), time.monotonic() - t0
         notes = [] if _joined(pump) else ["the engine kept the output stream open after the container ended"]
         notes.append("CPU time and peak memory are not reported by the container engine")
@@ -184,7 +203,7 @@ class ContainerExecutor:
             args = " ".join(container.attrs.get("Args") or [])[:200]
             code, error = failed_exec[0], f"cannot run {args} in the image: {failed_exec[1]}"
         if stopped is not None:
-            status: Literal["succeeded", "failed", "interrupted"] = "interrupted"
+            status: Literal["succeeded", "failed", "interrupted"] = "interrupted" if stopped.interrupted else "failed"
             error = stopped.error
             if stopped.timed_out:
                 code, sig = EXIT_TIMEOUT, None
@@ -216,17 +235,19 @@ class ContainerExecutor:
 class _Stopped(NamedTuple):
     error: str
     timed_out: bool
+    interrupted: bool = True  # False: auditor stopped it (a log could not be written): a failure
 
 
 def _supervise(
     container: DockerContainer,
     done: threading.Event,
     received: list[str],
+    stop: StopRequest,
     timeout_s: float | None,
     grace_s: float,
     t0: float,
 ) -> _Stopped | None:
-    """Wait for the container; on a signal or the timeout stop it, and say why it was stopped."""
+    """Wait for the container; on a signal, the timeout or a stop request stop it, and say why."""
     reason: _Stopped | None = None
     killed = False
     while not done.wait(0.05):
@@ -235,6 +256,9 @@ def _supervise(
             _stop(container, grace_s)
         elif reason is None and timeout_s is not None and time.monotonic() - t0 > timeout_s:
             reason = _Stopped(timeout_error(timeout_s), timed_out=True)
+            _stop(container, grace_s)
+        elif reason is None and stop.is_set():
+            reason = _Stopped(f"stopped by auditor: {stop.reason}", timed_out=False, interrupted=False)
             _stop(container, grace_s)
         elif len(received) > 1 and not killed:  # a second interrupt: no more waiting
             killed = True

@@ -32,18 +32,44 @@ class ExecutionSpec:
     env: Mapping[str, str]
 
 
+class StopRequest:
+    """Raised by capture when the run's evidence can no longer be kept (a log cannot be written):
+    the executor then stops the command as on an interrupt (SIGTERM, SIGKILL after the grace
+    period) and records the run as failed, with `reason` as its error."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._lock = threading.Lock()
+        self.reason: str | None = None
+
+    def request(self, reason: str) -> None:
+        with self._lock:
+            if self.reason is None:
+                self.reason = reason
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def wait(self, timeout: float) -> bool:
+        return self._event.wait(timeout)
+
+
+class LogSink(Protocol):
+    def write(self, chunk: bytes) -> None:
+        """Never raises: a pump that stopped reading would block the command on a full pipe."""
+        ...
+
+
 @dataclass(frozen=True)
 class Streams:
-    """Where output goes: the live terminal and the (redacting) log files."""
+    """Where output goes: the live terminal and the (redacting) log files; `stop`: see StopRequest."""
 
     stdout_live: IO[bytes] | None
     stderr_live: IO[bytes] | None
     stdout_log: LogSink
     stderr_log: LogSink
-
-
-class LogSink(Protocol):
-    def write(self, chunk: bytes) -> None: ...
+    stop: StopRequest = field(default_factory=StopRequest)
 
 
 @dataclass(frozen=True)

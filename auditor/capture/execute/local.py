@@ -1,9 +1,14 @@
 """Run a command on this machine, streaming its output live and into the run's logs.
 
-The child shares auditor's terminal and process group, so Ctrl-C reaches it as it
-would without auditor; auditor then also asks it to stop (SIGTERM), and kills it
-if it is still there after a grace period, so an interrupted run always ends and
-is always recorded. Resource use comes from the kernel (wait4), which accounts
+The command gets its own process group, so auditor can stop all of it: a signal auditor
+receives (SIGINT, SIGTERM, SIGHUP) is passed on to the group, followed by SIGTERM, and
+whatever is still there after a grace period is killed, so an interrupted run always ends and
+is always recorded. One exception: when auditor is the terminal's foreground job and reads
+that terminal, the command stays in auditor's job, so it can read the terminal and Ctrl-C and
+Ctrl-Z reach it as they would without auditor (a background group reading the terminal would
+be stopped). A log that cannot be written (a full disk) stops the command the same way (see
+capture/logsink.py). If auditor itself is killed, its watchdog (watchdog.py) stops the
+command's group and process tree. Resource use comes from the kernel (wait4), which accounts
 for the whole process tree the command waited for. The environment is this machine's: the
 interpreter the command would use, probed in the command's own environment.
 """
@@ -34,8 +39,10 @@ from auditor.capture.execute.interface import (
     ExecutorName,
     LogSink,
     RunEnvironment,
+    StopRequest,
     Streams,
 )
+from auditor.capture.execute.watchdog import Watchdog
 from auditor.errors import EXIT_NOT_EXECUTABLE, EXIT_NOT_FOUND
 from auditor.record.models import Container, EnvVar, Missing
 
@@ -90,8 +97,20 @@ class LocalExecutor:
                 wall_s=time.monotonic() - t0,
                 error=message,
             )
+        return self._run(spec, streams, _own_group(), started_at, t0)
+
+    def _run(
+        self, spec: ExecutionSpec, streams: Streams, own_group: bool, started_at: datetime, t0: float
+    ) -> ExecutionResult:
         try:
-            proc = Popen(list(spec.argv), cwd=spec.cwd, env=dict(spec.env), stdout=PIPE, stderr=PIPE)
+            proc = Popen(
+                list(spec.argv),
+                cwd=spec.cwd,
+                env=dict(spec.env),
+                stdout=PIPE,
+                stderr=PIPE,
+                process_group=0 if own_group else None,
+            )
         except OSError as exc:
             code = EXIT_NOT_FOUND if isinstance(exc, FileNotFoundError) else EXIT_NOT_EXECUTABLE
             message = f"cannot run {spec.argv[0]}: {exc.strerror}"
@@ -104,15 +123,20 @@ class LocalExecutor:
                 wall_s=time.monotonic() - t0,
                 error=message,
             )
+        watchdog = Watchdog.start()  # after the command, which need not wait for it
+        if watchdog is not None:
+            watchdog.guard_processes(proc.pid, own_group, self._grace_s)
         if proc.stdout is None or proc.stderr is None:  # pragma: no cover - PIPE was requested
             raise RuntimeError("subprocess pipes were not created")
         pumps = [
             _start_pump(proc.stdout, streams.stdout_live, streams.stdout_log),
             _start_pump(proc.stderr, streams.stderr_live, streams.stderr_log),
         ]
-        guard = _InterruptGuard(proc, self._grace_s)
+        guard = _InterruptGuard(proc, self._grace_s, own_group, streams.stop)
         with guard:
             status_word, usage = _wait4(proc.pid)
+        if watchdog is not None:
+            watchdog.release()  # what the command left running in the background is its own
         proc.returncode = os.waitstatus_to_exitcode(status_word)
         ended_at, wall = self._clock(), time.monotonic() - t0
         deadline = time.monotonic() + PUMP_JOIN_S
@@ -122,9 +146,16 @@ class LocalExecutor:
             if pump.is_alive():
                 held.append(name)
         notes = [f"a background process kept {' and '.join(held)} open after the command ended"] if held else []
+        if watchdog is None:
+            notes.append("no watchdog could be started: had auditor been killed, the command would have run on")
         code, sig = _exit_code(proc.returncode)
         status: Literal["succeeded", "failed", "interrupted"]
-        status = "interrupted" if guard.received else ("succeeded" if code == 0 else "failed")
+        if guard.received:
+            status, error = "interrupted", f"interrupted by {guard.received}"
+        elif guard.stopped:
+            status, error = "failed", f"stopped by auditor: {guard.stopped}"
+        else:
+            status, error = ("succeeded" if code == 0 else "failed"), None
         return ExecutionResult(
             started_at=started_at,
             ended_at=ended_at,
@@ -132,12 +163,21 @@ class LocalExecutor:
             status=status,
             wall_s=wall,
             signal=sig,
-            error=f"interrupted by {guard.received}" if guard.received else None,
+            error=error,
             user_cpu_s=usage.ru_utime,
             system_cpu_s=usage.ru_stime,
             peak_rss_bytes=usage.ru_maxrss * 1024,
             notes=tuple(notes),
         )
+
+
+def _own_group() -> bool:
+    """False when auditor is the foreground job of the terminal on its stdin (see the module
+    docstring); True otherwise (no terminal: a CI job, a script, a pipe)."""
+    try:
+        return os.tcgetpgrp(0) != os.getpgrp()
+    except OSError:
+        return True
 
 
 def _grace_from_env() -> float:
@@ -179,6 +219,9 @@ def _wait4(pid: int) -> tuple[int, os.struct_rusage]:  # type: ignore[name-defin
 
 
 def _start_pump(source: IO[bytes], live: IO[bytes] | None, log: LogSink) -> threading.Thread:
+    """Reads until the command and everything that inherited the pipe close it. The log's write
+    never raises, so the pipe is always drained: a command never blocks on auditor."""
+
     def pump() -> None:
         sink = live
         fd = source.fileno()
@@ -198,37 +241,61 @@ def _start_pump(source: IO[bytes], live: IO[bytes] | None, log: LogSink) -> thre
 
 
 class _InterruptGuard:
-    """While the child runs: turn SIGINT/SIGTERM/SIGHUP into "stop the child, then record"."""
+    """While the child runs: turn SIGINT/SIGTERM/SIGHUP, or a stop request from capture, into
+    "stop the child, then record"."""
 
-    def __init__(self, proc: Popen[bytes], grace_s: float) -> None:
+    def __init__(self, proc: Popen[bytes], grace_s: float, own_group: bool, stop: StopRequest) -> None:
         self._proc = proc
         self._grace_s = grace_s
+        self._own_group = own_group
+        self._stop = stop
         self._previous: dict[int, object] = {}
-        self._killer: threading.Timer | None = None
-        self.received: str | None = None
+        self._killers: list[threading.Timer] = []
+        self._done = threading.Event()
+        self.received: str | None = None  # the signal that interrupted the run
+        self.stopped: str | None = None  # why capture asked for the command to be stopped
 
     def __enter__(self) -> _InterruptGuard:
         if threading.current_thread() is threading.main_thread():
             for sig in HANDLED_SIGNALS:
                 self._previous[sig] = signal.signal(sig, self._handle)
+        threading.Thread(target=self._watch_stop, daemon=True, name="auditor-stop-watch").start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._killer is not None:
-            self._killer.cancel()
+        self._done.set()
+        for killer in self._killers:
+            killer.cancel()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)  # type: ignore[arg-type]
 
     def _handle(self, signum: int, _frame: FrameType | None) -> None:
-        if self.received is not None:  # a second interrupt: no more waiting
+        if self.received is not None or self.stopped is not None:  # a second interrupt: no more waiting
             self._send(signal.SIGKILL)
             return
         self.received = signal.Signals(signum).name
+        if self._own_group and signum != signal.SIGTERM:
+            self._send(signum)  # what the terminal or the caller meant for the whole job
+        self._terminate()
+
+    def _watch_stop(self) -> None:
+        while not self._done.is_set():
+            if self._stop.wait(0.1):
+                if self.received is None and not self._done.is_set():
+                    self.stopped = self._stop.reason or "asked to"
+                    self._terminate()
+                return
+
+    def _terminate(self) -> None:
         self._send(signal.SIGTERM)
-        self._killer = threading.Timer(self._grace_s, self._send, args=(signal.SIGKILL,))
-        self._killer.daemon = True
-        self._killer.start()
+        killer = threading.Timer(self._grace_s, self._send, args=(signal.SIGKILL,))
+        killer.daemon = True
+        self._killers.append(killer)
+        killer.start()
 
     def _send(self, sig: int) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self._proc.send_signal(sig)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if self._own_group:
+                os.killpg(self._proc.pid, sig)
+            else:
+                self._proc.send_signal(sig)
