@@ -86,18 +86,26 @@ def test_hand_edited_record_gives_one_line_and_leaves_the_store_alone(
     edit,
     field: str,  # type: ignore[no-untyped-def]
 ) -> None:
+    """In the store, an edited record is no longer the one auditor committed: refused, whatever the
+    edit. As a loose file it is read, and the line names the field."""
     store = populated / ".auditor"
     target = store / "runs" / _ids(store)[0] / "record.json"
     data = json.loads(target.read_text())
     edit(data)
     target.write_text(json.dumps(data))
+    loose = populated / "edited.json"
+    loose.write_text(json.dumps(data))
     before = store_snapshot(store)
-    for args in (("show", _ids(store)[0]), ("runs",)):
+    for args, expected in (
+        (("show", _ids(store)[0]), f"{target}: refused: changed since auditor recorded it"),
+        (("runs",), f"{target}: refused: changed since auditor recorded it"),
+        (("check", "edited.json"), f"{loose}: {field}"),
+    ):
         done = cli(*args, cwd=populated)
         assert done.returncode == 2
         error_lines = [line for line in done.stderr.splitlines() if line.startswith("auditor: error:")]
         assert len(error_lines) == 1, done.stderr
-        assert error_lines[0].startswith(f"auditor: error: {target}: {field}"), done.stderr
+        assert error_lines[0].startswith(f"auditor: error: {expected}"), done.stderr
         assert "Traceback" not in done.stderr
     assert store_snapshot(store) == before
 
@@ -105,10 +113,14 @@ def test_hand_edited_record_gives_one_line_and_leaves_the_store_alone(
 def test_truncated_record(cli: CliRunner, populated: Path) -> None:
     store = populated / ".auditor"
     target = store / "runs" / _ids(store)[0] / "record.json"
+    (populated / "cut.json").write_bytes(target.read_bytes()[:100])
     target.write_bytes(target.read_bytes()[:100])
     done = cli("show", _ids(store)[0], cwd=populated)
     assert done.returncode == 2
-    assert done.stderr.startswith(f"auditor: error: {target}: not valid JSON (line ")
+    assert done.stderr.startswith(f"auditor: error: {target}: refused: changed since auditor recorded it")
+    done = cli("check", "cut.json", cwd=populated)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"auditor: error: {populated / 'cut.json'}: not valid JSON (line ")
 
 
 def test_schema_command_prints_the_committed_schema(cli: CliRunner, tmp_path: Path) -> None:

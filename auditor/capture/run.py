@@ -88,15 +88,16 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
     _refuse_incomplete_logs)."""
     ctx = ctx or CaptureContext(stdout_live=_buffer(sys.stdout), stderr_live=_buffer(sys.stderr))
     executor = request.executor
-    policy = RedactionPolicy(
-        salt=store.salt(), extra_allow=_extra_allow(request.env), secret_flags=secret_flags(request.env)
-    )
-    redactor = TextRedactor(policy.secret_values(request.env, request.argv))
     source = collect_git(request.cwd)  # before the command: it may change the tree
     scope = executor.data_scope()
     data = DataCapture(  # a bad auditor.yaml or an unusable --user stops here, before anything runs
         request.cwd, store.root, ctx.clock, allowed_roots=scope.allowed_roots, owner=scope.owner
     )
+    # Only now: the salt is the store's first write, and a run refused above leaves no store behind.
+    policy = RedactionPolicy(
+        salt=store.salt(), extra_allow=_extra_allow(request.env), secret_flags=secret_flags(request.env)
+    )
+    redactor = TextRedactor(policy.secret_values(request.env, request.argv))
     cancel_collect = threading.Event()  # set: collecting the environment stops (a probe container is removed)
     project = request.project or (data.spec.project.name if data.spec else _project_name(request.cwd, source))
     declared = collect_requirements(request.cwd, data.spec.environment.requirements if data.spec else ())

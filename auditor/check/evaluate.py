@@ -73,6 +73,9 @@ class CheckRequest:
     stale_fails: bool = False
     cache_dir: Path | None = None
     config: str | None = None
+    # The run's folder in a store, verified by the store; None for a loose record file, whose
+    # named files (logs) are never read: a record must not make auditor read local files.
+    run_folder: Path | None = None
 
 
 def run_check(request: CheckRequest) -> CheckReport:

@@ -10,6 +10,7 @@ evaluation; a vulnerability source that cannot be used is not an input error but
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,11 +19,12 @@ from auditor.check.evaluate import CheckRequest
 from auditor.check.packs import Pack, load_packs, pack_path
 from auditor.check.vulns.sources import SourceChoice
 from auditor.check.waivers import load_waivers
-from auditor.errors import UsageError
+from auditor.errors import RunNotFoundError, StoreError, UsageError
 from auditor.project.policy import Override, PolicySettings
 from auditor.project.spec import SPEC_FILE, load_spec
 from auditor.project.yamlfile import line_of
 from auditor.record.io import parse_record
+from auditor.record.models import RunRecord
 from auditor.vocabulary import Severity, VulnSource
 
 
@@ -46,14 +48,13 @@ def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
     config = options.config or (options.cwd / SPEC_FILE if (options.cwd / SPEC_FILE).is_file() else None)
     settings = load_spec(config).policy if config is not None else PolicySettings()
     base = config.parent if config is not None else options.cwd
-    record_path = _record_path(options)
-    raw = _read(record_path)
-    record = parse_record(raw, str(record_path))
+    record_path, raw, record, run_folder = _load_record(options)
     waivers_path = options.waivers or (base / settings.waivers if settings.waivers else None)
     waivers_text = _read(waivers_path) if waivers_path is not None else None
     return CheckRequest(
         record=record,
         record_path=record_path,
+        run_folder=run_folder,
         record_sha256=hashlib.sha256(raw).hexdigest(),
         pack=_packs(options, settings, config, base),
         fail_on=options.fail_on or settings.fail_on,
@@ -69,17 +70,34 @@ def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
     )
 
 
-def _record_path(options: CheckOptions) -> Path:
-    """RUN is a run id, a unique prefix, `latest`, or the path of a record file."""
-    candidate = options.cwd / options.run_ref
-    if options.run_ref.endswith(".json") or candidate.is_file():
-        if not candidate.is_file():
-            raise UsageError(f"{candidate}: no such record file")
-        return candidate
+def is_record_file(run_ref: str) -> bool:
+    """RUN names a record FILE only when it is clearly a path: it ends in .json or holds a slash.
+    Anything else (`latest`, an id, a prefix) is a run in the store, even when a file of that
+    name lies in the working folder: a run's command can leave one there."""
+    return run_ref.endswith(".json") or "/" in run_ref or os.sep in run_ref
+
+
+def _load_record(options: CheckOptions) -> tuple[Path, bytes, RunRecord, Path | None]:
+    """The record's path, bytes and model, and its run folder when it is a run the store verified
+    (None for a loose file: nothing the record names is read then)."""
+    ref = options.run_ref
+    if is_record_file(ref):
+        path = options.cwd / ref
+        if not path.is_file():
+            raise UsageError(f"{path}: no such record file")
+        raw = _read(path)
+        return path, raw, parse_record(raw, str(path)), None
     from auditor.store.runs import RunStore
 
-    store = RunStore.open(options.store)
-    return store.record_path(store.resolve(options.run_ref))
+    try:
+        store = RunStore.open(options.store)
+        run_id = store.resolve(ref)
+    except (StoreError, RunNotFoundError) as exc:
+        if (options.cwd / ref).exists():
+            raise type(exc)(f"{exc.message} ({ref!r} is a run in the store; for the file, write ./{ref})") from exc
+        raise
+    record, raw = store.load_with_bytes(run_id)
+    return store.record_path(run_id), raw, record, store.run_folder(run_id)
 
 
 def _read(path: Path) -> bytes:

@@ -75,7 +75,7 @@ def run(
 
     env = dict(os.environ)
     with local_request(command, cwd=Path.cwd(), env=env, early_probe=early, name=name, project=project) as request:
-        target = RunStore.create(store_path(store))
+        target = RunStore.deferred(store_path(store))
         record = capture_run(target, request)
     _report_run(record, target)
 
@@ -91,7 +91,7 @@ def _run_in_container(
     request = container_request(
         command, options, cwd=Path.cwd(), store_root=store_root, host_env=os.environ, name=name, project=project
     )
-    target = RunStore.create(store_root)
+    target = RunStore.deferred(store_root)
     _report_run(capture_run(target, request), target)
 
 
@@ -111,7 +111,9 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
 
 @app.command()
 def reproduce(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique id prefix, or `latest`.")],
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="A run in the store: its id, a unique prefix, or `latest`.")
+    ],
     tolerance: Annotated[
         list[str] | None,
         typer.Option(
@@ -167,7 +169,7 @@ def ingest(
             f"expected [KIND] SOURCE with KIND one of {', '.join(ingesters.KINDS)}; got {' '.join(args)!r}"
         )
     options = Options.parse({"--run-id": run_id, "--experiment": experiment, "--rehash": rehash})
-    target = RunStore.create(store_path(store))
+    target = RunStore.deferred(store_path(store))
     for outcome in ingesters.ingest(kind, source, target, options):
         for note in outcome.notes:
             typer.echo(f"auditor: note: {note}", err=True)

@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 
 
 RunArgument = Annotated[
-    str, typer.Argument(metavar="RUN", help="Run id, unique prefix, `latest`, or a record file (.json).")
+    str,
+    typer.Argument(
+        metavar="RUN",
+        help="A run in the store (its id, a unique prefix, or `latest`), or a record FILE when it is clearly a "
+        "path: it ends in .json or holds a /. A loose record file is checked, but no file it names is read.",
+    ),
 ]
 PoliciesOption = Annotated[
     list[str] | None,

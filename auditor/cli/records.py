@@ -17,13 +17,29 @@ from auditor.errors import UsageError
 def runs(
     store: StoreOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run.")] = False,
+    adopt: Annotated[
+        bool,
+        typer.Option(
+            "--adopt",
+            help="First index the runs an older auditor wrote here (it kept no index): once, after "
+            "upgrading, on a store whose runs you trust.",
+        ),
+    ] = False,
 ) -> None:
-    """List the runs in the store, oldest first."""
+    """List the runs in the store, oldest first.
+
+    A folder in the store that auditor did not commit (not in the store's index, another run's
+    id, a link, a changed record) is not a run: it gets one error line naming it, and exit 2.
+    """
     from auditor.errors import InvalidRecordError
     from auditor.render.summary import render_runs
     from auditor.store.runs import RunStore
 
-    entries = list(RunStore.open(store_path(store)).iter_records())
+    target = RunStore.open(store_path(store))
+    if adopt:
+        for run_id in target.adopt():
+            typer.echo(f"auditor: indexed {run_id}", err=True)
+    entries = list(target.iter_records())
     bad = [e for e in entries if isinstance(e, InvalidRecordError)]
     if as_json:
         for entry in entries:
@@ -40,7 +56,9 @@ def runs(
 
 @app.command()
 def show(
-    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="Run id, unique id prefix, or `latest`.")],
+    run_ref: Annotated[
+        str, typer.Argument(metavar="RUN", help="A run in the store: its id, a unique prefix, or `latest`.")
+    ],
     store: StoreOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole record as JSON.")] = False,
 ) -> None:

@@ -140,13 +140,14 @@ def ingest(kind: str | None, source: str, store: RunStore, options: Options | No
     chosen = kind or detect(source)
     runs = read(chosen, canonical(source), options)
     records = [build_record(run) for run in runs]  # everything is read and validated before anything is written
-    earlier = existing_ingests(store)
     out = []
-    for run, record in zip(runs, records, strict=True):
-        existing = earlier.get((record.origin.tool or "", record.origin.source_uri or "", run.source_run_id))
-        if existing is not None:
-            out.append(Outcome(existing, run.source_run_id, new=False, notes=run.notes))
-            continue
-        commit(store, record)
-        out.append(Outcome(record.identity.run_id, run.source_run_id, new=True, notes=run.notes))
+    with store.locked():  # look and commit as one step: two ingests of one source must not both find a run new
+        earlier = existing_ingests(store)
+        for run, record in zip(runs, records, strict=True):
+            existing = earlier.get((record.origin.tool or "", record.origin.source_uri or "", run.source_run_id))
+            if existing is not None:
+                out.append(Outcome(existing, run.source_run_id, new=False, notes=run.notes))
+                continue
+            commit(store, record)
+            out.append(Outcome(record.identity.run_id, run.source_run_id, new=True, notes=run.notes))
     return out

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from auditor.capture.redact import TextRedactor
+from auditor.errors import InvalidRecordError
 from auditor.ingest.masking import mask_named
 from auditor.record.models import RunRecord
 from auditor.store.runs import RunStore
@@ -16,16 +17,18 @@ from auditor.store.runs import RunStore
 def existing_ingests(store: RunStore) -> dict[tuple[str, str, str | None], str]:
     """Earlier ingests in the store, by (tool, source URI, the tool's run id) -> auditor's run id.
 
-    Read once per `auditor ingest`, from each record's `origin` as plain JSON: looking each new
-    run up by loading and validating every stored record made ingest quadratic in the run count.
-    A record that cannot be read is skipped here; `auditor runs` reports it."""
+    Read once per `auditor ingest`, under the store's lock (the caller holds it until its records
+    are committed, so a concurrent ingest of the same source waits and then finds them), from
+    each record's `origin` as plain JSON: looking each new run up by loading and validating every
+    stored record made ingest quadratic in the run count. Only runs the store verifies count; a
+    record that cannot be read is skipped here, and `auditor runs` reports it."""
     found: dict[tuple[str, str, str | None], str] = {}
     if not store.runs_dir.is_dir():
         return found
     for run_id in store.run_ids():
         try:
-            origin = json.loads(store.record_path(run_id).read_bytes()).get("origin") or {}
-        except (OSError, ValueError, AttributeError):
+            origin = json.loads(store.verify(run_id)).get("origin") or {}
+        except (InvalidRecordError, ValueError, AttributeError, RecursionError):
             continue
         if isinstance(origin, dict) and origin.get("kind") == "ingested":
             key = (str(origin.get("tool")), str(origin.get("source_uri")), origin.get("source_run_id"))

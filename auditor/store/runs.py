@@ -1,35 +1,52 @@
-"""The run store: a folder of complete, immutable run records.
+"""The run store: a folder of complete, immutable run records, and which of them auditor wrote.
 
 Layout (documented in the README):
 
     STORE/store.json             format marker and version
     STORE/salt                   fingerprint salt for redaction (mode 0600, never in a record)
+    STORE/index                  one line per committed run: its id and its record's SHA-256 (index.py)
+    STORE/lock                   taken while a run is committed, and by an ingest while it checks and commits
     STORE/runs/<run_id>/         one complete run: record.json, stdout.log, stderr.log
     STORE/staging/<run_id>/      a run being captured; invisible to readers
 
 A run is written entirely in staging and then moved into runs/ with one rename,
 so a reader sees a run complete or not at all, even if auditor is killed. Run
 ids are ULIDs (time-ordered, 80 random bits), so concurrent runs never collide.
+
+The commands auditor runs can write here too (they are the same user). So a folder in runs/ is
+a run only when `verify` says so: a real folder (not a link) named by its record's run id,
+holding a regular record.json with the digest the index gives that id. Everything else is
+refused with one line naming it, and never chosen as `latest`.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import os
 import secrets
 import shutil
+import stat
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from auditor.errors import InvalidRecordError, RunNotFoundError, StoreError, StoreWriteError
-from auditor.files import fsync_dir, write_atomic
-from auditor.record import RunRecord, dump_record, load_record
+from auditor.files import UntrustedFileError, fsync_dir, open_folder, read_regular_file, write_atomic
+from auditor.record import RunRecord, dump_record
+from auditor.record.io import parse_record
+from auditor.store.index import CONFLICT, INDEX_FILE, append_index, read_index
 
 STORE_ENV = "AUDITOR_STORE"
 DEFAULT_STORE = ".auditor"
 STORE_FORMAT = {"format": "auditor-store", "version": 1}
 RECORD_FILE = "record.json"
+LOCK_FILE = "lock"
+RECORD_MAX_BYTES = 256 * 1024 * 1024  # far above any record auditor writes; a bigger file is not one
+ADOPT = "`auditor runs --adopt` indexes the runs an older auditor wrote, once you trust them"
 
 
 def default_store_path(cwd: Path, env: dict[str, str] | None = None) -> Path:
@@ -44,8 +61,13 @@ class Staging:
 
 
 class RunStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, deferred: bool = False) -> None:
         self.root = root
+        self._deferred = deferred  # not created on disk yet: the first write creates it
+        self._guard = threading.RLock()
+        self._lock_fd: int | None = None
+        self._depth = 0
+        self._index: tuple[tuple[int, int, int], dict[str, str]] | None = None
 
     @property
     def runs_dir(self) -> Path:
@@ -54,6 +76,27 @@ class RunStore:
     @classmethod
     def create(cls, root: Path) -> RunStore:
         """Open a store for writing, creating it (idempotently, race-free) if needed."""
+        store = cls(root, deferred=True)
+        store._materialize()
+        return store
+
+    @classmethod
+    def deferred(cls, root: Path) -> RunStore:
+        """A store for writing, created on disk by its first write (`salt`, `begin`, `locked`):
+        a command refused for bad input (exit 2) before that leaves no empty store behind."""
+        return cls(root, deferred=True)
+
+    @classmethod
+    def open(cls, root: Path) -> RunStore:
+        """Open an existing store for reading."""
+        if not (root / "runs").is_dir():
+            raise StoreError(f"{root}: no run store here (run `auditor run` first, or pass --store)")
+        return cls(root)
+
+    def _materialize(self) -> None:
+        if not self._deferred:
+            return
+        root = self.root
         try:
             for folder in (root, root / "runs", root / "staging"):
                 folder.mkdir(parents=True, exist_ok=True)
@@ -66,19 +109,38 @@ class RunStore:
             _create_salt(root / "salt")
         except OSError as exc:
             raise StoreError(f"{root}: cannot create the run store: {exc.strerror or exc}") from exc
-        return cls(root)
-
-    @classmethod
-    def open(cls, root: Path) -> RunStore:
-        """Open an existing store for reading."""
-        if not (root / "runs").is_dir():
-            raise StoreError(f"{root}: no run store here (run `auditor run` first, or pass --store)")
-        return cls(root)
+        self._deferred = False
 
     def salt(self) -> bytes:
+        self._materialize()
         return (self.root / "salt").read_bytes()
 
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """The store's lock, between processes (flock on STORE/lock) and reentrant within this one:
+        held while a run is committed, and by an ingest while it looks for earlier ingests and
+        commits, so two ingests of one source cannot both find it new."""
+        with self._guard:
+            if self._depth == 0:
+                self._materialize()
+                path = self.root / LOCK_FILE
+                try:
+                    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+                except OSError as exc:
+                    raise StoreError(f"{path}: cannot lock the run store: {exc.strerror}") from exc
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                self._lock_fd = fd
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if self._depth == 0 and self._lock_fd is not None:
+                    os.close(self._lock_fd)  # releases the flock
+                    self._lock_fd = None
+
     def begin(self, run_id: str) -> Staging:
+        self._materialize()
         path = self.root / "staging" / run_id
         try:
             path.mkdir()
@@ -87,18 +149,24 @@ class RunStore:
         return Staging(run_id, path)
 
     def commit(self, staging: Staging, record: RunRecord) -> Path:
-        """Write the record and move the run into runs/ with one rename. Raises StoreWriteError
-        when the store cannot take it (no space, an I/O error, read-only): nothing is then in
-        runs/ (record.json is itself written atomically), and the staging folder is the caller's
-        to discard; or, when only the final sync failed, the run is in runs/ and the message says
-        it may not survive a crash."""
+        """Write the record, index it, and make the run visible with one rename.
+
+        The index line comes first: a reader never sees a folder in runs/ that auditor committed
+        and the index does not name (a line whose folder never arrived names nothing). Raises
+        StoreWriteError when the store cannot take the run (no space, an I/O error, read-only):
+        nothing is then in runs/ (record.json is itself written atomically), and the staging
+        folder is the caller's to discard; or, when only the final sync failed, the run is in
+        runs/ and the message says it may not survive a crash."""
+        if record.identity.run_id != staging.run_id:
+            raise StoreError(f"{staging.path}: the record is run {record.identity.run_id}, not this run")
+        data = dump_record(record)
         final = self.runs_dir / staging.run_id
         try:
-            write_atomic(staging.path / RECORD_FILE, dump_record(record))
-            for item in staging.path.iterdir():
-                with item.open("rb") as handle:
-                    os.fsync(handle.fileno())
-            staging.path.rename(final)
+            write_atomic(staging.path / RECORD_FILE, data)
+            _fsync_files(staging.path)
+            with self.locked():
+                append_index(self.root, staging.run_id, hashlib.sha256(data).hexdigest())
+                staging.path.rename(final)
         except OSError as exc:
             why = exc.strerror or str(exc)
             raise StoreWriteError(f"{self.root}: run {staging.run_id} could not be recorded ({why})") from exc
@@ -114,24 +182,62 @@ class RunStore:
     def discard(self, staging: Staging) -> None:
         shutil.rmtree(staging.path, ignore_errors=True)
 
+    # --- reading: only what verify() accepts is a run ------------------------------------------------
+
     def run_ids(self) -> list[str]:
-        try:
-            names = [p.name for p in self.runs_dir.iterdir()]
-        except OSError as exc:
-            raise StoreError(f"{self.runs_dir}: cannot list runs: {exc.strerror}") from exc
-        return sorted(n for n in names if (self.runs_dir / n / RECORD_FILE).is_file())
+        """The runs auditor committed here, oldest first: folders in runs/ the index names (each is
+        verified again when it is read). A folder it does not name is never one of them."""
+        index = self._read_index()
+        return [name for name in self._folder_names() if index.get(name, CONFLICT) != CONFLICT]
 
     def record_path(self, run_id: str) -> Path:
         return self.runs_dir / run_id / RECORD_FILE
 
+    def run_folder(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    def verify(self, run_id: str) -> bytes:
+        """The bytes of run_id's record, only if runs/<run_id> is the run auditor committed: a real
+        folder (not a link), holding a regular record.json whose SHA-256 is the one the store's
+        index gives run_id. Anything else is an InvalidRecordError naming it (exit 2)."""
+        folder = self.runs_dir / run_id
+        index = self._read_index()
+        raw = self._read_folder(run_id)
+        expected = index.get(run_id)
+        if expected is None:
+            _check_named(raw, run_id, folder / RECORD_FILE)  # the more telling reason first: another run's record
+            why = f"not a run auditor recorded in this store (the store's index does not name it; {ADOPT})"
+            raise _refused(folder, why)
+        if expected == CONFLICT:
+            raise _refused(folder, "the store's index names this run twice, with different records")
+        actual = hashlib.sha256(raw).hexdigest()
+        if actual != expected:
+            raise _refused(
+                folder / RECORD_FILE,
+                f"changed since auditor recorded it (its sha256 is {actual}; the store's index says {expected})",
+            )
+        return raw
+
     def load(self, run_id: str) -> RunRecord:
-        return load_record(self.record_path(run_id))
+        return self.load_with_bytes(run_id)[0]
+
+    def load_with_bytes(self, run_id: str) -> tuple[RunRecord, bytes]:
+        """The verified record and the bytes it was read from (what a check report's digest quotes)."""
+        raw = self.verify(run_id)
+        path = self.record_path(run_id)
+        record = parse_record(raw, str(path))
+        if record.identity.run_id != run_id:
+            raise InvalidRecordError(
+                str(path), "identity.run_id", f"refused: {record.identity.run_id!r} is not its run folder's name"
+            )
+        return record, raw
 
     def iter_records(self) -> Iterator[RunRecord | InvalidRecordError]:
-        """Every run, oldest first; an unreadable record is yielded as its error."""
-        for run_id in self.run_ids():
+        """Every folder in runs/, oldest first: its run, or the error that refuses it."""
+        self._read_index()  # a store without an index is one error, not one per folder
+        for name in self._folder_names():
             try:
-                yield self.load(run_id)
+                yield self.load(name)
             except InvalidRecordError as exc:
                 yield exc
 
@@ -140,21 +246,131 @@ class RunStore:
         return [r for r in self.iter_records() if isinstance(r, RunRecord) and r.links.reproduces == run_id]
 
     def resolve(self, ref: str) -> str:
-        """A run id from an id, a unique prefix of one (case-insensitive), or `latest`."""
+        """A run id from an id, a unique prefix of one (case-insensitive), or `latest`. Only runs
+        auditor committed here count: a folder it did not write is never chosen, and when only
+        such a folder fits, the error says why it is not a run."""
         ids = self.run_ids()
+        if ref == "latest":
+            if ids:
+                return ids[-1]
+            others = self._folder_names()[-1:]
+        else:
+            wanted = ref.upper()
+            matches = [i for i in ids if i.upper().startswith(wanted)]
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                listed = ", ".join(matches[:10]) + (" ..." if len(matches) > 10 else "")
+                raise RunNotFoundError(f"{ref!r} is ambiguous: {len(matches)} runs match ({listed})")
+            others = [n for n in self._folder_names() if n.upper().startswith(wanted) and n not in ids]
+        if others:
+            self.verify(others[-1])  # raises: the one line that says why that folder is not a run
         if not ids:
             raise RunNotFoundError(f"{self.root}: the store has no runs yet")
-        if ref == "latest":
-            return ids[-1]
-        wanted = ref.upper()
-        matches = [i for i in ids if i.upper().startswith(wanted)]
-        if len(matches) == 1:
-            return matches[0]
-        if not matches:
-            recent = ", ".join(ids[-5:][::-1])
-            raise RunNotFoundError(f"no run matches {ref!r} in {self.root} (most recent: {recent})")
-        listed = ", ".join(matches[:10]) + (" ..." if len(matches) > 10 else "")
-        raise RunNotFoundError(f"{ref!r} is ambiguous: {len(matches)} runs match ({listed})")
+        recent = ", ".join(ids[-5:][::-1])
+        raise RunNotFoundError(f"no run matches {ref!r} in {self.root} (most recent: {recent})")
+
+    def adopt(self) -> list[str]:
+        """Index the runs an auditor without an index wrote here, and return their ids: use it
+        once, after upgrading, on a store whose runs you trust (a folder a run planted would be
+        adopted too). Only a real folder holding a regular record.json whose identity.run_id is
+        the folder's name is indexed; readers go on refusing anything else, saying why."""
+        adopted: list[str] = []
+        with self.locked():
+            index = read_index(self.root) or {}
+            for name in self._folder_names():
+                if name in index:
+                    continue
+                try:
+                    raw = self._read_folder(name)
+                    _check_named(raw, name, self.record_path(name))
+                except InvalidRecordError:
+                    continue
+                append_index(self.root, name, hashlib.sha256(raw).hexdigest())
+                adopted.append(name)
+        return adopted
+
+    def _folder_names(self) -> list[str]:
+        """Every name in runs/, sorted: readers report the ones that are not runs, never skip them."""
+        try:
+            return sorted(entry.name for entry in self.runs_dir.iterdir())
+        except OSError as exc:
+            raise StoreError(f"{self.runs_dir}: cannot list runs: {exc.strerror}") from exc
+
+    def _read_index(self) -> dict[str, str]:
+        """The index, re-read only when the file changed. A store that has runs and no index was
+        made by an auditor that kept none: its folders cannot be told from planted ones."""
+        path = self.root / INDEX_FILE
+        try:
+            st = path.lstat()
+            key = (st.st_ino, st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            key = None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read the store's index: {exc.strerror}") from exc
+        if key is not None and self._index is not None and self._index[0] == key:
+            return self._index[1]
+        index = read_index(self.root) if key is not None else None
+        if index is None:
+            if self.runs_dir.is_dir() and self._folder_names():
+                raise StoreError(f"{self.root}: the store has no index of the runs auditor recorded; {ADOPT}")
+            return {}
+        if key is not None:
+            self._index = (key, index)
+        return index
+
+    def _read_folder(self, name: str) -> bytes:
+        """record.json of runs/<name>, through no link: the folder and the file must be real."""
+        folder = self.runs_dir / name
+        if not name or "/" in name or name in (".", "..") or name != name.strip() or " " in name:
+            raise _refused(folder, "not a run id")
+        try:
+            mode = os.lstat(folder).st_mode
+        except OSError as exc:
+            raise _refused(folder, f"cannot read: {exc.strerror}") from exc
+        if stat.S_ISLNK(mode):
+            raise _refused(folder, "a symbolic link, not a run folder")
+        if not stat.S_ISDIR(mode):
+            raise _refused(folder, "not a folder")
+        try:
+            with open_folder(self.runs_dir) as runs_fd, open_folder(name, dir_fd=runs_fd) as fd:
+                return read_regular_file(RECORD_FILE, RECORD_MAX_BYTES, dir_fd=fd)
+        except UntrustedFileError as exc:
+            raise _refused(folder / RECORD_FILE, exc.why) from exc
+        except FileNotFoundError as exc:
+            raise _refused(folder, f"it holds no {RECORD_FILE}") from exc
+        except OSError as exc:
+            raise _refused(folder / RECORD_FILE, f"cannot read: {exc.strerror}") from exc
+
+
+def _refused(path: Path, why: str) -> InvalidRecordError:
+    return InvalidRecordError(str(path), None, f"refused: {why}")
+
+
+def _check_named(raw: bytes, name: str, path: Path) -> None:
+    """The record's own run id is its folder's name (read as plain JSON: a record this auditor
+    cannot read, from a newer one, is still told apart from a planted copy)."""
+    try:
+        run_id = json.loads(raw.decode("utf-8", errors="replace"))["identity"]["run_id"]
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        raise _refused(path, "not a run record (no identity.run_id)") from exc
+    if run_id != name:
+        raise InvalidRecordError(str(path), "identity.run_id", f"refused: {run_id!r} is not its run folder's name")
+
+
+def _fsync_files(folder: Path) -> None:
+    """fsync each regular file of a staged run; never open anything else (the command could
+    have left a FIFO there, and opening it would wait for a writer)."""
+    for item in folder.iterdir():
+        try:
+            fd = os.open(item, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _create_salt(path: Path) -> None:

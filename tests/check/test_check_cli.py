@@ -14,6 +14,7 @@ import pytest
 from auditor.record import RunRecord
 from auditor.record.io import dump_record
 from auditor.record.models import Distribution, Packages
+from auditor.store.runs import RunStore
 from tests.check.vulns.osv_server import Mode
 from tests.check.vulns.test_osv_local import SNAPSHOT
 from tests.conftest import CliRunner, base_env
@@ -65,10 +66,9 @@ def _with_packages(record: RunRecord, *packages: tuple[str, str]) -> RunRecord:
 
 
 def _store(tmp_path: Path, record: RunRecord) -> Path:
-    folder = tmp_path / "store" / "runs" / record.identity.run_id
-    folder.mkdir(parents=True)
-    (folder / "record.json").write_bytes(dump_record(record))
-    return tmp_path / "store"
+    store = RunStore.create(tmp_path / "store")
+    store.commit(store.begin(record.identity.run_id), record)
+    return store.root
 
 
 def _check(cli: CliRunner, tmp_path: Path, cache: Path | None, *args: str) -> tuple[int, str, str]:
@@ -303,7 +303,11 @@ def test_bad_input_is_one_line_exit_2(cli: CliRunner, tmp_path: Path) -> None:
     record = next((tmp_path / "store" / "runs").iterdir()) / "record.json"
     record.write_text('{"schema_version": "1.2", "kind": "auditor.run-record", "identity": 7}')
     code, _, err = _check(cli, tmp_path, None)
-    assert code == 2 and f"{record}: field identity" in err
+    assert code == 2 and err.startswith(f"auditor: error: {record}: refused: changed since auditor recorded it")
+    loose = tmp_path / "edited.json"
+    loose.write_bytes(record.read_bytes())
+    done = cli("check", "edited.json", cwd=tmp_path, env=base_env(AUDITOR_CACHE_DIR=str(tmp_path / "cache")))
+    assert done.returncode == 2 and f"{loose}: field identity" in done.stderr
 
 
 def test_a_record_file_and_an_output_file(cli: CliRunner, tmp_path: Path) -> None:

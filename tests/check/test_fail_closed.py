@@ -17,6 +17,7 @@ from auditor.check.waivers import Waiver, apply_waivers
 from auditor.record.fairness import AttributeFairness, Bootstrap, Disparity, Fairness, GroupMetrics
 from auditor.record.findings import Finding
 from auditor.record.io import dump_record
+from auditor.store.runs import RunStore
 from tests.conftest import CliRunner, base_env
 from tests.factories import make_record
 
@@ -116,7 +117,8 @@ def test_hostile_and_broken_records_through_the_cli(cli: CliRunner, tmp_path: Pa
 def test_a_stale_database_can_be_made_to_fail(cli: CliRunner, tmp_path: Path) -> None:
     from tests.check.vulns.test_osv_local import SNAPSHOT
 
-    _store(tmp_path, dump_record(make_record()).decode())
+    store = RunStore.create(tmp_path / "store")
+    store.commit(store.begin("01JGZ0000000000000000000AA"), make_record())
     (tmp_path / "auditor.yaml").write_text(
         "version: 1\nproject: {name: demo}\npolicy:\n  vulnerabilities:\n    on_stale: fail\n    max_age_days: 90\n"
     )

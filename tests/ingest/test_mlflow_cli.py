@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from auditor.ingest.registry import canonical
-from tests.conftest import CliRunner
+from tests.conftest import AUDITOR, CliRunner, base_env
 from tests.ingest.conftest import gaps_pack
 from tests.ingest.test_mlflow import Store, shared_stores
 
@@ -81,3 +82,24 @@ def test_a_corrupt_store_writes_nothing(cli: CliRunner, tmp_path: Path, stores: 
     assert "Traceback" not in done.stderr
     runs = tmp_path / "store" / "runs"
     assert not runs.exists() or not any(runs.iterdir())  # the good run was not written either
+
+
+def test_concurrent_ingests_of_one_store_record_each_run_once(tmp_path: Path, stores: dict[str, Store]) -> None:
+    """Three `auditor ingest` of one MLflow store at once: each looks for earlier ingests and commits under
+    the store's lock, so every MLflow run is recorded once and all three name the same auditor runs."""
+    store = stores["v3-sqlite"]
+    argv = [str(AUDITOR), "ingest", "mlflow", store.source, "--store", str(tmp_path / "store")]
+    started = [
+        subprocess.Popen(argv, cwd=tmp_path, env=base_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outputs = []
+    for process in started:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        pairs = [line.split() for line in out.splitlines() if line.startswith(("ingested", "already"))]
+        outputs.append({p[-1].rstrip(")"): p[1] if p[0] == "ingested" else p[3] for p in pairs})
+    expected = {r["run_id"] for r in store.client["runs"]}
+    assert all(set(found) == expected for found in outputs)
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert sorted(p.name for p in (tmp_path / "store" / "runs").iterdir()) == sorted(outputs[0].values())

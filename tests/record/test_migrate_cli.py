@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.store.runs import RunStore
 from tests.conftest import FIXTURES, CliRunner, base_env, store_snapshot
 from tests.record.old_records import Data, older
 
@@ -36,6 +37,7 @@ def store(tmp_path: Path) -> Path:
     root = tmp_path / "store"
     for version, run_id in RUN_IDS.items():
         _put(root, run_id, older(version))
+    assert RunStore.open(root).adopt() == list(RUN_IDS.values())  # the older auditor kept no index
     return root
 
 
@@ -91,6 +93,7 @@ def test_runs_lists_older_records_and_a_newer_one_is_refused(cli: CliRunner, sto
     newer = older("1.2")
     newer["schema_version"] = "1.4"
     path = _put(store, "01JGZ00000000000000000014A", newer)
+    assert RunStore.open(store).adopt() == ["01JGZ00000000000000000014A"]  # adopted by its id, read or not
     before = store_snapshot(store)
 
     listed = cli("runs", "--store", str(store), cwd=tmp_path)

@@ -8,15 +8,17 @@ HTML written and says so.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auditor.capture.redact import mask
 from auditor.check.evaluate import CheckRequest, run_check
 from auditor.check.report import CheckReport
 from auditor.errors import AuditorError, UsageError
-from auditor.files import write_output
+from auditor.files import UntrustedFileError, open_folder, open_regular_file, write_output
 from auditor.record import Missing, RunRecord
 from auditor.record.models import LogFile
 from auditor.render.dossier.build import build_dossier, default_drawing
@@ -24,11 +26,12 @@ from auditor.render.dossier.format import bytes_text
 from auditor.render.dossier.html import render_html
 from auditor.render.dossier.views import LogExcerpt
 from auditor.render.formats import DOSSIER_FORMATS
-from auditor.store.runs import RECORD_FILE, RunStore
+from auditor.store.runs import RunStore
 from auditor.text import scrub
 
 LOG_LINES = 60
 LOG_BYTES = 64 * 1024
+_KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY-----")
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,8 @@ def make_report(
     report = run_check(request)
     generated = now or datetime.now(UTC)
     waivers = request.waivers
-    logs = _logs(request.record, request.record_path.parent)
-    reproductions = _reproductions(request.record, request.record_path)
+    logs = _logs(request.record, request.run_folder)
+    reproductions = _reproductions(request.record, request.run_folder)
     dossier = build_dossier(request.record, report, waivers, logs, generated, default_drawing(), reproductions)
     html = render_html(dossier)
     try:
@@ -68,7 +71,7 @@ def make_report(
 
         attachments = []
         if pdfa:
-            raw = request.record_path.read_bytes()
+            raw = _record_bytes(request)
             attachments = [
                 ("record.json", raw, "The run record this dossier describes (auditor run record JSON)"),
                 ("findings.json", render_json(report).encode(), "auditor check report (JSON) for this run"),
@@ -81,18 +84,31 @@ def make_report(
     return Written(report=report, files=tuple(files), pdf_pages=pages)
 
 
-def _reproductions(record: RunRecord, path: Path) -> list[RunRecord] | Missing:
-    """The re-runs of a run kept in a store (STORE/runs/ID/record.json); a loose record has no store to ask."""
-    run_id = record.identity.run_id
-    if path.name != RECORD_FILE or path.parent.name != run_id or path.parent.parent.name != "runs":
+def _record_bytes(request: CheckRequest) -> bytes:
+    """The record to attach, read again: only if it still has the bytes that were checked."""
+    if request.run_folder is not None:
+        raw = RunStore(request.run_folder.parent.parent).verify(request.record.identity.run_id)
+    else:
+        try:
+            raw = request.record_path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{request.record_path}: cannot read: {exc.strerror}") from exc
+    if hashlib.sha256(raw).hexdigest() != request.record_sha256:
+        raise UsageError(f"{request.record_path}: changed while the dossier was made; nothing attached")
+    return raw
+
+
+def _reproductions(record: RunRecord, run_folder: Path | None) -> list[RunRecord] | Missing:
+    """The re-runs of a run kept in a store; a loose record has no store to ask."""
+    if run_folder is None:
         return Missing(reason="the record was read from a file outside a run store")
     try:
-        return RunStore(path.parent.parent.parent).reproductions_of(run_id)
+        return RunStore(run_folder.parent.parent).reproductions_of(record.identity.run_id)
     except AuditorError as exc:
         return Missing(reason=f"the run store could not be read ({exc})")
 
 
-def _logs(record: RunRecord, run_folder: Path) -> list[LogExcerpt]:
+def _logs(record: RunRecord, run_folder: Path | None) -> list[LogExcerpt]:
     out = []
     for name, log in (("Standard output", record.outputs.stdout), ("Standard error", record.outputs.stderr)):
         if log is not None:  # ingested runs may have no logs; the record's notes say why
@@ -100,31 +116,65 @@ def _logs(record: RunRecord, run_folder: Path) -> list[LogExcerpt]:
     return out
 
 
-def _excerpt(name: str, log: LogFile, run_folder: Path) -> LogExcerpt:
-    """The tail of a stored log. The path comes from the record, so it is untrusted: only a regular
-    file inside the run's own folder is read, and only its last LOG_BYTES."""
-    path = run_folder / log.path
+def _excerpt(name: str, log: LogFile, run_folder: Path | None) -> LogExcerpt:
+    """The tail of a stored log. The path comes from the record, so it is untrusted: only a file
+    named in the run's own folder in a store (the store verified that folder) is read, never
+    through a link, and what is shown is masked again and capped. A loose record file names
+    nothing auditor reads: beside it may lie anything (an .env, a key)."""
     verified, intact = "not checked: the file was not read", False
-    try:
-        inside = path.resolve().is_relative_to(run_folder.resolve()) and path.is_file()
-        if not inside:
-            lines = [f"(the log path {log.path} is not a file in this run's folder: not read)"]
+    if run_folder is None:
+        lines = ["(not read: the record was given as a loose file, not a run in a store, so no file it names is read)"]
+    elif not _plain_name(log.path):
+        lines = [f"(the log path {log.path} is not a file name in this run's folder: not read)"]
+    else:
+        try:
+            digest, tail, whole = _read_tail(run_folder, log.path)
+        except UntrustedFileError as exc:
+            lines = [f"(the log file {log.path} is {exc.why}: not read)"]
+        except OSError:
+            lines = [f"(the log file {log.path} is not in this run's folder)"]
         else:
-            data = path.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
             intact = digest == log.sha256
             verified = "matches the recorded sha256" if intact else f"DOES NOT MATCH the recorded sha256 (now {digest})"
-            lines = data[-LOG_BYTES:].decode("utf-8", errors="replace").splitlines() or ["(empty)"]
-    except OSError:
-        lines = [f"(the log file {log.path} is not beside this record)"]
-    tail = lines[-LOG_LINES:]
+            lines = _masked_lines(tail, whole) or ["(empty)"]
+    tail_lines = lines[-LOG_LINES:]
     return LogExcerpt(
         name=f"{name} ({log.path})",
         sha256=log.sha256,
         size=bytes_text(log.bytes),
         redactions=log.redactions,
-        lines=tuple(tail),
-        omitted=len(lines) - len(tail),
+        lines=tuple(tail_lines),
+        omitted=len(lines) - len(tail_lines),
         verified=verified,
         intact=intact,
     )
+
+
+def _plain_name(path: str) -> bool:
+    return bool(path) and path not in (".", "..") and "/" not in path and "\\" not in path and "\0" not in path
+
+
+def _read_tail(run_folder: Path, name: str) -> tuple[str, bytes, bool]:
+    """The SHA-256 of the whole file (read in chunks) and its last LOG_BYTES; whether that is all of it."""
+    digest = hashlib.sha256()
+    tail = b""
+    with open_folder(run_folder) as folder, open_regular_file(name, dir_fd=folder) as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            tail = (tail + chunk)[-LOG_BYTES:]
+        size = handle.tell()
+    return digest.hexdigest(), tail, size <= LOG_BYTES
+
+
+def _masked_lines(tail: bytes, whole: bool) -> list[str]:
+    """Lines of a log tail with token shapes masked again (the file on disk may not be what
+    auditor wrote). A tail cut mid-file drops its first, partial line, where a cut token would
+    no longer look like one; a private key whose BEGIN line was cut off is masked up to its END."""
+    text = tail.decode("utf-8", errors="replace")
+    if not whole:
+        text = text.partition("\n")[2]
+    text, _ = mask(text)
+    end = _KEY_END.search(text)
+    if end is not None:
+        text = "[REDACTED:private-key]" + text[end.end() :]
+    return text.splitlines()

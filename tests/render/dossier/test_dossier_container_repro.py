@@ -313,6 +313,7 @@ def report(record: RunRecord, record_path: Path, out: Path) -> str:
     request = CheckRequest(
         record=record,
         record_path=record_path,
+        run_folder=record_path.parent if record_path.parent.parent.name == "runs" else None,  # as `prepare` says
         record_sha256="ab" * 32,
         pack=load_pack(packs_folder() / "eu-ai-act.yaml"),
         fail_on="low",

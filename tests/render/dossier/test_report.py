@@ -8,6 +8,7 @@ tested on its own terms, fonts aside, in test_diagram.py.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -27,6 +28,7 @@ from auditor.record.models import Distribution, Metric, Packages
 from auditor.render.dossier.build import build_dossier, default_drawing
 from auditor.render.dossier.html import SECTIONS, render_html
 from auditor.render.dossier.make import make_report
+from auditor.store.runs import RunStore
 from tests.conftest import FIXTURES, CliRunner, base_env
 from tests.factories import make_record
 from tests.render.dossier.test_diagram import pipeline
@@ -189,7 +191,10 @@ def pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.fail(f"{', '.join(missing)} missing: `./dev setup` installs poppler-utils")
     folder = tmp_path_factory.mktemp("dossier")
     request = _request(folder)
-    real = CheckRequest(**{**request.__dict__, "record_path": folder / "record.json"})
+    raw = (folder / "record.json").read_bytes()
+    real = CheckRequest(
+        **{**request.__dict__, "record_path": folder / "record.json", "record_sha256": hashlib.sha256(raw).hexdigest()}
+    )
     written = make_report(real, folder / "out", ("pdf",), pdfa=True, now=FIXED)
     return written.files[0]
 
@@ -226,10 +231,10 @@ def test_pdfa_carries_the_record_and_the_findings(pdf: Path, tmp_path: Path) -> 
 
 def test_auditor_report_writes_both_and_rejects_bad_options(cli: CliRunner, tmp_path: Path) -> None:
     record = dossier_record(tmp_path)
-    run = tmp_path / "store" / "runs" / record.identity.run_id
-    run.mkdir(parents=True)
-    (run / "record.json").write_bytes(dump_record(record))
-    (run / "stdout.log").write_text("epoch 1\nepoch 2 \x1b[31mred\x1b[0m\n")
+    store = RunStore.create(tmp_path / "store")
+    staging = store.begin(record.identity.run_id)
+    (staging.path / "stdout.log").write_text("epoch 1\nepoch 2 \x1b[31mred\x1b[0m\n")
+    store.commit(staging, record)
     args = ("report", "latest", "--store", str(tmp_path / "store"), "--vuln-source", "local")
     done = cli(*args, "--advisory-db", str(SMALL_DB), "-o", str(tmp_path / "out"), cwd=tmp_path, timeout=180)
     assert done.returncode == 0, done.stderr
