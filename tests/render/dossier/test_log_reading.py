@@ -82,7 +82,7 @@ def test_what_is_read_from_a_run_folder_is_masked_again_and_only_by_name(cli: Cl
     env.write_text(f"{SECRET}\nGITHUB_TOKEN={TOKEN}\n")
     os.link(env, store.runs_dir / RUN_ID / "stderr.log")  # the run's command, same user, linked it there
     html = _report(cli, tmp_path, "latest")
-    assert TOKEN not in html and "[REDACTED:github-token]" in html
+    assert TOKEN not in html and "GITHUB_TOKEN=[REDACTED:" in html
     assert "the log path ../../.env is not a file name in this run&#39;s folder: not read" in html
     digest = hashlib.sha256(env.read_bytes()).hexdigest()
     assert f"DOES NOT MATCH the recorded sha256 (now {digest})" in html
