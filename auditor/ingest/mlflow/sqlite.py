@@ -45,22 +45,25 @@ def read_sqlite(db: Path, *, run_id: str | None, experiment: str | None) -> list
 def _query(connection: sqlite3.Connection, db: Path, table: str, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
     try:
         rows = connection.execute(sql, args).fetchmany(MAX_ROWS + 1)
-    except sqlite3.OperationalError as exc:
-        if str(exc) == "interrupted":
-            raise IngestError(db, f"table {table}", f"reading took more than {MAX_SECONDS:.0f} s: stopped") from exc
-        raise IngestError(db, f"table {table}", f"cannot read: {exc}") from exc
     except sqlite3.Error as exc:
-        raise IngestError(db, f"table {table}", f"cannot read: {exc}") from exc
+        raise IngestError(db, f"table {table}", _problem(exc, "cannot read")) from exc
     if len(rows) > MAX_ROWS:
         raise IngestError(db, f"table {table}", f"more than {MAX_ROWS:,} rows: ingest one run at a time (--run-id)")
     return rows
+
+
+def _problem(exc: sqlite3.Error, what: str) -> str:
+    """What went wrong, in words; the progress handler's interruption is the time limit."""
+    if isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted":
+        return f"reading took more than {MAX_SECONDS:.0f} s: stopped"
+    return f"{what}: {exc}"
 
 
 def _read(connection: sqlite3.Connection, db: Path, run_id: str | None, experiment: str | None) -> list[RawRun]:
     try:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.Error as exc:
-        raise IngestError(db, None, f"not a readable SQLite database: {exc}") from exc
+        raise IngestError(db, None, _problem(exc, "not a readable SQLite database")) from exc
     for table in REQUIRED:
         if table not in tables:
             raise IngestError(db, f"table {table}", "missing: not an MLflow tracking database")
