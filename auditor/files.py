@@ -9,6 +9,11 @@ be an oracle on it). Everything here refuses rather than follows, so a hostile c
 a note in the record, never a crash, a hang or a leak. Local runs take the same path: there
 it costs nothing.
 
+User input. The files a user names or keeps in the project (auditor.yaml, rule packs, waivers,
+requirements files, record files, ingest sources) go through `read_input`: a symbolic link is fine
+there (the user made it), but what it leads to must be a regular file of bounded size. A FIFO would
+hang auditor and /dev/zero would fill its memory; both are one line naming the file, exit 2.
+
 Writing. Every file auditor writes (records, caches, the dossier, a report named with `-o`) goes
 through `write_atomic`: a temporary file in the same folder, fsynced, then one rename, so a
 reader never sees half a file, even if auditor is killed. Files for the user get the usual
@@ -101,6 +106,103 @@ def within(path: str | os.PathLike[str], roots: Sequence[Path], hidden: Sequence
         return real == top or top in real.parents
 
     return any(under(r) for r in roots) and not any(under(h) for h in hidden)
+
+
+class InputFileError(UsageError):
+    """A file the user gave that auditor will not read: one line naming the file and why (exit 2)."""
+
+    def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
+        super().__init__(f"{os.fspath(path)}: {problem}")
+        self.path = os.fspath(path)
+        self.problem = problem
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def read_input(path: str | os.PathLike[str], what: str, max_bytes: int) -> bytes:
+    """The bytes of `what` (e.g. "a rule pack"), a file the user named: links followed, but the
+    file reached must be a regular file of at most max_bytes; anything else is an InputFileError.
+
+    The kind is checked before opening (opening some devices has effects of its own) and again on
+    the open descriptor (the name may have been swapped in between); O_NONBLOCK makes even that
+    open of a FIFO return at once, so nothing here can wait for a writer."""
+    try:
+        _check_kind(path, what, Path(path).stat().st_mode)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InputFileError(path, os_problem(exc)) from exc
+    try:
+        info = os.fstat(fd)
+        _check_kind(path, what, info.st_mode)
+        if info.st_size > max_bytes:
+            raise InputFileError(path, f"{info.st_size:,} bytes: {what} may be at most {size_text(max_bytes)}")
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    chunks: list[bytes] = []
+    total = 0
+    try:
+        with handle:  # in chunks, not read(max_bytes + 1), which allocates the whole cap up front
+            while total <= max_bytes and (chunk := handle.read(min(1 << 20, max_bytes + 1 - total))):
+                chunks.append(chunk)
+                total += len(chunk)
+    except OSError as exc:
+        raise InputFileError(path, os_problem(exc)) from exc
+    data = b"".join(chunks)
+    if len(data) > max_bytes:  # the file grew after fstat
+        raise InputFileError(path, f"more than {size_text(max_bytes)}: {what} may be at most {size_text(max_bytes)}")
+    return data
+
+
+def read_input_text(path: str | os.PathLike[str], what: str, max_bytes: int) -> str:
+    """`read_input` decoded as UTF-8, exactly (so `.encode()` gives back the bytes read, and their
+    hash); bytes that are not UTF-8 are an InputFileError."""
+    data = read_input(path, what, max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, f"not UTF-8 text (byte {exc.start})") from exc
+
+
+def _check_kind(path: str | os.PathLike[str], what: str, mode: int) -> None:
+    if stat.S_ISREG(mode):
+        return
+    kind = next((name for test, name in _KINDS if test(mode)), "not a regular file")
+    raise InputFileError(path, f"{kind}: {what} is read only from a regular file")
+
+
+def os_problem(exc: OSError) -> str:
+    """An OSError as a few words; a name too long for the file system is the user's input, not a bug."""
+    words = {errno.ENAMETOOLONG: "file name too long", errno.ENOENT: "no such file"}
+    return f"cannot read: {words.get(exc.errno or 0) or exc.strerror or exc}"
+
+
+def size_text(size: int) -> str:
+    """1048576 -> '1 MiB', the way the README's table of caps writes them."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size:,} bytes"
+
+
+def exists(path: str | os.PathLike[str]) -> bool:
+    """Whether anything is at `path` (a dangling link counts); a name too long for the file system
+    is a usage error naming it, not an internal error, as `Path.is_file()` would make it."""
+    try:
+        os.lstat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise InputFileError(path, "file name too long") from exc
+        return False
+    return True
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o666, durable: bool = True) -> None:

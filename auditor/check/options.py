@@ -18,12 +18,13 @@ from pathlib import Path
 from auditor.check.evaluate import CheckRequest
 from auditor.check.packs import Pack, load_packs, pack_path
 from auditor.check.vulns.sources import SourceChoice
-from auditor.check.waivers import load_waivers
+from auditor.check.waivers import MAX_WAIVERS_BYTES, Waiver, WaiverError, parse_waivers
 from auditor.errors import RunNotFoundError, StoreError, UsageError
+from auditor.files import exists
 from auditor.project.policy import Override, PolicySettings
-from auditor.project.spec import SPEC_FILE, load_spec
-from auditor.project.yamlfile import line_of
-from auditor.record.io import parse_record
+from auditor.project.spec import MAX_SPEC_BYTES, SpecError, find_spec, load_spec
+from auditor.project.yamlfile import line_of, read_text
+from auditor.record.io import parse_record, read_record_bytes
 from auditor.record.models import RunRecord
 from auditor.vocabulary import Severity, VulnSource
 
@@ -45,12 +46,12 @@ class CheckOptions:
 
 
 def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
-    config = options.config or (options.cwd / SPEC_FILE if (options.cwd / SPEC_FILE).is_file() else None)
+    config = options.config or find_spec(options.cwd)  # present but unreadable is an error, not "no spec"
     settings = load_spec(config).policy if config is not None else PolicySettings()
     base = config.parent if config is not None else options.cwd
     record_path, raw, record, run_folder = _load_record(options)
     waivers_path = options.waivers or (base / settings.waivers if settings.waivers else None)
-    waivers_text = _read(waivers_path) if waivers_path is not None else None
+    waivers, waivers_file = _waivers(waivers_path) if waivers_path is not None else ((), None)
     return CheckRequest(
         record=record,
         record_path=record_path,
@@ -60,8 +61,8 @@ def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
         fail_on=options.fail_on or settings.fail_on,
         location=_location(config, record_path, options.cwd),
         now=options.now or datetime.now(UTC),
-        waivers=load_waivers(waivers_path) if waivers_path is not None else (),
-        waivers_file=(str(waivers_path), hashlib.sha256(waivers_text or b"").hexdigest()) if waivers_path else None,
+        waivers=waivers,
+        waivers_file=waivers_file,
         vuln_source=_vuln_choice(options, settings, base, env),
         max_db_age_days=options.max_db_age if options.max_db_age is not None else settings.vulnerabilities.max_age_days,
         stale_fails=settings.vulnerabilities.on_stale == "fail",
@@ -83,9 +84,9 @@ def _load_record(options: CheckOptions) -> tuple[Path, bytes, RunRecord, Path | 
     ref = options.run_ref
     if is_record_file(ref):
         path = options.cwd / ref
-        if not path.is_file():
+        if not exists(path):
             raise UsageError(f"{path}: no such record file")
-        raw = _read(path)
+        raw = read_record_bytes(path)  # a FIFO, a device or a file over the cap is refused here
         return path, raw, parse_record(raw, str(path)), None
     from auditor.store.runs import RunStore
 
@@ -93,18 +94,17 @@ def _load_record(options: CheckOptions) -> tuple[Path, bytes, RunRecord, Path | 
         store = RunStore.open(options.store)
         run_id = store.resolve(ref)
     except (StoreError, RunNotFoundError) as exc:
-        if (options.cwd / ref).exists():
+        if exists(options.cwd / ref):
             raise type(exc)(f"{exc.message} ({ref!r} is a run in the store; for the file, write ./{ref})") from exc
         raise
     record, raw = store.load_with_bytes(run_id)
     return store.record_path(run_id), raw, record, store.run_folder(run_id)
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from exc
+def _waivers(path: Path) -> tuple[tuple[Waiver, ...], tuple[str, str]]:
+    """The waivers and (file, sha256 of the bytes read): read once, so both describe the same file."""
+    text = read_text(path, WaiverError, "a waivers file", MAX_WAIVERS_BYTES)
+    return parse_waivers(text, path), (str(path), hashlib.sha256(text.encode()).hexdigest())
 
 
 def _packs(options: CheckOptions, settings: PolicySettings, config: Path | None, base: Path) -> Pack:
@@ -121,7 +121,7 @@ def _overrides(settings: PolicySettings, config: Path | None) -> tuple[tuple[str
     if config is not None:
         from auditor.project.yamlfile import load_yaml
 
-        _, root = load_yaml(config.read_text(encoding="utf-8"), config)
+        _, root = load_yaml(read_text(config, SpecError, "auditor.yaml", MAX_SPEC_BYTES), config)
     out = []
     for rule_id, override in settings.overrides.items():
         line = line_of(root, ("policy", "overrides", rule_id)) if root is not None else None

@@ -15,12 +15,14 @@ from pydantic import Field, ValidationError
 
 from auditor.check.checks import REGISTRY
 from auditor.errors import UsageError
+from auditor.files import exists
 from auditor.project.policy import Override
 from auditor.project.yamlfile import YamlFileError, line_of, load_model, read_text
 from auditor.record.base import Frozen
 from auditor.vocabulary import Severity
 
 PACK_SUFFIX = ".yaml"
+MAX_PACK_BYTES = 1 << 20  # the shipped default pack is 12 KB
 
 
 class PackError(YamlFileError):
@@ -132,7 +134,7 @@ def load_packs(paths: list[Path], overrides: tuple[tuple[str, Override, str], ..
 
 def _load(path: Path, state: _Loading, chain: tuple[str, ...]) -> PackFile:
     expected = "'pack', 'version', 'description' and 'rules'"
-    text = read_text(path, PackError)
+    text = read_text(path, PackError, "a rule pack", MAX_PACK_BYTES)
     pack, root = load_model(text, path, PackFile, PackError, expected)
     resolved = path.resolve()
     if resolved in state.files:  # a diamond (two packs include the same one) is fine: load it once
@@ -200,7 +202,7 @@ def _load(path: Path, state: _Loading, chain: tuple[str, ...]) -> PackFile:
 def _include_path(path: Path, name: str, root: Any, index: int) -> Path:
     """An included pack: beside the including file, else shipped with auditor (`includes: [default]`)."""
     for candidate in (path.with_name(name + PACK_SUFFIX), packs_folder() / (name + PACK_SUFFIX)):
-        if candidate.is_file():
+        if exists(candidate):  # present but not a regular file: refused when read, never skipped
             return candidate
     where = line_of(root, ("includes", index))
     raise PackError(path, where, f"includes[{index}]", f"no pack {name!r} beside this file or shipped with auditor")
@@ -239,9 +241,11 @@ def shipped_packs() -> list[str]:
 
 
 def pack_path(name: str, folder: Path) -> Path:
-    if "/" in name or name.endswith((".yaml", ".yml")) or (folder / name).is_file():
+    """A pack file (a path, or a name ending .yaml) or a shipped pack's name. What is found is
+    read later, by `load_packs`, which refuses a FIFO or a device with one line."""
+    if "/" in name or name.endswith((".yaml", ".yml")) or (exists(folder / name) and (folder / name).is_file()):
         path = folder / name
-        if not path.is_file():
+        if not exists(path):
             raise UsageError(f"{path}: no such rule pack file")
         return path
     if name not in shipped_packs():

@@ -30,6 +30,7 @@ from auditor.record.findings import Finding
 from auditor.text import safe
 
 WAIVER_RULE = "AUD-WAIVER-EXPIRED"
+MAX_WAIVERS_BYTES = 1 << 20  # about 2,000 waivers: more is a backlog, not a list of exceptions
 
 
 class WaiverError(YamlFileError):
@@ -96,7 +97,11 @@ class WaiverReport:
 
 
 def load_waivers(path: Path) -> tuple[Waiver, ...]:
-    waivers, _ = load_model(read_text(path, WaiverError), path, WaiverFile, WaiverError, "'version' and 'waivers'")
+    return parse_waivers(read_text(path, WaiverError, "a waivers file", MAX_WAIVERS_BYTES), path)
+
+
+def parse_waivers(text: str, path: Path | str) -> tuple[Waiver, ...]:
+    waivers, _ = load_model(text, path, WaiverFile, WaiverError, "'version' and 'waivers'")
     return waivers.waivers
 
 

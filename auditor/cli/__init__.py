@@ -9,6 +9,7 @@ and its documented exit code, and a bug becomes exit 70 with a crash log.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -52,6 +53,10 @@ def main() -> NoReturn:
         else:
             _fail(exc.format_message(), UsageError.exit_code)
         sys.exit(UsageError.exit_code)
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:  # a name too long is always the user's input, wherever it was looked up
+            _fail(f"internal error (a bug in auditor); details in {_crash_log()}", EXIT_INTERNAL)
+        _fail(f"{exc.filename or 'a path'}: file name too long", UsageError.exit_code)
     except Exception:
         log = _crash_log()
         _fail(f"internal error (a bug in auditor); details in {log}", EXIT_INTERNAL)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
+from auditor.files import exists
 from auditor.project.policy import PolicySettings
 from auditor.project.yamlfile import YamlFileError, line_of, load_model, read_text
 from auditor.record.base import Frozen
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     import yaml
 
 SPEC_FILE = "auditor.yaml"
+MAX_SPEC_BYTES = 1 << 20  # a large project's spec is a few KB
 
 
 class SpecError(YamlFileError):
@@ -77,13 +79,16 @@ class ProjectSpec(Frozen):
 
 
 def find_spec(start: Path) -> Path | None:
-    """auditor.yaml in `start` (the project root is where you run auditor)."""
+    """auditor.yaml in `start` (the project root is where you run auditor), if anything is there.
+
+    Anything: a link to a device, a FIFO or nowhere is returned too, so that `load_spec` refuses it
+    with one line. Taking it for "no spec" would silently drop the project's policy."""
     candidate = start / SPEC_FILE
-    return candidate if candidate.is_file() else None
+    return candidate if exists(candidate) else None
 
 
 def load_spec(path: Path) -> ProjectSpec:
-    return parse_spec(read_text(path, SpecError), path)
+    return parse_spec(read_text(path, SpecError, "auditor.yaml", MAX_SPEC_BYTES), path)
 
 
 def parse_spec(text: str, path: Path | str) -> ProjectSpec:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from auditor.errors import UsageError
+from auditor.files import InputFileError, read_input_text
 
 if TYPE_CHECKING:
     import yaml
@@ -57,11 +58,13 @@ def load_model(
         raise validation_error(exc, path, root, error) from exc
 
 
-def read_text(path: Path, error: type[YamlFileError]) -> str:
+def read_text(path: Path, error: type[YamlFileError], what: str, max_bytes: int) -> str:
+    """The text of a user's YAML file: a regular file (a link to one is fine) of at most max_bytes,
+    so a FIFO or /dev/zero named as auditor.yaml or a pack is one line, not a hang."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(path, None, None, f"cannot read: {exc}") from exc
+        return read_input_text(path, what, max_bytes)
+    except InputFileError as exc:
+        raise error(path, None, None, exc.problem) from exc
 
 
 def _loader() -> type[yaml.SafeLoader]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 import weakref
 from collections.abc import Sequence
@@ -19,8 +20,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from auditor.errors import InvalidRecordError
+from auditor.files import InputFileError, read_input
 from auditor.record.migrate import READABLE, upgrade
 from auditor.record.models import RECORD_KIND, SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS, RunRecord
+
+MAX_RECORD_BYTES = 128 << 20  # a captured record is tens of KB; an ingested one with every param, a few MB
 
 
 def dump_record(record: RunRecord) -> bytes:
@@ -52,15 +56,23 @@ def _remember_digest(record: RunRecord, raw: bytes) -> RunRecord:
     return record
 
 
-def load_record(path: Path) -> RunRecord:
+def read_record_bytes(path: Path) -> bytes:
+    """A record file's bytes: a regular file (a link to one is fine) of at most MAX_RECORD_BYTES."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InvalidRecordError(str(path), None, f"cannot read: {exc.strerror}") from exc
-    return parse_record(raw, str(path))
+        return read_input(path, "a run record", MAX_RECORD_BYTES)
+    except InputFileError as exc:
+        raise InvalidRecordError(str(path), None, exc.problem) from exc
+
+
+def load_record(path: Path) -> RunRecord:
+    return parse_record(read_record_bytes(path), str(path))
 
 
 def parse_record(raw: bytes, where: str) -> RunRecord:
+    """A record from its bytes; JSON that is ambiguous as evidence is refused before any validation:
+    a key twice in one object (which value counts depends on the reader) and NaN or infinity
+    (not JSON, though Python's json writes them; no threshold may be compared with them)."""
+    data = _strict_json(raw, where)
     try:  # the fast path (pydantic's own JSON parser); a failure is re-read below for a precise message
         record = RunRecord.model_validate_json(raw)
     except (ValidationError, ValueError, RecursionError):
@@ -68,8 +80,48 @@ def parse_record(raw: bytes, where: str) -> RunRecord:
     else:
         if record.schema_version == SCHEMA_VERSION:
             return _remember_digest(record, raw)
+    _check_header(data, where)
+    upgraded = upgrade(data)
     try:
-        data = json.loads(raw)
+        return _remember_digest(RunRecord.model_validate(upgraded), raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise InvalidRecordError(where, _field(first["loc"], upgraded), first["msg"]) from exc
+
+
+class _Ambiguous(ValueError):
+    """JSON that parses, but not to one meaning."""
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) == len(pairs):
+        return found
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            shown = key if len(key) <= 60 else key[:57] + "..."
+            raise _Ambiguous(f"the key {shown!r} appears twice in one object: which value counts is ambiguous")
+        seen.add(key)
+    raise AssertionError("unreachable: dict() dropped a pair without a repeated key")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999
+        raise _Ambiguous(f"the number {text[:40]} is too large for a float")
+    return value
+
+
+def _no_constant(name: str) -> float:
+    raise _Ambiguous(f"{name} is not a JSON number")
+
+
+def _strict_json(raw: bytes, where: str) -> Any:
+    try:
+        return json.loads(raw, object_pairs_hook=_unique, parse_float=_finite, parse_constant=_no_constant)
+    except _Ambiguous as exc:
+        raise InvalidRecordError(where, None, str(exc)) from exc
     except RecursionError as exc:
         raise InvalidRecordError(where, None, "not valid JSON (nested too deeply)") from exc
     except (UnicodeDecodeError, ValueError) as exc:  # ValueError: JSONDecodeError, or a 5,000-digit number
@@ -78,13 +130,6 @@ def parse_record(raw: bytes, where: str) -> RunRecord:
         else:
             detail = " ".join(str(exc).split())[:200]
         raise InvalidRecordError(where, None, f"not valid JSON ({detail})") from exc
-    _check_header(data, where)
-    upgraded = upgrade(data)
-    try:
-        return _remember_digest(RunRecord.model_validate(upgraded), raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise InvalidRecordError(where, _field(first["loc"], upgraded), first["msg"]) from exc
 
 
 @functools.cache

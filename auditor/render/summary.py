@@ -21,7 +21,8 @@ from auditor.record.models import (
     NotARepository,
     ReportedSource,
 )
-from auditor.text import NOT_APPLICABLE, clip, command_line, not_captured, or_unknown, rate, safe, table
+from auditor.render.bounds import MAX_ROWS, MAX_TERMINAL_CHARS, bounded, cut, first
+from auditor.text import NOT_APPLICABLE, clip, command_line, not_captured, or_unknown, rate, table
 
 
 def render_runs(entries: Sequence[RunRecord | InvalidRecordError]) -> str:
@@ -37,8 +38,8 @@ def render_runs(entries: Sequence[RunRecord | InvalidRecordError]) -> str:
                 ident.status,
                 str(ident.exit_code) if ident.exit_code is not None else NOT_APPLICABLE,
                 f"{ident.duration_s:.1f}s",
-                safe(clip(ident.project, 24)),
-                clip(safe(ident.name) if ident.name else command_line(ident.argv), 48),
+                bounded(clip(ident.project, 24)),
+                clip(bounded(ident.name) if ident.name else command_line(ident.argv), 48),
             ]
         )
     if not rows:
@@ -47,7 +48,7 @@ def render_runs(entries: Sequence[RunRecord | InvalidRecordError]) -> str:
 
 
 def _missing(section: Missing) -> str:
-    return safe(not_captured(section.reason))
+    return bounded(not_captured(section.reason))
 
 
 def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -> str:
@@ -55,16 +56,16 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
     lines = [
         f"Run {ident.run_id}  ({ident.status}, exit {or_unknown(ident.exit_code)}"
         f"{', ' + ident.signal if ident.signal else ''})",
-        f"  project     {safe(ident.project)}" + (f"  name: {safe(ident.name)}" if ident.name else ""),
-        f"  command     {command_line(ident.argv)}",
-        f"  directory   {safe(ident.cwd)}",
+        f"  project     {bounded(ident.project)}" + (f"  name: {bounded(ident.name)}" if ident.name else ""),
+        f"  command     {cut(command_line(ident.argv), MAX_TERMINAL_CHARS)}",
+        f"  directory   {bounded(ident.cwd)}",
         f"  started     {ident.started_at.isoformat()}  ended {ident.ended_at.isoformat()}  ({ident.duration_s:.2f} s)",
-        f"  by          {safe(or_unknown(ident.user))} on {safe(or_unknown(ident.host))}, "
-        f"auditor {safe(ident.auditor_version)}",
+        f"  by          {bounded(or_unknown(ident.user))} on {bounded(or_unknown(ident.host))}, "
+        f"auditor {bounded(ident.auditor_version)}",
         f"  record      sha256:{record_digest(record)}",
     ]
     if ident.error:
-        lines.append(f"  error       {safe(ident.error)}")
+        lines.append(f"  error       {bounded(ident.error)}")
     lines += _origin(record)
     lines += ["", "Source", "  " + _source(record)]
     lines += ["", "Environment"]
@@ -73,7 +74,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
         + (
             _missing(env.os)
             if isinstance(env.os, Missing)
-            else safe(
+            else bounded(
                 f"{env.os.pretty_name or env.os.system}, kernel {env.os.kernel}, {env.os.architecture}, "
                 f"{env.os.libc or 'libc unknown'}"
             )
@@ -84,7 +85,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
         + (
             _missing(env.python)
             if isinstance(env.python, Missing)
-            else safe(
+            else bounded(
                 f"{env.python.implementation} {env.python.version} at {env.python.executable}"
                 f"{' (virtualenv)' if env.python.is_virtualenv else ''}; found via {env.python.resolved_from}"
             )
@@ -102,7 +103,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
     if env.declared is not None:
         lines.append("  declared    " + _declared(env.declared))
     if not isinstance(env.timezone, Missing):
-        lines.append(f"  timezone    {safe(env.timezone.name or 'unknown')} (UTC{env.timezone.utc_offset})")
+        lines.append(f"  timezone    {bounded(env.timezone.name or 'unknown')} (UTC{env.timezone.utc_offset})")
     kept = sum(1 for v in env.variables if v.disposition != "fingerprinted")
     masked = sum(1 for v in env.variables if v.disposition == "masked")
     lines.append(
@@ -115,7 +116,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
         + (
             _missing(hw.cpu)
             if isinstance(hw.cpu, Missing)
-            else safe(
+            else bounded(
                 f"{hw.cpu.model or 'unknown model'}, {hw.cpu.physical_cores or '?'} physical / "
                 f"{hw.cpu.logical_cores} logical cores"
             )
@@ -137,12 +138,15 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
     )
     lines += ["", "Resources", f"  wall {wall}, cpu {cpu}, peak memory {peak}"]
     lines += ["", "Outputs", *(_log(name, log) for name, log in _logs(record))]
-    lines += [f"  note        {safe(n)}" for n in record.outputs.notes]
+    lines += [f"  note        {bounded(n)}" for n in record.outputs.notes[:MAX_ROWS]]
     if record.metrics or record.params:
         lines += ["", "Logged"]
-        lines += [f"  param       {safe(k)} = {safe(v)}" for k, v in record.params.items()]
-        latest = {m.name: m.value for m in record.metrics}
-        lines += [f"  metric      {safe(k)} = {v:g}" for k, v in latest.items()]
+        params, params_note = first(list(record.params.items()), "params")
+        lines += [f"  param       {bounded(k)} = {bounded(v)}" for k, v in params]
+        lines += [f"  (param      {params_note})"] if params_note else []
+        metrics, metrics_note = first(list({m.name: m.value for m in record.metrics}.items()), "metrics")
+        lines += [f"  metric      {bounded(k)} = {v:g}" for k, v in metrics]
+        lines += [f"  (metric     {metrics_note})"] if metrics_note else []
     if record.lineage is not None:
         lines += ["", *render_lineage(record.lineage)]
     if record.fairness is not None:
@@ -161,24 +165,26 @@ def _origin(record: RunRecord) -> list[str]:
     lines = []
     if origin.kind == "ingested":
         lines.append(
-            f"  ingested    from {safe(origin.tool)} {safe(origin.tool_version or '')} "
-            f"{safe(origin.source_uri or '')} run {safe(origin.source_run_id or '?')}"
+            f"  ingested    from {bounded(origin.tool)} {bounded(origin.tool_version or '')} "
+            f"{bounded(origin.source_uri or '')} run {bounded(origin.source_run_id or '?')}"
         )
         if origin.not_captured:
-            lines.append(f"  not captured by {safe(origin.tool)}: {safe(', '.join(origin.not_captured))}")
+            lines.append(f"  not captured by {bounded(origin.tool)}: {bounded(', '.join(origin.not_captured))}")
     if container is not None:
         digest = container.repo_digests[0] if container.repo_digests else "no repository digest"
-        lines.append(f"  container   {safe(container.image_ref)} = {safe(container.image_id or '?')} ({safe(digest)})")
-        lines.append(f"  engine      {safe(container.engine or '?')} {safe(container.engine_version or '')}")
+        lines.append(
+            f"  container   {bounded(container.image_ref)} = {bounded(container.image_id or '?')} ({bounded(digest)})"
+        )
+        lines.append(f"  engine      {bounded(container.engine or '?')} {bounded(container.engine_version or '')}")
         config = container.config
         if config is not None:
             limits = [f"network {config.network}"]
             limits += [f"cpus {config.cpus:g}"] if config.cpus else []
             limits += [f"memory {config.memory_bytes / 2**20:.0f} MiB"] if config.memory_bytes else []
             limits += [f"gpus {config.gpus}"] if config.gpus else []
-            lines.append(f"  limits      {safe(', '.join(limits))}")
+            lines.append(f"  limits      {bounded(', '.join(limits))}")
             for m in config.mounts:
-                lines.append(f"  mount       {safe(m.source)} ({'read-only' if m.read_only else 'writable'})")
+                lines.append(f"  mount       {bounded(m.source)} ({'read-only' if m.read_only else 'writable'})")
         packages = container.system_packages
         if isinstance(packages, Missing):
             lines.append(f"  os packages {_missing(packages)}")
@@ -200,20 +206,20 @@ def _log(name: str, log: LogFile | None) -> str:
 def _source(record: RunRecord) -> str:
     src = record.source
     if isinstance(src, NotARepository):
-        return f"not a git repository ({safe(src.path)})"
+        return f"not a git repository ({bounded(src.path)})"
     if isinstance(src, Missing):
         return _missing(src)
     if isinstance(src, ReportedSource):
         commit = src.commit[:12] if src.commit else "no commit"
-        return f"reported by {safe(src.tool)} (not verified): {safe(src.repo_url or 'no repository')} {commit}"
+        return f"reported by {bounded(src.tool)} (not verified): {bounded(src.repo_url or 'no repository')} {commit}"
     state = (
         f"dirty (diff sha256:{src.diff_sha256[:12]}…)"
         if src.dirty and src.diff_sha256
         else ("dirty" if src.dirty else "clean")
     )
-    where = safe(src.remote_url) if src.remote_url else "no remote"
+    where = bounded(src.remote_url) if src.remote_url else "no remote"
     commit = src.commit[:12] if src.commit else "(no commits)"
-    return f"git {commit} on {safe(src.branch or 'detached HEAD')}, {state}, {where}"
+    return f"git {commit} on {bounded(src.branch or 'detached HEAD')}, {state}, {where}"
 
 
 def _declared(declared: DeclaredRequirements | Missing) -> str:
@@ -224,17 +230,17 @@ def _declared(declared: DeclaredRequirements | Missing) -> str:
         exact = sum(1 for p in f.pins if p.version)
         hashed = sum(1 for p in f.pins if p.hashes)
         problems = f", {len(f.problems)} unreadable lines" if f.problems else ""
-        parts.append(f"{safe(f.path)}: {len(f.pins)} requirements ({exact} pinned, {hashed} hashed{problems})")
+        parts.append(f"{bounded(f.path)}: {len(f.pins)} requirements ({exact} pinned, {hashed} hashed{problems})")
     return "; ".join(parts)
 
 
 def _gpus(gpus: Gpus | NoGpu | Missing) -> str:
     if isinstance(gpus, NoGpu):
-        return f"no GPU detected ({safe(gpus.reason)})"
+        return f"no GPU detected ({bounded(gpus.reason)})"
     if isinstance(gpus, Missing):
         return _missing(gpus)
-    names = ", ".join(safe(f"{g.name} ({g.memory_total_bytes / 2**30:.0f} GiB)") for g in gpus.devices)
-    return f"{names}; driver {safe(gpus.driver_version)}, CUDA {safe(gpus.cuda_driver_version or '?')}"
+    names = ", ".join(bounded(f"{g.name} ({g.memory_total_bytes / 2**30:.0f} GiB)") for g in gpus.devices)
+    return f"{names}; driver {bounded(gpus.driver_version)}, CUDA {bounded(gpus.cuda_driver_version or '?')}"
 
 
 def _hash(value: Hash | None) -> str:
@@ -245,25 +251,28 @@ def _hash(value: Hash | None) -> str:
     if isinstance(value, AbsentPath):
         return "ABSENT"
     if isinstance(value, IdentityHint):
-        hint = f"{safe(value.tool)} {safe(value.algorithm)} {safe(value.value[:16])}"
+        hint = f"{bounded(value.tool)} {bounded(value.algorithm)} {bounded(value.value[:16])}"
         return f"identity hint only ({hint}), not an integrity hash"
-    return f"not hashed: {safe(value.reason)}"
+    return f"not hashed: {bounded(value.reason)}"
 
 
 def render_lineage(lineage: Lineage | Missing) -> list[str]:
     if isinstance(lineage, Missing):
         return ["Lineage", "  " + _missing(lineage)]
-    spec = safe(lineage.spec_path) if lineage.spec_path else "no auditor.yaml (run `auditor init`)"
+    spec = bounded(lineage.spec_path) if lineage.spec_path else "no auditor.yaml (run `auditor init`)"
     lines = ["Lineage", f"  spec        {spec}"]
     rows = []
-    for d in lineage.datasets:
+    datasets, datasets_note = first(lineage.datasets, "datasets")
+    models, models_note = first(lineage.models, "models")
+    for d in datasets:
         gaps = d.datasheet.missing_fields()
         shown = d.before if d.role == "input" else d.after
-        rows.append([safe(d.id), d.role, "yes" if not gaps else "missing " + ", ".join(gaps), _hash(shown)])
-    for m in lineage.models:
-        rows.append([safe(m.id), "model", NOT_APPLICABLE, _hash(m.after)])
+        rows.append([bounded(d.id), d.role, "yes" if not gaps else "missing " + ", ".join(gaps), _hash(shown)])
+    for m in models:
+        rows.append([bounded(m.id), "model", NOT_APPLICABLE, _hash(m.after)])
     if rows:
         lines += ["  " + line for line in table(["DATASET", "ROLE", "DOCUMENTED", "CONTENT"], rows).splitlines()]
+    lines += [f"  ({note})" for note in (datasets_note, models_note) if note]
     observed = lineage.observed
     if isinstance(observed, Missing):
         lines.append("  observed    " + _missing(observed))
@@ -275,17 +284,31 @@ def render_lineage(lineage: Lineage | Missing) -> list[str]:
         f"  observed    {observed.method}, {observed.processes} Python processes; "
         f"{sum(observed.environment_reads.values())} environment and code reads summarised"
     )
-    lines.append(f"  read        {', '.join(safe(i) for i in declared_read) or 'no declared dataset'}")
+    lines.append(f"  read        {_listed(declared_read, 'datasets') or 'no declared dataset'}")
     if observed.declared_unread:
-        lines.append(f"  NOT READ    {', '.join(safe(i) for i in observed.declared_unread)} (declared inputs)")
-    for access in undeclared:
-        lines.append(f"  UNDECLARED  {safe(access.path)} was read but is not declared")
+        lines.append(f"  NOT READ    {_listed(observed.declared_unread, 'datasets')} (declared inputs)")
+    shown_undeclared, undeclared_note = first(undeclared, "undeclared reads")
+    for access in shown_undeclared:
+        lines.append(f"  UNDECLARED  {bounded(access.path)} was read but is not declared")
+    lines += [f"  ({undeclared_note})"] if undeclared_note else []
     lines.append(
         f"  written     {len(written)} files"
-        + (": " + ", ".join(safe(f.path) for f in written[:6]) + (" …" if len(written) > 6 else "") if written else "")
+        + (
+            ": " + ", ".join(bounded(f.path) for f in written[:6]) + (" …" if len(written) > 6 else "")
+            if written
+            else ""
+        )
     )
-    lines += [f"  note        {safe(n)}" for n in lineage.notes]
+    notes, notes_note = first(lineage.notes, "notes")
+    lines += [f"  note        {bounded(n)}" for n in notes]
+    lines += [f"  ({notes_note})"] if notes_note else []
     return lines
+
+
+def _listed(items: Sequence[str], noun: str) -> str:
+    """Comma-separated, at most MAX_ROWS of them, with the note when there are more."""
+    some, note = first(items, noun)
+    return ", ".join(bounded(i) for i in some) + (f" ({note})" if note else "")
 
 
 def render_fairness(fairness: Fairness | Missing) -> list[str]:
@@ -293,27 +316,28 @@ def render_fairness(fairness: Fairness | Missing) -> list[str]:
         return ["Fairness", "  " + _missing(fairness)]
     lines = [
         "Fairness",
-        f"  predictions {safe(fairness.predictions_path)} ({fairness.rows} rows, favourable = "
-        f"{safe(fairness.favourable_outcome)}, minimum group size {fairness.min_group_size})",
+        f"  predictions {bounded(fairness.predictions_path)} ({fairness.rows} rows, favourable = "
+        f"{bounded(fairness.favourable_outcome)}, minimum group size {fairness.min_group_size})",
     ]
     for block in fairness.by_attributes:
         lines.append("")
         rows = [
             [
-                safe(" & ".join(g.group)) + (" (small)" if g.small else ""),
+                bounded(" & ".join(g.group)) + (" (small)" if g.small else ""),
                 str(g.count),
                 rate(g.selection_rate),
                 rate(g.true_positive_rate),
                 rate(g.false_positive_rate),
                 rate(g.accuracy),
             ]
-            for g in block.groups
+            for g in block.groups[:MAX_ROWS]
         ]
-        header = ["GROUP (" + safe(" & ".join(block.attributes)) + ")", "N", "SELECTION", "TPR", "FPR", "ACCURACY"]
+        header = ["GROUP (" + bounded(" & ".join(block.attributes)) + ")", "N", "SELECTION", "TPR", "FPR", "ACCURACY"]
         lines += ["  " + line for line in table(header, rows).splitlines()]
+        lines += [f"  ({first(block.groups, 'groups')[1]})"] if len(block.groups) > MAX_ROWS else []
         for d in block.disparities:
             interval = f"  [{rate(d.ci_low)}, {rate(d.ci_high)}]" if d.ci_low is not None else ""
             lines.append(f"  {d.metric:<30} {rate(d.value)}{interval}")
-        lines += [f"  issue       {safe(i)}" for i in block.issues]
-    lines += [f"  issue       {safe(i)}" for i in fairness.issues]
+        lines += [f"  issue       {bounded(i)}" for i in block.issues]
+    lines += [f"  issue       {bounded(i)}" for i in fairness.issues]
     return lines

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from auditor.check.report import CheckReport, Result
 from auditor.record.findings import Finding, tallies_by_rule, tally
-from auditor.text import NOT_APPLICABLE, clip, safe, table
+from auditor.render.bounds import bounded
+from auditor.text import NOT_APPLICABLE, clip, table
 
 _LABEL = {
     "fail": "FAIL",
@@ -23,13 +24,13 @@ _MESSAGE_WIDTH = 110
 
 def render_text(report: CheckReport) -> str:
     lines = [
-        f"auditor check: run {safe(report.run.run_id)} ({safe(report.run.project or '-')}, {report.run.status})",
-        f"  record    {safe(report.run.record_path)} (sha256 {report.run.record_sha256[:16]}...)",
-        f"  packs     {safe(_packs(report))}; fail on {report.fail_on} and above",
-        f"  policy    {safe(report.config) if report.config else 'no auditor.yaml: the options and defaults only'}",
+        f"auditor check: run {bounded(report.run.run_id)} ({bounded(report.run.project or '-')}, {report.run.status})",
+        f"  record    {bounded(report.run.record_path)} (sha256 {report.run.record_sha256[:16]}...)",
+        f"  packs     {bounded(_packs(report))}; fail on {report.fail_on} and above",
+        f"  policy    {bounded(report.config) if report.config else 'no auditor.yaml: the options and defaults only'}",
     ]
     lines += _vuln_lines(report)
-    lines += [f"  override  {o.rule_id}: {_changes(o.changed)} ({safe(o.reason)})" for o in report.overrides]
+    lines += [f"  override  {o.rule_id}: {_changes(o.changed)} ({bounded(o.reason)})" for o in report.overrides]
     lines += ["", _verdict_line("VERDICT", report.with_waivers)]
     if report.waivers is not None:
         lines.append(_verdict_line("without waivers", report.without_waivers))
@@ -38,16 +39,16 @@ def render_text(report: CheckReport) -> str:
         lines += ["", "Needs attention", _findings_table(attention)]
     lines += ["", "Rules", _rules_table(report)]
     if report.clauses:
-        rows = [[c.pack, safe(c.id), c.status.replace("_", " "), safe(c.title)] for c in report.clauses]
+        rows = [[c.pack, bounded(c.id), c.status.replace("_", " "), bounded(c.title)] for c in report.clauses]
         lines += ["", "Clauses", table(["PACK", "CLAUSE", "STATUS", "TITLE"], rows)]
     if report.waivers is not None:
         w = report.waivers
         lines += [
             "",
-            f"Waivers ({safe(w.file)}): used {_ids(w.used)}; unused {_ids(w.unused)}; expired {_ids(w.expired)}"
+            f"Waivers ({bounded(w.file)}): used {_ids(w.used)}; unused {_ids(w.unused)}; expired {_ids(w.expired)}"
             + (f"; covering only part of a finding {_ids(w.partial)}" if w.partial else ""),
         ]
-    lines += [f"warning: {safe(text)}" for text in report.warnings]
+    lines += [f"warning: {bounded(text)}" for text in report.warnings]
     return "\n".join(lines) + "\n"
 
 
@@ -62,12 +63,12 @@ def _vuln_lines(report: CheckReport) -> list[str]:
     dated = f"dated {v.date}" + (f", {v.age_days} days old" if v.age_days is not None else "") if v.date else "undated"
     counts = v.package_counts()
     line = (
-        f"  vulns     {v.source} {safe(v.location)} ({dated}): {counts['vulnerable']} vulnerable, "
+        f"  vulns     {v.source} {bounded(v.location)} ({dated}): {counts['vulnerable']} vulnerable, "
         f"{counts['clean']} clean, {counts['not_audited']} not audited of {len(v.packages)} packages"
     )
     if v.error:
-        return [line, f"  vulns     source failed: {safe(v.error)}"]
-    return [line] + ([f"  vulns     incomplete: {safe(v.incomplete)}"] if v.incomplete else [])
+        return [line, f"  vulns     source failed: {bounded(v.error)}"]
+    return [line] + ([f"  vulns     incomplete: {bounded(v.incomplete)}"] if v.incomplete else [])
 
 
 def _verdict_line(label: str, result: Result) -> str:
@@ -82,7 +83,7 @@ def _verdict_line(label: str, result: Result) -> str:
 def _findings_table(findings: list[Finding]) -> str:
     order = {o: i for i, o in enumerate(_ATTENTION)}
     rows = [
-        [f.rule_id, f.severity, _LABEL[f.outcome], safe(f.subject), clip(safe(f.message), _MESSAGE_WIDTH)]
+        [f.rule_id, f.severity, _LABEL[f.outcome], bounded(f.subject), clip(bounded(f.message), _MESSAGE_WIDTH)]
         for f in sorted(findings, key=lambda f: (order[f.outcome], f.rule_id, f.subject))
     ]
     return table(["RULE", "SEVERITY", "OUTCOME", "SUBJECT", "WHY"], rows)
@@ -94,16 +95,16 @@ def _rules_table(report: CheckReport) -> str:
     for rule in report.rules:
         mine = tallies.get(rule.id) or tally(())
         shown = ", ".join(f"{n} {_LABEL[o]}" for o, n in mine.items() if o != "not_applicable")
-        rows.append([rule.id, rule.severity, _LABEL[mine.worst], shown or NOT_APPLICABLE, safe(rule.title)])
+        rows.append([rule.id, rule.severity, _LABEL[mine.worst], shown or NOT_APPLICABLE, bounded(rule.title)])
     return table(["RULE", "SEVERITY", "RESULT", "SUBJECTS", "TITLE"], rows)
 
 
 def _changes(changed: dict[str, str]) -> str:
-    return ", ".join(f"{k} = {safe(v)}" for k, v in sorted(changed.items()))
+    return ", ".join(f"{k} = {bounded(v)}" for k, v in sorted(changed.items()))
 
 
 def _ids(ids: tuple[str, ...]) -> str:
-    return ", ".join(safe(i) for i in ids) or "none"
+    return ", ".join(bounded(i) for i in ids) or "none"
 
 
 def terminal_notes(report: CheckReport, fmt: str, to_file: bool) -> list[str]:
@@ -111,11 +112,11 @@ def terminal_notes(report: CheckReport, fmt: str, to_file: bool) -> list[str]:
     notes = []
     v = report.vulnerabilities
     if v is not None and v.error:
-        notes.append(f"vulnerability source failed: {safe(v.error)}")
+        notes.append(f"vulnerability source failed: {bounded(v.error)}")
     if fmt != "text" or to_file:
-        notes += [f"warning: {safe(w)}" for w in report.warnings]
+        notes += [f"warning: {bounded(w)}" for w in report.warnings]
         result = report.with_waivers
         notes.append(f"verdict: {result.verdict} (exit {result.exit_code})")
     elif v is not None and v.incomplete:  # in the text too, but a source that covers too little must be seen
-        notes += [f"warning: {safe(w)}" for w in report.warnings if v.incomplete in w]
+        notes += [f"warning: {bounded(w)}" for w in report.warnings if v.incomplete in w]
     return notes

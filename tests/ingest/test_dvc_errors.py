@@ -130,3 +130,26 @@ def test_a_corrupt_metrics_file_is_a_note(repo: Path, tmp_path: Path) -> None:
     run = only(read(work))
     assert not run.metrics
     assert any(n.startswith("metrics not read: metrics.json: not valid JSON") for n in run.notes)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_dvcignore_that_is_a_fifo_or_a_device_does_not_hang_a_rehash(repo: Path, tmp_path: Path, kind: str) -> None:
+    """.dvcignore was read whole with no cap: a FIFO hung `ingest dvc --rehash`, /dev/zero filled memory."""
+    import threading
+
+    work = copy_of(repo, tmp_path)
+    ignore = work / ".dvcignore"
+    ignore.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(ignore)
+    else:
+        ignore.symlink_to("/dev/zero")
+    found: list[object] = []
+    worker = threading.Thread(target=lambda: found.extend(read(work, rehash=True)), daemon=True)
+    worker.start()
+    worker.join(120)
+    if worker.is_alive():
+        os.close(os.open(ignore, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail(".dvcignore was waited on")
+    (run,) = found
+    assert any(".dvcignore has patterns" in note for note in run.notes)  # unreadable: it may ignore anything

@@ -17,10 +17,12 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 
 from auditor.capture.redact import clean_url, mask
+from auditor.files import InputFileError, exists, read_input
 from auditor.record.base import Missing
 from auditor.record.models import DeclaredRequirements, Pin, RequirementsFile
 
 DEFAULT_FILES = ("requirements.txt",)
+MAX_REQUIREMENTS_BYTES = 8 << 20  # a pip-compile output with hashes for 1,000 packages is about 1 MB
 MAX_INCLUDE_DEPTH = 10
 _COMMENT = re.compile(r"(^|\s)#.*$")
 _HASH = re.compile(r"--hash[=\s]+(\S+)")
@@ -29,7 +31,7 @@ _NAMED_URL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(\[[^\]]*\])?\s*@\s*\S+://"
 
 def collect_requirements(root: Path, declared: tuple[str, ...] = ()) -> DeclaredRequirements | Missing:
     """Parse the files auditor.yaml names, or requirements.txt at the project root."""
-    names = declared or tuple(n for n in DEFAULT_FILES if (root / n).is_file())
+    names = declared or tuple(n for n in DEFAULT_FILES if exists(root / n))  # a FIFO there is a problem noted
     if not names:
         return Missing(reason="no requirements file declared in auditor.yaml or found at the project root")
     files: list[RequirementsFile] = []
@@ -42,10 +44,10 @@ def _parse(root: Path, path: Path, out: list[RequirementsFile], depth: int) -> N
     shown = _display(root, path)
     if any(f.path == shown for f in out):
         return  # included twice: once is enough
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        out.append(RequirementsFile(path=shown, sha256=None, pins=(), problems=(f"cannot read: {exc.strerror}",)))
+    try:  # a FIFO or a device named here (or by an -r include) would hang the run or fill memory
+        raw = read_input(path, "a requirements file", MAX_REQUIREMENTS_BYTES)
+    except InputFileError as exc:
+        out.append(RequirementsFile(path=shown, sha256=None, pins=(), problems=(exc.problem,)))
         return
     pins: list[Pin] = []
     problems: list[str] = []

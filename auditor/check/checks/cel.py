@@ -9,9 +9,15 @@ The record is bound in its JSON form without null fields, as Kubernetes omits un
 `has(item.datasheet.licence)` then means "set", and an expression that forgets the guard
 fails to evaluate rather than passing on a null.
 
-Trust: cel-python has no evaluation time budget or cost limit, so an expression's cost is the
-pack author's responsibility (nested comprehensions over 10,000 datasets are slow). We only cap
-each expression's length and nesting, so that a typo cannot exhaust the stack.
+Cost. A pack is not always the compliance team's: a repository's auditor.yaml names packs
+beside it, so whoever can change the repository can hand `auditor check` a rule. cel-python has no
+cost limit of its own, and five nested comprehensions over 20 items take minutes. So each rule
+(with all its items) gets a budget: MAX_STEPS steps, one per syntax-tree node visited and
+BIND_COST per variable bound, where a `+` that builds a list or string also pays its length
+(`[l].map(x, x + x)` nested doubles a list at each level), and MAX_SECONDS of wall clock; all the
+custom rules of one check share MAX_CUSTOM_SECONDS (interface.Allowance). A rule over budget is
+"could not evaluate", with the reason, never a pass; the other rules go on. Each expression's
+length and nesting are capped when the pack loads, so that a typo cannot exhaust the stack.
 """
 
 from __future__ import annotations
@@ -19,13 +25,14 @@ from __future__ import annotations
 import functools
 import logging
 import sys
-from typing import Protocol
+import time
+from typing import Any, Protocol
 
 import celpy
 from celpy import celtypes
 from celpy.adapter import json_to_cel
 from celpy.celparser import CELParseError
-from celpy.evaluation import CELEvalError, CELFunction, Context, Evaluator
+from celpy.evaluation import Activation, CELEvalError, CELFunction, Context, Evaluator
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 
@@ -36,6 +43,13 @@ from auditor.record.findings import Verdict
 # The interpreter recurses about 5 frames per level of syntax tree and celpy allows 2500 frames;
 # a realistic rule is 20-50 levels deep (each pair of parentheses adds 10).
 MAX_DEPTH = 250
+# cel-python visits about 250,000 nodes a second here, and binding a variable (each item, each
+# element a macro visits) costs as much as 50 nodes. The README's licence rule over 10,000 datasets
+# costs about 2,700,000 steps (10 s here, 3-6 s on a developer's laptop).
+MAX_STEPS = 4_000_000
+BIND_COST = 50
+MAX_SECONDS = 30.0  # a backstop for steps that are slow in themselves
+_CLOCK_EVERY = 4096  # steps between two looks at the clock
 _MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
 _PUNCTUATION = {"RPAR": "')'", "RSQB": "']'", "RBRACE": "'}'", "COLON": "':'", "COMMA": "','"}
 _converted: tuple[RunRecord, celtypes.Value] | None = None
@@ -68,7 +82,60 @@ class _Runner(celpy.InterpretedRunner):
         self._base = self.new_activation()
 
     def evaluate(self, context: Context) -> celtypes.Value:
-        return Evaluator(ast=self.ast, activation=self._base).evaluate(context)  # clones _base, never changes it
+        return self.run(context, Budget())
+
+    def run(self, context: Context, budget: Budget) -> celtypes.Value:
+        return _Metered(self.ast, self._base, budget).evaluate(context)  # clones _base, never changes it
+
+
+class OverBudget(Exception):
+    """A rule spent its evaluation budget. Not a CELEvalError, so no `||`, `has()` or `exists()`
+    inside the expression can swallow it."""
+
+
+class Budget:
+    """What one rule may still spend: steps, and time until its deadline."""
+
+    def __init__(self, steps: int = MAX_STEPS, seconds: float = MAX_SECONDS) -> None:
+        self.left = steps
+        self.steps = steps
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+
+    def spend(self, cost: int) -> None:
+        before = self.left
+        self.left -= cost
+        if self.left < 0:
+            raise OverBudget(f"more than {self.steps:,} evaluation steps: too costly to evaluate")
+        if before // _CLOCK_EVERY != self.left // _CLOCK_EVERY and time.monotonic() > self.deadline:
+            raise OverBudget(f"more than {self.seconds:.3g} s of evaluation: too costly to evaluate")
+
+
+class _Metered(Evaluator):
+    """cel-python's evaluator, paying one step per syntax-tree node it visits, macros included (each
+    macro's body gets an evaluator of this class that shares the budget)."""
+
+    def __init__(self, ast: Tree[Token], activation: Activation, budget: Budget) -> None:
+        super().__init__(ast=ast, activation=activation)
+        self.budget = budget
+
+    def sub_evaluator(self, ast: Tree[Token]) -> Evaluator:
+        return _Metered(ast, self.activation, self.budget)
+
+    def evaluate(self, context: Context | None = None) -> celtypes.Value:
+        if context:
+            self.budget.spend(BIND_COST)  # the activation is cloned to bind the item or the macro's variable
+        return super().evaluate(context)
+
+    def _visit_tree(self, tree: Tree[Token]) -> Any:
+        self.budget.spend(1)
+        return super()._visit_tree(tree)
+
+    def addition(self, tree: Tree[Token]) -> Any:
+        value = super().addition(tree)
+        if len(tree.children) == 2 and isinstance(value, str | bytes | list | dict):
+            self.budget.spend(len(value))  # a new value as long as both sides: pay for its size
+        return value
 
 
 @functools.cache
@@ -83,7 +150,7 @@ def _environment() -> celpy.Environment:
 
 
 @functools.lru_cache(maxsize=512)
-def program(text: str) -> celpy.Runner:
+def program(text: str) -> _Runner:
     """Compile once per distinct text; raises ValueError with a one-line reason."""
     env = _environment()
     try:
@@ -93,7 +160,10 @@ def program(text: str) -> celpy.Runner:
     if (depth := _depth(ast)) > MAX_DEPTH:
         raise ValueError(f"CEL expression nested too deeply: syntax tree {depth} levels deep, at most {MAX_DEPTH}")
     _check_macros(ast)
-    return env.program(ast)
+    runner = env.program(ast)
+    if not isinstance(runner, _Runner):  # the environment is built with runner_class=_Runner
+        raise TypeError(f"unexpected CEL runner {type(runner).__name__}")
+    return runner
 
 
 def _depth(ast: Tree[Token]) -> int:
@@ -167,9 +237,12 @@ def _record_value(record: RunRecord) -> celtypes.Value:
     return cached[1]
 
 
-def _evaluate_cel(text: str, values: dict[str, celtypes.Value]) -> celtypes.Value:
+def _evaluate_cel(text: str, values: dict[str, celtypes.Value], budget: Budget) -> celtypes.Value:
+    runner = program(text)
     try:
-        return program(text).evaluate(values)
+        return runner.run(values, budget)
+    except OverBudget:
+        raise  # the rule as a whole cannot be evaluated: not one item's error
     except Exception as exc:  # CELEvalError mostly; a broken rule must not stop the others
         raise _CelError(_eval_reason(exc)) from exc
 
@@ -184,11 +257,11 @@ def _type_name(value: object) -> str:
     return "null" if value is None else type(value).__name__.removesuffix("Type").lower()
 
 
-def _verdict(params: CelRule, values: dict[str, celtypes.Value], default_subject: str) -> Verdict:
+def _verdict(params: CelRule, values: dict[str, celtypes.Value], default_subject: str, budget: Budget) -> Verdict:
     subject, note = default_subject, ""
     if params.subject is not None:
         try:
-            named = _evaluate_cel(params.subject, values)
+            named = _evaluate_cel(params.subject, values, budget)
             if isinstance(named, str):
                 subject = str(named)
             else:
@@ -196,7 +269,7 @@ def _verdict(params: CelRule, values: dict[str, celtypes.Value], default_subject
         except _CelError as exc:
             note = f" (subject could not be evaluated: {exc}; using {default_subject})"
     try:
-        result = _evaluate_cel(params.expression, values)
+        result = _evaluate_cel(params.expression, values, budget)
     except _CelError as exc:
         return cannot(subject, f"cannot evaluate expression: {exc}{note}")
     if not isinstance(result, bool | celtypes.BoolType):
@@ -209,16 +282,33 @@ def _verdict(params: CelRule, values: dict[str, celtypes.Value], default_subject
     return Verdict(subject=subject, outcome="fail", message=failed + note)
 
 
-def evaluate(record: RunRecord, params: CelRule, _ctx: CheckContext) -> list[Verdict]:
+def evaluate(record: RunRecord, params: CelRule, ctx: CheckContext, budget: Budget | None = None) -> list[Verdict]:
+    """The rule's verdicts; over its budget, one "could not evaluate" for the whole rule (the
+    verdicts of the items before would tell only part of the story). The time it takes is
+    charged to what the check's custom rules may spend together."""
+    allowance = ctx.custom
+    left = allowance.seconds - allowance.spent
+    if left <= 0:
+        return [cannot("run", f"not evaluated: the custom rules of this check took {allowance.seconds:g} s already")]
+    start = time.monotonic()
+    try:
+        return _verdicts(record, params, budget or Budget(seconds=min(MAX_SECONDS, left)))
+    except OverBudget as exc:
+        return [cannot("run", f"the rule was stopped: {exc}")]
+    finally:
+        allowance.spent += time.monotonic() - start
+
+
+def _verdicts(record: RunRecord, params: CelRule, budget: Budget) -> list[Verdict]:
     values = {"record": _record_value(record)}
     if params.for_each is None:
-        return [_verdict(params, values, "run")]
+        return [_verdict(params, values, "run", budget)]
     try:
-        items = _evaluate_cel(params.for_each, values)
+        items = _evaluate_cel(params.for_each, values, budget)
     except _CelError as exc:
         return [cannot("run", f"cannot evaluate for_each: {exc}")]
     if not isinstance(items, list):
         return [cannot("run", f"for_each gave {_type_name(items)}, not a list")]
     if not items:
         return [Verdict(subject="run", outcome="not_applicable", message=f"no items in {_one_line(params.for_each)}")]
-    return [_verdict(params, {**values, "item": item}, f"item:{index}") for index, item in enumerate(items)]
+    return [_verdict(params, {**values, "item": item}, f"item:{index}", budget) for index, item in enumerate(items)]

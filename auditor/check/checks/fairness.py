@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import model_validator
@@ -53,6 +54,9 @@ def _threshold(record: RunRecord, params: ThresholdParams, _ctx: CheckContext) -
         if found is None or found.value is None:
             why = found.note if found is not None and found.note else "no value"
             out.append(Verdict(subject=subject, outcome="could_not_evaluate", message=f"{params.metric}: {why}"))
+            continue
+        if not math.isfinite(found.value):  # -inf <= max and inf >= min hold: a value that is no number
+            out.append(cannot(subject, f"{params.metric} = {found.value}: not a finite number"))
             continue
         ok = found.value <= params.max if params.max is not None else found.value >= (params.min or 0.0)
         bound = f"<= {params.max}" if params.max is not None else f">= {params.min}"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -17,6 +17,18 @@ class NoParams(Frozen):
     """For checks that take no parameters: any given is an error at load time."""
 
 
+MAX_CUSTOM_SECONDS = 120.0  # every custom (CEL) rule of one `auditor check`, together
+
+
+@dataclass
+class Allowance:
+    """Wall-clock seconds that the custom rules of one `auditor check` may still spend together:
+    each rule has its own budget too, but a pack of a thousand costly rules must not add up to hours."""
+
+    seconds: float = MAX_CUSTOM_SECONDS
+    spent: float = 0.0
+
+
 @dataclass(frozen=True)
 class CheckContext:
     """What a check may use beyond the record: evidence gathered once per `auditor check`.
@@ -26,6 +38,7 @@ class CheckContext:
 
     today: date
     vulns: VulnAudit | None = None
+    custom: Allowance = field(default_factory=Allowance)
 
 
 @dataclass(frozen=True)

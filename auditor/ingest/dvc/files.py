@@ -11,17 +11,18 @@ from __future__ import annotations
 import ast
 import json
 import os
-import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from auditor.errors import IngestError
+from auditor.files import InputFileError, read_input
 from auditor.ingest.safe_yaml import load_yaml
 
 MAX_PIPELINE_BYTES = 50 * 1024 * 1024  # dvc.yaml and dvc.lock
 MAX_VALUES_BYTES = 10 * 1024 * 1024  # params and metrics files
+MAX_IGNORE_BYTES = 1024 * 1024  # .dvcignore
 MAX_WALK_ENTRIES = 200_000
 SKIPPED_DIRS = frozenset({".git", ".dvc", ".hg", ".svn"})  # DVC never looks for pipelines in these
 
@@ -35,16 +36,12 @@ def within(repo: Path, path: Path) -> bool:
 
 
 def read_bytes(path: Path, label: str, cap: int) -> bytes:
+    """A file of the repository: a regular file (links were checked to stay inside it) of at
+    most `cap` bytes, opened so that a FIFO swapped in after the check cannot hang the ingest."""
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):
-            raise IngestError(label, None, "not a regular file")
-        if info.st_size > cap:
-            raise IngestError(label, None, f"{info.st_size} bytes, more than the {cap}-byte limit")
-        with path.open("rb") as handle:
-            return handle.read(cap + 1)[:cap]
-    except OSError as exc:
-        raise IngestError(label, None, f"cannot read: {exc.strerror or exc}") from exc
+        return read_input(path, "a DVC file", cap)
+    except InputFileError as exc:
+        raise IngestError(label, None, exc.problem) from exc
 
 
 def load_values(path: Path, label: str) -> Any:

@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.errors import IngestError
+from auditor.files import exists
 from auditor.ingest.dvc import TOOL
 from auditor.ingest.dvc.code import CodeCheck
-from auditor.ingest.dvc.files import find_pipelines
+from auditor.ingest.dvc.files import MAX_IGNORE_BYTES, MAX_PIPELINE_BYTES, find_pipelines, read_bytes
 from auditor.ingest.dvc.git import git_source
 from auditor.ingest.dvc.lineage import build, is_local, location
 from auditor.ingest.dvc.pipeline import Pipeline, StageBudget, join, read_pipeline
@@ -112,10 +113,13 @@ def _legacy_notes(pipelines: list[Pipeline]) -> list[str]:
 
 
 def _dvcignore_patterns(repo: Path) -> bool:
-    try:
-        text = (repo / ".dvcignore").read_text("utf-8", "replace")[:100_000]
-    except OSError:
+    ignore = repo / ".dvcignore"
+    if not exists(ignore):
         return False
+    try:  # a FIFO or a link to /dev/zero here must not hang the ingest or fill memory
+        text = read_bytes(ignore, ".dvcignore", MAX_IGNORE_BYTES).decode("utf-8", "replace")
+    except IngestError:
+        return True  # unreadable: it may ignore anything, so say so, as for patterns
     return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
@@ -209,8 +213,8 @@ def _fingerprint(pipelines: list[Pipeline], repo: Path) -> str:
         path = pipeline.lock.path if pipeline.lock else repo / pipeline.label
         digest.update(path.relative_to(repo).as_posix().encode() + b"\0")
         try:
-            digest.update(path.read_bytes())
-        except OSError:
+            digest.update(read_bytes(path, pipeline.label, MAX_PIPELINE_BYTES))
+        except IngestError:
             digest.update(b"\0unreadable")
     kind = "dvc.lock" if any(p.lock for p in pipelines) else "dvc.yaml"
     return f"{kind}@sha256:{digest.hexdigest()[:16]}"

@@ -32,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 from auditor.capture.redact import clean_url
 from auditor.errors import IngestError
+from auditor.files import exists
 from auditor.ingest.ingested import Ingested, utc
 from auditor.ingest.mlflow import TOOL, is_sqlite
 from auditor.ingest.mlflow.artifacts import Found, model_annotations, run_files
@@ -75,7 +76,7 @@ def locate_store(source: str) -> tuple[Kind, Path]:
             raise IngestError(source, None, "expected sqlite:///RELATIVE/PATH or sqlite:////ABSOLUTE/PATH")
         path = Path(unquote(source[len("sqlite:///") :].split("?", 1)[0]))
         if not path.is_file():
-            raise IngestError(path, None, "no such SQLite file")
+            raise IngestError(path, None, "not a regular file" if exists(path) else "no such SQLite file")
         return "sqlite", path
     if source.startswith("file:"):
         parts = urlsplit(source)
@@ -91,7 +92,9 @@ def locate_store(source: str) -> tuple[Kind, Path]:
             return "sqlite", path
         raise IngestError(path, None, "neither an mlruns folder nor an SQLite database")
     if not path.is_dir():
-        raise IngestError(path, None, "no such file or folder")
+        raise IngestError(
+            path, None, "neither a regular file nor a folder" if exists(path) else "no such file or folder"
+        )
     if (path / "meta.yaml").is_file():
         raise IngestError(
             path, None, "an experiment or run folder: name the mlruns folder (with --experiment or --run-id)"

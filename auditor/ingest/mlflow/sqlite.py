@@ -9,6 +9,7 @@ Every value is type-checked: a hostile database can put text where MLflow puts n
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,13 @@ from auditor.errors import IngestError
 from auditor.ingest.mlflow.raw import RawDataset, RawMetric, RawModel, RawRun, status_name
 
 REQUIRED = ("experiments", "runs", "params", "tags", "metrics")
+# Bounds on what a hostile database can make auditor hold or do. MLflow's own limits are far lower
+# (a param value is at most 6,000 characters); a table may be a view or have generated columns,
+# so even a plain SELECT could otherwise compute without end.
+MAX_VALUE_BYTES = 16 << 20  # one text or blob value
+MAX_ROWS = 5_000_000  # rows of one query: metrics are the largest, about five million points
+MAX_SECONDS = 300.0  # the whole read
+_STEPS = 10_000  # SQLite virtual-machine steps between two looks at the clock
 
 
 def read_sqlite(db: Path, *, run_id: str | None, experiment: str | None) -> list[RawRun]:
@@ -26,6 +34,9 @@ def read_sqlite(db: Path, *, run_id: str | None, experiment: str | None) -> list
     except sqlite3.Error as exc:
         raise IngestError(db, None, f"cannot open the SQLite database: {exc}") from exc
     try:
+        connection.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_VALUE_BYTES)
+        deadline = time.monotonic() + MAX_SECONDS
+        connection.set_progress_handler(lambda: time.monotonic() > deadline, _STEPS)  # true interrupts
         return _read(connection, db, run_id, experiment)
     finally:
         connection.close()
@@ -33,16 +44,26 @@ def read_sqlite(db: Path, *, run_id: str | None, experiment: str | None) -> list
 
 def _query(connection: sqlite3.Connection, db: Path, table: str, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
     try:
-        return connection.execute(sql, args).fetchall()
+        rows = connection.execute(sql, args).fetchmany(MAX_ROWS + 1)
     except sqlite3.Error as exc:
-        raise IngestError(db, f"table {table}", f"cannot read: {exc}") from exc
+        raise IngestError(db, f"table {table}", _problem(exc, "cannot read")) from exc
+    if len(rows) > MAX_ROWS:
+        raise IngestError(db, f"table {table}", f"more than {MAX_ROWS:,} rows: ingest one run at a time (--run-id)")
+    return rows
+
+
+def _problem(exc: sqlite3.Error, what: str) -> str:
+    """What went wrong, in words; the progress handler's interruption is the time limit."""
+    if isinstance(exc, sqlite3.OperationalError) and str(exc) == "interrupted":
+        return f"reading took more than {MAX_SECONDS:.0f} s: stopped"
+    return f"{what}: {exc}"
 
 
 def _read(connection: sqlite3.Connection, db: Path, run_id: str | None, experiment: str | None) -> list[RawRun]:
     try:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.Error as exc:
-        raise IngestError(db, None, f"not a readable SQLite database: {exc}") from exc
+        raise IngestError(db, None, _problem(exc, "not a readable SQLite database")) from exc
     for table in REQUIRED:
         if table not in tables:
             raise IngestError(db, f"table {table}", "missing: not an MLflow tracking database")

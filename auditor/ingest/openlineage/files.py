@@ -10,6 +10,7 @@ names the file and line.
 from __future__ import annotations
 
 import json
+import os
 import stat
 from dataclasses import dataclass, field
 from io import BufferedReader
@@ -136,10 +137,19 @@ def _load_lines(file: Path, loaded: Loaded) -> None:
 
 
 def _open(file: Path) -> BufferedReader:
+    """The file, if it is (still) a regular file: opened non-blocking, so a FIFO put in its place
+    after the folder was listed is refused instead of waited on."""
     try:
-        return file.open("rb")
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise IngestError(file, None, f"cannot read: {exc.strerror or exc}") from exc
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise IngestError(file, None, "not a regular file")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _add(loaded: Loaded, where: str, data: object, file: Path) -> None:

@@ -10,6 +10,7 @@ import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from auditor.check.report import CheckReport
 from auditor.check.waivers import Waiver
@@ -17,6 +18,7 @@ from auditor.record import Missing, RunRecord
 from auditor.record.fairness import AttributeFairness
 from auditor.record.findings import Finding, tally
 from auditor.record.lineage import Lineage
+from auditor.render.bounds import MAX_PACKAGES, MAX_ROWS, cut, first
 from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
 from auditor.render.dossier.format import unrecorded, when
 from auditor.render.dossier.views import (
@@ -38,7 +40,9 @@ VERDICT_TEXT = {
     "violations": "Violations: rules at or above the threshold failed",
     "could_not_evaluate": "Could not evaluate: required evidence is missing",
 }
+T = TypeVar("T")
 TOP_FAILURES = 10
+TITLE_CHARS = 200
 COMMAND_LIMIT = 4096  # characters of a step's command shown (an ingested step's command may be its SQL)
 GLOSSARY = (
     ("Run record", "The versioned JSON evidence auditor keeps for one run; its sha256 is on the cover."),
@@ -78,7 +82,17 @@ def build_dossier(
     drawing: Drawing,
     reproductions: Sequence[RunRecord] | Missing,
 ) -> Dossier:
-    """`reproductions`: the runs that re-executed this one, oldest first, or why they were not looked up."""
+    """`reproductions`: the runs that re-executed this one, oldest first, or why they were not looked up.
+
+    Every list is cut to a bounded number of rows (auditor.render.bounds) and each cut is named in
+    `cuts`: a hostile record with a million rows renders in seconds, and says what it left out."""
+    cuts: list[str] = []
+
+    def some(items: Sequence[T], noun: str, limit: int = MAX_ROWS) -> tuple[T, ...]:
+        shown, note = first(items, noun, limit)
+        cuts.extend([note] if note else [])
+        return shown
+
     packages, package_counts = build_env.packages(record, report)
     hw, gpus = build_env.hardware(record)
     lineage_svg, lineage_missing = build_data.lineage_diagram(record.lineage, drawing.lineage)
@@ -87,6 +101,14 @@ def build_dossier(
     container, mounts = build_container.container(record)
     _, os_packages, os_package_counts = build_container.os_packages(record.container)
     tags, tags_by = build_origin.tags(record)
+    params, params_note = first(sorted(record.params.items()), "params")
+    metrics, metrics_note = first(record.metrics, "metric values")
+    cuts += [note for note in (params_note, metrics_note) if note]
+    attention = [
+        p
+        for p in packages
+        if "fail" in (p.pin_outcome, p.vuln_outcome) or "could_not_evaluate" in (p.pin_outcome, p.vuln_outcome)
+    ]
     return Dossier(
         cover=_cover(record, report, generated_at, reproductions),
         summary=_summary(report, waivers),
@@ -95,16 +117,12 @@ def build_dossier(
         platform=build_env.platform(record),
         container=container,
         mounts=mounts,
-        os_packages=os_packages,
+        os_packages=some(os_packages, "operating-system packages", MAX_PACKAGES),
         os_package_counts=os_package_counts,
-        tags=tags,
+        tags=some(tags, "tags"),
         tags_by=tags_by,
-        packages_attention=tuple(
-            p
-            for p in packages
-            if "fail" in (p.pin_outcome, p.vuln_outcome) or "could_not_evaluate" in (p.pin_outcome, p.vuln_outcome)
-        ),
-        packages=packages,
+        packages_attention=some(attention, "packages needing attention"),
+        packages=some(packages, "installed packages", MAX_PACKAGES),
         package_counts=package_counts,
         declared=build_env.declared(record),
         vuln_source=_vuln_source(report),
@@ -113,26 +131,29 @@ def build_dossier(
         resources=build_env.resources(record),
         lineage_svg=lineage_svg,
         lineage_missing=lineage_missing,
-        steps=tuple((n, clip(c, COMMAND_LIMIT), i, o) for n, c, i, o in build_data.steps(record.lineage)),
-        annotated=build_origin.annotated(record.lineage),
-        lineage_notes=build_origin.lineage_notes(record.lineage),
-        access=access,
-        undeclared=undeclared,
-        datasets=build_data.datasets(record.lineage, report),
+        steps=tuple(
+            (n, clip(c, COMMAND_LIMIT), i, o) for n, c, i, o in some(build_data.steps(record.lineage), "steps")
+        ),
+        annotated=some(build_origin.annotated(record.lineage), "annotated steps and models"),
+        lineage_notes=some(build_origin.lineage_notes(record.lineage), "lineage notes"),
+        access=some(access, "access facts"),
+        undeclared=some(undeclared, "undeclared reads"),
+        datasets=some(build_data.datasets(record.lineage, report), "datasets"),
         fairness_meta=fairness_meta,
         fairness_missing=fairness_missing,
         fairness=build_data.fairness_blocks(record.fairness, report, drawing.fairness),
-        rules=_rules(report),
+        rules=_rules(report, cuts),
         clauses=tuple(ClauseView(c.pack, c.id, c.title, c.status, c.rules) for c in report.clauses),
         reproducibility=_reproducibility(record, report),
-        params=tuple(
-            Item(k, repr(v) if isinstance(v, str) else str(v), mono=True) for k, v in sorted(record.params.items())
-        ),
-        metrics=tuple((m.name, f"{m.value:.6g}", "" if m.step is None else str(m.step)) for m in record.metrics),
-        hashes=build_data.hashes(record.lineage),
+        params=tuple(Item(k, repr(v) if isinstance(v, str) else str(v), mono=True) for k, v in params),
+        params_note=params_note,
+        metrics=tuple((m.name, f"{m.value:.6g}", "" if m.step is None else str(m.step)) for m in metrics),
+        metrics_note=metrics_note,
+        hashes=some(build_data.hashes(record.lineage), "content hashes"),
         logs=tuple(logs),
         logs_note=build_origin.logs_note(record, bool(logs)),
         glossary=GLOSSARY,
+        cuts=tuple(cuts),
     )
 
 
@@ -143,7 +164,7 @@ def _cover(
     project = record.lineage.project if isinstance(record.lineage, Lineage) else None
     verdict = report.with_waivers.verdict
     return Cover(
-        title=f"Audit dossier: {ident.project}",
+        title=f"Audit dossier: {cut(ident.project, TITLE_CHARS)}",  # also the PDF's title
         project=ident.project,
         owner=project.owner if project else None,
         intended_use=project.intended_use if project else None,
@@ -212,7 +233,7 @@ def _summary(report: CheckReport, waivers: Sequence[Waiver]) -> Summary:
     )
 
 
-def _rules(report: CheckReport) -> tuple[RuleView, ...]:
+def _rules(report: CheckReport, cuts: list[str]) -> tuple[RuleView, ...]:
     by_rule: dict[str, list[Finding]] = {}
     for finding in report.findings:
         by_rule.setdefault(finding.rule_id, []).append(finding)
@@ -230,13 +251,18 @@ def _rules(report: CheckReport) -> tuple[RuleView, ...]:
                 references=rule.references,
                 rationale=rule.rationale,
                 remediation=rule.remediation,
-                attention=tuple(
-                    _view(f, report) for f in mine if f.outcome in ("fail", "could_not_evaluate", "waived")
-                ),
+                attention=_attention(rule.id, mine, report, cuts),
                 passes=counts.counts.get("pass", 0),
             )
         )
     return tuple(views)
+
+
+def _attention(rule_id: str, mine: list[Finding], report: CheckReport, cuts: list[str]) -> tuple[FindingView, ...]:
+    listed = [f for f in mine if f.outcome in ("fail", "could_not_evaluate", "waived")]
+    shown, note = first(listed, f"{rule_id} findings needing attention")
+    cuts.extend([note] if note else [])
+    return tuple(_view(f, report) for f in shown)
 
 
 def _vuln_source(report: CheckReport) -> tuple[Item, ...]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
+from auditor.render.bounds import MAX_DOCUMENT_CHARS, cut
 from auditor.render.dossier.views import Dossier
 from auditor.text import scrub
 
@@ -53,9 +54,11 @@ def _environment() -> Environment:
 
 
 def _scrub(value: object) -> object:
-    """Every printed value goes through `scrub` (auditor.text); our own markup (SVG, CSS) is left alone."""
+    """Every printed value goes through `scrub` (auditor.text), cut with a note when it is longer
+    than MAX_DOCUMENT_CHARS (a 100 MB name would otherwise be laid out whole, twice); our own
+    markup (SVG, CSS) is left alone."""
     if isinstance(value, str) and not isinstance(value, Markup):
-        return scrub(value)
+        return scrub(cut(value, MAX_DOCUMENT_CHARS))
     return value
 
 

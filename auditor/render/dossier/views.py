@@ -297,8 +297,11 @@ class Dossier:
     clauses: tuple[ClauseView, ...]
     reproducibility: tuple[Item, ...]
     params: tuple[Item, ...]
+    params_note: str | None  # "1,000,000 params, first 500 shown"
     metrics: tuple[tuple[str, str, str], ...]  # name, value, step
+    metrics_note: str | None
     hashes: tuple[HashRow, ...]
     logs: tuple[LogExcerpt, ...]
     logs_note: str  # why no log is stored, or what limits those that are
     glossary: tuple[tuple[str, str], ...] = field(default=())
+    cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})

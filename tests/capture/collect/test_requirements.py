@@ -77,3 +77,30 @@ def test_requirement_urls_lose_their_tokens(tmp_path: Path) -> None:
     )
     assert pins["editable"].editable and pins["editable"].url == "git+https://github.com/acme/editable.git#egg=editable"
     assert len(declared.files[0].problems) == 1 and "line 6: cannot parse" in declared.files[0].problems[0]
+
+
+def test_a_fifo_or_a_device_as_a_requirements_file_is_a_problem_not_a_hang(tmp_path: Path) -> None:
+    """A FIFO would hang `auditor run` before the command even starts; /dev/zero would fill its memory."""
+    import os
+    import threading
+
+    os.mkfifo(tmp_path / "requirements.txt")
+    (tmp_path / "locks.txt").write_text("numpy==2.1.0\n-r zero.txt\n")
+    (tmp_path / "zero.txt").symlink_to("/dev/zero")
+    found: list[object] = []
+    worker = threading.Thread(
+        target=lambda: found.extend([collect_requirements(tmp_path), collect_requirements(tmp_path, ("locks.txt",))]),
+        daemon=True,
+    )
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():
+        os.close(os.open(tmp_path / "requirements.txt", os.O_WRONLY | os.O_NONBLOCK))  # let the reader go
+        raise AssertionError("reading requirements waited on a FIFO")
+    default, declared = found
+    assert isinstance(default, DeclaredRequirements) and isinstance(declared, DeclaredRequirements)
+    (fifo,) = default.files  # present but unusable: a problem shown, not "no requirements file"
+    assert fifo.sha256 is None and fifo.problems == ("a FIFO: a requirements file is read only from a regular file",)
+    locks, zero = declared.files
+    assert [p.name for p in locks.pins] == ["numpy"]
+    assert zero.problems == ("a character device: a requirements file is read only from a regular file",)
