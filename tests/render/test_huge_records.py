@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.record.io import dump_record
 from auditor.record.models import Metric
 from auditor.render.bounds import MAX_DOCUMENT_CHARS, MAX_ROWS, cut, first
+from auditor.store.runs import RunStore
 from tests.conftest import CliRunner, base_env
 from tests.factories import START, make_record
 
@@ -33,9 +33,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "metrics": tuple(Metric(name=f"m{n}", value=n, step=n, logged_at=START) for n in range(PARAMS)),
         }
     )
-    folder = root / "store" / "runs" / RUN_ID
-    folder.mkdir(parents=True)
-    (folder / "record.json").write_bytes(dump_record(record))
+    store = RunStore.create(root / "store")  # committed as auditor does: the store refuses planted folders
+    store.commit(store.begin(RUN_ID), record)
     (root / "pack.yaml").write_text(
         "pack: mini\nversion: 1\ndescription: d\nrules:\n  - id: T-RUN-1\n    title: ok\n    severity: high\n"
         "    rationale: r\n    remediation: r\n    references: [x]\n    check: {kind: run_succeeded}\n"
