@@ -20,7 +20,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from auditor.record.io import dump_record
 from auditor.record.lineage import (
     ContentHash,
     Dataset,
@@ -32,6 +31,7 @@ from auditor.record.lineage import (
     ProjectInfo,
 )
 from auditor.record.models import Distribution, Packages
+from auditor.store.runs import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -115,10 +115,9 @@ def main() -> None:
                 "lineage": lineage(args.datasets),
             }
         )
-        folder = root / "store" / "runs" / record.identity.run_id
-        folder.mkdir(parents=True)
-        (folder / "record.json").write_bytes(dump_record(record))
-        size = (folder / "record.json").stat().st_size
+        store = RunStore.create(root / "store")  # committed as auditor commits runs (the store refuses others)
+        store.commit(store.begin(record.identity.run_id), record)
+        size = store.record_path(record.identity.run_id).stat().st_size
         env = {**os.environ, "AUDITOR_CACHE_DIR": str(root / "cache")}
         command = [str(AUDITOR), "check", "latest", "--store", str(root / "store"), "--advisory-db", str(args.db)]
         cold = timed(command, env)

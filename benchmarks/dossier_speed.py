@@ -21,9 +21,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from auditor.record.io import dump_record  # noqa: E402
+from auditor.record import RunRecord  # noqa: E402
 from auditor.record.lineage import Dataset, Datasheet, ModelArtifact, Step  # noqa: E402
 from auditor.record.models import Distribution, Packages  # noqa: E402
+from auditor.store.runs import RunStore  # noqa: E402
 from tests.factories import make_record  # noqa: E402
 from tests.render.dossier.test_diagram import make_lineage  # noqa: E402 - the test suite's lineage builder
 
@@ -31,7 +32,7 @@ AUDITOR = Path(sys.prefix) / "bin" / "auditor"
 SMALL_DB = REPO / "tests" / "fixtures" / "advisories" / "small"
 
 
-def big_record() -> bytes:
+def big_record() -> RunRecord:
     sheet = Datasheet(description="d", source="s", owner="o", licence="CC-BY-4.0", personal_data=False)
     datasets = [
         Dataset(id=f"part-{i}", role="input", path=f"data/p{i % 9}/part-{i}.csv", datasheet=sheet) for i in range(60)
@@ -61,7 +62,7 @@ def big_record() -> bytes:
     env = record.environment.model_copy(update={"packages": Packages(distributions=dists)})
     nodes = len(lineage.graph["nodes"])
     print(f"record: {len(dists)} packages, lineage of {nodes} nodes")
-    return dump_record(record.model_copy(update={"environment": env, "lineage": lineage}))
+    return record.model_copy(update={"environment": env, "lineage": lineage})
 
 
 def timed(args: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -78,9 +79,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        folder = root / "store" / "runs" / "01JGZ0000000000000000000AA"
-        folder.mkdir(parents=True)
-        (folder / "record.json").write_bytes(big_record())
+        store = RunStore.create(root / "store")  # committed as auditor commits runs (the store refuses others)
+        record = big_record()
+        store.commit(store.begin(record.identity.run_id), record)
         env = {**os.environ, "AUDITOR_CACHE_DIR": str(root / "cache")}
         base = [str(AUDITOR), "report", "latest", "--store", str(root / "store"), "-o", str(root / "out")]
         base += ["--vuln-source", "local", "--advisory-db", str(SMALL_DB)]
