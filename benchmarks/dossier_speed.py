@@ -29,7 +29,9 @@ from tests.factories import make_record  # noqa: E402
 from tests.render.dossier.test_diagram import make_lineage  # noqa: E402 - the test suite's lineage builder
 
 AUDITOR = Path(sys.prefix) / "bin" / "auditor"
-SMALL_DB = REPO / "tests" / "fixtures" / "advisories" / "small"
+# The real snapshot, which declares it covers all of PyPI: the packages are audited (the small test
+# database covers seven packages, so the others would each be a "could not evaluate" finding).
+ADVISORY_DB = REPO / "tests" / "fixtures" / "advisories" / "pypa-snapshot"
 
 
 def big_record() -> RunRecord:
@@ -84,7 +86,7 @@ def main() -> None:
         store.commit(store.begin(record.identity.run_id), record)
         env = {**os.environ, "AUDITOR_CACHE_DIR": str(root / "cache")}
         base = [str(AUDITOR), "report", "latest", "--store", str(root / "store"), "-o", str(root / "out")]
-        base += ["--vuln-source", "local", "--advisory-db", str(SMALL_DB)]
+        base += ["--vuln-source", "local", "--advisory-db", str(ADVISORY_DB)]
         html = [timed([*base, "--format", "html"], env)[0] for _ in range(args.repeat)]
         runs = [timed([*base, "--format", "pdf"], env) for _ in range(args.repeat)]
     pages = re.search(r"\((\d+) pages\)", runs[0][1])
