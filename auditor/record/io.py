@@ -28,9 +28,17 @@ MAX_RECORD_BYTES = 128 << 20  # a captured record is tens of KB; an ingested one
 
 
 def dump_record(record: RunRecord) -> bytes:
-    """Canonical bytes: sorted keys, UTF-8, stable across runs of auditor."""
+    """Canonical bytes: sorted keys, UTF-8, stable across runs of auditor.
+
+    A lone surrogate (a record read from JSON may hold one, written as the escape `\\ud800`)
+    has no UTF-8 form: it is written back as that escape, so the bytes are UTF-8 and read
+    back to the same text. Every other character is written as itself."""
     data = record.model_dump(mode="json")
-    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # only inside JSON strings: json.dumps writes nothing else raw
 
 
 def record_digest(record: RunRecord) -> str:

@@ -1,0 +1,47 @@
+"""The record's JSON as auditor reads and writes it: what is refused as ambiguous, what round-trips."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.errors import InvalidRecordError
+from auditor.record.io import dump_record, parse_record
+from tests.conftest import CliRunner
+from tests.factories import make_record
+
+
+def test_a_lone_surrogate_read_from_json_is_written_back_as_its_escape(cli: CliRunner, tmp_path: Path) -> None:
+    """Found by fuzzing: JSON may escape a lone surrogate ("\\ud800"), which has no UTF-8 form, so
+    writing such a record back (`show --json`, the store) crashed with exit 70."""
+    text = dump_record(make_record()).decode().replace('"project": "demo"', '"project": "de\\ud800mo"')
+    record = parse_record(text.encode(), "record.json")
+    assert record.identity.project == "de\ud800mo"
+    written = dump_record(record)
+    assert b'"project": "de\\ud800mo"' in written and written.decode("utf-8")
+    assert parse_record(written, "again.json") == record
+    emoji = make_record(project="caf\u00e9 \U0001f600")  # every other character is written as itself
+    assert "caf\u00e9 \U0001f600".encode() in dump_record(emoji)
+    folder = tmp_path / "store" / "runs" / record.identity.run_id
+    folder.mkdir(parents=True)
+    (folder / "record.json").write_text(text)
+    done = cli("show", "latest", "--store", str(tmp_path / "store"), "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["identity"]["project"] == "de\ud800mo"
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ('"exit_code": 0, "exit_code": 1', "the key 'exit_code' appears twice in one object"),
+        ('"exit_code": NaN', "NaN is not a JSON number"),
+        ('"exit_code": -Infinity', "-Infinity is not a JSON number"),
+    ],
+)
+def test_ambiguous_json_is_refused(change: str, problem: str) -> None:
+    text = dump_record(make_record()).decode().replace('"exit_code": 0', change, 1)
+    with pytest.raises(InvalidRecordError) as caught:
+        parse_record(text.encode(), "record.json")
+    assert caught.value.message.startswith(f"record.json: {problem}")
