@@ -39,6 +39,7 @@ def dump_record(record: RunRecord) -> bytes:
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")  # only inside JSON strings: json.dumps writes nothing else raw
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def record_digest(record: RunRecord) -> str:
@@ -82,6 +83,8 @@ def parse_record(raw: bytes, where: str) -> RunRecord:
     (not JSON, though Python's json writes them; no threshold may be compared with them)."""
     data = _strict_json(raw, where)
     try:  # the fast path (pydantic's own JSON parser); a failure is re-read below for a precise message
+        if _SURROGATE_ESCAPE.search(raw):  # pydantic's parser and json differ on "\ud800": read it one way only
+            raise ValueError("a surrogate escape")
         record = RunRecord.model_validate_json(raw)
     except (ValidationError, ValueError, RecursionError):
         pass
@@ -114,6 +117,17 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     raise AssertionError("unreachable: dict() dropped a pair without a repeated key")
 
 
+def _unique_text_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """As `_unique`, for a record with surrogate escapes: a key holding a lone surrogate is no text.
+    (A value may hold one: it is shown escaped. A key would be written back as U+FFFD by pydantic,
+    so the record would not read back the same; auditor never writes one.)"""
+    for key, _ in pairs:
+        if _SURROGATE.search(key):
+            shown = key.encode("ascii", "backslashreplace").decode()[:60]
+            raise _Ambiguous(f"the key '{shown}' holds a lone surrogate, which is no character")
+    return _unique(pairs)
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e999
@@ -127,7 +141,8 @@ def _no_constant(name: str) -> float:
 
 def _strict_json(raw: bytes, where: str) -> Any:
     try:
-        return json.loads(raw, object_pairs_hook=_unique, parse_float=_finite, parse_constant=_no_constant)
+        hook = _unique_text_keys if _SURROGATE_ESCAPE.search(raw) else _unique
+        return json.loads(raw, object_pairs_hook=hook, parse_float=_finite, parse_constant=_no_constant)
     except _Ambiguous as exc:
         raise InvalidRecordError(where, None, str(exc)) from exc
     except RecursionError as exc:

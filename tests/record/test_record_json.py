@@ -45,3 +45,13 @@ def test_ambiguous_json_is_refused(change: str, problem: str) -> None:
     with pytest.raises(InvalidRecordError) as caught:
         parse_record(text.encode(), "record.json")
     assert caught.value.message.startswith(f"record.json: {problem}")
+
+
+def test_a_key_holding_a_lone_surrogate_is_refused() -> None:
+    """Found by fuzzing: such a key loaded, but pydantic writes it back as U+FFFD, so the record did
+    not read back as itself (and pydantic's own parser read it as U+FFFD already)."""
+    text = dump_record(make_record()).decode().replace('"params": {}', '"params": {"lr\\ud800": 1}')
+    assert "lr\\ud800" in text
+    with pytest.raises(InvalidRecordError) as caught:
+        parse_record(text.encode(), "record.json")
+    assert caught.value.message == "record.json: the key 'lr\\ud800' holds a lone surrogate, which is no character"
