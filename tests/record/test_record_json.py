@@ -55,3 +55,14 @@ def test_a_key_holding_a_lone_surrogate_is_refused() -> None:
     with pytest.raises(InvalidRecordError) as caught:
         parse_record(text.encode(), "record.json")
     assert caught.value.message == "record.json: the key 'lr\\ud800' holds a lone surrogate, which is no character"
+
+
+@pytest.mark.parametrize("text", ['"1E310"', '"inf"', '"-Infinity"', '"nan"'])
+def test_a_float_given_as_text_that_is_no_number_is_refused(text: str) -> None:
+    """Found by fuzzing: "1E310" in a float field validated to infinity (pydantic reads numbers from
+    text), which JSON cannot hold and a threshold would compare with: a fairness value of -inf
+    passes `<= 0.1`."""
+    raw = dump_record(make_record()).decode().replace('"duration_s": 60.0', f'"duration_s": {text}', 1)
+    with pytest.raises(InvalidRecordError) as caught:
+        parse_record(raw.encode(), "record.json")
+    assert caught.value.message == "record.json: field identity.duration_s: Input should be a finite number"
