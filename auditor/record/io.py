@@ -118,14 +118,12 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def _unique_text_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """As `_unique`, for a record with surrogate escapes: a key holding a lone surrogate is no text.
-    (A value may hold one: it is shown escaped. A key would be written back as U+FFFD by pydantic,
-    so the record would not read back the same; auditor never writes one.)"""
-    for key, _ in pairs:
-        if _SURROGATE.search(key):
-            shown = key.encode("ascii", "backslashreplace").decode()[:60]
-            raise _Ambiguous(f"the key '{shown}' holds a lone surrogate, which is no character")
-    return _unique(pairs)
+    """As `_unique`, for a record with surrogate escapes: a lone surrogate in a key becomes U+FFFD.
+
+    A value may hold one (it is shown escaped, and written back as its escape); a key would be
+    written back by pydantic as U+FFFD, so it is read as that at once, and the record reads back
+    as itself. Two keys that differ only there are then one key twice: refused, as ambiguous."""
+    return _unique([(_SURROGATE.sub("\ufffd", key), value) for key, value in pairs])
 
 
 def _finite(text: str) -> float:
