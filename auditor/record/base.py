@@ -8,9 +8,12 @@ from pydantic import BaseModel, ConfigDict
 
 
 class Frozen(BaseModel):
-    """Base of every record model: immutable, and strict about unknown keys."""
+    """Base of every record model: immutable, strict about unknown keys, and every float finite.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    JSON has no NaN or infinity, and no threshold may be compared with one (-inf <= 0.1 holds):
+    a float field given "1e310", "inf" or "nan" as text would otherwise validate to one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Missing(Frozen):

@@ -28,9 +28,18 @@ MAX_RECORD_BYTES = 128 << 20  # a captured record is tens of KB; an ingested one
 
 
 def dump_record(record: RunRecord) -> bytes:
-    """Canonical bytes: sorted keys, UTF-8, stable across runs of auditor."""
+    """Canonical bytes: sorted keys, UTF-8, stable across runs of auditor.
+
+    A lone surrogate (a record read from JSON may hold one, written as the escape `\\ud800`)
+    has no UTF-8 form: it is written back as that escape, so the bytes are UTF-8 and read
+    back to the same text. Every other character is written as itself."""
     data = record.model_dump(mode="json")
-    return (json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode()
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")  # only inside JSON strings: json.dumps writes nothing else raw
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def record_digest(record: RunRecord) -> str:
@@ -74,6 +83,8 @@ def parse_record(raw: bytes, where: str) -> RunRecord:
     (not JSON, though Python's json writes them; no threshold may be compared with them)."""
     data = _strict_json(raw, where)
     try:  # the fast path (pydantic's own JSON parser); a failure is re-read below for a precise message
+        if _SURROGATE_ESCAPE.search(raw):  # pydantic's parser and json differ on "\ud800": read it one way only
+            raise ValueError("a surrogate escape")
         record = RunRecord.model_validate_json(raw)
     except (ValidationError, ValueError, RecursionError):
         pass
@@ -106,6 +117,15 @@ def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     raise AssertionError("unreachable: dict() dropped a pair without a repeated key")
 
 
+def _unique_text_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """As `_unique`, for a record with surrogate escapes: a lone surrogate in a key becomes U+FFFD.
+
+    A value may hold one (it is shown escaped, and written back as its escape); a key would be
+    written back by pydantic as U+FFFD, so it is read as that at once, and the record reads back
+    as itself. Two keys that differ only there are then one key twice: refused, as ambiguous."""
+    return _unique([(_SURROGATE.sub("\ufffd", key), value) for key, value in pairs])
+
+
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e999
@@ -119,7 +139,8 @@ def _no_constant(name: str) -> float:
 
 def _strict_json(raw: bytes, where: str) -> Any:
     try:
-        return json.loads(raw, object_pairs_hook=_unique, parse_float=_finite, parse_constant=_no_constant)
+        hook = _unique_text_keys if _SURROGATE_ESCAPE.search(raw) else _unique
+        return json.loads(raw, object_pairs_hook=hook, parse_float=_finite, parse_constant=_no_constant)
     except _Ambiguous as exc:
         raise InvalidRecordError(where, None, str(exc)) from exc
     except RecursionError as exc:

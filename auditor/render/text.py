@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from auditor.check.report import CheckReport, Result
 from auditor.record.findings import Finding, tallies_by_rule, tally
-from auditor.render.bounds import bounded
+from auditor.render.bounds import bounded, first
 from auditor.text import NOT_APPLICABLE, clip, table
 
 _LABEL = {
@@ -82,11 +82,13 @@ def _verdict_line(label: str, result: Result) -> str:
 
 def _findings_table(findings: list[Finding]) -> str:
     order = {o: i for i, o in enumerate(_ATTENTION)}
+    shown, note = first(sorted(findings, key=lambda f: (order[f.outcome], f.rule_id, f.subject)), "findings")
     rows = [
         [f.rule_id, f.severity, _LABEL[f.outcome], bounded(f.subject), clip(bounded(f.message), _MESSAGE_WIDTH)]
-        for f in sorted(findings, key=lambda f: (order[f.outcome], f.rule_id, f.subject))
+        for f in shown
     ]
-    return table(["RULE", "SEVERITY", "OUTCOME", "SUBJECT", "WHY"], rows)
+    listed = table(["RULE", "SEVERITY", "OUTCOME", "SUBJECT", "WHY"], rows)
+    return listed + (f"\n({note}: --format json lists them all)" if note else "")
 
 
 def _rules_table(report: CheckReport) -> str:

@@ -8,10 +8,13 @@ and any other exit writes what was asked.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
@@ -42,8 +45,21 @@ def _auditor(cwd: Path, *args: str) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
+_MADE: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _cleaned() -> Iterator[None]:
+    yield
+    while _MADE:
+        shutil.rmtree(_MADE.pop(), ignore_errors=True)
+
+
 def _project(record: bytes | None = None) -> Path:
+    while _MADE:  # the previous case's folder: a long run leaves none behind
+        shutil.rmtree(_MADE.pop(), ignore_errors=True)
     cwd = Path(tempfile.mkdtemp(prefix="auditor-fuzz-cli-"))
+    _MADE.append(cwd)
     (cwd / "mini.yaml").write_text(PACK)
     (cwd / "rec.json").write_bytes(record if record is not None else dump_record(make_record()))
     return cwd

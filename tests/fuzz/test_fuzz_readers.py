@@ -9,14 +9,18 @@ cases here; `HYPOTHESIS_PROFILE=long` runs twenty times as many (see tests/fuzz/
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from auditor.check.checks.cel import program
 from auditor.check.checks.interface import CheckContext
 from auditor.check.engine import evaluate
 from auditor.check.packs import load_pack
@@ -34,9 +38,29 @@ from tests.fuzz.mutate import SCALARS, VALUES, budget, json_text, mutated, outco
 TODAY = date(2026, 11, 27)
 
 
+_MADE: list[Path] = []
+
+
 def _folder() -> Path:
-    """A fresh folder per case (pytest's tmp_path is one per test, shared by its cases)."""
-    return Path(tempfile.mkdtemp(prefix="auditor-fuzz-"))
+    """A fresh folder per case (pytest's tmp_path is one per test, shared by its cases); the
+    previous case's is removed first, so a long run leaves at most one behind, and then none."""
+    _clean()
+    _MADE.append(Path(tempfile.mkdtemp(prefix="auditor-fuzz-")))
+    return _MADE[-1]
+
+
+def _clean() -> None:
+    while _MADE:
+        shutil.rmtree(_MADE.pop(), ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _cleaned() -> Iterator[None]:
+    yield
+    _clean()
+
+
+program("true")  # cel-python raises the recursion limit when first loaded: before Hypothesis looks
 
 
 @budget(300)

@@ -78,3 +78,17 @@ def test_first_and_cut() -> None:
     assert first([1, 2, 3], "items", 3) == ((1, 2, 3), None)
     assert first(list(range(1_000_001)), "params", 500)[1] == "1,000,001 params, first 500 shown"
     assert cut("abc", 3) == "abc" and cut("abcd", 3) == "abc… [4 characters, first 3 shown]"
+
+
+def test_check_lists_a_bounded_number_of_findings(cli: CliRunner, tmp_path: Path) -> None:
+    metrics = tuple(Metric(name=f"m{n}", value=n, step=n, logged_at=START) for n in range(MAX_ROWS + 100))
+    (tmp_path / "rec.json").write_bytes(dump_record(make_record(RUN_ID).model_copy(update={"metrics": metrics})))
+    (tmp_path / "pack.yaml").write_text(
+        "pack: many\nversion: 1\ndescription: d\nrules:\n  - id: T-EACH-1\n    title: each\n    severity: high\n"
+        "    rationale: r\n    remediation: r\n    references: [x]\n"
+        "    check: {kind: expression, params: {for_each: record.metrics, expression: 'item.value < 0'}}\n"
+    )
+    done = cli("check", "rec.json", "--policy", "pack.yaml", cwd=tmp_path, env=base_env(), timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert f"({MAX_ROWS + 100:,} findings, first {MAX_ROWS} shown: --format json lists them all)" in done.stdout
+    assert done.stdout.count("T-EACH-1  high") <= MAX_ROWS + 1  # the table's rows and the rule's summary
