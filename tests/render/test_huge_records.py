@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.record.io import dump_record
 from auditor.record.models import Metric
 from auditor.render.bounds import MAX_DOCUMENT_CHARS, MAX_ROWS, cut, first
 from auditor.store.runs import RunStore
