@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import uuid
@@ -136,6 +137,14 @@ def test_a_tampered_record_cannot_widen_the_mounts(cli: CliRunner, tmp_path: Pat
     text = path.read_text()
     path.write_text(text.replace(f'"source": "{root}/outputs"', '"source": "/"'))
     assert path.read_text() != text
+    done = cli("reproduce", original, cwd=root, env=engine_env)
+    assert done.returncode == 2  # the store refuses a record that changed since auditor wrote it
+    assert "changed since" in done.stderr or "the store's index says" in done.stderr
+    # A forger who also rewrites the store's index (same user: possible until #13's signed log) still
+    # meets the mount check: a record is untrusted input even when the store vouches for it.
+    index = root / ".auditor" / "index"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    index.write_text(f"{original} {digest}\n")
     done = cli("reproduce", original, cwd=root, env=engine_env)
     assert done.returncode == 2
     assert "writable mount / is not a folder inside" in done.stderr

@@ -9,6 +9,7 @@ import pytest
 
 from auditor.errors import InvalidRecordError
 from auditor.record.io import dump_record, parse_record
+from auditor.store.runs import RunStore
 from tests.conftest import CliRunner
 from tests.factories import make_record
 
@@ -24,9 +25,9 @@ def test_a_lone_surrogate_read_from_json_is_written_back_as_its_escape(cli: CliR
     assert parse_record(written, "again.json") == record
     emoji = make_record(project="caf\u00e9 \U0001f600")  # every other character is written as itself
     assert "caf\u00e9 \U0001f600".encode() in dump_record(emoji)
-    folder = tmp_path / "store" / "runs" / record.identity.run_id
-    folder.mkdir(parents=True)
-    (folder / "record.json").write_text(text)
+    store = RunStore.create(tmp_path / "store")  # committed as auditor commits runs: the escape on disk
+    store.commit(store.begin(record.identity.run_id), record)
+    assert b"de\\ud800mo" in store.record_path(record.identity.run_id).read_bytes()
     done = cli("show", "latest", "--store", str(tmp_path / "store"), "--json", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["identity"]["project"] == "de\ud800mo"
