@@ -144,6 +144,9 @@ def _create(plan: ContainerPlan, argv: list[str], env: Mapping[str, str], out: s
     kwargs["network_mode"] = "none"  # the probe needs nothing from outside, whatever the run asked for
     kwargs["mounts"] = [m for m in kwargs["mounts"] if m["ReadOnly"]] + [DockerMount(out, out, type="bind")]
     kwargs.pop("device_requests", None)
+    # No init: the engine then refuses to start a container whose executable is missing, a clear
+    # API error, rather than an init that exits 1 and whose one line of log may come late or never.
+    kwargs["init"] = False
     return plan.client.containers.create(**kwargs)
 
 
