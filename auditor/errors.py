@@ -12,6 +12,7 @@ EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_COULD_NOT_EVALUATE = 3
+EXIT_UNVERIFIED = 4  # evidence that does not verify: a record not in the store's log, a rewritten log, a bad bundle or signature
 EXIT_INTERNAL = 70
 EXIT_NOT_RECORDED = 74  # sysexits' EX_IOERR: the run store could not be written during a run
 EXIT_NOT_EXECUTABLE = 126
@@ -78,3 +79,11 @@ class IngestError(UsageError):
         self.where = str(where)
         self.field = field
         self.problem = problem
+
+
+class EvidenceError(AuditorError):
+    """Evidence that does not verify: a record whose bytes are not the ones the store's log holds,
+    a log that was rewritten, a bundle, signature or sign-off that does not check out. One line
+    naming the file and the reason; never a verdict or a dossier from such evidence. Exit 4."""
+
+    exit_code = EXIT_UNVERIFIED

@@ -1,7 +1,8 @@
 """The layout is the data flow: each stage is one package, and imports only go down the flow.
 
     foundation (errors, text, files, vocabulary, api)
-      -> record -> store, project -> capture -> ingest -> check -> render -> reproduce -> demo -> cli
+      -> record, sign -> store, project -> capture -> ingest -> check -> render -> reproduce
+      -> evidence -> demo -> cli
 
 A module may import its own package and any package of a lower layer, never a higher one (every
 import counts: module level, inside functions, and under TYPE_CHECKING), and no two modules import
@@ -23,13 +24,14 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(layer)
     for layer in (
         {"auditor", "auditor.errors", "auditor.text", "auditor.files", "auditor.vocabulary", "auditor.api"},
-        {"auditor.record"},
+        {"auditor.record", "auditor.sign"},
         {"auditor.store", "auditor.project"},
         {"auditor.capture"},
         {"auditor.ingest"},
         {"auditor.check"},
         {"auditor.render"},
         {"auditor.reproduce"},
+        {"auditor.evidence"},
         {"auditor.demo"},
         {"auditor.cli"},
         {"auditor.__main__"},
