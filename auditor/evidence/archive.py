@@ -21,7 +21,7 @@ numbers may be base-256, negative or written as `0o17`, a pax header may replace
 the ustar header shows, and GNU long names and sparse maps change what a member is. Each of these is
 a way for two readers to disagree about a bundle, so the reader below parses the few fields a ustar
 header has itself and refuses all of it. The writer writes its headers itself too, so the bytes do not
-change with the Python version (tarfile changed what it writes in the device fields in 3.11). The
+change with the Python version (tarfile stopped writing device numbers for regular files in 3.9). The
 tests read every archive written here with `tarfile` and GNU tar, and check that whenever this reader
 accepts an archive, tarfile reads the same members.
 
