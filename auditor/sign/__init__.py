@@ -4,7 +4,8 @@ Low in the flow (it imports only the foundation), so the store, the evidence bun
 sign-offs can all use it. `algorithms` (the signature schemes), `certs` (X.509: identities,
 chains checked offline), `keys` (signers from key files, key generation, passphrases), `trust`
 (verifiers: pinned keys and trust roots), `dsse` (the envelope), `statement` (in-toto v1),
-`canonical` (the JSON written and the strict reader of what comes back).
+`canonical` (the JSON written and the strict reader of what comes back), `pdf` (PAdES signatures on
+the PDF dossier, RFC 3161 time stamps, and their offline validation).
 
 A private key lives only in memory: it is never written into a record, a bundle, a log, an error
 message, a repr or a crash log.
