@@ -1,5 +1,4 @@
 """A root CA, leaf certificates and a real RFC 3161 time stamper (certomancer) for the PDF signature tests."""
-RFC 3161 time-stamp authority (certomancer's) served over HTTP on loopback."""
 
 from __future__ import annotations
 
