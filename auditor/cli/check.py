@@ -15,8 +15,11 @@ from auditor.render.formats import CHECK_FORMATS, DOSSIER_FORMATS
 from auditor.vocabulary import SEVERITY_ORDER
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from auditor.check.options import CheckOptions
     from auditor.check.packs import Pack
+    from auditor.sign.keys import Signer
 
 
 RunArgument = Annotated[
@@ -141,6 +144,18 @@ def report(
     advisory_db: AdvisoryDbOption = None,
     osv_url: OsvUrlOption = None,
     max_db_age: MaxDbAgeOption = None,
+    sign: Annotated[
+        Path | None, typer.Option("--sign", help="Sign the PDF (PAdES) with this key (PEM or .p12).")
+    ] = None,
+    cert: Annotated[
+        Path | None, typer.Option("--cert", help="The key's certificate and chain (PEM) [default: KEY.crt]")
+    ] = None,
+    tsa: Annotated[
+        str | None, typer.Option("--tsa", help="An RFC 3161 time-stamp authority URL: time-stamp the signature.")
+    ] = None,
+    passphrase_file: Annotated[
+        Path | None, typer.Option("--passphrase-file", help="The key's passphrase [default: $AUDITOR_KEY_PASSPHRASE]")
+    ] = None,
 ) -> None:
     """Write the audit dossier of a run: HTML and PDF, from the same content.
 
@@ -150,17 +165,41 @@ def report(
     from auditor.check.options import prepare
     from auditor.render.dossier.make import make_report
     from auditor.render.formats import dossier_formats
+    from auditor.text import safe
 
     formats = dossier_formats(fmt)
+    signer = _pdf_signer(formats, sign, cert, tsa, passphrase_file)
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = _check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
-    written = make_report(prepare(options, dict(os.environ)), output, formats, pdfa)
+    written = make_report(prepare(options, dict(os.environ)), output, formats, pdfa, pdf_signer=signer, tsa_url=tsa)
     result = written.report.with_waivers
     for path in written.files:
         pages = f" ({written.pdf_pages} pages)" if path.suffix == ".pdf" else ""
+        if path.suffix == ".pdf" and signer is not None:
+            pages = f" ({written.pdf_pages} pages, signed by {safe(signer.identity)}{', time-stamped' if tsa else ''})"
         typer.echo(f"wrote {path}{pages}")
     typer.echo(f"verdict: {result.verdict} (`auditor check` would exit {result.exit_code})")
+
+
+def _pdf_signer(
+    formats: Sequence[str], key: Path | None, cert: Path | None, tsa: str | None, passphrase_file: Path | None
+) -> Signer | None:
+    if key is None:
+        if cert is not None or tsa is not None or passphrase_file is not None:
+            raise UsageError("--cert, --tsa and --passphrase-file go with --sign KEY")
+        return None
+    if "pdf" not in formats:
+        raise UsageError("--sign signs the PDF dossier: add pdf to --format")
+    from auditor.sign.keys import load_signer, passphrase_source
+    from auditor.sign.pdf import reader_warnings
+
+    signer = load_signer(key, cert_path=cert, passphrase=passphrase_source(passphrase_file))
+    if signer.certificate is None:
+        raise UsageError(f"--sign {key}: a PDF signature needs an X.509 certificate for the key: give --cert CERT")
+    for warning in reader_warnings(signer.private_key):
+        typer.echo(f"auditor: warning: {warning}", err=True)
+    return signer
 
 
 @app.command()

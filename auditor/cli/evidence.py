@@ -38,18 +38,27 @@ def keys_generate(
     no_passphrase: Annotated[
         bool, typer.Option("--no-passphrase", help="Write the private key unencrypted (protected by its mode only).")
     ] = False,
+    algorithm: Annotated[
+        str,
+        typer.Option(
+            "--algorithm",
+            help="ed25519, or ecdsa-p256 for PDF dossiers that Adobe or pdfsig (NSS <= 3.87) must check.",
+        ),
+    ] = "ed25519",
 ) -> None:
-    """Generate an Ed25519 key with a self-signed certificate (valid 3 years); never overwrites a key.
+    """Generate a key (Ed25519, or ECDSA P-256) with a self-signed certificate (valid 3 years).
 
-    The key is encrypted with a passphrase from --passphrase-file, $AUDITOR_KEY_PASSPHRASE or a prompt
-    (asked twice); --no-passphrase writes it unencrypted."""
-    from auditor.sign.keys import generate_key, passphrase_source
+    Never overwrites a key. The key is encrypted with a passphrase from --passphrase-file,
+    $AUDITOR_KEY_PASSPHRASE or a prompt (asked twice); --no-passphrase writes it unencrypted."""
+    from auditor.sign.keys import KEY_ALGORITHMS, generate_key, passphrase_source
 
+    if algorithm not in KEY_ALGORITHMS:
+        raise UsageError(f"--algorithm: {algorithm!r} is not one of {', '.join(KEY_ALGORITHMS)}")
     if no_passphrase and passphrase_file is not None:
         raise UsageError("--no-passphrase and --passphrase-file: give one of them")
     key_name = str(prefix.with_name(prefix.name + ".key"))
     passphrase = None if no_passphrase else passphrase_source(passphrase_file, confirm=True)(key_name)
-    made = generate_key(prefix, name=name, email=email, passphrase=passphrase)
+    made = generate_key(prefix, name=name, email=email, passphrase=passphrase, algorithm=algorithm)
     typer.echo(f"private key  {made.key_path}  (mode 0600, {'encrypted' if passphrase else 'NOT encrypted'})")
     typer.echo(f"public key   {made.public_path}")
     typer.echo(f"certificate  {made.cert_path}  (self-signed)")

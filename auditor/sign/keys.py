@@ -27,7 +27,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from auditor.errors import UsageError
@@ -55,6 +55,9 @@ KEY_FILE_CAP = 1 << 20
 PASSPHRASE_FILE_CAP = 64 << 10
 CERT_FILE_CAP = 1 << 20
 CERT_DAYS = 3 * 365
+# Ed25519 is the default (small, fast, deterministic); ECDSA P-256 for PDF dossiers that readers
+# built on NSS 3.87 or older (poppler's pdfsig on Debian 12) or Adobe must check: they cannot check Ed25519.
+KEY_ALGORITHMS = ("ed25519", "ecdsa-p256")
 PKCS12_SUFFIXES = (".p12", ".pfx")
 
 # Given the key file's name (for the prompt and the error), the passphrase.
@@ -197,10 +200,12 @@ def generate_key(
     passphrase: bytes | None = None,
     days: int = CERT_DAYS,
     now: dt.datetime | None = None,
+    algorithm: str = "ed25519",
 ) -> GeneratedKey:
-    """A new Ed25519 key: `PREFIX.key` (PKCS#8 PEM, mode 0600, encrypted when a passphrase is
-    given), `PREFIX.pub` (SubjectPublicKeyInfo PEM) and `PREFIX.crt` (self-signed, CN=name, valid
-    `days`). Refuses to overwrite any of the three; leaves none behind when it fails."""
+    """A new key (Ed25519, or ECDSA P-256 with `algorithm="ecdsa-p256"`): `PREFIX.key` (PKCS#8 PEM,
+    mode 0600, encrypted when a passphrase is given), `PREFIX.pub` (SubjectPublicKeyInfo PEM) and
+    `PREFIX.crt` (self-signed, CN=name, valid `days`). Refuses to overwrite any of the three; leaves
+    none behind when it fails."""
     name = _check_name(name)
     email = _check_email(email) if email is not None else None
     prefix = Path(prefix)
@@ -210,7 +215,11 @@ def generate_key(
             raise UsageError(f"{path}: already exists: auditor never overwrites a key (choose another -o PREFIX)")
     if not prefix.parent.is_dir():
         raise UsageError(f"{prefix.parent}: no such folder")
-    key = ed25519.Ed25519PrivateKey.generate()
+    if algorithm not in KEY_ALGORITHMS:
+        raise UsageError(f"--algorithm: {algorithm!r} is not one of {', '.join(KEY_ALGORITHMS)}")
+    key: PrivateKey = (
+        ed25519.Ed25519PrivateKey.generate() if algorithm == "ed25519" else ec.generate_private_key(ec.SECP256R1())
+    )
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase) if passphrase else serialization.NoEncryption()
     )

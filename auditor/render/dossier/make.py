@@ -26,6 +26,7 @@ from auditor.render.dossier.format import bytes_text
 from auditor.render.dossier.html import render_html
 from auditor.render.dossier.views import LogExcerpt
 from auditor.render.formats import DOSSIER_FORMATS
+from auditor.sign.keys import Signer
 from auditor.store.runs import RunStore
 from auditor.text import scrub
 
@@ -47,7 +48,11 @@ def make_report(
     formats: Sequence[str],
     pdfa: bool,
     now: datetime | None = None,
+    pdf_signer: Signer | None = None,
+    tsa_url: str | None = None,
 ) -> Written:
+    """Check, build, write. With `pdf_signer`, the PDF is signed (PAdES; time-stamped by `tsa_url`)
+    before it is written: an unsigned PDF never lands where a signed one was asked for."""
     report = run_check(request)
     generated = now or datetime.now(UTC)
     waivers = request.waivers
@@ -78,10 +83,29 @@ def make_report(
             ]
         title = scrub(dossier.cover.title)
         result = render_pdf(html, attachments=attachments, pdfa=pdfa, title=title)
+        data = result.data
+        if pdf_signer is not None:
+            data = _sign(data, pdf_signer, tsa_url, request.record.identity.run_id)
         files.append(out_dir / DOSSIER_FORMATS["pdf"].file_name)
-        write_output(files[-1], result.data)
+        write_output(files[-1], data)
         pages = result.pages
     return Written(report=report, files=tuple(files), pdf_pages=pages)
+
+
+def _sign(pdf: bytes, signer: Signer, tsa_url: str | None, run_id: str) -> bytes:
+    from auditor.sign.pdf import sign_pdf
+
+    if signer.certificate is None:
+        raise UsageError("--sign: a PDF signature needs an X.509 certificate for the key: give --cert CERT")
+    return sign_pdf(
+        pdf,
+        key=signer.private_key,
+        certificate=signer.certificate,
+        chain=signer.chain,
+        tsa_url=tsa_url,
+        reason=f"auditor audit dossier of run {run_id}",
+        name=signer.identity,
+    )
 
 
 def _record_bytes(request: CheckRequest) -> bytes:
