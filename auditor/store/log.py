@@ -299,7 +299,8 @@ class MerkleLog:
         """An empty log (idempotent): its files exist from the start, so a deleted one is noticed."""
         self.folder.mkdir(exist_ok=True)
         for name in (ENTRIES, OFFSETS, HEADS):
-            os.close(_open(self.path(name), _WRITE))
+            if not os.path.lexists(self.path(name)):  # a read-only store that has them stays readable
+                os.close(_open(self.path(name), _WRITE))
 
     # --- cheap reads: the last head, one entry, one proof ------------------------------------------------
 
@@ -745,6 +746,8 @@ class LogView:
         if self._records is None:
             found: dict[str, list[LogEntry]] = {}
             for index, line in enumerate(self.lines):
+                if not line.isascii():  # auditor writes canonical JSON, ASCII only: this entry is not its
+                    continue
                 match = _RECORD_LINE.match(line)  # the form auditor writes; anything else is parsed
                 if match is not None:
                     run_id, digest = match.group(1).decode(), match.group(2).decode()

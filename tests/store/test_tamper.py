@@ -266,3 +266,25 @@ def test_concurrent_runs_never_fork_the_log(git_repo: Path) -> None:
     entries = (git_repo / ".auditor" / "log" / "entries").read_text().splitlines()
     assert sorted(json.loads(line)["run_id"] for line in entries) == run_ids(git_repo)
     assert git(git_repo, "status", "--porcelain") == ""  # the store keeps out of the repository
+
+
+def test_a_crash_left_log_is_read_and_then_repaired_by_the_next_run(cli: CliRunner, project: Path) -> None:
+    """A torn entry line (killed inside its write) and level hashes a crash lost: readers still verify
+    every run, and the next run cuts the tail, recomputes the hashes and appends after the head."""
+    log = project / ".auditor" / "log"
+    with (log / "entries").open("ab") as handle:
+        handle.write(b'{"kind":"record","run_id":"01JGZ')
+    (log / "level-01").unlink()
+    for run_id in run_ids(project):
+        assert cli("show", run_id, cwd=project).returncode == 0
+    done = cli("log", "verify", cwd=project)
+    assert done.returncode == 0, done.stderr
+    assert (
+        f"auditor: note: {log / 'entries'}: 1 entry beyond the last head (a crash: the next write removes it)"
+        in done.stderr
+    )
+    assert cli("run", "--", "true", cwd=project).returncode == 0
+    done = cli("log", "verify", cwd=project)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("log verified: 3 entries, 3 heads recorded")
+    assert (log / "level-01").stat().st_size == 32
