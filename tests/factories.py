@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 from auditor.record.models import (
     CpuInfo,
@@ -104,3 +106,13 @@ def make_record(run_id: str = "01JGZ0000000000000000000AA", **identity: object) 
         resources=Resources(wall_s=60.0, user_cpu_s=50.0, system_cpu_s=1.0, peak_rss_bytes=2**30),
         outputs=Outputs(stdout=log, stderr=log.model_copy(update={"path": "stderr.log"})),
     )
+
+
+def log_record(store_root: Path, run_id: str) -> None:
+    """Append the log entry that vouches for runs/RUN_ID/record.json as it is now: what auditor
+    writes when it commits a run, for a folder a test put there by hand (a store with a log)."""
+    from auditor.store.runs import RunStore
+
+    raw = (store_root / "runs" / run_id / "record.json").read_bytes()
+    entry = {"v": 1, "kind": "record", "run_id": run_id, "sha256": hashlib.sha256(raw).hexdigest()}
+    RunStore.create(store_root).append_entry(entry)

@@ -96,13 +96,13 @@ def test_hand_edited_record_gives_one_line_and_leaves_the_store_alone(
     loose = populated / "edited.json"
     loose.write_text(json.dumps(data))
     before = store_snapshot(store)
-    for args, expected in (
-        (("show", _ids(store)[0]), f"{target}: refused: changed since auditor recorded it"),
-        (("runs",), f"{target}: refused: changed since auditor recorded it"),
-        (("check", "edited.json"), f"{loose}: {field}"),
+    for args, expected, code in (
+        (("show", _ids(store)[0]), f"{target}: changed since auditor recorded it: its sha256 is ", 4),
+        (("runs",), f"{target}: changed since auditor recorded it: its sha256 is ", 4),
+        (("check", "edited.json"), f"{loose}: {field}", 2),
     ):
         done = cli(*args, cwd=populated)
-        assert done.returncode == 2
+        assert done.returncode == code
         error_lines = [line for line in done.stderr.splitlines() if line.startswith("auditor: error:")]
         assert len(error_lines) == 1, done.stderr
         assert error_lines[0].startswith(f"auditor: error: {expected}"), done.stderr
@@ -116,8 +116,8 @@ def test_truncated_record(cli: CliRunner, populated: Path) -> None:
     (populated / "cut.json").write_bytes(target.read_bytes()[:100])
     target.write_bytes(target.read_bytes()[:100])
     done = cli("show", _ids(store)[0], cwd=populated)
-    assert done.returncode == 2
-    assert done.stderr.startswith(f"auditor: error: {target}: refused: changed since auditor recorded it")
+    assert done.returncode == 4
+    assert done.stderr.startswith(f"auditor: error: {target}: changed since auditor recorded it: its sha256 is ")
     done = cli("check", "cut.json", cwd=populated)
     assert done.returncode == 2
     assert done.stderr.startswith(f"auditor: error: {populated / 'cut.json'}: not valid JSON (line ")

@@ -1,9 +1,10 @@
 """The command line: parses arguments, hands off to one function of a stage, prints its result.
 
 Thin on purpose. One module per stage of the flow (`capture`: run, reproduce, ingest; `records`:
-runs, show, schema, init; `check`: check, report, rules, demo; `evidence`: keys); `app` holds the Typer app and the
-shared options; `main`, here, is the one place where an `AuditorError` becomes one line on stderr
-and its documented exit code, and a bug becomes exit 70 with a crash log.
+runs, show, schema, init; `check`: check, report, rules, demo; `store`: log head/verify/prove, store
+migrate; `evidence`: keys, approve); `app` holds the Typer app and the shared options; `main`, here,
+is the one place where an `AuditorError` becomes one line on stderr and its documented exit code,
+and a bug becomes exit 70 with a crash log.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from auditor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AuditorError, UsageE
 
 __all__ = ["main"]
 
-COMMAND_MODULES = ("auditor.cli.capture", "auditor.cli.records", "auditor.cli.check", "auditor.cli.evidence")
+COMMAND_MODULES = (
+    "auditor.cli.capture",
+    "auditor.cli.records",
+    "auditor.cli.check",
+    "auditor.cli.store",
+    "auditor.cli.evidence",
+)
 
 
 def main() -> NoReturn:

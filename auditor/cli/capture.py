@@ -106,6 +106,7 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
     )
     if ident.status == "failed" and ident.error and record.container is not None:
         typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
+    _report_head(target)
     raise typer.Exit(exit_code(ident, ident.exit_code or 0))
 
 
@@ -144,6 +145,7 @@ def reproduce(
     request = prepare(target, original, tolerance or [], dict(os.environ), Path.cwd(), network)
     record = capture_run(target, request)
     typer.echo("\n".join(render_reproduction(record)))
+    _report_head(target)
     verdict = record.reproduction.verdict if record.reproduction else "diverged"
     raise typer.Exit(exit_code(record.identity, 0 if verdict in ("identical", "equivalent") else 1))
 
@@ -176,3 +178,10 @@ def ingest(
         what = "ingested" if outcome.new else "already ingested as"
         upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
         typer.echo(f"{what} {outcome.run_id}{upstream}")
+    _report_head(target)
+
+
+def _report_head(target: RunStore) -> None:
+    """The log's head after this command's records: publish it to pin the store's history."""
+    head = target.committed or target.head()
+    typer.echo(f"auditor: log head {head.text()}", err=True)

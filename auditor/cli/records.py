@@ -17,33 +17,24 @@ from auditor.errors import UsageError
 def runs(
     store: StoreOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run.")] = False,
-    adopt: Annotated[
-        bool,
-        typer.Option(
-            "--adopt",
-            help="First index the runs an older auditor wrote here (it kept no index): once, after "
-            "upgrading, on a store whose runs you trust.",
-        ),
-    ] = False,
 ) -> None:
     """List the runs in the store, oldest first.
 
-    A folder in the store that auditor did not commit (not in the store's index, another run's
-    id, a link, a changed record) is not a run: it gets one error line naming it, and exit 2.
+    A folder in the store that is not a run auditor committed gets one error line naming it: exit 2
+    for a folder that is not a run (another run's id, a link), exit 4 for a record the store's log
+    does not vouch for (not in the log, changed since). A store an earlier auditor wrote is
+    refused until `auditor store migrate` moves it to the log.
     """
-    from auditor.errors import InvalidRecordError
+    from auditor.errors import AuditorError
     from auditor.render.summary import render_runs
     from auditor.store.runs import RunStore
 
     target = RunStore.open(store_path(store))
-    if adopt:
-        for run_id in target.adopt():
-            typer.echo(f"auditor: indexed {run_id}", err=True)
     entries = list(target.iter_records())
-    bad = [e for e in entries if isinstance(e, InvalidRecordError)]
+    bad = [e for e in entries if isinstance(e, AuditorError)]
     if as_json:
         for entry in entries:
-            if not isinstance(entry, InvalidRecordError):
+            if not isinstance(entry, AuditorError):
                 ident = entry.identity.model_dump(mode="json")
                 typer.echo(json.dumps(ident, sort_keys=True))
     else:
@@ -51,7 +42,7 @@ def runs(
     if bad:
         for error in bad:
             typer.echo(f"auditor: error: {error.message}", err=True)
-        raise typer.Exit(bad[0].exit_code)
+        raise typer.Exit(max(error.exit_code for error in bad))
 
 
 @app.command()

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from auditor.capture.redact import TextRedactor
-from auditor.errors import InvalidRecordError
+from auditor.errors import EvidenceError, InvalidRecordError
 from auditor.ingest.masking import mask_named
 from auditor.record.models import RunRecord
 from auditor.store.runs import RunStore
@@ -28,7 +28,7 @@ def existing_ingests(store: RunStore) -> dict[tuple[str, str, str | None], str]:
     for run_id in store.run_ids():
         try:
             origin = json.loads(store.verify(run_id)).get("origin") or {}
-        except (InvalidRecordError, ValueError, AttributeError, RecursionError):
+        except (InvalidRecordError, EvidenceError, ValueError, AttributeError, RecursionError):
             continue
         if isinstance(origin, dict) and origin.get("kind") == "ingested":
             key = (str(origin.get("tool")), str(origin.get("source_uri")), origin.get("source_run_id"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from auditor.errors import InvalidRecordError
+from auditor.errors import AuditorError
 from auditor.record import RunRecord, record_digest
 from auditor.record.fairness import Fairness
 from auditor.record.lineage import AbsentPath, ContentHash, Hash, IdentityHint, Lineage
@@ -25,10 +25,10 @@ from auditor.render.bounds import MAX_ROWS, MAX_TERMINAL_CHARS, bounded, cut, fi
 from auditor.text import NOT_APPLICABLE, clip, command_line, not_captured, or_unknown, rate, table
 
 
-def render_runs(entries: Sequence[RunRecord | InvalidRecordError]) -> str:
+def render_runs(entries: Sequence[RunRecord | AuditorError]) -> str:
     rows = []
     for entry in entries:
-        if isinstance(entry, InvalidRecordError):
+        if isinstance(entry, AuditorError):
             continue
         ident = entry.identity
         rows.append(

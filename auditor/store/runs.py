@@ -1,10 +1,10 @@
-"""The run store: a folder of complete, immutable run records, and which of them auditor wrote.
+"""The run store: a folder of complete, immutable run records, and the log of which auditor wrote.
 
 Layout (documented in the README):
 
     STORE/store.json             format marker and version
     STORE/salt                   fingerprint salt for redaction (mode 0600, never in a record)
-    STORE/index                  one line per committed run: its id and its record's SHA-256 (index.py)
+    STORE/log/                   the tamper-evident log of every committed record (log.py)
     STORE/lock                   taken while a run is committed, and by an ingest while it checks and commits
     STORE/runs/<run_id>/         one complete run: record.json, stdout.log, stderr.log
     STORE/staging/<run_id>/      a run being captured; invisible to readers
@@ -15,8 +15,9 @@ ids are ULIDs (time-ordered, 80 random bits), so concurrent runs never collide.
 
 The commands auditor runs can write here too (they are the same user). So a folder in runs/ is
 a run only when `verify` says so: a real folder (not a link) named by its record's run id,
-holding a regular record.json with the digest the index gives that id. Everything else is
-refused with one line naming it, and never chosen as `latest`.
+holding a regular record.json whose SHA-256 is the one the log's entry for that id holds, the
+entry being in the tree of the log's last head, which extends the head first printed with it.
+Everything else is refused with one line naming it, and never chosen as `latest`.
 """
 
 from __future__ import annotations
@@ -29,24 +30,42 @@ import secrets
 import shutil
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from auditor.errors import InvalidRecordError, RunNotFoundError, StoreError, StoreWriteError
+from auditor.errors import EvidenceError, InvalidRecordError, RunNotFoundError, StoreError, StoreWriteError
 from auditor.files import UntrustedFileError, fsync_dir, open_folder, read_regular_file, write_atomic
 from auditor.record import RunRecord, dump_record
 from auditor.record.io import parse_record
-from auditor.store.index import CONFLICT, INDEX_FILE, append_index, read_index
+from auditor.store.log import (
+    EMPTY_HEAD,
+    ENTRIES,
+    HEADS,
+    LOG_DIR,
+    ConsistencyProof,
+    InclusionProof,
+    LogEntry,
+    LogHead,
+    LogView,
+    MerkleLog,
+    entry_line,
+)
 
 STORE_ENV = "AUDITOR_STORE"
 DEFAULT_STORE = ".auditor"
-STORE_FORMAT = {"format": "auditor-store", "version": 1}
+STORE_VERSION = 2  # 2: the tamper-evident log (1 kept an index of digests; before it, nothing)
+STORE_FORMAT = {"format": "auditor-store", "version": STORE_VERSION}
+STORE_MARKER = "store.json"
+LEGACY_INDEX = "index"
 RECORD_FILE = "record.json"
 LOCK_FILE = "lock"
 RECORD_MAX_BYTES = 256 * 1024 * 1024  # far above any record auditor writes; a bigger file is not one
-ADOPT = "`auditor runs --adopt` indexes the runs an older auditor wrote, once you trust them"
+MARKER_MAX_BYTES = 64 * 1024
+
+Refused = InvalidRecordError | EvidenceError  # why a folder in runs/ is not a run
 
 
 def default_store_path(cwd: Path, env: dict[str, str] | None = None) -> Path:
@@ -67,11 +86,16 @@ class RunStore:
         self._guard = threading.RLock()
         self._lock_fd: int | None = None
         self._depth = 0
-        self._index: tuple[tuple[int, int, int], dict[str, str]] | None = None
+        self._view_cache: tuple[tuple[int, ...], LogView] | None = None
+        self.committed: LogHead | None = None  # the log's head after this process's last commit
 
     @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
+
+    @property
+    def log(self) -> MerkleLog:
+        return MerkleLog(self.root / LOG_DIR)
 
     @classmethod
     def create(cls, root: Path) -> RunStore:
@@ -97,11 +121,14 @@ class RunStore:
         if not self._deferred:
             return
         root = self.root
+        if (root / STORE_MARKER).exists() or (root / "runs").is_dir():
+            self.check_format()  # an earlier auditor's store is migrated by `auditor store migrate`, never here
         try:
             for folder in (root, root / "runs", root / "staging"):
                 folder.mkdir(parents=True, exist_ok=True)
-            marker = root / "store.json"
-            if not marker.exists():
+            self.log.create()  # before the marker: a store whose marker says it keeps a log has one
+            marker = root / STORE_MARKER
+            if not marker.exists() or marker_version(marker) != STORE_VERSION:
                 write_atomic(marker, (json.dumps(STORE_FORMAT, sort_keys=True) + "\n").encode())
             ignore = root / ".gitignore"
             if not ignore.exists():  # a store inside a repository must not make it dirty
@@ -140,7 +167,11 @@ class RunStore:
                     self._lock_fd = None
 
     def begin(self, run_id: str) -> Staging:
+        """Start a run; refused before anything runs when the store is an earlier auditor's or its
+        log no longer matches its head (a run appended to a changed log would vouch for it)."""
         self._materialize()
+        self.check_format()
+        self.log.preflight()
         path = self.root / "staging" / run_id
         try:
             path.mkdir()
@@ -149,10 +180,11 @@ class RunStore:
         return Staging(run_id, path)
 
     def commit(self, staging: Staging, record: RunRecord) -> Path:
-        """Write the record, index it, and make the run visible with one rename.
+        """Write the record, append its entry to the log, and make the run visible with one rename.
 
-        The index line comes first: a reader never sees a folder in runs/ that auditor committed
-        and the index does not name (a line whose folder never arrived names nothing). Raises
+        The log entry and the new head come first, durable: a reader never sees a folder in runs/
+        that auditor committed and the log does not hold (an entry whose folder never arrived
+        names nothing). `committed` is then the head that holds the run. Raises
         StoreWriteError when the store cannot take the run (no space, an I/O error, read-only):
         nothing is then in runs/ (record.json is itself written atomically), and the staging
         folder is the caller's to discard; or, when only the final sync failed, the run is in
@@ -161,11 +193,12 @@ class RunStore:
             raise StoreError(f"{staging.path}: the record is run {record.identity.run_id}, not this run")
         data = dump_record(record)
         final = self.runs_dir / staging.run_id
+        line = record_entry(staging.run_id, hashlib.sha256(data).hexdigest())
         try:
             write_atomic(staging.path / RECORD_FILE, data)
             _fsync_files(staging.path)
             with self.locked():
-                append_index(self.root, staging.run_id, hashlib.sha256(data).hexdigest())
+                _, head = self.log.append(line)
                 staging.path.rename(final)
         except OSError as exc:
             why = exc.strerror or str(exc)
@@ -177,7 +210,106 @@ class RunStore:
                 f"{final}: the run is recorded, but the store could not be synced ({exc.strerror or exc}): "
                 "it may be lost if this machine crashes"
             ) from exc
+        self.committed = head
         return final
+
+    def append_entry(self, entry: Mapping[str, Any]) -> tuple[int, LogHead]:
+        """Append one entry (a sign-off's, say: `{"v": 1, "kind": "signoff", ...}`) under the
+        store's lock; its index in the log and the new head."""
+        line = entry_line(entry)
+        with self.locked():
+            self.check_format()
+            try:
+                index, head = self.log.append(line)
+            except OSError as exc:
+                raise StoreWriteError(
+                    f"{self.log.folder}: the entry could not be appended ({exc.strerror or exc})"
+                ) from exc
+        self.committed = head
+        return index, head
+
+    # --- the log, read --------------------------------------------------------------------------------
+
+    def head(self) -> LogHead:
+        """The log's last head, checked against its tree (O(log n))."""
+        self.check_format()
+        if not self.log.exists():
+            return EMPTY_HEAD
+        try:
+            return self.log.head()
+        except OSError as exc:
+            raise StoreError(f"{self.log.folder}: cannot read the store's log: {exc.strerror or exc}") from exc
+
+    def entries(self, kind: str | None = None) -> Iterator[LogEntry]:
+        """The log's entries below its last head, oldest first (only those of `kind` if given)."""
+        view = self._view()
+        if view is not None:
+            yield from view.entries(kind)
+
+    def inclusion(self, run_id: str) -> InclusionProof:
+        """The proof that run_id's record entry is in the log under its last head (the record is
+        verified first: there is no proof for a record the log does not vouch for)."""
+        _, view, entry = self._verified(run_id)
+        return view.inclusion(entry.index)
+
+    def consistency(self, old: LogHead) -> ConsistencyProof:
+        """The proof that the log only grew since `old` (a head printed or published earlier);
+        EvidenceError when it did not."""
+        view = self._view()
+        if view is None:
+            raise EvidenceError(f"{self.log.folder}: missing: the store keeps no log, so it holds no head {old.text()}")
+        return view.consistency(old)
+
+    def check_format(self) -> None:
+        """Refuse a store an earlier auditor wrote (exit 2: `auditor store migrate` moves it to the
+        log) or a newer one, and a store whose log was removed (exit 4)."""
+        root = self.root
+        version = marker_version(root / STORE_MARKER)
+        if version is not None and version > STORE_VERSION:
+            raise StoreError(f"{root}: a run store of a newer auditor (format version {version}): upgrade auditor")
+        if (root / LOG_DIR).is_dir():
+            return
+        if (root / LEGACY_INDEX).exists():
+            raise StoreError(
+                f"{root}: a run store of an earlier auditor (an index of digests, no log): run "
+                "`auditor store migrate` to move it to the tamper-evident log"
+            )
+        if version == STORE_VERSION:
+            raise EvidenceError(
+                f"{root / LOG_DIR}: missing: the store's log was removed (store.json says it keeps one)"
+            )
+        if self.runs_dir.is_dir() and self.folder_names():
+            raise StoreError(
+                f"{root}: a run store of an older auditor (no index, no log): its folders cannot be told from "
+                "planted ones; run `auditor store migrate --adopt-unindexed` once you trust its runs"
+            )
+
+    def _view(self) -> LogView | None:
+        """The log as of its last head, re-read only when its files changed; None for a store
+        that has no log yet (and no runs: check_format refuses one with runs)."""
+        self.check_format()
+        folder = self.log.folder
+        if not folder.is_dir():
+            return None
+        try:
+            key = tuple(
+                v
+                for name in (HEADS, ENTRIES)
+                for st in (os.lstat(folder / name),)
+                for v in (st.st_ino, st.st_size, st.st_mtime_ns)
+            )
+        except FileNotFoundError as exc:
+            raise EvidenceError(f"{exc.filename}: missing: the store's log was changed") from exc
+        except OSError as exc:
+            raise StoreError(f"{folder}: cannot read the store's log: {exc.strerror}") from exc
+        if self._view_cache is not None and self._view_cache[0] == key:
+            return self._view_cache[1]
+        try:
+            view = self.log.view()
+        except OSError as exc:
+            raise StoreError(f"{folder}: cannot read the store's log: {exc.strerror or exc}") from exc
+        self._view_cache = (key, view)
+        return view
 
     def discard(self, staging: Staging) -> None:
         shutil.rmtree(staging.path, ignore_errors=True)
@@ -185,10 +317,12 @@ class RunStore:
     # --- reading: only what verify() accepts is a run ------------------------------------------------
 
     def run_ids(self) -> list[str]:
-        """The runs auditor committed here, oldest first: folders in runs/ the index names (each is
-        verified again when it is read). A folder it does not name is never one of them."""
-        index = self._read_index()
-        return [name for name in self._folder_names() if index.get(name, CONFLICT) != CONFLICT]
+        """The runs auditor committed here, oldest first: folders in runs/ the log holds a record of
+        (each is verified when it is read). A folder it does not name is never one of them."""
+        view = self._view()
+        records = view.records() if view is not None else {}
+        names = self.folder_names()
+        return [n for n in names if len({e.fields["sha256"] for e in records.get(n, ())}) == 1]
 
     def record_path(self, run_id: str) -> Path:
         return self.runs_dir / run_id / RECORD_FILE
@@ -198,25 +332,43 @@ class RunStore:
 
     def verify(self, run_id: str) -> bytes:
         """The bytes of run_id's record, only if runs/<run_id> is the run auditor committed: a real
-        folder (not a link), holding a regular record.json whose SHA-256 is the one the store's
-        index gives run_id. Anything else is an InvalidRecordError naming it (exit 2)."""
+        folder (not a link) holding a regular record.json (else InvalidRecordError, exit 2) whose
+        SHA-256 is the one the log's record entry for run_id holds, that entry being in the tree of
+        the log's last head, and that head extending the first head that held the entry (the one
+        printed after the run). Anything else is an EvidenceError naming the file (exit 4)."""
+        return self._verified(run_id)[0]
+
+    def _verified(self, run_id: str) -> tuple[bytes, LogView, LogEntry]:
         folder = self.runs_dir / run_id
-        index = self._read_index()
-        raw = self._read_folder(run_id)
-        expected = index.get(run_id)
-        if expected is None:
-            _check_named(raw, run_id, folder / RECORD_FILE)  # the more telling reason first: another run's record
-            why = f"not a run auditor recorded in this store (the store's index does not name it; {ADOPT})"
-            raise _refused(folder, why)
-        if expected == CONFLICT:
-            raise _refused(folder, "the store's index names this run twice, with different records")
-        actual = hashlib.sha256(raw).hexdigest()
-        if actual != expected:
-            raise _refused(
-                folder / RECORD_FILE,
-                f"changed since auditor recorded it (its sha256 is {actual}; the store's index says {expected})",
+        view = self._view()
+        raw = self.read_folder(run_id)
+        found = view.records().get(run_id, []) if view is not None else []
+        if view is None or not found:
+            check_named(raw, run_id, folder / RECORD_FILE)  # the more telling reason first: another run's record
+            raise EvidenceError(
+                f"{folder}: not a run auditor recorded in this store: the store's log holds no record of it"
             )
-        return raw
+        entries_path = self.log.path(ENTRIES)
+        if len({e.fields["sha256"] for e in found}) > 1:
+            at = ", ".join(str(e.index) for e in found)
+            raise EvidenceError(
+                f"{entries_path}: run {run_id} is recorded more than once, with different records "
+                f"(entries {at}): the log was changed"
+            )
+        entry = found[0]
+        expected, actual = str(entry.fields["sha256"]), hashlib.sha256(raw).hexdigest()
+        if actual != expected:
+            raise EvidenceError(
+                f"{folder / RECORD_FILE}: changed since auditor recorded it: its sha256 is {actual}, the store's "
+                f"log holds {expected} (entry {entry.index})"
+            )
+        if not view.inclusion(entry.index).verify():
+            raise EvidenceError(
+                f"{entries_path}: entry {entry.index} (run {run_id}) is not in the tree of the log head "
+                f"{view.head.text()}: the log was changed"
+            )
+        view.consistency(view.covering_head(entry.index))
+        return raw, view, entry
 
     def load(self, run_id: str) -> RunRecord:
         return self.load_with_bytes(run_id)[0]
@@ -232,13 +384,13 @@ class RunStore:
             )
         return record, raw
 
-    def iter_records(self) -> Iterator[RunRecord | InvalidRecordError]:
+    def iter_records(self) -> Iterator[RunRecord | Refused]:
         """Every folder in runs/, oldest first: its run, or the error that refuses it."""
-        self._read_index()  # a store without an index is one error, not one per folder
-        for name in self._folder_names():
+        self._view()  # an earlier auditor's store, or a log that does not match its head: one error
+        for name in self.folder_names():
             try:
                 yield self.load(name)
-            except InvalidRecordError as exc:
+            except (InvalidRecordError, EvidenceError) as exc:
                 yield exc
 
     def reproductions_of(self, run_id: str) -> list[RunRecord]:
@@ -253,7 +405,7 @@ class RunStore:
         if ref == "latest":
             if ids:
                 return ids[-1]
-            others = self._folder_names()[-1:]
+            others = self.folder_names()[-1:]
         else:
             wanted = ref.upper()
             matches = [i for i in ids if i.upper().startswith(wanted)]
@@ -262,7 +414,7 @@ class RunStore:
             if matches:
                 listed = ", ".join(matches[:10]) + (" ..." if len(matches) > 10 else "")
                 raise RunNotFoundError(f"{ref!r} is ambiguous: {len(matches)} runs match ({listed})")
-            others = [n for n in self._folder_names() if n.upper().startswith(wanted) and n not in ids]
+            others = [n for n in self.folder_names() if n.upper().startswith(wanted) and n not in ids]
         if others:
             self.verify(others[-1])  # raises: the one line that says why that folder is not a run
         if not ids:
@@ -270,56 +422,14 @@ class RunStore:
         recent = ", ".join(ids[-5:][::-1])
         raise RunNotFoundError(f"no run matches {ref!r} in {self.root} (most recent: {recent})")
 
-    def adopt(self) -> list[str]:
-        """Index the runs an auditor without an index wrote here, and return their ids: use it
-        once, after upgrading, on a store whose runs you trust (a folder a run planted would be
-        adopted too). Only a real folder holding a regular record.json whose identity.run_id is
-        the folder's name is indexed; readers go on refusing anything else, saying why."""
-        adopted: list[str] = []
-        with self.locked():
-            index = read_index(self.root) or {}
-            for name in self._folder_names():
-                if name in index:
-                    continue
-                try:
-                    raw = self._read_folder(name)
-                    _check_named(raw, name, self.record_path(name))
-                except InvalidRecordError:
-                    continue
-                append_index(self.root, name, hashlib.sha256(raw).hexdigest())
-                adopted.append(name)
-        return adopted
-
-    def _folder_names(self) -> list[str]:
+    def folder_names(self) -> list[str]:
         """Every name in runs/, sorted: readers report the ones that are not runs, never skip them."""
         try:
             return sorted(entry.name for entry in self.runs_dir.iterdir())
         except OSError as exc:
             raise StoreError(f"{self.runs_dir}: cannot list runs: {exc.strerror}") from exc
 
-    def _read_index(self) -> dict[str, str]:
-        """The index, re-read only when the file changed. A store that has runs and no index was
-        made by an auditor that kept none: its folders cannot be told from planted ones."""
-        path = self.root / INDEX_FILE
-        try:
-            st = path.lstat()
-            key = (st.st_ino, st.st_size, st.st_mtime_ns)
-        except FileNotFoundError:
-            key = None
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot read the store's index: {exc.strerror}") from exc
-        if key is not None and self._index is not None and self._index[0] == key:
-            return self._index[1]
-        index = read_index(self.root) if key is not None else None
-        if index is None:
-            if self.runs_dir.is_dir() and self._folder_names():
-                raise StoreError(f"{self.root}: the store has no index of the runs auditor recorded; {ADOPT}")
-            return {}
-        if key is not None:
-            self._index = (key, index)
-        return index
-
-    def _read_folder(self, name: str) -> bytes:
+    def read_folder(self, name: str) -> bytes:
         """record.json of runs/<name>, through no link: the folder and the file must be real."""
         folder = self.runs_dir / name
         if not name or "/" in name or name in (".", "..") or name != name.strip() or " " in name:
@@ -347,7 +457,24 @@ def _refused(path: Path, why: str) -> InvalidRecordError:
     return InvalidRecordError(str(path), None, f"refused: {why}")
 
 
-def _check_named(raw: bytes, name: str, path: Path) -> None:
+def record_entry(run_id: str, digest: str) -> bytes:
+    """The log line that vouches for a committed record.json: its run id and its bytes' SHA-256."""
+    return entry_line({"v": 1, "kind": "record", "run_id": run_id, "sha256": digest})
+
+
+def marker_version(path: Path) -> int | None:
+    """store.json's version (None: no marker; 0: one that does not say)."""
+    try:
+        data = json.loads(read_regular_file(path, MARKER_MAX_BYTES))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, RecursionError):
+        return 0
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, int) else 0
+
+
+def check_named(raw: bytes, name: str, path: Path) -> None:
     """The record's own run id is its folder's name (read as plain JSON: a record this auditor
     cannot read, from a newer one, is still told apart from a planted copy)."""
     try:

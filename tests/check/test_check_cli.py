@@ -303,7 +303,7 @@ def test_bad_input_is_one_line_exit_2(cli: CliRunner, tmp_path: Path) -> None:
     record = next((tmp_path / "store" / "runs").iterdir()) / "record.json"
     record.write_text('{"schema_version": "1.2", "kind": "auditor.run-record", "identity": 7}')
     code, _, err = _check(cli, tmp_path, None)
-    assert code == 2 and err.startswith(f"auditor: error: {record}: refused: changed since auditor recorded it")
+    assert code == 4 and err.startswith(f"auditor: error: {record}: changed since auditor recorded it: its sha256")
     loose = tmp_path / "edited.json"
     loose.write_bytes(record.read_bytes())
     done = cli("check", "edited.json", cwd=tmp_path, env=base_env(AUDITOR_CACHE_DIR=str(tmp_path / "cache")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 import subprocess
 import sys
 import uuid
@@ -10,6 +11,8 @@ from pathlib import Path
 
 from auditor.record import load_record
 from auditor.record.models import RunRecord
+from auditor.store.log import build
+from auditor.store.runs import record_entry
 from tests.conftest import REPO, CliRunner, base_env, git
 from tests.container.conftest import BASE_IMAGE, podman
 from tests.container.test_container_run import make_project
@@ -138,13 +141,14 @@ def test_a_tampered_record_cannot_widen_the_mounts(cli: CliRunner, tmp_path: Pat
     path.write_text(text.replace(f'"source": "{root}/outputs"', '"source": "/"'))
     assert path.read_text() != text
     done = cli("reproduce", original, cwd=root, env=engine_env)
-    assert done.returncode == 2  # the store refuses a record that changed since auditor wrote it
-    assert "changed since" in done.stderr or "the store's index says" in done.stderr
-    # A forger who also rewrites the store's index (same user: possible until #13's signed log) still
-    # meets the mount check: a record is untrusted input even when the store vouches for it.
-    index = root / ".auditor" / "index"
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    index.write_text(f"{original} {digest}\n")
+    assert done.returncode == 4  # the store refuses a record that changed since auditor wrote it
+    assert "changed since auditor recorded it" in done.stderr
+    # A forger who also rewrites the store's whole log and its heads (the same user can; only a head
+    # published elsewhere shows it) still meets the mount check: a record is untrusted input even
+    # when the store vouches for it.
+    log = root / ".auditor" / "log"
+    shutil.rmtree(log)
+    build(log, [record_entry(original, hashlib.sha256(path.read_bytes()).hexdigest())])
     done = cli("reproduce", original, cwd=root, env=engine_env)
     assert done.returncode == 2
     assert "writable mount / is not a folder inside" in done.stderr

@@ -66,6 +66,10 @@ def test_ingest_twice_does_not_duplicate(cli: CliRunner, tmp_path: Path, events:
     )
     assert again.returncode == 0 and first[wanted] in again.stdout
     assert len(list((tmp_path / "store" / "runs").iterdir())) == 1
+    head = cli("log", "head", "--store", str(tmp_path / "store"), cwd=tmp_path).stdout.strip()
+    assert (
+        head.startswith("1:") and again.stderr.splitlines()[-1] == f"auditor: log head {head}"
+    )  # nothing new: as it was
 
 
 def test_a_corrupt_file_writes_nothing(cli: CliRunner, tmp_path: Path, events: tuple[Path, dict[str, Any]]) -> None:

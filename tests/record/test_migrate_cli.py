@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from auditor.store.migrate import migrate
 from auditor.store.runs import RunStore
 from tests.conftest import FIXTURES, CliRunner, base_env, store_snapshot
+from tests.factories import log_record
 from tests.record.old_records import Data, older
 
 SMALL_DB = FIXTURES / "advisories" / "small"
@@ -37,7 +39,8 @@ def store(tmp_path: Path) -> Path:
     root = tmp_path / "store"
     for version, run_id in RUN_IDS.items():
         _put(root, run_id, older(version))
-    assert RunStore.open(root).adopt() == list(RUN_IDS.values())  # the older auditor kept no index
+    migrated = migrate(RunStore.open(root), adopt_unindexed=True).migrated  # the older auditor kept no index
+    assert migrated == list(RUN_IDS.values())
     return root
 
 
@@ -93,7 +96,7 @@ def test_runs_lists_older_records_and_a_newer_one_is_refused(cli: CliRunner, sto
     newer = older("1.2")
     newer["schema_version"] = "1.4"
     path = _put(store, "01JGZ00000000000000000014A", newer)
-    assert RunStore.open(store).adopt() == ["01JGZ00000000000000000014A"]  # adopted by its id, read or not
+    log_record(store, "01JGZ00000000000000000014A")  # in the log by its id, read or not
     before = store_snapshot(store)
 
     listed = cli("runs", "--store", str(store), cwd=tmp_path)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import InvalidRecordError, StoreError
+from auditor.errors import EvidenceError, InvalidRecordError
 from auditor.record import dump_record
-from auditor.store.index import INDEX_FILE, append_index
 from auditor.store.runs import RunStore
-from tests.conftest import FIXTURES, CliRunner, base_env, store_snapshot
+from tests.conftest import FIXTURES, CliRunner, base_env
 from tests.factories import make_record
 
 IDS = ["01JGZ0000000000000000000AA", "01JGZ0000000000000000000AB"]
@@ -73,27 +72,31 @@ def test_a_planted_folder_named_by_its_own_record_is_still_not_a_run(store: RunS
     """Naming the folder by the record's id is not enough: auditor did not commit it."""
     folder = _plant(store, PLANTED, PLANTED)
     assert store.resolve("latest") == IDS[-1]
-    with pytest.raises(InvalidRecordError, match=f"^{folder}: refused: not a run auditor recorded"):
+    with pytest.raises(EvidenceError, match=f"^{folder}: not a run auditor recorded in this store: the store's log"):
         store.load(PLANTED)
 
 
-def test_a_run_named_twice_in_the_index_is_refused(store: RunStore) -> None:
+def _record_entry(run_id: str, raw: bytes) -> dict[str, object]:
+    return {"v": 1, "kind": "record", "run_id": run_id, "sha256": hashlib.sha256(raw).hexdigest()}
+
+
+def test_a_run_recorded_twice_in_the_log_is_refused(store: RunStore) -> None:
     raw = dump_record(make_record(IDS[0], name="swapped"))
     (store.runs_dir / IDS[0] / "record.json").write_bytes(raw)
-    append_index(store.root, IDS[0], hashlib.sha256(raw).hexdigest())  # a second line for the same run
-    with pytest.raises(InvalidRecordError, match="refused: the store's index names this run twice"):
+    store.append_entry(_record_entry(IDS[0], raw))  # a second entry for the same run, through auditor's own writer
+    with pytest.raises(EvidenceError, match=f"run {IDS[0]} is recorded more than once, with different records"):
         store.load(IDS[0])
     assert store.resolve("latest") == IDS[-1] and store.run_ids() == IDS[1:]
 
 
 def test_a_record_in_a_folder_not_named_by_its_id_is_refused(tmp_path: Path) -> None:
-    """Even with an index line for the folder, a record of another run is not that run."""
+    """Even with a log entry for the folder, a record of another run is not that run."""
     store = RunStore.create(tmp_path / ".auditor")
     folder = store.runs_dir / IDS[0]
     folder.mkdir()
     raw = dump_record(make_record(IDS[1]))
     (folder / "record.json").write_bytes(raw)
-    append_index(store.root, IDS[0], hashlib.sha256(raw).hexdigest())
+    store.append_entry(_record_entry(IDS[0], raw))
     with pytest.raises(InvalidRecordError, match=f"field identity.run_id: refused: '{IDS[1]}' is not its run folder"):
         store.load(IDS[0])
 
@@ -146,10 +149,9 @@ def test_cli_runs_lists_each_run_once_and_names_what_it_refuses(cli: CliRunner, 
     ]
     planted = _plant(store, PLANTED[:-1] + "Y", PLANTED[:-1] + "Y")  # named by its own id, but never committed
     done = cli("runs", "--store", str(store.root), "--json", cwd=store.root.parent)
-    assert done.returncode == 2 and len(done.stdout.splitlines()) == len(IDS)
+    assert done.returncode == 4 and len(done.stdout.splitlines()) == len(IDS)  # 4: a record the log does not hold
     assert done.stderr.splitlines()[0] == (
-        f"auditor: error: {planted}: refused: not a run auditor recorded in this store (the store's index does not "
-        "name it; `auditor runs --adopt` indexes the runs an older auditor wrote, once you trust them)"
+        f"auditor: error: {planted}: not a run auditor recorded in this store: the store's log holds no record of it"
     )
     table = cli("runs", "--store", str(store.root), cwd=store.root.parent).stdout.splitlines()
     assert [line.split()[0] for line in table[1:]] == IDS
@@ -161,8 +163,8 @@ def test_cli_check_latest_never_checks_a_planted_run(cli: CliRunner, store: RunS
     assert code in (0, 1, 3), stderr
     assert report["run"]["run_id"] == IDS[-1]  # type: ignore[index]
     code, _, stderr = _check(cli, store.root.parent, PLANTED)
-    assert code == 2
-    assert stderr.startswith(f"auditor: error: {store.runs_dir / PLANTED}: refused: not a run auditor recorded")
+    assert code == 4
+    assert stderr.startswith(f"auditor: error: {store.runs_dir / PLANTED}: not a run auditor recorded in this store")
 
 
 # --- `latest` (and ids) resolve through the store, never through the working folder -------------------
@@ -207,34 +209,6 @@ def test_help_says_when_run_is_a_file(cli: CliRunner, tmp_path: Path) -> None:
         assert "or a record FILE when it is clearly a path: it ends in .json or holds a /" in text
 
 
-# --- a store without the index (written by an older auditor) ----------------------------------------------
-
-
-def test_a_store_without_an_index_is_refused_until_adopted(cli: CliRunner, store: RunStore) -> None:
-    (store.root / INDEX_FILE).unlink()
-    planted = _plant(store, PLANTED, IDS[0])
-    before = store_snapshot(store.root)
-    for args in (("runs",), ("show", "latest")):
-        done = cli(*args, "--store", str(store.root), cwd=store.root.parent)
-        assert done.returncode == 2 and done.stdout == ""
-        assert done.stderr == (
-            f"auditor: error: {store.root}: the store has no index of the runs auditor recorded; "
-            "`auditor runs --adopt` indexes the runs an older auditor wrote, once you trust them\n"
-        )
-    assert store_snapshot(store.root) == before
-    with pytest.raises(StoreError, match="no index"):
-        store.resolve("latest")
-
-    done = cli("runs", "--adopt", "--store", str(store.root), "--json", cwd=store.root.parent)
-    assert [json.loads(line)["run_id"] for line in done.stdout.splitlines()] == IDS
-    indexed = [line for line in done.stderr.splitlines() if line.startswith("auditor: indexed")]
-    assert indexed == [f"auditor: indexed {i}" for i in IDS]  # the folder holding another run's id is not
-    assert f"auditor: error: {planted / 'record.json'}: field identity.run_id: refused: " in done.stderr
-    assert done.returncode == 2
-    assert store.resolve("latest") == IDS[-1]
-    assert store.load(IDS[0]) == make_record(IDS[0])
-
-
 # --- the store is made only for good input, and its writers take turns --------------------------------
 
 
@@ -266,12 +240,3 @@ def test_the_lock_is_reentrant_and_the_commit_takes_it(store: RunStore) -> None:
         _commit(store, "01JGZ2000000000000000000DD")
     assert store.run_ids()[-1] == "01JGZ2000000000000000000DD"
     assert (store.root / "lock").is_file()
-
-
-def test_a_torn_index_line_vouches_for_nothing(store: RunStore) -> None:
-    index = store.root / INDEX_FILE
-    index.write_bytes(index.read_bytes() + b"01JGZ3000000000000000000EE 12ab")  # cut short by a crash
-    _commit(store, "01JGZ4000000000000000000FF")  # appended on a line of its own
-    assert store.run_ids() == [*IDS, "01JGZ4000000000000000000FF"]
-    lines = index.read_text().splitlines()
-    assert lines[-2] == "01JGZ3000000000000000000EE 12ab" and lines[-1].startswith("01JGZ4000000000000000000FF ")

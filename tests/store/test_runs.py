@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.errors import InvalidRecordError, RunNotFoundError, StoreError, StoreWriteError
+from auditor.errors import EvidenceError, RunNotFoundError, StoreError, StoreWriteError
 from auditor.files import write_atomic
 from auditor.record import dump_record
 from auditor.store.runs import RunStore, default_store_path
@@ -32,7 +32,7 @@ def store(tmp_path: Path) -> RunStore:
 
 def test_layout_and_salt(tmp_path: Path) -> None:
     s = RunStore.create(tmp_path / "st")
-    assert json.loads((s.root / "store.json").read_text()) == {"format": "auditor-store", "version": 1}
+    assert json.loads((s.root / "store.json").read_text()) == {"format": "auditor-store", "version": 2}
     assert stat.S_IMODE((s.root / "salt").stat().st_mode) == 0o600
     assert len(s.salt()) == 32
     assert RunStore.create(tmp_path / "st").salt() == s.salt()  # idempotent
@@ -103,8 +103,8 @@ def test_corrupt_record_is_reported_not_fatal_for_listing(store: RunStore) -> No
     bad = store.record_path(IDS[1])
     bad.write_text("{ half a record")
     entries = list(store.iter_records())
-    assert [type(e).__name__ for e in entries] == ["RunRecord", "InvalidRecordError", "RunRecord"]
-    with pytest.raises(InvalidRecordError, match=f"^{bad}: refused: changed since auditor recorded it"):
+    assert [type(e).__name__ for e in entries] == ["RunRecord", "EvidenceError", "RunRecord"]
+    with pytest.raises(EvidenceError, match=f"^{bad}: changed since auditor recorded it: its sha256 is "):
         store.load(IDS[1])
 
 

@@ -75,6 +75,7 @@ from auditor.record.models import (
     PythonInfo,
 )
 from auditor.render.dossier.html import SECTIONS
+from auditor.store.migrate import migrate
 from auditor.store.runs import RunStore
 from tests.conftest import AUDITOR, FIXTURES, base_env
 from tests.factories import START, make_record
@@ -382,11 +383,12 @@ modified: "2099-01-01T00:00:00Z"
 
 
 def write_store(root: Path, raw: bytes, run_id: str) -> Path:
-    """STORE/runs/RUN_ID/record.json, as auditor keeps it (the raw bytes, indexed as an upgrade adopts them)."""
+    """STORE/runs/RUN_ID/record.json, as auditor keeps it (the raw bytes, in the store's log as a
+    migration adopts them)."""
     run_folder = root / "store" / "runs" / run_id
     run_folder.mkdir(parents=True)
     (run_folder / "record.json").write_bytes(raw)
-    assert RunStore.open(root / "store").adopt() == [run_id]
+    assert migrate(RunStore.open(root / "store"), adopt_unindexed=True).migrated == [run_id]
     return run_folder
 
 
