@@ -12,7 +12,8 @@ EXIT_OK = 0
 EXIT_VIOLATIONS = 1
 EXIT_USAGE = 2
 EXIT_COULD_NOT_EVALUATE = 3
-EXIT_UNVERIFIED = 4  # evidence that does not verify: a record not in the store's log, a rewritten log, a bad bundle or signature
+# evidence that does not verify: a record not in the store's log, a rewritten log, a bad bundle or signature
+EXIT_UNVERIFIED = 4
 EXIT_INTERNAL = 70
 EXIT_NOT_RECORDED = 74  # sysexits' EX_IOERR: the run store could not be written during a run
 EXIT_NOT_EXECUTABLE = 126

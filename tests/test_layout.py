@@ -157,6 +157,7 @@ HELP_MODULES = {
     "auditor.cli.capture",
     "auditor.cli.check",
     "auditor.cli.records",
+    "auditor.cli.evidence",
     "auditor.check",
     "auditor.check.vulns",
     "auditor.check.vulns.sources",

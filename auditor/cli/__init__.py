@@ -1,7 +1,7 @@
 """The command line: parses arguments, hands off to one function of a stage, prints its result.
 
 Thin on purpose. One module per stage of the flow (`capture`: run, reproduce, ingest; `records`:
-runs, show, schema, init; `check`: check, report, rules, demo); `app` holds the Typer app and the
+runs, show, schema, init; `check`: check, report, rules, demo; `evidence`: keys); `app` holds the Typer app and the
 shared options; `main`, here, is the one place where an `AuditorError` becomes one line on stderr
 and its documented exit code, and a bug becomes exit 70 with a crash log.
 """
@@ -23,7 +23,7 @@ from auditor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AuditorError, UsageE
 
 __all__ = ["main"]
 
-COMMAND_MODULES = ("auditor.cli.capture", "auditor.cli.records", "auditor.cli.check")
+COMMAND_MODULES = ("auditor.cli.capture", "auditor.cli.records", "auditor.cli.check", "auditor.cli.evidence")
 
 
 def main() -> NoReturn:
