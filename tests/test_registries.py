@@ -68,7 +68,7 @@ def test_every_check_format_renders_the_report(report: CheckReport) -> None:
 
 
 def test_every_dossier_format_renders(report: CheckReport) -> None:
-    dossier = build_dossier(make_record(), report, (), (), datetime(2026, 1, 3, tzinfo=UTC), default_drawing(), [])
+    dossier = build_dossier(make_record(), report, (), (), datetime(2026, 1, 3, tzinfo=UTC), default_drawing(), [], [])
     html = render_html(dossier)
     assert dossier_formats("pdf,html") == ("pdf", "html")
     assert set(DOSSIER_FORMATS) == {"html", "pdf"}  # a new format needs a renderer in render/dossier/make.py

@@ -55,7 +55,7 @@ MaxDbAgeOption = Annotated[
 ]
 
 
-def _check_options(
+def check_options(
     run_ref: str,
     store: Path | None,
     policy: list[str] | None,
@@ -110,7 +110,7 @@ def check(
 
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
-    options = _check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
+    options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
     chosen = check_format(fmt)
     report = run_check(prepare(options, dict(os.environ)))
     text = chosen.render(report)
@@ -171,7 +171,7 @@ def report(
     signer = _pdf_signer(formats, sign, cert, tsa, passphrase_file)
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
-    options = _check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
+    options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
     written = make_report(prepare(options, dict(os.environ)), output, formats, pdfa, pdf_signer=signer, tsa_url=tsa)
     result = written.report.with_waivers
     for path in written.files:

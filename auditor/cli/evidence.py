@@ -1,13 +1,25 @@
-"""Commands for signed evidence: `keys generate`, `keys show` (bundle, verify and approve join them)."""
+"""Commands for signed evidence: `keys generate`, `keys show`, `approve` (bundle and verify join them)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from auditor.cli.app import app
+from auditor.cli.app import StoreOption, app, choice, one_shot
+from auditor.cli.check import (
+    AdvisoryDbOption,
+    ConfigOption,
+    FailOnOption,
+    MaxDbAgeOption,
+    OsvUrlOption,
+    PoliciesOption,
+    VulnSourceOption,
+    WaiversOption,
+    check_options,
+)
 from auditor.errors import UsageError
 
 keys_app = typer.Typer(
@@ -90,3 +102,54 @@ def keys_show(
     if trust:
         who = check_trust(path, trust, passphrase=source)
         typer.echo(f"{'trusted'.ljust(width)}  {safe(who)}: the chain validates against --trust (offline, now)")
+
+
+@app.command()
+def approve(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run in the store: id, unique prefix, or latest.")],
+    role: Annotated[str, typer.Option("--role", help="The role you decide in, e.g. 'model risk officer'.")],
+    decision: Annotated[str, typer.Option("--decision", help="approve | reject")],
+    comment: Annotated[str, typer.Option("--comment", help="Why: what you looked at, conditions, follow-ups.")],
+    name: Annotated[
+        str | None, typer.Option("--name", help="Your name [default: the signing certificate's]", show_default=False)
+    ] = None,
+    sign: Annotated[Path | None, typer.Option("--sign", help="Sign the decision with this key (PEM or .p12).")] = None,
+    cert: Annotated[Path | None, typer.Option("--cert", help="The key's certificate and chain (PEM).")] = None,
+    passphrase_file: PassphraseFileOption = None,
+    store: StoreOption = None,
+    policy: PoliciesOption = None,
+    waivers: WaiversOption = None,
+    fail_on: FailOnOption = None,
+    config: ConfigOption = None,
+    vuln_source: VulnSourceOption = None,
+    advisory_db: AdvisoryDbOption = None,
+    osv_url: OsvUrlOption = None,
+    max_db_age: MaxDbAgeOption = None,
+) -> None:
+    """Sign off a run's findings: your dated decision, kept beside the run and in the store's log.
+
+    The run is checked exactly as `auditor check` checks it (same options); the sign-off covers
+    that record's bytes and those findings, and a dossier shows it as no longer covering them if
+    either changes. Signed with --sign, it proves who decided. Records are never changed."""
+    from auditor.check.options import prepare
+    from auditor.evidence.approve import Decided
+    from auditor.evidence.approve import approve as record_approval
+    from auditor.sign.keys import load_signer, passphrase_source
+    from auditor.text import safe
+
+    chosen = choice("--decision", decision, ("approve", "reject"))
+    if run_ref.endswith(".json") or "/" in run_ref:
+        raise UsageError(f"{run_ref}: a sign-off is kept in the run store beside its run: give a run id")
+    signer = load_signer(sign, cert_path=cert, passphrase=passphrase_source(passphrase_file)) if sign else None
+    one_shot()
+    vuln = (vuln_source, advisory_db, osv_url, max_db_age)
+    options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
+    decided = Decided(decision=chosen, role=role, comment=comment, name=name)  # type: ignore[arg-type]
+    done = record_approval(prepare(options, dict(os.environ)), decided, signer)
+    so = done.signoff
+    typer.echo(f"sign-off {so.signoff_id}: {so.decision} by {safe(so.name)} as {safe(so.role)}")
+    typer.echo(f"  run       {so.run_id} (verdict: {so.verdict.replace('_', ' ')})")
+    typer.echo(f"  record    sha256 {so.record_sha256}")
+    typer.echo(f"  findings  sha256 {so.findings_sha256}")
+    typer.echo(f"  signed    {safe(done.signed_by) if done.signed_by else 'no (give --sign KEY to sign it)'}")
+    typer.echo(f"auditor: log head {done.head}", err=True)

@@ -20,6 +20,7 @@ from auditor.record.findings import Finding, tally
 from auditor.record.lineage import Lineage
 from auditor.render.bounds import MAX_PACKAGES, MAX_ROWS, cut, first
 from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
+from auditor.render.dossier.build_signoff import signoff_views
 from auditor.render.dossier.format import unrecorded, when
 from auditor.render.dossier.views import (
     ClauseView,
@@ -32,6 +33,7 @@ from auditor.render.dossier.views import (
     Summary,
     WaiverView,
 )
+from auditor.store.signoffs import SignOffStatus
 from auditor.text import clip
 from auditor.vocabulary import SEVERITY_ORDER
 
@@ -81,8 +83,10 @@ def build_dossier(
     generated_at: datetime,
     drawing: Drawing,
     reproductions: Sequence[RunRecord] | Missing,
+    signoffs: Sequence[SignOffStatus] | Missing,
 ) -> Dossier:
-    """`reproductions`: the runs that re-executed this one, oldest first, or why they were not looked up.
+    """`reproductions`: the runs that re-executed this one, oldest first, or why they were not looked up;
+    `signoffs`: the run's sign-offs as checked against this record and these findings, or why not read.
 
     Every list is cut to a bounded number of rows (auditor.render.bounds) and each cut is named in
     `cuts`: a hostile record with a million rows renders in seconds, and says what it left out."""
@@ -111,7 +115,7 @@ def build_dossier(
     ]
     return Dossier(
         cover=_cover(record, report, generated_at, reproductions),
-        summary=_summary(report, waivers),
+        summary=_summary(report, waivers, signoffs),
         identity=build_env.identity(record),
         source=build_env.source(record),
         platform=build_env.platform(record),
@@ -208,8 +212,9 @@ def _severity_key(finding: Finding) -> tuple[int, str, str]:
     return (-SEVERITY_ORDER.index(finding.severity), finding.rule_id, finding.subject)
 
 
-def _summary(report: CheckReport, waivers: Sequence[Waiver]) -> Summary:
+def _summary(report: CheckReport, waivers: Sequence[Waiver], signoffs: Sequence[SignOffStatus] | Missing) -> Summary:
     failing = sorted((f for f in report.findings if f.outcome == "fail"), key=_severity_key)
+    signoff_rows, signoff_note = signoff_views(signoffs)
     unknown = sorted((f for f in report.findings if f.outcome == "could_not_evaluate"), key=_severity_key)
     with_w = report.with_waivers.totals.failing_by_severity
     without = report.without_waivers.totals.failing_by_severity
@@ -230,6 +235,8 @@ def _summary(report: CheckReport, waivers: Sequence[Waiver]) -> Summary:
         ),
         warnings=report.warnings,
         without_waivers=_verdict_text(report.without_waivers.verdict, report.fail_on),
+        signoffs=signoff_rows,
+        signoffs_note=signoff_note,
     )
 
 

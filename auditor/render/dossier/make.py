@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.capture.redact import mask
+from auditor.check.digest import findings_digest
 from auditor.check.evaluate import CheckRequest, run_check
 from auditor.check.report import CheckReport
 from auditor.errors import AuditorError, UsageError
@@ -28,6 +29,7 @@ from auditor.render.dossier.views import LogExcerpt
 from auditor.render.formats import DOSSIER_FORMATS
 from auditor.sign.keys import Signer
 from auditor.store.runs import RunStore
+from auditor.store.signoffs import SignOffStatus, check_signoff, stored_signoffs
 from auditor.text import scrub
 
 LOG_LINES = 60
@@ -58,7 +60,10 @@ def make_report(
     waivers = request.waivers
     logs = _logs(request.record, request.run_folder)
     reproductions = _reproductions(request.record, request.run_folder)
-    dossier = build_dossier(request.record, report, waivers, logs, generated, default_drawing(), reproductions)
+    signoffs = _signoffs(request, report)
+    dossier = build_dossier(
+        request.record, report, waivers, logs, generated, default_drawing(), reproductions, signoffs
+    )
     html = render_html(dossier)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -130,6 +135,22 @@ def _reproductions(record: RunRecord, run_folder: Path | None) -> list[RunRecord
         return RunStore(run_folder.parent.parent).reproductions_of(record.identity.run_id)
     except AuditorError as exc:
         return Missing(reason=f"the run store could not be read ({exc})")
+
+
+def _signoffs(request: CheckRequest, report: CheckReport) -> list[SignOffStatus] | Missing:
+    """The run's sign-offs, each checked against this record's bytes and these findings. Without a
+    key or trust list, a signature is checked against the certificate it carries (the view says so)."""
+    if request.run_folder is None:
+        return Missing(reason="the record was read from a file outside a run store, which keeps sign-offs")
+    run_id = request.record.identity.run_id
+    try:
+        stored = stored_signoffs(RunStore(request.run_folder.parent.parent), run_id)
+    except AuditorError as exc:
+        return Missing(reason=f"the run store could not be read ({exc})")
+    digest = findings_digest(report)
+    return [
+        check_signoff(s, run_id=run_id, record_sha256=request.record_sha256, findings_sha256=digest) for s in stored
+    ]
 
 
 def _logs(record: RunRecord, run_folder: Path | None) -> list[LogExcerpt]:

@@ -226,6 +226,22 @@ class Reproducibility:
 
 
 @dataclass(frozen=True)
+class SignOffView:
+    name: str
+    role: str
+    decision: str  # approve / reject / unknown
+    decided_at: str
+    comment: str
+    covers: bool  # this record, these findings, an intact signature
+    coverage: str  # the sentence that says what it covers, or why not
+    signature: str  # who signed and what that proves, or "not signed"
+    signature_ok: bool | None  # None: not signed
+    record_sha256: str
+    findings_sha256: str
+    file: str
+
+
+@dataclass(frozen=True)
 class Cover:
     title: str
     project: str
@@ -259,6 +275,8 @@ class Summary:
     waivers: tuple[WaiverView, ...]
     warnings: tuple[str, ...]
     without_waivers: str
+    signoffs: tuple[SignOffView, ...] = ()
+    signoffs_note: str = ""
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ def test_without_layout_keeps_all_but_the_diagrams_numbers() -> None:
 def test_the_html_matches_the_golden_snapshot(tmp_path: Path) -> None:
     request = _request(tmp_path)
     report = run_check(request)
-    html = render_html(build_dossier(request.record, report, (), (), FIXED, default_drawing(), ()))
+    html = render_html(build_dossier(request.record, report, (), (), FIXED, default_drawing(), (), ()))
     html = without_layout(html.replace(str(SMALL_DB), "<advisories>"))
     assert html.count('class="lineage"') == 1 and 'class="lineage-unavailable"' not in html, "dot drew no diagram"
     if os.environ.get("AUDITOR_REGENERATE") == "1":
