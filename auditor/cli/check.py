@@ -156,6 +156,14 @@ def report(
     passphrase_file: Annotated[
         Path | None, typer.Option("--passphrase-file", help="The key's passphrase [default: $AUDITOR_KEY_PASSPHRASE]")
     ] = None,
+    key: Annotated[
+        list[Path] | None,
+        typer.Option("--key", help="A public key or certificate (PEM) you trust to sign sign-offs; repeatable."),
+    ] = None,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option("--trust", help="CA certificates (PEM) whose holders you trust to sign sign-offs; repeatable."),
+    ] = None,
 ) -> None:
     """Write the audit dossier of a run: HTML and PDF, from the same content.
 
@@ -172,7 +180,13 @@ def report(
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
-    written = make_report(prepare(options, dict(os.environ)), output, formats, pdfa, pdf_signer=signer, tsa_url=tsa)
+    verifiers = None
+    if key or trust:
+        from auditor.sign.trust import load_verifiers
+
+        verifiers = load_verifiers(key or (), trust or ())
+    request = prepare(options, dict(os.environ))
+    written = make_report(request, output, formats, pdfa, pdf_signer=signer, tsa_url=tsa, signoff_verifiers=verifiers)
     result = written.report.with_waivers
     for path in written.files:
         pages = f" ({written.pdf_pages} pages)" if path.suffix == ".pdf" else ""

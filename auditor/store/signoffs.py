@@ -211,7 +211,7 @@ def _signature(data: bytes, where: str, signed: bool, verifiers: Verifiers | Non
         except EvidenceError as exc:
             return "invalid", None, exc.message.removeprefix(f"{where}: ")
         who = ", ".join(verified.signed_by)
-        return "verified", who, f"signature verified; signed by {who}, a key or certificate you trust"
+        return "verified", who, f"verified: signed by {who}, with a key or certificate you trust"
     envelope = parse_envelope(data, where=where)
     pinned: dict[str, Verifier] = {}
     for index, signature in enumerate(envelope.signatures):
@@ -230,8 +230,8 @@ def _signature(data: bytes, where: str, signed: bool, verifiers: Verifiers | Non
     return (
         "self-declared",
         who,
-        f"signature intact, by the certificate it carries ({who}); who holds that key is not checked "
-        "(give --key or --trust to check it)",
+        f"intact, by the certificate it carries ({who}), which no key or trust root you gave vouches for "
+        "(report --key or --trust)",
     )
 
 

@@ -88,7 +88,7 @@ def test_a_signed_sign_off_names_its_signer_and_stops_covering_changed_findings(
     assert json.loads(path.read_bytes())["payloadType"] == SIGNOFF_PAYLOAD_TYPE
     html = _dossier(cli, project)
     assert "1 of 1 sign-off covers this record and these findings (reject)." in html
-    assert "signature intact, by the certificate it carries (Ana Auditor)" in html
+    assert "intact, by the certificate it carries (Ana Auditor)" in html
     # Another policy finds something else: the sign-off no longer covers what the dossier shows.
     other = PACK.replace("seeds_recorded", "run_succeeded").replace("pack: mini", "pack: other")
     (project / "other.yaml").write_text(other)
@@ -136,3 +136,26 @@ def test_a_tampered_record_cannot_be_signed_off(cli: CliRunner, project: Path) -
     code, _, err = _approve(cli, project, "--role", "r", "--decision", "approve", "--comment", "c", "--name", "n")
     assert code == 4, err
     assert "record.json" in err and _signoff_files(project) == []
+
+
+def test_report_checks_sign_off_signatures_against_the_keys_it_is_given(cli: CliRunner, project: Path) -> None:
+    for who in ("ana", "eve"):
+        made = cli("keys", "generate", "--name", who.title(), "-o", who, "--no-passphrase", cwd=project)
+        assert made.returncode == 0, made.stderr
+    code, _, err = _approve(cli, project, "--role", "r", "--decision", "approve", "--comment", "c", "--sign", "ana.key")
+    assert code == 0, err
+    trusted = _dossier_with(cli, project, "--key", "ana.crt")
+    assert "verified: signed by Ana, with a key or certificate you trust" in trusted
+    assert "1 of 1 sign-off covers" in trusted
+    other = _dossier_with(cli, project, "--key", "eve.crt")
+    assert "no trust roots to check the certificate against" in other and "0 of 1 sign-off covers" in other
+    assert "its signature could not be verified" in other
+
+
+def _dossier_with(cli: CliRunner, project: Path, *args: str) -> str:
+    done = cli(
+        "report", RUN, "--store", "store", "--policy", "mini.yaml", "--format", "html", "-o", "out", *args,
+        cwd=project, env=base_env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return (project / "out" / "dossier.html").read_text()

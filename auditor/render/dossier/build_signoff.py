@@ -54,6 +54,8 @@ def _view(status: SignOffStatus) -> SignOffView:
         gaps.append(f"it was made for another record (sha256 {so.record_sha256[:16]}…)")
     if not status.covers_findings:
         gaps.append("the findings have changed since (policy, waivers or advisory data)")
+    if status.signature == "invalid":
+        gaps.append("its signature could not be verified")
     coverage = "Covers this record and these findings."
     if gaps:
         coverage = "Does not cover this dossier: " + "; ".join(gaps) + "."

@@ -28,6 +28,7 @@ from auditor.render.dossier.html import render_html
 from auditor.render.dossier.views import LogExcerpt
 from auditor.render.formats import DOSSIER_FORMATS
 from auditor.sign.keys import Signer
+from auditor.sign.trust import Verifiers
 from auditor.store.runs import RunStore
 from auditor.store.signoffs import SignOffStatus, check_signoff, stored_signoffs
 from auditor.text import scrub
@@ -52,15 +53,17 @@ def make_report(
     now: datetime | None = None,
     pdf_signer: Signer | None = None,
     tsa_url: str | None = None,
+    signoff_verifiers: Verifiers | None = None,
 ) -> Written:
     """Check, build, write. With `pdf_signer`, the PDF is signed (PAdES; time-stamped by `tsa_url`)
-    before it is written: an unsigned PDF never lands where a signed one was asked for."""
+    before it is written: an unsigned PDF never lands where a signed one was asked for. Sign-off
+    signatures are checked against `signoff_verifiers` (keys and trust roots the reader gave)."""
     report = run_check(request)
     generated = now or datetime.now(UTC)
     waivers = request.waivers
     logs = _logs(request.record, request.run_folder)
     reproductions = _reproductions(request.record, request.run_folder)
-    signoffs = _signoffs(request, report)
+    signoffs = _signoffs(request, report, signoff_verifiers)
     dossier = build_dossier(
         request.record, report, waivers, logs, generated, default_drawing(), reproductions, signoffs
     )
@@ -137,7 +140,7 @@ def _reproductions(record: RunRecord, run_folder: Path | None) -> list[RunRecord
         return Missing(reason=f"the run store could not be read ({exc})")
 
 
-def _signoffs(request: CheckRequest, report: CheckReport) -> list[SignOffStatus] | Missing:
+def _signoffs(request: CheckRequest, report: CheckReport, verifiers: Verifiers | None) -> list[SignOffStatus] | Missing:
     """The run's sign-offs, each checked against this record's bytes and these findings. Without a
     key or trust list, a signature is checked against the certificate it carries (the view says so)."""
     if request.run_folder is None:
@@ -149,7 +152,10 @@ def _signoffs(request: CheckRequest, report: CheckReport) -> list[SignOffStatus]
         return Missing(reason=f"the run store could not be read ({exc})")
     digest = findings_digest(report)
     return [
-        check_signoff(s, run_id=run_id, record_sha256=request.record_sha256, findings_sha256=digest) for s in stored
+        check_signoff(
+            s, run_id=run_id, record_sha256=request.record_sha256, findings_sha256=digest, verifiers=verifiers
+        )
+        for s in stored
     ]
 
 
