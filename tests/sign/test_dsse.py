@@ -271,7 +271,8 @@ def test_the_readmes_securesystemslib_check_verifies_our_envelope(tmp_path: Path
 
     made = generate_key(tmp_path / "ada", name="Ada")
     (tmp_path / "envelope.json").write_bytes(sign_envelope(PAYLOAD, TYPE, [load_signer(made.key_path)]))
-    found = re.search(r"```python\n(import hashlib.*?)```", (REPO / "README.md").read_text(), re.DOTALL)
+    snippet = r"```python\n(import hashlib, json\nfrom cryptography.*?)```"
+    found = re.search(snippet, (REPO / "README.md").read_text(), re.DOTALL)
     assert found is not None
     run = [sys.executable, "-c", found.group(1)]
     done = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)

@@ -23,7 +23,7 @@ def signoff_views(statuses: Sequence[SignOffStatus] | Missing) -> tuple[tuple[Si
     if isinstance(statuses, Missing):
         return (), f"Sign-offs could not be read: {statuses.reason}."
     if not statuses:
-        return (), "No one has signed off this run yet (`auditor approve`)."
+        return (), "No one has signed off this run yet."
     rows = tuple(_view(s) for s in statuses)
     covering = [r for r in rows if r.covers]
     decisions = sorted({r.decision for r in covering})
