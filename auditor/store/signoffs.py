@@ -204,6 +204,8 @@ def check_signoff(
 
 def _signature(data: bytes, where: str, signed: bool, verifiers: Verifiers | None) -> tuple[Signature, str | None, str]:
     if not signed:
+        if verifiers:  # the reader asked for signatures by the keys they trust: a name alone is not one
+            return "invalid", None, "not signed, so no key you gave vouches for it"
         return "unsigned", None, "not signed: it names a person, nothing proves it was them"
     if verifiers:
         try:

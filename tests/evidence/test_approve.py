@@ -159,3 +159,13 @@ def _dossier_with(cli: CliRunner, project: Path, *args: str) -> str:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return (project / "out" / "dossier.html").read_text()
+
+
+def test_given_trusted_keys_an_unsigned_sign_off_does_not_cover(cli: CliRunner, project: Path) -> None:
+    made = cli("keys", "generate", "--name", "Ana", "-o", "ana", "--no-passphrase", cwd=project)
+    assert made.returncode == 0, made.stderr
+    code, _, err = _approve(cli, project, "--role", "r", "--decision", "approve", "--comment", "c", "--name", "Ana")
+    assert code == 0, err
+    assert "1 of 1 sign-off covers" in _dossier(cli, project)  # no keys given: a named, unsigned decision
+    checked = _dossier_with(cli, project, "--key", "ana.crt")
+    assert "0 of 1 sign-off covers" in checked and "not signed, so no key you gave vouches for it" in checked
