@@ -52,7 +52,7 @@ def verify(store: StoreOption = None, heads: HeadOption = None) -> None:
     --head given is a prefix of it, its stored hashes are the recomputed ones, and every run's
     record has the bytes its entry holds. Exit 0 only if all of it verifies, 4 otherwise."""
     from auditor.errors import EXIT_UNVERIFIED
-    from auditor.store.migrate import check_store
+    from auditor.store.audit import check_store
     from auditor.store.runs import RunStore
 
     given = _heads(heads)

@@ -31,23 +31,41 @@ import stat
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import EvidenceError, StoreError, UsageError
+from auditor.errors import EvidenceError
 from auditor.store import merkle
+from auditor.store.proofs import (
+    EMPTY_HEAD,
+    MAX_ENTRY_BYTES,
+    ConsistencyProof,
+    InclusionProof,
+    LogEntry,
+    LogHead,
+    entry_line,
+)
+
+__all__ = [  # the proofs' types are the log's vocabulary: importable from here too
+    "EMPTY_HEAD",
+    "ConsistencyProof",
+    "InclusionProof",
+    "LogEntry",
+    "LogHead",
+    "LogView",
+    "MerkleLog",
+    "build",
+    "entry_line",
+    "level_name",
+]
 
 LOG_DIR = "log"
 ENTRIES = "entries"
 OFFSETS = "offsets"
 HEADS = "heads"
-LOG_NAME = "auditor-rfc6962-sha256"  # names the hashing scheme in the proofs a bundle carries
-MAX_ENTRY_BYTES = 64 * 1024
 MAX_LEVELS = 64
-_OFFSET = struct.Struct(">Q")
+OFFSET = struct.Struct(">Q")
 _HEAD_LINE = re.compile(rb"^(0|[1-9][0-9]{0,18}) ([0-9a-f]{64})$")
-_HEX = re.compile(r"^[0-9a-f]{64}$")
 _RECORD_LINE = re.compile(rb'^\{"kind":"record","run_id":"([^"\\]+)","sha256":"([0-9a-f]{64})","v":1\}$')
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _WRITE = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -55,138 +73,6 @@ _WRITE = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
 def level_name(level: int) -> str:
     return f"level-{level:02d}"
-
-
-def entry_line(entry: Mapping[str, Any]) -> bytes:
-    """The canonical JSON line of an entry (no newline): what is hashed and what is stored."""
-    if not isinstance(entry.get("kind"), str) or not entry["kind"]:
-        raise ValueError("a log entry needs a 'kind'")
-    line = json.dumps(dict(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-    if len(line) > MAX_ENTRY_BYTES:
-        raise ValueError(f"a log entry is at most {MAX_ENTRY_BYTES} bytes")
-    return line
-
-
-@dataclass(frozen=True)
-class LogHead:
-    """The log's size and root: `SIZE:ROOTHEX` is how it is printed and given back with --head."""
-
-    size: int
-    root: str
-
-    def text(self) -> str:
-        return f"{self.size}:{self.root}"
-
-    @property
-    def root_bytes(self) -> bytes:
-        return bytes.fromhex(self.root)
-
-    @classmethod
-    def parse(cls, text: str, what: str = "--head") -> LogHead:
-        """A head as the user gives it; UsageError (exit 2) naming `what` when it is not SIZE:ROOT."""
-        size, _, root = text.strip().partition(":")
-        if not size.isdigit() or len(size) > 19 or not _HEX.match(root.lower()):
-            raise UsageError(f"{what}: {text!r} is not a log head (SIZE:ROOT, the root as 64 hex digits)")
-        return cls(int(size), root.lower())
-
-
-EMPTY_HEAD = LogHead(0, merkle.EMPTY_ROOT.hex())
-
-
-@dataclass(frozen=True)
-class InclusionProof:
-    """That `entry` is leaf `leaf_index` of the log whose head is (tree_size, root)."""
-
-    leaf_index: int
-    tree_size: int
-    entry: bytes
-    proof: list[str]
-    root: str
-
-    @property
-    def head(self) -> LogHead:
-        return LogHead(self.tree_size, self.root)
-
-    def verify(self) -> bool:
-        return merkle.verify_inclusion(
-            merkle.leaf_hash(self.entry),
-            self.leaf_index,
-            self.tree_size,
-            [bytes.fromhex(p) for p in self.proof],
-            bytes.fromhex(self.root),
-        )
-
-    def to_json(self) -> bytes:
-        """The form a bundle carries (`log/inclusion.json`); a stdlib-only verifier can check it."""
-        data = {
-            "log": LOG_NAME,
-            "leaf_index": self.leaf_index,
-            "tree_size": self.tree_size,
-            "leaf": self.entry.decode("ascii"),
-            "proof": self.proof,
-            "root": self.root,
-        }
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-    @classmethod
-    def from_json(cls, data: bytes) -> InclusionProof:
-        """Parse the JSON form; ValueError saying what is wrong (the caller names the file)."""
-        try:
-            obj = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise ValueError(f"not JSON ({exc})") from None
-        if not isinstance(obj, dict) or obj.get("log") != LOG_NAME:
-            raise ValueError(f"not an inclusion proof of an {LOG_NAME} log")
-        index, size, leaf, proof, root = (obj.get(k) for k in ("leaf_index", "tree_size", "leaf", "proof", "root"))
-        if type(index) is not int or type(size) is not int:
-            raise ValueError("leaf_index and tree_size must be integers")
-        if not isinstance(leaf, str) or not leaf.isascii():
-            raise ValueError("leaf must be the entry's text")
-        hexes = proof if isinstance(proof, list) else None
-        if hexes is None or not all(isinstance(p, str) and _HEX.match(p) for p in [*hexes, root]):
-            raise ValueError("proof and root must be 64 lowercase hex digits each")
-        return cls(index, size, leaf.encode("ascii"), list(hexes), str(root))
-
-
-@dataclass(frozen=True)
-class ConsistencyProof:
-    """That the log with head `new` only appended to the one with head `old`."""
-
-    old: LogHead
-    new: LogHead
-    proof: list[str]
-
-    def verify(self) -> bool:
-        return merkle.verify_consistency(
-            self.old.size,
-            self.new.size,
-            self.old.root_bytes,
-            self.new.root_bytes,
-            [bytes.fromhex(p) for p in self.proof],
-        )
-
-    def to_json(self) -> bytes:
-        data = {
-            "log": LOG_NAME,
-            "old_size": self.old.size,
-            "old_root": self.old.root,
-            "new_size": self.new.size,
-            "new_root": self.new.root,
-            "proof": self.proof,
-        }
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    index: int
-    line: bytes
-    fields: Mapping[str, Any]
-
-    @property
-    def kind(self) -> str | None:
-        kind = self.fields.get("kind")
-        return kind if isinstance(kind, str) else None
 
 
 # --- file access: nothing through a link, nothing but regular files ------------------------------------
@@ -254,7 +140,7 @@ def _root_from(node: Any, size: int) -> bytes:
     return merkle.subtree_hash(0, size, node)
 
 
-def _parse_heads(data: bytes, path: Path) -> list[LogHead]:
+def parse_heads(data: bytes, path: Path) -> list[LogHead]:
     """Every complete line of `heads` (a torn last line, a crash's, is not a head)."""
     lines = data.split(b"\n")[:-1]
     heads: list[LogHead] = []
@@ -272,7 +158,7 @@ def _parse_heads(data: bytes, path: Path) -> list[LogHead]:
     return heads
 
 
-def _read_file(path: Path) -> bytes:
+def read_file(path: Path) -> bytes:
     fd = _open(path, _READ)
     try:
         chunks = []
@@ -337,8 +223,8 @@ class MerkleLog:
         """Entry `index`'s line (without its newline), found through `offsets`."""
         fd = _open(self.path(OFFSETS), _READ)
         try:
-            end = _OFFSET.unpack(_pread_exact(fd, 8, index * 8, self.path(OFFSETS)))[0]
-            start = _OFFSET.unpack(_pread_exact(fd, 8, (index - 1) * 8, self.path(OFFSETS)))[0] if index else 0
+            end = OFFSET.unpack(_pread_exact(fd, 8, index * 8, self.path(OFFSETS)))[0]
+            start = OFFSET.unpack(_pread_exact(fd, 8, (index - 1) * 8, self.path(OFFSETS)))[0] if index else 0
         finally:
             os.close(fd)
         if not 0 <= start < end or end - start > MAX_ENTRY_BYTES + 1:
@@ -381,7 +267,7 @@ class MerkleLog:
             start = os.fstat(fds[ENTRIES]).st_size
             os.pwrite(fds[ENTRIES], line + b"\n", start)
             os.fdatasync(fds[ENTRIES])
-            os.pwrite(fds[OFFSETS], _OFFSET.pack(start + len(line) + 1), n * 8)
+            os.pwrite(fds[OFFSETS], OFFSET.pack(start + len(line) + 1), n * 8)
             os.fdatasync(fds[OFFSETS])
             with _nodes(self.folder, writable=True) as nodes:
                 value, level, index = merkle.leaf_hash(line), 0, n
@@ -449,10 +335,10 @@ class MerkleLog:
         try:
             size, offsets_size = os.fstat(fd).st_size, os.fstat(ofd).st_size
             if offsets_size >= n * 8:
-                end = _OFFSET.unpack(os.pread(ofd, 8, (n - 1) * 8))[0] if n else 0
+                end = OFFSET.unpack(os.pread(ofd, 8, (n - 1) * 8))[0] if n else 0
                 ends = None
             else:  # offsets lost: find the first n line ends in entries
-                ends = _line_ends(_read_file(path), n)
+                ends = _line_ends(read_file(path), n)
                 if len(ends) < n:
                     raise EvidenceError(f"{path}: holds {len(ends)} entries, its last head {n}: the log was truncated")
                 end = ends[-1] if ends else 0
@@ -477,7 +363,7 @@ class MerkleLog:
         try:
             size = os.fstat(fd).st_size
             if ends is not None:
-                os.pwrite(fd, b"".join(_OFFSET.pack(e) for e in ends), 0)
+                os.pwrite(fd, b"".join(OFFSET.pack(e) for e in ends), 0)
                 size = max(size, n * 8)
             if size > n * 8:
                 if size > n * 8 + 8:
@@ -514,7 +400,7 @@ class MerkleLog:
                 with suppress(FileNotFoundError):
                     path.unlink()
         if short:
-            lines = _lines(_read_file(self.path(ENTRIES)), n)
+            lines = _lines(read_file(self.path(ENTRIES)), n)
             self._write_levels(merkle.MemoryTree([merkle.leaf_hash(line) for line in lines]))
 
     def _write_levels(self, tree: merkle.MemoryTree) -> None:
@@ -543,8 +429,8 @@ class MerkleLog:
         """The log as of its last complete head: every head, every entry below it, and the tree."""
         heads_path, entries_path = self.path(HEADS), self.path(ENTRIES)
         try:
-            heads = _parse_heads(_read_file(heads_path), heads_path)
-            data = _read_file(entries_path)
+            heads = parse_heads(read_file(heads_path), heads_path)
+            data = read_file(entries_path)
         except FileNotFoundError as exc:
             raise EvidenceError(f"{exc.filename}: missing: the store's log was changed") from exc
         head = heads[-1] if heads else EMPTY_HEAD
@@ -557,88 +443,6 @@ class MerkleLog:
         view = LogView(self, head, heads, lines)
         self._check_root(head, view.root(head.size))
         return view
-
-    # --- everything, recomputed --------------------------------------------------------------------------
-
-    def check(self, given: Sequence[LogHead] = ()) -> LogCheck:
-        """Recompute the whole tree from `entries` and compare every head, given head and level hash."""
-        result = LogCheck()
-        heads_path, entries_path = self.path(HEADS), self.path(ENTRIES)
-        heads = _parse_heads(_read_file(heads_path), heads_path)
-        data = _read_file(entries_path)
-        lines = data.split(b"\n")
-        torn = lines.pop()
-        head = heads[-1] if heads else EMPTY_HEAD
-        result.head, result.entries, result.heads = head, len(lines), len(heads)
-        if len(lines) < head.size:
-            result.problems.append(
-                f"{entries_path}: holds {len(lines)} entries, fewer than its last head counts ({head.size}): "
-                "the log was truncated"
-            )
-        beyond = len(lines) - head.size + (1 if torn else 0)
-        if beyond > 0:
-            result.notes.append(
-                f"{entries_path}: {beyond} entry beyond the last head (a crash: the next write removes it)"
-            )
-        leaves = [merkle.leaf_hash(line) for line in lines[: head.size]]
-        tree = merkle.MemoryTree(leaves)
-        checks = [(h, f"{heads_path}: line {i}") for i, h in enumerate(heads, 1)]
-        checks += [(h, f"--head {h.text()}") for h in given]
-        for claimed, where in checks:
-            if claimed.size > tree.size:
-                result.problems.append(
-                    f"{where}: head {claimed.text()} is larger than the log ({tree.size} entries): the log was "
-                    "truncated or rewritten"
-                )
-            elif (actual := tree.root(claimed.size).hex()) != claimed.root:
-                result.problems.append(
-                    f"{where}: head {claimed.text()} is not in this log (its first {claimed.size} entries have "
-                    f"root {actual}): the log was rewritten"
-                )
-        self._check_levels(tree, result)
-        self._check_offsets(lines[: head.size], result)
-        result.tree = tree
-        result.lines = lines[: head.size]
-        return result
-
-    def _check_levels(self, tree: merkle.MemoryTree, result: LogCheck) -> None:
-        for level, hashes in enumerate(tree.levels):
-            if not hashes:
-                break
-            path = self.path(level_name(level))
-            try:
-                stored = _read_file(path)
-            except FileNotFoundError:
-                stored = b""
-            for index, expected in enumerate(hashes):
-                found = stored[index * merkle.HASH_SIZE : (index + 1) * merkle.HASH_SIZE]
-                if len(found) < merkle.HASH_SIZE:
-                    result.notes.append(
-                        f"{path}: {len(hashes) - index} hashes missing (the next write recomputes them)"
-                    )
-                    break
-                if found != expected:
-                    result.problems.append(
-                        f"{path}: hash {index} is not the one recomputed from the entries: the log was changed"
-                    )
-                    break
-
-    def _check_offsets(self, lines: list[bytes], result: LogCheck) -> None:
-        path = self.path(OFFSETS)
-        try:
-            stored = _read_file(path)
-        except FileNotFoundError:
-            stored = b""
-        end = 0
-        for index, line in enumerate(lines):
-            end += len(line) + 1
-            found = stored[index * 8 : index * 8 + 8]
-            if len(found) < 8:
-                result.notes.append(f"{path}: {len(lines) - index} offsets missing (the next write recomputes them)")
-                return
-            if _OFFSET.unpack(found)[0] != end:
-                result.problems.append(f"{path}: offset {index} does not match the entries: the log was changed")
-                return
 
 
 def _lines(data: bytes, n: int) -> list[bytes]:
@@ -659,19 +463,6 @@ def _line_ends(data: bytes, n: int) -> list[int]:
         pos = nl + 1
         ends.append(pos)
     return ends
-
-
-@dataclass
-class LogCheck:
-    """What `MerkleLog.check` found: problems (exit 4) and notes (a crash's leftovers)."""
-
-    head: LogHead = EMPTY_HEAD
-    entries: int = 0
-    heads: int = 0
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    tree: merkle.MemoryTree | None = None
-    lines: list[bytes] = field(default_factory=list)
 
 
 class LogView:
@@ -780,7 +571,7 @@ def build(folder: Path, lines: Sequence[bytes]) -> LogHead:
     end = 0
     for line in lines:
         end += len(line) + 1
-        ends.append(_OFFSET.pack(end))
+        ends.append(OFFSET.pack(end))
     files = {
         ENTRIES: b"".join(line + b"\n" for line in lines),
         OFFSETS: b"".join(ends),
@@ -799,7 +590,3 @@ def build(folder: Path, lines: Sequence[bytes]) -> LogHead:
         finally:
             os.close(fd)
     return head
-
-
-def store_error(path: Path, exc: OSError) -> StoreError:
-    return StoreError(f"{path}: cannot read the store's log: {exc.strerror or exc}")

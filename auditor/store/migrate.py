@@ -1,5 +1,4 @@
-"""`auditor store migrate`: move a store an earlier auditor wrote onto the tamper-evident log, and
-`auditor log verify`: recompute the whole log and check every run against it.
+"""`auditor store migrate`: move a store an earlier auditor wrote onto the tamper-evident log.
 
 Never done silently: every reader refuses an earlier store (exit 2) until this runs once.
 
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from auditor.errors import EXIT_UNVERIFIED, EXIT_USAGE, InvalidRecordError, StoreError, UsageError
 from auditor.files import UntrustedFileError, fsync_dir, read_regular_file, write_atomic
-from auditor.store.log import ENTRIES, LOG_DIR, LogCheck, LogHead, build
+from auditor.store.log import LOG_DIR, LogHead, build
 from auditor.store.runs import (
     LEGACY_INDEX,
     RECORD_FILE,
@@ -129,46 +128,4 @@ def migrate(store: RunStore, *, adopt_unindexed: bool = False) -> Migration:
         fsync_dir(root)
         write_atomic(root / STORE_MARKER, (json.dumps(STORE_FORMAT, sort_keys=True) + "\n").encode())
         (root / LEGACY_INDEX).unlink(missing_ok=True)
-    return result
-
-
-def check_store(store: RunStore, given: tuple[LogHead, ...] = ()) -> LogCheck:
-    """`auditor log verify`: the whole tree recomputed from the entries, every recorded and given
-    head compared with it, every level hash and offset, and every run folder's record against its
-    entry. Problems make exit 4; notes (a crash's leftovers, a run that never arrived) do not."""
-    store.check_format()
-    result = store.log.check(given)
-    records: dict[str, set[str]] = {}
-    for line in result.lines:
-        try:
-            fields = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(fields, dict) and fields.get("kind") == "record":
-            records.setdefault(str(fields.get("run_id")), set()).add(str(fields.get("sha256")))
-    names = store.folder_names() if store.runs_dir.is_dir() else []
-    entries_path = store.log.path(ENTRIES)
-    for name in names:
-        folder = store.runs_dir / name
-        try:
-            raw = store.read_folder(name)
-        except InvalidRecordError as exc:
-            result.problems.append(exc.message)
-            continue
-        digests = records.get(name)
-        if not digests:
-            result.problems.append(
-                f"{folder}: not a run auditor recorded in this store: the store's log holds no record of it"
-            )
-        elif len(digests) > 1:
-            result.problems.append(f"{entries_path}: run {name} is recorded more than once, with different records")
-        elif (actual := hashlib.sha256(raw).hexdigest()) not in digests:
-            result.problems.append(
-                f"{folder / RECORD_FILE}: changed since auditor recorded it: its sha256 is {actual}, the store's log "
-                f"holds {next(iter(digests))}"
-            )
-    for run_id in sorted(set(records) - set(names)):
-        staged = (store.root / "staging" / run_id).exists()
-        why = "its commit was cut short (its staging folder is still there)" if staged else "removed, or never arrived"
-        result.notes.append(f"{store.runs_dir / run_id}: in the log, not in the store: {why}")
     return result
