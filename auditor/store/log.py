@@ -66,6 +66,7 @@ HEADS = "heads"
 MAX_LEVELS = 64
 OFFSET = struct.Struct(">Q")
 _HEAD_LINE = re.compile(rb"^(0|[1-9][0-9]{0,18}) ([0-9a-f]{64})$")
+HEAD_LINE_MAX = 19 + 1 + 64  # the longest head line, without its newline: a torn line is never longer
 _RECORD_LINE = re.compile(rb'^\{"kind":"record","run_id":"([^"\\]+)","sha256":"([0-9a-f]{64})","v":1\}$')
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _WRITE = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -142,7 +143,10 @@ def _root_from(node: Any, size: int) -> bytes:
 
 def parse_heads(data: bytes, path: Path) -> list[LogHead]:
     """Every complete line of `heads` (a torn last line, a crash's, is not a head)."""
-    lines = data.split(b"\n")[:-1]
+    lines = data.split(b"\n")
+    if len(lines[-1]) > HEAD_LINE_MAX:
+        raise EvidenceError(f"{path}: ends in {len(lines[-1])} bytes that are no log head: the log was changed")
+    lines = lines[:-1]
     heads: list[LogHead] = []
     for number, line in enumerate(lines, 1):
         match = _HEAD_LINE.match(line)
@@ -203,8 +207,10 @@ class MerkleLog:
         finally:
             os.close(fd)
         end = tail.rfind(b"\n")
+        if size - (end + 1) > HEAD_LINE_MAX:
+            raise EvidenceError(f"{path}: ends in {size - end - 1} bytes that are no log head: the log was changed")
         if end < 0:
-            return EMPTY_HEAD
+            return EMPTY_HEAD  # no head yet, or the first one torn by a crash
         start = tail.rfind(b"\n", 0, end) + 1
         match = _HEAD_LINE.match(tail[start:end])
         if match is None:
@@ -297,6 +303,8 @@ class MerkleLog:
             size = os.fstat(fd).st_size
             tail = os.pread(fd, min(size, 4096), max(0, size - 4096))
             keep = size - (len(tail) - tail.rfind(b"\n") - 1)
+            if size - keep > HEAD_LINE_MAX:
+                raise EvidenceError(f"{heads_path}: ends in bytes that are no log head: the log was changed")
             if keep < size:
                 os.ftruncate(fd, keep)  # a head line a crash cut short
                 os.fdatasync(fd)
@@ -351,12 +359,40 @@ class MerkleLog:
                     "leaves; `auditor log verify` says more"
                 )
             if size > end and write:
+                if ends is not None:
+                    start = ends[-2] if n > 1 else 0
+                else:
+                    start = OFFSET.unpack(os.pread(ofd, 8, (n - 2) * 8))[0] if n > 1 else 0
+                self._check_cut(n, os.pread(fd, end - start, start) if n else b"", extra)
                 os.ftruncate(fd, end)
                 os.fdatasync(fd)
         finally:
             os.close(fd)
             os.close(ofd)
         return ends
+
+    def _check_cut(self, n: int, last: bytes, extra: bytes) -> None:
+        """Before a crash's leftover entry is cut: the log really ends there (`last`, the line before
+        it, is entry n-1, whose hash is the tree's leaf n-1: an edited `offsets` cannot make a writer
+        cut a committed entry), and the leftover is not a run that was committed (its folder exists:
+        a removed head line cannot make a writer cut a run it vouched for)."""
+        if n:
+            with _nodes(self.folder) as nodes:
+                if merkle.leaf_hash(last.removesuffix(b"\n")) != nodes.node(0, n - 1):
+                    raise EvidenceError(
+                        f"{self.path(OFFSETS)}: entry {n - 1} does not end where the log says: the log was changed"
+                    )
+        pending = _entry(n, extra.rstrip(b"\n"))
+        run_id = pending.fields.get("run_id")
+        if pending.kind == "record" and isinstance(run_id, str) and self.committed(run_id):
+            raise EvidenceError(
+                f"{self.path(ENTRIES)}: entry {n} (run {run_id}) is beyond the log's last head, yet that run "
+                "was committed: a head was removed from the log"
+            )
+
+    def committed(self, run_id: str) -> bool:
+        """Whether run_id's folder is in the store's runs/ (the log sits beside it)."""
+        return os.path.lexists(self.folder.parent / "runs" / run_id) if run_id.isalnum() else False
 
     def _repair_offsets(self, n: int, ends: list[int] | None) -> None:
         fd = _open(self.path(OFFSETS), _WRITE)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,8 +122,10 @@ def migrate(store: RunStore, *, adopt_unindexed: bool = False) -> Migration:
             lines.append(record_entry(name, digest))
             result.migrated.append(name)
         staged = root / "log.new"
-        if staged.exists():
-            shutil.rmtree(staged)  # a migration a crash stopped before its rename
+        if os.path.lexists(staged):  # a migration a crash stopped before its rename
+            if not stat.S_ISDIR(os.lstat(staged).st_mode):
+                raise StoreError(f"{staged}: not the folder an interrupted migration leaves: remove it, then migrate")
+            shutil.rmtree(staged)
         result.head = build(staged, lines)
         fsync_dir(root)
         staged.rename(root / LOG_DIR)

@@ -48,7 +48,7 @@ class LogHead:
     def parse(cls, text: str, what: str = "--head") -> LogHead:
         """A head as the user gives it; UsageError (exit 2) naming `what` when it is not SIZE:ROOT."""
         size, _, root = text.strip().partition(":")
-        if not size.isdigit() or len(size) > 19 or not _HEX.match(root.lower()):
+        if not (size.isascii() and size.isdigit()) or len(size) > 19 or not _HEX.match(root.lower()):
             raise UsageError(f"{what}: {text!r} is not a log head (SIZE:ROOT, the root as 64 hex digits)")
         return cls(int(size), root.lower())
 

@@ -246,6 +246,16 @@ class RunStore:
         if view is not None:
             yield from view.entries(kind)
 
+    def proven_entries(self, kind: str) -> Iterator[tuple[LogEntry, InclusionProof | None]]:
+        """Each entry of `kind` with its inclusion proof under the last head, or None when the line
+        is not the leaf the tree holds (an entry edited in place): only a proven entry vouches."""
+        view = self._view()
+        if view is None:
+            return
+        for entry in view.entries(kind):
+            proof = view.inclusion(entry.index)
+            yield entry, (proof if proof.entry == entry.line and proof.verify() else None)
+
     def inclusion(self, run_id: str) -> InclusionProof:
         """The proof that run_id's record entry is in the log under its last head (the record is
         verified first: there is no proof for a record the log does not vouch for)."""

@@ -40,6 +40,7 @@ from auditor.store.runs import RunStore
 
 SIGNOFFS_DIR = "signoffs"
 SIGNOFF_MAX_BYTES = 1 << 20
+UNPROVEN = "unproven"  # a sign-off entry whose line the log's tree does not hold: edited in place
 MAX_SIGNOFFS = 1000  # per run: far above any real review; more is a store someone is flooding
 
 Signature = Literal["verified", "self-declared", "invalid", "unsigned"]
@@ -113,10 +114,10 @@ def stored_signoffs(store: RunStore, run_id: str) -> list[StoredSignOff]:
     """Every sign-off of `run_id` the log names, oldest first, and every file beside them that it
     does not: each with its bytes when the log vouches for them, else why not."""
     logged: dict[str, str] = {}
-    for entry in store.entries("signoff"):
+    for entry, proof in store.proven_entries("signoff"):
         fields = entry.fields
         if fields.get("run_id") == run_id and isinstance(fields.get("signoff_id"), str):
-            logged.setdefault(str(fields["signoff_id"]), str(fields.get("sha256")))
+            logged.setdefault(str(fields["signoff_id"]), str(fields.get("sha256")) if proof else UNPROVEN)
     folder = store.root / SIGNOFFS_DIR / run_id
     names = _names(folder)
     ids = {n.removesuffix(".json") for n in names if n.endswith(".json") and ULID_PATTERN.match(n[:-5])}
@@ -141,6 +142,9 @@ def stored_signoffs(store: RunStore, run_id: str) -> list[StoredSignOff]:
             found.append(StoredSignOff(path, None, f"cannot be read: {why}"))
             continue
         actual = hashlib.sha256(data).hexdigest()
+        if expected == UNPROVEN:
+            found.append(StoredSignOff(path, None, "its entry in the store's log is not the one the log's tree holds"))
+            continue
         if actual != expected:
             found.append(StoredSignOff(path, None, f"changed since it was recorded (sha256 {actual[:16]}…)"))
             continue
