@@ -150,4 +150,20 @@ def check_store(store: RunStore, given: tuple[LogHead, ...] = ()) -> LogCheck:
         staged = (store.root / "staging" / run_id).exists()
         why = "its commit was cut short (its staging folder is still there)" if staged else "removed, or never arrived"
         result.notes.append(f"{store.runs_dir / run_id}: in the log, not in the store: {why}")
+    _check_signoffs(store, result)
     return result
+
+
+def _check_signoffs(store: RunStore, result: LogCheck) -> None:
+    """Every sign-off file against its log entry, and every logged sign-off's file: a planted,
+    edited or removed sign-off is a problem, as a run's record would be."""
+    from auditor.store.signoffs import SIGNOFFS_DIR, stored_signoffs
+
+    folder = store.root / SIGNOFFS_DIR
+    run_ids = {str(e.fields.get("run_id")) for e in store.entries("signoff") if isinstance(e.fields.get("run_id"), str)}
+    if folder.is_dir() and not folder.is_symlink():
+        run_ids |= {entry.name for entry in folder.iterdir()}
+    for run_id in sorted(run_ids):
+        for stored in stored_signoffs(store, run_id):
+            if stored.problem is not None:
+                result.problems.append(f"{stored.path}: {stored.problem}")

@@ -90,3 +90,16 @@ def test_a_leftover_migration_file_is_one_line(cli: CliRunner, tmp_path: Path) -
     (root / "log.new").write_text("not a folder")
     done = cli("store", "migrate", "--store", "store", cwd=tmp_path, env=base_env())
     assert done.returncode == 2 and "log.new: not the folder an interrupted migration leaves" in done.stderr
+
+
+def test_log_verify_checks_sign_offs_too(cli: CliRunner, tmp_path: Path, store: RunStore) -> None:
+    done = cli(
+        "approve", RUNS[0], "--store", "store", "--decision", "approve", "--role", "r", "--comment", "c",
+        "--name", "Ada", cwd=tmp_path, env=base_env(),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert cli("log", "verify", "--store", "store", cwd=tmp_path, env=base_env()).returncode == 0
+    (path,) = (store.root / "signoffs" / RUNS[0]).glob("*.json")
+    path.write_bytes(path.read_bytes().replace(b'"approve"', b'"reject"'))
+    done = cli("log", "verify", "--store", "store", cwd=tmp_path, env=base_env())
+    assert done.returncode == 4 and f"{path.name}: changed since it was recorded" in done.stderr
