@@ -235,13 +235,24 @@ class _BundleCheck:
     # 2. every file against the statement
 
     def subjects(self, subjects: Mapping[str, str], statement: str) -> None:
+        differ = []
         for name in sorted(subjects):
             data = self.members.get(name)
             if data is None:
-                self.fail(name, "missing: the signed statement lists it")
+                differ.append((name, "missing: the signed statement lists it"))
+                continue
             actual = hashlib.sha256(data).hexdigest()
             if actual != subjects[name]:
-                self.fail(name, f"changed: its sha256 is {actual}, the signed statement lists {subjects[name]}")
+                differ.append((name, f"changed: its sha256 is {actual}, the signed statement lists {subjects[name]}"))
+        if len(differ) == 1:
+            self.fail(*differ[0])
+        if differ:  # more than one file: the statement may be the one replaced (another bundle's)
+            names = ", ".join(safe(name) for name, _ in differ[:5]) + (", ..." if len(differ) > 5 else "")
+            self.fail(
+                statement,
+                f"{len(differ)} of the {len(subjects)} files it lists are missing or differ ({names}): the files or "
+                "the statement were replaced",
+            )
         for name in sorted(self.members):
             if name != statement and name not in subjects:
                 self.fail(name, "not listed in the signed statement: added after it was signed")
