@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.check.report import CheckReport
+if TYPE_CHECKING:
+    from auditor.check.report import CheckReport
 
 DIGEST_VERSION = 1
 
