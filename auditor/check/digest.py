@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from auditor.check.report import CheckReport
+if TYPE_CHECKING:
+    from auditor.check.report import CheckReport
 
 DIGEST_VERSION = 1
 
@@ -23,6 +26,20 @@ def findings_digest(report: CheckReport) -> str:
         "record_sha256": report.run.record_sha256,
         "verdict": report.with_waivers.verdict,
         "findings": [finding.model_dump(mode="json") for finding in report.findings],
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def findings_digest_of_json(report: Mapping[str, Any]) -> str:
+    """The same digest, from a check report's JSON form (`auditor check --format json`, a bundle's
+    check-report.json) as parsed: what `auditor verify` recomputes from the bytes it is given. A
+    KeyError or TypeError when `report` is not shaped like one (the caller names the file)."""
+    document = {
+        "digest_version": DIGEST_VERSION,
+        "record_sha256": report["run"]["record_sha256"],
+        "verdict": report["with_waivers"]["verdict"],
+        "findings": list(report["findings"]),
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     return hashlib.sha256(text.encode("ascii")).hexdigest()

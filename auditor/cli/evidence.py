@@ -1,4 +1,4 @@
-"""Commands for signed evidence: `keys generate`, `keys show`, `approve` (bundle and verify join them)."""
+"""Commands for signed evidence: `keys generate`, `keys show`, `approve`, `bundle`, `verify`."""
 
 from __future__ import annotations
 
@@ -153,3 +153,118 @@ def approve(
     typer.echo(f"  findings  sha256 {so.findings_sha256}")
     typer.echo(f"  signed    {safe(done.signed_by) if done.signed_by else 'no (give --sign KEY to sign it)'}")
     typer.echo(f"auditor: log head {done.head}", err=True)
+
+
+@app.command()
+def bundle(
+    run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run in the store: id, unique prefix, or latest.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The bundle to write (a tar archive).")],
+    sign: Annotated[
+        Path | None,
+        typer.Option(
+            "--sign", help="Sign the statement (DSSE) and, with a certificate, the PDF (PAdES) with this key."
+        ),
+    ] = None,
+    cert: Annotated[
+        Path | None, typer.Option("--cert", help="The key's certificate and chain (PEM) [default: KEY.crt]")
+    ] = None,
+    tsa: Annotated[
+        str | None, typer.Option("--tsa", help="An RFC 3161 time-stamp authority URL: time-stamp the PDF signature.")
+    ] = None,
+    passphrase_file: PassphraseFileOption = None,
+    store: StoreOption = None,
+    policy: PoliciesOption = None,
+    waivers: WaiversOption = None,
+    fail_on: FailOnOption = None,
+    config: ConfigOption = None,
+    vuln_source: VulnSourceOption = None,
+    advisory_db: AdvisoryDbOption = None,
+    osv_url: OsvUrlOption = None,
+    max_db_age: MaxDbAgeOption = None,
+) -> None:
+    """Write one portable archive of a run's evidence, signed: record, check report, logs, dossier
+    (HTML and PDF/A), the log's proofs, sign-offs, and an in-toto statement over every file.
+
+    The run is checked exactly as `auditor check` checks it (same options). Without --sign the
+    statement is written unsigned, and `auditor verify` refuses the bundle (exit 4)."""
+    from auditor.check.options import prepare
+    from auditor.evidence.bundle import make_bundle
+    from auditor.sign.keys import load_signer, passphrase_source
+    from auditor.sign.pdf import reader_warnings
+    from auditor.text import safe
+
+    if run_ref.endswith(".json") or "/" in run_ref:
+        raise UsageError(
+            f"{run_ref}: a bundle is made from a run in the store (its proofs are in its log): give a run id"
+        )
+    if sign is None and (cert is not None or tsa is not None or passphrase_file is not None):
+        raise UsageError("--cert, --tsa and --passphrase-file go with --sign KEY")
+    signer = load_signer(sign, cert_path=cert, passphrase=passphrase_source(passphrase_file)) if sign else None
+    if signer is not None and signer.certificate is None and tsa is not None:
+        raise UsageError(f"--tsa time-stamps the PDF's signature, which needs a certificate for {sign}: give --cert")
+    if signer is not None and signer.certificate is not None:
+        for warning in reader_warnings(signer.private_key):
+            typer.echo(f"auditor: warning: {warning}", err=True)
+    one_shot()
+    vuln = (vuln_source, advisory_db, osv_url, max_db_age)
+    options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
+    made = make_bundle(prepare(options, dict(os.environ)), output, signer, tsa_url=tsa)
+    predicate = made.predicate
+    typer.echo(f"wrote {output} ({len(made.members)} files)")
+    for name in made.members:
+        typer.echo(f"  {name}")
+    for stream, why in predicate.logs.items():
+        if why is not None:
+            typer.echo(f"auditor: note: {stream} log not bundled: {safe(why)}", err=True)
+    for name, why in predicate.signoffs_left_out:
+        typer.echo(f"auditor: note: sign-off {safe(name)} left out: {safe(why)}", err=True)
+    if made.signed_by is None:
+        typer.echo("auditor: warning: not signed (no --sign KEY): `auditor verify` refuses this bundle", err=True)
+    else:
+        pdf = (
+            "PDF PAdES-signed" + (", time-stamped" if tsa else "")
+            if predicate.pdf_signed
+            else "PDF not signed (no certificate)"
+        )
+        typer.echo(f"signed by {safe(made.signed_by)} (statement; {pdf})")
+    typer.echo(
+        f"verdict: {made.report.with_waivers.verdict} (`auditor check` would exit {made.report.with_waivers.exit_code})"
+    )
+    typer.echo(f"log head {predicate.log_head.text()}")
+    typer.echo(f"sha256 {made.sha256}  {output}")
+
+
+@app.command()
+def verify(
+    path: Annotated[Path, typer.Argument(metavar="FILE", help="An evidence bundle, or a signed PDF dossier.")],
+    key: Annotated[
+        list[Path] | None,
+        typer.Option("--key", help="A public key or certificate (PEM) you trust as the signer's; repeatable."),
+    ] = None,
+    trust: Annotated[
+        list[Path] | None,
+        typer.Option("--trust", help="CA certificates (PEM): trust a signer whose certificate chains to one."),
+    ] = None,
+    head: Annotated[
+        str | None,
+        typer.Option("--head", help="A log head you hold (SIZE:ROOT, as `auditor run` printed it and you published)."),
+    ] = None,
+) -> None:
+    """Verify a bundle (or a signed PDF) offline, on its exact bytes: every file against the signed
+    statement, the signature, the log's proofs, the PDF's signature and every sign-off.
+
+    Exit 0 only when everything verifies; 4 (one line naming the file and the reason) otherwise."""
+    from auditor.evidence.verify import verify_path
+    from auditor.sign.trust import load_verifiers
+    from auditor.store.log import LogHead
+
+    given = LogHead.parse(head) if head is not None else None
+    if not key and not trust:
+        raise UsageError(f"{path}: nothing to check the signature against: give --key PUB|CERT or --trust CA.pem")
+    verifiers = load_verifiers(key or (), trust or ())
+    one_shot()
+    result = verify_path(path, verifiers, given)
+    for line in result.lines:
+        typer.echo(line)
+    if result.error is not None:
+        raise result.error

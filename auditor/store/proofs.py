@@ -139,6 +139,24 @@ class ConsistencyProof:
         }
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
+    @classmethod
+    def from_json(cls, data: bytes) -> ConsistencyProof:
+        """Parse the JSON form; ValueError saying what is wrong (the caller names the file)."""
+        try:
+            obj = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise ValueError(f"not JSON ({exc})") from None
+        if not isinstance(obj, dict) or obj.get("log") != LOG_NAME:
+            raise ValueError(f"not a consistency proof of an {LOG_NAME} log")
+        if set(obj) != {"log", "old_size", "old_root", "new_size", "new_root", "proof"}:
+            raise ValueError("expected exactly log, old_size, old_root, new_size, new_root and proof")
+        sizes, roots, proof = (obj["old_size"], obj["new_size"]), (obj["old_root"], obj["new_root"]), obj["proof"]
+        if not all(type(n) is int and n >= 0 for n in sizes):
+            raise ValueError("old_size and new_size must be integers")
+        if not isinstance(proof, list) or not all(isinstance(p, str) and _HEX.match(p) for p in [*proof, *roots]):
+            raise ValueError("proof and roots must be 64 lowercase hex digits each")
+        return cls(LogHead(sizes[0], roots[0]), LogHead(sizes[1], roots[1]), list(proof))
+
 
 @dataclass(frozen=True)
 class LogEntry:

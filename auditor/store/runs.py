@@ -79,6 +79,16 @@ class Staging:
     path: Path
 
 
+@dataclass(frozen=True)
+class RunProofs:
+    """A run's record bytes and the log's proofs about it, all under one head (`record.head`)."""
+
+    record_bytes: bytes
+    record: InclusionProof
+    since: ConsistencyProof  # from the head printed with the run to `record.head`
+    signoffs: Mapping[str, InclusionProof]
+
+
 class RunStore:
     def __init__(self, root: Path, *, deferred: bool = False) -> None:
         self.root = root
@@ -261,6 +271,20 @@ class RunStore:
         verified first: there is no proof for a record the log does not vouch for)."""
         _, view, entry = self._verified(run_id)
         return view.inclusion(entry.index)
+
+    def proofs(self, run_id: str) -> RunProofs:
+        """Everything a bundle carries about run_id from one reading of the log (so all of it is
+        under one head): the record's verified bytes and inclusion proof, the consistency proof from
+        the head first printed with the run to the last head, and an inclusion proof for each
+        `signoff` entry of the run, by sign-off id (the first entry of an id, as readers take it)."""
+        raw, view, entry = self._verified(run_id)
+        signoffs: dict[str, InclusionProof] = {}
+        for logged in view.entries("signoff"):
+            signoff_id = logged.fields.get("signoff_id")
+            if logged.fields.get("run_id") == run_id and isinstance(signoff_id, str) and signoff_id not in signoffs:
+                signoffs[signoff_id] = view.inclusion(logged.index)
+        since = view.consistency(view.covering_head(entry.index))
+        return RunProofs(raw, view.inclusion(entry.index), since, signoffs)
 
     def consistency(self, old: LogHead) -> ConsistencyProof:
         """The proof that the log only grew since `old` (a head printed or published earlier);

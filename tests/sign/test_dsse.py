@@ -262,19 +262,15 @@ def test_a_self_signed_generated_certificate_can_be_its_own_trust_root(tmp_path:
 
 
 def test_the_readmes_securesystemslib_check_verifies_our_envelope(tmp_path: Path) -> None:
-    import re
     import subprocess
     import sys
 
     from auditor.sign.keys import generate_key
-    from tests.conftest import REPO
+    from tests.readme import snippet
 
     made = generate_key(tmp_path / "ada", name="Ada")
     (tmp_path / "envelope.json").write_bytes(sign_envelope(PAYLOAD, TYPE, [load_signer(made.key_path)]))
-    snippet = r"```python\n(import hashlib, json\nfrom cryptography.*?)```"
-    found = re.search(snippet, (REPO / "README.md").read_text(), re.DOTALL)
-    assert found is not None
-    run = [sys.executable, "-c", found.group(1)]
+    run = [sys.executable, "-c", snippet("dsse-envelope")]
     done = subprocess.run(run, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert (done.returncode, done.stdout) == (0, PAYLOAD.decode() + "\n"), done.stderr
     (tmp_path / "envelope.json").write_bytes(mutate((tmp_path / "envelope.json").read_bytes(), "payload byte"))

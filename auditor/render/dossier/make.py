@@ -45,6 +45,15 @@ class Written:
     pdf_pages: int | None
 
 
+@dataclass(frozen=True)
+class Rendered:
+    """One check and its dossier's HTML, in memory; `title` names the PDF made from it."""
+
+    report: CheckReport
+    html: str
+    title: str
+
+
 def make_report(
     request: CheckRequest,
     out_dir: Path,
@@ -58,16 +67,7 @@ def make_report(
     """Check, build, write. With `pdf_signer`, the PDF is signed (PAdES; time-stamped by `tsa_url`)
     before it is written: an unsigned PDF never lands where a signed one was asked for. Sign-off
     signatures are checked against `signoff_verifiers` (keys and trust roots the reader gave)."""
-    report = run_check(request)
-    generated = now or datetime.now(UTC)
-    waivers = request.waivers
-    logs = _logs(request.record, request.run_folder)
-    reproductions = _reproductions(request.record, request.run_folder)
-    signoffs = _signoffs(request, report, signoff_verifiers)
-    dossier = build_dossier(
-        request.record, report, waivers, logs, generated, default_drawing(), reproductions, signoffs
-    )
-    html = render_html(dossier)
+    rendered = render_dossier(request, now, signoff_verifiers)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -77,27 +77,54 @@ def make_report(
     names = set(formats)
     if "html" in names:
         files.append(out_dir / DOSSIER_FORMATS["html"].file_name)
-        write_output(files[-1], html.encode())
+        write_output(files[-1], rendered.html.encode())
     if "pdf" in names:
-        from auditor.render.dossier.pdf import render_pdf
-        from auditor.render.json_report import render_json
-
-        attachments = []
-        if pdfa:
-            raw = _record_bytes(request)
-            attachments = [
-                ("record.json", raw, "The run record this dossier describes (auditor run record JSON)"),
-                ("findings.json", render_json(report).encode(), "auditor check report (JSON) for this run"),
-            ]
-        title = scrub(dossier.cover.title)
-        result = render_pdf(html, attachments=attachments, pdfa=pdfa, title=title)
-        data = result.data
-        if pdf_signer is not None:
-            data = _sign(data, pdf_signer, tsa_url, request.record.identity.run_id)
+        data, pages = render_dossier_pdf(request, rendered, pdfa=pdfa, pdf_signer=pdf_signer, tsa_url=tsa_url)
         files.append(out_dir / DOSSIER_FORMATS["pdf"].file_name)
         write_output(files[-1], data)
-        pages = result.pages
-    return Written(report=report, files=tuple(files), pdf_pages=pages)
+    return Written(report=rendered.report, files=tuple(files), pdf_pages=pages)
+
+
+def render_dossier(
+    request: CheckRequest, now: datetime | None = None, signoff_verifiers: Verifiers | None = None
+) -> Rendered:
+    """Check once and build the dossier's HTML from that one report."""
+    report = run_check(request)
+    generated = now or datetime.now(UTC)
+    logs = _logs(request.record, request.run_folder)
+    reproductions = _reproductions(request.record, request.run_folder)
+    signoffs = _signoffs(request, report, signoff_verifiers)
+    dossier = build_dossier(
+        request.record, report, request.waivers, logs, generated, default_drawing(), reproductions, signoffs
+    )
+    return Rendered(report, render_html(dossier), scrub(dossier.cover.title))
+
+
+def render_dossier_pdf(
+    request: CheckRequest,
+    rendered: Rendered,
+    *,
+    pdfa: bool,
+    pdf_signer: Signer | None = None,
+    tsa_url: str | None = None,
+) -> tuple[bytes, int]:
+    """The PDF of a rendered dossier and its page count: PDF/A-3b with the record and the check
+    report attached with `pdfa`, PAdES-signed with `pdf_signer`."""
+    from auditor.render.dossier.pdf import render_pdf
+    from auditor.render.json_report import render_json
+
+    attachments = []
+    if pdfa:
+        raw = _record_bytes(request)
+        attachments = [
+            ("record.json", raw, "The run record this dossier describes (auditor run record JSON)"),
+            ("findings.json", render_json(rendered.report).encode(), "auditor check report (JSON) for this run"),
+        ]
+    result = render_pdf(rendered.html, attachments=attachments, pdfa=pdfa, title=rendered.title)
+    data = result.data
+    if pdf_signer is not None:
+        data = _sign(data, pdf_signer, tsa_url, request.record.identity.run_id)
+    return data, result.pages
 
 
 def _sign(pdf: bytes, signer: Signer, tsa_url: str | None, run_id: str) -> bytes:
