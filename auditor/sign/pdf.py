@@ -37,6 +37,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509.oid import NameOID
 
 from auditor.errors import UsageError
 
@@ -342,7 +343,8 @@ def _asn1_key(key: PrivateKey) -> asn1_keys.PrivateKeyInfo:
 
 def _subject(certificate: asn1_x509.Certificate) -> str:
     try:
-        return x509.load_der_x509_certificate(certificate.dump()).subject.rfc4514_string()
+        subject = x509.load_der_x509_certificate(certificate.dump()).subject
+        return subject.rfc4514_string({NameOID.EMAIL_ADDRESS: "E"})  # as PDF readers show it, not as an OID
     except ValueError:
         return str(certificate.subject.human_friendly)
 
