@@ -10,9 +10,10 @@ gives the same digest tomorrow, and anything that changes a finding changes the 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from auditor.sign.canonical import canonical
 
 if TYPE_CHECKING:
     from auditor.check.report import CheckReport
@@ -21,25 +22,22 @@ DIGEST_VERSION = 1
 
 
 def findings_digest(report: CheckReport) -> str:
-    document = {
-        "digest_version": DIGEST_VERSION,
-        "record_sha256": report.run.record_sha256,
-        "verdict": report.with_waivers.verdict,
-        "findings": [finding.model_dump(mode="json") for finding in report.findings],
-    }
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    findings = [finding.model_dump(mode="json") for finding in report.findings]
+    return _digest(report.run.record_sha256, report.with_waivers.verdict, findings)
 
 
 def findings_digest_of_json(report: Mapping[str, Any]) -> str:
     """The same digest, from a check report's JSON form (`auditor check --format json`, a bundle's
     check-report.json) as parsed: what `auditor verify` recomputes from the bytes it is given. A
     KeyError or TypeError when `report` is not shaped like one (the caller names the file)."""
+    return _digest(report["run"]["record_sha256"], report["with_waivers"]["verdict"], list(report["findings"]))
+
+
+def _digest(record_sha256: str, verdict: str, findings: list[Any]) -> str:
     document = {
         "digest_version": DIGEST_VERSION,
-        "record_sha256": report["run"]["record_sha256"],
-        "verdict": report["with_waivers"]["verdict"],
-        "findings": list(report["findings"]),
+        "record_sha256": record_sha256,
+        "verdict": verdict,
+        "findings": findings,
     }
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
+    return hashlib.sha256(canonical(document)).hexdigest()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from auditor.errors import UsageError
+from auditor.sign.canonical import canonical
 from auditor.store import merkle
 
 LOG_NAME = "auditor-rfc6962-sha256"  # names the hashing scheme in the proofs a bundle carries
@@ -24,7 +25,7 @@ def entry_line(entry: Mapping[str, Any]) -> bytes:
     """The canonical JSON line of an entry (no newline): what is hashed and what is stored."""
     if not isinstance(entry.get("kind"), str) or not entry["kind"]:
         raise ValueError("a log entry needs a 'kind'")
-    line = json.dumps(dict(entry), sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+    line = canonical(dict(entry))
     if len(line) > MAX_ENTRY_BYTES:
         raise ValueError(f"a log entry is at most {MAX_ENTRY_BYTES} bytes")
     return line
@@ -89,17 +90,12 @@ class InclusionProof:
             "proof": self.proof,
             "root": self.root,
         }
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+        return canonical(data)
 
     @classmethod
     def from_json(cls, data: bytes) -> InclusionProof:
         """Parse the JSON form; ValueError saying what is wrong (the caller names the file)."""
-        try:
-            obj = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise ValueError(f"not JSON ({exc})") from None
-        if not isinstance(obj, dict) or obj.get("log") != LOG_NAME:
-            raise ValueError(f"not an inclusion proof of an {LOG_NAME} log")
+        obj = _load(data, "an inclusion proof")
         index, size, leaf, proof, root = (obj.get(k) for k in ("leaf_index", "tree_size", "leaf", "proof", "root"))
         if type(index) is not int or type(size) is not int:
             raise ValueError("leaf_index and tree_size must be integers")
@@ -137,17 +133,12 @@ class ConsistencyProof:
             "new_root": self.new.root,
             "proof": self.proof,
         }
-        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
+        return canonical(data)
 
     @classmethod
     def from_json(cls, data: bytes) -> ConsistencyProof:
         """Parse the JSON form; ValueError saying what is wrong (the caller names the file)."""
-        try:
-            obj = json.loads(data)
-        except (ValueError, RecursionError) as exc:
-            raise ValueError(f"not JSON ({exc})") from None
-        if not isinstance(obj, dict) or obj.get("log") != LOG_NAME:
-            raise ValueError(f"not a consistency proof of an {LOG_NAME} log")
+        obj = _load(data, "a consistency proof")
         if set(obj) != {"log", "old_size", "old_root", "new_size", "new_root", "proof"}:
             raise ValueError("expected exactly log, old_size, old_root, new_size, new_root and proof")
         sizes, roots, proof = (obj["old_size"], obj["new_size"]), (obj["old_root"], obj["new_root"]), obj["proof"]
@@ -168,3 +159,14 @@ class LogEntry:
     def kind(self) -> str | None:
         kind = self.fields.get("kind")
         return kind if isinstance(kind, str) else None
+
+
+def _load(data: bytes, what: str) -> dict[str, Any]:
+    """A proof's JSON object, if it names this log; ValueError saying what is wrong."""
+    try:
+        obj = json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"not JSON ({exc})") from None
+    if not isinstance(obj, dict) or obj.get("log") != LOG_NAME:
+        raise ValueError(f"not {what} of an {LOG_NAME} log")
+    return obj
