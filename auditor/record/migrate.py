@@ -106,10 +106,16 @@ def _to_1_3(data: Data, written: str) -> None:
     data.setdefault("reproduction", None)
 
 
+def _to_1_4(data: Data, written: str) -> None:
+    """1.4 only adds optional sections; each one that has a `Missing` form says here why an older
+    record lacks it."""
+
+
 STEPS: tuple[Step, ...] = (
     Step("1.0", "1.1", _to_1_1),
     Step("1.1", "1.2", _to_1_2),
     Step("1.2", "1.3", _to_1_3),
+    Step("1.3", "1.4", _to_1_4),
 )
 READABLE: tuple[str, ...] = (*(step.source for step in STEPS), SCHEMA_VERSION)  # oldest first
 

@@ -22,14 +22,15 @@ __all__ = ["Frozen", "Missing"]  # re-exported: most readers import every model 
 from auditor.record.fairness import Fairness
 from auditor.record.lineage import Lineage
 
-SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3"]  # the one list; migrate.py has a step from each older one
-SCHEMA_VERSION: SchemaVersion = "1.3"
+SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4"]  # the one list; migrate.py has a step from each older one
+SCHEMA_VERSION: SchemaVersion = "1.4"
 # 1.1 added lineage, fairness, params and metrics (migrate.py says what older records read with).
 # 1.2 added `container` (absent for local runs).
 # 1.3 added the container's configuration and system packages, `reproduction`, `tags`,
 # ingested runs (source reported by another tool, identity hints instead of hashes,
 # annotations and columns on lineage entries) and let ingested runs leave exit code,
 # user, host and logs unrecorded.
+# 1.4 (the dossier issue) adds optional evidence sections; each is listed here as it lands.
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 
