@@ -10,11 +10,22 @@ from auditor.check.checks.vulnerabilities import NO_KNOWN_VULNERABILITIES, VulnP
 from auditor.check.evaluate import _result
 from auditor.check.vulns.audit import SourceInfo, VulnAudit
 from auditor.check.vulns.osv_local import Advisory, PackageAudit
+from auditor.record import RunRecord
 from auditor.record.findings import Finding
-from auditor.record.models import Container, Origin
+from auditor.record.models import Container, Distribution, Origin, Packages
 from tests.factories import make_record
 
 CTX = CheckContext(today=date(2026, 11, 27))
+
+
+def _record_with_packages(*packages: tuple[str, str]) -> RunRecord:
+    record = make_record()
+    dists = tuple(
+        Distribution(name=n, version=v, installer="pip", requested=True, install_kind="index", location="/venv")
+        for n, v in packages
+    )
+    env = record.environment.model_copy(update={"packages": Packages(distributions=dists)})
+    return record.model_copy(update={"environment": env})
 DIGEST = "registry.example/train@sha256:" + "ab" * 32
 
 
@@ -84,3 +95,28 @@ def test_the_exit_code_rule() -> None:
     assert _result([_finding("fail", "low"), _finding("could_not_evaluate", "high")], "low").exit_code == 1
     assert _result([_finding("fail", "low"), _finding("could_not_evaluate", "high")], "high").exit_code == 3
     assert _result([_finding("could_not_evaluate", "low")], "high").exit_code == 0  # below the bar: reported only
+
+
+def test_a_source_that_failed_as_a_whole_is_one_finding_listing_its_packages() -> None:
+    record = _record_with_packages(("numpy", "2.1.0"), ("pandas", "2.2.0"))
+    audits = (
+        PackageAudit("numpy", "2.1.0", "not_audited", (), "the OSV endpoint gave no usable answer"),
+        PackageAudit("pandas", "2.2.0", "not_audited", (), "the OSV endpoint gave no usable answer"),
+    )
+    (v,) = NO_KNOWN_VULNERABILITIES.run(record, VulnParams(), _vulns(*audits))
+    assert v.outcome == "could_not_evaluate" and v.subject.startswith("source:")
+    assert v.message == "none of the 2 packages was audited: the OSV endpoint gave no usable answer"
+    assert v.evidence["not_audited"] == "numpy 2.1.0, pandas 2.2.0" and "--advisory-db" in str(v.evidence["remedy"])
+
+
+def test_packages_not_audited_for_different_reasons_stay_separate() -> None:
+    record = _record_with_packages(("numpy", "2.1.0"), ("pandas", "2.2.0"))
+    audits = (
+        PackageAudit("numpy", "2.1.0", "not_audited", (), "timeout"),
+        PackageAudit("pandas", "2.2.0", "not_audited", (), "HTTP 500"),
+    )
+    verdicts = NO_KNOWN_VULNERABILITIES.run(record, VulnParams(), _vulns(*audits))
+    assert [(v.subject, v.message) for v in verdicts] == [
+        ("package:numpy", "numpy 2.1.0 was not audited: timeout"),
+        ("package:pandas", "pandas 2.2.0 was not audited: HTTP 500"),
+    ]

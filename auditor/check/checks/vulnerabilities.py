@@ -42,15 +42,48 @@ def _no_known_vulnerabilities(record: RunRecord, params: VulnParams, ctx: CheckC
         return [cannot("environment", "no vulnerability source was configured for this check")]
     by_key = {(p.name, p.version): p for p in ctx.vulns.packages}
     source = ctx.vulns.source.kind
+    wanted = record_packages(record) or []
+    if not wanted:
+        return [Verdict(subject="environment", outcome="not_applicable", message="no packages were installed")]
+    shared = _shared_failure(wanted, by_key)
+    if shared is not None:
+        return [_source_failed(source, shared, wanted)]
     out = []
-    for name, version in record_packages(record) or []:
+    for name, version in wanted:
         audit = by_key.get((name, version))
         subject = f"package:{name}"
         if audit is None:
             out.append(cannot(subject, f"{name} {version} was not sent to the source ({source})"))
         else:
             out.append(_verdict(subject, audit, params, source))
-    return out or [Verdict(subject="environment", outcome="not_applicable", message="no packages were installed")]
+    return out
+
+
+def _shared_failure(wanted: list[tuple[str, str]], by_key: dict[tuple[str, str], PackageAudit]) -> str | None:
+    """The one reason no package was audited, when the source failed as a whole (one cause, stated once)."""
+    reasons = set()
+    for key in wanted:
+        audit = by_key.get(key)
+        if audit is None or audit.status != "not_audited" or not audit.reason:
+            return None
+        reasons.add(audit.reason)
+    return reasons.pop() if len(wanted) > 1 and len(reasons) == 1 else None
+
+
+def _source_failed(source: str, reason: str, wanted: list[tuple[str, str]]) -> Verdict:
+    listed = ", ".join(f"{name} {version}" for name, version in wanted)
+    return Verdict(
+        subject=f"source:{source}",
+        outcome="could_not_evaluate",
+        message=f"none of the {len(wanted)} packages was audited: {reason}",
+        evidence={"source": source, "packages": len(wanted), "not_audited": listed, "remedy": SOURCE_REMEDY},
+    )
+
+
+SOURCE_REMEDY = (
+    "Give the check an advisory database it can read: a local OSV folder (--advisory-db DIR or "
+    "AUDITOR_ADVISORY_DB, with --vuln-source local), or network access to the OSV API (--vuln-source osv)."
+)
 
 
 def _verdict(subject: str, audit: PackageAudit, params: VulnParams, source: str) -> Verdict:

@@ -6,7 +6,6 @@ parameters so tests can pin them. The same content renders as HTML and, through 
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +20,9 @@ from auditor.record.lineage import Lineage
 from auditor.render.bounds import MAX_PACKAGES, MAX_ROWS, cut, first
 from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
 from auditor.render.dossier.build_signoff import signoff_views
+from auditor.render.dossier.build_verdict import verdict_page
 from auditor.render.dossier.format import unrecorded, when
+from auditor.render.dossier.paths import shown_command, shown_folder
 from auditor.render.dossier.views import (
     ClauseView,
     Cover,
@@ -111,11 +112,12 @@ def build_dossier(
     attention = [
         p
         for p in packages
-        if "fail" in (p.pin_outcome, p.vuln_outcome) or "could_not_evaluate" in (p.pin_outcome, p.vuln_outcome)
+        if _needs_attention(p.pin_outcome) or (_needs_attention(p.vuln_outcome) and not p.shared_cause)
     ]
     return Dossier(
         cover=_cover(record, report, generated_at, reproductions),
         summary=_summary(report, waivers, signoffs),
+        verdict=verdict_page(record, report),
         identity=build_env.identity(record),
         source=build_env.source(record),
         platform=build_env.platform(record),
@@ -188,6 +190,10 @@ def _cover(
         provenance=build_origin.provenance(record),
         reproducibility=build_repro.reproducibility(record, reproductions),
     )
+
+
+def _needs_attention(outcome: str) -> bool:
+    return outcome not in ("pass", "not_applicable", "waived")
 
 
 def _verdict_text(verdict: str, fail_on: str) -> str:
@@ -296,10 +302,13 @@ def _vuln_source(report: CheckReport) -> tuple[Item, ...]:
 
 def _reproducibility(record: RunRecord, report: CheckReport) -> tuple[Item, ...]:
     seeds = next((f for f in report.findings if f.rule_id == "AUD-REPRO-001"), None)
-    command = shlex.join(record.identity.argv)
+    root = build_env.repository_root(record)
+    command = shown_command(record.identity.argv, record.identity.cwd, root)
     gap = unrecorded(record.origin.tool if record.origin.kind == "ingested" else None)
+    where = shown_folder(record.identity.cwd, root) if record.identity.cwd else ""
     items = [
         Item("Command to re-run", command or gap, missing=not command, mono=bool(command)),
+        *([Item("Run it in", where)] if command and where else []),
         Item("Seeds", seeds.message if seeds else "not checked", missing=seeds is None or seeds.outcome != "pass"),
         Item("Run record sha256", report.run.record_sha256, mono=True),
     ]

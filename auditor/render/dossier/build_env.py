@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shlex
+import posixpath
 from collections import Counter
 
 from auditor.capture.redact import clean_url
@@ -21,6 +21,7 @@ from auditor.record.models import (
 )
 from auditor.render.dossier.build_container import os_packages
 from auditor.render.dossier.format import bytes_text, missing, unrecorded, when
+from auditor.render.dossier.paths import shown_command, shown_folder, shown_path, shown_remote
 from auditor.render.dossier.views import Item, PackageView
 
 
@@ -31,10 +32,11 @@ def identity(record: RunRecord) -> tuple[Item, ...]:
     who = f"{ident.user} on {ident.host}" if ident.user and ident.host else gap
     if bool(ident.user) != bool(ident.host):
         who = f"{ident.user} (host {gap})" if ident.user else f"on {ident.host} (user {gap})"
-    command = shlex.join(ident.argv)
+    root = repository_root(record)
+    command = shown_command(ident.argv, ident.cwd, root)
     items = [
         Item("Command", command or gap, missing=not command, mono=bool(command)),
-        Item("Working folder", ident.cwd or gap, missing=not ident.cwd, mono=bool(ident.cwd)),
+        Item("Working folder", shown_folder(ident.cwd, root) if ident.cwd else gap, missing=not ident.cwd),
         Item("Started", when(ident.started_at)),
         Item("Ended", when(ident.ended_at)),
         Item("Duration", f"{ident.duration_s:.1f} s"),
@@ -63,6 +65,10 @@ def identity(record: RunRecord) -> tuple[Item, ...]:
     return tuple(items)
 
 
+def repository_root(record: RunRecord) -> str | None:
+    return record.source.root if isinstance(record.source, GitSource) else None
+
+
 def source(record: RunRecord) -> tuple[Item, ...]:
     src = record.source
     if isinstance(src, Missing):
@@ -81,12 +87,12 @@ def source(record: RunRecord) -> tuple[Item, ...]:
     assert isinstance(src, GitSource)  # noqa: S101 - the union has four members
     tree = "clean" if not src.dirty else f"uncommitted changes (diff sha256 {src.diff_sha256 or '?'})"
     return (
-        Item("Repository", src.root, mono=True),
+        Item("Repository", f"git, root folder {posixpath.basename(posixpath.normpath(src.root))}/"),
         Item("Commit", src.commit or "no commit yet", missing=src.commit is None, mono=True),
         Item("Branch", src.branch or "detached HEAD"),
         Item("Working tree", tree, missing=src.dirty),
         Item("Untracked files", str(src.untracked_count)),
-        Item("Remote", src.remote_url or "none", mono=True),
+        Item("Remote", shown_remote(src.remote_url), mono=shown_remote(src.remote_url) == src.remote_url),
     )
 
 
@@ -107,7 +113,7 @@ def platform(record: RunRecord) -> tuple[Item, ...]:
         venv = "virtualenv" if py.is_virtualenv else "no virtualenv"
         items += [
             Item("Python", f"{py.implementation} {py.version} ({venv})"),
-            Item("Interpreter", py.executable, mono=True),
+            Item("Interpreter", shown_path(py.executable, record.identity.cwd, repository_root(record)), mono=True),
         ]
     else:
         items.append(Item("Python", missing(env.python), missing=True))
@@ -128,16 +134,23 @@ def platform(record: RunRecord) -> tuple[Item, ...]:
     return tuple(items)
 
 
+SOURCE_FAILED = "not audited: the vulnerability source failed (see Vulnerability audit)"
+
+
 def packages(record: RunRecord, report: CheckReport) -> tuple[tuple[PackageView, ...], str]:
     found = record.environment.packages
     if not isinstance(found, Packages):
         return (), missing(found)
     pins = {f.subject: f for f in report.findings if f.rule_id == "AUD-ENV-001"}
     vulns = {f.subject: f for f in report.findings if f.rule_id == "AUD-VULN-001"}
+    # A vulnerability source that failed as a whole is one finding (subject "source:KIND"); its
+    # packages show a short mark here and the cause is stated once, under "Vulnerability audit".
+    failed_source = next((f for s, f in vulns.items() if s.startswith("source:")), None)
     rows = []
     for dist in sorted(found.distributions, key=lambda d: d.name.lower()):
         subject = f"package:{dist.name}"
         pin, vuln = pins.get(subject), vulns.get(subject)
+        shared = vuln is None and failed_source is not None and not dist.shadowed
         rows.append(
             PackageView(
                 name=dist.name,
@@ -145,11 +158,16 @@ def packages(record: RunRecord, report: CheckReport) -> tuple[tuple[PackageView,
                 install_kind=dist.install_kind + (" (shadowed)" if dist.shadowed else ""),
                 pin=pin.message if pin else "not checked",
                 pin_outcome=pin.outcome if pin else "not_applicable",
-                vulns=vuln.message if vuln else "not checked",
-                vuln_outcome=vuln.outcome if vuln else "not_applicable",
+                vulns=SOURCE_FAILED if shared else vuln.message if vuln else "not checked",
+                vuln_outcome=failed_source.outcome
+                if shared and failed_source
+                else vuln.outcome
+                if vuln
+                else "not_applicable",
+                shared_cause=shared,
             )
         )
-    counts = Counter(r.vuln_outcome for r in rows)
+    counts = Counter("not audited (the source failed)" if r.shared_cause else r.vuln_outcome for r in rows)
     text = f"{len(rows)} distributions; vulnerabilities: " + ", ".join(
         f"{n} {o.replace('_', ' ')}" for o, n in sorted(counts.items())
     )

@@ -19,7 +19,7 @@ from auditor.render.dossier.views import Dossier
 from auditor.text import scrub
 
 SECTIONS = (
-    ("summary", "1 Executive summary"),
+    ("summary", "1 Verdict and what to do"),
     ("identity", "2 Run identity and source"),
     ("environment", "3 Software environment"),
     ("hardware", "4 Hardware and compute"),

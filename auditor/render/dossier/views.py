@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from auditor.record.lineage import Documentation
+from auditor.render.dossier.views_verdict import VerdictPage
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class PackageView:
     pin_outcome: str
     vulns: str
     vuln_outcome: str
+    shared_cause: bool = False  # its only problem is stated once elsewhere (a failed vulnerability source)
 
 
 @dataclass(frozen=True)
@@ -283,6 +285,7 @@ class Summary:
 class Dossier:
     cover: Cover
     summary: Summary
+    verdict: VerdictPage
     identity: tuple[Item, ...]
     source: tuple[Item, ...]
     platform: tuple[Item, ...]

@@ -94,6 +94,8 @@ TIMEOUT = 60
 # Tagged fields that the dossier shows whole; the other tagged fields are in the record but not in the dossier,
 # or only cut short (diagram labels), or quoted (argv through shlex, parameter values through repr).
 HIDDEN = {"env-prefix", "installer", "lineage-project", "package-location", "package-url", "spec-path"}
+# Machine paths: the dossier shows where the project sits in its repository, not these folders whole.
+HIDDEN |= {"cwd", "git-root"}
 QUOTED = {"argv-1", "argv-3", "param-value"}
 FORBIDDEN_TAGS = {"script", "iframe", "frame", "frameset", "object", "embed", "applet", "base", "form", "link"}
 FORBIDDEN_TAGS |= {"img", "image", "picture", "source", "video", "audio", "track", "input", "button", "textarea"}
@@ -756,7 +758,7 @@ def test_pdf_embeds_exactly_the_record_and_the_findings(report: Report, tmp_path
 def test_pdf_has_every_section_and_no_local_file(pdf_text: str, report: Report) -> None:
     lines = {line.strip() for line in pdf_text.splitlines()}
     titles = [title for _, title in SECTIONS]
-    for name in ("Executive summary", "Data lineage", "Datasheets", "Fairness", "Policy findings"):
+    for name in ("Verdict and what to do", "Data lineage", "Datasheets", "Fairness", "Policy findings"):
         assert any(title.endswith(name) for title in titles)
     assert [title for title in titles if title not in lines] == []  # each as a heading line, not only in contents
     assert "<script>document.title='pwned'" in pdf_text

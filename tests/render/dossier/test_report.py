@@ -172,7 +172,7 @@ def test_the_html_is_one_self_contained_file_in_reading_order(tmp_path: Path) ->
     assert positions == sorted(positions), "sections out of order"
     assert html.index('id="cover"') < html.index('id="contents"') < positions[0]
     for text in (
-        "Violations: rules at or above low severity failed",
+        "Not ready for sign-off",
         "acme-widgets",
         "TEST-2024-",
         "nightly training",
@@ -181,7 +181,7 @@ def test_the_html_is_one_self_contained_file_in_reading_order(tmp_path: Path) ->
     assert html.count("<svg") >= 2  # the lineage diagram and one fairness chart, inline
     assert "<h2>Rules with nothing to report</h2>" in html and "<h2>Rules with findings</h2>" in html
     assert 'class="ds-finding"><span class="badge outcome-could_not_evaluate">' in html  # raw has no hash
-    assert "<h2>Could not evaluate</h2>" in html and "interval crosses the bound: uncertain" in html
+    assert "<h2>Checks not performed</h2>" in html and "interval crosses the bound: uncertain" in html
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +212,7 @@ def test_the_pdf_has_its_parts(pdf: Path) -> None:
     for _, title in SECTIONS:
         assert title in text, title
     assert f"Page 3 of {pages}" in text and "Run 01JGZ0000000000000000000AA" in text  # running header and footer
-    assert re.search(r"1 Executive summary \.{5,} *3", text), "the table of contents has page numbers"
+    assert re.search(r"1 Verdict and what to do \.{5,} *3", text), "the table of contents has page numbers"
     fonts = _run("pdffonts", str(pdf)).splitlines()[2:]
     assert fonts and all(line.split()[-5] == "yes" for line in fonts), "every font embedded"
     outline = _run("pdftohtml", "-q", "-xml", "-i", "-stdout", str(pdf))

@@ -1,0 +1,127 @@
+"""The verdict page: ready for sign-off or not, what blocks it, what was not checked, who acts.
+
+A reader who stops after this page must know what to do: every blocker in plain words with its
+owner and its fix, every check that was not performed with the reason and the command or field
+that supplies it, and the counts per severity and outcome.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from auditor.check.report import CheckReport
+from auditor.record import Missing, RunRecord
+from auditor.record.findings import Finding
+from auditor.render.dossier.views_verdict import Blocker, NotPerformed, VerdictPage
+from auditor.vocabulary import OUTCOMES, SEVERITY_ORDER, at_least
+
+# Outcomes that keep a run from sign-off when at or above the threshold, besides failures.
+NOT_ESTABLISHED = frozenset(o for o in OUTCOMES if o not in ("fail", "waived", "pass", "not_applicable"))
+UNEVALUATED_REMEDY = "Supply the missing evidence named in the reason, then run `auditor check` again."
+NO_OWNER = "not declared (set project.owner in auditor.yaml)"
+
+
+def verdict_page(record: RunRecord, report: CheckReport, limit: int = 20) -> VerdictPage:
+    findings = report.findings
+    columns = tuple(o for o in OUTCOMES if o != "not_applicable")
+    by_severity = Counter((f.severity, f.outcome) for f in findings)
+    counts = tuple((s, tuple(by_severity.get((s, o), 0) for o in columns)) for s in reversed(SEVERITY_ORDER))
+    blocking = [f for f in findings if _blocks(f, report.fail_on) and f.outcome != "could_not_evaluate"]
+    blocking.sort(key=lambda f: (-SEVERITY_ORDER.index(f.severity), OUTCOMES.index(f.outcome), f.rule_id, f.subject))
+    owner = _owner(record)
+    blockers = tuple(
+        Blocker(
+            number=i,
+            severity=f.severity,
+            outcome=f.outcome,
+            title=_title(report, f),
+            rule_id=f.rule_id,
+            subject=f.subject,
+            what=f.message,
+            owner=owner,
+            fix=_fix(report, f),
+        )
+        for i, f in enumerate(blocking[:limit], start=1)
+    )
+    unevaluated = [f for f in findings if f.outcome == "could_not_evaluate"]
+    ready = report.with_waivers.verdict == "compliant"
+    below = sum(1 for f in findings if f.outcome == "fail" and not at_least(f.severity, report.fail_on))
+    return VerdictPage(
+        ready=ready,
+        headline="Ready for sign-off" if ready else "Not ready for sign-off",
+        reason=_reason(report, blocking, unevaluated),
+        outcomes=columns,
+        counts=counts,
+        blockers=blockers,
+        owner=owner if len({b.owner for b in blockers}) <= 1 else None,
+        not_performed=_not_performed(report, unevaluated),
+        below_threshold=below,
+    )
+
+
+def _blocks(finding: Finding, fail_on: str) -> bool:
+    return (finding.outcome == "fail" or finding.outcome in NOT_ESTABLISHED) and at_least(
+        finding.severity,
+        fail_on,  # type: ignore[arg-type]
+    )
+
+
+def _reason(report: CheckReport, blocking: list[Finding], unevaluated: list[Finding]) -> str:
+    exit_code = report.with_waivers.exit_code
+    if not blocking and not unevaluated:
+        return f"Every rule at or above {report.fail_on} severity passed or was waived; `auditor check` exits 0."
+    parts = []
+    if blocking:
+        worst = Counter(f.severity for f in blocking)
+        by = ", ".join(f"{worst[s]} {s}" for s in reversed(SEVERITY_ORDER) if worst[s])
+        parts.append(f"{_count(len(blocking), 'blocking finding')} ({by})")
+    checks = {f.rule_id for f in unevaluated}
+    if checks:
+        parts.append(f"{_count(len(checks), 'check')} not performed")
+    return f"{' and '.join(parts)} at or above {report.fail_on} severity; `auditor check` exits {exit_code}."
+
+
+def _not_performed(report: CheckReport, unevaluated: list[Finding]) -> tuple[NotPerformed, ...]:
+    """One row per rule and reason: a cause is stated once, however many subjects it affects."""
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for f in unevaluated:
+        groups.setdefault((f.rule_id, f.message), []).append(f)
+    rows = []
+    for (rule_id, message), same in groups.items():
+        first = same[0]
+        subjects = ", ".join(f.subject for f in same)
+        rows.append(
+            NotPerformed(
+                title=_title(report, first),
+                rule_id=rule_id,
+                severity=first.severity,
+                subjects=len(same),
+                why=message if len(same) == 1 else f"{subjects}: {message}",
+                fix=str(first.evidence.get("remedy") or UNEVALUATED_REMEDY),
+            )
+        )
+    rows.sort(key=lambda r: (-SEVERITY_ORDER.index(r.severity), r.rule_id))
+    return tuple(rows)
+
+
+def _title(report: CheckReport, finding: Finding) -> str:
+    rule = report.rule(finding.rule_id)
+    return rule.title if rule else finding.rule_id
+
+
+def _fix(report: CheckReport, finding: Finding) -> str:
+    remedy = finding.evidence.get("remedy")
+    if remedy:
+        return str(remedy)
+    rule = report.rule(finding.rule_id)
+    return rule.remediation if rule else ""
+
+
+def _owner(record: RunRecord) -> str:
+    lineage = record.lineage
+    owner = lineage.project.owner if lineage is not None and not isinstance(lineage, Missing) else None
+    return owner or NO_OWNER
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -1,0 +1,41 @@
+"""What the verdict page shows (built by build_verdict.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Blocker:
+    number: int
+    severity: str
+    outcome: str
+    title: str  # the rule's title: what should hold
+    rule_id: str
+    subject: str
+    what: str  # what was found, in the finding's own words
+    owner: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class NotPerformed:
+    title: str
+    rule_id: str
+    severity: str
+    subjects: int
+    why: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class VerdictPage:
+    ready: bool
+    headline: str  # "Ready for sign-off" / "Not ready for sign-off"
+    reason: str  # one sentence: why, with counts
+    outcomes: tuple[str, ...]  # the outcome columns of the counts table, worst first
+    counts: tuple[tuple[str, tuple[int, ...]], ...]  # per severity, most severe first: counts per outcome
+    blockers: tuple[Blocker, ...]
+    owner: str | None  # when every blocker has the same owner: said once, not per row
+    not_performed: tuple[NotPerformed, ...]
+    below_threshold: int  # failures below fail_on: not blocking, listed in the findings section

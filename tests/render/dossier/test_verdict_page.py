@@ -1,0 +1,81 @@
+"""The verdict page says what to do: ready or not, blockers with owners and fixes, checks not performed.
+
+Built from real check reports (the EU AI Act pack over a hand-built record), not from hand-made findings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from auditor.check.evaluate import run_check
+from auditor.check.vulns.sources import SourceChoice
+from auditor.record.lineage import Lineage, ProjectInfo
+from auditor.render.dossier.build_verdict import NO_OWNER, UNEVALUATED_REMEDY, verdict_page
+from auditor.render.dossier.paths import LOCAL_REMOTE, shown_command, shown_folder, shown_path, shown_remote
+from tests.render.dossier.test_report import _request
+
+
+def test_a_failing_run_is_not_ready_and_lists_its_blockers_worst_first(tmp_path: Path) -> None:
+    request = _request(tmp_path)
+    report = run_check(request)
+    page = verdict_page(request.record, report)
+    assert (page.ready, page.headline) == (False, "Not ready for sign-off")
+    failing = [f for f in report.findings if f.outcome == "fail"]
+    assert len(page.blockers) == len(failing) and [b.number for b in page.blockers] == list(range(1, len(failing) + 1))
+    ranks = ["critical", "high", "medium", "low"]
+    assert [ranks.index(b.severity) for b in page.blockers] == sorted(ranks.index(b.severity) for b in page.blockers)
+    assert page.reason.startswith(f"{len(failing)} blocking findings (")
+    assert page.reason.endswith("`auditor check` exits 1.")
+    # Every blocker has a fix in plain words: the rule's remediation.
+    assert all(b.fix and b.title and b.what for b in page.blockers)
+    # Counts per severity and outcome add up to the findings that are not "not applicable".
+    total = sum(sum(row) for _, row in page.counts)
+    assert total == sum(1 for f in report.findings if f.outcome != "not_applicable")
+
+
+def test_the_owner_is_the_projects_and_is_said_once(tmp_path: Path) -> None:
+    request = _request(tmp_path)
+    record = request.record
+    assert isinstance(record.lineage, Lineage)
+    owned = record.lineage.model_copy(update={"project": ProjectInfo(name="demo", owner="Risk Team <r@x.invalid>")})
+    record = record.model_copy(update={"lineage": owned})
+    page = verdict_page(record, run_check(request))
+    assert page.owner == "Risk Team <r@x.invalid>" and {b.owner for b in page.blockers} == {page.owner}
+    unowned = verdict_page(request.record, run_check(request))
+    assert unowned.owner == NO_OWNER
+
+
+def test_a_failed_vulnerability_source_is_one_check_not_performed_with_its_remedy(tmp_path: Path) -> None:
+    request = _request(tmp_path)
+    missing_db = tmp_path / "no-such-db"
+    missing_db.mkdir()
+    broken = dataclasses.replace(request, vuln_source=SourceChoice(source="local", database=missing_db))
+    report = run_check(broken)
+    page = verdict_page(broken.record, report)
+    vulns = [n for n in page.not_performed if n.rule_id == "AUD-VULN-001"]
+    assert len(vulns) == 1, page.not_performed
+    (row,) = vulns
+    assert row.subjects == 1 and "none of the 3 packages was audited" in row.why
+    assert "--advisory-db" in row.fix and row.fix != UNEVALUATED_REMEDY
+    assert page.ready is False
+
+
+def test_paths_are_shown_relative_to_the_project() -> None:
+    project, repo = "/home/alice/work/repo/samples/credit", "/home/alice/work/repo"
+    assert shown_path("/home/alice/work/repo/samples/credit/.venv/bin/python", project, repo) == ".venv/bin/python"
+    assert shown_path("/home/alice/work/repo/tools/x.py", project, repo) == "../../tools/x.py"
+    assert shown_path("/usr/bin/python3", project, repo) == "/usr/bin/python3"  # the platform's, not the user's
+    command = shown_command(
+        ["/home/alice/work/repo/samples/credit/.venv/bin/python", "train.py", "--out=/home/alice/work/repo/m"],
+        project,
+        repo,
+    )
+    assert command == ".venv/bin/python train.py --out=../../m"
+    assert "/home/alice" not in command
+    assert shown_folder(project, repo) == "samples/credit/ in the repository"
+    assert shown_folder(repo, repo) == "the repository's root folder"
+    assert shown_remote("/home/alice/origin.git") == LOCAL_REMOTE
+    assert shown_remote("file:///srv/git/x") == LOCAL_REMOTE
+    assert shown_remote("https://github.com/org/repo.git") == "https://github.com/org/repo.git"
+    assert shown_remote(None) == "none"
