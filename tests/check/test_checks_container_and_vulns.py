@@ -26,6 +26,8 @@ def _record_with_packages(*packages: tuple[str, str]) -> RunRecord:
     )
     env = record.environment.model_copy(update={"packages": Packages(distributions=dists)})
     return record.model_copy(update={"environment": env})
+
+
 DIGEST = "registry.example/train@sha256:" + "ab" * 32
 
 
