@@ -29,19 +29,22 @@ def verdict_page(record: RunRecord, report: CheckReport, limit: int = 20) -> Ver
     blocking = [f for f in findings if _blocks(f, report.fail_on) and f.outcome != "could_not_evaluate"]
     blocking.sort(key=lambda f: (-SEVERITY_ORDER.index(f.severity), OUTCOMES.index(f.outcome), f.rule_id, f.subject))
     owner = _owner(record)
+    groups: dict[tuple[str, str, str], list[Finding]] = {}  # one row per rule and cause
+    for f in blocking:
+        groups.setdefault((f.rule_id, f.outcome, f.message), []).append(f)
     blockers = tuple(
         Blocker(
             number=i,
-            severity=f.severity,
-            outcome=f.outcome,
-            title=_title(report, f),
-            rule_id=f.rule_id,
-            subject=f.subject,
-            what=f.message,
+            severity=same[0].severity,
+            outcome=same[0].outcome,
+            title=_title(report, same[0]),
+            rule_id=same[0].rule_id,
+            subject=", ".join(f.subject for f in same),
+            what=same[0].message,
             owner=owner,
-            fix=_fix(report, f),
+            fix=_fix(report, same[0]),
         )
-        for i, f in enumerate(blocking[:limit], start=1)
+        for i, same in enumerate(list(groups.values())[:limit], start=1)
     )
     unevaluated = [f for f in findings if f.outcome == "could_not_evaluate"]
     ready = report.with_waivers.verdict == "compliant"
@@ -54,7 +57,7 @@ def verdict_page(record: RunRecord, report: CheckReport, limit: int = 20) -> Ver
         counts=counts,
         blockers=blockers,
         owner=owner if len({b.owner for b in blockers}) <= 1 else None,
-        not_performed=_not_performed(report, unevaluated),
+        not_performed=_not_performed(record, report, unevaluated),
         below_threshold=below,
     )
 
@@ -77,31 +80,43 @@ def _reason(report: CheckReport, blocking: list[Finding], unevaluated: list[Find
         parts.append(f"{_count(len(blocking), 'blocking finding')} ({by})")
     checks = {f.rule_id for f in unevaluated}
     if checks:
-        parts.append(f"{_count(len(checks), 'check')} not performed")
+        causes = len({f.message for f in unevaluated})
+        parts.append(f"{_count(len(checks), 'check')} not performed ({_count(causes, 'cause')})")
     return f"{' and '.join(parts)} at or above {report.fail_on} severity; `auditor check` exits {exit_code}."
 
 
-def _not_performed(report: CheckReport, unevaluated: list[Finding]) -> tuple[NotPerformed, ...]:
-    """One row per rule and reason: a cause is stated once, however many subjects it affects."""
-    groups: dict[tuple[str, str], list[Finding]] = {}
+def _not_performed(record: RunRecord, report: CheckReport, unevaluated: list[Finding]) -> tuple[NotPerformed, ...]:
+    """One row per cause: a reason is stated once, with every rule and subject it stopped."""
+    groups: dict[str, list[Finding]] = {}
     for f in unevaluated:
-        groups.setdefault((f.rule_id, f.message), []).append(f)
+        groups.setdefault(f.message, []).append(f)
     rows = []
-    for (rule_id, message), same in groups.items():
-        first = same[0]
-        subjects = ", ".join(f.subject for f in same)
+    for message, same in groups.items():
+        rules = list(dict.fromkeys(f.rule_id for f in same))
+        subjects = list(dict.fromkeys(f.subject for f in same))
+        worst = max((f.severity for f in same), key=SEVERITY_ORDER.index)
+        remedy = next((str(f.evidence["remedy"]) for f in same if f.evidence.get("remedy")), None)
         rows.append(
             NotPerformed(
-                title=_title(report, first),
-                rule_id=rule_id,
-                severity=first.severity,
-                subjects=len(same),
-                why=message if len(same) == 1 else f"{subjects}: {message}",
-                fix=str(first.evidence.get("remedy") or UNEVALUATED_REMEDY),
+                checks=tuple((_title(report, next(f for f in same if f.rule_id == r)), r) for r in rules),
+                severity=worst,
+                subjects=len(subjects),
+                why=message if len(subjects) == 1 else f"{', '.join(subjects)}: {message}",
+                fix=remedy or _gap_remedy(record, message),
             )
         )
-    rows.sort(key=lambda r: (-SEVERITY_ORDER.index(r.severity), r.rule_id))
+    rows.sort(key=lambda r: (-SEVERITY_ORDER.index(r.severity), r.checks[0][1]))
     return tuple(rows)
+
+
+def _gap_remedy(record: RunRecord, message: str) -> str:
+    tool = record.origin.tool if record.origin.kind == "ingested" else None
+    if tool and any(s in message for s in (f"not captured by {tool}", "not recorded by", "ingested from")):
+        return (
+            f"{tool} did not record this. Run the training under auditor (`auditor run -- COMMAND`) to capture "
+            "it, or accept the gap with a waiver that says why."
+        )
+    return UNEVALUATED_REMEDY
 
 
 def _title(report: CheckReport, finding: Finding) -> str:

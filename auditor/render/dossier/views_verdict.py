@@ -20,9 +20,8 @@ class Blocker:
 
 @dataclass(frozen=True)
 class NotPerformed:
-    title: str
-    rule_id: str
-    severity: str
+    checks: tuple[tuple[str, str], ...]  # (rule title, rule id) of every check this cause stopped
+    severity: str  # the worst of those checks' severities
     subjects: int
     why: str
     fix: str

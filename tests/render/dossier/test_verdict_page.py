@@ -10,6 +10,7 @@ from pathlib import Path
 
 from auditor.check.evaluate import run_check
 from auditor.check.vulns.sources import SourceChoice
+from auditor.record import Missing
 from auditor.record.lineage import Lineage, ProjectInfo
 from auditor.render.dossier.build_verdict import NO_OWNER, UNEVALUATED_REMEDY, verdict_page
 from auditor.render.dossier.paths import LOCAL_REMOTE, shown_command, shown_folder, shown_path, shown_remote
@@ -22,7 +23,9 @@ def test_a_failing_run_is_not_ready_and_lists_its_blockers_worst_first(tmp_path:
     page = verdict_page(request.record, report)
     assert (page.ready, page.headline) == (False, "Not ready for sign-off")
     failing = [f for f in report.findings if f.outcome == "fail"]
-    assert len(page.blockers) == len(failing) and [b.number for b in page.blockers] == list(range(1, len(failing) + 1))
+    causes = {(f.rule_id, f.message) for f in failing}  # one row per rule and cause, its subjects listed
+    assert len(page.blockers) == len(causes) and [b.number for b in page.blockers] == list(range(1, len(causes) + 1))
+    assert sum(len(b.subject.split(", ")) for b in page.blockers) == len(failing)
     ranks = ["critical", "high", "medium", "low"]
     assert [ranks.index(b.severity) for b in page.blockers] == sorted(ranks.index(b.severity) for b in page.blockers)
     assert page.reason.startswith(f"{len(failing)} blocking findings (")
@@ -53,10 +56,11 @@ def test_a_failed_vulnerability_source_is_one_check_not_performed_with_its_remed
     broken = dataclasses.replace(request, vuln_source=SourceChoice(source="local", database=missing_db))
     report = run_check(broken)
     page = verdict_page(broken.record, report)
-    vulns = [n for n in page.not_performed if n.rule_id == "AUD-VULN-001"]
+    vuln_check = ("No recorded package has a known vulnerability", "AUD-VULN-001")
+    vulns = [n for n in page.not_performed if vuln_check in n.checks]
     assert len(vulns) == 1, page.not_performed
     (row,) = vulns
-    assert row.subjects == 1 and "none of the 3 packages was audited" in row.why
+    assert row.checks == (vuln_check,) and row.subjects == 1 and "none of the 3 packages was audited" in row.why
     assert "--advisory-db" in row.fix and row.fix != UNEVALUATED_REMEDY
     assert page.ready is False
 
@@ -79,3 +83,19 @@ def test_paths_are_shown_relative_to_the_project() -> None:
     assert shown_remote("file:///srv/git/x") == LOCAL_REMOTE
     assert shown_remote("https://github.com/org/repo.git") == "https://github.com/org/repo.git"
     assert shown_remote(None) == "none"
+
+
+def test_one_cause_that_stops_several_checks_is_one_row(tmp_path: Path) -> None:
+    request = _request(tmp_path)
+    record = request.record.model_copy(update={"fairness": Missing(reason="no predictions file was declared")})
+    report = run_check(dataclasses.replace(request, record=record))
+    page = verdict_page(record, report)
+    rows = [n for n in page.not_performed if "no predictions file was declared" in n.why]
+    assert len(rows) == 1
+    assert {rule_id for _, rule_id in rows[0].checks} == {
+        "AUD-FAIR-001",
+        "AUD-FAIR-002",
+        "AUD-FAIR-003",
+        "AUD-FAIR-004",
+    }
+    assert rows[0].fix == UNEVALUATED_REMEDY  # an executed run: nothing tool-specific to say
