@@ -6,6 +6,7 @@ parameters so tests can pin them. The same content renders as HTML and, through 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -272,10 +273,22 @@ def _rules(report: CheckReport, cuts: list[str]) -> tuple[RuleView, ...]:
 
 
 def _attention(rule_id: str, mine: list[Finding], report: CheckReport, cuts: list[str]) -> tuple[FindingView, ...]:
-    listed = [f for f in mine if f.outcome in ("fail", "could_not_evaluate", "waived")]
-    shown, note = first(listed, f"{rule_id} findings needing attention")
+    """A rule's findings that are not passes, one row per cause: subjects with the same outcome and
+    message (four datasets 'without a legal basis') are listed together, the message said once."""
+    groups: dict[tuple[str, str, str | None], list[Finding]] = {}
+    for f in mine:
+        if f.outcome not in ("pass", "not_applicable"):
+            groups.setdefault((f.outcome, f.message, f.waiver), []).append(f)
+    shown, note = first(list(groups.values()), f"{rule_id} findings needing attention")
     cuts.extend([note] if note else [])
-    return tuple(_view(f, report) for f in shown)
+    return tuple(_grouped_view(same, report) for same in shown)
+
+
+def _grouped_view(same: list[Finding], report: CheckReport) -> FindingView:
+    view = _view(same[0], report)
+    if len(same) == 1:
+        return view
+    return dataclasses.replace(view, subject=", ".join(f.subject for f in same))
 
 
 def _vuln_source(report: CheckReport) -> tuple[Item, ...]:
