@@ -87,6 +87,9 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
     assert {"german-credit-package", "german-credit-raw", "params", "train-test-split"} <= read_ids
     assert observed["declared_unread"] == []
     assert not [f for f in observed["files"] if "undeclared_read" in f["verdicts"]]
+    governance = record["governance"]  # auditor.yaml's Annex IV statements, kept as declared at capture
+    assert governance["state"] == "declared" and governance["risk_tier"] == "not-assessed"
+    assert set(governance["not_applicable"]) == {"1(d)", "1(f)", "1(g)", "2(f)", "8", "9"}
     fairness = record["fairness"]
     assert [b["attributes"] for b in fairness["by_attributes"]] == [["sex"], ["age_group"], ["sex", "age_group"]]
     assert fairness["rows"] == 250

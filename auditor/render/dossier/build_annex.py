@@ -138,6 +138,10 @@ def _row(item: str, title: str, parts: list[Part], not_applicable: str | None) -
 YAML = "auditor.yaml "
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 def _yaml(field: str) -> str:
     """A field of auditor.yaml that supplies the evidence; _row names several in one phrase."""
     return YAML + field
@@ -164,13 +168,15 @@ def _system(gov: Governance | None) -> Part:
 def _software(record: RunRecord) -> list[Part]:
     packages = record.environment.packages
     declared = record.environment.declared
-    found = f"{len(packages.distributions)} installed packages captured" if isinstance(packages, Packages) else None
+    found = (
+        f"{_n(len(packages.distributions), 'installed package')} captured" if isinstance(packages, Packages) else None
+    )
     if record.container is not None:
         found = f"{found or 'no packages captured'}; image {clip(record.container.image_ref, 80)}"
     pins = None
     if isinstance(declared, DeclaredRequirements) and declared.files:
         count = sum(len(f.pins) for f in declared.files)
-        pins = f"{count} declared requirements in {', '.join(clip(f.path, 60) for f in declared.files)}"
+        pins = f"{_n(count, 'declared requirement')} in {', '.join(clip(f.path, 60) for f in declared.files)}"
     return [
         Part("environment", found, RUN),
         Part("declared", pins, _yaml("environment.requirements")),
@@ -179,7 +185,7 @@ def _software(record: RunRecord) -> list[Part]:
 
 def _development(record: RunRecord, lineage: Lineage | None) -> list[Part]:
     steps = lineage.steps if lineage else ()
-    shown = f"{len(steps)} pipeline steps ({clip(', '.join(s.name for s in steps), 100)})" if steps else None
+    shown = f"{_n(len(steps), 'pipeline step')} ({clip(', '.join(s.name for s in steps), 100)})" if steps else None
     source = record.source
     code: str | None = None
     incomplete = False
@@ -202,7 +208,7 @@ def _compute(record: RunRecord) -> Part:
     if isinstance(hw.memory, MemoryInfo):
         bits.append(f"{hw.memory.total_bytes / 2**30:.1f} GiB memory")
     if isinstance(hw.gpus, Gpus):
-        bits.append(f"{len(hw.gpus.devices)} GPU(s): {clip(', '.join(g.name for g in hw.gpus.devices), 80)}")
+        bits.append(f"{_n(len(hw.gpus.devices), 'GPU')}: {clip(', '.join(g.name for g in hw.gpus.devices), 80)}")
     elif not isinstance(hw.gpus, Missing):
         bits.append("no GPU")
     resources = record.resources
@@ -219,16 +225,15 @@ def _compute(record: RunRecord) -> Part:
 
 
 def _datasheets(lineage: Lineage | None) -> Part:
-    if lineage is None or not lineage.datasets:
-        return Part("datasets", None, _yaml("datasets (with datasheets)"))
-    sheets = [(d.id, d.datasheet.documentation()) for d in lineage.datasets if d.role != "output"]
+    sheets = [(d.id, d.datasheet.documentation()) for d in (lineage.datasets if lineage else ()) if d.role != "output"]
     if not sheets:
         return Part("datasets", None, _yaml("datasets (the training data, with datasheets)"))
     done = sum(1 for _, state in sheets if state == "documented")
     lacking = [i for i, state in sheets if state != "documented"]
+    given = any(state != "undocumented" for _, state in sheets)  # at least one field of one datasheet
     return Part(
         "datasheets",
-        f"{done} of {len(sheets)} input and intermediate datasets documented",
+        f"{done} of {len(sheets)} input and intermediate datasets documented" if given else None,
         _yaml(f"the datasheets of {clip(', '.join(lacking), 80)}"),
         incomplete=bool(lacking),
     )
@@ -240,8 +245,8 @@ def _validation(
     tested = None
     if fairness is not None:
         attributes = ", ".join(" x ".join(a.attributes) for a in fairness.by_attributes)
-        tested = f"{fairness.rows} held-out predictions, by {clip(attributes, 80)}"
-    metrics = f"{len({m.name for m in record.metrics})} logged metrics" if record.metrics else None
+        tested = f"{_n(fairness.rows, 'held-out prediction')}, by {clip(attributes, 80)}"
+    metrics = f"{_n(len({m.name for m in record.metrics}), 'logged metric')}" if record.metrics else None
     if card:
         metrics = "performance in the model card" + (f", {metrics}" if metrics else "")
     return [
