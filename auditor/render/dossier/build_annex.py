@@ -23,7 +23,7 @@ from auditor.render.dossier.views_annex import AnnexIV, AnnexRow, DocumentItem
 from auditor.store.signoffs import SignOffStatus
 from auditor.text import clip
 
-SHOWN = 110  # characters of a declared statement shown in the table; the record keeps it whole
+SHOWN = 90  # characters of a declared statement shown in the table; the record keeps it whole
 STATUSES = ("present", "partial", "absent", "not applicable")
 RUN = "auditor run -- COMMAND (the run captures it)"
 
@@ -131,7 +131,7 @@ def _row(item: str, title: str, parts: list[Part], not_applicable: str | None) -
     supplies = list(dict.fromkeys(p.supply for p in lack if p.supply))
     fields = [s.removeprefix(YAML) for s in supplies if s.startswith(YAML)]
     others = [s for s in supplies if not s.startswith(YAML)]
-    supply = "; ".join(([f"in auditor.yaml: {', '.join(fields)}"] if fields else []) + others)
+    supply = "; ".join(([", ".join(fields)] if fields else []) + others)  # fields: the template says auditor.yaml's
     return AnnexRow(item, title, status, evidence, supply)
 
 

@@ -114,12 +114,12 @@ def test_the_sample_shows_what_it_declares_what_does_not_apply_and_what_is_absen
         "9": "not applicable",
     }
     rows = {row.item: row for row in table.rows}
-    assert rows["5"].supply == "in auditor.yaml: governance.risk_management"
+    assert rows["5"].supply == "governance.risk_management"
     assert rows["2(g)"].supply.startswith("auditor approve RUN --sign KEY")
     assert "declared not applicable: Not placed on the market" in rows["1(d)"].evidence
     assert "intended purpose: Illustrate an auditable credit-risk model" in rows["1(a)"].evidence
     assert "logical cores" in rows["2(c)"].evidence and "s wall" in rows["2(c)"].evidence
-    assert rows["2(d)"].supply == "in auditor.yaml: the datasheets of params, train-test-split"
+    assert rows["2(d)"].supply == "the datasheets of params, train-test-split"
     assert all(row.supply == "" for row in table.rows if row.status in ("present", "not applicable"))
     document = {item.label: item.value for item in table.document}
     assert document["Document"] == "CRA-SAMPLE-TD-001 version 0.1"
@@ -138,11 +138,10 @@ def test_without_governance_every_missing_item_says_how_to_supply_it(tmp_path: P
             assert row.supply, row
     rows = {row.item: row for row in table.rows}
     assert rows["1(a)"].supply == (
-        "in auditor.yaml: project.intended_use, governance.provider, governance.system_version, "
-        "governance.previous_versions"
+        "project.intended_use, governance.provider, governance.system_version, governance.previous_versions"
     )
-    assert rows["9"].supply == "in auditor.yaml: governance.post_market_monitoring"
-    assert rows["2(d)"].supply == "in auditor.yaml: datasets (with datasheets)"
+    assert rows["9"].supply == "governance.post_market_monitoring"
+    assert rows["2(d)"].supply == "datasets (the training data, with datasheets)"
 
 
 def test_an_ingested_run_gets_the_table_from_what_its_tool_recorded(tmp_path: Path) -> None:
