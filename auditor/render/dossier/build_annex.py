@@ -322,7 +322,7 @@ def _document(gov: Governance | None) -> tuple[DocumentItem, ...]:
         return f"version {value}" if value else None
 
     if gov is None:
-        return tuple(item(label) for label in ("Document", "Provider", "System", "Risk tier"))
+        return ()  # the note says why there are no statements; four "not declared" rows would say it again
     tier = TIER_TEXT[gov.risk_tier] if gov.risk_tier else None
     return (
         item("Document", gov.document_id, version(gov.document_version)),
@@ -339,7 +339,10 @@ def _note(record: RunRecord, gov: Governance | None) -> str:
             f"No governance statements: {why}. auditor.yaml's governance section is kept in the record when "
             "auditor run captures a run; declare it and run again."
         )
-    text = "Governance statements as auditor.yaml declared them when this run was captured (the provider's word)."
+    text = (
+        "Governance statements as auditor.yaml declared them when this run was captured (the provider's word; "
+        f"cut at {SHOWN} characters here, whole in the run record)."
+    )
     if gov.risk_tier and gov.risk_tier != "high-risk":
         text += f" Declared {TIER_TEXT[gov.risk_tier]}: Annex IV binds high-risk systems; kept here as documentation."
     return text
