@@ -87,6 +87,9 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
     assert {"german-credit-package", "german-credit-raw", "params", "train-test-split"} <= read_ids
     assert observed["declared_unread"] == []
     assert not [f for f in observed["files"] if "undeclared_read" in f["verdicts"]]
+    governance = record["governance"]  # auditor.yaml's Annex IV statements, kept as declared at capture
+    assert governance["state"] == "declared" and governance["risk_tier"] == "not-assessed"
+    assert set(governance["not_applicable"]) == {"1(d)", "1(f)", "1(g)", "2(f)", "8", "9"}
     fairness = record["fairness"]
     assert [b["attributes"] for b in fairness["by_attributes"]] == [["sex"], ["age_group"], ["sex", "age_group"]]
     assert fairness["rows"] == 250
@@ -141,5 +144,6 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
     assert ("AUD-ENV-001", "package:pandas") not in failing  # everything is pinned with hashes
     assert not [f for f in report["findings"] if f["outcome"] == "could_not_evaluate"]
     clauses = {c["id"]: c["status"] for c in report["clauses"]}
-    assert clauses["Art. 12"] == "satisfied" and clauses["Art. 10(2)(f)"] == "partial"
+    assert clauses["Art. 12"] == "not_evidenced" and clauses["Art. 10(2)(f)"] == "partial"  # no run shows Art. 12
+    assert clauses["Annex IV 2(c)"] == "satisfied"  # the hardware rule serves computational resources
     assert report["vulnerabilities"]["source"] == "osv-local" and report["vulnerabilities"]["stale"]

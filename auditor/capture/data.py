@@ -32,6 +32,7 @@ from auditor.files import UntrustedFileError, read_regular_file, within
 from auditor.project.spec import DatasetSpec, PredictionsSpec, ProjectSpec, SpecError, find_spec, load_spec
 from auditor.record.base import Missing
 from auditor.record.fairness import Fairness
+from auditor.record.governance import Governance
 from auditor.record.lineage import Datasheet, Hash, Lineage, Observation, ProjectInfo
 from auditor.record.models import Metric, ParamValue
 
@@ -47,6 +48,7 @@ class DataEvidence:
     params: dict[str, ParamValue] = field(default_factory=dict)
     metrics: tuple[Metric, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    governance: Governance | Missing | None = None
 
 
 class DataCapture:
@@ -157,7 +159,16 @@ class DataCapture:
             params=_params(result.events),
             metrics=_metrics(result.events),
             warnings=warnings + notes,
+            governance=self._governance(),
         )
+
+    def _governance(self) -> Governance | Missing:
+        """auditor.yaml's governance section as it is now, at capture: the record keeps what was declared."""
+        if self.spec is None:
+            return Missing(reason="no auditor.yaml in the project: no governance section declared")
+        if "governance" not in self.spec.model_fields_set:
+            return Missing(reason="auditor.yaml has no governance section")
+        return Governance(**self.spec.governance.model_dump())
 
     def _hash_after(self, spec: ProjectSpec, logged: list[DatasetSpec]) -> dict[str, Hash]:
         items: list[tuple[str, str]] = [(d.id, d.path) for d in (*spec.datasets, *logged) if d.path]

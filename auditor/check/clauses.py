@@ -1,7 +1,9 @@
 """Clause by clause: whether a run's findings show each mapped clause is met.
 
 A clause is satisfied only when every finding of its rules passes (or does not
-apply); evidence that could not be evaluated never counts towards "satisfied".
+apply); evidence that could not be evaluated never counts towards "satisfied". A clause
+that needs evidence from outside a run (`Clause.outside_run`) is "not evidenced" whatever
+the run's findings are: a training run cannot show, say, a deployed system's logging.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Literal
 from auditor.check.packs import Clause
 from auditor.record.findings import Finding
 
-ClauseStatus = Literal["satisfied", "partial", "missing", "waived", "could_not_evaluate"]
+ClauseStatus = Literal["satisfied", "partial", "missing", "waived", "could_not_evaluate", "not_evidenced"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,8 @@ class ClauseResult:
 
 
 def clause_status(findings: Sequence[Finding], clause: Clause) -> ClauseResult:
+    if clause.outside_run is not None:
+        return ClauseResult(clause=clause, status="not_evidenced", counts={})
     mine = [f for f in findings if f.rule_id in clause.rules]
     counts = {o: sum(1 for f in mine if f.outcome == o) for o in ("pass", "fail", "waived", "could_not_evaluate")}
     status: ClauseStatus

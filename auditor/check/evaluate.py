@@ -234,6 +234,7 @@ def _clauses(findings: Sequence[Finding], pack: Pack) -> list[ClauseRow]:
                 rules=clause.rules,
                 status=result.status,
                 counts=result.counts,
+                outside_run=clause.outside_run,
             )
         )
     return rows

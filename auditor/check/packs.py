@@ -11,7 +11,7 @@ import hashlib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from auditor.check.checks import REGISTRY
 from auditor.errors import UsageError
@@ -45,11 +45,24 @@ class Rule(Frozen):
 
 
 class Clause(Frozen):
-    """A clause of a regulation or standard, and the rules whose findings show it is met."""
+    """A clause of a regulation or standard, and the rules whose findings show it is met.
+
+    A clause that no run can evidence (Art. 12's logs are the deployed system's, over its lifetime)
+    names what it needs in `outside_run` instead of rules: its status is then always "not evidenced
+    by a run", however the run's rules turn out."""
 
     id: str = Field(min_length=1, description="As the text cites it, e.g. 'Art. 10(2)(f)'")
     title: str
-    rules: tuple[str, ...] = Field(min_length=1)
+    rules: tuple[str, ...] = ()
+    outside_run: str | None = Field(
+        None, min_length=1, description="The evidence it needs that a run cannot give; exclusive with rules"
+    )
+
+    @model_validator(mode="after")
+    def _rules_or_outside_run(self) -> Clause:
+        if bool(self.rules) == (self.outside_run is not None):
+            raise ValueError("give either 'rules' (evidenced by a run) or 'outside_run' (what it needs instead)")
+        return self
 
 
 class PackFile(Frozen):

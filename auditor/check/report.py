@@ -114,8 +114,9 @@ class ClauseRow(Frozen):
     id: str
     title: str
     rules: tuple[str, ...]
-    status: Literal["satisfied", "partial", "missing", "waived", "could_not_evaluate"]
+    status: Literal["satisfied", "partial", "missing", "waived", "could_not_evaluate", "not_evidenced"]
     counts: dict[str, int]
+    outside_run: str | None = Field(None, description="For 'not_evidenced': the evidence a run cannot give")
 
 
 class Totals(Frozen):

@@ -136,6 +136,17 @@ def starter_spec(root: Path) -> str:
         "#   reference_groups: {sex: male}    # optional: the group disparate impact compares with",
         "#   min_group_size: 30",
         "",
+        "# governance: the EU AI Act's Annex IV statements no run can measure (see the README); kept in the",
+        "# run record at capture. Every field is optional; the dossier's Annex IV table names what is missing.",
+        "# governance:",
+        "#   provider: null",
+        "#   system_name: null",
+        "#   system_version: null",
+        "#   risk_tier: not-assessed          # high-risk, limited, minimal or not-assessed",
+        "#   human_oversight: null",
+        "#   risk_management: null",
+        "#   not_applicable: {}               # e.g. {1(f): not a component of a product}",
+        "",
     ]
     return _dedupe_ids("\n".join(lines))
 

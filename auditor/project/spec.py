@@ -17,6 +17,7 @@ from auditor.files import exists
 from auditor.project.policy import PolicySettings
 from auditor.project.yamlfile import YamlFileError, line_of, load_model, read_text
 from auditor.record.base import Frozen
+from auditor.record.governance import GovernanceFields
 from auditor.record.lineage import DatasetRole, Datasheet, ProjectInfo
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ class ProjectSpec(Frozen):
     models: tuple[ModelSpec, ...] = ()
     predictions: PredictionsSpec | None = None
     policy: PolicySettings = PolicySettings()
+    governance: GovernanceFields = GovernanceFields()  # Annex IV statements; kept in the run record at capture
 
 
 def find_spec(start: Path) -> Path | None:

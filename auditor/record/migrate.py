@@ -24,6 +24,8 @@ What the history of the models says each version added, and what a step puts in 
   unrecorded. Only executed runs existed before, so an absent reproduction, no tags and
   nothing "not captured" are facts; an image's OS packages become `Missing`; a 1.2 container
   section (no 1.2 auditor wrote one) keeps `config` null, which readers show as "not recorded".
+- 1.4 added `governance` (auditor.yaml's governance section at capture): older records get
+  `Missing`, since the auditor that wrote them could not have kept one.
 
 The choice about `schema_version`: the upgraded record keeps it **as written**. Records on
 disk are immutable, their bytes and digest are the evidence, and the version is part of
@@ -109,6 +111,7 @@ def _to_1_3(data: Data, written: str) -> None:
 def _to_1_4(data: Data, written: str) -> None:
     """1.4 only adds optional sections; each one that has a `Missing` form says here why an older
     record lacks it."""
+    data.setdefault("governance", _missing(f"record schema {written} predates capture of the governance section"))
 
 
 STEPS: tuple[Step, ...] = (

@@ -20,6 +20,7 @@ from auditor.record.base import Frozen, Missing
 
 __all__ = ["Frozen", "Missing"]  # re-exported: most readers import every model from here
 from auditor.record.fairness import Fairness
+from auditor.record.governance import Governance
 from auditor.record.lineage import Lineage
 
 SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4"]  # the one list; migrate.py has a step from each older one
@@ -31,6 +32,7 @@ SCHEMA_VERSION: SchemaVersion = "1.4"
 # annotations and columns on lineage entries) and let ingested runs leave exit code,
 # user, host and logs unrecorded.
 # 1.4 (the dossier issue) adds optional evidence sections; each is listed here as it lands.
+# 1.4 adds `governance`: auditor.yaml's governance section as declared at capture (Annex IV).
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 
@@ -410,6 +412,10 @@ class RunRecord(Frozen):
     metrics: tuple[Metric, ...] = Field((), description="From auditor.log_metric, in logging order")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags an ingested run's source tool recorded")
     reproduction: Reproduction | None = Field(None, description="Set when this run re-executed another one")
+    governance: Annotated[Governance | Missing, Field(discriminator="state")] | None = Field(
+        None,
+        description="auditor.yaml's governance section as declared at capture; absent before 1.4 and for ingested runs",
+    )
 
     @model_validator(mode="before")
     @classmethod

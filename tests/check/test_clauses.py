@@ -76,3 +76,50 @@ def test_the_clause_map_and_the_rules_references_agree() -> None:
         cited = {ref.removeprefix("EU AI Act ").split(" (")[0] for ref in rule.references if "EU AI Act" in ref}
         mapped = {clause_id for clause_id, rules in rows.items() if rule.id in rules}
         assert cited == mapped, (rule.id, cited, mapped)
+
+
+OUTSIDE = Clause(id="Art. 12", title="logs", outside_run="the deployed system's logs")
+
+
+@pytest.mark.parametrize("outcome", ["pass", "fail", "could_not_evaluate", "waived", "not_applicable"])
+def test_a_clause_outside_the_run_is_never_evidenced_by_its_findings(outcome: str) -> None:
+    result = clause_status([_f("R-A-1", outcome)], OUTSIDE)
+    assert (result.status, result.counts) == ("not_evidenced", {})
+
+
+def test_art_12_is_never_satisfied_by_a_training_run() -> None:
+    """A run that passes every rule still does not show the deployed system's automatic logging."""
+    pack = load_pack(REPO / "rules" / "eu-ai-act.yaml")
+    clauses = {c.id: c for _, c in pack.clauses}
+    assert clauses["Art. 12"].rules == () and "deployed system" in (clauses["Art. 12"].outside_run or "")
+    passing = [_f(loaded.rule.id, "pass") for loaded in pack.rules]
+    table = {r.clause.id: r.status for r in clause_table(passing, [c for _, c in pack.clauses])}
+    assert table["Art. 12"] == "not_evidenced" and table["Art. 10(5)"] == "not_evidenced"
+    assert {s for c, s in table.items() if c not in ("Art. 12", "Art. 10(5)")} == {"satisfied"}
+
+
+def test_the_hardware_rule_serves_computational_resources() -> None:
+    pack = load_pack(REPO / "rules" / "eu-ai-act.yaml")
+    rows = {clause.id: clause.rules for _, clause in pack.clauses}
+    assert rows["Annex IV 2(c)"] == ("AUD-HW-001",)
+    assert "AUD-HW-001" not in rows["Annex IV 2(g)"]
+    assert "AUD-VULN-001" in rows["Annex IV 2(h)"] and "AUD-VULN-001" in rows["Art. 15(5)"]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ("    rules: [AUD-RUN-001]\n    outside_run: logs\n", "give either 'rules'"),
+        ("    outside_run: ''\n", "outside_run: String should have at least 1 character"),
+        ("", "give either 'rules'"),
+    ],
+)
+def test_a_clause_needs_rules_or_what_it_needs_instead(tmp_path: Path, body: str, problem: str) -> None:
+    (tmp_path / "default.yaml").write_text((REPO / "rules" / "default.yaml").read_text())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "pack: bad\nversion: 1\ndescription: d\nincludes: [default]\nclauses:\n  - id: Art. 12\n    title: t\n" + body
+    )
+    with pytest.raises(PackError, match=r"bad.yaml:\d+: clauses\[0\]") as info:
+        load_pack(bad)
+    assert problem in str(info.value)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from auditor.project.spec import SpecError, load_spec, parse_spec
-from tests.conftest import SAMPLE
+from tests.conftest import SAMPLE, CliRunner
 
 GOOD = """\
 version: 1
@@ -96,3 +96,50 @@ def test_hostile_yaml_is_refused_with_one_line(text: str, message: str) -> None:
     with pytest.raises(SpecError) as info:
         parse_spec(text, "auditor.yaml")
     assert info.value.message.startswith(message), info.value.message
+
+
+GOVERNED = "version: 1\nproject:\n  name: p\ngovernance:\n  provider: Acme\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            GOVERNED + "  risk_tier: high\n",
+            "auditor.yaml:6: governance.risk_tier: Input should be 'high-risk', 'limited', 'minimal' or 'not-assessed'",
+        ),
+        (GOVERNED + "  provder: Acme\n", "auditor.yaml:6: governance.provder: unknown key"),
+        (GOVERNED + "  standards: ISO/IEC 42001\n", "auditor.yaml:6: governance.standards: Input should be a valid"),
+        (GOVERNED + "  system_version: 1.0\n", "auditor.yaml:6: governance.system_version: Input should be a valid"),
+        (
+            GOVERNED + "  not_applicable: {2(z): not used}\n",
+            "auditor.yaml:6: governance.not_applicable: Value error, '2(z)' is not an Annex IV item",
+        ),
+        (
+            GOVERNED + "  not_applicable: {1(f): ' '}\n",
+            "auditor.yaml:6: governance.not_applicable: Value error, '1(f)': say why it does not apply",
+        ),
+        ("version: 1\nproject: {name: p}\ngovernance: [provider]\n", "auditor.yaml:3: governance: Input should be"),
+    ],
+)
+def test_governance_errors_name_file_line_and_field(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, "auditor.yaml")
+    assert info.value.message.startswith(message), info.value.message
+
+
+def test_the_sample_declares_governance_and_what_does_not_apply() -> None:
+    governance = load_spec(SAMPLE / "auditor.yaml").governance
+    assert governance.risk_tier == "not-assessed" and governance.provider
+    assert set(governance.not_applicable) == {"1(d)", "1(f)", "1(g)", "2(f)", "8", "9"}
+
+
+def test_bad_governance_stops_a_run_with_one_line_and_exit_2(cli: CliRunner, tmp_path: Path) -> None:
+    (tmp_path / "auditor.yaml").write_text(GOVERNED + "  risk_tier: very high\n")
+    done = cli("run", "--", "touch", "ran", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"auditor: error: {tmp_path / 'auditor.yaml'}:6: governance.risk_tier: "
+        "Input should be 'high-risk', 'limited', 'minimal' or 'not-assessed'"
+    ]
+    assert not (tmp_path / "ran").exists()

@@ -20,6 +20,7 @@ from auditor.record.findings import Finding, tally
 from auditor.record.lineage import Lineage
 from auditor.render.bounds import MAX_PACKAGES, MAX_ROWS, cut, first
 from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
+from auditor.render.dossier.build_annex import annex_iv
 from auditor.render.dossier.build_signoff import signoff_views
 from auditor.render.dossier.build_verdict import verdict_page
 from auditor.render.dossier.format import unrecorded, when
@@ -150,7 +151,8 @@ def build_dossier(
         fairness_missing=fairness_missing,
         fairness=build_data.fairness_blocks(record.fairness, report, drawing.fairness),
         rules=_rules(report, cuts),
-        clauses=tuple(ClauseView(c.pack, c.id, c.title, c.status, c.rules) for c in report.clauses),
+        clauses=tuple(ClauseView(c.pack, c.id, c.title, c.status, c.rules, c.outside_run) for c in report.clauses),
+        annex_iv=annex_iv(record, report, signoffs),
         reproducibility=_reproducibility(record, report),
         params=tuple(Item(k, repr(v) if isinstance(v, str) else str(v), mono=True) for k, v in params),
         params_note=params_note,

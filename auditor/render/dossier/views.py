@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from auditor.record.lineage import Documentation
+from auditor.render.dossier.views_annex import AnnexIV
 from auditor.render.dossier.views_verdict import VerdictPage
 
 
@@ -67,6 +68,7 @@ class ClauseView:
     title: str
     status: str
     rules: tuple[str, ...]
+    outside_run: str | None = None  # for "not_evidenced": what a run cannot show
 
 
 @dataclass(frozen=True)
@@ -325,4 +327,5 @@ class Dossier:
     logs: tuple[LogExcerpt, ...]
     logs_note: str  # why no log is stored, or what limits those that are
     glossary: tuple[tuple[str, str], ...] = field(default=())
+    annex_iv: AnnexIV | None = None  # every Annex IV item; None only for dossiers built without it
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})
