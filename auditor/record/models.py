@@ -31,6 +31,8 @@ SCHEMA_VERSION: SchemaVersion = "1.4"
 # annotations and columns on lineage entries) and let ingested runs leave exit code,
 # user, host and logs unrecorded.
 # 1.4 (the dossier issue) adds optional evidence sections; each is listed here as it lands.
+# - `lineage.datasets[].profile`: rows, columns, missing values, label balance per sensitive group
+#   and associations of a declared tabular dataset (record/profile.py); None for other data.
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 
