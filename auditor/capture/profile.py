@@ -78,13 +78,13 @@ RETRIES = 5  # columns re-read as text after a later block broke the type inferr
 
 @dataclass(frozen=True)
 class Roles:
-    """Which columns to look for: the label and the sensitive ones. `declared`: named for this
-    dataset in auditor.yaml (then a column the file lacks is noted), not taken from `predictions`."""
+    """Which columns to look for: the label and the sensitive ones. `declared`: those named for this
+    dataset in auditor.yaml (a file that lacks one gets a note), not taken from `predictions`."""
 
     label: str | None = None
     sensitive: tuple[str, ...] = ()
     favourable: str | None = None
-    declared: bool = False
+    declared: tuple[str, ...] = ()
 
 
 class ProfileError(Exception):
@@ -268,7 +268,7 @@ def _read_csv(handle: BinaryIO, delimiter: str, roles: Roles) -> _Read:
         try:
             return _drain(reader, counter, len(header) if include else None, shown, notes)
         except pa.ArrowInvalid as exc:
-            broken = re.search(r"In CSV column #(\d+): CSV conversion error to (\w+)", str(exc))
+            broken = re.search(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to (\w+)", str(exc))
             names = reader.schema.names
             if broken is None or int(broken.group(1)) >= len(names):
                 raise
@@ -557,10 +557,9 @@ def _profile(read: _Read, display: str, fmt: str, roles: Roles) -> TableProfile:
 
     sensitive = tuple(dict.fromkeys(s for s in roles.sensitive if s in names))
     label = roles.label if roles.label in names else None
-    if roles.declared:
-        for wanted in (roles.label, *roles.sensitive):
-            if wanted and wanted not in names:
-                notes.append(f"{wanted} (declared in auditor.yaml) is not a column of this file")
+    for wanted in roles.declared:
+        if wanted not in names:
+            notes.append(f"{wanted} (declared in auditor.yaml) is not a column of this file")
     profiles = []
     for name in read.shown:
         c = column(name)
@@ -661,7 +660,7 @@ def _same(value: str, wanted: str) -> bool:
 
 def roles_for(dataset: DatasetSpec, predictions: PredictionsSpec | None) -> Roles:
     """The dataset's own label and sensitive columns, else the predictions section's."""
-    declared = dataset.label_column is not None or dataset.sensitive_columns is not None
+    declared = tuple(c for c in (dataset.label_column, *(dataset.sensitive_columns or ())) if c)
     fallback_sensitive = predictions.sensitive_columns if predictions else ()
     return Roles(
         label=dataset.label_column or (predictions.label_column if predictions else None),

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from auditor.record.lineage import Documentation
+from auditor.render.dossier.views_profile import ProfileView
 
 
 @dataclass(frozen=True)
@@ -322,4 +323,5 @@ class Dossier:
     logs: tuple[LogExcerpt, ...]
     logs_note: str  # why no log is stored, or what limits those that are
     glossary: tuple[tuple[str, str], ...] = field(default=())
+    profiles: dict[str, ProfileView] = field(default_factory=dict)  # of tabular datasets, by dataset id
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})
