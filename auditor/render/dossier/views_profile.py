@@ -175,7 +175,7 @@ def _summary(c: ColumnProfile, top: int = TOP_SHOWN) -> str:
     if c.distinct == 0:
         return "empty"
     if c.top and (c.kind in ("text", "boolean") or c.distinct <= len(c.top)):
-        shown = " · ".join(f"{v.value} {v.count:,}" for v in c.top[:top])
+        shown = " · ".join(f"{v.value}: {v.count:,}" for v in c.top[:top])
         more = c.distinct - min(top, len(c.top))
         return shown + (f" · {more} more" if more > 0 else "")
     if c.min is not None or c.max is not None:
