@@ -576,7 +576,7 @@ def _profile(read: _Read, display: str, fmt: str, roles: Roles) -> TableProfile:
                 kind=c.kind,
                 arrow_type=str(raw.type),
                 missing=int(len(c.present) - c.present.sum()),
-                distinct=c.distinct,
+                distinct=c.distinct if c.kind != "other" or str(raw.type) == "null" else None,
                 associations=links,
                 **_summary(c, raw),
             )
@@ -609,6 +609,9 @@ def _counts(codes: np.ndarray, categories: list[str]) -> dict[str, int]:
 def _balance(label: _Column, sensitive: list[_Column], roles: Roles, notes: list[str]) -> LabelBalance | None:
     import numpy as np
 
+    if not label.distinct:
+        notes.append(f"{label.name} has no values: no balance computed")
+        return None
     if label.codes is None or label.distinct > MAX_LABELS:
         notes.append(f"{label.name} has {label.distinct:,} distinct values: not a class label, no balance computed")
         return None
@@ -623,7 +626,8 @@ def _balance(label: _Column, sensitive: list[_Column], roles: Roles, notes: list
         if s.name == label.name:
             continue
         if s.codes is None:
-            notes.append(f"{s.name} has {s.distinct:,} distinct values: too many groups for a label balance")
+            why = f"{s.distinct:,} distinct values: too many groups" if s.distinct else "no values: no groups"
+            notes.append(f"{s.name} has {why} for a label balance")
             continue
         codes = np.where(s.present, s.codes, len(s.categories))  # absent -> its own group
         names = [*s.categories, "(missing)"]

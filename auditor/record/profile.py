@@ -24,11 +24,15 @@ is text or boolean, or an integer column with at most `CATEGORICAL_MAX_DISTINCT`
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
 
 from pydantic import Field
 
 from auditor.record.base import Frozen, Missing
+
+if TYPE_CHECKING:
+    from auditor.record.lineage import Lineage
+    from auditor.record.models import RunRecord
 
 ColumnKind = Literal["integer", "decimal number", "text", "date/time", "boolean", "other"]
 Measure = Literal["cramers_v", "correlation_ratio", "pearson_abs"]
@@ -53,7 +57,7 @@ class ColumnProfile(Frozen):
     kind: ColumnKind = Field(description="The type pyarrow inferred, in plain words")
     arrow_type: str = Field(description="The type pyarrow inferred, e.g. int64, string, timestamp[s]")
     missing: int = Field(description="Empty or null values")
-    distinct: int = Field(description="Distinct values among the present ones")
+    distinct: int | None = Field(description="Distinct values among the present ones; None for nested types")
     top: tuple[ValueCount, ...] = Field((), description="Most frequent values of a low-cardinality column")
     min: float | None = None
     median: float | None = None
@@ -120,47 +124,51 @@ class DataProfile(Frozen):
 
 
 Profile = Annotated[DataProfile | Missing, Field(discriminator="state")]
+Profiled: TypeAlias = "RunRecord | Lineage | DataProfile | TableProfile | Missing | None"
 
 
-def associations_for(profile: DataProfile | TableProfile | None, column: str) -> dict[str, float]:
+def associations_for(source: Profiled, column: str) -> dict[str, float]:
     """How strongly `column` is associated with each sensitive column, e.g. {"age_group": 0.87}.
 
-    For a folder (a DataProfile of several files) the strongest value over its files. Empty when
-    the column or the profile is absent. The measure behind each value is in the profile."""
-    if profile is None:
-        return {}
+    `source` is a run record, its lineage, one dataset's profile or one file's. Over several files
+    (a folder's splits, or every dataset of a run) the strongest value is kept. Empty when the column
+    or the profile is absent. The measure behind each value is in the profile."""
     out: dict[str, float] = {}
-    for table in _tables(profile):
+    for table in _tables(source):
         found = table.column(column)
         for sensitive, association in (found.associations if found else {}).items():
             out[sensitive] = max(out.get(sensitive, 0.0), association.value)
     return out
 
 
-def likely_proxies(
-    profile: DataProfile | TableProfile | None, threshold: float = PROXY_THRESHOLD
-) -> dict[str, dict[str, float]]:
+def likely_proxies(source: Profiled, threshold: float = PROXY_THRESHOLD) -> dict[str, dict[str, float]]:
     """Columns whose association with a sensitive column is at least `threshold`, other than the
-    sensitive columns and the label themselves: {column: {sensitive column: strength}}."""
-    if profile is None:
-        return {}
-    tables = (
-        [profile] if isinstance(profile, TableProfile) else [t for t in profile.files if isinstance(t, TableProfile)]
-    )
-    sensitive = {s for t in tables if isinstance(t, TableProfile) for s in t.sensitive_columns}
-    sensitive |= {t.balance.label_column for t in tables if isinstance(t, TableProfile) and t.balance}
-    names = dict.fromkeys(c.name for t in tables if isinstance(t, TableProfile) for c in t.columns)
+    sensitive columns and the label themselves: {column: {sensitive column: strength}}. `source`
+    as for `associations_for`."""
+    tables = _tables(source)
+    sensitive = {s for t in tables for s in t.sensitive_columns}
+    sensitive |= {t.balance.label_column for t in tables if t.balance}
+    names = dict.fromkeys(c.name for t in tables for c in t.columns)
     out: dict[str, dict[str, float]] = {}
     for name in names:
         if name in sensitive:
             continue
-        strong = {s: v for s, v in associations_for(profile, name).items() if v >= threshold}
+        strong = {s: v for s, v in associations_for(source, name).items() if v >= threshold}
         if strong:
             out[name] = strong
     return out
 
 
-def _tables(profile: DataProfile | TableProfile) -> list[TableProfile]:
-    if isinstance(profile, TableProfile):
-        return [profile]
-    return [t for t in profile.files if isinstance(t, TableProfile)]
+def _tables(source: Profiled) -> list[TableProfile]:
+    from auditor.record.lineage import Lineage  # lineage.py imports this module
+
+    if source is None or isinstance(source, Missing):
+        return []
+    if isinstance(source, TableProfile):
+        return [source]
+    if isinstance(source, DataProfile):
+        return [t for t in source.files if isinstance(t, TableProfile)]
+    lineage = source if isinstance(source, Lineage) else getattr(source, "lineage", None)
+    if not isinstance(lineage, Lineage):
+        return []
+    return [t for d in lineage.datasets for t in _tables(d.profile)]

@@ -441,3 +441,39 @@ def test_a_run_records_the_profiles_of_its_declared_tabular_data(cli: CliRunner,
     split = datasets["split"]["profile"]["files"]
     assert [f["file"] for f in split] == ["test.csv", "train.csv"] and [f["rows"] for f in split] == [51, 149]
     assert all("age (declared in auditor.yaml) is not a column of this file" in f["notes"] for f in split)
+
+
+def test_nested_and_empty_columns_are_named_not_summarised(tmp_path: Path) -> None:
+    path = tmp_path / "nested.parquet"
+    table = pa.table(
+        {
+            "tags": [["a"], ["b", "c"], None, []],
+            "nothing": pa.array([None] * 4, type=pa.string()),
+            "y": [1, 0, 1, 1],
+        }
+    )
+    pq.write_table(table, path)
+    found = one(profile_dataset(path, Roles(label="y", sensitive=("nothing",))))
+    tags, nothing, _ = found.columns
+    assert tags.kind == "other" and tags.distinct is None and tags.missing == 1
+    assert nothing.kind == "text" and nothing.distinct == 0 and nothing.missing == 4
+    assert found.balance is not None and found.balance.label_counts == {"0": 1, "1": 3}
+    assert "nothing has no values: no groups for a label balance" in found.balance.notes + found.notes
+
+
+def test_a_whole_record_answers_which_columns_stand_in_for_a_sensitive_one(tmp_path: Path) -> None:
+    from tests.factories import make_record
+    from tests.render.dossier.test_diagram import pipeline
+
+    frame = pd.read_csv(german())
+    frame["age_group"] = np.where(frame.age < 25, "<25", "25+")
+    frame.to_csv(tmp_path / "train.csv", index=False)
+    profile = profile_dataset(tmp_path / "train.csv", Roles(label="risk", sensitive=("sex", "age_group")))
+    lineage = pipeline()
+    datasets = tuple(d.model_copy(update={"profile": profile}) if d.id == "clean" else d for d in lineage.datasets)
+    record = make_record().model_copy(update={"lineage": lineage.model_copy(update={"datasets": datasets})})
+    by_record = associations_for(record, "age")
+    assert by_record == associations_for(profile, "age") == associations_for(record.lineage, "age")
+    assert by_record["age_group"] == pytest.approx(eta(frame, "age_group", "age"), abs=1e-6)
+    assert set(likely_proxies(record)) == set(likely_proxies(profile)) and "age" in likely_proxies(record)
+    assert associations_for(make_record(), "age") == {} and associations_for(record, "no such column") == {}

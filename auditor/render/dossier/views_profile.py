@@ -172,6 +172,8 @@ def _number(value: float | None, integer: bool) -> str:
 
 
 def _summary(c: ColumnProfile, top: int = TOP_SHOWN) -> str:
+    if c.distinct is None:
+        return f"{c.arrow_type}: not summarised"
     if c.distinct == 0:
         return "empty"
     if c.top and (c.kind in ("text", "boolean") or c.distinct <= len(c.top)):
