@@ -140,6 +140,9 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
             members = data[data[group.attribute] == group.group]
             assert group.rows == len(members) and group.label_counts["1"] == (members.risk == 1).sum()
     assert "age" in likely_proxies(split)  # age stands in for age_group (η about 0.5)
+    (scored,) = DataProfile.model_validate(profiles["predictions"]).files
+    assert isinstance(scored, TableProfile) and scored.model_outputs == ("prediction", "score")
+    check_against_pandas(scored, frame)
 
     # `auditor check` on the real run, with the sample's own policy (eu-ai-act, fail on low) and the
     # real advisory snapshot: a truthful verdict with real findings, not an all-green page.

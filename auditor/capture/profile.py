@@ -85,6 +85,7 @@ class Roles:
     sensitive: tuple[str, ...] = ()
     favourable: str | None = None
     declared: tuple[str, ...] = ()
+    outputs: tuple[str, ...] = ()  # a predictions file's prediction and score columns
 
 
 class ProfileError(Exception):
@@ -594,6 +595,7 @@ def _profile(read: _Read, display: str, fmt: str, roles: Roles) -> TableProfile:
         column_count=read.column_count,
         columns=tuple(profiles),
         sensitive_columns=sensitive,
+        model_outputs=tuple(c for c in roles.outputs if c in names),
         balance=balance,
         notes=tuple(notes),
     )
@@ -666,12 +668,20 @@ def roles_for(dataset: DatasetSpec, predictions: PredictionsSpec | None) -> Role
     """The dataset's own label and sensitive columns, else the predictions section's."""
     declared = tuple(c for c in (dataset.label_column, *(dataset.sensitive_columns or ())) if c)
     fallback_sensitive = predictions.sensitive_columns if predictions else ()
+    outputs: tuple[str, ...] = ()
+    if predictions is not None and dataset.path is not None and _same_path(dataset.path, predictions.path):
+        outputs = tuple(c for c in (predictions.prediction_column, predictions.score_column) if c)
     return Roles(
         label=dataset.label_column or (predictions.label_column if predictions else None),
         sensitive=dataset.sensitive_columns if dataset.sensitive_columns is not None else fallback_sensitive,
         favourable=dataset.favourable_label or (predictions.favourable_outcome if predictions else None),
         declared=declared,
+        outputs=outputs,
     )
+
+
+def _same_path(a: str, b: str) -> bool:
+    return os.path.normpath(a) == os.path.normpath(b)
 
 
 def profile_declared(

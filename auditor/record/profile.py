@@ -97,6 +97,9 @@ class TableProfile(Frozen):
     column_count: int = Field(description="Columns in the file")
     columns: tuple[ColumnProfile, ...] = Field(description="The first columns (see `column_count`)")
     sensitive_columns: tuple[str, ...] = Field((), description="Found in the file; the associations are with these")
+    model_outputs: tuple[str, ...] = Field(
+        (), description="The predictions file's prediction and score columns: outputs, never flagged as proxies"
+    )
     balance: LabelBalance | None = Field(None, description="None when no label column is in the file")
     notes: tuple[str, ...] = ()
 
@@ -143,11 +146,12 @@ def associations_for(source: Profiled, column: str) -> dict[str, float]:
 
 def likely_proxies(source: Profiled, threshold: float = PROXY_THRESHOLD) -> dict[str, dict[str, float]]:
     """Columns whose association with a sensitive column is at least `threshold`, other than the
-    sensitive columns and the label themselves: {column: {sensitive column: strength}}. `source`
-    as for `associations_for`."""
+    sensitive columns, the label and a predictions file's outputs: {column: {sensitive column:
+    strength}}. `source` as for `associations_for`."""
     tables = _tables(source)
     sensitive = {s for t in tables for s in t.sensitive_columns}
     sensitive |= {t.balance.label_column for t in tables if t.balance}
+    sensitive |= {c for t in tables for c in t.model_outputs}
     names = dict.fromkeys(c.name for t in tables for c in t.columns)
     out: dict[str, dict[str, float]] = {}
     for name in names:

@@ -477,3 +477,23 @@ def test_a_whole_record_answers_which_columns_stand_in_for_a_sensitive_one(tmp_p
     assert by_record["age_group"] == pytest.approx(eta(frame, "age_group", "age"), abs=1e-6)
     assert set(likely_proxies(record)) == set(likely_proxies(profile)) and "age" in likely_proxies(record)
     assert associations_for(make_record(), "age") == {} and associations_for(record, "no such column") == {}
+
+
+def test_a_predictions_files_outputs_are_never_flagged_as_proxies(tmp_path: Path) -> None:
+    spec = parse_spec(
+        spec_text("- {id: p, role: output, path: ./out/p.csv}\n- {id: q, role: output, path: out/q.csv}\n")
+        + "predictions: {path: out/p.csv, label_column: y, prediction_column: yhat, score_column: s,"
+        " sensitive_columns: [g], favourable_outcome: '1'}\n",
+        "auditor.yaml",
+    )
+    roles = profiling.roles_for(spec.datasets[0], spec.predictions)
+    assert roles == Roles(label="y", sensitive=("g",), favourable="1", outputs=("yhat", "s"))
+    assert profiling.roles_for(spec.datasets[1], spec.predictions).outputs == ()
+    g = np.repeat(["a", "b"], 50)
+    frame = pd.DataFrame({"g": g, "y": np.tile([0, 1], 50), "yhat": (g == "a").astype(int), "s": (g == "a") * 0.5})
+    frame["proxy"] = frame.yhat
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    profile = profile_dataset(tmp_path / "p.csv", roles)
+    assert one(profile).model_outputs == ("yhat", "s")
+    assert associations_for(profile, "yhat") == {"g": 1.0}  # measured all the same
+    assert set(likely_proxies(profile)) == {"proxy"}
