@@ -28,7 +28,8 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -94,11 +95,6 @@ class ProfileError(Exception):
 
 def tabular_format(name: str) -> str | None:
     return SUFFIXES.get(Path(name).suffix.lower())
-
-
-def is_tabular(path: Path) -> bool:
-    """A tabular file by its name, or a folder (whose tabular files are profiled)."""
-    return tabular_format(path.name) is not None or path.is_dir()
 
 
 def profile_dataset(path: Path, roles: Roles, cancel: threading.Event | None = None) -> DataProfile | Missing | None:
@@ -180,28 +176,21 @@ class _Counting(io.RawIOBase):
         return n or 0
 
 
-class _open:
-    """A regular file opened for reading (a FIFO or device refused before it can block)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.handle: BinaryIO | None = None
-
-    def __enter__(self) -> BinaryIO:
-        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise ProfileError("not a regular file")
-            os.set_blocking(fd, True)
-            self.handle = os.fdopen(fd, "rb")
-        except BaseException:
-            os.close(fd)
-            raise
-        return self.handle
-
-    def __exit__(self, *_: object) -> None:
-        if self.handle is not None:
-            self.handle.close()
+@contextmanager
+def _open(path: Path) -> Iterator[BinaryIO]:
+    """A regular file opened for reading (a FIFO or device refused before it can block). Links are
+    followed, as the content hash follows them (a container run's escaping links are never hashed)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ProfileError("not a regular file")
+        os.set_blocking(fd, True)
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with handle:
+        yield handle
 
 
 @dataclass
