@@ -144,7 +144,10 @@ def profile_file(path: Path, display: str, roles: Roles, fmt: str | None = None)
                 read = _read_parquet(handle, roles)
             else:
                 read = _read_csv(handle, "\t" if fmt == "tsv" else ",", roles)
-        return _profile(read, display, fmt, roles)
+        import numpy as np
+
+        with np.errstate(all="ignore"):  # an infinity or overflow yields a None, not a warning
+            return _profile(read, display, fmt, roles)
     except ProfileError as exc:
         return UnprofiledFile(file=display, reason=str(exc))
     except OSError as exc:
@@ -478,6 +481,9 @@ def association(a: _Column, b: _Column) -> Association | None:
     import numpy as np
 
     both = a.present & b.present
+    for side in (a, b):
+        if side.numbers is not None:  # an infinity has no place in a mean or a correlation
+            both &= np.isfinite(side.numbers)
     n = int(both.sum())
     if n < 2:
         return None
