@@ -139,7 +139,7 @@ class DataCapture:
         logged = _logged_datasets(result.events, self.root, notes, self._mounted)
         spec = self.spec or ProjectSpec(project=ProjectInfo(name=project))
         after = self._hash_after(spec, logged)
-        produced = [d for d in (*spec.datasets, *logged) if d.role != "input"]
+        produced = [*(d for d in spec.datasets if d.role != "input"), *logged]  # logged ones are hashed after
         profiles = {**self.profiles, **profile_declared(produced, after, self.root, spec.predictions, self.cancel)}
         observation = self._observation(spec, logged, result)
         if len(self.tree) >= MAX_ENTRIES:

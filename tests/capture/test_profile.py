@@ -420,6 +420,9 @@ def test_a_run_records_the_profiles_of_its_declared_tabular_data(cli: CliRunner,
         "open('params.yaml').read()\n"
         "for name, part in (('train', rows[1:150]), ('test', rows[150:])):\n"
         "    csv.writer(open(f'out/split/{name}.csv', 'w', newline='')).writerows([rows[0], *part])\n"
+        "open('extra.tsv', 'w').write('a\\tb\\n1\\tx\\n')\n"
+        "import auditor\n"
+        "auditor.log_dataset('extra.tsv', role='input')\n"
     )
     (project / "auditor.yaml").write_text(
         spec_text(
@@ -441,6 +444,8 @@ def test_a_run_records_the_profiles_of_its_declared_tabular_data(cli: CliRunner,
     split = datasets["split"]["profile"]["files"]
     assert [f["file"] for f in split] == ["test.csv", "train.csv"] and [f["rows"] for f in split] == [51, 149]
     assert all("age (declared in auditor.yaml) is not a column of this file" in f["notes"] for f in split)
+    (logged,) = datasets["logged-1"]["profile"]["files"]  # auditor.log_dataset: profiled like the declared ones
+    assert (logged["format"], logged["rows"], logged["column_count"]) == ("tsv", 1, 2)
 
 
 def test_nested_and_empty_columns_are_named_not_summarised(tmp_path: Path) -> None:
