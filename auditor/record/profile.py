@@ -24,15 +24,11 @@ is text or boolean, or an integer column with at most `CATEGORICAL_MAX_DISTINCT`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Literal, TypeAlias
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from auditor.record.base import Frozen, Missing
-
-if TYPE_CHECKING:
-    from auditor.record.lineage import Lineage
-    from auditor.record.models import RunRecord
 
 ColumnKind = Literal["integer", "decimal number", "text", "date/time", "boolean", "other"]
 Measure = Literal["cramers_v", "correlation_ratio", "pearson_abs"]
@@ -127,7 +123,9 @@ class DataProfile(Frozen):
 
 
 Profile = Annotated[DataProfile | Missing, Field(discriminator="state")]
-Profiled: TypeAlias = "RunRecord | Lineage | DataProfile | TableProfile | Missing | None"
+# A run record, its lineage, a dataset's profile or a file's: read by duck typing, since
+# lineage.py and models.py import this module.
+Profiled = object
 
 
 def associations_for(source: Profiled, column: str) -> dict[str, float]:
@@ -164,15 +162,12 @@ def likely_proxies(source: Profiled, threshold: float = PROXY_THRESHOLD) -> dict
 
 
 def _tables(source: Profiled) -> list[TableProfile]:
-    from auditor.record.lineage import Lineage  # lineage.py imports this module
-
-    if source is None or isinstance(source, Missing):
-        return []
     if isinstance(source, TableProfile):
         return [source]
     if isinstance(source, DataProfile):
         return [t for t in source.files if isinstance(t, TableProfile)]
-    lineage = source if isinstance(source, Lineage) else getattr(source, "lineage", None)
-    if not isinstance(lineage, Lineage):
+    lineage = getattr(source, "lineage", source)  # a run record, or its lineage
+    datasets = getattr(lineage, "datasets", None)
+    if not isinstance(datasets, tuple):
         return []
-    return [t for d in lineage.datasets for t in _tables(d.profile)]
+    return [t for d in datasets for t in _tables(getattr(d, "profile", None))]
