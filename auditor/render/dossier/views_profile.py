@@ -50,7 +50,7 @@ class ProfileTable:
     title: str | None  # the file, when a table shows one file of a folder
     files: tuple[str, ...]  # summary column headings ("Summary" for one file)
     columns: tuple[ProfileColumn, ...]
-    balance_head: str | None  # e.g. "risk = 1 (favourable)"; None without a label balance
+    balance_head: str | None  # e.g. "risk = 1" (the favourable label's share); None without a label balance
     balance: tuple[BalanceRow, ...]
     notes: tuple[str, ...]
     gaps: bool = True  # whether any column misses values (else the Missing column is left out)
@@ -194,7 +194,7 @@ def _balance(balances: Sequence[LabelBalance | None]) -> tuple[str, tuple[Balanc
     first = present[0]
     favourable = first.favourable_label
     if favourable is not None and all(b.favourable_label == favourable for b in present):
-        head = f"{first.label_column} = {favourable} (favourable)"
+        head = f"{first.label_column} = {favourable}"
     else:
         favourable = None
         head = f"{first.label_column} values"
