@@ -1,6 +1,7 @@
 """Profiles of declared tabular datasets (CSV, TSV, Parquet), read with pyarrow at capture.
 
-What a profile holds, and the association measures, are defined in auditor/record/profile.py.
+What a profile holds, and the association measures, are defined in auditor/record/profile.py;
+this module finds and reads the files, auditor/capture/profile_stats.py computes the statistics.
 A dataset is tabular by its name (.csv, .tsv, .parquet, .pq); a folder is profiled file by file
 (train/test splits). The name decides, a cheap sniff of the first bytes confirms: a ".csv" that
 holds binary data or is not UTF-8, or a ".parquet" without Parquet's magic bytes, is "could not
@@ -25,38 +26,20 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import math
 import os
 import re
 import stat
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import Any, BinaryIO
 
+from auditor.capture.profile_stats import ReadTable, Roles, table_profile
 from auditor.project.spec import DatasetSpec, PredictionsSpec
 from auditor.record.base import Missing
 from auditor.record.lineage import ContentHash, Hash
-from auditor.record.profile import (
-    CATEGORICAL_MAX_DISTINCT,
-    Association,
-    ColumnKind,
-    ColumnProfile,
-    DataProfile,
-    FileProfile,
-    GroupBalance,
-    LabelBalance,
-    Profile,
-    TableProfile,
-    UnprofiledFile,
-    ValueCount,
-)
-
-if TYPE_CHECKING:
-    import numpy as np
-    import pyarrow as pa
+from auditor.record.profile import DataProfile, FileProfile, Profile, UnprofiledFile
 
 SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 BLOCK = 1 << 20  # a CSV row (and the header) must fit in one block
@@ -70,25 +53,7 @@ MAX_ROW_GROUP = 1 << 30  # uncompressed bytes of the columns read from one Parqu
 COLUMN_LIMIT = 200
 MAX_FILES = 20  # tabular files profiled in one folder
 MAX_WALK = 10_000  # entries looked at in one folder
-TOP_VALUES = 5
-TOP_MAX_DISTINCT = 50  # text columns with at most this many distinct values get their top values
-MAX_CATEGORIES = 50  # a categorical column with more values gets no association (V would mislead)
-MAX_GROUPS = 50  # sensitive groups kept in the label balance
-MAX_LABELS = 20  # a label with more distinct values is not a class label: no balance
-TEXT_CUT = 60
 RETRIES = 5  # columns re-read as text after a later block broke the type inferred from the first
-
-
-@dataclass(frozen=True)
-class Roles:
-    """Which columns to look for: the label and the sensitive ones. `declared`: those named for this
-    dataset in auditor.yaml (a file that lacks one gets a note), not taken from `predictions`."""
-
-    label: str | None = None
-    sensitive: tuple[str, ...] = ()
-    favourable: str | None = None
-    declared: tuple[str, ...] = ()
-    outputs: tuple[str, ...] = ()  # a predictions file's prediction and score columns
 
 
 class ProfileError(Exception):
@@ -149,7 +114,7 @@ def profile_file(path: Path, display: str, roles: Roles, fmt: str | None = None)
         import numpy as np
 
         with np.errstate(all="ignore"):  # an infinity or overflow yields a None, not a warning
-            return _profile(read, display, fmt, roles)
+            return table_profile(read, display, fmt, roles)
     except ProfileError as exc:
         return UnprofiledFile(file=display, reason=str(exc))
     except OSError as exc:
@@ -198,17 +163,6 @@ def _open(path: Path) -> Iterator[BinaryIO]:
         yield handle
 
 
-@dataclass
-class _Read:
-    table: pa.Table
-    column_count: int
-    shown: list[str]  # the columns profiled, in file order
-    complete: bool
-    limit: str | None
-    total_rows: int | None = None
-    notes: tuple[str, ...] = ()
-
-
 def _wanted(names: Sequence[str], roles: Roles) -> tuple[list[str], list[str]]:
     """(columns to read, columns to show): the first COLUMN_LIMIT, plus label and sensitive ones."""
     shown = list(names[:COLUMN_LIMIT])
@@ -241,7 +195,7 @@ def _sniff_text(handle: BinaryIO, delimiter: str) -> list[str]:
     return header
 
 
-def _read_csv(handle: BinaryIO, delimiter: str, roles: Roles) -> _Read:
+def _read_csv(handle: BinaryIO, delimiter: str, roles: Roles) -> ReadTable:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -277,7 +231,7 @@ def _read_csv(handle: BinaryIO, delimiter: str, roles: Roles) -> _Read:
     raise ProfileError(f"more than {RETRIES} columns change type after the first rows")
 
 
-def _drain(reader: Any, counter: _Counting, column_count: int | None, shown: list[str], notes: list[str]) -> _Read:
+def _drain(reader: Any, counter: _Counting, column_count: int | None, shown: list[str], notes: list[str]) -> ReadTable:
     import pyarrow as pa
 
     width = max(1, len(reader.schema))
@@ -311,10 +265,10 @@ def _drain(reader: Any, counter: _Counting, column_count: int | None, shown: lis
         limit = None
     shown = [n for n in shown if n in table.column_names] if shown else table.column_names[:COLUMN_LIMIT]
     count = table.num_columns if column_count is None else column_count
-    return _Read(table, count, shown, complete, limit, notes=tuple(notes))
+    return ReadTable(table, count, shown, complete, limit, notes=tuple(notes))
 
 
-def _read_parquet(handle: BinaryIO, roles: Roles) -> _Read:
+def _read_parquet(handle: BinaryIO, roles: Roles) -> ReadTable:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -372,290 +326,7 @@ def _read_parquet(handle: BinaryIO, roles: Roles) -> _Read:
         complete, limit = False, f"the first {len(groups)} row groups"
     schema = pa.schema([parquet.schema_arrow.field(n) for n in read])
     table = pa.Table.from_batches(batches, schema=schema)
-    return _Read(table, len(names), shown, complete, limit if not complete else None, total_rows=meta.num_rows)
-
-
-# --- the profile of what was read ------------------------------------------------------------------
-
-
-def _kind(t: pa.DataType) -> ColumnKind:
-    import pyarrow as pa
-
-    if pa.types.is_dictionary(t):
-        t = t.value_type
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_floating(t) or pa.types.is_decimal(t):
-        return "decimal number"
-    if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
-        return "text"
-    if pa.types.is_temporal(t):
-        return "date/time"
-    return "other"
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    text = value.isoformat() if hasattr(value, "isoformat") else str(value)
-    return text if len(text) <= TEXT_CUT else text[: TEXT_CUT - 1] + "…"
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if math.isfinite(value) else None
-
-
-@dataclass
-class _Column:
-    """One column prepared once: what is present, as numbers or as category codes."""
-
-    name: str
-    kind: ColumnKind
-    present: np.ndarray  # bool per row
-    numbers: np.ndarray | None  # float64 per row (NaN where absent) for integer/decimal columns
-    codes: np.ndarray | None  # int per row (-1 where absent) for columns with few enough values
-    categories: list[str]
-    distinct: int
-
-
-def _prepare(name: str, column: pa.ChunkedArray) -> _Column:
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    kind = _kind(column.type)
-    if pa.types.is_dictionary(column.type):
-        column = column.cast(column.type.value_type)
-    present = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-    numbers = None
-    if kind in ("integer", "decimal number"):
-        numbers = np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-        present &= ~np.isnan(numbers)
-    codes: np.ndarray | None = None
-    categories: list[str] = []
-    distinct = 0
-    if kind != "other":
-        if numbers is not None:
-            distinct = len(np.unique(numbers[present]))
-        else:
-            distinct = len(pc.unique(column.filter(pa.array(present))))
-        if 0 < distinct <= max(MAX_CATEGORIES, MAX_GROUPS, MAX_LABELS):
-            encoded = pc.dictionary_encode(column.combine_chunks())
-            idx = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.float64)
-            codes = np.where(present, np.nan_to_num(idx, nan=-1), -1).astype(np.int64)
-            categories = [_text(v) for v in encoded.dictionary.to_pylist()]
-    return _Column(name, kind, present, numbers, codes, categories, distinct)
-
-
-def _is_categorical(c: _Column) -> bool:
-    if c.kind in ("text", "boolean"):
-        return c.codes is not None and c.distinct <= MAX_CATEGORIES
-    return c.kind == "integer" and c.codes is not None and c.distinct <= CATEGORICAL_MAX_DISTINCT
-
-
-def _summary(c: _Column, column: pa.ChunkedArray) -> dict[str, Any]:
-    import numpy as np
-    import pyarrow.compute as pc
-
-    out: dict[str, Any] = {}
-    if c.numbers is not None and c.present.any():
-        values = c.numbers[c.present]
-        out.update(min=_finite(values.min()), median=_finite(float(np.median(values))), max=_finite(values.max()))
-    if c.kind == "date/time" and c.present.any():
-        bounds = pc.min_max(column).as_py()
-        out.update(earliest=_text(bounds["min"]), latest=_text(bounds["max"]))
-    few = c.distinct <= (TOP_MAX_DISTINCT if c.kind in ("text", "boolean") else CATEGORICAL_MAX_DISTINCT)
-    if c.codes is not None and few and c.kind != "decimal number":
-        counts = np.bincount(c.codes[c.codes >= 0], minlength=len(c.categories))
-        order = sorted(range(len(counts)), key=lambda i: (-counts[i], c.categories[i]))
-        out["top"] = tuple(
-            ValueCount(value=c.categories[i], count=int(counts[i])) for i in order[:TOP_VALUES] if counts[i]
-        )
-    return out
-
-
-def association(a: _Column, b: _Column) -> Association | None:
-    """The association of two columns (see record/profile.py), or None when it is undefined."""
-    import numpy as np
-
-    both = a.present & b.present
-    for side in (a, b):
-        if side.numbers is not None:  # an infinity has no place in a mean or a correlation
-            both &= np.isfinite(side.numbers)
-    n = int(both.sum())
-    if n < 2:
-        return None
-    cat_a, cat_b = _is_categorical(a), _is_categorical(b)
-    if cat_a and cat_b and a.codes is not None and b.codes is not None:
-        value = cramers_v(a.codes[both], b.codes[both])
-        measure = "cramers_v"
-    elif (cat_a or cat_b) and (a.numbers is not None or b.numbers is not None):
-        cat, num = (a, b) if cat_a else (b, a)
-        if num.numbers is None or cat.codes is None:
-            return None
-        value = correlation_ratio(cat.codes[both], num.numbers[both])
-        measure = "correlation_ratio"
-    elif a.numbers is not None and b.numbers is not None:
-        x, y = a.numbers[both], b.numbers[both]
-        if np.ptp(x) == 0 or np.ptp(y) == 0:
-            return None
-        value = abs(float(np.corrcoef(x, y)[0, 1]))
-        measure = "pearson_abs"
-    else:
-        return None
-    if value is None or not math.isfinite(value):
-        return None
-    return Association(measure=measure, value=round(min(1.0, max(0.0, value)), 6), rows=n)
-
-
-def cramers_v(x: np.ndarray, y: np.ndarray) -> float | None:
-    """Cramér's V of two code arrays (no bias correction); None when either has one value only."""
-    import numpy as np
-
-    _, xi = np.unique(x, return_inverse=True)
-    _, yi = np.unique(y, return_inverse=True)
-    r, c = int(xi.max()) + 1, int(yi.max()) + 1
-    if min(r, c) < 2:
-        return None
-    table = np.bincount(xi * c + yi, minlength=r * c).reshape(r, c).astype(np.float64)
-    n = table.sum()
-    expected = np.outer(table.sum(axis=1), table.sum(axis=0)) / n
-    chi2 = float(((table - expected) ** 2 / expected).sum())
-    return math.sqrt(chi2 / (n * (min(r, c) - 1)))
-
-
-def correlation_ratio(codes: np.ndarray, values: np.ndarray) -> float | None:
-    """η: the square root of the share of the values' variance between the categories."""
-    import numpy as np
-
-    _, groups = np.unique(codes, return_inverse=True)
-    total = float(((values - values.mean()) ** 2).sum())
-    if total == 0:
-        return None
-    counts = np.bincount(groups)
-    means = np.bincount(groups, weights=values) / counts
-    between = float((counts * (means - values.mean()) ** 2).sum())
-    return math.sqrt(between / total)
-
-
-def _profile(read: _Read, display: str, fmt: str, roles: Roles) -> TableProfile:
-    table = read.table
-    notes = list(read.notes)
-    names = table.column_names
-    prepared: dict[str, _Column] = {}
-
-    def column(name: str) -> _Column:
-        if name not in prepared:
-            prepared[name] = _prepare(name, table.column(names.index(name)))
-        return prepared[name]
-
-    sensitive = tuple(dict.fromkeys(s for s in roles.sensitive if s in names))
-    label = roles.label if roles.label in names else None
-    for wanted in roles.declared:
-        if wanted not in names:
-            notes.append(f"{wanted} (declared in auditor.yaml) is not a column of this file")
-    profiles = []
-    for name in read.shown:
-        c = column(name)
-        raw = table.column(names.index(name))
-        links = {}
-        for s in sensitive:
-            if s != name:
-                found = association(c, column(s))
-                if found is not None:
-                    links[s] = found
-        profiles.append(
-            ColumnProfile(
-                name=name,
-                kind=c.kind,
-                arrow_type=str(raw.type),
-                missing=int(len(c.present) - c.present.sum()),
-                distinct=c.distinct if c.kind != "other" or str(raw.type) == "null" else None,
-                associations=links,
-                **_summary(c, raw),
-            )
-        )
-    if read.column_count > len(read.shown):
-        notes.append(f"only the first {len(read.shown)} of {read.column_count:,} columns are profiled")
-    balance = _balance(column(label), [column(s) for s in sensitive], roles, notes) if label else None
-    return TableProfile(
-        file=display,
-        format=fmt,
-        rows=table.num_rows,
-        complete=read.complete,
-        total_rows=read.total_rows,
-        limit=read.limit,
-        column_count=read.column_count,
-        columns=tuple(profiles),
-        sensitive_columns=sensitive,
-        model_outputs=tuple(c for c in roles.outputs if c in names),
-        balance=balance,
-        notes=tuple(notes),
-    )
-
-
-def _counts(codes: np.ndarray, categories: list[str]) -> dict[str, int]:
-    import numpy as np
-
-    counts = np.bincount(codes[codes >= 0], minlength=len(categories))
-    return {categories[i]: int(counts[i]) for i in sorted(range(len(counts)), key=lambda i: categories[i]) if counts[i]}
-
-
-def _balance(label: _Column, sensitive: list[_Column], roles: Roles, notes: list[str]) -> LabelBalance | None:
-    import numpy as np
-
-    if not label.distinct:
-        notes.append(f"{label.name} has no values: no balance computed")
-        return None
-    if label.codes is None or label.distinct > MAX_LABELS:
-        notes.append(f"{label.name} has {label.distinct:,} distinct values: not a class label, no balance computed")
-        return None
-    overall = _counts(label.codes, label.categories)
-    favourable = None
-    if roles.favourable is not None:
-        favourable = next((v for v in overall if _same(v, roles.favourable)), None)
-        if favourable is None:
-            notes.append(f"the favourable label {roles.favourable!r} is not among {label.name}'s values")
-    groups: list[GroupBalance] = []
-    for s in sensitive:
-        if s.name == label.name:
-            continue
-        if s.codes is None:
-            why = f"{s.distinct:,} distinct values: too many groups" if s.distinct else "no values: no groups"
-            notes.append(f"{s.name} has {why} for a label balance")
-            continue
-        codes = np.where(s.present, s.codes, len(s.categories))  # absent -> its own group
-        names = [*s.categories, "(missing)"]
-        sizes = np.bincount(codes, minlength=len(names))
-        order = sorted((i for i in range(len(names)) if sizes[i]), key=lambda i: (-sizes[i], names[i]))
-        for i in order[:MAX_GROUPS]:
-            member = codes == i
-            groups.append(
-                GroupBalance(
-                    attribute=s.name,
-                    group=names[i],
-                    rows=int(sizes[i]),
-                    label_counts=_counts(np.where(member, label.codes, -1), label.categories),
-                )
-            )
-        if len(order) > MAX_GROUPS:
-            notes.append(f"{s.name}: only the {MAX_GROUPS} largest of {len(order)} groups are kept")
-    return LabelBalance(
-        label_column=label.name, favourable_label=favourable, label_counts=overall, groups=tuple(groups)
-    )
-
-
-def _same(value: str, wanted: str) -> bool:
-    if value == wanted:
-        return True
-    try:
-        return float(value) == float(wanted)
-    except ValueError:
-        return value.lower() == wanted.lower() and value.lower() in ("true", "false")
+    return ReadTable(table, len(names), shown, complete, limit if not complete else None, total_rows=meta.num_rows)
 
 
 # --- declared datasets ------------------------------------------------------------------------------

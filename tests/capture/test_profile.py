@@ -18,7 +18,8 @@ import pytest
 from scipy.stats.contingency import association
 
 from auditor.capture import profile as profiling
-from auditor.capture.profile import Roles, cramers_v, profile_dataset, profile_file
+from auditor.capture.profile import Roles, profile_dataset, profile_file
+from auditor.capture.profile_stats import cramers_v
 from auditor.project.spec import SpecError, parse_spec
 from auditor.record.migrate import upgrade
 from auditor.record.profile import (
