@@ -7,8 +7,9 @@ sensitive column (a column strongly associated with, say, age can stand in for i
 
 Kept on the dataset's own entry (`Dataset.profile` in lineage.py), so a reader finds a
 dataset's hash, datasheet and profile in one place. `None` there means "not a tabular
-dataset" (or remote data, or an ingested run's); `Missing` means it should have been
-profiled and could not be, and why.
+dataset", or one auditor did not hash (remote, absent, an ingested run's: its hash says why);
+`Missing` means it should have been profiled and could not be, and why. A file of a folder
+that could not be profiled is an `UnprofiledFile` beside the others.
 
 Association measures (all in [0, 1], 1 = one column determines the other):
 - Cramér's V, between two categorical columns: sqrt(chi² / (n · (min(r, c) − 1))) over
@@ -18,8 +19,9 @@ Association measures (all in [0, 1], 1 = one column determines the other):
   share of the numeric column's variance explained by the categories,
   sqrt(Σ_g n_g (ȳ_g − ȳ)² / Σ_i (y_i − ȳ)²).
 - |r|, the absolute Pearson correlation, between two numeric columns.
-Rows where either value is missing are left out. A column counts as categorical when it
-is text or boolean, or an integer column with at most `CATEGORICAL_MAX_DISTINCT` values.
+Rows where either value is missing (or infinite) are left out. A column counts as categorical
+when it is text or boolean, or an integer column with at most `CATEGORICAL_MAX_DISTINCT`
+values; a categorical column with more than 50 values (an id, free text) gets no association.
 """
 
 from __future__ import annotations
