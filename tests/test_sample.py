@@ -20,6 +20,8 @@ from fairlearn.metrics import (
     true_positive_rate,
 )
 
+from auditor.record.profile import DataProfile, TableProfile, likely_proxies
+from tests.capture.test_profile import check_against_pandas
 from tests.conftest import SAMPLE, CliRunner, base_env
 
 pytestmark = pytest.mark.slow
@@ -122,6 +124,28 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
             equalized_odds_difference(**features), abs=1e-9
         )
         assert disparities["equalized_odds_ratio"] == pytest.approx(equalized_odds_ratio(**features), abs=1e-9)
+
+    # The data profiles of the real data (the raw file and the train/test split), against pandas.
+    profiles = {d["id"]: d["profile"] for d in lineage["datasets"]}
+    assert profiles["params"] is None and profiles["metrics"] is None  # YAML and JSON: no profile
+    assert profiles["german-credit-raw"] == profiles["german-credit-package"]  # the same bytes
+    (raw,) = DataProfile.model_validate(profiles["german-credit-raw"]).files
+    assert isinstance(raw, TableProfile)
+    check_against_pandas(raw, pd.read_csv(project / "data" / "raw" / "german.csv"))
+    split = DataProfile.model_validate(profiles["train-test-split"])
+    assert [f.file for f in split.files] == ["test.csv", "train.csv"]
+    for part in split.files:
+        assert isinstance(part, TableProfile) and part.sensitive_columns == ("sex", "age_group")
+        data = pd.read_csv(project / "data" / "processed" / part.file)
+        check_against_pandas(part, data)
+        assert part.balance is not None and part.balance.favourable_label == "1"
+        for group in part.balance.groups:
+            members = data[data[group.attribute] == group.group]
+            assert group.rows == len(members) and group.label_counts["1"] == (members.risk == 1).sum()
+    assert "age" in likely_proxies(split)  # age stands in for age_group (η about 0.5)
+    (scored,) = DataProfile.model_validate(profiles["predictions"]).files
+    assert isinstance(scored, TableProfile) and scored.model_outputs == ("prediction", "score")
+    check_against_pandas(scored, frame)
 
     # `auditor check` on the real run, with the sample's own policy (eu-ai-act, fail on low) and the
     # real advisory snapshot: a truthful verdict with real findings, not an all-green page.

@@ -28,6 +28,7 @@ from auditor.capture.lineage import build_lineage, declared
 from auditor.capture.observe.classify import classify
 from auditor.capture.observe.session import ObservationSession, SessionResult
 from auditor.capture.observe.treediff import MAX_ENTRIES, Snapshot, changed, snapshot
+from auditor.capture.profile import profile_declared
 from auditor.files import UntrustedFileError, read_regular_file, within
 from auditor.project.spec import DatasetSpec, PredictionsSpec, ProjectSpec, SpecError, find_spec, load_spec
 from auditor.record.base import Missing
@@ -35,6 +36,7 @@ from auditor.record.fairness import Fairness
 from auditor.record.governance import Governance
 from auditor.record.lineage import Datasheet, Hash, Lineage, Observation, ProjectInfo
 from auditor.record.models import Metric, ParamValue
+from auditor.record.profile import Profile
 
 HASH_CACHE_FILE = "hash-cache.json"
 MAX_PREDICTIONS_BYTES = 1024 * 1024 * 1024
@@ -77,6 +79,7 @@ class DataCapture:
             _check_predictions_header(root, self.spec.predictions)
         self.cache = HashCache.load(store_root / HASH_CACHE_FILE)
         self.before: dict[str, Hash] = {}
+        self.profiles: dict[str, Profile] = {}  # of the inputs, as hashed before the command
         self.tree: Snapshot = {}
         self.session: ObservationSession | None = None
         self.cancel: threading.Event | None = None  # see finish()
@@ -93,6 +96,7 @@ class DataCapture:
                 cancel=cancel,
             )
             self.before = {d.id: h for d, h in zip(inputs, hashes, strict=True)}
+            self.profiles = profile_declared(inputs, self.before, self.root, self.spec.predictions, cancel)
         self.tree = snapshot(self.root, skip=(self.store_root,))
         self.session = ObservationSession()
         if self.owner is not None:
@@ -137,6 +141,8 @@ class DataCapture:
         logged = _logged_datasets(result.events, self.root, notes, self._mounted)
         spec = self.spec or ProjectSpec(project=ProjectInfo(name=project))
         after = self._hash_after(spec, logged)
+        produced = [*(d for d in spec.datasets if d.role != "input"), *logged]  # logged ones are hashed after
+        profiles = {**self.profiles, **profile_declared(produced, after, self.root, spec.predictions, self.cancel)}
         observation = self._observation(spec, logged, result)
         if len(self.tree) >= MAX_ENTRIES:
             notes.append(f"the project tree has more than {MAX_ENTRIES} files: changes past them were not seen")
@@ -149,6 +155,7 @@ class DataCapture:
             after=after,
             observation=observation,
             logged=logged,
+            profiles=profiles,
         )
         if notes:
             lineage = lineage.model_copy(update={"notes": tuple(notes)})

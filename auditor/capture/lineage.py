@@ -30,6 +30,7 @@ from auditor.record.lineage import (
     Observation,
     Step,
 )
+from auditor.record.profile import Profile
 
 
 def declared(spec: ProjectSpec, root: Path, logged: Sequence[DatasetSpec] = ()) -> list[Declared]:
@@ -50,6 +51,7 @@ def build_lineage(
     after: Mapping[str, Hash],
     observation: Observation | Missing,
     logged: Sequence[DatasetSpec] = (),
+    profiles: Mapping[str, Profile] | None = None,
 ) -> Lineage:
     datasets = tuple(
         Dataset(
@@ -60,6 +62,7 @@ def build_lineage(
             datasheet=d.datasheet,
             before=before.get(d.id),
             after=after.get(d.id),
+            profile=(profiles or {}).get(d.id),
         )
         for d in (*spec.datasets, *logged)
     )

@@ -37,6 +37,11 @@ class DatasetSpec(Frozen):
     path: str | None = None
     uri: str | None = None
     datasheet: Datasheet = Datasheet()
+    # For the profile of a tabular dataset (auditor/capture/profile.py); by default the predictions
+    # section's label and sensitive columns, where the file has them.
+    label_column: str | None = Field(None, min_length=1)
+    sensitive_columns: tuple[str, ...] | None = None
+    favourable_label: str | None = Field(None, description="The label value that is favourable (default: predictions')")
 
 
 class StepSpec(Frozen):
@@ -114,6 +119,20 @@ def _cross_check(spec: ProjectSpec, root: yaml.Node | None, path: Path | str) ->
             raise SpecError(
                 path, line_of(root, ("datasets", index)), f"datasets[{index}]", "give exactly one of 'path' or 'uri'"
             )
+    for index, dataset in enumerate(spec.datasets):
+        named = [dataset.label_column, *(dataset.sensitive_columns or ())]
+        for position, column in enumerate(named):
+            field = "label_column" if position == 0 else f"sensitive_columns[{position - 1}]"
+            key: tuple[str | int, ...] = ("label_column",) if position == 0 else ("sensitive_columns", position - 1)
+            if column is not None and column in named[:position]:
+                raise SpecError(
+                    path,
+                    line_of(root, ("datasets", index, *key)),
+                    f"datasets[{index}].{field}",
+                    f"{column!r} is named twice (the label cannot be a sensitive column)",
+                )
+            if column == "":
+                raise SpecError(path, line_of(root, ("datasets", index, *key)), f"datasets[{index}].{field}", "empty")
     known = set(ids)
     for index, step in enumerate(spec.steps):
         for field in ("inputs", "outputs"):

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AwareDatetime, Field
 
 from auditor.record.base import Frozen, Missing
+from auditor.record.profile import Profile
 
 DatasetRole = Literal["input", "output", "intermediate"]
 
@@ -110,6 +111,9 @@ class Dataset(Frozen):
     columns: tuple[Column, ...] = Field((), description="The schema, when the source tool recorded one")
     annotations: dict[str, str] = Field(
         default_factory=dict, description="Other facts a source tool recorded (version, lifecycle, context...)"
+    )
+    profile: Profile | None = Field(
+        None, description="What a tabular dataset holds (schema 1.4); None for other data (see record/profile.py)"
     )
 
 

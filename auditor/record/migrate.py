@@ -108,10 +108,28 @@ def _to_1_3(data: Data, written: str) -> None:
     data.setdefault("reproduction", None)
 
 
+TABULAR_SUFFIXES = (".csv", ".tsv", ".parquet", ".pq")  # as auditor/capture/profile.py recognises them
+
+
 def _to_1_4(data: Data, written: str) -> None:
     """1.4 only adds optional sections; each one that has a `Missing` form says here why an older
-    record lacks it."""
+    record lacks it.
+
+    - `governance`: `Missing`, the record predates the governance section.
+    - `lineage.datasets[].profile`: a dataset whose path names a tabular file gets a `Missing`
+      profile (it would have one today); other datasets keep none, as a 1.4 record's would (a
+      folder's contents are not known from the record, so it keeps none either)."""
     data.setdefault("governance", _missing(f"record schema {written} predates capture of the governance section"))
+    lineage = _section(data, "lineage")
+    if lineage is None or not isinstance(lineage.get("datasets"), list):
+        return
+    datasets = []
+    for entry in lineage["datasets"]:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if isinstance(path, str) and path.lower().endswith(TABULAR_SUFFIXES) and "profile" not in entry:
+            entry = {**entry, "profile": _missing(f"record schema {written} predates data profiles")}
+        datasets.append(entry)
+    lineage["datasets"] = datasets
 
 
 STEPS: tuple[Step, ...] = (

@@ -31,8 +31,10 @@ SCHEMA_VERSION: SchemaVersion = "1.4"
 # ingested runs (source reported by another tool, identity hints instead of hashes,
 # annotations and columns on lineage entries) and let ingested runs leave exit code,
 # user, host and logs unrecorded.
-# 1.4 (the dossier issue) adds optional evidence sections; each is listed here as it lands.
-# 1.4 adds `governance`: auditor.yaml's governance section as declared at capture (Annex IV).
+# 1.4 (the dossier issue) adds optional evidence sections:
+# - `governance`: auditor.yaml's governance section as declared at capture (Annex IV).
+# - `lineage.datasets[].profile`: rows, columns, missing values, label balance per sensitive group
+#   and associations of a declared tabular dataset (record/profile.py); None for other data.
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 

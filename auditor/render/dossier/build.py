@@ -19,7 +19,7 @@ from auditor.record.fairness import AttributeFairness
 from auditor.record.findings import Finding, tally
 from auditor.record.lineage import Lineage
 from auditor.render.bounds import MAX_PACKAGES, MAX_ROWS, cut, first
-from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
+from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro, views_profile
 from auditor.render.dossier.build_annex import annex_iv
 from auditor.render.dossier.build_signoff import signoff_views
 from auditor.render.dossier.build_verdict import verdict_page
@@ -162,6 +162,7 @@ def build_dossier(
         logs=tuple(logs),
         logs_note=build_origin.logs_note(record, bool(logs)),
         glossary=GLOSSARY,
+        profiles=views_profile.profiles(record.lineage.datasets) if isinstance(record.lineage, Lineage) else {},
         cuts=tuple(cuts),
     )
 

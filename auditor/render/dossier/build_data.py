@@ -111,12 +111,16 @@ def _dataset(d: Dataset, findings: tuple[FindingView, ...]) -> DatasetView:
         items.append(Item(label, text if text not in (None, "") else "not given", missing=text in (None, "")))
     hash_value = d.before if d.before is not None else d.after
     text, state = "remote data: not fetched or hashed by auditor", "remote"
-    if hash_value is not None:
+    location = d.path or clean_url(d.uri or "")
+    if isinstance(hash_value, ContentHash):  # the size beside the path: the hash then fits one line
+        text, state = f"sha256 {hash_value.sha256}", "hashed"
+        location = f"{location} ({'folder' if hash_value.kind == 'tree' else 'file'}, {bytes_text(hash_value.size)})"
+    elif hash_value is not None:
         text, state = hash_text(hash_value)
     return DatasetView(
         id=d.id,
         role=d.role,
-        location=d.path or clean_url(d.uri or ""),
+        location=location,
         link=safe_link(d.uri),
         hash=text,
         hash_state=state,

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from auditor.record.lineage import Documentation
 from auditor.render.dossier.views_annex import AnnexIV
+from auditor.render.dossier.views_profile import ProfileView
 from auditor.render.dossier.views_verdict import VerdictPage
 
 
@@ -328,4 +329,5 @@ class Dossier:
     logs_note: str  # why no log is stored, or what limits those that are
     glossary: tuple[tuple[str, str], ...] = field(default=())
     annex_iv: AnnexIV | None = None  # every Annex IV item; None only for dossiers built without it
+    profiles: dict[str, ProfileView] = field(default_factory=dict)  # of tabular datasets, by dataset id
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from auditor.capture.fairness import compute_fairness
+from auditor.capture.profile import Roles, profile_dataset
 from auditor.check.evaluate import CheckRequest, run_check
 from auditor.check.packs import load_pack, packs_folder
 from auditor.check.vulns.sources import SourceChoice
@@ -67,10 +68,13 @@ def dossier_record(folder: Path) -> RunRecord:
     )
     env = record.environment.model_copy(update={"packages": Packages(distributions=dists)})
     metric = Metric(name="auc", value=0.8123, step=None, logged_at=FIXED)
+    lineage = pipeline()
+    profile = profile_dataset(csv, Roles(label="label", sensitive=("sex",), favourable="1"))  # the scores' profile
+    datasets = tuple(d.model_copy(update={"profile": profile}) if d.id == "scores" else d for d in lineage.datasets)
     return record.model_copy(
         update={
             "environment": env,
-            "lineage": pipeline(),
+            "lineage": lineage.model_copy(update={"datasets": datasets}),
             "fairness": fairness,
             "params": {"seed": 42, "max_depth": 6},
             "metrics": (metric,),
