@@ -24,8 +24,10 @@ MEASURE = """<script>
 window.addEventListener("load", () => {
   const root = document.documentElement, wide = [];
   for (const el of document.body.querySelectorAll("*")) {
-    const box = el.getBoundingClientRect();
-    if (box.right > root.clientWidth + 1 && !el.closest("figure.diagram")) wide.push(el.tagName + "." + el.className);
+    if (el.ownerSVGElement) continue;  // inside a drawing: the <svg> itself is measured
+    const box = el.getBoundingClientRect(), visible = getComputedStyle(el).overflowX == "visible";
+    const past = box.right > root.clientWidth + 1 || (visible && box.left + el.scrollWidth > root.clientWidth + 1);
+    if (past && !el.closest("figure.diagram")) wide.push(el.tagName + "." + el.className);
   }
   const seen = {
     scroll: root.scrollWidth, client: root.clientWidth, viewport: window.innerWidth, wide: wide.slice(0, 10)
