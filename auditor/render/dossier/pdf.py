@@ -16,7 +16,8 @@ must not claim a conformance it was never checked against. Tagged 3b is what it 
 
 Description: the XMP packet carries the title, the dates (create, modify, metadata), the creator tool
 (auditor and its version) and, in auditor's own namespace with a PDF/A extension schema declaring it,
-the run id, the run record's sha256 and the verdict.
+the run id, the run record's sha256 and the verdict. Each attachment is listed once in the catalog's
+associated files (WeasyPrint 70 lists each twice).
 """
 
 from __future__ import annotations
@@ -203,13 +204,25 @@ def render_pdf(
         Attachment(string=data, name=name, description=description, relationship="Source")
         for name, data, description in sorted(attachments, key=lambda attachment: attachment[0])
     ]
-    pdf: bytes = document.write_pdf(attachments=embedded, **options)
+    pdf: bytes = document.write_pdf(attachments=embedded, finisher=_list_attachments_once, **options)
     return PdfResult(
         data=pdf,
         pages=len(document.pages),
         refused=tuple(fetcher.refused),
         seconds=time.perf_counter() - start,
     )
+
+
+def _list_attachments_once(document: Any, pdf: Any) -> None:
+    """WeasyPrint 70's PDF/A-3 writer puts every attachment into the catalog's /AF (associated files)
+    twice, once from the EmbeddedFiles names and once from the file specification itself; keep each once."""
+    associated = pdf.catalog.get("AF")
+    if associated:
+        seen: list[Any] = []
+        for reference in associated:
+            if reference not in seen:
+                seen.append(reference)
+        associated[:] = seen
 
 
 def _metadata(base: DocumentMetadata, facts: PdfFacts | None) -> DocumentMetadata:

@@ -162,3 +162,12 @@ def test_text_extracts_as_written(demo_dossier: Rendered) -> None:
     text = pdftotext(demo_dossier.pdf)
     assert "1 Executive summary" in text and "8 Policy findings" in text
     assert re.search(r"\bcritical\b", text) and not re.search(r"C R I|CRITICAL", text)
+
+
+def test_each_attachment_is_listed_once(demo_dossier: Rendered) -> None:
+    """PDF/A-3 associated files: the record and the findings, each once in /AF and in EmbeddedFiles."""
+    with pikepdf.open(demo_dossier.pdf) as pdf:
+        associated = [str(spec.UF) for spec in pdf.Root.AF]
+        assert associated == ["findings.json", "record.json"]
+        assert all(str(spec.AFRelationship) == "/Source" for spec in pdf.Root.AF)
+        assert sorted(pdf.attachments) == ["findings.json", "record.json"]
