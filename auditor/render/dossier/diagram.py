@@ -29,7 +29,9 @@ import re
 import subprocess
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import graphviz
@@ -45,6 +47,9 @@ MIN_SCALE = MIN_LABEL_PT / LABEL_PT
 PAGE_PT = (504.0, 620.0)
 LEGEND_SCALE = 0.75  # the legend is a key, not content: small, yet its labels stay above MIN_LABEL_PT
 HASH_CHARS = 12
+STEPS_PER_PART = 4  # a first guess that fits a page, so a large graph takes one dot run per part, not a search
+FILES_PER_PART = 16
+WHOLE_UP_TO = 40  # drawn nodes; a larger graph never fits a page at MIN_SCALE, so it goes straight to parts
 PATH_CHARS = 36  # a path or command line under a node's name: cut in the middle, in full in the tables
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 FONT = "Helvetica,Arial,sans-serif"
@@ -129,8 +134,8 @@ def lineage_figure(lineage: Lineage, max_nodes: int = 60) -> str:
     smaller than MIN_LABEL_PT."""
     try:
         nodes, drawn_of = _drawn_nodes(lineage)
-        legend = _sized(_legend(), at_most=LEGEND_SCALE)
-        for rankdir in ("LR", "TB"):  # top to bottom suits the tall page when left to right is too wide
+        legend = _legend_svg()
+        for rankdir in ("LR", "TB") if len(nodes) <= WHOLE_UP_TO else ():  # top to bottom suits the tall page
             whole = _lay_out(lineage, nodes, drawn_of, max_nodes, _whole_title(lineage, nodes, rankdir), rankdir)
             if whole.scale() >= MIN_SCALE:
                 return legend + _sized(whole)
@@ -194,27 +199,26 @@ def _parts(lineage: Lineage, nodes: dict[str, _Node], drawn_of: dict[str, str], 
     for source, target in _edges(lineage, drawn_of, nodes):
         near[source].add(target)
         near[target].add(source)
-    steps = [key for key in ordered if nodes[key].kind == "step"]
+    declared = {f"step:{step.name}": i for i, step in enumerate(lineage.steps)}
+    steps = sorted((key for key in ordered if nodes[key].kind == "step"), key=lambda k: (declared.get(k, 1 << 30), k))
     with_steps = set(steps).union(*(near[key] for key in steps)) if steps else set()
     rest = [key for key in ordered if key not in with_steps and nodes[key].kind != "run"]
-    groups = [(steps, "steps"), (rest, "files")] if rest else [(steps, "steps")]
-    found: list[tuple[_LaidOut, list[str], str]] = []
 
-    def fit(anchors: list[str], what: str) -> None:
+    def fit(anchors: list[str], what: str) -> list[tuple[_LaidOut, list[str], str]]:
         keys = set(anchors).union(*(near[a] for a in anchors)) - (set(steps) - set(anchors))
         sub_nodes = {key: nodes[key] for key in keys}
         sub_drawn = {rid: key for rid, key in drawn_of.items() if key in keys}
-        laid = _lay_out(lineage, sub_nodes, sub_drawn, max_nodes, "", "TB")
+        laid = _lay_out(lineage, sub_nodes, sub_drawn, max_nodes, "")
         if laid.scale() >= MIN_SCALE or len(anchors) == 1:
-            found.append((laid, anchors, what))
-            return
+            return [(laid, anchors, what)]
         half = len(anchors) // 2
-        fit(anchors[:half], what)
-        fit(anchors[half:], what)
+        return fit(anchors[:half], what) + fit(anchors[half:], what)
 
-    for anchors, what in groups:
-        if anchors:
-            fit(anchors, what)
+    # Chunks of a size that usually fits, halved where one does not; dot runs in parallel (each is a process).
+    chunks = [(steps[i : i + STEPS_PER_PART], "steps") for i in range(0, len(steps), STEPS_PER_PART)]
+    chunks += [(rest[i : i + FILES_PER_PART], "files") for i in range(0, len(rest), FILES_PER_PART)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = [part for parts in pool.map(lambda chunk: fit(*chunk), chunks) for part in parts]
     for i, (laid, anchors, what) in enumerate(found, start=1):
         if what == "steps":
             names = ", ".join(nodes[key].lines[0] for key in anchors)
@@ -226,6 +230,12 @@ def _parts(lineage: Lineage, nodes: dict[str, _Node], drawn_of: dict[str, str], 
         title = f"Data lineage, part {i} of {len(found)}: {about}"
         laid.root.find("title").text = plain_text(title, 400)  # type: ignore[union-attr]
     return [laid for laid, _, _ in found]
+
+
+@cache
+def _legend_svg() -> str:
+    """The legend is the same for every dossier: laid out once per process."""
+    return _sized(_legend(), at_most=LEGEND_SCALE)
 
 
 def _legend() -> _LaidOut:
