@@ -114,10 +114,12 @@ def test_no_heading_is_the_last_text_on_its_page(which: str, request: pytest.Fix
     assert not orphans, orphans
 
 
-def test_sections_flow_without_mostly_empty_pages(demo_dossier: Rendered) -> None:
+@pytest.mark.parametrize("which", ["demo_dossier", "wide_dossier"])
+def test_sections_flow_without_mostly_empty_pages(which: str, request: pytest.FixtureRequest) -> None:
     """Only the first page (cover and contents, which ends with a forced break) and the last may be short;
     every other page is at least 40 % filled, so no section starts on a fresh page leaving one half empty."""
-    found = pages(demo_dossier.pdf)
+    rendered: Rendered = request.getfixturevalue(which)
+    found = pages(rendered.pdf)
     short = []
     for page in found[1:-1]:
         body = page.body
