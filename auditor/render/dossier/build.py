@@ -71,10 +71,10 @@ class Drawing:
 
 def default_drawing() -> Drawing:
     from auditor.render.dossier.chart import fairness_chart_svg
-    from auditor.render.dossier.diagram import lineage_svg
+    from auditor.render.dossier.diagram import lineage_figure
 
     return Drawing(
-        lineage=lineage_svg, fairness=lambda block, bounds, ref: fairness_chart_svg(block, bounds, reference=ref)
+        lineage=lineage_figure, fairness=lambda block, bounds, ref: fairness_chart_svg(block, bounds, reference=ref)
     )
 
 

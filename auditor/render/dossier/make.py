@@ -25,7 +25,7 @@ from auditor.record.models import LogFile
 from auditor.render.dossier.build import build_dossier, default_drawing
 from auditor.render.dossier.format import bytes_text
 from auditor.render.dossier.html import render_html
-from auditor.render.dossier.views import LogExcerpt
+from auditor.render.dossier.views import Cover, LogExcerpt
 from auditor.render.formats import DOSSIER_FORMATS
 from auditor.sign.keys import Signer
 from auditor.sign.trust import Verifiers
@@ -47,11 +47,14 @@ class Written:
 
 @dataclass(frozen=True)
 class Rendered:
-    """One check and its dossier's HTML, in memory; `title` names the PDF made from it."""
+    """One check and its dossier's HTML, in memory; `title` names the PDF made from it, `cover` and
+    `generated` fill the PDF's metadata."""
 
     report: CheckReport
     html: str
     title: str
+    cover: Cover | None = None
+    generated: datetime | None = None
 
 
 def make_report(
@@ -97,7 +100,7 @@ def render_dossier(
     dossier = build_dossier(
         request.record, report, request.waivers, logs, generated, default_drawing(), reproductions, signoffs
     )
-    return Rendered(report, render_html(dossier), scrub(dossier.cover.title))
+    return Rendered(report, render_html(dossier), scrub(dossier.cover.title), dossier.cover, generated)
 
 
 def render_dossier_pdf(
@@ -110,7 +113,7 @@ def render_dossier_pdf(
 ) -> tuple[bytes, int]:
     """The PDF of a rendered dossier and its page count: PDF/A-3b with the record and the check
     report attached with `pdfa`, PAdES-signed with `pdf_signer`."""
-    from auditor.render.dossier.pdf import render_pdf
+    from auditor.render.dossier.pdf import PdfFacts, render_pdf
     from auditor.render.json_report import render_json
 
     attachments = []
@@ -120,7 +123,18 @@ def render_dossier_pdf(
             ("record.json", raw, "The run record this dossier describes (auditor run record JSON)"),
             ("findings.json", render_json(rendered.report).encode(), "auditor check report (JSON) for this run"),
         ]
-    result = render_pdf(rendered.html, attachments=attachments, pdfa=pdfa, title=rendered.title)
+    facts = None
+    if rendered.cover is not None and rendered.generated is not None:
+        cover = rendered.cover
+        facts = PdfFacts(
+            run_id=cover.run_id,
+            record_sha256=cover.record_sha256,
+            verdict=cover.verdict,
+            verdict_text=cover.verdict_text,
+            generated_at=rendered.generated,
+            creator=f"auditor {cover.auditor_version}",
+        )
+    result = render_pdf(rendered.html, attachments=attachments, pdfa=pdfa, title=rendered.title, facts=facts)
     data = result.data
     if pdf_signer is not None:
         data = _sign(data, pdf_signer, tsa_url, request.record.identity.run_id)
