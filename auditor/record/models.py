@@ -31,6 +31,9 @@ SCHEMA_VERSION: SchemaVersion = "1.4"
 # annotations and columns on lineage entries) and let ingested runs leave exit code,
 # user, host and logs unrecorded.
 # 1.4 (the dossier issue) adds optional evidence sections; each is listed here as it lands.
+# - fairness: per group base_rate, precision, false_negative_rate and bootstrap `intervals`; per attribute
+#   `reference`, `reference_basis`, `reference_note` and `comparisons` (signed, to the reference group);
+#   `bootstrap.method`. Older records read with them None (no intervals per group, no comparisons).
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 
