@@ -40,7 +40,7 @@ from auditor.vocabulary import SEVERITY_ORDER
 VERDICT_TEXT = {
     "compliant": "Compliant: every required rule passed",
     "violations": "Violations: rules at or above the threshold failed",
-    "could_not_evaluate": "Could not evaluate: required evidence is missing",
+    "could_not_evaluate": "Could not establish compliance: required evidence is missing or inconclusive",
 }
 T = TypeVar("T")
 TOP_FAILURES = 10
@@ -50,10 +50,35 @@ GLOSSARY = (
     ("Run record", "The versioned JSON evidence auditor keeps for one run; its sha256 is on the cover."),
     ("Finding", "One rule's outcome for one subject (the run, a package, a dataset, an attribute)."),
     ("Could not evaluate", "The evidence a rule needs was not captured or could not be checked. Never a pass."),
+    (
+        "Inconclusive",
+        "The evidence was evaluated, but its 95% interval reaches across the rule's bound, so neither a pass nor"
+        " a breach is established. Never a pass; it blocks a compliant verdict like a missing check (exit 3).",
+    ),
     ("Waiver", "An owned, approved and dated exception to one rule for one subject; it expires."),
-    ("Demographic parity difference", "The largest gap in selection rates between groups."),
-    ("Disparate impact ratio", "The lowest group's selection rate divided by the reference group's."),
-    ("Equalized odds difference", "The largest gap in true or false positive rates between groups."),
+    ("Selection rate", "The share of a group the model approves (predicts the favourable outcome for)."),
+    ("Base rate", "The share of a group whose actual label is favourable: what a perfect model would approve."),
+    (
+        "TPR, FPR, FNR, PPV",
+        "True positive rate: approved among those who were good risks; false positive rate: approved among"
+        " those who were not; false negative rate = 1 − TPR; PPV (precision): good risks among those approved.",
+    ),
+    (
+        "Reference group",
+        "The group every other group is compared with: the declared one, or else the largest. Differences"
+        " are signed, group minus reference, in percentage points.",
+    ),
+    (
+        "95% interval",
+        "A percentile bootstrap interval: the rows are resampled with replacement and every number recomputed"
+        " on the same resamples. A small group's interval is wide.",
+    ),
+    ("Demographic parity difference", "The largest gap in selection rates between groups (fairlearn)."),
+    (
+        "Disparate impact ratio",
+        "A group's selection rate divided by the reference group's; 0.8 is the four-fifths rule.",
+    ),
+    ("Equalized odds difference", "The largest gap in true or false positive rates between groups (fairlearn)."),
     ("Content hash", "A sha256 of a file's bytes, or of a folder's file list and hashes (a tree hash)."),
     ("Undeclared read", "A file the run read that auditor.yaml does not declare as a dataset."),
     ("OSV", "The Open Source Vulnerabilities format, in which the advisory databases are published."),
@@ -109,9 +134,7 @@ def build_dossier(
     metrics, metrics_note = first(record.metrics, "metric values")
     cuts += [note for note in (params_note, metrics_note) if note]
     attention = [
-        p
-        for p in packages
-        if "fail" in (p.pin_outcome, p.vuln_outcome) or "could_not_evaluate" in (p.pin_outcome, p.vuln_outcome)
+        p for p in packages if {"fail", "inconclusive", "could_not_evaluate"} & {p.pin_outcome, p.vuln_outcome}
     ]
     return Dossier(
         cover=_cover(record, report, generated_at, reproductions),
@@ -216,6 +239,7 @@ def _summary(report: CheckReport, waivers: Sequence[Waiver], signoffs: Sequence[
     failing = sorted((f for f in report.findings if f.outcome == "fail"), key=_severity_key)
     signoff_rows, signoff_note = signoff_views(signoffs)
     unknown = sorted((f for f in report.findings if f.outcome == "could_not_evaluate"), key=_severity_key)
+    unsure = sorted((f for f in report.findings if f.outcome == "inconclusive"), key=_severity_key)
     with_w = report.with_waivers.totals.failing_by_severity
     without = report.without_waivers.totals.failing_by_severity
     states = {}
@@ -237,6 +261,7 @@ def _summary(report: CheckReport, waivers: Sequence[Waiver], signoffs: Sequence[
         without_waivers=_verdict_text(report.without_waivers.verdict, report.fail_on),
         signoffs=signoff_rows,
         signoffs_note=signoff_note,
+        inconclusive=tuple(_view(f, report) for f in unsure),
     )
 
 
@@ -266,7 +291,7 @@ def _rules(report: CheckReport, cuts: list[str]) -> tuple[RuleView, ...]:
 
 
 def _attention(rule_id: str, mine: list[Finding], report: CheckReport, cuts: list[str]) -> tuple[FindingView, ...]:
-    listed = [f for f in mine if f.outcome in ("fail", "could_not_evaluate", "waived")]
+    listed = [f for f in mine if f.outcome in ("fail", "inconclusive", "could_not_evaluate", "waived")]
     shown, note = first(listed, f"{rule_id} findings needing attention")
     cuts.extend([note] if note else [])
     return tuple(_view(f, report) for f in shown)

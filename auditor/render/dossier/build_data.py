@@ -94,7 +94,7 @@ def datasets(lineage: Lineage | Missing | None, report: CheckReport) -> tuple[Da
         return ()
     by_subject: dict[str, list[FindingView]] = {}
     for f in report.findings:
-        if f.subject.startswith("dataset:") and f.outcome in ("fail", "could_not_evaluate", "waived"):
+        if f.subject.startswith("dataset:") and f.outcome in ("fail", "inconclusive", "could_not_evaluate", "waived"):
             rule = report.rule(f.rule_id)
             title, fix = (rule.title, rule.remediation) if rule else (f.rule_id, "")
             view = FindingView(f.rule_id, title, f.severity, f.subject, f.outcome, f.message, fix, f.waiver)

@@ -145,7 +145,7 @@ class DisparityRow:
     value: str
     interval: str
     groups: str
-    outcome: str  # from the fairness rules: pass / fail / could_not_evaluate / none
+    outcome: str  # from the fairness rules: pass / fail / inconclusive / could_not_evaluate / none
     bound: str
     uncertain: bool = False  # the interval reaches across the rule's bound: the outcome could flip
 
@@ -277,6 +277,7 @@ class Summary:
     without_waivers: str
     signoffs: tuple[SignOffView, ...] = ()
     signoffs_note: str = ""
+    inconclusive: tuple[FindingView, ...] = ()  # evaluated, but the interval straddles the bound: never a pass
 
 
 @dataclass(frozen=True)
