@@ -246,8 +246,8 @@ def _judge_block(block: AttributeFairness, params: ThresholdParams, bound: Bound
         scope = f"all {len(quantities)} compared" if len(quantities) > 1 else "the compared"
         message = f"{decisive.sentence}: passes ({scope} quantities lie within the bound, intervals included)."
     else:
-        mine_group = decisive.group.group if decisive.group is not None else None
-        others = sorted({" & ".join(q.group.group) for q in mine if q.group is not None and q.group.group != mine_group})
+        seen = decisive.group.group if decisive.group is not None else None
+        others = sorted({" & ".join(q.group.group) for q in mine if q.group is not None and q.group.group != seen})
         label = "beyond the bound" if worst == "breach" else "inconclusive"
         also = f" Also {label}: {', '.join(others)}." if others else ""
         message = f"{decisive.sentence}: {_ending(decisive)}.{also}"
