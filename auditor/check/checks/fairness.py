@@ -173,7 +173,7 @@ def _attribute_quantity(block: AttributeFairness, params: ThresholdParams, bound
     found = next((d for d in block.disparities if d.metric == params.metric), None)
     if found is None or found.value is None:
         return []
-    q = Estimate(value=found.value, ci_low=found.ci_low, ci_high=found.ci_high)
+    q = Estimate.model_construct(value=found.value, ci_low=found.ci_low, ci_high=found.ci_high)  # may be unvalidated
     state, why = bound.judge(q)
     small = [g for g in block.groups if g.small]
     if state == "within" and small:
