@@ -308,3 +308,16 @@ FAIRNESS_THRESHOLD = CheckDef(
     "every group's disparity to the reference stays within a bound, intervals included",
 )
 GROUP_SIZES = CheckDef("min_group_size", NoParams, _group_sizes, "every group meets the minimum size")
+
+
+def group_states(block: AttributeFairness, params: ThresholdParams) -> dict[tuple[tuple[str, ...], str], State]:
+    """Per (group, compared rate) how the rule judges it: the marks a report shows beside each number.
+
+    The same judgement as the finding (one definition); empty when the rule has no per-group form."""
+    if params.metric not in PER_GROUP or (params.metric != "disparate_impact_ratio" and params.max is None):
+        return {}
+    return {
+        (q.group.group, q.what): q.state
+        for q in _group_quantities(block, params, _bound(params))
+        if q.group is not None
+    }

@@ -19,7 +19,7 @@ from auditor.record.fairness import AttributeFairness
 from auditor.record.findings import Finding, tally
 from auditor.record.lineage import Lineage
 from auditor.render.bounds import MAX_PACKAGES, MAX_ROWS, cut, first
-from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
+from auditor.render.dossier import build_container, build_data, build_env, build_fairness, build_origin, build_repro
 from auditor.render.dossier.build_signoff import signoff_views
 from auditor.render.dossier.format import unrecorded, when
 from auditor.render.dossier.views import (
@@ -168,7 +168,7 @@ def build_dossier(
         datasets=some(build_data.datasets(record.lineage, report), "datasets"),
         fairness_meta=fairness_meta,
         fairness_missing=fairness_missing,
-        fairness=build_data.fairness_blocks(record.fairness, report, drawing.fairness),
+        fairness=build_fairness.fairness_views(record.fairness, report, drawing.fairness),
         rules=_rules(report, cuts),
         clauses=tuple(ClauseView(c.pack, c.id, c.title, c.status, c.rules) for c in report.clauses),
         reproducibility=_reproducibility(record, report),

@@ -9,10 +9,14 @@ with every label escaped by the SVG builders, marked safe exactly once, here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from auditor.record.lineage import Documentation
+
+if TYPE_CHECKING:  # views_fairness imports Svg from here
+    from auditor.render.dossier.views_fairness import FairnessView
 
 
 @dataclass(frozen=True)
@@ -125,40 +129,6 @@ class AnnotatedView:
     id: str
     facts: tuple[Item, ...]  # for a model: path and hash
     annotations: tuple[Note, ...]
-
-
-@dataclass(frozen=True)
-class GroupRow:
-    group: str
-    count: int
-    selection_rate: str
-    tpr: str
-    fpr: str
-    accuracy: str
-    small: bool
-    reference: bool
-
-
-@dataclass(frozen=True)
-class DisparityRow:
-    metric: str
-    value: str
-    interval: str
-    groups: str
-    outcome: str  # from the fairness rules: pass / fail / inconclusive / could_not_evaluate / none
-    bound: str
-    uncertain: bool = False  # the interval reaches across the rule's bound: the outcome could flip
-
-
-@dataclass(frozen=True)
-class FairnessBlock:
-    attributes: str
-    chart: Svg | None
-    groups: tuple[GroupRow, ...]
-    disparities: tuple[DisparityRow, ...]
-    issues: tuple[str, ...]
-    compared: str  # "2 of 4 groups compared", with the minimum-size rule's outcome
-    sizes_outcome: str
 
 
 @dataclass(frozen=True)
@@ -311,7 +281,7 @@ class Dossier:
     datasets: tuple[DatasetView, ...]
     fairness_meta: tuple[Item, ...]
     fairness_missing: str | None
-    fairness: tuple[FairnessBlock, ...]
+    fairness: tuple[FairnessView, ...]
     rules: tuple[RuleView, ...]
     clauses: tuple[ClauseView, ...]
     reproducibility: tuple[Item, ...]
