@@ -162,8 +162,8 @@ def fairness_meta(fairness: Fairness | Missing | None) -> tuple[tuple[Item, ...]
         Item("Declared reference groups", refs),
         Item(
             "Intervals",
-            f"{boot.confidence:.0%} percentile bootstrap, {boot.resamples} resamples, seed {boot.seed}"
-            + (f": {boot.method}" if boot.method else ""),
+            f"{boot.confidence:.0%}, {boot.resamples} resamples, seed {boot.seed}: "
+            + (boot.method or "bootstrap (an older record: intervals for disparities only)"),
         ),
         *(Item("Issue", issue, missing=True) for issue in fairness.issues),
     ), None

@@ -182,7 +182,7 @@ def _reference_lines(block: AttributeFairness, thresholds: Mapping[str, float]) 
 def _description(block: AttributeFairness, lines: list[tuple[str, float, str]], reference: str | None) -> str:
     parts = []
     for g in block.groups:
-        rates = ", ".join(f"{s} {'n/a' if v is None else f'{v:.2f}'}" for s, v in _values(g))
+        rates = ", ".join(_spoken(g, field, short) for field, short, _, _ in SERIES)
         marks = ["reference"] if _is_reference(g, reference) else []
         marks += ["small group"] if g.small else []
         parts.append(f"{_group_name(g.group, 40)}: {rates}; n={', '.join([str(g.count), *marks])}.")
@@ -190,12 +190,19 @@ def _description(block: AttributeFairness, lines: list[tuple[str, float, str]], 
     return " ".join(parts)
 
 
-def _values(group: GroupMetrics) -> list[tuple[str, float | None]]:
-    return [(short, getattr(group, field)) for field, short, _, _ in SERIES]
+def _spoken(group: GroupMetrics, field: str, short: str) -> str:
+    """'SR 0.50 (95% interval 0.36 to 0.64)', or 'TPR n/a'."""
+    value = getattr(group, field)
+    if value is None:
+        return f"{short} n/a"
+    interval = (group.intervals or {}).get(field)  # type: ignore[call-overload]
+    if interval is None or interval.low is None or interval.high is None:
+        return f"{short} {value:.2f}"
+    return f"{short} {value:.2f} (95% interval {interval.low:.2f} to {interval.high:.2f})"
 
 
 def _is_reference(group: GroupMetrics, reference: str | None) -> bool:
-    return reference is not None and group.group == (reference,)
+    return reference is not None and " & ".join(group.group) == reference
 
 
 def _group_name(values: tuple[str, ...], limit: int) -> str:
