@@ -13,7 +13,6 @@ from markupsafe import Markup
 from auditor.check.checks.fairness import State, ThresholdParams, group_states
 from auditor.check.report import CheckReport
 from auditor.record.fairness import AttributeFairness, Estimate, Fairness, GroupMetrics
-from auditor.render.dossier.views import Svg
 from auditor.render.dossier.views_fairness import Cell, FairGroupRow, FairnessView, RuleLine
 
 Draw = Callable[[AttributeFairness, Mapping[str, float], str | None], str]
@@ -141,8 +140,8 @@ def _view(
         attribute_level += f" ({small} small group{'s' * (small != 1)} left out)"
     notes = tuple(i for i in block.issues if "below the minimum" not in i)
     alt = f"Selection, true and false positive rates by {name}, with 95% intervals"
-    chart = Svg(Markup(draw(block, bounds, None)), alt)  # noqa: S704 - auditor's own SVG, labels escaped when built
-    return FairnessView(name, reference, chart, tuple(rows), rules, attribute_level, notes)
+    chart = Markup(draw(block, bounds, None))  # noqa: S704 - auditor's own SVG, labels escaped when built
+    return FairnessView(name, reference, chart, alt, tuple(rows), rules, attribute_level, notes)
 
 
 def _fairness_rules(report: CheckReport) -> set[str]:

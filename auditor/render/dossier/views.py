@@ -9,14 +9,11 @@ with every label escaped by the SVG builders, marked safe exactly once, here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from auditor.record.lineage import Documentation
-
-if TYPE_CHECKING:  # views_fairness imports Svg from here
-    from auditor.render.dossier.views_fairness import FairnessView
+from auditor.render.dossier.views_fairness import FairnessView
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.render.dossier.views import Svg
+from markupsafe import Markup
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,8 @@ class RuleLine:
 class FairnessView:
     attributes: str
     reference: str  # "25+ (declared)", "male & 25+ (the largest group: ...)"
-    chart: Svg | None
+    chart: Markup | None  # auditor's own SVG, every label escaped when it was built
+    chart_alt: str
     groups: tuple[FairGroupRow, ...]
     rules: tuple[RuleLine, ...]
     attribute_level: str  # fairlearn's values on one line
