@@ -147,10 +147,20 @@ class _Options:
 
 @dataclass(frozen=True)
 class _Boot:
-    """The resamples' rates of every group, and the interval of any quantity computed from them."""
+    """The resampled counts, and each rate of every group computed from them when asked.
 
-    rates: dict[str, Floats]  # rate -> (resample, group)
+    Rates are computed one at a time and not kept: with many groups (up to MAX_GROUPS) and 1,000
+    resamples one rate is (resamples x groups) floats, and holding all seven at once would need seven."""
+
+    cells: Floats  # (resample, group, label, prediction)
     confidence: float
+
+    def rate(self, name: str, columns: Ints | None = None) -> Floats:
+        cells = self.cells if columns is None else self.cells[:, columns]
+        return stats.rate(cells, name)
+
+    def rates(self, names: Sequence[str], columns: Ints | None = None) -> dict[str, Floats]:
+        return {name: self.rate(name, columns) for name in names}
 
     def interval(self, values: Floats) -> tuple[Floats, Floats]:
         return stats.percentile_interval(values, self.confidence)
@@ -159,7 +169,7 @@ class _Boot:
 def _group_metrics(
     groups: list[tuple[str, ...]], cells: Floats, observed: dict[str, Floats], boot: _Boot | None, minimum: int
 ) -> tuple[GroupMetrics, ...]:
-    bounds = {name: boot.interval(boot.rates[name]) for name in stats.RATES} if boot else {}
+    bounds = {name: boot.interval(boot.rate(name)) for name in stats.RATES} if boot else {}
     out = []
     for i, group in enumerate(groups):
         count = int(cells[i].sum())
@@ -237,7 +247,7 @@ def _comparisons(
     groups: tuple[GroupMetrics, ...], observed: dict[str, Floats], ref: int, boot: _Boot | None
 ) -> tuple[GroupComparison, ...]:
     point = stats.differences(observed, ref)
-    drawn = stats.differences(boot.rates, ref) if boot else {}
+    drawn = stats.differences(boot.rates(stats.COMPARED), ref) if boot else {}
     bounds = {name: boot.interval(values) for name, values in drawn.items()} if boot else {}
 
     def estimate(name: str, i: int) -> Estimate:
@@ -298,7 +308,8 @@ def _disparity_records(
     names = [keys[i] for i in large]
     ref, problem, di_note = _impact_reference(attributes, names, options)
     mine = {name: values[large] for name, values in observed.items()}
-    drawn = {name: values[:, large] for name, values in boot.rates.items()} if boot else {}
+    columns = np.array(large, dtype=np.intp)
+    drawn = boot.rates(stats.COMPARED, columns) if boot else {}
     records = []
     for metric, pair in stats.disparity_pairs(mine, ref).items():
         impact = metric == "disparate_impact_ratio"
@@ -348,7 +359,7 @@ def _attribute(table: _Table, attributes: tuple[str, ...], options: _Options) ->
     boot = None
     if options.resamples and codes.size:
         drawn = stats.resample(cells, options.resamples, options.seed)
-        boot = _Boot(stats.rates(drawn), options.confidence)
+        boot = _Boot(drawn, options.confidence)
     groups = _group_metrics(ordered, cells, observed, boot, options.min_group_size)
     large = [i for i, g in enumerate(groups) if not g.small]
     disparities = _disparity_records(observed, boot, large, ordered, attributes, options)
