@@ -29,7 +29,7 @@ WIDTH = 640
 LABEL_RIGHT = 168  # group names end here
 X0, X1 = 176, 560  # the 0..1 axis; value labels fit to the right of 1.0
 TOP = 64  # title, legend and tick labels above
-BAR, GAP = 8, 2
+BAR, GAP = 8, 3
 ROW = 3 * (BAR + GAP) + 10
 SERIES = (
     ("selection_rate", "SR", "selection rate", "#0072B2"),

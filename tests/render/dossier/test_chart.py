@@ -85,7 +85,7 @@ def test_one_row_per_group_with_labelled_bars(tmp_path: Path) -> None:
     assert values == ["SR 1.00", "FPR 1.00", "SR 0.50", "TPR 0.80", "FPR 0.20", "SR 0.25", "TPR 0.40", "FPR 0.10"]
     assert texts(root, font_size="9", fill="#595959")[5:7] == ["n=3 · small group", "TPR n/a"]
     assert texts(root, font_size="9", fill="#595959")[:5] == ["0", "0.25", "0.5", "0.75", "1"]
-    assert (root.get("viewBox"), root.get("width"), root.get("height")) == ("0 0 640 196", "640", "196")
+    assert (root.get("viewBox"), root.get("width"), root.get("height")) == ("0 0 640 205", "640", "205")
     whiskers = [line for line in root.iter("line") if line.get("stroke") == "#1A1A1A"]
     assert len(whiskers) == 3 * 8  # every bar has its interval: a line and two end caps
 
@@ -114,7 +114,7 @@ def test_small_and_reference_groups_are_marked_beyond_colour(tmp_path: Path) -> 
     assert texts(root, font_size="9", text_anchor="end") == ["n=3 · small group", "n=40 · reference", "n=40"]
     assert texts(root, font_weight="bold", font_size="11") == ["a"]
     shaded = [r for r in root.iter("rect") if r.get("fill") == "#F0F0F0"]
-    assert [(r.get("y"), r.get("height"), r.get("width")) for r in shaded] == [("106", "36", "640")]
+    assert [(r.get("y"), r.get("height"), r.get("width")) for r in shaded] == [("109", "39", "640")]
 
 
 def test_thresholds_that_map_onto_the_selection_rate_axis_are_drawn(tmp_path: Path) -> None:
