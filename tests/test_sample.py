@@ -20,7 +20,9 @@ from fairlearn.metrics import (
     true_positive_rate,
 )
 
+from auditor.record.fairness import Fairness
 from auditor.record.profile import DataProfile, TableProfile, likely_proxies
+from tests.capture.test_fairness_intervals import assert_groups_match_references, assert_intervals_independent
 from tests.capture.test_profile import check_against_pandas
 from tests.conftest import SAMPLE, CliRunner, base_env
 
@@ -146,6 +148,24 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
     (scored,) = DataProfile.model_validate(profiles["predictions"]).files
     assert isinstance(scored, TableProfile) and scored.model_outputs == ("prediction", "score")
     check_against_pandas(scored, frame)
+    # Every per-group number (base rate, PPV, FNR too) and every signed difference to the reference, against
+    # fairlearn and scikit-learn; every interval against an independent bootstrap on the same resamples.
+    captured = Fairness.model_validate(fairness)
+    assert captured.bootstrap.resamples == 1000 and captured.bootstrap.seed == 0
+    for block in captured.by_attributes:
+        assert_groups_match_references(block, frame)
+        assert_intervals_independent(block, frame, resamples=1000, seed=0)
+    age = next(b for b in captured.by_attributes if b.attributes == ("age_group",))
+    assert (age.reference, age.reference_basis) == (("25+",), "declared")
+    both = next(b for b in captured.by_attributes if b.attributes == ("sex", "age_group"))
+    assert both.reference == ("male", "25+") and [g.group for g in both.groups if g.small] == [
+        ("female", "<25"),
+        ("male", "<25"),
+    ]
+    assert all(c.selection_rate_difference.ci_low is not None for c in both.comparisons or ())
+    sex_dpd = next(d for d in next(b for b in captured.by_attributes if b.attributes == ("sex",)).disparities)
+    assert sex_dpd.metric == "demographic_parity_difference"
+    assert sex_dpd.ci_low is not None and sex_dpd.ci_low < 0 < (sex_dpd.ci_high or 0)  # signed: 0 is reachable
 
     # `auditor check` on the real run, with the sample's own policy (eu-ai-act, fail on low) and the
     # real advisory snapshot: a truthful verdict with real findings, not an all-green page.
@@ -161,10 +181,22 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
         ("AUD-REPRO-001", "run"),  # the sample logs no seed
         ("AUD-DATA-001", "dataset:params"),  # its datasheet has no licence
         ("AUD-DATA-004", "dataset:predictions"),  # personal data without a legal basis
-        ("AUD-FAIR-001", "attribute:age_group"),  # parity difference 0.156
-        ("AUD-FAIR-003", "attribute:age_group"),  # equalized odds difference 0.167
+        ("AUD-FAIR-004", "attribute:sex&age_group"),  # two intersections below 30 rows
         ("AUD-VULN-001", "package:pip"),  # the venv's pip 23.2.1: PYSEC-2023-228
     } <= failing
+    # 15.6 points among 33 applicants: the interval (-33.6 to +0.6) straddles the 10-point bound
+    unsure = {(f["rule_id"], f["subject"]): f["message"] for f in report["findings"] if f["outcome"] == "inconclusive"}
+    assert {
+        ("AUD-FAIR-001", "attribute:age_group"),
+        ("AUD-FAIR-003", "attribute:age_group"),
+        ("AUD-FAIR-001", "attribute:sex&age_group"),  # the small intersections are compared, never dropped
+    } <= set(unsure)
+    assert unsure[("AUD-FAIR-001", "attribute:age_group")].startswith(
+        "People in age_group <25 get the favourable prediction 69.7% of the time vs 85.3% for age_group 25+ "
+        "(n=33 vs 217; difference −15.6 points, 95% interval "
+    )
+    assert not {f["subject"] for f in report["findings"] if f["rule_id"] == "AUD-FAIR-001" and f["outcome"] == "pass"}
+
     assert ("AUD-ENV-001", "package:pandas") not in failing  # everything is pinned with hashes
     assert not [f for f in report["findings"] if f["outcome"] == "could_not_evaluate"]
     clauses = {c["id"]: c["status"] for c in report["clauses"]}

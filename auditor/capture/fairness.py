@@ -1,9 +1,17 @@
-"""Fairness evidence from a predictions file: per-group metrics, disparities and bootstrap intervals.
+"""Fairness evidence from a predictions file: per-group metrics with intervals, signed comparisons with
+a reference group, and fairlearn's attribute-level disparities.
 
 auditor runs beside arbitrary projects, so it reads the CSV with the standard library and counts with
-numpy only; the tests check every number against fairlearn to 1e-9. One deliberate difference: a group
-with no favourable (unfavourable) labels has an undefined true (false) positive rate, recorded as None
-and left out of the equalized-odds gaps, where fairlearn (through scikit-learn) would count it as 0.
+numpy only (the arithmetic and the bootstrap are in `fairness_stats`); the tests check every number
+against fairlearn and scikit-learn to 1e-9. One deliberate difference: a rate a group cannot have (TPR
+and FNR without favourable labels, FPR without unfavourable ones, precision without favourable
+predictions) is recorded as None and left out of the gaps, where scikit-learn would count it as 0.
+
+Every group is compared with the attribute's reference group, small groups included: they are flagged
+and their intervals are wide, never dropped. The reference is the declared group (for an intersection,
+the combination of every attribute's declared group) when it has rows, otherwise the largest group;
+the record says which. fairlearn's attribute-level values (max - min and the like) are kept over the
+groups of at least the minimum size.
 Only a file that cannot be used at all raises; every lesser problem becomes an `issues` line, because an
 audit must show what was wrong rather than stop at it.
 """
@@ -19,18 +27,30 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from auditor.capture import fairness_stats as stats
+from auditor.capture.fairness_stats import Floats
 from auditor.errors import UsageError
-from auditor.record.fairness import NO_FAVOURABLE, AttributeFairness, Bootstrap, Disparity, Fairness, GroupMetrics
+from auditor.record.fairness import (
+    NO_FAVOURABLE,
+    AttributeFairness,
+    Bootstrap,
+    Disparity,
+    Estimate,
+    Fairness,
+    GroupComparison,
+    GroupMetrics,
+    Interval,
+)
 
 # pandas' default NA markers (lower-cased), so a file written by pandas reads back with the same gaps.
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "-nan", "null", "none", "<na>", "#n/a", "#na"})
 FOUR_FIFTHS = "the four-fifths rule compares this ratio with 0.8, a threshold not appropriate in every context"
 MAX_GROUPS = 10_000
-Floats = NDArray[np.float64]
 Ints = NDArray[np.intp]
 
 
@@ -108,84 +128,7 @@ def _load(
     return _Table(label, prediction, values), issues
 
 
-def _rates(cells: Floats) -> tuple[Floats, Floats, Floats]:
-    """Selection rate, TPR and FPR from counts shaped (..., group, label, prediction); NaN where undefined."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        selection = cells[..., :, 1].sum(-1) / cells.sum((-2, -1))
-        tpr = cells[..., 1, 1] / cells[..., 1, :].sum(-1)
-        fpr = cells[..., 0, 1] / cells[..., 0, :].sum(-1)
-    return selection, tpr, fpr
-
-
-def _spread(rates: Floats) -> tuple[Floats, Floats, Ints]:
-    """max - min and min / max over the groups where the rate is defined, with the (argmin, argmax) pair."""
-    valid = ~np.isnan(rates)
-    low = np.where(valid, rates, np.inf).argmin(-1)
-    high = np.where(valid, rates, -np.inf).argmax(-1)
-    least = np.take_along_axis(rates, low[..., None], -1)[..., 0]
-    most = np.take_along_axis(rates, high[..., None], -1)[..., 0]
-    enough = valid.sum(-1) >= 2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(enough & (most > 0), least / most, np.nan)
-    return np.where(enough, most - least, np.nan), ratio, np.stack([low, high], -1)
-
-
-def _reference_ratio(selection: Floats, ref: int) -> tuple[Floats, Ints]:
-    """Lowest selection-rate ratio of another group to the reference group, with (that group, reference)."""
-    base = selection[..., ref : ref + 1]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratios = np.where(base > 0, selection / base, np.nan)
-    ratios[..., ref] = np.nan
-    low = np.where(np.isnan(ratios), np.inf, ratios).argmin(-1)
-    value = np.take_along_axis(ratios, low[..., None], -1)[..., 0]  # NaN when no ratio is defined
-    return value, np.stack([low, np.full_like(low, ref)], -1)
-
-
-def _disparities(cells: Floats, ref: int | None) -> dict[str, tuple[Floats, Ints]]:
-    """Every disparity with the group pair that sets it, vectorised over a leading resample axis."""
-    selection, tpr, fpr = _rates(cells)
-    dp_diff, dp_ratio, dp_pair = _spread(selection)
-    t_diff, t_ratio, t_pair = _spread(tpr)
-    f_diff, f_ratio, f_pair = _spread(fpr)
-    by_tpr = np.isnan(f_diff) | (t_diff >= f_diff)  # fairlearn's agg="worst_case": the larger gap
-    by_tpr_ratio = np.isnan(f_ratio) | (t_ratio <= f_ratio)
-    return {
-        "demographic_parity_difference": (dp_diff, dp_pair),
-        "demographic_parity_ratio": (dp_ratio, dp_pair),
-        "equalized_odds_difference": (np.where(by_tpr, t_diff, f_diff), np.where(by_tpr[..., None], t_pair, f_pair)),
-        "equalized_odds_ratio": (
-            np.where(by_tpr_ratio, t_ratio, f_ratio),
-            np.where(by_tpr_ratio[..., None], t_pair, f_pair),
-        ),
-        "disparate_impact_ratio": (dp_ratio, dp_pair) if ref is None else _reference_ratio(selection, ref),
-    }
-
-
-def _bootstrap(cells: Floats, rows: int, ref: int | None, resamples: int, seed: int) -> dict[str, Floats]:
-    """Disparities on `resamples` percentile-bootstrap resamples of the rows.
-
-    Every disparity is a function of the (group, label, prediction) counts, and drawing `rows` rows with
-    replacement gives those counts a multinomial law over the cells' observed shares (rows of small
-    groups pool in one extra cell). Drawing the counts directly is the same bootstrap at a cost
-    independent of the row count.
-    """
-    observed = np.append(cells.ravel(), rows - cells.sum())
-    drawn = np.random.default_rng(seed).multinomial(rows, observed / rows, size=resamples)
-    resampled = drawn[:, :-1].reshape(resamples, *cells.shape).astype(np.float64)
-    return {metric: value for metric, (value, _) in _disparities(resampled, ref).items()}
-
-
-def _interval(values: Floats, confidence: float) -> tuple[float | None, float | None]:
-    """Percentile interval over the resamples where the disparity is defined."""
-    defined = values[~np.isnan(values)]
-    if defined.size == 0:
-        return None, None
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(defined, [tail, 100 - tail])
-    return float(low), float(high)
-
-
-def _number(value: np.float64) -> float | None:
+def _number(value: float | np.float64) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
@@ -202,19 +145,57 @@ class _Options:
     confidence: float
 
 
-def _group_metrics(group: tuple[str, ...], cell: Floats, min_group_size: int) -> GroupMetrics:
-    selection, tpr, fpr = _rates(cell[None])
-    count = int(cell.sum())
-    return GroupMetrics(
-        group=group,
-        count=count,
-        positives=int(cell[1].sum()),
-        selection_rate=_number(selection[0]),
-        true_positive_rate=_number(tpr[0]),
-        false_positive_rate=_number(fpr[0]),
-        accuracy=float(cell[0, 0] + cell[1, 1]) / count if count else None,
-        small=count < min_group_size,
-    )
+@dataclass(frozen=True)
+class _Boot:
+    """The resampled counts, and each rate of every group computed from them when asked.
+
+    Rates are computed one at a time and not kept: with many groups (up to MAX_GROUPS) and 1,000
+    resamples one rate is (resamples x groups) floats, and holding all seven at once would need seven."""
+
+    cells: Floats  # (resample, group, label, prediction)
+    confidence: float
+
+    def rate(self, name: str, columns: Ints | None = None) -> Floats:
+        cells = self.cells if columns is None else self.cells[:, columns]
+        return stats.rate(cells, name)
+
+    def rates(self, names: Sequence[str], columns: Ints | None = None) -> dict[str, Floats]:
+        return {name: self.rate(name, columns) for name in names}
+
+    def interval(self, values: Floats) -> tuple[Floats, Floats]:
+        return stats.percentile_interval(values, self.confidence)
+
+
+def _group_metrics(
+    groups: list[tuple[str, ...]], cells: Floats, observed: dict[str, Floats], boot: _Boot | None, minimum: int
+) -> tuple[GroupMetrics, ...]:
+    bounds = {name: boot.interval(boot.rate(name)) for name in stats.RATES} if boot else {}
+    out = []
+    for i, group in enumerate(groups):
+        count = int(cells[i].sum())
+        value = {name: _number(observed[name][i]) for name in stats.RATES}
+        intervals = (
+            {name: Interval(low=_number(low[i]), high=_number(high[i])) for name, (low, high) in bounds.items()}
+            if boot
+            else None
+        )
+        out.append(
+            GroupMetrics(
+                group=group,
+                count=count,
+                positives=int(cells[i, 1].sum()),
+                selection_rate=value["selection_rate"],
+                true_positive_rate=value["true_positive_rate"],
+                false_positive_rate=value["false_positive_rate"],
+                accuracy=value["accuracy"],
+                small=count < minimum,
+                base_rate=value["base_rate"],
+                precision=value["precision"],
+                false_negative_rate=value["false_negative_rate"],
+                intervals=intervals,
+            )
+        )
+    return tuple(out)
 
 
 def _group_issues(groups: Sequence[GroupMetrics], min_group_size: int) -> list[str]:
@@ -223,13 +204,19 @@ def _group_issues(groups: Sequence[GroupMetrics], min_group_size: int) -> list[s
         return [f"{'only one group' if groups else 'no rows'}: no disparity can be computed"]
     issues = [
         f"group {_show(g.group)} has "
-        + (f"{g.count} row{'s' * (g.count != 1)}, below the minimum of {min_group_size}" if g.count else "no rows")
-        + ": shown but not used for disparities"
+        + (
+            f"{g.count} row{'s' * (g.count != 1)}, below the minimum of {min_group_size}: compared with its interval, "
+            "left out of the attribute-level disparities"
+            if g.count
+            else "no rows: nothing to compare"
+        )
         for g in groups
         if g.small
     ]
     if sum(not g.small for g in groups) < 2:
-        issues.append(f"fewer than two groups have at least {min_group_size} rows: no disparity can be computed")
+        issues.append(
+            f"fewer than two groups have at least {min_group_size} rows: no attribute-level disparity can be computed"
+        )
     for g in (g for g in groups if g.count):
         if g.true_positive_rate is None:
             issues.append(f"group {_show(g.group)} has no favourable labels: true positive rate undefined")
@@ -239,9 +226,55 @@ def _group_issues(groups: Sequence[GroupMetrics], min_group_size: int) -> list[s
 
 
 def _reference(
+    attributes: tuple[str, ...], groups: Sequence[GroupMetrics], declared: Mapping[str, str]
+) -> tuple[int, Literal["declared", "largest"], str | None]:
+    """The reference group's index, its basis (declared / largest) and, for the largest, why.
+
+    The declared group (for an intersection: the combination of every attribute's declared group) when
+    it has rows, even below the minimum size (it is flagged small); otherwise the largest group."""
+    wanted = tuple(declared.get(a, "").strip() for a in attributes)
+    keys = [g.group for g in groups]
+    largest = max(range(len(groups)), key=lambda i: (groups[i].count, -i))
+    if all(a in declared for a in attributes):
+        if wanted in keys and groups[keys.index(wanted)].count:
+            return keys.index(wanted), "declared", None
+        return largest, "largest", f"the declared reference {_show(wanted)} has no rows: the largest group instead"
+    undeclared = ", ".join(a for a in attributes if a not in declared)
+    return largest, "largest", f"no reference group declared for {undeclared}: the largest group"
+
+
+def _comparisons(
+    groups: tuple[GroupMetrics, ...], observed: dict[str, Floats], ref: int, boot: _Boot | None
+) -> tuple[GroupComparison, ...]:
+    point = stats.differences(observed, ref)
+    drawn = stats.differences(boot.rates(stats.COMPARED), ref) if boot else {}
+    bounds = {name: boot.interval(values) for name, values in drawn.items()} if boot else {}
+
+    def estimate(name: str, i: int) -> Estimate:
+        value = _number(point[name][i])
+        if value is None or not bounds:
+            return Estimate(value=value)
+        low, high = bounds[name]
+        return Estimate(value=value, ci_low=_number(low[i]), ci_high=_number(high[i]))
+
+    return tuple(
+        GroupComparison(
+            group=g.group,
+            small=g.small,
+            selection_rate_difference=estimate("selection_rate_difference", i),
+            true_positive_rate_difference=estimate("true_positive_rate_difference", i),
+            false_positive_rate_difference=estimate("false_positive_rate_difference", i),
+            selection_rate_ratio=estimate("selection_rate_ratio", i),
+        )
+        for i, g in enumerate(groups)
+        if i != ref
+    )
+
+
+def _impact_reference(
     attributes: tuple[str, ...], large: list[tuple[str, ...]], options: _Options
 ) -> tuple[int | None, str | None, str]:
-    """Index of the reference among the large groups, why it is unusable (if so), and the ratio's note."""
+    """Index of the declared reference among the large groups, why it is unusable (if so), and the note."""
     if len(attributes) != 1 or attributes[0] not in options.reference_groups:
         return None, None, f"no reference group declared: min/max selection rate; {FOUR_FIFTHS}"
     value = options.reference_groups[attributes[0]].strip()
@@ -261,27 +294,43 @@ _UNDEFINED = {
 
 
 def _disparity_records(
-    cells: Floats, rows: int, large: list[tuple[str, ...]], attributes: tuple[str, ...], options: _Options
+    observed: dict[str, Floats],
+    boot: _Boot | None,
+    large: list[int],
+    keys: list[tuple[str, ...]],
+    attributes: tuple[str, ...],
+    options: _Options,
 ) -> tuple[Disparity, ...]:
-    """Point estimates over the large groups' counts, intervals from resampling the rows behind them."""
+    """fairlearn's attribute-level values over the large groups; signed fixed-pair intervals (module doc)."""
     if len(large) < 2:
         note = f"fewer than two groups have at least {options.min_group_size} rows"
         return tuple(Disparity(metric=metric, value=None, groups=(), note=note) for metric in _UNDEFINED)
-    ref, problem, di_note = _reference(attributes, large, options)
-    boot = _bootstrap(cells, rows, ref, options.resamples, options.seed) if options.resamples else {}
+    names = [keys[i] for i in large]
+    ref, problem, di_note = _impact_reference(attributes, names, options)
+    mine = {name: values[large] for name, values in observed.items()}
+    columns = np.array(large, dtype=np.intp)
+    drawn = boot.rates(stats.COMPARED, columns) if boot else {}
     records = []
-    for metric, (values, pairs) in _disparities(cells[None], ref).items():
+    for metric, pair in stats.disparity_pairs(mine, ref).items():
         impact = metric == "disparate_impact_ratio"
-        value = None if impact and problem else _number(values[0])
-        if value is None:
+        if pair is None or (impact and problem):
             why = problem if impact and problem else _UNDEFINED[metric]
             records.append(Disparity(metric=metric, value=None, groups=(), note=why))
             continue
-        low, high = _interval(boot[metric], options.confidence) if boot else (None, None)
-        pair = (large[pairs[0, 0]], large[pairs[0, 1]])
+        value = float(pair.value(mine))
+        low = high = None
+        if boot:
+            lows, highs = boot.interval(pair.value(drawn)[:, None])
+            low, high = _number(lows[0]), _number(highs[0])
+        first, second = names[pair.first], names[pair.second]
         records.append(
             Disparity(
-                metric=metric, value=value, groups=pair, ci_low=low, ci_high=high, note=di_note if impact else None
+                metric=metric,
+                value=value,
+                groups=(first, second) if pair.ratio else (second, first),
+                ci_low=low,
+                ci_high=high,
+                note=di_note if impact else None,
             )
         )
     return tuple(records)
@@ -299,18 +348,35 @@ def _group_keys(table: _Table, attributes: tuple[str, ...], values: list[tuple[s
 
 
 def _attribute(table: _Table, attributes: tuple[str, ...], options: _Options) -> AttributeFairness:
-    """Group metrics over all groups; disparities and intervals over the groups that are large enough."""
+    """Group metrics, comparisons with the reference and disparities, all from one set of resamples."""
     values = list(zip(*(table.sensitive[a] for a in attributes), strict=True))
     ordered = _group_keys(table, attributes, values)
     position = {group: i for i, group in enumerate(ordered)}
     codes = np.array([position[v] for v in values], dtype=np.intp)
     outcome = table.labels * 2 + table.predictions
     cells = np.bincount(codes * 4 + outcome, minlength=len(ordered) * 4).reshape(-1, 2, 2).astype(np.float64)
-    groups = tuple(_group_metrics(g, c, options.min_group_size) for g, c in zip(ordered, cells, strict=True))
-    large = [g.group for g in groups if not g.small]
-    disparities = _disparity_records(cells[[not g.small for g in groups]], codes.size, large, attributes, options)
-    issues = tuple(_group_issues(groups, options.min_group_size))
-    return AttributeFairness(attributes=attributes, groups=groups, disparities=disparities, issues=issues)
+    observed = stats.rates(cells)
+    boot = None
+    if options.resamples and codes.size:
+        drawn = stats.resample(cells, options.resamples, options.seed)
+        boot = _Boot(drawn, options.confidence)
+    groups = _group_metrics(ordered, cells, observed, boot, options.min_group_size)
+    large = [i for i, g in enumerate(groups) if not g.small]
+    disparities = _disparity_records(observed, boot, large, ordered, attributes, options)
+    issues = _group_issues(groups, options.min_group_size)
+    if len(groups) < 2 or not codes.size:
+        return AttributeFairness(attributes=attributes, groups=groups, disparities=disparities, issues=tuple(issues))
+    ref, basis, note = _reference(attributes, groups, options.reference_groups)
+    return AttributeFairness(
+        attributes=attributes,
+        groups=groups,
+        disparities=disparities,
+        issues=tuple(issues),
+        reference=groups[ref].group,
+        reference_basis=basis,
+        reference_note=note,
+        comparisons=_comparisons(groups, observed, ref, boot),
+    )
 
 
 def compute_fairness(
@@ -363,7 +429,7 @@ def compute_fairness(
         favourable_outcome=favourable_outcome,
         min_group_size=min_group_size,
         reference_groups=references,
-        bootstrap=Bootstrap(resamples=resamples, seed=seed, confidence=confidence),
+        bootstrap=Bootstrap(resamples=resamples, seed=seed, confidence=confidence, method=stats.METHOD),
         by_attributes=tuple(_attribute(table, attrs, options) for attrs in attribute_sets),
         issues=tuple(issues),
     )

@@ -1,7 +1,7 @@
 """Clause by clause: whether a run's findings show each mapped clause is met.
 
 A clause is satisfied only when every finding of its rules passes (or does not
-apply); evidence that could not be evaluated never counts towards "satisfied". A clause
+apply); evidence that could not be evaluated, or was inconclusive, never counts towards "satisfied". A clause
 that needs evidence from outside a run (`Clause.outside_run`) is "not evidenced" whatever
 the run's findings are: a training run cannot show, say, a deployed system's logging.
 """
@@ -15,7 +15,9 @@ from typing import Literal
 from auditor.check.packs import Clause
 from auditor.record.findings import Finding
 
-ClauseStatus = Literal["satisfied", "partial", "missing", "waived", "could_not_evaluate", "not_evidenced"]
+ClauseStatus = Literal[
+    "satisfied", "partial", "missing", "waived", "inconclusive", "could_not_evaluate", "not_evidenced"
+]
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,13 @@ def clause_status(findings: Sequence[Finding], clause: Clause) -> ClauseResult:
     if clause.outside_run is not None:
         return ClauseResult(clause=clause, status="not_evidenced", counts={})
     mine = [f for f in findings if f.rule_id in clause.rules]
-    counts = {o: sum(1 for f in mine if f.outcome == o) for o in ("pass", "fail", "waived", "could_not_evaluate")}
+    outcomes = ("pass", "fail", "inconclusive", "waived", "could_not_evaluate")
+    counts = {o: sum(1 for f in mine if f.outcome == o) for o in outcomes}
     status: ClauseStatus
     if not mine or (counts["could_not_evaluate"] and not counts["fail"]):
         status = "could_not_evaluate"
+    elif counts["inconclusive"] and not counts["fail"]:
+        status = "inconclusive"
     elif counts["fail"]:
         status = "partial" if counts["pass"] or counts["waived"] else "missing"
     elif counts["waived"]:

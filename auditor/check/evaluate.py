@@ -3,7 +3,8 @@
 Pure apart from the vulnerability audit, which asks the configured source. The verdict and exit
 code are decided here and nowhere else:
   1  a failure at or above `fail_on` (waivers in force applied);
-  3  otherwise, a rule at or above `fail_on` could not be evaluated;
+  3  otherwise, a finding at or above `fail_on` is inconclusive or could not be evaluated
+     (compliance could not be established);
   0  otherwise: compliant.
 """
 
@@ -42,7 +43,7 @@ from auditor.check.waivers import WAIVER_RULE, Waiver, WaiverReport, apply_waive
 from auditor.errors import EXIT_COULD_NOT_EVALUATE, EXIT_OK, EXIT_VIOLATIONS
 from auditor.record import RunRecord
 from auditor.record.findings import Finding
-from auditor.vocabulary import SEVERITY_ORDER, Severity, at_least
+from auditor.vocabulary import SEVERITY_ORDER, UNESTABLISHED, Severity, at_least
 
 EXPIRED_WAIVER_RULE = RuleInfo(
     id=WAIVER_RULE,
@@ -128,12 +129,15 @@ def _result(findings: Sequence[Finding], fail_on: Severity) -> Result:
     outcomes = Counter(f.outcome for f in findings)
     failing = Counter(f.severity for f in findings if f.outcome == "fail")
     totals = Totals(
-        outcomes={o: outcomes.get(o, 0) for o in ("pass", "fail", "waived", "not_applicable", "could_not_evaluate")},
+        outcomes={
+            o: outcomes.get(o, 0)
+            for o in ("pass", "fail", "inconclusive", "waived", "not_applicable", "could_not_evaluate")
+        },
         failing_by_severity={s: failing.get(s, 0) for s in reversed(SEVERITY_ORDER)},
     )
     if any(f.outcome == "fail" and at_least(f.severity, fail_on) for f in findings):
         return Result(verdict="violations", exit_code=EXIT_VIOLATIONS, totals=totals)
-    if any(f.outcome == "could_not_evaluate" and at_least(f.severity, fail_on) for f in findings):
+    if any(f.outcome in UNESTABLISHED and at_least(f.severity, fail_on) for f in findings):
         return Result(verdict="could_not_evaluate", exit_code=EXIT_COULD_NOT_EVALUATE, totals=totals)
     return Result(verdict="compliant", exit_code=EXIT_OK, totals=totals)
 

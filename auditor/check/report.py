@@ -18,6 +18,7 @@ from auditor.vocabulary import Severity
 REPORT_KIND: Literal["auditor.check-report"] = "auditor.check-report"
 REPORT_VERSION: Literal["1.0"] = "1.0"
 
+# could_not_evaluate: compliance could not be established (findings could not be evaluated or were inconclusive)
 Verdict = Literal["compliant", "violations", "could_not_evaluate"]
 
 
@@ -114,7 +115,7 @@ class ClauseRow(Frozen):
     id: str
     title: str
     rules: tuple[str, ...]
-    status: Literal["satisfied", "partial", "missing", "waived", "could_not_evaluate", "not_evidenced"]
+    status: Literal["satisfied", "partial", "missing", "waived", "inconclusive", "could_not_evaluate", "not_evidenced"]
     counts: dict[str, int]
     outside_run: str | None = Field(None, description="For 'not_evidenced': the evidence a run cannot give")
 
@@ -128,7 +129,9 @@ class Totals(Frozen):
 
 class Result(Frozen):
     verdict: Verdict
-    exit_code: int = Field(description="0 compliant, 1 violations at or above fail_on, 3 could not evaluate")
+    exit_code: int = Field(
+        description="0 compliant, 1 violations at or above fail_on, 3 inconclusive or could not evaluate"
+    )
     totals: Totals
 
 

@@ -113,13 +113,16 @@ def expiry(waiver: Waiver) -> date | None:
 
 
 def apply_waivers(findings: list[Finding], waivers: tuple[Waiver, ...], today: date) -> WaiverReport:
-    """Waive failing findings that an unexpired waiver covers; report expired and unused ones."""
+    """Waive failing and inconclusive findings that an unexpired waiver covers; report expired and unused ones.
+
+    An inconclusive finding is waivable like a failure: the waiver accepts that compliance is not shown."""
     live = [w for w in waivers if (end := expiry(w)) is not None and today <= end]
     used: set[str] = set()
     partial: list[PartialWaiver] = []
     out: list[Finding] = []
     for finding in findings:
-        match = next((w for w in live if _covers(w, finding)), None) if finding.outcome == "fail" else None
+        waivable = finding.outcome in ("fail", "inconclusive")
+        match = next((w for w in live if _covers(w, finding)), None) if waivable else None
         if match is None:
             out.append(finding)
             if finding.outcome == "fail":

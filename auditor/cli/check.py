@@ -100,7 +100,8 @@ def check(
     """Check a run against policy rules.
 
     Exit codes: 0 compliant, 1 violations at or above --fail-on, 2 bad usage or input,
-    3 something required could not be evaluated (never reported as compliant).
+    3 compliance could not be established: a finding is inconclusive or could not be evaluated
+    (never reported as compliant).
     """
     from auditor.check.evaluate import run_check
     from auditor.check.options import prepare

@@ -1,9 +1,14 @@
-"""Record sections for fairness evidence: group metrics and disparities (schema 1.1).
+"""Record sections for fairness evidence: group metrics, comparisons with a reference group and
+disparities (schema 1.1; per-group intervals, base rates, PPV, FNR and comparisons added in 1.4).
 
 Definitions follow fairlearn's (checked against it to 1e-9 in the tests):
-selection rate = P(prediction = favourable); TPR and FPR against the label;
+selection rate = P(prediction = favourable); base rate = P(label = favourable); TPR, FPR and FNR
+against the label; precision (PPV) = P(label = favourable | prediction = favourable);
 demographic parity difference = max - min selection rate, ratio = min / max;
 equalized odds difference = max(TPR gap, FPR gap), ratio = min(TPR ratio, FPR ratio).
+
+A rate that is undefined for a group (no favourable labels for TPR and FNR, none unfavourable for FPR,
+no favourable predictions for precision) is None; fairlearn (through scikit-learn) would count it as 0.
 """
 
 from __future__ import annotations
@@ -16,6 +21,23 @@ from auditor.record.base import Frozen, Missing
 
 NO_FAVOURABLE = "no value equals the favourable outcome"  # an issue that makes every rate meaningless
 
+Rate = Literal[
+    "selection_rate",
+    "base_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "false_negative_rate",
+    "precision",
+    "accuracy",
+]
+
+
+class Interval(Frozen):
+    """A bootstrap percentile interval; both ends None when no resample defines the quantity."""
+
+    low: float | None
+    high: float | None
+
 
 class GroupMetrics(Frozen):
     group: tuple[str, ...] = Field(description="One value per attribute, in the attributes' order")
@@ -25,7 +47,33 @@ class GroupMetrics(Frozen):
     true_positive_rate: float | None = Field(description="None when the group has no positives")
     false_positive_rate: float | None = Field(description="None when the group has no negatives")
     accuracy: float | None
-    small: bool = Field(description="Below the minimum group size: shown, not used for disparities")
+    small: bool = Field(description="Below the minimum group size: flagged, compared with its (wide) intervals")
+    # 1.4
+    base_rate: float | None = Field(None, description="Share of rows whose label is the favourable outcome")
+    precision: float | None = Field(None, description="PPV; None when the group has no favourable predictions")
+    false_negative_rate: float | None = Field(None, description="None when the group has no positives")
+    intervals: dict[Rate, Interval] | None = Field(
+        None, description="Bootstrap interval per rate, from the same resamples as the comparisons"
+    )
+
+
+class Estimate(Frozen):
+    """A point estimate with its bootstrap interval (None where undefined)."""
+
+    value: float | None
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+class GroupComparison(Frozen):
+    """One group against the attribute's reference group: signed (group minus reference)."""
+
+    group: tuple[str, ...]
+    small: bool
+    selection_rate_difference: Estimate
+    true_positive_rate_difference: Estimate
+    false_positive_rate_difference: Estimate
+    selection_rate_ratio: Estimate = Field(description="Group's selection rate / the reference's (disparate impact)")
 
 
 class Disparity(Frozen):
@@ -48,12 +96,23 @@ class AttributeFairness(Frozen):
     groups: tuple[GroupMetrics, ...]
     disparities: tuple[Disparity, ...]
     issues: tuple[str, ...] = Field(description="Single group, empty or small groups, missing values")
+    # 1.4
+    reference: tuple[str, ...] | None = Field(None, description="The group every other group is compared with")
+    reference_basis: Literal["declared", "largest"] | None = Field(
+        None, description="declared: the declared reference group(s); largest: the group with the most rows"
+    )
+    reference_note: str | None = Field(None, description="Why the reference is the largest group, when it is")
+    comparisons: tuple[GroupComparison, ...] | None = Field(
+        None, description="Every other group (small ones included) against the reference, in the groups' order"
+    )
 
 
 class Bootstrap(Frozen):
     resamples: int
     seed: int
     confidence: float
+    # 1.4
+    method: str | None = Field(None, description="How rows were resampled and intervals taken")
 
 
 class Fairness(Frozen):

@@ -1,7 +1,8 @@
 """Findings: one rule's verdict on one subject of a run, and what it rests on.
 
-"Could not evaluate" is an outcome of its own, never folded into pass: a CI gate
-must be able to tell "compliant" from "we do not know".
+"Could not evaluate" and "inconclusive" (evaluated, but the interval straddles the bound) are
+outcomes of their own, never folded into pass: a CI gate must be able to tell "compliant" from
+"we do not know".
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class Verdict:
     with 10,000 datasets makes tens of thousands of verdicts (validation cost 1 s there)."""
 
     subject: str  # what the verdict is about: 'run', 'package:numpy', 'dataset:raw', ...
-    outcome: Literal["pass", "fail", "not_applicable", "could_not_evaluate"]
+    outcome: Literal["pass", "fail", "inconclusive", "not_applicable", "could_not_evaluate"]
     message: str
     evidence: Mapping[str, JsonScalar] = field(default_factory=dict)
     severity: Severity | None = None  # when the subject sets it (an advisory's CVSS); else the rule's
@@ -53,8 +54,8 @@ class Tally:
     """How one rule's findings came out: counts by outcome, and the worst of them.
 
     The one definition every view uses (terminal, dossier, CI formats): a rule with a failure is
-    failing, else one that could not be evaluated, else waived, else passing; a rule with no
-    finding, or only not-applicable ones, is not applicable."""
+    failing, else one with an inconclusive finding, else one that could not be evaluated, else
+    waived, else passing; a rule with no finding, or only not-applicable ones, is not applicable."""
 
     counts: Mapping[Outcome, int]
 

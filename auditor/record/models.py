@@ -35,6 +35,9 @@ SCHEMA_VERSION: SchemaVersion = "1.4"
 # - `governance`: auditor.yaml's governance section as declared at capture (Annex IV).
 # - `lineage.datasets[].profile`: rows, columns, missing values, label balance per sensitive group
 #   and associations of a declared tabular dataset (record/profile.py); None for other data.
+# - fairness: per group base_rate, precision, false_negative_rate and bootstrap `intervals`; per attribute
+#   `reference`, `reference_basis`, `reference_note` and `comparisons` (signed, to the reference group);
+#   `bootstrap.method`. Older records read with them None (no intervals per group, no comparisons).
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 

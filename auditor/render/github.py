@@ -44,6 +44,8 @@ def _annotation(report: CheckReport, finding: Finding) -> str | None:
     where = {"file": report.location, "line": "1", "title": f"{finding.rule_id} {finding.subject}"}
     if finding.outcome == "fail":
         return command("error" if finding.severity in ERROR_SEVERITIES else "warning", finding.message, **where)
+    if finding.outcome == "inconclusive":
+        return command("warning", f"inconclusive: {finding.message}", **where)
     if finding.outcome == "could_not_evaluate":
         return command("warning", f"could not evaluate: {finding.message}", **where)
     if finding.outcome == "waived":

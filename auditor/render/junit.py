@@ -21,7 +21,13 @@ SUITES_NAME = "auditor check"
 WAIVER_SUITE = "waivers"  # findings of rules that are not in a pack, e.g. AUD-WAIVER-EXPIRED
 REPLACEMENT = "\ufffd"
 _XML_ILLEGAL = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_COUNTED = {"fail": "failures", "could_not_evaluate": "errors", "waived": "skipped", "not_applicable": "skipped"}
+_COUNTED = {
+    "fail": "failures",
+    "inconclusive": "failures",
+    "could_not_evaluate": "errors",
+    "waived": "skipped",
+    "not_applicable": "skipped",
+}
 
 
 def xml_safe(text: str) -> str:
@@ -93,6 +99,9 @@ def _case(report: CheckReport, finding: Finding) -> ET.Element:
     message = xml_safe(finding.message)
     if finding.outcome == "fail":
         failure = ET.SubElement(case, "failure", type=finding.severity, message=message)
+        failure.text = _text(_details(report, finding))
+    elif finding.outcome == "inconclusive":  # not established: a failed test, never a pass or a skip
+        failure = ET.SubElement(case, "failure", type="inconclusive", message=message)
         failure.text = _text(_details(report, finding))
     elif finding.outcome == "could_not_evaluate":
         error = ET.SubElement(case, "error", type="could_not_evaluate", message=message)

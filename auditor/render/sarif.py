@@ -1,6 +1,7 @@
 """SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
 
-Failures, could-not-evaluate findings and waived failures become results; passes and
+Failures, inconclusive findings (kind "review", level "warning"), could-not-evaluate findings and
+waived failures become results; passes and
 not-applicables are counted in the run's properties instead, because GitHub code scanning turns
 every result into an alert and accepts at most 25,000 per run (a large run's passes alone exceed
 that). Results are ordered worst first and capped at that limit, with a notification saying how
@@ -41,12 +42,13 @@ KIND = {
     "pass": "pass",
     "not_applicable": "notApplicable",
     "could_not_evaluate": "open",  # SARIF: evaluated, but not enough information to decide
+    "inconclusive": "review",  # SARIF: needs a person to decide whether it is a problem
 }
 
 
 # GitHub code scanning's limit on results in one run.
 MAX_RESULTS = 25_000
-REPORTED = ("fail", "could_not_evaluate", "waived")
+REPORTED = ("fail", "inconclusive", "could_not_evaluate", "waived")
 
 
 def render_sarif(report: CheckReport) -> str:

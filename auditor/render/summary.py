@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from auditor.errors import AuditorError
 from auditor.record import RunRecord, record_digest
-from auditor.record.fairness import Fairness
+from auditor.record.fairness import Estimate, Fairness
 from auditor.record.lineage import AbsentPath, ContentHash, Hash, IdentityHint, Lineage
 from auditor.record.models import (
     DeclaredRequirements,
@@ -311,6 +311,14 @@ def _listed(items: Sequence[str], noun: str) -> str:
     return ", ".join(bounded(i) for i in some) + (f" ({note})" if note else "")
 
 
+def _estimate(e: Estimate) -> str:
+    """A signed difference (or ratio) with its interval: '-0.020 [-0.118, 0.076]'."""
+    if e.value is None:
+        return "n/a"
+    interval = f" [{e.ci_low:.3f}, {e.ci_high:.3f}]" if e.ci_low is not None and e.ci_high is not None else ""
+    return f"{e.value:.3f}{interval}"
+
+
 def render_fairness(fairness: Fairness | Missing) -> list[str]:
     if isinstance(fairness, Missing):
         return ["Fairness", "  " + _missing(fairness)]
@@ -325,16 +333,41 @@ def render_fairness(fairness: Fairness | Missing) -> list[str]:
             [
                 bounded(" & ".join(g.group)) + (" (small)" if g.small else ""),
                 str(g.count),
+                rate(g.base_rate),
                 rate(g.selection_rate),
                 rate(g.true_positive_rate),
                 rate(g.false_positive_rate),
+                rate(g.precision),
                 rate(g.accuracy),
             ]
             for g in block.groups[:MAX_ROWS]
         ]
-        header = ["GROUP (" + bounded(" & ".join(block.attributes)) + ")", "N", "SELECTION", "TPR", "FPR", "ACCURACY"]
+        header = [
+            "GROUP (" + bounded(" & ".join(block.attributes)) + ")",
+            "N",
+            "BASE",
+            "SELECTION",
+            "TPR",
+            "FPR",
+            "PPV",
+            "ACCURACY",
+        ]
         lines += ["  " + line for line in table(header, rows).splitlines()]
         lines += [f"  ({first(block.groups, 'groups')[1]})"] if len(block.groups) > MAX_ROWS else []
+        if block.reference is not None:
+            basis = block.reference_note or block.reference_basis or ""
+            lines.append(f"  reference   {bounded(' & '.join(block.reference))} ({bounded(basis)})")
+        for c in (block.comparisons or ())[:MAX_ROWS]:
+            parts = [
+                f"{label} {_estimate(e)}"
+                for label, e in (
+                    ("selection", c.selection_rate_difference),
+                    ("TPR", c.true_positive_rate_difference),
+                    ("FPR", c.false_positive_rate_difference),
+                    ("ratio", c.selection_rate_ratio),
+                )
+            ]
+            lines.append(f"  vs ref      {bounded(' & '.join(c.group))}: " + "; ".join(parts))
         for d in block.disparities:
             interval = f"  [{rate(d.ci_low)}, {rate(d.ci_high)}]" if d.ci_low is not None else ""
             lines.append(f"  {d.metric:<30} {rate(d.value)}{interval}")

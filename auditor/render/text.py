@@ -1,7 +1,7 @@
 """The terminal view of a check: the verdict first, then what needs attention, then every rule.
 
 Passing subjects are counted, not listed (a run has thousands of packages); every failure,
-waiver and "could not evaluate" is listed with its subject, so nothing that matters is hidden.
+waiver, inconclusive and "could not evaluate" is listed with its subject, so nothing that matters is hidden.
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from auditor.text import NOT_APPLICABLE, clip, table
 
 _LABEL = {
     "fail": "FAIL",
+    "inconclusive": "INCONCLUSIVE",
     "could_not_evaluate": "COULD NOT EVALUATE",
     "waived": "waived",
     "pass": "pass",
     "not_applicable": "n/a",
 }
-_ATTENTION = ("fail", "could_not_evaluate", "waived")
+_ATTENTION = ("fail", "inconclusive", "could_not_evaluate", "waived")
 _MESSAGE_WIDTH = 110
 
 

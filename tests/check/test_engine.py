@@ -70,6 +70,7 @@ def test_a_captured_run_gets_truthful_findings(cli: CliRunner, tmp_path: Path) -
     assert found[("AUD-DATA-001", "dataset:unused")] == "fail"
     assert found[("AUD-DATA-002", "dataset:gone")] == "fail"  # declared but absent
     assert found[("AUD-DATA-003", "file:data/secret_extra.csv")] == "fail"
-    assert found[("AUD-FAIR-001", "attribute:group")] == "fail"  # selection rates 0.75 vs 0.25
+    # selection rates 0.75 vs 0.25, but on a handful of rows the interval reaches back within the bound
+    assert found[("AUD-FAIR-001", "attribute:group")] == "inconclusive"
     assert found[("AUD-FAIR-004", "attribute:group")] == "pass"  # min_group_size 2 in this spec
     assert json.loads(record.model_dump_json())["fairness"]["state"] == "captured"

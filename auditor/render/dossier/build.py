@@ -19,7 +19,15 @@ from auditor.record.fairness import AttributeFairness
 from auditor.record.findings import Finding, tally
 from auditor.record.lineage import Lineage
 from auditor.render.bounds import MAX_PACKAGES, MAX_ROWS, cut, first
-from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro, views_profile
+from auditor.render.dossier import (
+    build_container,
+    build_data,
+    build_env,
+    build_fairness,
+    build_origin,
+    build_repro,
+    views_profile,
+)
 from auditor.render.dossier.build_annex import annex_iv
 from auditor.render.dossier.build_signoff import signoff_views
 from auditor.render.dossier.build_verdict import verdict_page
@@ -43,7 +51,7 @@ from auditor.vocabulary import SEVERITY_ORDER
 VERDICT_TEXT = {
     "compliant": "Compliant: every required rule passed",
     "violations": "Violations: rules at or above the threshold failed",
-    "could_not_evaluate": "Could not evaluate: required evidence is missing",
+    "could_not_evaluate": "Could not establish compliance: required evidence is missing or inconclusive",
 }
 T = TypeVar("T")
 TOP_FAILURES = 10
@@ -53,10 +61,35 @@ GLOSSARY = (
     ("Run record", "The versioned JSON evidence auditor keeps for one run; its sha256 is on the cover."),
     ("Finding", "One rule's outcome for one subject (the run, a package, a dataset, an attribute)."),
     ("Could not evaluate", "The evidence a rule needs was not captured or could not be checked. Never a pass."),
+    (
+        "Inconclusive",
+        "The evidence was evaluated, but its 95% interval reaches across the rule's bound, so neither a pass nor"
+        " a breach is established. Never a pass; it blocks a compliant verdict like a missing check (exit 3).",
+    ),
     ("Waiver", "An owned, approved and dated exception to one rule for one subject; it expires."),
-    ("Demographic parity difference", "The largest gap in selection rates between groups."),
-    ("Disparate impact ratio", "The lowest group's selection rate divided by the reference group's."),
-    ("Equalized odds difference", "The largest gap in true or false positive rates between groups."),
+    ("Selection rate", "The share of a group the model approves (predicts the favourable outcome for)."),
+    ("Base rate", "The share of a group whose actual label is favourable: what a perfect model would approve."),
+    (
+        "TPR, FPR, FNR, PPV",
+        "True positive rate: approved among those who were good risks; false positive rate: approved among"
+        " those who were not; false negative rate = 1 − TPR; PPV (precision): good risks among those approved.",
+    ),
+    (
+        "Reference group",
+        "The group every other group is compared with: the declared one, or else the largest. Differences"
+        " are signed, group minus reference, in percentage points.",
+    ),
+    (
+        "95% interval",
+        "A percentile bootstrap interval: the rows are resampled with replacement and every number recomputed"
+        " on the same resamples. A small group's interval is wide.",
+    ),
+    ("Demographic parity difference", "The largest gap in selection rates between groups (fairlearn)."),
+    (
+        "Disparate impact ratio",
+        "A group's selection rate divided by the reference group's; 0.8 is the four-fifths rule.",
+    ),
+    ("Equalized odds difference", "The largest gap in true or false positive rates between groups (fairlearn)."),
     ("Content hash", "A sha256 of a file's bytes, or of a folder's file list and hashes (a tree hash)."),
     ("Undeclared read", "A file the run read that auditor.yaml does not declare as a dataset."),
     ("OSV", "The Open Source Vulnerabilities format, in which the advisory databases are published."),
@@ -149,7 +182,7 @@ def build_dossier(
         datasets=some(build_data.datasets(record.lineage, report), "datasets"),
         fairness_meta=fairness_meta,
         fairness_missing=fairness_missing,
-        fairness=build_data.fairness_blocks(record.fairness, report, drawing.fairness),
+        fairness=build_fairness.fairness_views(record.fairness, report, drawing.fairness),
         rules=_rules(report, cuts),
         clauses=tuple(ClauseView(c.pack, c.id, c.title, c.status, c.rules, c.outside_run) for c in report.clauses),
         annex_iv=annex_iv(record, report, signoffs),
@@ -226,6 +259,7 @@ def _summary(report: CheckReport, waivers: Sequence[Waiver], signoffs: Sequence[
     failing = sorted((f for f in report.findings if f.outcome == "fail"), key=_severity_key)
     signoff_rows, signoff_note = signoff_views(signoffs)
     unknown = sorted((f for f in report.findings if f.outcome == "could_not_evaluate"), key=_severity_key)
+    unsure = sorted((f for f in report.findings if f.outcome == "inconclusive"), key=_severity_key)
     with_w = report.with_waivers.totals.failing_by_severity
     without = report.without_waivers.totals.failing_by_severity
     states = {}
@@ -247,6 +281,7 @@ def _summary(report: CheckReport, waivers: Sequence[Waiver], signoffs: Sequence[
         without_waivers=_verdict_text(report.without_waivers.verdict, report.fail_on),
         signoffs=signoff_rows,
         signoffs_note=signoff_note,
+        inconclusive=tuple(_view(f, report) for f in unsure),
     )
 
 

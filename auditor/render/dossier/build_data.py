@@ -9,7 +9,7 @@ from markupsafe import Markup
 from auditor.capture.redact import clean_url
 from auditor.check.report import CheckReport
 from auditor.record import Missing
-from auditor.record.fairness import AttributeFairness, Fairness
+from auditor.record.fairness import Fairness
 from auditor.record.lineage import (
     AbsentPath,
     ContentHash,
@@ -22,16 +22,12 @@ from auditor.record.lineage import (
 from auditor.render.dossier.format import bytes_text, missing, safe_link
 from auditor.render.dossier.views import (
     DatasetView,
-    DisparityRow,
-    FairnessBlock,
     FindingView,
-    GroupRow,
     HashRow,
     Item,
     Note,
     Svg,
 )
-from auditor.text import rate
 
 SHEET_FIELDS = (
     ("description", "Description"),
@@ -49,11 +45,6 @@ NOTE_LIMIT = 4096  # characters of one annotation or tag shown; the record keeps
 PRE_AFTER = 160  # longer values are preformatted, as are multi-line ones and code
 CODE_KEYS = frozenset({"sql", "query", "code", "source_code", "script"})
 COLUMN_LIMIT = 200
-FAIRNESS_RULES = {  # metric -> the default pack's rule that bounds it
-    "demographic_parity_difference": "AUD-FAIR-001",
-    "disparate_impact_ratio": "AUD-FAIR-002",
-    "equalized_odds_difference": "AUD-FAIR-003",
-}
 
 
 def lineage_diagram(lineage: Lineage | Missing | None, draw: Callable[[Lineage], str]) -> tuple[Svg | None, str | None]:
@@ -94,7 +85,7 @@ def datasets(lineage: Lineage | Missing | None, report: CheckReport) -> tuple[Da
         return ()
     by_subject: dict[str, list[FindingView]] = {}
     for f in report.findings:
-        if f.subject.startswith("dataset:") and f.outcome in ("fail", "could_not_evaluate", "waived"):
+        if f.subject.startswith("dataset:") and f.outcome in ("fail", "inconclusive", "could_not_evaluate", "waived"):
             rule = report.rule(f.rule_id)
             title, fix = (rule.title, rule.remediation) if rule else (f.rule_id, "")
             view = FindingView(f.rule_id, title, f.severity, f.subject, f.outcome, f.message, fix, f.waiver)
@@ -171,81 +162,15 @@ def fairness_meta(fairness: Fairness | Missing | None) -> tuple[tuple[Item, ...]
         Item("Rows", str(fairness.rows)),
         Item("Label and prediction", f"{fairness.label_column} / {fairness.prediction_column}"),
         Item("Favourable outcome", fairness.favourable_outcome),
-        Item("Minimum group size", f"{fairness.min_group_size} rows (smaller groups are shown, not compared)"),
-        Item("Reference groups", refs),
-        Item("Intervals", f"{boot.confidence:.0%} bootstrap, {boot.resamples} resamples, seed {boot.seed}"),
+        Item("Minimum group size", f"{fairness.min_group_size} rows (smaller groups are flagged and compared)"),
+        Item("Declared reference groups", refs),
+        Item(
+            "Intervals",
+            f"{boot.confidence:.0%}, {boot.resamples} resamples, seed {boot.seed}: "
+            + (boot.method or "bootstrap (an older record: intervals for disparities only)"),
+        ),
         *(Item("Issue", issue, missing=True) for issue in fairness.issues),
     ), None
-
-
-Draw = Callable[[AttributeFairness, Mapping[str, float], str | None], str]
-
-
-def fairness_blocks(fairness: Fairness | Missing | None, report: CheckReport, draw: Draw) -> tuple[FairnessBlock, ...]:
-    if not isinstance(fairness, Fairness):
-        return ()
-    bounds: dict[str, float] = {}  # the thresholds of the pack's fairness rules, for the chart's lines
-    for rule in report.rules:
-        if rule.check == "fairness_threshold":
-            bound = rule.params.get("max", rule.params.get("min"))
-            if isinstance(bound, int | float):
-                bounds.setdefault(str(rule.params.get("metric")), float(bound))
-    return tuple(_block(b, fairness, report, draw, bounds) for b in fairness.by_attributes)
-
-
-def _block(
-    block: AttributeFairness, fairness: Fairness, report: CheckReport, draw: Draw, bounds: Mapping[str, float]
-) -> FairnessBlock:
-    name = " & ".join(block.attributes)
-    references = {fairness.reference_groups.get(a) for a in block.attributes}
-    groups = tuple(
-        GroupRow(
-            group=" & ".join(g.group),
-            count=g.count,
-            selection_rate=rate(g.selection_rate),
-            tpr=rate(g.true_positive_rate),
-            fpr=rate(g.false_positive_rate),
-            accuracy=rate(g.accuracy),
-            small=g.small,
-            reference=len(block.attributes) == 1 and g.group[0] in references,
-        )
-        for g in block.groups
-    )
-    subject = "attribute:" + "&".join(block.attributes)
-    reference = fairness.reference_groups.get(block.attributes[0]) if len(block.attributes) == 1 else None
-    rows = []
-    for d in block.disparities:
-        rule_id = FAIRNESS_RULES.get(d.metric)
-        finding = next((f for f in report.findings if f.rule_id == rule_id and f.subject == subject), None)
-        rule = report.rule(rule_id) if rule_id else None
-        interval = f"[{rate(d.ci_low)}, {rate(d.ci_high)}]" if d.ci_low is not None else "n/a"
-        limit = bounds.get(d.metric)
-        uncertain = (
-            limit is not None and d.ci_low is not None and d.ci_high is not None and d.ci_low <= limit <= d.ci_high
-        )
-        rows.append(
-            DisparityRow(
-                metric=d.metric.replace("_", " "),
-                value=rate(d.value) if d.value is not None else f"n/a ({d.note or 'too few groups'})",
-                interval=interval,
-                groups=" vs ".join(" & ".join(g) for g in d.groups),
-                outcome=finding.outcome if finding else "none",
-                bound=rule.title if rule else "no rule",
-                uncertain=uncertain,
-            )
-        )
-    alt = f"Selection rate, true and false positive rates by {name}"
-    sizes = next((f for f in report.findings if f.rule_id == "AUD-FAIR-004" and f.subject == subject), None)
-    compared = sum(1 for g in block.groups if not g.small)
-    return FairnessBlock(
-        attributes=name,
-        chart=Svg(Markup(draw(block, bounds, reference)), alt),  # noqa: S704 - auditor's own SVG, labels escaped when built
-        groups=groups,
-        disparities=tuple(rows),
-        issues=block.issues,
-        compared=f"{compared} of {len(block.groups)} groups large enough to compare",
-        sizes_outcome=sizes.outcome if sizes else "none",
-    )
 
 
 def hashes(lineage: Lineage | Missing | None) -> tuple[HashRow, ...]:

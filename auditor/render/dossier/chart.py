@@ -6,14 +6,15 @@ short name and value as text, so the chart reads in greyscale and to colour-blin
 (below the minimum size, not used for disparities) are drawn lighter with a dashed outline and marked
 "small group"; the reference group has a shaded row and the word "reference".
 
-Threshold lines, only where a bound maps onto the selection-rate axis, over the large groups:
-disparate_impact_ratio r -> r x the reference group's selection rate (the highest one without a
-reference; the four-fifths rule at r = 0.8); demographic_parity_ratio r -> r x the highest selection
-rate; demographic_parity_difference d -> the highest selection rate - d. A large group's SR bar ending
-left of a line breaks that bound. Equalized-odds bounds mix two rates and get no line.
+Each bar carries a whisker: the group's 95% bootstrap interval, where the record has one (1.4).
 
-The record has bootstrap intervals for disparities only (listed by the dossier's disparity table),
-not per group, so the bars have no whiskers. Built with xml.etree, so every text is escaped.
+Threshold lines, only where a bound maps onto the selection-rate axis. With a reference group (the
+record's, or the one passed): demographic_parity_difference d -> the reference's selection rate - d
+and + d; disparate_impact_ratio r -> r x the reference's selection rate (the four-fifths rule at
+r = 0.8). Without one, over the large groups: the highest selection rate - d, r x the highest rate;
+demographic_parity_ratio r -> r x the highest selection rate. An SR bar whose whisker crosses a line
+is inconclusive for that bound. Equalized-odds bounds mix two rates and get no line.
+Built with xml.etree, so every text is escaped.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ WIDTH = 640
 LABEL_RIGHT = 168  # group names end here
 X0, X1 = 176, 560  # the 0..1 axis; value labels fit to the right of 1.0
 TOP = 64  # title, legend and tick labels above
-BAR, GAP = 10, 2
-ROW = 3 * (BAR + GAP) + 14
+BAR, GAP = 8, 3
+ROW = 3 * (BAR + GAP) + 10
 SERIES = (
     ("selection_rate", "SR", "selection rate", "#0072B2"),
     ("true_positive_rate", "TPR", "true positive rate", "#E69F00"),
@@ -49,6 +50,8 @@ def fairness_chart_svg(
     """The chart for one attribute block. thresholds: metric -> bound, as in the policy's fairness rules;
     reference: the attribute's reference group (Fairness.reference_groups), if one was declared."""
     name = plain_text(" & ".join(block.attributes), 60)
+    if block.reference is not None:  # the record's reference group: the one the rules compare with
+        reference = " & ".join(block.reference)
     lines = _threshold_lines(block, thresholds or {}, reference)
     bottom = TOP + len(block.groups) * ROW + 4
     height = bottom + (24 + 15 * (len(lines) + 1) if lines else 8)
@@ -59,7 +62,7 @@ def fairness_chart_svg(
     _frame(root, name, bottom)
     for i, group in enumerate(block.groups):
         _row(root, TOP + i * ROW + 6, group, _is_reference(group, reference))
-    _lines(root, lines, bottom)
+    _lines(root, lines, bottom, around_reference=block.reference is not None)
     return ET.tostring(root, encoding="unicode")
 
 
@@ -76,7 +79,7 @@ def _frame(root: ET.Element, name: str, bottom: float) -> None:
         _text(root, x, TOP - 6, f"{tick:g}", size=9, anchor="middle", fill="#595959")
 
 
-def _lines(root: ET.Element, lines: list[tuple[str, float, str]], bottom: float) -> None:
+def _lines(root: ET.Element, lines: list[tuple[str, float, str]], bottom: float, *, around_reference: bool) -> None:
     """Dashed threshold lines, lettered below the plot and explained underneath."""
     label_x = 0.0
     for letter, value, _ in sorted(lines, key=lambda line: line[1]):
@@ -88,7 +91,11 @@ def _lines(root: ET.Element, lines: list[tuple[str, float, str]], bottom: float)
     for i, (letter, _, text) in enumerate(lines):
         _text(root, 8, bottom + 34 + 15 * i, f"{letter}: {text}", size=10)
     if lines:
-        note = "Lines use the large groups only; an SR bar ending left of a line breaks that bound."
+        note = (
+            "Whiskers: 95% intervals. An SR whisker crossing a line is inconclusive for that bound."
+            if around_reference
+            else "Lines use the large groups only; an SR bar ending left of a line breaks that bound."
+        )
         _text(root, 8, bottom + 34 + 15 * len(lines), note, size=10, fill="#595959")
 
 
@@ -108,13 +115,29 @@ def _row(root: ET.Element, top: float, group: GroupMetrics, reference: bool) -> 
         bar = ET.SubElement(root, "rect", _px(x=X0, y=y, width=_x(value) - X0, height=BAR) | {"fill": colour})
         if group.small:
             bar.attrib.update({"fill-opacity": "0.35", "stroke": colour, "stroke-dasharray": "3,2"})
-        _text(root, _x(value) + 4, y + BAR - 1, f"{short} {value:.2f}", size=9)
+        end = _whisker(root, group, field, y + BAR / 2)
+        _text(root, max(_x(value), end) + 4, y + BAR - 1, f"{short} {value:.2f}", size=9)
+
+
+def _whisker(root: ET.Element, group: GroupMetrics, field: str, middle: float) -> float:
+    """The interval as a line with end caps; returns where it ends on the right (X0 when none)."""
+    interval = (group.intervals or {}).get(field)  # type: ignore[call-overload]
+    if interval is None or interval.low is None or interval.high is None:
+        return X0
+    low, high = _x(interval.low), _x(interval.high)
+    style = {"stroke": "#1A1A1A", "stroke-width": "1"}
+    ET.SubElement(root, "line", _px(x1=low, y1=middle, x2=high, y2=middle) | style)
+    for x in (low, high):
+        ET.SubElement(root, "line", _px(x1=x, y1=middle - 3, x2=x, y2=middle + 3) | style)
+    return float(high)
 
 
 def _threshold_lines(
     block: AttributeFairness, thresholds: Mapping[str, float], reference: str | None
 ) -> list[tuple[str, float, str]]:
     """(letter, position on the SR axis, explanation) per threshold that maps onto the axis."""
+    if block.reference is not None:
+        return _reference_lines(block, thresholds)
     rates = {g.group: rate for g in block.groups if not g.small and (rate := g.selection_rate) is not None}
     if len(rates) < 2:
         return []
@@ -136,10 +159,30 @@ def _threshold_lines(
     return out
 
 
+def _reference_lines(block: AttributeFairness, thresholds: Mapping[str, float]) -> list[tuple[str, float, str]]:
+    """Lines around the record's reference group, which the fairness rules compare every group with."""
+    ref = next((g for g in block.groups if g.group == block.reference), None)
+    if ref is None or ref.selection_rate is None:
+        return []
+    base, whose = ref.selection_rate, f"the reference's selection rate ({_group_name(ref.group, 24)})"
+    candidates: list[tuple[float, str]] = []
+    for metric in sorted(set(thresholds) & {"demographic_parity_difference", "disparate_impact_ratio"}):
+        bound = float(thresholds[metric])
+        rule = RULES[metric].format(t=bound)
+        if metric == "demographic_parity_difference":
+            for sign, value in (("−", base - bound), ("+", base + bound)):
+                candidates.append((value, f"{whose} {sign} {bound:g} = {value:.2f} ({rule})"))
+        else:
+            value = bound * base
+            candidates.append((value, f"{bound:g} × {whose} = {value:.2f} ({rule})"))
+    kept = [(v, text) for v, text in candidates if 0.0 <= v <= 1.0]
+    return [(chr(ord("a") + i), v, text) for i, (v, text) in enumerate(kept)]
+
+
 def _description(block: AttributeFairness, lines: list[tuple[str, float, str]], reference: str | None) -> str:
     parts = []
     for g in block.groups:
-        rates = ", ".join(f"{s} {'n/a' if v is None else f'{v:.2f}'}" for s, v in _values(g))
+        rates = ", ".join(_spoken(g, field, short) for field, short, _, _ in SERIES)
         marks = ["reference"] if _is_reference(g, reference) else []
         marks += ["small group"] if g.small else []
         parts.append(f"{_group_name(g.group, 40)}: {rates}; n={', '.join([str(g.count), *marks])}.")
@@ -147,12 +190,19 @@ def _description(block: AttributeFairness, lines: list[tuple[str, float, str]], 
     return " ".join(parts)
 
 
-def _values(group: GroupMetrics) -> list[tuple[str, float | None]]:
-    return [(short, getattr(group, field)) for field, short, _, _ in SERIES]
+def _spoken(group: GroupMetrics, field: str, short: str) -> str:
+    """'SR 0.50 (95% interval 0.36 to 0.64)', or 'TPR n/a'."""
+    value = getattr(group, field)
+    if value is None:
+        return f"{short} n/a"
+    interval = (group.intervals or {}).get(field)  # type: ignore[call-overload]
+    if interval is None or interval.low is None or interval.high is None:
+        return f"{short} {value:.2f}"
+    return f"{short} {value:.2f} (95% interval {interval.low:.2f} to {interval.high:.2f})"
 
 
 def _is_reference(group: GroupMetrics, reference: str | None) -> bool:
-    return reference is not None and group.group == (reference,)
+    return reference is not None and " & ".join(group.group) == reference
 
 
 def _group_name(values: tuple[str, ...], limit: int) -> str:

@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from auditor.record.lineage import Documentation
 from auditor.render.dossier.views_annex import AnnexIV
+from auditor.render.dossier.views_fairness import FairnessView
 from auditor.render.dossier.views_profile import ProfileView
 from auditor.render.dossier.views_verdict import VerdictPage
 
@@ -133,40 +134,6 @@ class AnnotatedView:
 
 
 @dataclass(frozen=True)
-class GroupRow:
-    group: str
-    count: int
-    selection_rate: str
-    tpr: str
-    fpr: str
-    accuracy: str
-    small: bool
-    reference: bool
-
-
-@dataclass(frozen=True)
-class DisparityRow:
-    metric: str
-    value: str
-    interval: str
-    groups: str
-    outcome: str  # from the fairness rules: pass / fail / could_not_evaluate / none
-    bound: str
-    uncertain: bool = False  # the interval reaches across the rule's bound: the outcome could flip
-
-
-@dataclass(frozen=True)
-class FairnessBlock:
-    attributes: str
-    chart: Svg | None
-    groups: tuple[GroupRow, ...]
-    disparities: tuple[DisparityRow, ...]
-    issues: tuple[str, ...]
-    compared: str  # "2 of 4 groups compared", with the minimum-size rule's outcome
-    sizes_outcome: str
-
-
-@dataclass(frozen=True)
 class HashRow:
     dataset: str
     path: str
@@ -282,6 +249,7 @@ class Summary:
     without_waivers: str
     signoffs: tuple[SignOffView, ...] = ()
     signoffs_note: str = ""
+    inconclusive: tuple[FindingView, ...] = ()  # evaluated, but the interval straddles the bound: never a pass
 
 
 @dataclass(frozen=True)
@@ -316,7 +284,7 @@ class Dossier:
     datasets: tuple[DatasetView, ...]
     fairness_meta: tuple[Item, ...]
     fairness_missing: str | None
-    fairness: tuple[FairnessBlock, ...]
+    fairness: tuple[FairnessView, ...]
     rules: tuple[RuleView, ...]
     clauses: tuple[ClauseView, ...]
     reproducibility: tuple[Item, ...]

@@ -69,7 +69,8 @@ def metrics(group: tuple[str, ...], rate: float | None, count: int = 50, small: 
 def test_one_row_per_group_with_labelled_bars(tmp_path: Path) -> None:
     root = parse(fairness_chart_svg(sex_block(tmp_path)))
     assert texts(root, font_size="11") == ["<script>alert('x')</scrip…", "a", "b"]  # in the record's order
-    assert texts(root, font_size="9", text_anchor="end") == ["n=3 · small group", "n=40", "n=40"]
+    # the record names the reference group ("a", declared), so the chart marks it without being told
+    assert texts(root, font_size="9", text_anchor="end") == ["n=3 · small group", "n=40 · reference", "n=40"]
     assert [(b.get("fill"), b.get("width")) for b in bars(root)] == [
         ("#0072B2", "384"),  # the small group has no positives, so no true positive rate
         ("#009E73", "384"),
@@ -84,7 +85,25 @@ def test_one_row_per_group_with_labelled_bars(tmp_path: Path) -> None:
     assert values == ["SR 1.00", "FPR 1.00", "SR 0.50", "TPR 0.80", "FPR 0.20", "SR 0.25", "TPR 0.40", "FPR 0.10"]
     assert texts(root, font_size="9", fill="#595959")[5:7] == ["n=3 · small group", "TPR n/a"]
     assert texts(root, font_size="9", fill="#595959")[:5] == ["0", "0.25", "0.5", "0.75", "1"]
-    assert (root.get("viewBox"), root.get("width"), root.get("height")) == ("0 0 640 226", "640", "226")
+    assert (root.get("viewBox"), root.get("width"), root.get("height")) == ("0 0 640 205", "640", "205")
+    whiskers = [line for line in root.iter("line") if line.get("stroke") == "#1A1A1A"]
+    assert len(whiskers) == 3 * 8  # every bar has its interval: a line and two end caps
+
+
+def test_whiskers_are_the_recorded_intervals(tmp_path: Path) -> None:
+    block = sex_block(tmp_path)
+    root = parse(fairness_chart_svg(block))
+    a = next(g for g in block.groups if g.group == ("a",))
+    assert a.intervals is not None
+    low, high = a.intervals["selection_rate"].low, a.intervals["selection_rate"].high
+    assert low is not None and high is not None and low < 0.5 < high
+    spans = [
+        (line.get("x1"), line.get("x2"))
+        for line in root.iter("line")
+        if line.get("stroke") == "#1A1A1A" and line.get("y1") == line.get("y2")
+    ]
+    expected = (f"{176 + 384 * low:.1f}".removesuffix(".0"), f"{176 + 384 * high:.1f}".removesuffix(".0"))
+    assert expected in spans
 
 
 def test_small_and_reference_groups_are_marked_beyond_colour(tmp_path: Path) -> None:
@@ -95,28 +114,31 @@ def test_small_and_reference_groups_are_marked_beyond_colour(tmp_path: Path) -> 
     assert texts(root, font_size="9", text_anchor="end") == ["n=3 · small group", "n=40 · reference", "n=40"]
     assert texts(root, font_weight="bold", font_size="11") == ["a"]
     shaded = [r for r in root.iter("rect") if r.get("fill") == "#F0F0F0"]
-    assert [(r.get("y"), r.get("height"), r.get("width")) for r in shaded] == [("116", "46", "640")]
+    assert [(r.get("y"), r.get("height"), r.get("width")) for r in shaded] == [("109", "39", "640")]
 
 
 def test_thresholds_that_map_onto_the_selection_rate_axis_are_drawn(tmp_path: Path) -> None:
     bounds = {"disparate_impact_ratio": 0.8, "demographic_parity_difference": 0.05, "equalized_odds_difference": 0.1}
     root = parse(fairness_chart_svg(sex_block(tmp_path), bounds, reference="a"))
     lines = [line for line in root.iter("line") if line.get("stroke") == "#D55E00"]
-    assert [line.get("x1") for line in lines] == ["329.6", "348.8"]  # 0.8 x 0.5 and 0.5 - 0.05, left to right
+    # around the reference's selection rate 0.5: 0.8 x 0.5, 0.5 - 0.05 and 0.5 + 0.05, left to right
+    assert [line.get("x1") for line in lines] == ["329.6", "348.8", "387.2"]
     assert {line.get("stroke-dasharray") for line in lines} == {"6,3"}
-    assert texts(root, font_size="10", fill="#D55E00") == ["b", "a"]
-    assert [t.get("x") for t in root.iter("text") if t.get("fill") == "#D55E00"] == ["329.6", "348.8"]
+    assert texts(root, font_size="10", fill="#D55E00") == ["c", "a", "b"]
+    assert [t.get("x") for t in root.iter("text") if t.get("fill") == "#D55E00"] == ["329.6", "348.8", "387.2"]
     assert texts(root, font_size="10", fill="#1A1A1A")[3:] == [
-        "a: the highest selection rate (a) − 0.05 = 0.45 (demographic parity difference ≤ 0.05)",
-        "b: 0.8 × the reference group's selection rate (a) = 0.40 (disparate impact ratio ≥ 0.8)",
+        "a: the reference's selection rate (a) − 0.05 = 0.45 (demographic parity difference ≤ 0.05)",
+        "b: the reference's selection rate (a) + 0.05 = 0.55 (demographic parity difference ≤ 0.05)",
+        "c: 0.8 × the reference's selection rate (a) = 0.40 (disparate impact ratio ≥ 0.8)",
     ]
     assert texts(root, fill="#595959")[-1] == (
-        "Lines use the large groups only; an SR bar ending left of a line breaks that bound."
+        "Whiskers: 95% intervals. An SR whisker crossing a line is inconclusive for that bound."
     )
 
 
 def test_without_a_usable_reference_the_ratio_uses_the_highest_rate_or_is_not_drawn(tmp_path: Path) -> None:
-    block = sex_block(tmp_path, reference=None)
+    # a record from before 1.4 names no reference group for the chart to use
+    block = sex_block(tmp_path, reference=None).model_copy(update={"reference": None, "comparisons": None})
     root = parse(fairness_chart_svg(block, {"disparate_impact_ratio": 0.8}))
     assert texts(root, font_size="10", fill="#1A1A1A")[3:] == [
         "a: 0.8 × the highest selection rate (a) = 0.40 (disparate impact ratio ≥ 0.8)"
@@ -130,12 +152,16 @@ def test_without_a_usable_reference_the_ratio_uses_the_highest_rate_or_is_not_dr
 
 
 def test_title_and_description_for_screen_readers(tmp_path: Path) -> None:
-    root = parse(fairness_chart_svg(sex_block(tmp_path), {"demographic_parity_ratio": 0.8}, reference="a"))
+    root = parse(fairness_chart_svg(sex_block(tmp_path), {"demographic_parity_difference": 0.1}, reference="a"))
     assert root.findtext("title") == "Selection, true positive and false positive rates by group"
-    assert root.findtext("desc") == (
-        "<script>alert('x')</script>: SR 1.00, TPR n/a, FPR 1.00; n=3, small group. "
-        "a: SR 0.50, TPR 0.80, FPR 0.20; n=40, reference. b: SR 0.25, TPR 0.40, FPR 0.10; n=40. "
-        "Line a: 0.8 × the highest selection rate (a) = 0.40 (demographic parity ratio ≥ 0.8)."
+    description = root.findtext("desc") or ""
+    assert description.startswith(
+        "<script>alert('x')</script>: SR 1.00 (95% interval 1.00 to 1.00), TPR n/a, FPR 1.00 (95% interval 1.00 to "
+        "1.00); n=3, small group. a: SR 0.50 (95% interval "
+    )
+    assert description.endswith(
+        "n=40. Line a: the reference's selection rate (a) − 0.1 = 0.40 (demographic parity difference ≤ 0.1). "
+        "Line b: the reference's selection rate (a) + 0.1 = 0.60 (demographic parity difference ≤ 0.1)."
     )
 
 

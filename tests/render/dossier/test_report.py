@@ -185,7 +185,8 @@ def test_the_html_is_one_self_contained_file_in_reading_order(tmp_path: Path) ->
     assert html.count("<svg") >= 2  # the lineage diagram and one fairness chart, inline
     assert "<h2>Rules with nothing to report</h2>" not in html and "<h2>Rules with findings</h2>" in html
     assert 'class="ds-finding"><span class="badge outcome-could_not_evaluate">' in html  # raw has no hash
-    assert "<h2>Checks not performed</h2>" in html and "interval crosses the bound: uncertain" in html
+    assert "<h2>Checks not performed</h2>" in html and "<h2>Blockers</h2>" in html
+    assert '<span class="badge outcome-inconclusive">inconclusive</span>' in html
 
 
 @pytest.fixture(scope="module")
