@@ -149,10 +149,11 @@ def build_dossier(
         for p in packages
         if _needs_attention(p.pin_outcome) or (_needs_attention(p.vuln_outcome) and not p.shared_cause)
     ]
+    verdict = verdict_page(record, report)
     return Dossier(
         cover=_cover(record, report, generated_at, reproductions),
         summary=_summary(report, waivers, signoffs),
-        verdict=verdict_page(record, report),
+        verdict=verdict,
         identity=build_env.identity(record),
         source=build_env.source(record),
         platform=build_env.platform(record),
@@ -183,7 +184,7 @@ def build_dossier(
         fairness_meta=fairness_meta,
         fairness_missing=fairness_missing,
         fairness=build_fairness.fairness_views(record.fairness, report, drawing.fairness),
-        rules=_rules(report, cuts),
+        rules=_rules(report, cuts, verdict.numbers()),
         clauses=tuple(ClauseView(c.pack, c.id, c.title, c.status, c.rules, c.outside_run) for c in report.clauses),
         annex_iv=annex_iv(record, report, signoffs),
         reproducibility=_reproducibility(record, report),
@@ -285,14 +286,18 @@ def _summary(report: CheckReport, waivers: Sequence[Waiver], signoffs: Sequence[
     )
 
 
-def _rules(report: CheckReport, cuts: list[str]) -> tuple[RuleView, ...]:
+def _rules(report: CheckReport, cuts: list[str], blockers: Mapping[tuple[str, str], int]) -> tuple[RuleView, ...]:
+    """Every rule with its tally; its findings that need attention, except those the verdict page
+    already lists as blockers (named by their row numbers there, not repeated)."""
     by_rule: dict[str, list[Finding]] = {}
     for finding in report.findings:
         by_rule.setdefault(finding.rule_id, []).append(finding)
     views = []
     for rule in report.rules:
-        mine = by_rule.get(rule.id, [])
-        counts = tally(mine)
+        every = by_rule.get(rule.id, [])
+        listed = sorted({blockers[(rule.id, f.subject)] for f in every if (rule.id, f.subject) in blockers})
+        mine = [f for f in every if (rule.id, f.subject) not in blockers]
+        counts = tally(every)
         views.append(
             RuleView(
                 id=rule.id,
@@ -305,6 +310,7 @@ def _rules(report: CheckReport, cuts: list[str]) -> tuple[RuleView, ...]:
                 remediation=rule.remediation,
                 attention=_attention(rule.id, mine, report, cuts),
                 passes=counts.counts.get("pass", 0),
+                blockers=tuple(listed),
             )
         )
     return tuple(views)

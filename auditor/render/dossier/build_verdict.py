@@ -40,6 +40,7 @@ def verdict_page(record: RunRecord, report: CheckReport, limit: int = 20) -> Ver
             title=_title(report, same[0]),
             rule_id=same[0].rule_id,
             subject=", ".join(f.subject for f in same),
+            subjects=tuple(f.subject for f in same),
             what=same[0].message,
             owner=owner,
             fix=_fix(report, same[0]),

@@ -59,8 +59,9 @@ class RuleView:
     references: tuple[str, ...]
     rationale: str
     remediation: str
-    attention: tuple[FindingView, ...]  # everything that is not a pass or not applicable
+    attention: tuple[FindingView, ...]  # what is not a pass, not applicable or listed as a blocker
     passes: int
+    blockers: tuple[int, ...] = ()  # the verdict page's rows that list this rule's other findings
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ class Blocker:
     title: str  # the rule's title: what should hold
     rule_id: str
     subject: str
+    subjects: tuple[str, ...]  # the subjects of the findings this row stands for
     what: str  # what was found, in the finding's own words
     owner: str
     fix: str
@@ -38,3 +39,7 @@ class VerdictPage:
     owner: str | None  # when every blocker has the same owner: said once, not per row
     not_performed: tuple[NotPerformed, ...]
     below_threshold: int  # failures below fail_on: not blocking, listed in the findings section
+
+    def numbers(self) -> dict[tuple[str, str], int]:
+        """(rule id, subject) -> the number of the blocker row that lists it."""
+        return {(b.rule_id, s): b.number for b in self.blockers for s in b.subjects}
