@@ -111,6 +111,7 @@ def assemble(
         params=data.params,
         metrics=data.metrics,
         container=request.executor.section(found, variables),
+        model_card=data.model_card,
     )
 
 

@@ -33,6 +33,7 @@ from auditor.project.spec import DatasetSpec, PredictionsSpec, ProjectSpec, Spec
 from auditor.record.base import Missing
 from auditor.record.fairness import Fairness
 from auditor.record.lineage import Datasheet, Hash, Lineage, Observation, ProjectInfo
+from auditor.record.model_card import ModelCard
 from auditor.record.models import Metric, ParamValue
 
 HASH_CACHE_FILE = "hash-cache.json"
@@ -47,6 +48,7 @@ class DataEvidence:
     params: dict[str, ParamValue] = field(default_factory=dict)
     metrics: tuple[Metric, ...] = ()
     warnings: list[str] = field(default_factory=list)
+    model_card: ModelCard | Missing | None = None
 
 
 class DataCapture:
@@ -151,13 +153,54 @@ class DataCapture:
         if notes:
             lineage = lineage.model_copy(update={"notes": tuple(notes)})
         fairness, warnings = self._fairness(spec, result)
+        params = _params(result.events)
         return DataEvidence(
             lineage=lineage,
             fairness=fairness,
-            params=_params(result.events),
+            params=params,
             metrics=_metrics(result.events),
             warnings=warnings + notes,
+            model_card=self._model_card(spec, params),
         )
+
+    def _model_card(self, spec: ProjectSpec, params: dict[str, ParamValue]) -> ModelCard | Missing:
+        """The model card's evidence: declared facts, model files read without executing them, params
+        and metrics files, and performance from the declared predictions file."""
+        if self.cancel is not None and self.cancel.is_set():
+            return Missing(reason="not computed: auditor was interrupted again while collecting evidence")
+        if self.spec_file is None:
+            return Missing(reason="no auditor.yaml: no model, params or metrics files are declared")
+        from auditor.capture.model.card import MAX_MODEL_BYTES, build_model_card  # numpy: only when there is work
+
+        def read(path: str) -> bytes | str:
+            return self._read_project_file(self.root / path, MAX_MODEL_BYTES)
+
+        predictions: tuple[PredictionsSpec, str, bytes] | str = "no predictions file declared in auditor.yaml"
+        if spec.predictions is not None:
+            data = self._read_predictions(self.root / spec.predictions.path)
+            predictions = (
+                (spec.predictions, spec.predictions.path, data)
+                if isinstance(data, bytes)
+                else f"{spec.predictions.path}: {data}"
+            )
+        return build_model_card(spec, read, predictions, params)
+
+    def _read_project_file(self, path: Path, limit: int) -> bytes | str:
+        """A declared file's bytes, or why not: as the predictions file is read."""
+        if not os.path.lexists(path):
+            return "the file does not exist"
+        if not self._mounted(str(path)) or not self._links_stay_mounted(path):
+            return OUTSIDE_MOUNTS
+        try:
+            return read_regular_file(os.path.realpath(path), limit)
+        except FileNotFoundError:
+            return "the file does not exist"
+        except UntrustedFileError as exc:
+            return exc.why
+        except OSError as exc:
+            return f"cannot read the file: {exc.strerror or exc}"
+        except ValueError:
+            return "unusable path"
 
     def _hash_after(self, spec: ProjectSpec, logged: list[DatasetSpec]) -> dict[str, Hash]:
         items: list[tuple[str, str]] = [(d.id, d.path) for d in (*spec.datasets, *logged) if d.path]

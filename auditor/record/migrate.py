@@ -109,6 +109,7 @@ def _to_1_3(data: Data, written: str) -> None:
 def _to_1_4(data: Data, written: str) -> None:
     """1.4 only adds optional sections; each one that has a `Missing` form says here why an older
     record lacks it."""
+    data.setdefault("model_card", _missing(f"record schema {written} predates model card capture"))
 
 
 STEPS: tuple[Step, ...] = (

@@ -21,6 +21,7 @@ from auditor.record.base import Frozen, Missing
 __all__ = ["Frozen", "Missing"]  # re-exported: most readers import every model from here
 from auditor.record.fairness import Fairness
 from auditor.record.lineage import Lineage
+from auditor.record.model_card import ModelCard
 
 SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4"]  # the one list; migrate.py has a step from each older one
 SCHEMA_VERSION: SchemaVersion = "1.4"
@@ -31,6 +32,8 @@ SCHEMA_VERSION: SchemaVersion = "1.4"
 # annotations and columns on lineage entries) and let ingested runs leave exit code,
 # user, host and logs unrecorded.
 # 1.4 (the dossier issue) adds optional evidence sections; each is listed here as it lands.
+# 1.4 adds `model_card` (record/model_card.py): declared model facts, what a restricted unpickler read
+# from the model files, params and metrics files, and performance computed from the predictions file.
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 
@@ -410,6 +413,9 @@ class RunRecord(Frozen):
     metrics: tuple[Metric, ...] = Field((), description="From auditor.log_metric, in logging order")
     tags: dict[str, str] = Field(default_factory=dict, description="Tags an ingested run's source tool recorded")
     reproduction: Reproduction | None = Field(None, description="Set when this run re-executed another one")
+    model_card: Annotated[ModelCard | Missing, Field(discriminator="state")] | None = Field(
+        None, description="The model card's evidence (1.4); None only in records built in code before it"
+    )
 
     @model_validator(mode="before")
     @classmethod
