@@ -19,7 +19,7 @@ from auditor.record.fairness import AttributeFairness
 from auditor.record.findings import Finding, tally
 from auditor.record.lineage import Lineage
 from auditor.render.bounds import MAX_PACKAGES, MAX_ROWS, cut, first
-from auditor.render.dossier import build_container, build_data, build_env, build_origin, build_repro
+from auditor.render.dossier import build_container, build_data, build_env, build_model, build_origin, build_repro
 from auditor.render.dossier.build_signoff import signoff_views
 from auditor.render.dossier.format import unrecorded, when
 from auditor.render.dossier.views import (
@@ -158,6 +158,7 @@ def build_dossier(
         logs_note=build_origin.logs_note(record, bool(logs)),
         glossary=GLOSSARY,
         cuts=tuple(cuts),
+        model_card=build_model.model_card(record),
     )
 
 

@@ -20,6 +20,7 @@ from auditor.text import scrub
 
 SECTIONS = (
     ("summary", "1 Executive summary"),
+    ("model-card", "2 Model card"),
     ("identity", "2 Run identity and source"),
     ("environment", "3 Software environment"),
     ("hardware", "4 Hardware and compute"),

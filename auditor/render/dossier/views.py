@@ -9,10 +9,14 @@ with every label escaped by the SVG builders, marked safe exactly once, here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from auditor.record.lineage import Documentation
+
+if TYPE_CHECKING:
+    from auditor.render.dossier.views_model import ModelCardView
 
 
 @dataclass(frozen=True)
@@ -322,4 +326,5 @@ class Dossier:
     logs: tuple[LogExcerpt, ...]
     logs_note: str  # why no log is stored, or what limits those that are
     glossary: tuple[tuple[str, str], ...] = field(default=())
+    model_card: ModelCardView | None = None
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})
