@@ -10,11 +10,14 @@ named with its module, and the record notes that its hyperparameters were not re
 from __future__ import annotations
 
 import hashlib
+import reprlib
 from typing import Any
 
 from auditor.capture.model.unpickle import Array, ModelFileError, Stub, as_array, read_model_bytes, scalar_value
 from auditor.record.model_card import Estimator, InspectedModel
 
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlist, _REPR.maxdict = 3, 60, 60, 8, 8
 MAX_ESTIMATORS = 200
 MAX_DEPTH = 12
 MAX_VALUE_CHARS = 120
@@ -33,6 +36,13 @@ LIBRARIES = {
 def inspect_model(data: bytes, display_path: str) -> InspectedModel:
     """The model file's facts; raises ModelFileError ("could not read the model file: why")."""
     obj, fmt = read_model_bytes(data)
+    try:
+        return _inspect(obj, fmt, data, display_path)
+    except (RecursionError, ValueError, TypeError, AttributeError) as exc:  # hostile shapes past the checks
+        raise ModelFileError(f"an object the inspector cannot read ({type(exc).__name__})") from exc
+
+
+def _inspect(obj: Any, fmt: str, data: bytes, display_path: str) -> InspectedModel:
     if not isinstance(obj, Stub):
         raise ModelFileError(f"the file holds a {type(obj).__name__}, not a model object")
     walker = _Walker()
@@ -140,7 +150,7 @@ def value_text(value: Any) -> str:
         or value is None
         or isinstance(value, bool | int | float | bytes)
     ):
-        text = repr(value)
+        text = _REPR.repr(value)  # bounded: a list nested a million deep prints as [[[...]]]
     else:
         text = type(value).__name__
     return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 1] + "…"

@@ -284,6 +284,7 @@ def as_array(obj: Any) -> Array | None:
         return None
     if obj.dotted.endswith("multiarray._reconstruct") and isinstance(obj.state, tuple) and len(obj.state) == 5:
         _, shape, dtype, fortran, data = obj.state
+        data = _plain_bytes(data)
         if not isinstance(shape, tuple) or not all(isinstance(n, int) and n >= 0 for n in shape):
             return None
         kind = dtype_text(dtype)
@@ -299,10 +300,22 @@ def as_array(obj: Any) -> Array | None:
     return None
 
 
+def _plain_bytes(obj: Any) -> Any:
+    """Protocol 2 writes bytes as `_codecs.encode(text, 'latin1')`: the bytes, read without calling it."""
+    if isinstance(obj, Stub) and obj.dotted == "_codecs.encode" and len(obj.args) == 2:
+        text, encoding = obj.args
+        if isinstance(text, str) and encoding == "latin1":
+            try:
+                return text.encode("latin1")
+            except UnicodeEncodeError:
+                return obj
+    return obj
+
+
 def scalar_value(obj: Any) -> Any:
     """A numpy scalar (`multiarray.scalar(dtype, bytes)`) as a plain Python value; `obj` otherwise."""
     if isinstance(obj, Stub) and obj.dotted.endswith("multiarray.scalar") and len(obj.args) == 2:
-        dtype, raw = obj.args
+        dtype, raw = obj.args[0], _plain_bytes(obj.args[1])
         if isinstance(raw, bytes):
             array = _decoded(dtype_text(dtype), (), raw)
             if array.values:
