@@ -57,7 +57,8 @@ def _check_against_the_real_model(data: bytes, model: Pipeline) -> None:
     assert inspected.features == tuple(model.feature_names_in_)
     assert inspected.classes == tuple(str(c) for c in model.classes_)
     assert inspected.summary == (
-        f"LogisticRegression (scikit-learn {sklearn.__version__}) in a Pipeline: OneHotEncoder on 2 columns, StandardScaler on 2"
+        f"LogisticRegression (scikit-learn {sklearn.__version__}) in a Pipeline: "
+        "OneHotEncoder on 2 columns, StandardScaler on 2"
     )
     by_path = {e.path: e for e in inspected.estimators}
     assert set(by_path) == {"", "features", "features/categorical", "features/numeric", "classifier"}
@@ -122,7 +123,7 @@ def test_a_pickle_that_calls_os_system_runs_nothing(tmp_path: Path) -> None:
     inspected = inspect_model(data, "m.pkl")  # what the file names, reported: nothing run
     assert inspected.class_name == "system" and "not a scikit-learn estimator" in inspected.notes[0]
     assert not marker.exists()
-    pickle.loads(data)  # the same bytes through the real unpickler do run it: the test can see the difference
+    pickle.loads(data)  # noqa: S301 - the same bytes through the real unpickler do run it: the test can see the difference
     assert marker.exists()
 
 
@@ -207,7 +208,7 @@ def test_a_joblib_array_longer_than_the_file() -> None:
         b"X\x05\x00\x00\x00dtypecnumpy\ndtype\nX\x02\x00\x00\x00f8\x89\x88\x87R(K\x03X\x01\x00\x00\x00<NNNJ\xff\xff"
         b"\xff\xffJ\xff\xff\xff\xffK\x00tbX\x05\x00\x00\x00orderX\x01\x00\x00\x00Cub."
     )
-    with pytest.raises(ModelFileError, match="array larger than the file|truncated"):
+    with pytest.raises(ModelFileError, match=r"array larger than the file|truncated"):
         read_model_bytes(data)
 
 
