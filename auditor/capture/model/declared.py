@@ -46,7 +46,7 @@ def read_declared(path: str, read: Reader, *, numbers_only: bool) -> DeclaredFil
     if len(values) >= MAX_KEYS:
         problem = f"more than {MAX_KEYS} keys: the first {MAX_KEYS} kept"
     elif skipped and numbers_only:
-        problem = f"{skipped} value{'s' * (skipped != 1)} that are not numbers left out"
+        problem = f"{skipped} value{'s' * (skipped != 1)} that {'is' if skipped == 1 else 'are'} not a number left out"
     return DeclaredFile(path=path, sha256=sha, values=values, problem=problem)
 
 
