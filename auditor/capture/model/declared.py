@@ -28,6 +28,10 @@ def read_declared(path: str, read: Reader, *, numbers_only: bool) -> DeclaredFil
     if isinstance(data, str):
         return DeclaredFile(path=path, sha256=None, values={}, problem=data)
     sha = hashlib.sha256(data).hexdigest()
+    if len(data) > MAX_FILE_BYTES:
+        return DeclaredFile(
+            path=path, sha256=sha, values={}, problem=f"larger than {MAX_FILE_BYTES >> 20} MiB: not read"
+        )
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
