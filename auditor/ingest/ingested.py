@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from auditor import __version__
+from auditor.capture.model.card import reported_model_card
 from auditor.errors import IngestError
 from auditor.record.base import Missing
 from auditor.record.ids import new_ulid
@@ -141,6 +142,7 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
         params=ingested.params,
         metrics=ingested.metrics,
         tags=ingested.tags,
+        model_card=reported_model_card(tool, ingested.models, ingested.params),
     )
     return record
 

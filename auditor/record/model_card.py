@@ -14,7 +14,7 @@ from pydantic import Field
 
 from auditor.record.base import Frozen, Missing
 
-FactSource = Literal["declared", "model_file", "logged", "params_file", "inferred"]
+FactSource = Literal["declared", "model_file", "logged", "params_file", "inferred", "reported"]
 ParamValue = str | int | float | bool | None
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from auditor.capture.model.declared import Reader, decision_threshold, read_declared
-from auditor.capture.model.inspect import inspect_model
+from auditor.capture.model.inspect import LIBRARIES, inspect_model
 from auditor.capture.model.performance import (
     Columns,
     PerformanceError,
@@ -21,6 +21,7 @@ from auditor.capture.model.sensitive import feature_flags
 from auditor.capture.model.unpickle import ModelFileError
 from auditor.project.spec import ModelSpec, PredictionsSpec, ProjectSpec
 from auditor.record.base import Missing
+from auditor.record.lineage import ModelArtifact
 from auditor.record.model_card import (
     ClassifierPerformance,
     DeclaredFile,
@@ -63,6 +64,48 @@ def build_model_card(
         hyperparameters=_hyperparameters(params, models, params_files),
         performance=performance,
         notes=tuple(notes),
+    )
+
+
+def reported_model_card(tool: str, models: tuple[ModelArtifact, ...], params: Mapping[str, ParamValue]) -> ModelCard:
+    """The model card of an ingested run, from what the tool recorded: its models' flavours (MLflow's
+    MLmodel), the logged params. No predictions file with labels: performance is missing, and says so."""
+    entries = []
+    for artifact in models:
+        flavors = artifact.annotations.get("flavors")
+        names = [f.strip() for f in flavors.split(",")] if flavors else []
+        kinds = [n for n in names if n != "python_function"] or names
+        library = next((LIBRARIES[n] for n in kinds if n in LIBRARIES), None)
+        entries.append(
+            ModelEntry(
+                id=artifact.id,
+                path=artifact.path,
+                description=None,
+                limitations=None,
+                ethical_considerations=None,
+                type=Fact(value=", ".join(kinds), source="reported", detail=f"{tool} model flavors") if kinds else None,
+                library=Fact(value=library, source="reported", detail=f"{tool} model flavor") if library else None,
+                task=None,
+                file=Missing(
+                    reason=f"not read: auditor reads a model file declared in auditor.yaml when it runs the "
+                    f"training; this one is known only as {tool} recorded it"
+                ),
+            )
+        )
+    hyper = tuple(
+        Hyperparameter(name=k, value=_text(v), source="logged", origin=f"logged to {tool}") for k, v in params.items()
+    )
+    return ModelCard(
+        models=tuple(entries),
+        hyperparameters=hyper,
+        performance=Missing(
+            reason=f"not computed: {tool} recorded no predictions file with labels for auditor to evaluate"
+        ),
+        notes=(
+            f"ingested from {tool}: description, limitations and ethical considerations are declared in "
+            "auditor.yaml for runs auditor executes",
+        )
+        + (() if models else (f"{tool} recorded no model for this run",)),
     )
 
 

@@ -30,6 +30,7 @@ LIBRARIES = {
     "torch": "PyTorch",
     "tensorflow": "TensorFlow",
     "keras": "Keras",
+    "pytorch": "PyTorch",
 }
 
 

@@ -42,6 +42,7 @@ SOURCE_WORDS = {
     "logged": "logged by the run",
     "params_file": "params file",
     "inferred": "inferred",
+    "reported": "reported by the tool the run was ingested from",
 }
 MAX_PARAMS = 60
 
@@ -60,7 +61,14 @@ def model_card(record: RunRecord) -> ModelCardView:
         notes=card.notes,
     )
     if isinstance(perf, Missing):
-        return _with(view, performance_missing=missing(perf), file_metrics=_file_only(card.metrics_files, set()))
+        last = {m.name: m.value for m in record.metrics}  # the last value logged under each name
+        logged = tuple((name, f"{value:.6g}") for name, value in list(last.items())[:MAX_PARAMS])
+        return _with(
+            view,
+            performance_missing=missing(perf),
+            file_metrics=_file_only(card.metrics_files, set()),
+            logged_metrics=logged,
+        )
     rows = tuple(_row(e, card.metrics_files) for e in perf.estimates)
     computed = {e.name for e in perf.estimates}
     caption = (

@@ -159,3 +159,42 @@ def test_a_numeric_label_makes_a_regressor(tmp_path: Path) -> None:
 def test_older_records_say_they_predate_the_model_card() -> None:
     data = {"schema_version": "1.3", "kind": "auditor.run-record"}
     assert upgrade(data)["model_card"] == Missing(reason="record schema 1.3 predates model card capture").model_dump()
+
+
+def test_an_ingested_run_gets_the_model_card_its_tool_allows(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from auditor.ingest.ingested import Ingested, build_record
+    from auditor.record.lineage import ModelArtifact
+    from auditor.record.models import Metric
+    from auditor.render.dossier.build_model import model_card as view
+
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    ingested = Ingested(
+        tool="MLflow",
+        tool_version="3.1.0",
+        source_uri="mlruns",
+        source_run_id="abc",
+        project="p",
+        started_at=moment,
+        ended_at=moment,
+        status="succeeded",
+        models=(
+            ModelArtifact(
+                id="model", path="mlruns/1/abc/artifacts/model", annotations={"flavors": "python_function, sklearn"}
+            ),
+        ),
+        params={"C": 0.5, "seed": 3},
+        metrics=(Metric(name="auc", value=0.8, logged_at=moment), Metric(name="auc", value=0.81, logged_at=moment)),
+    )
+    record = build_record(ingested, run_id="01JGZ0000000000000000000AA")
+    card = record.model_card
+    assert isinstance(card, ModelCard)
+    (model,) = card.models
+    assert model.type is not None and (model.type.value, model.type.source) == ("sklearn", "reported")
+    assert model.library is not None and model.library.value == "scikit-learn"
+    assert isinstance(model.file, Missing) and "known only as MLflow recorded it" in model.file.reason
+    assert {(h.name, h.source) for h in card.hyperparameters} == {("C", "logged"), ("seed", "logged")}
+    assert isinstance(card.performance, Missing) and "MLflow recorded no predictions file" in card.performance.reason
+    shown = view(record)
+    assert shown.logged_metrics == (("auc", "0.81"),) and shown.performance_missing
