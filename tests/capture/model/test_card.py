@@ -198,3 +198,22 @@ def test_an_ingested_run_gets_the_model_card_its_tool_allows(tmp_path: Path) -> 
     assert isinstance(card.performance, Missing) and "MLflow recorded no predictions file" in card.performance.reason
     shown = view(record)
     assert shown.logged_metrics == (("auc", "0.81"),) and shown.performance_missing
+
+
+def test_secrets_in_params_files_are_masked_in_the_model_card_too() -> None:
+    from auditor.capture.secretnames import SECRET_MASK, mask_named
+    from auditor.record.model_card import DeclaredFile, Hyperparameter
+
+    card = ModelCard(
+        models=(),
+        params_files=(DeclaredFile(path="p.yaml", sha256="0" * 64, values={"db.password": "hunter2", "seed": 1}),),
+        metrics_files=(DeclaredFile(path="m.json", sha256="0" * 64, values={"api_token": 5, "auc": 0.7}),),
+        hyperparameters=(Hyperparameter(name="db.password", value="hunter2", source="params_file", origin="p.yaml"),),
+        performance=Missing(reason="none"),
+    )
+    data = {"model_card": card.model_dump(mode="json")}
+    mask_named(data)
+    masked = ModelCard.model_validate(data["model_card"])
+    assert masked.params_files[0].values == {"db.password": SECRET_MASK, "seed": 1}
+    assert masked.metrics_files[0].values == {"auc": 0.7}
+    assert masked.hyperparameters[0].value == SECRET_MASK
