@@ -22,7 +22,7 @@ from auditor.record.model_card import (
 )
 from auditor.render.dossier.chart_model import calibration_svg, residual_svg, roc_svg
 from auditor.render.dossier.format import bytes_text, missing
-from auditor.render.dossier.views import Item, Svg
+from auditor.render.dossier.view_parts import Item, Svg
 from auditor.render.dossier.views_model import FeatureView, MetricRow, ModelCardView, ModelView
 
 NAMES = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from auditor.render.dossier.views import Item, Svg
+from auditor.render.dossier.view_parts import Item, Svg
 
 
 @dataclass(frozen=True)
