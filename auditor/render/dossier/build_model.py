@@ -28,7 +28,7 @@ from auditor.render.dossier.views_model import FeatureView, MetricRow, ModelCard
 NAMES = {
     "accuracy": "Accuracy",
     "precision": "Precision",
-    "recall": "Recall (true positive rate)",
+    "recall": "Recall (TPR)",
     "f1": "F1",
     "roc_auc": "ROC AUC",
     "mae": "Mean absolute error",
@@ -58,6 +58,7 @@ def model_card(record: RunRecord) -> ModelCardView:
         models=tuple(_model(m) for m in card.models),
         metrics_files=tuple(_file_line(f) for f in card.metrics_files),
         hyperparameters=_hyperparameters(card),
+        hyperparameters_note=_hyperparameters_note(card),
         notes=card.notes,
     )
     if isinstance(perf, Missing):
@@ -106,10 +107,9 @@ def _model(entry: ModelEntry) -> ModelView:
             detail = f"; {fact.detail}" if fact.detail else ""
             details.append(Item(label, f"{fact.value} ({SOURCE_WORDS[fact.source]}{detail})"))
     if isinstance(file, InspectedModel):
-        details.append(Item("Model file", f"{file.path} ({file.format}, {bytes_text(file.bytes)})", mono=True))
+        classes = f"; classes {', '.join(file.classes)}" if file.classes else ""
+        details.append(Item("Model file", f"{file.path} ({file.format}, {bytes_text(file.bytes)}{classes})"))
         details.append(Item("Model file sha256", file.sha256, mono=True))
-        if file.classes:
-            details.append(Item("Classes", ", ".join(file.classes)))
     else:
         details.append(Item("Model file", f"{entry.path}: {file.reason}", missing=True, mono=False))
     if entry.training_data:
@@ -210,8 +210,8 @@ def _classifier(perf: ClassifierPerformance) -> dict[str, object]:
     )
     threshold = f"{perf.threshold:g} ({perf.threshold_source})" if perf.threshold is not None else "not declared"
     evaluation = (
-        Item("Predictions file", f"{perf.predictions_path} (sha256 {perf.predictions_sha256[:12]}…)", mono=True),
-        Item("Rows", f"{perf.rows}" + (f" ({perf.dropped} dropped for missing values)" if perf.dropped else "")),
+        Item("Predictions file sha256", perf.predictions_sha256, mono=True),
+        *([Item("Rows dropped for missing values", str(perf.dropped))] if perf.dropped else []),
         Item("Decision threshold", threshold, missing=perf.threshold is None),
     )
     auc = next((e.value for e in perf.estimates if e.name == "roc_auc"), None)
@@ -225,22 +225,35 @@ def _classifier(perf: ClassifierPerformance) -> dict[str, object]:
 
 def _regressor(perf: RegressionPerformance) -> dict[str, object]:
     evaluation = (
-        Item("Predictions file", f"{perf.predictions_path} (sha256 {perf.predictions_sha256[:12]}…)", mono=True),
-        Item("Rows", f"{perf.rows}" + (f" ({perf.dropped} dropped for missing values)" if perf.dropped else "")),
+        Item("Predictions file sha256", perf.predictions_sha256, mono=True),
+        *([Item("Rows dropped for missing values", str(perf.dropped))] if perf.dropped else []),
     )
     baseline = f"Baseline: always predicting the label's mean ({perf.label_mean:.4g})."
     charts = (Svg(Markup(residual_svg(perf.residuals)), "Residual plot"),)  # noqa: S704 - built by auditor
     return {"baseline": baseline, "evaluation": evaluation, "charts": charts}
 
 
+def _hyperparameters_note(card: ModelCard) -> str:
+    files = [m.file.path for m in card.models if isinstance(m.file, InspectedModel)]
+    read = f"; estimators' constructor parameters as saved in {', '.join(files)}" if files else ""
+    return f"Params files and logged params as written{read}."
+
+
 def _hyperparameters(card: ModelCard) -> tuple[tuple[str, str, str], ...]:
-    """Params-file and logged values one per row; a model file's estimators one row each."""
-    rows = [(h.name, h.value, h.origin) for h in card.hyperparameters if h.source != "model_file"]
+    """One row per source: each params file, the logged params, and each estimator of a model file."""
+    rows: list[tuple[str, str, str]] = []
+    grouped: dict[str, list[str]] = {}
+    for h in card.hyperparameters:
+        if h.source != "model_file":
+            grouped.setdefault(h.origin, []).append(f"{h.name} = {h.value}")
+    for origin, pairs in grouped.items():
+        more = len(pairs) - MAX_PARAMS
+        shown = pairs[:MAX_PARAMS] + ([f"… {more} more in the record"] if more > 0 else [])
+        rows.append((origin, "; ".join(shown), ""))
     for model in card.models:
         if isinstance(model.file, InspectedModel):
             for est in model.file.estimators:
-                if est.hyperparameters:
-                    values = ", ".join(f"{k}={v}" for k, v in est.hyperparameters.items())
-                    name = f"{est.path or model.id}: {est.class_name}"
-                    rows.append((name, values, f"{model.file.path}"))
+                if est.hyperparameters and not (est.path == "" and est.class_name == "Pipeline"):
+                    text = ", ".join(f"{k}={v}" for k, v in est.hyperparameters.items())
+                    rows.append((f"{est.path or model.id}: {est.class_name}", text, ""))
     return tuple(rows[:MAX_PARAMS])

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from auditor.record.model_card import CalibrationBin
 from auditor.render.dossier.diagram import FONT, SVG_NS
 
-WIDTH, HEIGHT = 300, 260
-LEFT, RIGHT, TOP, BOTTOM = 46, 288, 28, 214  # the plot area
+WIDTH, HEIGHT = 300, 216
+LEFT, RIGHT, TOP, BOTTOM = 46, 288, 24, 170  # the plot area
 BLUE, GREY, ORANGE = "#0072B2", "#7F7F7F", "#E69F00"
 TICKS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
@@ -95,12 +95,12 @@ def _legend(root: ET.Element, entries: list[tuple[str, str, bool]]) -> None:
     x = LEFT + 6
     for label, colour, dashed in entries:
         line = ET.SubElement(
-            root, "line", {"x1": str(x), "y1": "248", "x2": str(x + 16), "y2": "248", "stroke": colour}
+            root, "line", {"x1": str(x), "y1": "206", "x2": str(x + 16), "y2": "206", "stroke": colour}
         )
         line.set("stroke-width", "2")
         if dashed:
             line.set("stroke-dasharray", "4,3")
-        _text(root, x + 20, 251.5, label, size=10)
+        _text(root, x + 20, 209.5, label, size=10)
         x += 28 + 6 * len(label)
 
 

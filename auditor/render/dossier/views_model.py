@@ -49,5 +49,6 @@ class ModelCardView:
     file_metrics: tuple[tuple[str, str, str], ...] = ()  # name, value, file: values auditor did not compute
     metrics_files: tuple[str, ...] = ()  # "outputs/metrics.json (sha256 …)"
     logged_metrics: tuple[tuple[str, str], ...] = ()  # name, last value: shown when auditor computed none
-    hyperparameters: tuple[tuple[str, str, str], ...] = ()  # name, value, source
+    hyperparameters: tuple[tuple[str, str, str], ...] = ()  # where, values, note
+    hyperparameters_note: str = ""
     notes: tuple[str, ...] = ()
