@@ -74,7 +74,7 @@ def test_the_section_follows_the_summary_and_shows_the_evidence(tmp_path: Path) 
     assert "differs: auditor computed" in section  # metrics.json's accuracy 0.6 is not what the rows give
     assert "n_test</span> = 120" in section  # a metrics-file value auditor does not compute, shown once
     assert f"{perf.confusion[1][1]} (TP)" in section
-    assert "seed" in section and "(params.yaml)" in section and "C=0.5, random_state=42" in section
+    assert "seed = 42; train.C = 0.5" in section and "C=0.5, random_state=42" in section
     assert section.count("<svg") == 2 and 'aria-label="ROC curve' in section
 
 
