@@ -126,12 +126,6 @@ def _line(
             ET.SubElement(parent, "circle", {"cx": f"{x:.1f}", "cy": f"{y:.1f}", "r": "3", "fill": colour})
 
 
-def _segment(root: ET.Element, start: tuple[float, float], end: tuple[float, float], colour: str) -> ET.Element:
-    (x1, y1), (x2, y2) = start, end
-    attributes = {"x1": f"{x1:.1f}", "y1": f"{y1:.1f}", "x2": f"{x2:.1f}", "y2": f"{y2:.1f}", "stroke": colour}
-    return ET.SubElement(root, "line", attributes)
-
-
 def _xy(x: float, y: float, x_range: tuple[float, float], y_range: tuple[float, float]) -> tuple[float, float]:
     fx = (x - x_range[0]) / (x_range[1] - x_range[0])
     fy = (y - y_range[0]) / (y_range[1] - y_range[0])
