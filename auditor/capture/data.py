@@ -160,30 +160,46 @@ class DataCapture:
             params=params,
             metrics=_metrics(result.events),
             warnings=warnings + notes,
-            model_card=self._model_card(spec, params),
+            model_card=self._model_card(spec, params, result),
         )
 
-    def _model_card(self, spec: ProjectSpec, params: dict[str, ParamValue]) -> ModelCard | Missing:
+    def _model_card(
+        self, spec: ProjectSpec, params: dict[str, ParamValue], result: SessionResult
+    ) -> ModelCard | Missing:
         """The model card's evidence: declared facts, model files read without executing them, params
         and metrics files, and performance from the declared predictions file."""
         if self.cancel is not None and self.cancel.is_set():
             return Missing(reason="not computed: auditor was interrupted again while collecting evidence")
-        if self.spec_file is None:
-            return Missing(reason="no auditor.yaml: no model, params or metrics files are declared")
+        predictions = self._performance_input(spec, result)
+        if self.spec_file is None and isinstance(predictions, str):
+            return Missing(reason="no auditor.yaml and no logged predictions: no model, params, metrics or predictions")
         from auditor.capture.model.card import MAX_MODEL_BYTES, build_model_card  # numpy: only when there is work
 
         def read(path: str) -> bytes | str:
             return self._read_project_file(self.root / path, MAX_MODEL_BYTES)
 
-        predictions: tuple[PredictionsSpec, str, bytes] | str = "no predictions file declared in auditor.yaml"
-        if spec.predictions is not None:
-            data = self._read_predictions(self.root / spec.predictions.path)
-            predictions = (
-                (spec.predictions, spec.predictions.path, data)
-                if isinstance(data, bytes)
-                else f"{spec.predictions.path}: {data}"
-            )
         return build_model_card(spec, read, predictions, params)
+
+    def _performance_input(self, spec: ProjectSpec, result: SessionResult) -> tuple[PredictionsSpec, str, bytes] | str:
+        """The predictions the model card evaluates: declared in auditor.yaml, else the last logged with
+        auditor.log_predictions (as fairness chooses), or why there are none."""
+        options = spec.predictions
+        if options is not None:
+            path, display = self.root / options.path, options.path
+        else:
+            logged = [e for e in result.events if e.get("kind") == "predictions"]
+            if not logged:
+                return "no predictions declared in auditor.yaml or logged with auditor.log_predictions"
+            try:
+                options = PredictionsSpec.model_validate(
+                    {k: v for k, v in logged[-1].items() if k in PredictionsSpec.model_fields}
+                )
+            except ValidationError as exc:
+                return f"logged predictions are invalid: {exc.errors()[0]['msg']}"
+            path = Path(str(logged[-1]["path"]))
+            display = self._display(path)
+        data = self._read_predictions(path)
+        return (options, display, data) if isinstance(data, bytes) else f"{display}: {data}"
 
     def _read_project_file(self, path: Path, limit: int) -> bytes | str:
         """A declared file's bytes, or why not: as the predictions file is read."""

@@ -113,3 +113,15 @@ def test_the_reproducibility_section_points_to_the_metrics_file(tmp_path: Path) 
 
 def test_a_view_without_a_model_card() -> None:
     assert model_card_view(make_record()) == ModelCardView(missing="not captured: the record has no model card section")
+
+
+def test_a_regressor_shows_error_metrics_against_the_mean_and_a_residual_plot(tmp_path: Path) -> None:
+    from auditor.capture.model.performance import Columns, regression_performance
+
+    rows = "y,yhat\n" + "".join(f"{i * 1.5},{i * 1.4 + (i % 3)}\n" for i in range(60))
+    perf = regression_performance(rows.encode(), "r.csv", Columns("y", "yhat", None, "1"), resamples=50, seed=1)
+    section = _section(_html(tmp_path, model_card=model_card().model_copy(update={"performance": perf})))
+    assert "Mean absolute error" in section and "Root mean squared error" in section and "R²" in section
+    assert "Baseline: always predicting the label&#39;s mean" in section
+    assert section.count("<svg") == 1 and 'aria-label="Residuals"' in section
+    assert "<h2>Quantitative analyses</h2>" in section and 'class="grid confusion"' not in section
