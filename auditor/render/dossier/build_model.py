@@ -57,6 +57,7 @@ def model_card(record: RunRecord) -> ModelCardView:
         missing=None,
         models=tuple(_model(m) for m in card.models),
         metrics_files=tuple(_file_line(f) for f in card.metrics_files),
+        params_files=tuple(_file_line(f) for f in card.params_files),
         hyperparameters=_hyperparameters(card),
         hyperparameters_note=_hyperparameters_note(card),
         notes=card.notes,

@@ -48,6 +48,7 @@ class ModelCardView:
     charts: tuple[Svg, ...] = ()
     file_metrics: tuple[tuple[str, str, str], ...] = ()  # name, value, file: values auditor did not compute
     metrics_files: tuple[str, ...] = ()  # "outputs/metrics.json (sha256 …)"
+    params_files: tuple[str, ...] = ()
     logged_metrics: tuple[tuple[str, str], ...] = ()  # name, last value: shown when auditor computed none
     hyperparameters: tuple[tuple[str, str, str], ...] = ()  # where, values, note
     hyperparameters_note: str = ""

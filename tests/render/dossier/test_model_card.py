@@ -108,7 +108,10 @@ def test_the_reproducibility_section_points_to_the_metrics_file(tmp_path: Path) 
     html = _html(tmp_path, model_card=model_card(), metrics=())
     reproducibility = html[html.index('<section id="reproducibility">') :]
     assert "No metrics were logged." not in reproducibility
-    assert re.search(r"declared metrics file \(metrics\.json .*model card", reproducibility)
+    assert re.search(
+        r"model card</a> for auditor's own computation and the declared metrics file: metrics\.json", reproducibility
+    )
+    assert "No parameters were logged." not in _html(tmp_path, model_card=model_card(), params={})
 
 
 def test_a_view_without_a_model_card() -> None:
