@@ -38,6 +38,11 @@ JOBLIB_WRAPPERS = frozenset(
     {"joblib.numpy_pickle.NumpyArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper"}
 )
 _DTYPE = re.compile(r"^[<>|=]?(b1|[iuf][1248]|f16|c8|c16|c32|\?|[bBhHiIlLqQefdgFDG])$")
+_OTHER_FORMATS = (
+    (b"PK\x03\x04", "a zip archive (e.g. skops, Keras .keras, PyTorch .pt)"),
+    (b"\x89HDF", "an HDF5 file (e.g. Keras .h5)"),
+    (b"{", "a JSON file (e.g. an XGBoost or LightGBM model)"),
+)
 _REFUSED = {pickle.EXT1[0], pickle.EXT2[0], pickle.EXT4[0], pickle.PERSID[0], pickle.BINPERSID[0]}
 
 
@@ -108,6 +113,9 @@ def _decompress(data: bytes) -> tuple[bytes, str | None]:
         raise ModelFileError("lz4 compression is not supported")
     if data.startswith(b"ZF"):
         raise ModelFileError("joblib's pre-0.10 format (arrays in separate files) is not supported")
+    for magic, what in _OTHER_FORMATS:
+        if data.startswith(magic):
+            raise ModelFileError(f"{what}: only pickle and joblib files are read")
     return data, None  # protocol 0/1 pickles start with an opcode, not 0x80
 
 

@@ -164,6 +164,16 @@ def test_truncated_files(sample_run: Path, cut: int) -> None:
         inspect_model(data[:cut], "m")
 
 
+def test_other_model_formats_are_named() -> None:
+    for data, what in (
+        (b"PK\x03\x04rest", "a zip archive"),
+        (b"\x89HDF\r\n", "an HDF5 file"),
+        (b'{"learner": 1}', "JSON"),
+    ):
+        with pytest.raises(ModelFileError, match=what):
+            inspect_model(data, "m")
+
+
 def test_garbage_and_empty_files() -> None:
     for data in (b"", b"\x80\x05garbage", b"PK\x03\x04 a zip file", os.urandom(64)):
         with pytest.raises(ModelFileError, match="could not read the model file"):
