@@ -17,6 +17,7 @@ from auditor.errors import IngestError
 from auditor.record.base import Missing
 from auditor.record.ids import new_ulid
 from auditor.record.lineage import Dataset, Lineage, ModelArtifact, ProjectInfo, Step
+from auditor.record.model_card import InspectedModel
 from auditor.record.models import (
     DeclaredRequirements,
     Environment,
@@ -61,6 +62,7 @@ class Ingested:
     datasets: tuple[Dataset, ...] = ()
     steps: tuple[Step, ...] = ()
     models: tuple[ModelArtifact, ...] = ()
+    inspected_models: dict[str, InspectedModel | Missing] = field(default_factory=dict)  # by model id
     params: dict[str, ParamValue] = field(default_factory=dict)
     metrics: tuple[Metric, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
@@ -142,7 +144,7 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
         params=ingested.params,
         metrics=ingested.metrics,
         tags=ingested.tags,
-        model_card=reported_model_card(tool, ingested.models, ingested.params),
+        model_card=reported_model_card(tool, ingested.models, ingested.params, ingested.inspected_models),
     )
     return record
 

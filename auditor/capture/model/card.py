@@ -67,15 +67,31 @@ def build_model_card(
     )
 
 
-def reported_model_card(tool: str, models: tuple[ModelArtifact, ...], params: Mapping[str, ParamValue]) -> ModelCard:
+def reported_model_card(
+    tool: str,
+    models: tuple[ModelArtifact, ...],
+    params: Mapping[str, ParamValue],
+    inspected: Mapping[str, InspectedModel | Missing] | None = None,
+) -> ModelCard:
     """The model card of an ingested run, from what the tool recorded: its models' flavours (MLflow's
-    MLmodel), the logged params. No predictions file with labels: performance is missing, and says so."""
+    MLmodel) and, where the tool saved a pickle, what that file says (read without executing it), and
+    the logged params. No predictions file with labels: performance is missing, and says so."""
     entries = []
     for artifact in models:
         flavors = artifact.annotations.get("flavors")
         names = [f.strip() for f in flavors.split(",")] if flavors else []
         kinds = [n for n in names if n != "python_function"] or names
         library = next((LIBRARIES[n] for n in kinds if n in LIBRARIES), None)
+        file = (inspected or {}).get(artifact.id) or Missing(
+            reason=f"not read: {tool} recorded no model file auditor can read without executing it"
+        )
+        found = file if isinstance(file, InspectedModel) else None
+        reported_type = (
+            Fact(value=", ".join(kinds), source="reported", detail=f"{tool} model flavors") if kinds else None
+        )
+        reported_library = Fact(value=library, source="reported", detail=f"{tool} model flavor") if library else None
+        made = f"{found.library} {found.library_version or ''}".strip() if found and found.library else None
+        names_in = found.features if found else None
         entries.append(
             ModelEntry(
                 id=artifact.id,
@@ -83,13 +99,18 @@ def reported_model_card(tool: str, models: tuple[ModelArtifact, ...], params: Ma
                 description=None,
                 limitations=None,
                 ethical_considerations=None,
-                type=Fact(value=", ".join(kinds), source="reported", detail=f"{tool} model flavors") if kinds else None,
-                library=Fact(value=library, source="reported", detail=f"{tool} model flavor") if library else None,
+                type=Fact(value=found.class_name, source="model_file", detail=found.summary)
+                if found
+                else reported_type,
+                library=Fact(value=made, source="model_file", detail=found.module)
+                if made and found
+                else reported_library,
                 task=None,
-                file=Missing(
-                    reason=f"not read: auditor reads a model file declared in auditor.yaml when it runs the "
-                    f"training; this one is known only as {tool} recorded it"
-                ),
+                features=feature_flags(names_in or (), ()),
+                features_source=Fact(value=f"{len(names_in)} features", source="model_file", detail="feature_names_in_")
+                if names_in
+                else None,
+                file=file,
             )
         )
     hyper = tuple(

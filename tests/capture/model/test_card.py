@@ -193,11 +193,23 @@ def test_an_ingested_run_gets_the_model_card_its_tool_allows(tmp_path: Path) -> 
     (model,) = card.models
     assert model.type is not None and (model.type.value, model.type.source) == ("sklearn", "reported")
     assert model.library is not None and model.library.value == "scikit-learn"
-    assert isinstance(model.file, Missing) and "known only as MLflow recorded it" in model.file.reason
+    assert isinstance(model.file, Missing) and "MLflow recorded no model file auditor can read" in model.file.reason
     assert {(h.name, h.source) for h in card.hyperparameters} == {("C", "logged"), ("seed", "logged")}
     assert isinstance(card.performance, Missing) and "MLflow recorded no predictions file" in card.performance.reason
     shown = view(record)
     assert shown.logged_metrics == (("auc", "0.81"),) and shown.performance_missing
+
+    import pickle
+
+    from sklearn.linear_model import LogisticRegression
+
+    from auditor.capture.model.inspect import inspect_model
+
+    fitted = LogisticRegression().fit(np.array([[0.0], [1.0], [2.0], [3.0]]), [0, 0, 1, 1])
+    ingested.inspected_models = {"model": inspect_model(pickle.dumps(fitted), "mlruns/1/abc/artifacts/model/model.pkl")}
+    (model,) = build_record(ingested, run_id="01JGZ0000000000000000000AA").model_card.models  # type: ignore[union-attr]
+    assert model.type is not None and (model.type.value, model.type.source) == ("LogisticRegression", "model_file")
+    assert isinstance(model.file, InspectedModel) and model.file.path.endswith("model.pkl")
 
 
 def test_secrets_in_params_files_are_masked_in_the_model_card_too() -> None:
