@@ -210,6 +210,9 @@ def test_the_logging_api_inside_a_run(cli: CliRunner, tmp_path: Path) -> None:
     fairness = record["fairness"]
     assert fairness["predictions_path"].startswith("(logged DataFrame) predictions-")
     assert fairness["favourable_outcome"] == "1"
+    performance = record["model_card"]["performance"]  # the model card evaluates the logged predictions too
+    assert performance["state"] == "classification" and performance["confusion"] == [[1, 1], [0, 2]]
+    assert {e["name"]: e["value"] for e in performance["estimates"]}["accuracy"] == 0.75
     assert "Logged" in cli("show", "latest", cwd=tmp_path).stdout
 
 
@@ -220,6 +223,7 @@ def test_without_spec_or_predictions_fairness_says_why(cli: CliRunner, tmp_path:
         "state": "missing",
         "reason": "no predictions declared in auditor.yaml or logged with auditor.log_predictions",
     }
+    assert record["model_card"]["state"] == "missing" and "no auditor.yaml" in record["model_card"]["reason"]
 
 
 def test_hostile_run_output_never_costs_the_record(cli: CliRunner, tmp_path: Path) -> None:

@@ -178,7 +178,6 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
     failing = {(f["rule_id"], f["subject"]) for f in report["findings"] if f["outcome"] == "fail"}
     assert {
         ("AUD-SRC-001", "source"),  # the copy is not a git repository
-        ("AUD-REPRO-001", "run"),  # the sample logs no seed
         ("AUD-DATA-001", "dataset:params"),  # its datasheet has no licence
         ("AUD-DATA-004", "dataset:predictions"),  # personal data without a legal basis
         ("AUD-FAIR-004", "attribute:sex&age_group"),  # two intersections below 30 rows
@@ -197,6 +196,19 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
     )
     assert not {f["subject"] for f in report["findings"] if f["rule_id"] == "AUD-FAIR-001" and f["outcome"] == "pass"}
 
+    seeds = next(f for f in report["findings"] if f["rule_id"] == "AUD-REPRO-001")
+    assert seeds["outcome"] == "pass" and "params.yaml: seed = 42" in seeds["message"]  # from the params file
+
+    # The model card: read from the joblib file without executing it, numbers as train.py reports them.
+    card = record["model_card"]
+    (model,) = card["models"]
+    assert model["type"]["source"] == "model_file" and model["type"]["value"] == "LogisticRegression"
+    assert "age" in [f["name"] for f in model["features"]] and "sex" not in [f["name"] for f in model["features"]]
+    computed = {e["name"]: e["value"] for e in card["performance"]["estimates"]}
+    reported = json.loads((project / "outputs" / "metrics.json").read_text())
+    assert {name: round(computed[name], 4) for name in ("accuracy", "roc_auc", "f1")} == {
+        name: reported[name] for name in ("accuracy", "roc_auc", "f1")
+    }
     assert ("AUD-ENV-001", "package:pandas") not in failing  # everything is pinned with hashes
     assert not [f for f in report["findings"] if f["outcome"] == "could_not_evaluate"]
     clauses = {c["id"]: c["status"] for c in report["clauses"]}

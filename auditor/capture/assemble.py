@@ -112,6 +112,7 @@ def assemble(
         metrics=data.metrics,
         container=request.executor.section(found, variables),
         governance=data.governance,
+        model_card=data.model_card,
     )
 
 

@@ -35,6 +35,7 @@ from auditor.record.base import Missing
 from auditor.record.fairness import Fairness
 from auditor.record.governance import Governance
 from auditor.record.lineage import Datasheet, Hash, Lineage, Observation, ProjectInfo
+from auditor.record.model_card import ModelCard
 from auditor.record.models import Metric, ParamValue
 from auditor.record.profile import Profile
 
@@ -51,6 +52,7 @@ class DataEvidence:
     metrics: tuple[Metric, ...] = ()
     warnings: list[str] = field(default_factory=list)
     governance: Governance | Missing | None = None
+    model_card: ModelCard | Missing | None = None
 
 
 class DataCapture:
@@ -160,13 +162,15 @@ class DataCapture:
         if notes:
             lineage = lineage.model_copy(update={"notes": tuple(notes)})
         fairness, warnings = self._fairness(spec, result)
+        params = _params(result.events)
         return DataEvidence(
             lineage=lineage,
             fairness=fairness,
-            params=_params(result.events),
+            params=params,
             metrics=_metrics(result.events),
             warnings=warnings + notes,
             governance=self._governance(),
+            model_card=self._model_card(spec, params, result),
         )
 
     def _governance(self) -> Governance | Missing:
@@ -176,6 +180,61 @@ class DataCapture:
         if "governance" not in self.spec.model_fields_set:
             return Missing(reason="auditor.yaml has no governance section")
         return Governance(**self.spec.governance.model_dump())
+
+    def _model_card(
+        self, spec: ProjectSpec, params: dict[str, ParamValue], result: SessionResult
+    ) -> ModelCard | Missing:
+        """The model card's evidence: declared facts, model files read without executing them, params
+        and metrics files, and performance from the declared predictions file."""
+        if self.cancel is not None and self.cancel.is_set():
+            return Missing(reason="not computed: auditor was interrupted again while collecting evidence")
+        predictions = self._performance_input(spec, result)
+        if self.spec_file is None and isinstance(predictions, str):
+            return Missing(reason="no auditor.yaml and no logged predictions: no model, params, metrics or predictions")
+        from auditor.capture.model.card import MAX_MODEL_BYTES, build_model_card  # numpy: only when there is work
+
+        def read(path: str) -> bytes | str:
+            return self._read_project_file(self.root / path, MAX_MODEL_BYTES)
+
+        return build_model_card(spec, read, predictions, params)
+
+    def _performance_input(self, spec: ProjectSpec, result: SessionResult) -> tuple[PredictionsSpec, str, bytes] | str:
+        """The predictions the model card evaluates: declared in auditor.yaml, else the last logged with
+        auditor.log_predictions (as fairness chooses), or why there are none."""
+        options = spec.predictions
+        if options is not None:
+            path, display = self.root / options.path, options.path
+        else:
+            logged = [e for e in result.events if e.get("kind") == "predictions"]
+            if not logged:
+                return "no predictions declared in auditor.yaml or logged with auditor.log_predictions"
+            try:
+                options = PredictionsSpec.model_validate(
+                    {k: v for k, v in logged[-1].items() if k in PredictionsSpec.model_fields}
+                )
+            except ValidationError as exc:
+                return f"logged predictions are invalid: {exc.errors()[0]['msg']}"
+            path = Path(str(logged[-1]["path"]))
+            display = self._display(path)
+        data = self._read_predictions(path)
+        return (options, display, data) if isinstance(data, bytes) else f"{display}: {data}"
+
+    def _read_project_file(self, path: Path, limit: int) -> bytes | str:
+        """A declared file's bytes, or why not: as the predictions file is read."""
+        if not os.path.lexists(path):
+            return "the file does not exist"
+        if not self._mounted(str(path)) or not self._links_stay_mounted(path):
+            return OUTSIDE_MOUNTS
+        try:
+            return read_regular_file(os.path.realpath(path), limit)
+        except FileNotFoundError:
+            return "the file does not exist"
+        except UntrustedFileError as exc:
+            return exc.why
+        except OSError as exc:
+            return f"cannot read the file: {exc.strerror or exc}"
+        except ValueError:
+            return "unusable path"
 
     def _hash_after(self, spec: ProjectSpec, logged: list[DatasetSpec]) -> dict[str, Hash]:
         items: list[tuple[str, str]] = [(d.id, d.path) for d in (*spec.datasets, *logged) if d.path]

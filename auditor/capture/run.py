@@ -256,7 +256,7 @@ def _refuse_incomplete_logs(store: RunStore, record: RunRecord, logs: tuple[Reda
 
 def _evidence_failed(exc: Exception) -> DataEvidence:
     why = Missing(reason=f"could not be captured: internal error {type(exc).__name__}: {exc}")
-    return DataEvidence(lineage=why, fairness=why, warnings=[f"lineage and fairness {why.reason}"])
+    return DataEvidence(lineage=why, fairness=why, warnings=[f"lineage and fairness {why.reason}"], model_card=why)
 
 
 def _execute(

@@ -159,6 +159,27 @@ def mask_named(data: dict[str, Any]) -> None:
             for item in lineage.get(kind) or ():
                 if isinstance(item, dict) and isinstance(item.get("annotations"), dict):
                     item["annotations"] = masked_mapping(item["annotations"])
+    if isinstance(data.get("model_card"), dict):
+        _mask_model_card(data["model_card"])
+
+
+def _mask_model_card(card: dict[str, Any]) -> None:
+    """The model card repeats params (logged, from params files, read from model files): the same names
+    are masked there, and metrics-file values under secret names dropped."""
+    for file in card.get("params_files") or ():
+        if isinstance(file, dict) and isinstance(file.get("values"), dict):
+            file["values"] = masked_mapping(file["values"])
+    for file in card.get("metrics_files") or ():
+        if isinstance(file, dict) and isinstance(file.get("values"), dict):
+            file["values"] = {k: v for k, v in file["values"].items() if not looks_secret(str(k))}
+    for item in card.get("hyperparameters") or ():
+        if isinstance(item, dict) and looks_secret(str(item.get("name", "")).rsplit(".", 1)[-1]):
+            item["value"] = SECRET_MASK
+    for model in card.get("models") or ():
+        file = model.get("file") if isinstance(model, dict) else None
+        for estimator in (file.get("estimators") or ()) if isinstance(file, dict) else ():
+            if isinstance(estimator, dict) and isinstance(estimator.get("hyperparameters"), dict):
+                estimator["hyperparameters"] = masked_mapping(estimator["hyperparameters"])
 
 
 def metric_dropped(name: str) -> str:

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from auditor import __version__
+from auditor.capture.model.card import reported_model_card
 from auditor.errors import IngestError
 from auditor.record.base import Missing
 from auditor.record.ids import new_ulid
 from auditor.record.lineage import Dataset, Lineage, ModelArtifact, ProjectInfo, Step
+from auditor.record.model_card import InspectedModel
 from auditor.record.models import (
     DeclaredRequirements,
     Environment,
@@ -60,6 +62,7 @@ class Ingested:
     datasets: tuple[Dataset, ...] = ()
     steps: tuple[Step, ...] = ()
     models: tuple[ModelArtifact, ...] = ()
+    inspected_models: dict[str, InspectedModel | Missing] = field(default_factory=dict)  # by model id
     params: dict[str, ParamValue] = field(default_factory=dict)
     metrics: tuple[Metric, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
@@ -141,6 +144,7 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
         params=ingested.params,
         metrics=ingested.metrics,
         tags=ingested.tags,
+        model_card=reported_model_card(tool, ingested.models, ingested.params, ingested.inspected_models),
     )
     return record
 

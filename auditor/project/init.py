@@ -105,6 +105,10 @@ def starter_spec(root: Path) -> str:
         "environment:",
         "  requirements: [" + ", ".join(q(n) for n in _requirement_files(root)) + "]  # pip requirements files",
         "",
+        "# JSON or YAML, as DVC reads them: seeds and the decision threshold are found in params files.",
+        "params_files: []   # e.g. [params.yaml]",
+        "metrics_files: []  # e.g. [outputs/metrics.json]",
+        "",
         "datasets:" + ("" if data else " []  # e.g. - {id: raw, role: input, path: data/raw.csv}"),
     ]
     for path in data:
@@ -122,7 +126,11 @@ def starter_spec(root: Path) -> str:
         "",
         "models:" + ("" if models else " []  # e.g. - {id: model, path: models/model.joblib}"),
     ]
-    lines += [f"  - id: {q(_slug(Path(p).stem))}\n    path: {q(p)}" for p in models]
+    lines += [
+        f"  - id: {q(_slug(Path(p).stem))}\n    path: {q(p)}\n    description: null  # what it is and does\n"
+        "    limitations: null\n    ethical_considerations: null"
+        for p in models
+    ]
     lines += [
         "",
         "# predictions: held-out predictions with sensitive attributes, for fairness metrics.",

@@ -52,8 +52,21 @@ class StepSpec(Frozen):
 
 
 class ModelSpec(Frozen):
+    """A model the project trains. Facts declared here win over what auditor reads from the model file."""
+
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     path: str
+    description: str | None = Field(None, description="What the model is and does")
+    limitations: str | None = Field(None, description="Caveats and known limitations")
+    ethical_considerations: str | None = None
+    type: str | None = Field(None, description="e.g. 'logistic regression'; read from the model file when absent")
+    library: str | None = Field(None, description="e.g. 'scikit-learn 1.9.1'; read from the model file when absent")
+    features: tuple[str, ...] | None = Field(None, description="Input columns; read from the model file when absent")
+    training_data: str | None = Field(None, description="The training file, relative to the project")
+    label: str | None = Field(None, description="The label column in the training data")
+    task: Literal["classification", "regression"] | None = Field(
+        None, description="Inferred from the predictions when absent"
+    )
 
 
 class PredictionsSpec(Frozen):
@@ -77,6 +90,8 @@ class ProjectSpec(Frozen):
     version: Literal[1] = 1
     project: ProjectInfo
     environment: EnvironmentSpec = EnvironmentSpec()
+    params_files: tuple[str, ...] = Field((), description="JSON or YAML parameter files, as DVC's params")
+    metrics_files: tuple[str, ...] = Field((), description="JSON or YAML metrics files, as DVC's metrics")
     datasets: tuple[DatasetSpec, ...] = ()
     steps: tuple[StepSpec, ...] = ()
     models: tuple[ModelSpec, ...] = ()
@@ -152,6 +167,15 @@ def _cross_check(spec: ProjectSpec, root: yaml.Node | None, path: Path | str) ->
                     line_of(root, ("predictions", "reference_groups", attribute)),
                     f"predictions.reference_groups.{attribute}",
                     "not one of sensitive_columns",
+                )
+    for section in ("params_files", "metrics_files"):
+        for index, file in enumerate(getattr(spec, section)):
+            if not file.strip() or Path(file).is_absolute() or ".." in Path(file).parts:
+                raise SpecError(
+                    path,
+                    line_of(root, (section, index)),
+                    f"{section}[{index}]",
+                    f"{file!r} is not a path inside the project",
                 )
     _check_acyclic(spec, root, path)
 

@@ -115,11 +115,12 @@ def _to_1_4(data: Data, written: str) -> None:
     """1.4 only adds optional sections; each one that has a `Missing` form says here why an older
     record lacks it.
 
-    - `governance`: `Missing`, the record predates the governance section.
+    - `governance`, `model_card`: `Missing`, the record predates them.
     - `lineage.datasets[].profile`: a dataset whose path names a tabular file gets a `Missing`
       profile (it would have one today); other datasets keep none, as a 1.4 record's would (a
       folder's contents are not known from the record, so it keeps none either)."""
     data.setdefault("governance", _missing(f"record schema {written} predates capture of the governance section"))
+    data.setdefault("model_card", _missing(f"record schema {written} predates model card capture"))
     lineage = _section(data, "lineage")
     if lineage is None or not isinstance(lineage.get("datasets"), list):
         return

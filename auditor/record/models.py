@@ -22,6 +22,7 @@ __all__ = ["Frozen", "Missing"]  # re-exported: most readers import every model 
 from auditor.record.fairness import Fairness
 from auditor.record.governance import Governance
 from auditor.record.lineage import Lineage
+from auditor.record.model_card import ModelCard
 
 SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4"]  # the one list; migrate.py has a step from each older one
 SCHEMA_VERSION: SchemaVersion = "1.4"
@@ -38,6 +39,8 @@ SCHEMA_VERSION: SchemaVersion = "1.4"
 # - fairness: per group base_rate, precision, false_negative_rate and bootstrap `intervals`; per attribute
 #   `reference`, `reference_basis`, `reference_note` and `comparisons` (signed, to the reference group);
 #   `bootstrap.method`. Older records read with them None (no intervals per group, no comparisons).
+# - `model_card` (record/model_card.py): declared model facts, what a restricted unpickler read from
+#   the model files, params and metrics files, and performance computed from the predictions file.
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 
@@ -420,6 +423,9 @@ class RunRecord(Frozen):
     governance: Annotated[Governance | Missing, Field(discriminator="state")] | None = Field(
         None,
         description="auditor.yaml's governance section as declared at capture; absent before 1.4 and for ingested runs",
+    )
+    model_card: Annotated[ModelCard | Missing, Field(discriminator="state")] | None = Field(
+        None, description="The model card's evidence (1.4); None only in records built in code before it"
     )
 
     @model_validator(mode="before")

@@ -19,6 +19,7 @@ from auditor.ingest.mlflow import reader as mlflow
 from auditor.ingest.store import commit
 from auditor.record.base import Missing
 from auditor.record.lineage import ContentHash, IdentityHint
+from auditor.record.model_card import InspectedModel
 from auditor.record.models import DeclaredRequirements, ReportedSource
 from auditor.store.runs import RunStore
 from tests.ingest.conftest import tool_python
@@ -144,6 +145,12 @@ def test_models_and_declared_environment(stores: dict[str, Store], kind: str) ->
     assert model.annotations["mlflow_version"] == store.client["mlflow_version"] == run.tool_version
     assert model.annotations["signature"] == "yes"
     assert model.annotations["serialization"] == ("skops" if kind.startswith("v3") else "cloudpickle")
+    inspected = run.inspected_models[model.id]  # the model card's evidence, read without executing the file
+    if kind.startswith("v3"):
+        assert isinstance(inspected, Missing) and "zip archive" in inspected.reason
+    else:
+        assert isinstance(inspected, InspectedModel) and inspected.class_name == "LogisticRegression"
+        assert inspected.library == "scikit-learn" and inspected.library_version == "1.9.1"
     if kind.startswith("v3"):
         (logged,) = store.client["models"]
         assert model.id == logged["model_id"] and "/models/" in f"/{model.path}"

@@ -10,6 +10,7 @@ from auditor.check.checks.interface import CheckContext, CheckDef, NoParams, can
 from auditor.record import Missing, RunRecord
 from auditor.record.base import Frozen
 from auditor.record.findings import JsonScalar, Verdict
+from auditor.record.model_card import ModelCard
 from auditor.record.models import GitSource, Gpus, NotARepository, ReportedSource
 
 
@@ -78,21 +79,34 @@ class SeedParams(Frozen):
 
 
 def _seeds_recorded(record: RunRecord, params: SeedParams, _ctx: CheckContext) -> list[Verdict]:
+    """Seeds logged as parameters, or found in the params files declared in auditor.yaml (recorded in
+    the model card). A declared file that could not be read makes the check unable to say "no seed",
+    unless a seed was found elsewhere."""
     pattern = re.compile(params.names, re.IGNORECASE)
-    seeds = {k: v for k, v in record.params.items() if pattern.search(k)}
-    if seeds:
-        return [
-            Verdict(
-                subject="run",
-                outcome="pass",
-                message=f"seeds logged: {', '.join(sorted(seeds))}",
-                evidence={k: v for k, v in sorted(seeds.items())},
-            )
-        ]
+    found: dict[str, JsonScalar] = {}
+    for key, value in sorted(record.params.items()):
+        if pattern.search(key):
+            found[f"logged: {key}"] = value
+    files = record.model_card.params_files if isinstance(record.model_card, ModelCard) else ()
+    for file in files:
+        for key, value in file.values.items():
+            if pattern.search(key):
+                found[f"{file.path}: {key}"] = value
+    if found:
+        shown = "; ".join(f"{where} = {value}" for where, value in found.items())
+        return [Verdict(subject="run", outcome="pass", message=f"seeds recorded: {shown}", evidence=found)]
     if record.schema_version == "1.0":
         return [cannot("run", "this record predates logged parameters (schema 1.0)")]
+    unread = [f"{file.path} ({file.problem})" for file in files if file.problem and not file.values]
+    if unread:
+        return [cannot("run", f"no seed was logged, and a declared params file could not be read: {', '.join(unread)}")]
+    where = f"nor found in {', '.join(f.path for f in files)}" if files else "and no params file is declared"
     return [
-        Verdict(subject="run", outcome="fail", message="no random seed was logged (auditor.log_params({'seed': ...}))")
+        Verdict(
+            subject="run",
+            outcome="fail",
+            message=f"no random seed was logged (auditor.log_params({{'seed': ...}})) {where}",
+        )
     ]
 
 
@@ -122,5 +136,7 @@ def _image_pinned(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Ve
 RUN_SUCCEEDED = CheckDef("run_succeeded", NoParams, _run_succeeded, "the command exited 0")
 SOURCE_CLEAN = CheckDef("source_clean", NoParams, _source_clean, "code recorded at a commit with a clean tree")
 HARDWARE_RECORDED = CheckDef("hardware_recorded", NoParams, _hardware_recorded, "CPU, memory and GPUs recorded")
-SEEDS_RECORDED = CheckDef("seeds_recorded", SeedParams, _seeds_recorded, "random seeds logged as parameters")
+SEEDS_RECORDED = CheckDef(
+    "seeds_recorded", SeedParams, _seeds_recorded, "random seeds logged as parameters or found in declared params files"
+)
 IMAGE_PINNED = CheckDef("image_pinned", NoParams, _image_pinned, "a container image is referenced by digest")

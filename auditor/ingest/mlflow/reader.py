@@ -37,6 +37,7 @@ from auditor.ingest.ingested import Ingested, utc
 from auditor.ingest.mlflow import TOOL, is_sqlite
 from auditor.ingest.mlflow.artifacts import Found, model_annotations, run_files
 from auditor.ingest.mlflow.files import read_file_store
+from auditor.ingest.mlflow.model_file import inspect_model_folder
 from auditor.ingest.mlflow.raw import RawDataset, RawMetric, RawRun, json_object, safe_id, unique
 from auditor.ingest.mlflow.sqlite import read_sqlite
 from auditor.record.base import Missing
@@ -122,6 +123,7 @@ def ingested(raw: RawRun, source: str, now: datetime) -> Ingested:
     datasets = [_input(d, taken, notes) for d in raw.datasets]
     datasets += [_artifact(a, taken) for a in files.artifacts]
     models = [_model(m, taken) for m in files.models]
+    inspected = {model.id: inspect_model_folder(found) for model, found in zip(models, files.models, strict=True)}
     versions = sorted(
         {m.annotations["mlflow_version"] for m in models if "mlflow_version" in m.annotations}, key=_order
     )
@@ -151,6 +153,7 @@ def ingested(raw: RawRun, source: str, now: datetime) -> Ingested:
         declared=DeclaredRequirements(files=tuple(files.requirements)) if files.requirements else None,
         datasets=tuple(datasets),
         models=tuple(models),
+        inspected_models=inspected,
         params=dict(raw.params),
         metrics=tuple(metrics),
         tags=tags,

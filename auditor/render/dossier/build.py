@@ -24,6 +24,7 @@ from auditor.render.dossier import (
     build_data,
     build_env,
     build_fairness,
+    build_model,
     build_origin,
     build_repro,
     views_profile,
@@ -198,6 +199,7 @@ def build_dossier(
         glossary=GLOSSARY,
         profiles=views_profile.profiles(record.lineage.datasets) if isinstance(record.lineage, Lineage) else {},
         cuts=tuple(cuts),
+        model_card=build_model.model_card(record),
     )
 
 

@@ -20,20 +20,25 @@ from auditor.text import scrub
 
 SECTIONS = (
     ("summary", "1 Verdict and what to do"),
-    ("identity", "2 Run identity and source"),
-    ("environment", "3 Software environment"),
-    ("hardware", "4 Hardware and compute"),
-    ("lineage", "5 Data lineage"),
-    ("datasheets", "6 Datasheets"),
-    ("fairness", "7 Fairness"),
-    ("findings", "8 Policy findings"),
-    ("annex-iv", "9 EU AI Act Annex IV"),
-    ("reproducibility", "10 Reproducibility evidence"),
+    ("model-card", "2 Model card"),
+    ("identity", "3 Run identity and source"),
+    ("environment", "4 Software environment"),
+    ("hardware", "5 Hardware and compute"),
+    ("lineage", "6 Data lineage"),
+    ("datasheets", "7 Datasheets"),
+    ("fairness", "8 Fairness"),
+    ("findings", "9 Policy findings"),
+    ("annex-iv", "10 EU AI Act Annex IV"),
+    ("reproducibility", "11 Reproducibility evidence"),
     ("appendix-hashes", "A Content hashes"),
     ("appendix-packages", "B Installed packages"),
     ("appendix-logs", "C Log excerpts"),
     ("appendix-glossary", "D Glossary"),
 )
+# The templates name sections by anchor (`title["fairness"]`, `number["findings"]`), never by a
+# number written in them, so inserting a section renumbers every heading and cross-reference.
+TITLES = dict(SECTIONS)
+NUMBERS = {anchor: title.split(" ", 1)[0] for anchor, title in SECTIONS}
 
 
 def templates_folder() -> Path:
@@ -80,4 +85,4 @@ def stylesheet() -> Markup:
 
 def render_html(dossier: Dossier) -> str:
     template = _environment().get_template("dossier.html.j2")
-    return template.render(dossier=dossier, css=stylesheet(), sections=SECTIONS)
+    return template.render(dossier=dossier, css=stylesheet(), sections=SECTIONS, title=TITLES, number=NUMBERS)

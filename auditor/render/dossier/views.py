@@ -2,39 +2,23 @@
 
 Everything here is text already chosen for a reader (labels, formatted numbers, states), so the
 templates only lay out; they never reach into the record. Values stay plain strings and Jinja2's
-autoescape escapes them. The one exception is `Svg`: diagrams that auditor generated itself,
-with every label escaped by the SVG builders, marked safe exactly once, here.
+autoescape escapes them. The one exception is `Svg` (view_parts.py): diagrams that auditor generated
+itself, with every label escaped by the SVG builders, marked safe exactly once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from markupsafe import Markup
-
 from auditor.record.lineage import Documentation
+from auditor.render.dossier.view_parts import Item, Svg
 from auditor.render.dossier.views_annex import AnnexIV
 from auditor.render.dossier.views_fairness import FairnessView
+from auditor.render.dossier.views_model import ModelCardView
 from auditor.render.dossier.views_profile import ProfileView
 from auditor.render.dossier.views_verdict import VerdictPage
 
-
-@dataclass(frozen=True)
-class Svg:
-    """An SVG that auditor built (labels escaped at build time); the only markup in the content."""
-
-    markup: Markup
-    alt: str
-
-
-@dataclass(frozen=True)
-class Item:
-    """One row of a label/value table. `missing` marks evidence that was not captured."""
-
-    label: str
-    value: str
-    missing: bool = False
-    mono: bool = False
+__all__ = ["Item", "Svg"]  # defined in view_parts, so that section view modules can share them
 
 
 @dataclass(frozen=True)
@@ -299,4 +283,5 @@ class Dossier:
     glossary: tuple[tuple[str, str], ...] = field(default=())
     annex_iv: AnnexIV | None = None  # every Annex IV item; None only for dossiers built without it
     profiles: dict[str, ProfileView] = field(default_factory=dict)  # of tabular datasets, by dataset id
+    model_card: ModelCardView | None = None
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})

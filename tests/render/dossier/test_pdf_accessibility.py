@@ -161,7 +161,7 @@ def test_text_extracts_as_written(demo_dossier: Rendered) -> None:
     assert re.search(r"(?m)^Verdict$", cover) and "V ERDIC" not in cover and "VERDICT" not in cover
     assert "Audit dossier of a machine-learning run" in cover
     text = pdftotext(demo_dossier.pdf)
-    assert "1 Verdict and what to do" in text and "8 Policy findings" in text
+    assert "1 Verdict and what to do" in text and "9 Policy findings" in text
     assert re.search(r"\bcritical\b", text) and not re.search(r"C R I|CRITICAL", text)
 
 

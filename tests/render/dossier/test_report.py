@@ -32,6 +32,7 @@ from auditor.render.dossier.make import make_report
 from auditor.store.runs import RunStore
 from tests.conftest import FIXTURES, CliRunner, base_env
 from tests.factories import make_record
+from tests.render.dossier.model_card_data import model_card
 from tests.render.dossier.test_diagram import pipeline
 
 FIXED = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -78,6 +79,7 @@ def dossier_record(folder: Path) -> RunRecord:
             "fairness": fairness,
             "params": {"seed": 42, "max_depth": 6},
             "metrics": (metric,),
+            "model_card": model_card(),
         }
     )
 
