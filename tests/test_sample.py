@@ -204,6 +204,11 @@ def test_capturing_the_sample_training_run(cli: CliRunner, tmp_path: Path) -> No
     (model,) = card["models"]
     assert model["type"]["source"] == "model_file" and model["type"]["value"] == "LogisticRegression"
     assert "age" in [f["name"] for f in model["features"]] and "sex" not in [f["name"] for f in model["features"]]
+    # Inputs strongly associated with a sensitive column in the declared data are flagged as likely proxies,
+    # from the same data profiles the datasheets show (housing and age_group: Cramér's V about 0.37).
+    flags = {f["name"]: f["flags"] for f in model["features"]}
+    assert any(flag.startswith("likely proxy: association 0.3") and "age_group" in flag for flag in flags["housing"])
+    assert any("direct model input" in flag for flag in flags["age"]) and flags["job"] == []
     computed = {e["name"]: e["value"] for e in card["performance"]["estimates"]}
     reported = json.loads((project / "outputs" / "metrics.json").read_text())
     assert {name: round(computed[name], 4) for name in ("accuracy", "roc_auc", "f1")} == {

@@ -170,7 +170,7 @@ class DataCapture:
             metrics=_metrics(result.events),
             warnings=warnings + notes,
             governance=self._governance(),
-            model_card=self._model_card(spec, params, result),
+            model_card=self._model_card(spec, params, result, _proxies(lineage)),
         )
 
     def _governance(self) -> Governance | Missing:
@@ -182,7 +182,7 @@ class DataCapture:
         return Governance(**self.spec.governance.model_dump())
 
     def _model_card(
-        self, spec: ProjectSpec, params: dict[str, ParamValue], result: SessionResult
+        self, spec: ProjectSpec, params: dict[str, ParamValue], result: SessionResult, proxies: dict[str, str]
     ) -> ModelCard | Missing:
         """The model card's evidence: declared facts, model files read without executing them, params
         and metrics files, and performance from the declared predictions file."""
@@ -196,7 +196,7 @@ class DataCapture:
         def read(path: str) -> bytes | str:
             return self._read_project_file(self.root / path, MAX_MODEL_BYTES)
 
-        return build_model_card(spec, read, predictions, params)
+        return build_model_card(spec, read, predictions, params, associations=proxies)
 
     def _performance_input(self, spec: ProjectSpec, result: SessionResult) -> tuple[PredictionsSpec, str, bytes] | str:
         """The predictions the model card evaluates: declared in auditor.yaml, else the last logged with
@@ -381,6 +381,19 @@ class DataCapture:
             return str(Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root)))
         except ValueError:
             return str(path)
+
+
+def _proxies(lineage: Lineage) -> dict[str, str]:
+    """Columns of the declared tabular data strongly associated with a sensitive column (the data
+    profiles' measures): a model input among them is flagged as a likely proxy in the model card."""
+    from auditor.record.profile import likely_proxies
+
+    return {
+        column: "; ".join(
+            f"association {value:.2f} with {sensitive} in the declared data" for sensitive, value in found.items()
+        )
+        for column, found in likely_proxies(lineage).items()
+    }
 
 
 def _check_predictions_header(root: Path, options: PredictionsSpec) -> None:

@@ -45,6 +45,8 @@ from auditor.render.dossier.views import (
     Summary,
     WaiverView,
 )
+from auditor.render.dossier.views_fairness import FairnessView
+from auditor.render.dossier.views_verdict import VerdictPage
 from auditor.store.signoffs import SignOffStatus
 from auditor.text import clip
 from auditor.vocabulary import SEVERITY_ORDER
@@ -184,7 +186,7 @@ def build_dossier(
         datasets=some(build_data.datasets(record.lineage, report), "datasets"),
         fairness_meta=fairness_meta,
         fairness_missing=fairness_missing,
-        fairness=build_fairness.fairness_views(record.fairness, report, drawing.fairness),
+        fairness=_numbered(build_fairness.fairness_views(record.fairness, report, drawing.fairness), verdict, record),
         rules=_rules(report, cuts, verdict.numbers()),
         clauses=tuple(ClauseView(c.pack, c.id, c.title, c.status, c.rules, c.outside_run) for c in report.clauses),
         annex_iv=annex_iv(record, report, signoffs),
@@ -230,6 +232,41 @@ def _cover(
         provenance=build_origin.provenance(record),
         reproducibility=build_repro.reproducibility(record, reproductions),
     )
+
+
+def _numbered(views: tuple[FairnessView, ...], verdict: VerdictPage, record: RunRecord) -> tuple[FairnessView, ...]:
+    """Fairness findings the verdict page states as blockers are named by their row there, not repeated;
+    each attribute says whether the model takes it as an input (from the model card's feature flags)."""
+    numbers = verdict.numbers()
+    return tuple(
+        dataclasses.replace(
+            view,
+            rules=tuple(dataclasses.replace(r, blocker=numbers.get((r.rule_id, r.subject))) for r in view.rules),
+            inputs=_model_inputs(record, view.attributes),
+        )
+        for view in views
+    )
+
+
+def _model_inputs(record: RunRecord, attributes: str) -> str:
+    card = record.model_card
+    if card is None or isinstance(card, Missing):
+        return ""
+    features = [f for m in card.models for f in m.features]
+    if not features:
+        return "Whether the model takes these attributes as inputs is unknown: its features were not recorded."
+    parts = []
+    for attribute in attributes.split(" & "):
+        quoted = f"'{attribute}'"
+        direct = [f.name for f in features if f.name == attribute or any(quoted in x for x in f.flags)]
+        proxies = [f.name for f in features if any(x.startswith("likely proxy") and attribute in x for x in f.flags)]
+        part = (
+            f"{attribute} is a direct model input (as {', '.join(direct)})"
+            if direct
+            else f"{attribute} is not a model input"
+        )
+        parts.append(part + (f"; likely proxies among the inputs: {', '.join(proxies)}" if proxies else ""))
+    return "Model inputs: " + "; ".join(parts) + " (see the model card)."
 
 
 def _needs_attention(outcome: str) -> bool:

@@ -123,7 +123,7 @@ def _view(
             )
         )
     mine = [f for f in report.findings if f.subject == subject and f.rule_id in _fairness_rules(report)]
-    rules = tuple(RuleLine(f.rule_id, f.outcome, f.message) for f in sorted(mine, key=lambda f: f.rule_id))
+    rules = tuple(RuleLine(f.rule_id, f.outcome, f.message, f.subject) for f in sorted(mine, key=lambda f: f.rule_id))
     reference = "none (fewer than two groups)" if len(block.groups) < 2 else "not recorded (a record before 1.4)"
     if block.reference is not None:
         basis = "declared" if block.reference_basis == "declared" else (block.reference_note or "the largest group")

@@ -40,6 +40,8 @@ class RuleLine:
     rule_id: str
     outcome: str
     message: str
+    subject: str = ""
+    blocker: int | None = None  # the verdict page's row that states this finding (not repeated here)
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,4 @@ class FairnessView:
     rules: tuple[RuleLine, ...]
     attribute_level: str  # fairlearn's values on one line
     notes: tuple[str, ...]  # issues the table does not already show
+    inputs: str = ""  # whether the attribute is a model input, directly or through likely proxies

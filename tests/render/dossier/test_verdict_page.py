@@ -22,7 +22,7 @@ def test_a_failing_run_is_not_ready_and_lists_its_blockers_worst_first(tmp_path:
     report = run_check(request)
     page = verdict_page(request.record, report)
     assert (page.ready, page.headline) == (False, "Not ready for sign-off")
-    failing = [f for f in report.findings if f.outcome == "fail"]
+    failing = [f for f in report.findings if f.outcome in ("fail", "inconclusive")]  # fail_on is low: all block
     causes = {(f.rule_id, f.message) for f in failing}  # one row per rule and cause, its subjects listed
     assert len(page.blockers) == len(causes) and [b.number for b in page.blockers] == list(range(1, len(causes) + 1))
     assert sum(len(b.subject.split(", ")) for b in page.blockers) == len(failing)
@@ -99,3 +99,25 @@ def test_one_cause_that_stops_several_checks_is_one_row(tmp_path: Path) -> None:
         "AUD-FAIR-004",
     }
     assert rows[0].fix == UNEVALUATED_REMEDY  # an executed run: nothing tool-specific to say
+
+
+def test_each_fairness_attribute_says_whether_the_model_takes_it_as_input(tmp_path: Path) -> None:
+    from auditor.record.model_card import Feature
+    from auditor.render.dossier.build import _model_inputs
+    from tests.render.dossier.model_card_data import model_card
+
+    card = model_card()
+    (model, *rest) = card.models
+    features = (
+        Feature(name="age", flags=("sensitive attribute is a direct model input ('age' and 'age_group' ...)",)),
+        Feature(name="housing", flags=("likely proxy: association 0.37 with age_group in the declared data",)),
+        Feature(name="job"),
+    )
+    card = card.model_copy(update={"models": (model.model_copy(update={"features": features}), *rest)})
+    record = _request(tmp_path).record.model_copy(update={"model_card": card})
+    text = _model_inputs(record, "sex & age_group")
+    assert text == (
+        "Model inputs: sex is not a model input; age_group is a direct model input (as age); likely proxies"
+        " among the inputs: housing (see the model card)."
+    )
+    assert _model_inputs(record.model_copy(update={"model_card": None}), "sex") == ""  # no model card: nothing said
