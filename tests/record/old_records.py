@@ -4,7 +4,7 @@ From the history of auditor/record/models.py: 1.0 had no lineage, fairness, para
 declared requirements or log notes; the first 1.1 records added the first four, later 1.1
 ones the other two; 1.2 wrote `"container": null` (no 1.2 auditor ran containers); 1.3 added
 tags, the reproduction verdict, `origin.not_captured` and the annotations and columns of
-lineage entries. (Each shape was checked against the models of its commit when this was written.)
+lineage entries; 1.4 the governance section, the model card and data profiles. (Each shape was checked against the models of its commit when this was written.)
 """
 
 from __future__ import annotations
@@ -86,8 +86,20 @@ def current_data() -> Data:
     return json.loads(dump_record(full_record()))  # type: ignore[no-any-return]
 
 
-def as_1_2(data: Data) -> Data:
+def as_1_3(data: Data) -> Data:
+    """1.4 added `governance`, `model_card` and a profile on each lineage dataset."""
     old = copy.deepcopy(data)
+    old["schema_version"] = "1.3"
+    del old["governance"], old["model_card"]
+    lineage = old.get("lineage")
+    if isinstance(lineage, dict) and lineage.get("state") == "captured":
+        for dataset in lineage["datasets"]:
+            del dataset["profile"]
+    return old
+
+
+def as_1_2(data: Data) -> Data:
+    old = as_1_3(data)
     old["schema_version"] = "1.2"
     del old["tags"], old["reproduction"], old["origin"]["not_captured"]
     old["container"] = None
@@ -126,5 +138,6 @@ def older(version: str) -> Data:
         "1.1-early": lambda d: as_1_1(d, early=True),
         "1.1": as_1_1,
         "1.2": as_1_2,
+        "1.3": as_1_3,
     }
     return builders[version](data)

@@ -30,7 +30,7 @@ from auditor.record.models import (
 from auditor.record.schema import committed_schema_text
 from tests.record.old_records import Data, current_data, full_record, older
 
-OLDER = ("1.0", "1.1-early", "1.1", "1.2")
+OLDER = ("1.0", "1.1-early", "1.1", "1.2", "1.3")
 
 
 def _write(path: Path, data: Data) -> Path:
@@ -48,14 +48,26 @@ def test_older_records_load_in_the_current_shape(label: str, tmp_path: Path) -> 
     version = _version(label)
     assert record.schema_version == version and upgraded_from(record) == version  # kept as written
     assert record.container is None and record.tags == {} and record.reproduction is None
-    assert record.origin.not_captured == ()
     full = full_record()
+    assert record.governance == Missing(reason=f"record schema {version} predates capture of the governance section")
+    assert record.model_card == Missing(reason=f"record schema {version} predates model card capture")
+    if version != "1.0":  # a 1.0 record has no lineage; a tabular dataset's profile says why it is absent
+        assert isinstance(record.lineage, Lineage)
+        assert {d.id: d.profile for d in record.lineage.datasets} == {
+            d.id: Missing(reason=f"record schema {version} predates data profiles") for d in record.lineage.datasets
+        }
+    if version == "1.3":
+        assert record.tags == {} and record.origin.not_captured == ()
+        return
+    assert record.origin.not_captured == ()
     if version == "1.0":
         assert record.lineage == Missing(reason="record schema 1.0 predates lineage capture")
         assert record.fairness == Missing(reason="record schema 1.0 predates fairness capture")
         assert record.params == {} and record.metrics == ()
     else:
-        assert isinstance(record.lineage, Lineage) and record.lineage == full.lineage
+        assert isinstance(record.lineage, Lineage)
+        unprofiled = tuple(d.model_copy(update={"profile": None}) for d in record.lineage.datasets)
+        assert record.lineage.model_copy(update={"datasets": unprofiled}) == full.lineage
         assert record.fairness == full.fairness and record.params == {"seed": 42} and record.metrics == full.metrics
     if label in ("1.0", "1.1-early"):
         declared = record.environment.declared
