@@ -4,7 +4,8 @@ From the history of auditor/record/models.py: 1.0 had no lineage, fairness, para
 declared requirements or log notes; the first 1.1 records added the first four, later 1.1
 ones the other two; 1.2 wrote `"container": null` (no 1.2 auditor ran containers); 1.3 added
 tags, the reproduction verdict, `origin.not_captured` and the annotations and columns of
-lineage entries; 1.4 the governance section, the model card and data profiles. (Each shape was checked against the models of its commit when this was written.)
+lineage entries; 1.4 the governance section, the model card and data profiles. (Each shape was
+checked against the models of its commit when this was written.)
 """
 
 from __future__ import annotations
