@@ -10,10 +10,11 @@ assessor's call. A declared statement is the provider's word; auditor does not v
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from auditor.check.report import CheckReport
+from auditor.check.report import CheckReport, ClauseRow
 from auditor.record import Missing, RunRecord
 from auditor.record.fairness import Fairness
 from auditor.record.governance import Governance
@@ -111,7 +112,14 @@ def annex_iv(record: RunRecord, report: CheckReport, signoffs: Sequence[SignOffS
         "9": [_declared(gov, "post_market_monitoring", "plan")],
     }
     not_applicable = gov.not_applicable if gov else {}
-    rows = tuple(_row(item, TITLES[item], parts[item], not_applicable.get(item)) for item in TITLES)
+    clauses = {c.id.removeprefix("Annex IV "): c for c in report.clauses if c.id.startswith("Annex IV ")}
+    rows = tuple(
+        dataclasses.replace(
+            _row(item, TITLES[item], parts[item], not_applicable.get(item)),
+            rules=_clause(clauses[item]) if item in clauses else "",
+        )
+        for item in TITLES
+    )
     counts = {s: sum(1 for r in rows if r.status == s) for s in STATUSES}
     return AnnexIV(
         document=_document(gov),
@@ -119,6 +127,11 @@ def annex_iv(record: RunRecord, report: CheckReport, signoffs: Sequence[SignOffS
         counts=", ".join(f"{n} {s}" for s, n in counts.items() if n),
         note=_note(record, gov),
     )
+
+
+def _clause(clause: ClauseRow) -> str:
+    status = "not evidenced by a run" if clause.status == "not_evidenced" else clause.status.replace("_", " ")
+    return f"{status} ({', '.join(clause.rules)})" if clause.rules else status
 
 
 def _row(item: str, title: str, parts: list[Part], not_applicable: str | None) -> AnnexRow:

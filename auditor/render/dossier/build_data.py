@@ -174,15 +174,18 @@ def fairness_meta(fairness: Fairness | Missing | None) -> tuple[tuple[Item, ...]
 
 
 def hashes(lineage: Lineage | Missing | None) -> tuple[HashRow, ...]:
+    """The files inside folder datasets and models, each with its own hash. A single file's hash is
+    in its datasheet (and a model's in the model card), so it is not listed again here."""
     if not isinstance(lineage, Lineage):
         return ()
     rows = []
     for d in lineage.datasets:
         for moment in (d.before, d.after):
             if isinstance(moment, ContentHash):
-                rows += [HashRow(d.id, f.path or d.path or "", f.sha256, bytes_text(f.size)) for f in moment.files]
+                if moment.kind == "tree":
+                    rows += [HashRow(d.id, f.path or d.path or "", f.sha256, bytes_text(f.size)) for f in moment.files]
                 break
     for m in lineage.models:
-        if isinstance(m.after, ContentHash):
+        if isinstance(m.after, ContentHash) and m.after.kind == "tree":
             rows += [HashRow(m.id, f.path or m.path, f.sha256, bytes_text(f.size)) for f in m.after.files]
     return tuple(rows)

@@ -253,8 +253,17 @@ def _hyperparameters(card: ModelCard) -> tuple[tuple[str, str, str], ...]:
         rows.append((origin, "; ".join(shown), ""))
     for model in card.models:
         if isinstance(model.file, InspectedModel):
-            for est in model.file.estimators:
-                if est.hyperparameters and not (est.path == "" and est.class_name == "Pipeline"):
-                    text = ", ".join(f"{k}={v}" for k, v in est.hyperparameters.items())
-                    rows.append((f"{est.path or model.id}: {est.class_name}", text, ""))
+            steps = [
+                e
+                for e in model.file.estimators
+                if e.hyperparameters and not (e.path == "" and e.class_name == "Pipeline")
+            ]
+            final = next((e for e in reversed(steps) if "/" not in e.path), None)
+            for est in [e for e in steps if e is final]:
+                text = ", ".join(f"{k}={v}" for k, v in est.hyperparameters.items())
+                rows.append((f"{est.path or model.id}: {est.class_name}", text, ""))
+            others = [e for e in steps if e is not final]
+            if others:  # preprocessing: named here, their (mostly default) parameters kept in the record
+                named = ", ".join(f"{e.class_name} ({e.path})" for e in others)
+                rows.append(("preprocessing steps", f"{named}: their parameters are in the run record", ""))
     return tuple(rows[:MAX_PARAMS])

@@ -24,6 +24,7 @@ class AnnexRow:
     status: AnnexStatus
     evidence: str  # what the record holds for it, and where it comes from
     supply: str  # how to supply what is missing: the auditor.yaml field or the command; "" when present
+    rules: str = ""  # the policy clause for this item, when the pack maps rules to it: "partial (AUD-...)"
 
 
 @dataclass(frozen=True)
