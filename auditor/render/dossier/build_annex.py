@@ -19,6 +19,7 @@ from auditor.record import Missing, RunRecord
 from auditor.record.fairness import Fairness
 from auditor.record.governance import Governance
 from auditor.record.lineage import Lineage
+from auditor.record.model_card import ModelCard
 from auditor.record.models import CpuInfo, DeclaredRequirements, GitSource, Gpus, MemoryInfo, Packages, ReportedSource
 from auditor.render.dossier.views_annex import AnnexIV, AnnexRow, DocumentItem
 from auditor.store.signoffs import SignOffStatus
@@ -260,11 +261,12 @@ def _validation(
         attributes = ", ".join(" x ".join(a.attributes) for a in fairness.by_attributes)
         tested = f"{_n(fairness.rows, 'held-out prediction')}, by {clip(attributes, 80)}"
     metrics = f"{_n(len({m.name for m in record.metrics}), 'logged metric')}" if record.metrics else None
-    if card:
-        metrics = "performance in the model card" + (f", {metrics}" if metrics else "")
+    performance = record.model_card.performance if isinstance(record.model_card, ModelCard) else None
+    if performance is not None and not isinstance(performance, Missing):
+        metrics = "performance computed by auditor, in the model card" + (f", {metrics}" if metrics else "")
     return [
         Part("tests", tested, _yaml("predictions")),
-        Part("metrics", metrics, "log metrics (auditor.log_metric) or declare the model's metrics files"),
+        Part("metrics", metrics, "declare the predictions file (predictions in auditor.yaml) or metrics_files"),
         _signed(signoffs),
     ]
 
@@ -306,24 +308,28 @@ def _group_accuracy(fairness: Fairness | None) -> Part:
 
 
 def _limitations(record: RunRecord, lineage: Lineage | None) -> Part:
-    card = getattr(record, "model_card", None)
-    stated = getattr(card, "limitations", None)
-    if isinstance(stated, str) and stated.strip():
-        return Part("limitations", _text(stated), "")
+    card = record.model_card if isinstance(record.model_card, ModelCard) else None
+    stated = [m.limitations for m in (card.models if card else ()) if m.limitations and m.limitations.strip()]
+    if stated:
+        return Part("limitations", _text("; ".join(stated)), "")
     data = [d.id for d in (lineage.datasets if lineage else ()) if d.datasheet.limitations]
-    supply = "the model's limitations in auditor.yaml (the model card's fields)"
+    supply = "the model's limitations in auditor.yaml (models[].limitations)"
     if data:
         return Part("limitations", f"of the data only ({clip(', '.join(data), 80)})", supply, incomplete=True)
     return Part("limitations", None, supply)
 
 
 def _model_card(record: RunRecord) -> str | None:
-    """The model card section (schema 1.4, added beside this table): read defensively, as a reader of a
-    record written before it existed must."""
-    card = getattr(record, "model_card", None)
-    if card is None or getattr(card, "state", None) == "missing":
+    """What the model card holds for the design specification: the model's type and its inputs."""
+    card = record.model_card
+    if not isinstance(card, ModelCard) or not card.models:
         return None
-    return "see Model card"
+    described = []
+    for m in card.models:
+        kind = m.type.value if m.type else "type not declared or read"
+        inputs = f", {_n(len(m.features), 'input feature')}" if m.features else ""
+        described.append(f"{clip(m.id, 40)}: {clip(kind, 80)}{inputs}")
+    return "; ".join(described) + " (see the model card)"
 
 
 def _document(gov: Governance | None) -> tuple[DocumentItem, ...]:

@@ -98,14 +98,14 @@ def test_the_sample_shows_what_it_declares_what_does_not_apply_and_what_is_absen
         "1(g)": "not applicable",
         "1(h)": "present",
         "2(a)": "present",  # steps and the commit
-        "2(b)": "absent",  # no model card on this branch's record
+        "2(b)": "present",  # the model card: the model type read from the file, its input features
         "2(c)": "present",  # architecture declared, hardware and resources captured
         "2(d)": "partial",  # params and train-test-split lack datasheet fields
         "2(e)": "present",
         "2(f)": "not applicable",
         "2(g)": "partial",  # tested and measured, but no signed test report
         "2(h)": "partial",  # the audit ran; no cybersecurity measures declared
-        "3": "partial",  # per-group accuracy; limitations of the data only
+        "3": "present",  # per-group accuracy; the model's declared limitations; human oversight
         "4": "present",
         "5": "absent",
         "6": "absent",
@@ -115,6 +115,9 @@ def test_the_sample_shows_what_it_declares_what_does_not_apply_and_what_is_absen
     }
     rows = {row.item: row for row in table.rows}
     assert rows["5"].supply == "governance.risk_management"
+    assert "scorer: LogisticRegression, 3 input features" in rows["2(b)"].evidence
+    assert "limitations: " in rows["3"].evidence and "of the data only" not in rows["3"].evidence
+    assert "performance computed by auditor, in the model card" in rows["2(g)"].evidence
     assert rows["2(g)"].supply.startswith("auditor approve RUN --sign KEY")
     assert "declared not applicable: Not placed on the market" in rows["1(d)"].evidence
     assert "intended purpose: Illustrate an auditable credit-risk model" in rows["1(a)"].evidence
@@ -184,7 +187,7 @@ def test_hostile_declared_values_are_escaped(tmp_path: Path) -> None:
     assert "<script>" not in section and "<img" not in section
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in section
     assert "ISO/IEC 42001" in section
-    assert ("annex-iv", "9 EU AI Act Annex IV") in SECTIONS
+    assert ("annex-iv", "10 EU AI Act Annex IV") in SECTIONS
 
 
 def test_a_governance_section_in_auditor_yaml_reaches_the_record_model_unchanged() -> None:
