@@ -33,7 +33,7 @@ from auditor.render.dossier.build_annex import annex_iv
 from auditor.render.dossier.build_signoff import signoff_views
 from auditor.render.dossier.build_verdict import verdict_page
 from auditor.render.dossier.format import unrecorded, when
-from auditor.render.dossier.paths import shown_command, shown_folder
+from auditor.render.dossier.paths import shown_command, shown_folder, shown_path
 from auditor.render.dossier.views import (
     ClauseView,
     Cover,
@@ -170,7 +170,7 @@ def build_dossier(
         packages=some(packages, "installed packages", MAX_PACKAGES),
         package_counts=package_counts,
         declared=build_env.declared(record),
-        vuln_source=_vuln_source(report),
+        vuln_source=_vuln_source(report, record),
         hardware=hw,
         gpus=gpus,
         resources=build_env.resources(record),
@@ -374,13 +374,17 @@ def _grouped_view(same: list[Finding], report: CheckReport) -> FindingView:
     return dataclasses.replace(view, subject=", ".join(f.subject for f in same))
 
 
-def _vuln_source(report: CheckReport) -> tuple[Item, ...]:
+def _vuln_source(report: CheckReport, record: RunRecord) -> tuple[Item, ...]:
     v = report.vulnerabilities
     if v is None:
         return (Item("Vulnerability audit", "not run (no vulnerability rule, or no packages recorded)", missing=True),)
     dated = v.date or "unknown date"
     items = [
-        Item("Source", f"{v.source}: {v.location}", mono=True),
+        Item(
+            "Source",
+            f"{v.source}: {shown_path(v.location, record.identity.cwd, build_env.repository_root(record))}",
+            mono=True,
+        ),
         Item(
             "Data as of",
             dated + (f" ({v.age_days} days before the check)" if v.age_days is not None else ""),
