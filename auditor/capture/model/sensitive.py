@@ -40,7 +40,7 @@ def feature_flags(
                 flags.append(DIRECT)
             elif _derived(feature, column):
                 flags.append(f"{DIRECT} ('{feature}' and the sensitive column '{column}' name the same attribute)")
-        if associations and feature in associations:
+        if associations and feature in associations and not flags:  # a direct input is not also its own proxy
             flags.append(f"likely proxy: {associations[feature]}")
         out.append(Feature(name=feature, flags=tuple(dict.fromkeys(flags))))
     return tuple(out)

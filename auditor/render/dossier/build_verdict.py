@@ -78,7 +78,9 @@ def _reason(report: CheckReport, blocking: list[Finding], unevaluated: list[Find
     if blocking:
         worst = Counter(f.severity for f in blocking)
         by = ", ".join(f"{worst[s]} {s}" for s in reversed(SEVERITY_ORDER) if worst[s])
-        parts.append(f"{_count(len(blocking), 'blocking finding')} ({by})")
+        kinds = Counter(f.outcome for f in blocking)
+        how = ", ".join(f"{n} {'failed' if o == 'fail' else o.replace('_', ' ')}" for o, n in kinds.items())
+        parts.append(f"{_count(len(blocking), 'blocking finding')} ({how}; {by})")
     checks = {f.rule_id for f in unevaluated}
     if checks:
         causes = len({f.message for f in unevaluated})
@@ -125,10 +127,18 @@ def _title(report: CheckReport, finding: Finding) -> str:
     return rule.title if rule else finding.rule_id
 
 
+INCONCLUSIVE_REMEDY = (
+    "Not shown either way: collect more held-out data for the groups named (a narrower interval settles it), "
+    "or document why the bound does not apply to this use (a waiver with its justification)."
+)
+
+
 def _fix(report: CheckReport, finding: Finding) -> str:
     remedy = finding.evidence.get("remedy")
     if remedy:
         return str(remedy)
+    if finding.outcome == "inconclusive":  # the rule's remedy is for a breach, which was not established
+        return INCONCLUSIVE_REMEDY
     rule = report.rule(finding.rule_id)
     return rule.remediation if rule else ""
 

@@ -121,3 +121,22 @@ def test_each_fairness_attribute_says_whether_the_model_takes_it_as_input(tmp_pa
         " among the inputs: housing (see the model card)."
     )
     assert _model_inputs(record.model_copy(update={"model_card": None}), "sex") == ""  # no model card: nothing said
+
+
+def test_the_reason_tells_failures_from_inconclusive_findings_and_advises_each(tmp_path: Path) -> None:
+    from auditor.render.dossier.build_verdict import INCONCLUSIVE_REMEDY
+
+    request = _request(tmp_path)
+    report = run_check(request)
+    page = verdict_page(request.record, report)
+    failed = sum(1 for f in report.findings if f.outcome == "fail")
+    unsure = sum(1 for f in report.findings if f.outcome == "inconclusive")
+    assert unsure, "the golden record has an inconclusive fairness finding"
+    assert f"{failed} failed" in page.reason and f"{unsure} inconclusive" in page.reason
+    for blocker in page.blockers:
+        rule = report.rule(blocker.rule_id)
+        assert rule is not None
+        if blocker.outcome == "inconclusive":
+            assert blocker.fix == INCONCLUSIVE_REMEDY  # no "investigate the gap" for a gap not established
+        elif blocker.rule_id != "AUD-VULN-001":
+            assert blocker.fix == rule.remediation
