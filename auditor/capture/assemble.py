@@ -77,6 +77,7 @@ def assemble(
         user=_user(),
         host=socket.gethostname(),
         auditor_version=__version__,
+        time_basis="observed",
     )
     variables = policy.environment(request.env)
     found = evidence.environment

@@ -31,6 +31,7 @@ from auditor.record.models import (
     Resources,
     RunRecord,
     RunStatus,
+    TimeBasis,
 )
 
 
@@ -48,7 +49,7 @@ class Ingested:
     source_run_id: str | None
     project: str
     started_at: datetime
-    ended_at: datetime
+    ended_at: datetime | None  # None only when the status is "unfinished"
     status: RunStatus
     name: str | None = None
     exit_code: int | None = None
@@ -68,6 +69,8 @@ class Ingested:
     tags: dict[str, str] = field(default_factory=dict)
     owner: str | None = None
     notes: tuple[str, ...] = ()  # what the ingester met: legacy formats, skipped entries, ...
+    time_basis: TimeBasis = "recorded"  # "git_commit" or "file_mtime" when the tool records no times
+    time_note: str | None = None  # the evidence for the times: which commit, which file
 
 
 def utc(ms: int | float | None) -> datetime | None:
@@ -83,7 +86,8 @@ def utc(ms: int | float | None) -> datetime | None:
 def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
     tool = ingested.tool
     gap = not_captured(tool)
-    started, ended = ingested.started_at, max(ingested.started_at, ingested.ended_at)
+    started = ingested.started_at
+    ended = None if ingested.status == "unfinished" or ingested.ended_at is None else max(started, ingested.ended_at)
     identity = Identity(
         run_id=run_id or new_ulid(int(started.timestamp() * 1000)),
         project=ingested.project,
@@ -92,13 +96,15 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
         cwd=ingested.cwd,
         started_at=started,
         ended_at=ended,
-        duration_s=(ended - started).total_seconds(),
+        duration_s=None if ended is None else (ended - started).total_seconds(),
         exit_code=ingested.exit_code,
         status=ingested.status,
         error=ingested.error,
         user=ingested.user,
         host=ingested.host,
         auditor_version=__version__,
+        time_basis=ingested.time_basis,
+        time_note=ingested.time_note,
     )
     environment = Environment(
         os=gap,
@@ -137,7 +143,12 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
         source=ingested.source if ingested.source is not None else gap,
         environment=environment,
         hardware=Hardware(cpu=gap, memory=gap, gpus=gap),
-        resources=Resources(wall_s=identity.duration_s, user_cpu_s=None, system_cpu_s=None, peak_rss_bytes=None),
+        resources=Resources(
+            wall_s=identity.duration_s if ingested.time_basis == "recorded" else None,
+            user_cpu_s=None,
+            system_cpu_s=None,
+            peak_rss_bytes=None,
+        ),
         outputs=Outputs(stdout=None, stderr=None, notes=(f"{tool} keeps no command logs",)),
         lineage=lineage,
         fairness=not_captured(tool, "no fairness evaluation"),

@@ -100,6 +100,16 @@ class Column(Frozen):
     description: str | None = None
 
 
+class Assertion(Frozen):
+    """A data-quality assertion the source tool recorded about a dataset (OpenLineage's
+    dataQualityAssertions facet, schema 1.5): what was asserted, on which column, and whether it held."""
+
+    assertion: str = Field(description="As the tool named it, e.g. 'not_null'")
+    column: str | None = Field(None, description="None for an assertion on the whole dataset")
+    success: bool
+    source: str = Field(description="Where it was recorded, e.g. 'OpenLineage dataQualityAssertions'")
+
+
 class Dataset(Frozen):
     id: str
     role: DatasetRole
@@ -115,6 +125,7 @@ class Dataset(Frozen):
     profile: Profile | None = Field(
         None, description="What a tabular dataset holds (schema 1.4); None for other data (see record/profile.py)"
     )
+    assertions: tuple[Assertion, ...] = Field((), description="Data-quality assertions recorded by the source tool")
 
 
 class Step(Frozen):
@@ -177,3 +188,6 @@ class Lineage(Frozen):
     observed: Annotated[Observation | Missing, Field(discriminator="state")]
     graph: dict[str, Any] = Field(description="networkx node-link JSON of datasets, steps, run and models")
     notes: tuple[str, ...] = Field((), description="Problems met while capturing lineage")
+    unmatched: tuple[str, ...] = Field(
+        (), description="auditor.yaml entries (datasets, models, predictions) that nothing an ingested run used matched"
+    )

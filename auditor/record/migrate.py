@@ -26,6 +26,8 @@ What the history of the models says each version added, and what a step puts in 
   section (no 1.2 auditor wrote one) keeps `config` null, which readers show as "not recorded".
 - 1.4 added `governance` (auditor.yaml's governance section at capture): older records get
   `Missing`, since the auditor that wrote them could not have kept one.
+- 1.5 added the "unfinished" status, the time basis, `links.reingests`, dataset assertions and
+  `lineage.unmatched`: all optional, so older records read as they were written.
 
 The choice about `schema_version`: the upgraded record keeps it **as written**. Records on
 disk are immutable, their bytes and digest are the evidence, and the version is part of
@@ -133,11 +135,17 @@ def _to_1_4(data: Data, written: str) -> None:
     lineage["datasets"] = datasets
 
 
+def _to_1_5(data: Data, written: str) -> None:
+    """1.5 only adds optional fields (status "unfinished", time basis, `links.reingests`, dataset
+    assertions, `lineage.unmatched`); an older record reads with their defaults, unchanged."""
+
+
 STEPS: tuple[Step, ...] = (
     Step("1.0", "1.1", _to_1_1),
     Step("1.1", "1.2", _to_1_2),
     Step("1.2", "1.3", _to_1_3),
     Step("1.3", "1.4", _to_1_4),
+    Step("1.4", "1.5", _to_1_5),
 )
 READABLE: tuple[str, ...] = (*(step.source for step in STEPS), SCHEMA_VERSION)  # oldest first
 

@@ -24,8 +24,9 @@ from auditor.record.governance import Governance
 from auditor.record.lineage import Lineage
 from auditor.record.model_card import ModelCard
 
-SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4"]  # the one list; migrate.py has a step from each older one
-SCHEMA_VERSION: SchemaVersion = "1.4"
+# The one list; migrate.py has a step from each older one.
+SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5"]
+SCHEMA_VERSION: SchemaVersion = "1.5"
 # 1.1 added lineage, fairness, params and metrics (migrate.py says what older records read with).
 # 1.2 added `container` (absent for local runs).
 # 1.3 added the container's configuration and system packages, `reproduction`, `tags`,
@@ -41,13 +42,25 @@ SCHEMA_VERSION: SchemaVersion = "1.4"
 #   `bootstrap.method`. Older records read with them None (no intervals per group, no comparisons).
 # - `model_card` (record/model_card.py): declared model facts, what a restricted unpickler read from
 #   the model files, params and metrics files, and performance computed from the predictions file.
+# 1.5 (ingest fidelity) adds:
+# - status "unfinished" (an ingested run its tool never saw end: MLflow RUNNING, an OpenLineage run
+#   without a terminal event), whose `ended_at`, `duration_s` and `exit_code` are None.
+# - `identity.time_basis` and `identity.time_note`: where the run's times come from (None in older
+#   records: observed for executed runs, recorded by the tool for ingested ones).
+# - `links.reingests`: an earlier ingest of the same source run that this record re-reads.
+# - `lineage.datasets[].assertions`: data-quality assertions the source tool recorded.
+# - `lineage.unmatched`: auditor.yaml entries that matched nothing an ingested run used.
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 
 
 # --- identity -------------------------------------------------------------
 
-RunStatus = Literal["succeeded", "failed", "interrupted"]
+RunStatus = Literal["succeeded", "failed", "interrupted", "unfinished"]
+# Where a run's times come from: auditor watched the command (observed); the source tool recorded
+# them (recorded); the git commit that last changed the tool's record of the run (git_commit, DVC's
+# dvc.lock); only a file's modification time (file_mtime): then no renderer shows them as the run's.
+TimeBasis = Literal["observed", "recorded", "git_commit", "file_mtime"]
 
 
 class Identity(Frozen):
@@ -57,8 +70,8 @@ class Identity(Frozen):
     argv: tuple[str, ...] = Field(description="The command as run, secrets masked")
     cwd: str
     started_at: AwareDatetime
-    ended_at: AwareDatetime
-    duration_s: float = Field(ge=0)
+    ended_at: AwareDatetime | None = Field(description="None only for an unfinished ingested run")
+    duration_s: float | None = Field(ge=0, description="None only for an unfinished ingested run")
     exit_code: int | None = Field(
         description="The command's exit code; 128+N when killed by signal N; None when an ingested run's "
         "source tool did not record it"
@@ -69,6 +82,20 @@ class Identity(Frozen):
     user: str | None = Field(description="None when the source tool of an ingested run did not record it")
     host: str | None = Field(description="None when the source tool of an ingested run did not record it")
     auditor_version: str = Field(description="The auditor that executed or ingested the run")
+    time_basis: TimeBasis | None = Field(
+        None, description="Where started_at and ended_at come from; None in records before 1.5"
+    )
+    time_note: str | None = Field(
+        None, description="The evidence for the times, e.g. the dvc.lock commit, or why only file times exist"
+    )
+
+    @model_validator(mode="after")
+    def _unfinished_has_no_end(self) -> Identity:
+        if (self.status == "unfinished") != (self.ended_at is None) or (self.ended_at is None) != (
+            self.duration_s is None
+        ):
+            raise ValueError("ended_at and duration_s are None exactly when the status is unfinished")
+        return self
 
 
 class Origin(Frozen):
@@ -87,6 +114,9 @@ class Origin(Frozen):
 
 class Links(Frozen):
     reproduces: str | None = Field(None, description="Run id of the run this one re-executes")
+    reingests: str | None = Field(
+        None, description="Run id of an earlier ingest of the same source run that this record reads again"
+    )
 
 
 # --- source ---------------------------------------------------------------
@@ -287,7 +317,7 @@ class Hardware(Frozen):
 class Resources(Frozen):
     """What the command itself used, from the kernel's accounting of its process tree."""
 
-    wall_s: float
+    wall_s: float | None = Field(description="None only for an unfinished ingested run")
     user_cpu_s: float | None
     system_cpu_s: float | None
     peak_rss_bytes: int | None = Field(description="Largest resident set of any single process in the command's tree")

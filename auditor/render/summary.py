@@ -22,6 +22,7 @@ from auditor.record.models import (
     ReportedSource,
 )
 from auditor.render.bounds import MAX_ROWS, MAX_TERMINAL_CHARS, bounded, cut, first
+from auditor.render.times import run_times
 from auditor.text import NOT_APPLICABLE, clip, command_line, not_captured, or_unknown, rate, table
 
 
@@ -34,10 +35,10 @@ def render_runs(entries: Sequence[RunRecord | AuditorError]) -> str:
         rows.append(
             [
                 ident.run_id,
-                ident.started_at.strftime("%Y-%m-%d %H:%M:%SZ"),
+                ident.started_at.strftime("%Y-%m-%d %H:%M:%SZ") if ident.time_basis != "file_mtime" else "not recorded",
                 ident.status,
                 str(ident.exit_code) if ident.exit_code is not None else NOT_APPLICABLE,
-                f"{ident.duration_s:.1f}s",
+                f"{ident.duration_s:.1f}s" if ident.duration_s is not None else NOT_APPLICABLE,
                 bounded(clip(ident.project, 24)),
                 clip(bounded(ident.name) if ident.name else command_line(ident.argv), 48),
             ]
@@ -51,6 +52,12 @@ def _missing(section: Missing) -> str:
     return bounded(not_captured(section.reason))
 
 
+def _times(record: RunRecord) -> list[str]:
+    times = run_times(record.identity, record.origin.tool, lambda moment: moment.isoformat())
+    lines = [f"  started     {times.started}  ended {times.ended}  (duration {times.duration})"]
+    return lines + ([f"  times       {bounded(times.basis)}"] if times.basis else [])
+
+
 def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -> str:
     ident, env, hw = record.identity, record.environment, record.hardware
     lines = [
@@ -59,7 +66,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
         f"  project     {bounded(ident.project)}" + (f"  name: {bounded(ident.name)}" if ident.name else ""),
         f"  command     {cut(command_line(ident.argv), MAX_TERMINAL_CHARS)}",
         f"  directory   {bounded(ident.cwd)}",
-        f"  started     {ident.started_at.isoformat()}  ended {ident.ended_at.isoformat()}  ({ident.duration_s:.2f} s)",
+        *_times(record),
         f"  by          {bounded(or_unknown(ident.user))} on {bounded(or_unknown(ident.host))}, "
         f"auditor {bounded(ident.auditor_version)}",
         f"  record      sha256:{record_digest(record)}",
@@ -133,7 +140,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
     )
     cpu = "not recorded" if cpu_s is None else f"{cpu_s:.2f} s"
     peak = f"{res.peak_rss_bytes / 2**20:.0f} MiB" if res.peak_rss_bytes is not None else "unknown"
-    wall = f"{res.wall_s:.2f} s" + (
+    wall = ("unknown" if res.wall_s is None else f"{res.wall_s:.2f} s") + (
         " (from the tool's start and end times)" if record.origin.kind == "ingested" else ""
     )
     lines += ["", "Resources", f"  wall {wall}, cpu {cpu}, peak memory {peak}"]

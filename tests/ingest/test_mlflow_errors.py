@@ -137,8 +137,8 @@ def test_running_run_and_nan_metric(stores: dict[str, Store], tmp_path: Path) ->
     with (run / "metrics" / "loss").open("a") as handle:
         handle.write("1800000000000 nan 6\n")
     (got,) = mlflow.read(str(root), run_id=run.name)
-    assert got.status == "interrupted" and got.exit_code is None and got.error is not None
-    assert any("never ended" in n for n in got.notes)
+    assert got.status == "unfinished" and got.exit_code is None and got.ended_at is None and got.error is None
+    assert any("never ended" in n and "recorded as unfinished" in n for n in got.notes)
     assert "metric 'loss': 1 value(s) a record cannot hold left out (nan at step 6)" in got.notes
     assert [m.step for m in got.metrics if m.name == "loss"] == [0, 1, 2, 3, 4, 5]
 

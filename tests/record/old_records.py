@@ -87,9 +87,25 @@ def current_data() -> Data:
     return json.loads(dump_record(full_record()))  # type: ignore[no-any-return]
 
 
+def as_1_4(data: Data) -> Data:
+    """1.5 added the time basis, `links.reingests`, dataset assertions and `lineage.unmatched`."""
+    old = copy.deepcopy(data)
+    old["schema_version"] = "1.4"
+    for key in ("time_basis", "time_note"):
+        old["identity"].pop(key, None)
+    if isinstance(old.get("links"), dict):
+        old["links"].pop("reingests", None)
+    lineage = old.get("lineage")
+    if isinstance(lineage, dict) and lineage.get("state") == "captured":
+        lineage.pop("unmatched", None)
+        for dataset in lineage["datasets"]:
+            dataset.pop("assertions", None)
+    return old
+
+
 def as_1_3(data: Data) -> Data:
     """1.4 added `governance`, `model_card` and a profile on each lineage dataset."""
-    old = copy.deepcopy(data)
+    old = as_1_4(data)
     old["schema_version"] = "1.3"
     del old["governance"], old["model_card"]
     lineage = old.get("lineage")
@@ -140,5 +156,6 @@ def older(version: str) -> Data:
         "1.1": as_1_1,
         "1.2": as_1_2,
         "1.3": as_1_3,
+        "1.4": as_1_4,
     }
     return builders[version](data)

@@ -42,6 +42,18 @@ def _version(label: str) -> str:
     return label.removesuffix("-early")
 
 
+def test_a_1_4_record_reads_with_the_1_5_fields_at_their_defaults(tmp_path: Path) -> None:
+    record = load_record(_write(tmp_path / "record.json", older("1.4")))
+    assert record.schema_version == "1.4" and upgraded_from(record) == "1.4"
+    full = full_record()
+    assert record.identity.time_basis is None and record.identity.time_note is None
+    assert record.links.reingests is None
+    assert isinstance(record.lineage, Lineage) and record.lineage.unmatched == ()
+    assert all(d.assertions == () for d in record.lineage.datasets)
+    unset = {"time_basis": None, "time_note": None}
+    assert record.identity == full.identity.model_copy(update=unset)
+
+
 @pytest.mark.parametrize("label", OLDER)
 def test_older_records_load_in_the_current_shape(label: str, tmp_path: Path) -> None:
     record = load_record(_write(tmp_path / "record.json", older(label)))
@@ -149,7 +161,7 @@ def test_a_changed_copy_of_a_read_record_has_its_own_digest(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("version", "why"),
     [
-        ("1.5", "written by a newer auditor"),
+        ("1.6", "written by a newer auditor"),
         ("2.0", "written by a newer auditor"),
         ("1.10", "written by a newer auditor"),
         ("0.9", "not a released record schema"),

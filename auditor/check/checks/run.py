@@ -16,6 +16,9 @@ from auditor.record.models import GitSource, Gpus, NotARepository, ReportedSourc
 
 def _run_succeeded(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
     ident = record.identity
+    if ident.status == "unfinished":  # still running, or died without telling its tool: unknown either way
+        tool = record.origin.tool or "its tool"
+        return [cannot("run", f"the run is unfinished: {tool} never recorded its end, so its outcome is unknown")]
     if ident.exit_code is None and ident.status == "succeeded":  # ingested: the tool kept only a status
         return [cannot("run", "the run's exit code was not recorded by the tool it was ingested from")]
     ok = ident.status == "succeeded" and ident.exit_code == 0  # a record saying otherwise is inconsistent
@@ -23,7 +26,8 @@ def _run_succeeded(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[V
         Verdict(
             subject="run",
             outcome="pass" if ok else "fail",
-            message=f"the run {ident.status} with exit code {ident.exit_code}",
+            message=f"the run {ident.status} "
+            + ("(no exit code recorded)" if ident.exit_code is None else f"with exit code {ident.exit_code}"),
             evidence={"status": ident.status, "exit_code": ident.exit_code},
         )
     ]

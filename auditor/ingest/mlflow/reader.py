@@ -17,8 +17,8 @@ every run with what MLflow's own client reports.
 What MLflow does not capture (hardware, installed packages, logs) is left Missing by
 build_record. Dataset digests are MLflow's display fingerprints: kept as identity hints,
 never as integrity hashes. Deleted runs are skipped unless named with run_id. A run MLflow
-still shows as RUNNING is "interrupted": it never ended, whether it is still going or its
-process died, and auditor cannot tell which.
+still shows as RUNNING (or SCHEDULED) is "unfinished", with no end time: it never ended,
+whether it is still going or its process died, and auditor cannot tell which.
 """
 
 from __future__ import annotations
@@ -48,8 +48,8 @@ STATUS: dict[str, RunStatus] = {
     "FINISHED": "succeeded",
     "FAILED": "failed",
     "KILLED": "interrupted",
-    "RUNNING": "interrupted",
-    "SCHEDULED": "interrupted",
+    "RUNNING": "unfinished",
+    "SCHEDULED": "unfinished",
 }
 DIGEST_MEANING = (
     "MLflow's dataset digest: a short fingerprint of the data (of a sample, for large data) made for display;"
@@ -117,7 +117,8 @@ def ingested(raw: RawRun, source: str, now: datetime) -> Ingested:
     if started is None:
         raise IngestError(raw.where, "start_time", "missing or out of range: MLflow records when every run started")
     metrics, notes = _metrics(raw)
-    ended = utc(raw.end_ms) or max([started, *(m.logged_at for m in metrics)])
+    unfinished = STATUS[raw.status] == "unfinished"
+    ended = None if unfinished else utc(raw.end_ms) or max([started, *(m.logged_at for m in metrics)])
     files = run_files(raw, now)
     taken: set[str] = set()
     datasets = [_input(d, taken, notes) for d in raw.datasets]
@@ -133,7 +134,7 @@ def ingested(raw: RawRun, source: str, now: datetime) -> Ingested:
         f"MLflow shows the run as {raw.status}: it never ended" if raw.status in ("RUNNING", "SCHEDULED") else None
     )
     if never_ended:
-        notes.append(f"{never_ended} (it is still going, or its process died)")
+        notes.append(f"{never_ended}: it is still going, or its process died; it is recorded as unfinished")
     if raw.deleted:
         notes.append("MLflow marks this run as deleted")
     tags = dict(raw.tags)
@@ -147,7 +148,7 @@ def ingested(raw: RawRun, source: str, now: datetime) -> Ingested:
         ended_at=ended,
         status=STATUS[raw.status],
         name=raw.name or tags.get("mlflow.runName"),
-        error=never_ended,
+        error=None,
         user=tags.get("mlflow.user") or raw.user_id or None,
         source=_source(tags),
         declared=DeclaredRequirements(files=tuple(files.requirements)) if files.requirements else None,

@@ -7,9 +7,9 @@ facet of the same name replacing an earlier one. The job is the run's one step; 
 else its source-code location, is the step's command.
 
 A run with no terminal event had not ended when the events were written (still running, or
-its producer died before reporting). It is recorded as "interrupted", with that reason as
-its error: the events prove neither success nor a failure the job reported, and auditor
-never records success it cannot see.
+its producer died before reporting). It is recorded as "unfinished", with no end time: the
+events prove neither success nor a failure the job reported, and auditor never records success
+it cannot see.
 
 OpenLineage describes data by name; it records no content hashes, so every dataset hash is
 "not captured" (a datasetVersion is kept as an identity hint, which names a version of the
@@ -86,7 +86,7 @@ def _canonical(run_id: str) -> str:
 
 def _run(events: list[Event], source_uri: str, shared_notes: Sequence[str]) -> Ingested:
     events = sorted(events, key=lambda e: (e.time, e.order))
-    first, last = events[0], events[-1]
+    first = events[0]
     notes = [NO_HASHES, *shared_notes]
     starts = [e for e in events if e.type == "START"]
     if not starts:
@@ -97,7 +97,7 @@ def _run(events: list[Event], source_uri: str, shared_notes: Sequence[str]) -> I
         notes.append(f"{len(terminals)} terminal events ({kinds}): the last one decides the status")
     end = terminals[-1] if terminals else None
     if end is None:
-        notes.append(NO_END + "; it is recorded as interrupted")
+        notes.append(NO_END + "; it is recorded as unfinished")
     jobs = sorted({(e.job_namespace, e.job_name) for e in events})
     if len(jobs) > 1:
         notes.append("the events name different jobs: " + "; ".join(clip(f"{ns}/{n}", 200) for ns, n in jobs))
@@ -109,7 +109,7 @@ def _run(events: list[Event], source_uri: str, shared_notes: Sequence[str]) -> I
         notes.append("the producer reported lineage it could not extract: " + run["extraction_error"])
     datasets, inputs, outputs, dataset_notes = build_datasets(events)
     notes += dataset_notes
-    status: RunStatus = STATUS[end.type] if end else "interrupted"
+    status: RunStatus = STATUS[end.type] if end else "unfinished"
     namespace, name = clip(first.job_namespace), clip(first.job_name)
     step = Step(
         name=name,
@@ -131,7 +131,7 @@ def _run(events: list[Event], source_uri: str, shared_notes: Sequence[str]) -> I
         project=namespace,
         name=name,
         started_at=(starts[0] if starts else first).time,
-        ended_at=end.time if end else last.time,
+        ended_at=end.time if end else None,
         status=status,
         error=_error(end, run),
         source=_source(job),
@@ -146,7 +146,7 @@ def _run(events: list[Event], source_uri: str, shared_notes: Sequence[str]) -> I
 
 def _error(end: Event | None, run: dict[str, str]) -> str | None:
     if end is None:
-        return NO_END
+        return None  # unfinished, not failed: the notes say why there is no end
     if end.type == "COMPLETE":
         return None
     if "error.message" in run:

@@ -47,6 +47,7 @@ from auditor.render.dossier.views import (
 )
 from auditor.render.dossier.views_fairness import FairnessView
 from auditor.render.dossier.views_verdict import VerdictPage
+from auditor.render.times import run_times
 from auditor.store.signoffs import SignOffStatus
 from auditor.text import clip
 from auditor.vocabulary import SEVERITY_ORDER
@@ -209,6 +210,7 @@ def _cover(
     record: RunRecord, report: CheckReport, generated_at: datetime, reproductions: Sequence[RunRecord] | Missing
 ) -> Cover:
     ident = record.identity
+    times = run_times(ident, record.origin.tool, when)
     project = record.lineage.project if isinstance(record.lineage, Lineage) else None
     verdict = report.with_waivers.verdict
     return Cover(
@@ -219,8 +221,8 @@ def _cover(
         out_of_scope=project.out_of_scope_uses if project else (),
         run_id=ident.run_id,
         run_name=ident.name,
-        started=when(ident.started_at),
-        ended=when(ident.ended_at),
+        started=times.started,
+        ended=times.ended,
         status=ident.status,
         verdict=verdict,
         verdict_text=_verdict_text(verdict, report.fail_on),

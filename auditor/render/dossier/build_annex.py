@@ -226,7 +226,7 @@ def _compute(record: RunRecord) -> Part:
     elif not isinstance(hw.gpus, Missing):
         bits.append("no GPU")
     resources = record.resources
-    used = f"{resources.wall_s:.1f} s wall"
+    used = "wall time not recorded" if resources.wall_s is None else f"{resources.wall_s:.1f} s wall"
     if resources.user_cpu_s is not None and resources.system_cpu_s is not None:
         used += f", {resources.user_cpu_s + resources.system_cpu_s:.1f} s CPU"
     captured = isinstance(hw.cpu, CpuInfo)

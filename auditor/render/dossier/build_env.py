@@ -23,6 +23,7 @@ from auditor.render.dossier.build_container import os_packages
 from auditor.render.dossier.format import bytes_text, missing, unrecorded, when
 from auditor.render.dossier.paths import shown_command, shown_folder, shown_path, shown_remote
 from auditor.render.dossier.views import Item, PackageView
+from auditor.render.times import run_times
 
 
 def identity(record: RunRecord) -> tuple[Item, ...]:
@@ -33,13 +34,15 @@ def identity(record: RunRecord) -> tuple[Item, ...]:
     if bool(ident.user) != bool(ident.host):
         who = f"{ident.user} (host {gap})" if ident.user else f"on {ident.host} (user {gap})"
     root = repository_root(record)
+    times = run_times(ident, origin.tool if origin.kind == "ingested" else None, when)
     command = shown_command(ident.argv, ident.cwd, root)
     items = [
         Item("Command", command or gap, missing=not command, mono=bool(command)),
         Item("Working folder", shown_folder(ident.cwd, root) if ident.cwd else gap, missing=not ident.cwd),
-        Item("Started", when(ident.started_at)),
-        Item("Ended", when(ident.ended_at)),
-        Item("Duration", f"{ident.duration_s:.1f} s"),
+        Item("Started", times.started, missing=not times.known),
+        Item("Ended", times.ended, missing=not times.known or ident.ended_at is None),
+        Item("Duration", times.duration, missing=not times.known or ident.ended_at is None),
+        *([Item("Times from", times.basis)] if times.basis else []),
         Item("Status", f"{ident.status}, exit code {exit_code}" + (f" ({ident.signal})" if ident.signal else "")),
         Item("User and host", who, missing=ident.user is None or ident.host is None),
     ]
@@ -223,7 +226,7 @@ def resources(record: RunRecord) -> tuple[Item, ...]:
     if r.user_cpu_s is not None and r.system_cpu_s is not None:
         cpu = f"{r.user_cpu_s:.1f} s user + {r.system_cpu_s:.1f} s system"
     return (
-        Item("Wall time", f"{r.wall_s:.1f} s"),
+        Item("Wall time", gap if r.wall_s is None else f"{r.wall_s:.1f} s", missing=r.wall_s is None),
         Item("CPU time", cpu, missing=r.user_cpu_s is None),
         Item(
             "Peak memory (largest process)",

@@ -1,0 +1,59 @@
+"""A run's times in words, for every renderer: what the evidence says about when it ran.
+
+Where the times come from (`identity.time_basis`) decides what is shown. A file's modification
+time is never shown as the run's time (a fresh clone dates every file today), and an unfinished
+run has no end: both say so instead of printing a time or a duration that would mislead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from auditor.record.models import Identity
+
+
+def iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@dataclass(frozen=True)
+class RunTimes:
+    started: str
+    ended: str
+    duration: str
+    basis: str | None  # one sentence on where the times come from; None when auditor observed them
+    known: bool  # False when no time shown is the run's own (file times only)
+
+
+def run_times(identity: Identity, tool: str | None = None, fmt: Callable[[datetime], str] = iso) -> RunTimes:
+    """STARTED, ENDED and DURATION as words, and where they come from. `tool` names the source
+    tool of an ingested run ("MLflow")."""
+    basis = identity.time_basis
+    note = f" ({identity.time_note})" if identity.time_note else ""
+    if basis == "file_mtime":
+        unknown = f"not recorded by {tool}" if tool else "not recorded"
+        return RunTimes(
+            started=unknown,
+            ended=unknown,
+            duration=unknown,
+            basis=f"{tool or 'The source tool'} records no run times and no history dates this run; "
+            f"only file modification times exist, which are not the run's{note}",
+            known=False,
+        )
+    started = fmt(identity.started_at)
+    if identity.ended_at is None or identity.duration_s is None:
+        ended = "not recorded: the run never reported an end (unfinished)"
+        duration = "unknown (unfinished)"
+    else:
+        ended, duration = fmt(identity.ended_at), f"{identity.duration_s:.1f} s"
+    if basis == "git_commit":  # commit dates bound the run; how long it took is not recorded
+        duration = f"not recorded by {tool}" if tool else "not recorded"
+    words = {
+        "observed": None,
+        "recorded": f"as {tool} recorded them{note}" if tool else None,
+        "git_commit": f"commit dates from the git history, not the run's own clock{note}",
+        None: None,
+    }
+    return RunTimes(started=started, ended=ended, duration=duration, basis=words[basis], known=True)
