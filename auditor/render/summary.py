@@ -60,14 +60,15 @@ def _times(record: RunRecord) -> list[str]:
 
 def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -> str:
     ident, env, hw = record.identity, record.environment, record.hardware
+    gap = f"not recorded by {record.origin.tool}" if record.origin.tool else "not recorded"
     lines = [
         f"Run {ident.run_id}  ({ident.status}, exit {or_unknown(ident.exit_code)}"
         f"{', ' + ident.signal if ident.signal else ''})",
         f"  project     {bounded(ident.project)}" + (f"  name: {bounded(ident.name)}" if ident.name else ""),
-        f"  command     {cut(command_line(ident.argv), MAX_TERMINAL_CHARS)}",
-        f"  directory   {bounded(ident.cwd)}",
+        f"  command     {cut(command_line(ident.argv), MAX_TERMINAL_CHARS) if ident.argv else gap}",
+        f"  directory   {bounded(ident.cwd) if ident.cwd else gap}",
         *_times(record),
-        f"  by          {bounded(or_unknown(ident.user))} on {bounded(or_unknown(ident.host))}, "
+        f"  by          {bounded(ident.user or gap)} on {bounded(ident.host or gap)}, "
         f"auditor {bounded(ident.auditor_version)}",
         f"  record      sha256:{record_digest(record)}",
     ]

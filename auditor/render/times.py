@@ -25,6 +25,7 @@ class RunTimes:
     duration: str
     basis: str | None  # one sentence on where the times come from; None when auditor observed them
     known: bool  # False when no time shown is the run's own (file times only)
+    finished: bool  # False for an unfinished run: no end was ever recorded
 
 
 def run_times(identity: Identity, tool: str | None = None, fmt: Callable[[datetime], str] = iso) -> RunTimes:
@@ -41,11 +42,12 @@ def run_times(identity: Identity, tool: str | None = None, fmt: Callable[[dateti
             basis=f"{tool or 'The source tool'} records no run times and no history dates this run; "
             f"only file modification times exist, which are not the run's{note}",
             known=False,
+            finished=identity.ended_at is not None,
         )
     started = fmt(identity.started_at)
     if identity.ended_at is None or identity.duration_s is None:
-        ended = "not recorded: the run never reported an end (unfinished)"
-        duration = "unknown (unfinished)"
+        ended = "not recorded (unfinished)"
+        duration = "unknown"
     else:
         ended, duration = fmt(identity.ended_at), f"{identity.duration_s:.1f} s"
     if basis == "git_commit":  # commit dates bound the run; how long it took is not recorded
@@ -56,4 +58,15 @@ def run_times(identity: Identity, tool: str | None = None, fmt: Callable[[dateti
         "git_commit": f"commit dates from the git history, not the run's own clock{note}",
         None: None,
     }
-    return RunTimes(started=started, ended=ended, duration=duration, basis=words[basis], known=True)
+    finished = identity.ended_at is not None
+    return RunTimes(started, ended, duration, basis=words[basis], known=True, finished=finished)
+
+
+def span(times: RunTimes, status: str) -> str:
+    """One line for when a run ran: "S to E (succeeded)"; an unfinished run, or one with no
+    times of its own, says so instead of giving a span."""
+    if not times.known:
+        return f"{times.started} ({status})"
+    if not times.finished:
+        return f"started {times.started}; no end recorded ({status})"
+    return f"{times.started} to {times.ended} ({status})"

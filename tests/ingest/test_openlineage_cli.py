@@ -90,3 +90,31 @@ def test_a_folder_of_event_files_is_detected(cli: CliRunner, tmp_path: Path) -> 
     manifest = produce(tmp_path / "lineage" / "events", "files")  # FileTransport without append
     runs = ingested(cli, tmp_path, tmp_path / "lineage")
     assert set(runs) == {manifest["train"]["run_id"], manifest["score"]["run_id"]}
+
+
+def test_an_unfinished_run_has_no_invented_end(
+    cli: CliRunner, tmp_path: Path, events: tuple[Path, dict[str, Any]]
+) -> None:
+    """START and RUNNING only: still going, or its producer died. Nothing may say it ended."""
+    source, _ = events
+    first_two = source.read_text().splitlines()[:2]
+    assert [json.loads(line)["eventType"] for line in first_two] == ["START", "RUNNING"]
+    partial = tmp_path / "partial.jsonl"
+    partial.write_text("\n".join(first_two) + "\n")
+    (run,) = ingested(cli, tmp_path, partial).values()
+    store = str(tmp_path / "store")
+    listed = cli("runs", "--store", store, cwd=tmp_path).stdout
+    assert "unfinished" in listed and "None" not in listed
+    shown = cli("show", run, "--store", store, cwd=tmp_path).stdout
+    started = json.loads(first_two[0])["eventTime"][:19]
+    assert f"started     {started}" in shown and "ended not recorded (unfinished)  (duration unknown)" in shown
+    assert "None" not in shown
+    done = cli("check", run, "--store", store, "--format", "json", cwd=tmp_path)
+    assert done.returncode in (1, 3), done.stdout + done.stderr
+    (finding,) = [f for f in json.loads(done.stdout)["findings"] if f["rule_id"] == "AUD-RUN-001"]
+    assert finding["outcome"] == "could_not_evaluate"
+    assert "unfinished: OpenLineage never recorded its end" in json.dumps(finding)
+    out = tmp_path / "dossier"
+    assert cli("report", run, "--store", store, "-o", str(out), "--format", "html", cwd=tmp_path).returncode == 0
+    html = (out / "dossier.html").read_text()
+    assert "; no end recorded (unfinished)</td>" in html and "exit code None" not in html

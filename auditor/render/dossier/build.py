@@ -47,7 +47,7 @@ from auditor.render.dossier.views import (
 )
 from auditor.render.dossier.views_fairness import FairnessView
 from auditor.render.dossier.views_verdict import VerdictPage
-from auditor.render.times import run_times
+from auditor.render.times import run_times, span
 from auditor.store.signoffs import SignOffStatus
 from auditor.text import clip
 from auditor.vocabulary import SEVERITY_ORDER
@@ -221,8 +221,7 @@ def _cover(
         out_of_scope=project.out_of_scope_uses if project else (),
         run_id=ident.run_id,
         run_name=ident.name,
-        started=times.started,
-        ended=times.ended,
+        ran=span(times, ident.status),
         status=ident.status,
         verdict=verdict,
         verdict_text=_verdict_text(verdict, report.fail_on),

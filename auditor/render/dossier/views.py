@@ -207,8 +207,7 @@ class Cover:
     out_of_scope: tuple[str, ...]
     run_id: str
     run_name: str | None
-    started: str
-    ended: str
+    ran: str  # when it ran, and its status, in one line (render/times.py span)
     status: str
     verdict: str  # compliant / violations / could_not_evaluate
     verdict_text: str
