@@ -27,6 +27,7 @@ from auditor.render.dossier import (
     build_model,
     build_origin,
     build_repro,
+    views_assertions,
     views_profile,
 )
 from auditor.render.dossier.build_annex import annex_iv
@@ -203,6 +204,7 @@ def build_dossier(
         profiles=views_profile.profiles(record.lineage.datasets) if isinstance(record.lineage, Lineage) else {},
         cuts=tuple(cuts),
         model_card=build_model.model_card(record),
+        assertions=views_assertions.assertions(record.lineage),
     )
 
 
