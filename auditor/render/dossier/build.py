@@ -400,7 +400,10 @@ def _vuln_source(report: CheckReport, record: RunRecord) -> tuple[Item, ...]:
     if v.error:
         items.append(Item("Source failed", v.error, missing=True))
     counts = {s: n for s, n in v.package_counts().items() if n}
-    items.append(Item("Packages", ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "none"))
+    audited = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "none"
+    if isinstance(record.environment.packages, Missing):  # the audit looked up the declared exact pins
+        audited += " (declared exact pins; the installed packages were not captured)"
+    items.append(Item("Packages", audited))
     return tuple(items)
 
 

@@ -205,8 +205,9 @@ def declared_packages(
         )
     counts = Counter(r.vuln_outcome for r in rows)
     text = (
-        f"{len(rows)} declared requirements (the installed packages: {missing(installed)}; declared is not observed);"
-        " vulnerabilities: " + ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in sorted(counts.items()))
+        f"{len(rows)} declared requirements, shown as declared: what should be installed, not what was (the installed"
+        f" packages: {missing(installed)}); vulnerabilities: "
+        + ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in sorted(counts.items()))
     )
     return tuple(rows), text
 
