@@ -113,7 +113,7 @@ def _declared_only(record: RunRecord, packages: Missing, params: PinnedParams) -
     gap = missing("environment", "installed packages", packages)
     if found is None:
         return [gap]
-    out = [cannot(gap.subject, f"{gap.message}; {DECLARED_NOTE}")]
+    out = [cannot(gap.subject, f"{gap.message}; {DECLARED_NOTE}")] if found else [gap]
     ignored = {canonicalize_name(n) for n in params.ignore}
     out += [_declared_verdict(d, params) for d in found if d.name not in ignored]
     assert isinstance(env.declared, DeclaredRequirements)  # noqa: S101 - declared_requirements found some

@@ -93,7 +93,7 @@ def _declared_only(record: RunRecord, packages: Missing, params: VulnParams, ctx
     """No installed packages: the rule cannot pass; the declared exact pins are audited, labelled declared."""
     gap = missing("environment", "installed packages", packages)
     found = declared_requirements(record)
-    if found is None:
+    if not found:
         return [gap]
     out = [cannot(gap.subject, f"{gap.message}; {DECLARED_NOTE}")]
     exact, loose = _first_of_each_version([d for d in found if is_exact(d)]), [d for d in found if not is_exact(d)]
