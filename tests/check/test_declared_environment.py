@@ -161,3 +161,17 @@ def test_clean_declared_pins_never_make_the_rules_pass(tmp_path: Path) -> None:
         outcomes = {f.subject: f.outcome for f in report.findings if f.rule_id == rule}
         assert outcomes == {"environment": "could_not_evaluate", "package:jinja2": "pass"}, rule
     assert report.with_waivers.exit_code != 0
+
+
+def test_an_executed_run_is_audited_on_what_was_installed_not_also_on_what_was_declared(tmp_path: Path) -> None:
+    record = make_record()  # numpy 2.1.0 installed
+    environment = record.environment.model_copy(
+        update={"declared": declared(tmp_path, {"requirements.txt": "numpy==2.1.0\njinja2==2.10\n"})}
+    )
+    report = check(record.model_copy(update={"environment": environment}), tmp_path)
+    for rule in ("AUD-ENV-001", "AUD-VULN-001"):
+        found = [f for f in report.findings if f.rule_id == rule]
+        assert [f.subject for f in found] == ["package:numpy"], rule
+        assert all("declared requirement" not in f.message and "environment" not in f.evidence for f in found)
+    assert report.vulnerabilities is not None
+    assert [(p.name, p.version) for p in report.vulnerabilities.packages] == [("numpy", "2.1.0")]
