@@ -8,7 +8,9 @@ MODE is how the client's FileTransport writes: `append` (every event a line of t
 `files` (one compact JSON file per event, named OUT-<timestamp>.json) or `debug` (one
 indented JSON file per event). The first run (START, RUNNING, COMPLETE) trains a model from
 two inputs into one output; the second (START, FAIL) fails with an errorMessage facet. With
---hostile a third run carries HTML, script and control characters in its names.
+--hostile a third run carries HTML, script and control characters in its names. With --quality two
+more runs carry dataQualityAssertions facets, as Marquez's seed events do: one where `not_null` on
+`driver_id` failed (beside held assertions, one of them named with HTML), one where all held.
 
 It prints a JSON manifest of what it emitted, for the tests to compare with what auditor read.
 """
@@ -23,6 +25,7 @@ from typing import Any
 from openlineage.client import OpenLineageClient
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
+    data_quality_assertions_dataset,
     data_quality_metrics_input_dataset,
     dataset_version_dataset,
     datasource_dataset,
@@ -231,6 +234,32 @@ def emit_hostile(client: OpenLineageClient) -> dict[str, Any]:
     return {"run_id": run_id, "job_name": "job " + HOSTILE, "dataset_name": "/data/" + HOSTILE}
 
 
+DQ_SCRIPT = "<script>alert('dq')</script>"
+
+
+def deliveries(*checks: tuple[str, str | None, bool]) -> InputDataset:
+    facet = data_quality_assertions_dataset.DataQualityAssertionsDatasetFacet(
+        assertions=[data_quality_assertions_dataset.Assertion(assertion=a, column=c, success=s) for a, c, s in checks]
+    )
+    return InputDataset(
+        namespace="postgres://food-delivery-db:5432",
+        name="food_delivery.public.delivery_7_days",
+        facets={"schema": schema(column("delivery_id", "INTEGER"), column("driver_id", "INTEGER"))},
+        inputFacets={"dataQualityAssertions": facet},
+    )
+
+
+def emit_quality(client: OpenLineageClient, minutes: int, checks: list[tuple[str, str | None, bool]]) -> dict[str, Any]:
+    run_id = str(generate_new_uuid(BASE + timedelta(minutes=minutes)))
+    job = Job(namespace="food_delivery", name="food_delivery.etl_delivery_7_days")
+    drivers = InputDataset(namespace="postgres://food-delivery-db:5432", name="food_delivery.public.drivers")
+    start = minutes * 60
+    for kind, seconds in ((RunState.START, start), (RunState.COMPLETE, start + 42)):
+        inputs = [deliveries(*checks), drivers] if kind == RunState.COMPLETE else [drivers]
+        client.emit(RunEvent(eventType=kind, eventTime=at(seconds), run=Run(runId=run_id), job=job, inputs=inputs))
+    return {"run_id": run_id, "dataset": "food_delivery.public.delivery_7_days", "assertions": checks}
+
+
 def main(argv: list[str]) -> None:
     out, mode = argv[0], argv[1]
     config = FileConfig(log_file_path=out, append=mode == "append", debug_mode=mode == "debug")
@@ -238,6 +267,10 @@ def main(argv: list[str]) -> None:
     manifest = {"train": emit_train(client), "score": emit_score(client)}
     if "--hostile" in argv:
         manifest["hostile"] = emit_hostile(client)
+    if "--quality" in argv:
+        failed = [("not_null", "driver_id", False), ("is_unique", "delivery_id", True), ("row_count", None, True)]
+        manifest["quality"] = emit_quality(client, 20, [*failed, (DQ_SCRIPT, "driver_id", True)])
+        manifest["quality_ok"] = emit_quality(client, 30, [("not_null", "delivery_id", True)])
     json.dump(manifest, sys.stdout)
 
 

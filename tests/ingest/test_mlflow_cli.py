@@ -14,8 +14,9 @@ from tests.conftest import AUDITOR, CliRunner, base_env
 from tests.ingest.conftest import gaps_pack
 from tests.ingest.test_mlflow import Store, shared_stores
 
-# Rules whose evidence MLflow never records (or records only as a display fingerprint).
-PACK = gaps_pack("mlflow", ("GAP-PIN", "Every installed package is pinned", "packages_pinned"))
+# Rules whose evidence MLflow never records (or records only as a display fingerprint). The pinning
+# rule is not among them: it judges a logged model's declared requirements (tests/check/test_declared*.py).
+PACK = gaps_pack("mlflow")
 
 
 @pytest.fixture(scope="session")
@@ -48,13 +49,12 @@ def test_ingest_check_and_report(cli: CliRunner, tmp_path: Path, stores: dict[st
     done = cli("check", train, "--store", db, "--policy", str(pack), "--format", "json", cwd=tmp_path)
     assert done.returncode == 3, done.stdout + done.stderr
     outcomes = {f["rule_id"]: f["outcome"] for f in json.loads(done.stdout)["findings"]}
-    assert outcomes == {
-        "GAP-HW": "could_not_evaluate",
-        "GAP-HASH": "could_not_evaluate",
-        "GAP-PIN": "could_not_evaluate",
-    }
-    default = cli("check", train, "--store", db, cwd=tmp_path)
+    assert outcomes == {"GAP-HW": "could_not_evaluate", "GAP-HASH": "could_not_evaluate"}
+    default = cli("check", train, "--store", db, "--format", "json", cwd=tmp_path)
     assert default.returncode in (1, 3), default.stdout + default.stderr  # never 0
+    pins = [f for f in json.loads(default.stdout)["findings"] if f["rule_id"] == "AUD-ENV-001"]
+    assert ("environment", "could_not_evaluate") in {(f["subject"], f["outcome"]) for f in pins}  # installed: unknown
+    assert all(f["evidence"]["environment"] == "declared" for f in pins if f["subject"] != "environment")
     failed = cli("check", runs[store.run("broken")["run_id"]], "--store", db, "--format", "json", cwd=tmp_path)
     findings = json.loads(failed.stdout)["findings"]
     assert any(f["rule_id"] == "AUD-RUN-001" and f["outcome"] == "fail" for f in findings)

@@ -8,7 +8,7 @@ from tests.conftest import REPO, CliRunner
 def test_rules_list_explain_validate(cli: CliRunner, tmp_path: Path) -> None:
     listed = cli("rules", "list", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr
-    assert listed.stdout.startswith("pack default (version 1): 15 rules")
+    assert listed.stdout.startswith("pack default (version 1): 16 rules")
     assert any(
         line.split()[:3] == ["AUD-FAIR-002", "high", "fairness_threshold"] for line in listed.stdout.splitlines()
     )
@@ -18,7 +18,7 @@ def test_rules_list_explain_validate(cli: CliRunner, tmp_path: Path) -> None:
         assert part in explained.stdout
     assert "max = None" not in explained.stdout
     valid = cli("rules", "validate", str(REPO / "rules" / "default.yaml"), cwd=tmp_path)
-    assert valid.returncode == 0 and "valid pack default (version 1), 15 rules" in valid.stdout
+    assert valid.returncode == 0 and "valid pack default (version 1), 16 rules" in valid.stdout
 
 
 def test_rules_errors_are_one_line_exit_2(cli: CliRunner, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ fails there and not mid-run) with a function from a record to verdicts.
 
 from __future__ import annotations
 
-from auditor.check.checks import data, environment, expression, fairness, run, vulnerabilities
+from auditor.check.checks import data, environment, expression, fairness, quality, run, vulnerabilities
 from auditor.check.checks.interface import CheckDef
 
 REGISTRY: dict[str, CheckDef] = {
@@ -23,6 +23,7 @@ REGISTRY: dict[str, CheckDef] = {
         data.DATASETS_HASHED,
         data.NO_UNDECLARED_READS,
         data.PERSONAL_DATA_LEGAL_BASIS,
+        quality.DATA_ASSERTIONS_HELD,
         fairness.FAIRNESS_THRESHOLD,
         fairness.GROUP_SIZES,
         expression.EXPRESSION,

@@ -3,17 +3,25 @@
 The audit itself runs once per `auditor check`, before the rules, against the configured
 source (see auditor.check.vulns.sources); this check reads its result from the context. A package the
 source could not audit is "could not evaluate", never a pass.
+
+A run with no installed packages (an ingested one) is audited on its declared requirements
+instead: each exactly pinned one is looked up, labelled declared in message and evidence; one
+pinned to no single version cannot be looked up and says so; and the rule still reports that the
+installed packages were not checked.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pydantic import Field
 
+from auditor.check.checks.declared import DECLARED_NOTE, DeclaredPin, declared_requirements, exact_versions, is_exact
 from auditor.check.checks.interface import CheckContext, CheckDef, cannot, missing
 from auditor.check.vulns.osv_local import Advisory, PackageAudit
 from auditor.check.vulns.severity import cvss_severity
 from auditor.record import RunRecord
-from auditor.record.base import Frozen
+from auditor.record.base import Frozen, Missing
 from auditor.record.findings import Verdict
 from auditor.record.models import Packages
 from auditor.vocabulary import SEVERITY_ORDER, Severity, at_least
@@ -27,17 +35,18 @@ class VulnParams(Frozen):
 
 
 def record_packages(record: RunRecord) -> list[tuple[str, str]] | None:
-    """(name, version) of every distribution the run's interpreter saw; None when not captured."""
+    """(name, version) of every distribution the run's interpreter saw; when none was captured, of
+    every exactly pinned declared requirement; None when neither was recorded."""
     packages = record.environment.packages
     if not isinstance(packages, Packages):
-        return None
+        return exact_versions(record) or None
     return sorted({(d.name, d.version) for d in packages.distributions if not d.shadowed})
 
 
 def _no_known_vulnerabilities(record: RunRecord, params: VulnParams, ctx: CheckContext) -> list[Verdict]:
     packages = record.environment.packages
     if not isinstance(packages, Packages):
-        return [missing("environment", "installed packages", packages)]
+        return _declared_only(record, packages, params, ctx)
     if ctx.vulns is None:
         return [cannot("environment", "no vulnerability source was configured for this check")]
     by_key = {(p.name, p.version): p for p in ctx.vulns.packages}
@@ -77,6 +86,57 @@ def _source_failed(source: str, reason: str, wanted: list[tuple[str, str]]) -> V
         outcome="could_not_evaluate",
         message=f"none of the {len(wanted)} packages was audited: {reason}",
         evidence={"source": source, "packages": len(wanted), "not_audited": listed, "remedy": SOURCE_REMEDY},
+    )
+
+
+def _declared_only(record: RunRecord, packages: Missing, params: VulnParams, ctx: CheckContext) -> list[Verdict]:
+    """No installed packages: the rule cannot pass; the declared exact pins are audited, labelled declared."""
+    gap = missing("environment", "installed packages", packages)
+    found = declared_requirements(record)
+    if not found:
+        return [gap]
+    out = [cannot(gap.subject, f"{gap.message}; {DECLARED_NOTE}")]
+    exact, loose = _first_of_each_version([d for d in found if is_exact(d)]), [d for d in found if not is_exact(d)]
+    out += [_unpinned(d) for d in loose]
+    if not exact:
+        return out
+    if ctx.vulns is None:
+        return [*out, cannot("environment", "no vulnerability source was configured for this check")]
+    by_key = {(p.name, p.version): p for p in ctx.vulns.packages}
+    source = ctx.vulns.source.kind
+    wanted = [(d.pin.name, d.pin.version or "") for d in exact]
+    shared = _shared_failure(wanted, by_key)
+    if shared is not None:
+        return [*out, _source_failed(source, shared, wanted)]
+    for declared, key in zip(exact, wanted, strict=True):
+        audit = by_key.get(key)
+        said = f"declared requirement {declared.written} in {declared.where}"
+        if audit is None:
+            verdict = cannot(f"package:{key[0]}", f"{key[0]} {key[1]} was not sent to the source ({source})")
+        else:
+            verdict = _verdict(f"package:{key[0]}", audit, params, source)
+        evidence = {**verdict.evidence, **declared.evidence()}
+        out.append(
+            replace(verdict, message=f"{said}: {verdict.message} (declared, not observed installed)", evidence=evidence)
+        )
+    return out
+
+
+def _first_of_each_version(pins: list[DeclaredPin]) -> list[DeclaredPin]:
+    """One declared requirement per (name, version): `x==1` and `x==1; python_version>'3'` are one lookup."""
+    seen: dict[tuple[str, str | None], DeclaredPin] = {}
+    for declared in pins:
+        seen.setdefault((declared.name, declared.pin.version), declared)
+    return list(seen.values())
+
+
+def _unpinned(declared: DeclaredPin) -> Verdict:
+    return Verdict(
+        subject=f"package:{declared.pin.name}",
+        outcome="could_not_evaluate",
+        message=f"declared requirement {declared.written} in {declared.where} names no single version: "
+        "which one would be installed is unknown, so it was not looked up",
+        evidence=declared.evidence(),
     )
 
 

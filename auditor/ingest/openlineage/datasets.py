@@ -3,7 +3,8 @@
 A dataset is named by its namespace and name (`postgres://host:5432` + `db.schema.table`); the
 record keeps both exactly, derives a safe id from the name, and a URI where the namespace is
 one. Documentation, ownership and dataSource facets fill the datasheet; the schema facet
-gives the columns; the rest (version, lifecycle, storage, quality metrics, statistics, unknown
+gives the columns; dataQualityAssertions the assertions (what of it could not be read is a note);
+the rest (version, lifecycle, storage, quality metrics, statistics, unknown
 facets) are annotations. A dataset the job both read and wrote is recorded once, as an
 output: listing it on both sides of the step would make the lineage graph a cycle.
 """
@@ -59,6 +60,7 @@ def build_datasets(events: Sequence[Event]) -> tuple[tuple[Dataset, ...], tuple[
         facts = merge(entry.facets)
         dataset = _dataset(ids[key], key, facts, entry)
         datasets.append(dataset)
+        notes += [f"dataset {dataset.id}: {note}" for note in facts.notes]
         (outputs if entry.written else inputs).append(dataset.id)
         if entry.read and entry.written:
             notes.append(f"dataset {dataset.id} was both read and written; it is recorded as an output")
@@ -90,6 +92,7 @@ def _dataset(dataset_id: str, key: tuple[str, str], facts: Facts, entry: _Seen) 
         after=hash_ if output else None,
         columns=facts.columns or (),
         annotations=annotations,
+        assertions=facts.assertions or (),
     )
 
 

@@ -1,15 +1,17 @@
 """Readers for the standard OpenLineage facets: which fields the record uses, and under what key.
 
-Dataset facets fill the datasheet (`description`, `owner`, `source`), the columns and the
-dataset's annotations; job facets give the step its command and annotations and the run its
-reported source; run facets give the error, tags and parameters. Environment variable values
-are never kept: they are where secrets live, and the names say what was configured.
+Dataset facets fill the datasheet (`description`, `owner`, `source`), the columns, the
+data-quality assertions (assertions.py) and the dataset's annotations; job facets give the step
+its command and annotations and the run its reported source; run facets give the error, tags
+and parameters. Environment variable values are never kept:
+they are where secrets live, and the names say what was configured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from auditor.ingest.openlineage.assertions import read_assertions
 from auditor.ingest.openlineage.facets import (
     LONG_CHARS,
     TRACE_CHARS,
@@ -131,6 +133,7 @@ DATASET_FACETS: dict[str, Reader] = {
     "lifecycleStateChange": _lifecycle,
     "storage": _storage,
     "dataQualityMetrics": _quality,
+    "dataQualityAssertions": read_assertions,
     "inputStatistics": _statistics,
     "outputStatistics": _statistics,
 }

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from auditor.capture.redact import clean_url, printable
 from auditor.errors import IngestError
-from auditor.record.lineage import Column
+from auditor.record.lineage import Assertion, Column
 
 SHORT_CHARS = 4_096  # annotations, names, messages
 TRACE_CHARS = 8_192  # stack traces: the top frames and the message are what a reader needs
@@ -24,10 +24,13 @@ LONG_CHARS = 16_384  # SQL, source code
 
 @dataclass(frozen=True)
 class Facts:
-    """One facet as flat strings (keys namespaced by what they mean), plus a schema's columns."""
+    """One facet as flat strings (keys namespaced by what they mean), plus a schema's columns,
+    the data-quality assertions, and notes on what of the facet could not be read."""
 
     values: dict[str, str] = field(default_factory=dict)
     columns: tuple[Column, ...] | None = None
+    assertions: tuple[Assertion, ...] | None = None
+    notes: tuple[str, ...] = ()
     deleted: bool = False  # the producer sent {"_deleted": true}: forget the facet
 
 
@@ -115,11 +118,14 @@ def merge(facet_maps: Iterable[Mapping[str, Facts]]) -> Facts:
             else:
                 merged[name] = facts
     values: dict[str, str] = {}
-    columns = None
+    columns = assertions = None
+    notes: list[str] = []
     for facts in merged.values():
         values |= facts.values
         columns = facts.columns if facts.columns is not None else columns
-    return Facts(values, columns)
+        assertions = facts.assertions if facts.assertions is not None else assertions
+        notes += facts.notes
+    return Facts(values, columns, assertions, tuple(notes))
 
 
 def read_facets(raw: object, at: At, readers: Mapping[str, Reader]) -> dict[str, Facts]:

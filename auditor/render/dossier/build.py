@@ -27,6 +27,7 @@ from auditor.render.dossier import (
     build_model,
     build_origin,
     build_repro,
+    views_assertions,
     views_profile,
 )
 from auditor.render.dossier.build_annex import annex_iv
@@ -203,6 +204,7 @@ def build_dossier(
         profiles=views_profile.profiles(record.lineage.datasets) if isinstance(record.lineage, Lineage) else {},
         cuts=tuple(cuts),
         model_card=build_model.model_card(record),
+        assertions=views_assertions.assertions(record.lineage),
     )
 
 
@@ -397,7 +399,10 @@ def _vuln_source(report: CheckReport, record: RunRecord) -> tuple[Item, ...]:
     if v.error:
         items.append(Item("Source failed", v.error, missing=True))
     counts = {s: n for s, n in v.package_counts().items() if n}
-    items.append(Item("Packages", ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "none"))
+    audited = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(counts.items())) or "none"
+    if isinstance(record.environment.packages, Missing):  # the audit looked up the declared exact pins
+        audited += " (declared exact pins; the installed packages were not captured)"
+    items.append(Item("Packages", audited))
     return tuple(items)
 
 

@@ -6,8 +6,10 @@ import posixpath
 from collections import Counter
 
 from auditor.capture.redact import clean_url
+from auditor.check.checks.declared import declared_requirements
 from auditor.check.report import CheckReport
 from auditor.record import Missing, RunRecord
+from auditor.record.findings import Finding
 from auditor.record.models import (
     DeclaredRequirements,
     GitSource,
@@ -143,7 +145,7 @@ SOURCE_FAILED = "not audited: the vulnerability source failed (see Vulnerability
 def packages(record: RunRecord, report: CheckReport) -> tuple[tuple[PackageView, ...], str]:
     found = record.environment.packages
     if not isinstance(found, Packages):
-        return (), missing(found)
+        return declared_packages(record, report, found)
     pins = {f.subject: f for f in report.findings if f.rule_id == "AUD-ENV-001"}
     vulns = {f.subject: f for f in report.findings if f.rule_id == "AUD-VULN-001"}
     # A vulnerability source that failed as a whole is one finding (subject "source:KIND"); its
@@ -175,6 +177,49 @@ def packages(record: RunRecord, report: CheckReport) -> tuple[tuple[PackageView,
         f"{n} {o.replace('_', ' ')}" for o, n in sorted(counts.items())
     )
     return tuple(rows), text
+
+
+def declared_packages(
+    record: RunRecord, report: CheckReport, installed: Missing
+) -> tuple[tuple[PackageView, ...], str]:
+    """No installed packages: the declared requirements, one row each, marked declared (never installed)."""
+    found = declared_requirements(record)
+    if not found:
+        return (), missing(installed)
+    pins = _declared_findings(report, "AUD-ENV-001")
+    vulns = _declared_findings(report, "AUD-VULN-001")
+    rows = []
+    for item in found:
+        key = (f"package:{item.pin.name}", item.file, item.pin.line)
+        pin, vuln = pins.get(key), vulns.get(key)
+        rows.append(
+            PackageView(
+                name=item.pin.name,
+                version=item.pin.version or item.written.removeprefix(item.pin.name) or "any version",
+                install_kind=f"declared ({item.where})",
+                pin=pin.message if pin else "not checked",
+                pin_outcome=pin.outcome if pin else "not_applicable",
+                vulns=vuln.message if vuln else "not checked",
+                vuln_outcome=vuln.outcome if vuln else "not_applicable",
+            )
+        )
+    counts = Counter(r.vuln_outcome for r in rows)
+    text = (
+        f"{len(rows)} declared requirements, shown as declared: what should be installed, not what was (the installed"
+        f" packages: {missing(installed)}); vulnerabilities: "
+        + ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in sorted(counts.items()))
+    )
+    return tuple(rows), text
+
+
+def _declared_findings(report: CheckReport, rule: str) -> dict[tuple[str, str, int], Finding]:
+    """A rule's findings about declared requirements, by package, file and line."""
+    out = {}
+    for f in report.findings:
+        file, line = f.evidence.get("file"), f.evidence.get("line")
+        if f.rule_id == rule and f.evidence.get("environment") == "declared" and isinstance(file, str):
+            out[(f.subject, file, line if isinstance(line, int) else 0)] = f
+    return out
 
 
 def declared(record: RunRecord) -> tuple[Item, ...]:

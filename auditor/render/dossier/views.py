@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from auditor.record.lineage import Documentation
 from auditor.render.dossier.view_parts import Item, Svg
 from auditor.render.dossier.views_annex import AnnexIV
+from auditor.render.dossier.views_assertions import AssertionsView
 from auditor.render.dossier.views_fairness import FairnessView
 from auditor.render.dossier.views_model import ModelCardView
 from auditor.render.dossier.views_profile import ProfileView
@@ -283,4 +284,5 @@ class Dossier:
     annex_iv: AnnexIV | None = None  # every Annex IV item; None only for dossiers built without it
     profiles: dict[str, ProfileView] = field(default_factory=dict)  # of tabular datasets, by dataset id
     model_card: ModelCardView | None = None
+    assertions: tuple[AssertionsView, ...] = ()  # data-quality assertions a source tool recorded, per dataset
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})
