@@ -156,8 +156,18 @@ def ingest(
     run_id: Annotated[str | None, typer.Option("--run-id", help=ingesters.option_help("--run-id"))] = None,
     experiment: Annotated[str | None, typer.Option("--experiment", help=ingesters.option_help("--experiment"))] = None,
     rehash: Annotated[bool, typer.Option("--rehash", help=ingesters.option_help("--rehash"))] = False,
+    spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec",
+            help="The auditor.yaml whose datasheets, models, predictions and governance apply to the runs "
+            "[default: $AUDITOR_SPEC, else auditor.yaml in the source's project, else in the current folder].",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
+    from auditor.ingest.declared_find import find_declaration
     from auditor.ingest.interface import Options
     from auditor.store.runs import RunStore
 
@@ -171,8 +181,11 @@ def ingest(
             f"expected [KIND] SOURCE with KIND one of {', '.join(ingesters.KINDS)}; got {' '.join(args)!r}"
         )
     options = Options.parse({"--run-id": run_id, "--experiment": experiment, "--rehash": rehash})
+    declaration = find_declaration(ingesters.canonical(source), spec, Path.cwd())  # a bad one: exit 2 before reading
+    if declaration is not None:
+        typer.echo(f"auditor: applying {declaration.file}", err=True)
     target = RunStore.deferred(store_path(store))
-    for outcome in ingesters.ingest(kind, source, target, options):
+    for outcome in ingesters.ingest(kind, source, target, options, declaration):
         for note in outcome.notes:
             typer.echo(f"auditor: note: {note}", err=True)
         what = "ingested" if outcome.new else "already ingested as"

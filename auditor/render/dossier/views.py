@@ -284,4 +284,5 @@ class Dossier:
     annex_iv: AnnexIV | None = None  # every Annex IV item; None only for dossiers built without it
     profiles: dict[str, ProfileView] = field(default_factory=dict)  # of tabular datasets, by dataset id
     model_card: ModelCardView | None = None
+    unmatched: tuple[str, ...] = ()  # auditor.yaml entries an ingested run did not use
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})
