@@ -15,12 +15,12 @@ from dataclasses import replace
 
 from auditor.ingest.declared_card import completed_card, fairness, predictions
 from auditor.ingest.declared_find import Declaration, source_folder
-from auditor.ingest.declared_match import Places, dataset_match, dataset_named, model_match, model_named
+from auditor.ingest.declared_match import Index, Places
 from auditor.ingest.ingested import Ingested, build_record
 from auditor.project.spec import DatasetSpec, ModelSpec
 from auditor.record.base import Missing
 from auditor.record.governance import Governance
-from auditor.record.lineage import Dataset, Datasheet, Lineage, ModelArtifact
+from auditor.record.lineage import Dataset, Datasheet, Lineage
 from auditor.record.model_card import ModelCard
 from auditor.record.models import RunRecord
 from auditor.text import clip
@@ -37,8 +37,8 @@ def declared_record(run: Ingested, declaration: Declaration | None) -> RunRecord
     notes: list[str] = []
     unmatched: list[str] = []
     unused_models: list[str] = []
-    models, files = _models(run, spec.models, places, unused_models)
-    datasets = _datasheets(run, spec.datasets, places, notes, unmatched, _model_files(run, files, places))
+    models, model_files = _models(run, spec.models, places, unused_models)
+    datasets = _datasheets(run, spec.datasets, places, notes, unmatched, model_files)
     unmatched += unused_models  # in auditor.yaml's order of sections
     owner = run.owner or spec.project.owner
     if run.owner and spec.project.owner and run.owner != spec.project.owner:
@@ -54,7 +54,7 @@ def declared_record(run: Ingested, declaration: Declaration | None) -> RunRecord
     evaluated = fairness(found) if found is not None else None
     card = record.model_card
     if isinstance(card, ModelCard):
-        card = completed_card(run.tool, card, spec, roots, models, files, found)
+        card = completed_card(run.tool, card, spec, roots, models, tuple(dict.fromkeys(model_files.values())), found)
     lineage = record.lineage
     if isinstance(lineage, Lineage):
         project = lineage.project.model_copy(
@@ -91,14 +91,14 @@ def _datasheets(
     places: Places,
     notes: list[str],
     unmatched: list[str],
-    model_files: Mapping[str, str],
+    model_files: Mapping[str, ModelSpec],
 ) -> tuple[Dataset, ...]:
     """Each dataset with the datasheet of the first auditor.yaml entry that matches it.
     `model_files`: dataset id -> the declared model it is (described in the model card instead)."""
     chosen: dict[str, tuple[DatasetSpec, str]] = {}
+    index = Index(run.datasets, places)
     for entry in entries:
-        hits = {d.id: how for d in run.datasets if (how := dataset_match(entry, d, places))}
-        hits = hits or {d.id: how for d in run.datasets if (how := dataset_named(entry, d))}
+        hits = index.match(entry.path, entry.uri) or index.named(entry.id)
         if not hits:
             where = entry.path if entry.path is not None else entry.uri
             noun = "path" if entry.path is not None else "URI"
@@ -122,7 +122,7 @@ def _datasheets(
         if d.id not in chosen and d.id not in model_files and d.annotations.get("dvc.kind") != "code"
     ]
     if model_files:
-        shown = [f"{d} (model {model})" for d, model in model_files.items()]
+        shown = [f"{d} (model {model.id})" for d, model in model_files.items()]
         notes.append(f"output files auditor.yaml declares as models, described in the model card: {_listed(shown)}")
     if undeclared:
         notes.append(f"auditor.yaml declares no datasheet for {_listed(undeclared)}")
@@ -149,37 +149,23 @@ def _merged(dataset: Dataset, declared: Datasheet, tool: str, notes: list[str]) 
 
 def _models(
     run: Ingested, entries: tuple[ModelSpec, ...], places: Places, unmatched: list[str]
-) -> tuple[Mapping[str, ModelSpec], tuple[ModelSpec, ...]]:
-    """The tool's model id -> the entry describing it, and the declared models that are output
-    files of the run instead (DVC has no models of its own outside `artifacts:`)."""
+) -> tuple[dict[str, ModelSpec], dict[str, ModelSpec]]:
+    """The tool's model id -> the entry describing it, and the output datasets that are declared
+    models -> their entry (DVC has no models of its own outside `artifacts:`: a model.pkl is an output)."""
+    recorded = Index(run.models, places)
+    outputs = Index([d for d in run.datasets if d.role != "input" and d.path], places)
     matched: dict[str, ModelSpec] = {}
-    files: list[ModelSpec] = []
+    files: dict[str, ModelSpec] = {}
     for entry in entries:
-        hits = [m for m in run.models if model_match(entry, m, places)]
-        hits = hits or [m for m in run.models if model_named(entry, m)]
-        for model in hits:
-            matched.setdefault(model.id, entry)
-        if hits:
-            continue
-        if any(model_match(entry, _as_model(d), places) for d in run.datasets if d.role != "input" and d.path):
-            files.append(entry)
-        else:
+        hits = recorded.match(entry.path, None) or recorded.named(entry.id)
+        for model_id in hits:
+            matched.setdefault(model_id, entry)
+        produced = {} if hits else outputs.match(entry.path, None)
+        for dataset_id in produced:
+            files.setdefault(dataset_id, entry)
+        if not hits and not produced:
             unmatched.append(f"model {entry.id} ({entry.path}): the {run.tool} run recorded no such model")
-    return matched, tuple(files)
-
-
-def _model_files(run: Ingested, files: tuple[ModelSpec, ...], places: Places) -> dict[str, str]:
-    """Output datasets that are declared models: dataset id -> model id."""
-    return {
-        d.id: entry.id
-        for entry in files
-        for d in run.datasets
-        if d.role != "input" and d.path and model_match(entry, _as_model(d), places)
-    }
-
-
-def _as_model(dataset: Dataset) -> ModelArtifact:
-    return ModelArtifact(id=dataset.id, path=dataset.path or "", annotations=dataset.annotations)
+    return matched, files
 
 
 def _listed(names: list[str]) -> str:

@@ -1,4 +1,4 @@
-"""Which dataset or model of an ingested run an auditor.yaml entry describes: by path, by URI,
+"""Which datasets or models of an ingested run an auditor.yaml entry describes: by path, by URI,
 or by id or name.
 
 Paths on both sides are made absolute before they are compared: auditor.yaml's are relative to
@@ -6,20 +6,24 @@ the folder that holds it, an ingested dataset's to the source's root (a DVC repo
 store's folder). An MLflow artifact also answers to its artifact path ("model", "plots/roc.csv"),
 the path a training script logs it under. An id or name matches only when no path or URI does:
 a declared id names the entry in auditor.yaml, and may be a coincidence elsewhere.
+
+Each run's datasets are indexed once, so a pipeline of thousands of files costs one look-up per
+auditor.yaml entry, not one comparison per pair.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
 from auditor.capture.redact import clean_url
-from auditor.project.spec import DatasetSpec, ModelSpec
 from auditor.record.lineage import Dataset, ModelArtifact
 
 NAME_KEYS = ("name", "openlineage.name", "model_id")  # what tools call a dataset or model
+ARTIFACT_KEYS = ("artifact", "name")  # MLflow: a logged file's artifact path, a logged model's name
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,11 @@ class Places:
     source: Path | None  # the source's root; None for a URI such as a tracking server
 
 
-def _real(path: str | Path) -> str:
-    return os.path.realpath(path)
+def _real(path: str | Path) -> str | None:
+    try:
+        return os.path.realpath(path)
+    except (ValueError, OSError):  # a NUL in a recorded path
+        return None
 
 
 def _local(uri: str) -> str | None:
@@ -39,62 +46,59 @@ def _local(uri: str) -> str | None:
     return uri if uri.startswith("/") else None
 
 
-def _same_uri(declared: str, recorded: str) -> bool:
-    return clean_url(declared).rstrip("/") == recorded.rstrip("/")
-
-
 def _relative(path: str) -> str:
     return PurePosixPath(path.replace("\\", "/")).as_posix().removeprefix("./")
 
 
-def _artifact_paths(path: str, annotations: dict[str, str]) -> set[str]:
-    """The paths a training script gave an MLflow artifact: after `artifacts/`, and a model's name."""
-    found = {annotations[k] for k in ("artifact", "name") if annotations.get(k)}
-    if found and "/artifacts/" in path:  # only what a tracker logged: a DVC path may hold "artifacts" too
-        found.add(path.split("/artifacts/", 1)[1])
-    return {_relative(p) for p in found}
+def _uri_key(uri: str) -> str:
+    return clean_url(uri).rstrip("/")
 
 
-def _recorded_places(path: str | None, uri: str | None, places: Places) -> set[str]:
-    found = set()
-    if path is not None and places.source is not None:
-        found.add(_real(places.source / path))
-    if uri is not None and (local := _local(uri)):
-        found.add(_real(local))
-    return found
+class Index:
+    """The datasets (or models) of one run by each way an auditor.yaml entry may name them."""
 
+    def __init__(self, items: Sequence[Dataset | ModelArtifact], places: Places) -> None:
+        self.places = places
+        self.paths: dict[str, list[str]] = {}
+        self.artifacts: dict[str, list[str]] = {}
+        self.uris: dict[str, list[str]] = {}
+        self.names: dict[str, list[str]] = {}
+        for item in items:
+            uri = item.uri if isinstance(item, Dataset) else None
+            if item.path and places.source is not None:
+                self._add(self.paths, _real(places.source / item.path), item.id)
+            if uri:
+                self._add(self.uris, _uri_key(uri), item.id)
+                local = _local(uri)
+                self._add(self.paths, _real(local) if local else None, item.id)
+            logged = [item.annotations[k] for k in ARTIFACT_KEYS if item.annotations.get(k)]
+            if item.path and logged and "/artifacts/" in item.path:  # a DVC path may hold "artifacts" too
+                logged.append(item.path.split("/artifacts/", 1)[1])
+            for name in logged if item.path else ():
+                self._add(self.artifacts, _relative(name), item.id)
+            for name in (item.id, *(item.annotations[k] for k in NAME_KEYS if item.annotations.get(k))):
+                self._add(self.names, name, item.id)
 
-def dataset_match(entry: DatasetSpec, dataset: Dataset, places: Places) -> str | None:
-    """How `entry` matches `dataset` ("path data/raw.csv"), or None."""
-    if entry.path is not None:
-        wanted = _real(places.project / entry.path)
-        if wanted in _recorded_places(dataset.path, dataset.uri, places):
-            return f"path {entry.path}"
-        if dataset.path is not None and _relative(entry.path) in _artifact_paths(dataset.path, dataset.annotations):
-            return f"artifact path {entry.path}"
-    if entry.uri is not None:
-        if dataset.uri is not None and _same_uri(entry.uri, dataset.uri):
-            return f"URI {clean_url(entry.uri)}"
-        local = _local(entry.uri)
-        if local is not None and _real(local) in _recorded_places(dataset.path, dataset.uri, places):
-            return f"URI {entry.uri}"
-    return None
+    @staticmethod
+    def _add(table: dict[str, list[str]], key: str | None, item_id: str) -> None:
+        if key and item_id not in table.setdefault(key, []):
+            table[key].append(item_id)
 
+    def match(self, path: str | None, uri: str | None) -> dict[str, str]:
+        """The items `path` (relative to auditor.yaml's folder) or `uri` names: id -> how."""
+        found: dict[str, str] = {}
+        if path is not None:
+            for item_id in self.paths.get(_real(self.places.project / path) or "", []):
+                found.setdefault(item_id, f"path {path}")
+            for item_id in self.artifacts.get(_relative(path), []):
+                found.setdefault(item_id, f"artifact path {path}")
+        if uri is not None:
+            for item_id in self.uris.get(_uri_key(uri), []):
+                found.setdefault(item_id, f"URI {clean_url(uri)}")
+            local = _local(uri)
+            for item_id in self.paths.get(_real(local) or "", []) if local else []:
+                found.setdefault(item_id, f"URI {clean_url(uri)}")
+        return found
 
-def dataset_named(entry: DatasetSpec, dataset: Dataset) -> str | None:
-    names = {dataset.id, *(dataset.annotations[k] for k in NAME_KEYS if dataset.annotations.get(k))}
-    return f"name {entry.id}" if entry.id in names else None
-
-
-def model_match(entry: ModelSpec, model: ModelArtifact | Dataset, places: Places) -> str | None:
-    """How a declared model matches a model the tool recorded, or an output file (DVC's model.pkl)."""
-    if _real(places.project / entry.path) in _recorded_places(model.path, None, places):
-        return f"path {entry.path}"
-    if model.path is not None and _relative(entry.path) in _artifact_paths(model.path, model.annotations):
-        return f"artifact path {entry.path}"
-    return None
-
-
-def model_named(entry: ModelSpec, model: ModelArtifact) -> str | None:
-    names = {model.id, *(model.annotations[k] for k in NAME_KEYS if model.annotations.get(k))}
-    return f"name {entry.id}" if entry.id in names else None
+    def named(self, name: str) -> dict[str, str]:
+        return {item_id: f"name {name}" for item_id in self.names.get(name, [])}
