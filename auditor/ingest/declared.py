@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from auditor.ingest.declared_card import completed_card, fairness, predictions
-from auditor.ingest.declared_find import Declaration, source_folder
+from auditor.ingest.declared_card import completed_card, fairness
+from auditor.ingest.declared_find import Declaration, project_folders, source_folder
 from auditor.ingest.declared_match import Index, Places
+from auditor.ingest.declared_predictions import run_predictions
 from auditor.ingest.ingested import Ingested, build_record
 from auditor.project.spec import DatasetSpec, ModelSpec
 from auditor.record.base import Missing
@@ -28,8 +29,14 @@ from auditor.text import clip
 MAX_LISTED = 10  # names listed in one note before "and N more"
 
 
-def declared_record(run: Ingested, declaration: Declaration | None) -> RunRecord:
-    """The run record of `run`, with `declaration` (auditor.yaml) applied when there is one."""
+def declared_records(runs: list[Ingested], declaration: Declaration | None) -> list[RunRecord]:
+    """The run records of `runs`, read from one source, with `declaration` applied when there is one."""
+    return [declared_record(run, declaration, alone=len(runs) == 1) for run in runs]
+
+
+def declared_record(run: Ingested, declaration: Declaration | None, *, alone: bool = True) -> RunRecord:
+    """The run record of `run`, with `declaration` (auditor.yaml) applied when there is one. `alone`:
+    the only run read from its source (a predictions file found only in the project is then its own)."""
     if declaration is None:
         return build_record(run)
     spec = declaration.spec
@@ -47,8 +54,10 @@ def declared_record(run: Ingested, declaration: Declaration | None) -> RunRecord
             f'"{clip(spec.project.owner, 80)}"; {run.tool}\'s is kept'
         )
     record = build_record(replace(run, datasets=datasets, owner=owner))
-    roots = (declaration.root, *([places.source] if places.source is not None else []))
-    found = predictions(roots, spec.predictions) if spec.predictions is not None else None
+    roots = (declaration.root, *project_folders(run.source_uri))
+    found = (
+        run_predictions(run, spec.predictions, places, roots, alone, notes) if spec.predictions is not None else None
+    )
     if isinstance(found, str):
         unmatched.append(f"predictions ({found}): fairness and performance not computed")
     evaluated = fairness(found) if found is not None else None

@@ -138,12 +138,12 @@ def ingest(
     kind: str | None, source: str, store: RunStore, options: Options | None = None, spec: Declaration | None = None
 ) -> list[Outcome]:
     """`spec`: the auditor.yaml to apply to every run read (see `auditor.ingest.declared_find`)."""
-    from auditor.ingest.declared import declared_record
+    from auditor.ingest.declared import declared_records
     from auditor.ingest.store import commit, existing_ingests
 
     chosen = kind or detect(source)
     runs = read(chosen, canonical(source), options)
-    records = [declared_record(run, spec) for run in runs]  # all read and validated before anything is written
+    records = declared_records(runs, spec)  # everything is read and validated before anything is written
     out = []
     with store.locked():  # look and commit as one step: two ingests of one source must not both find a run new
         earlier = existing_ingests(store)

@@ -271,3 +271,15 @@ def test_spec_option_and_environment_variable(cli: CliRunner, project: Path, tmp
     )
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1, missing.stderr
     assert "nope.yaml" in missing.stderr and not (tmp_path / "c" / "runs").exists()
+
+
+def test_predictions_changed_since_dvc_recorded_them_are_named(cli: CliRunner, project: Path, tmp_path: Path) -> None:
+    predictions = project / "predictions.csv"
+    predictions.write_text(predictions.read_text().replace("\n1,1,", "\n1,0,", 3))
+    run, _ = ingest(cli, tmp_path, tmp_path / "store", str(project))
+    record = show(cli, tmp_path, tmp_path / "store", run)
+    assert record["fairness"]["state"] == "captured"
+    assert (
+        "predictions predictions.csv: changed since DVC recorded it (its MD5 differs): "
+        "fairness and performance are of the file as it is now"
+    ) in record["lineage"]["notes"]

@@ -61,6 +61,18 @@ governance:
 """
 
 
+MORE = """\
+predictions:
+  path: scored.csv
+  label_column: default
+  prediction_column: predicted
+  sensitive_columns: [age_group]
+  favourable_outcome: "0"
+  min_group_size: 10
+  bootstrap_resamples: 50
+"""
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A project folder with the MLflow 3 file store the producer wrote, and MLflow's own view of it."""
@@ -74,6 +86,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, A
     done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     (work / "auditor.yaml").write_text(SPEC)
+    rows = [f"{int(i % 3 == 0)},{int(i % 4 == 0)},{'under-40' if i % 2 else '40-plus'}" for i in range(80)]
+    (work / "scored.csv").write_text("default,predicted,age_group\n" + "\n".join(rows) + "\n")
     return work, json.loads((work.parent / "c.json").read_text())
 
 
@@ -134,3 +148,32 @@ def test_datasets_model_and_governance_of_an_mlflow_run(
     broken = next(r for r in client["runs"] if r["run_name"] == "broken")
     other = json.loads(cli("show", ids[broken["run_id"]], "--store", str(store), "--json", cwd=tmp_path).stdout)
     assert len(other["lineage"]["unmatched"]) == 5
+
+
+def test_a_predictions_file_only_in_the_project_is_one_runs_or_none(
+    cli: CliRunner, tmp_path: Path, project: tuple[Path, dict[str, Any]]
+) -> None:
+    """MLflow never saw scored.csv: with both runs of the experiment ingested it belongs to neither;
+    with --run-id it is the one run's, and the record says it was found in the project."""
+    work, client = project
+    spec = work / "with-predictions.yaml"
+    spec.write_text(SPEC.replace("models:", MORE + "models:", 1))
+    train = next(r for r in client["runs"] if r["run_name"] == "train-logreg")["run_id"]
+
+    def ingested(store: Path, *args: str) -> dict[str, Any]:
+        done = cli("ingest", str(work / "mlruns"), *args, "--spec", str(spec), "--store", str(store), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        run = next(line.split()[1] for line in done.stdout.splitlines() if train in line)
+        record: dict[str, Any] = json.loads(cli("show", run, "--store", str(store), "--json", cwd=tmp_path).stdout)
+        return record
+
+    record = ingested(tmp_path / "a")
+    assert record["fairness"]["state"] == "missing"
+    assert "cannot be told to be this run's" in record["fairness"]["reason"]
+    assert any(u.startswith("predictions (") for u in record["lineage"]["unmatched"])
+    record = ingested(tmp_path / "b", "--run-id", train)
+    assert record["fairness"]["state"] == "captured" and record["fairness"]["rows"] == 80
+    assert [b["attributes"] for b in record["fairness"]["by_attributes"]] == [["age_group"]]
+    note = "predictions scored.csv: not among the files the MLflow run recorded; evaluated as found in the project"
+    assert note in record["lineage"]["notes"]
+    assert record["model_card"]["performance"]["state"] == "classification"
