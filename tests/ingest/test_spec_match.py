@@ -117,13 +117,12 @@ def test_a_models_name_answers_and_the_tools_facts_stay(tmp_path: Path) -> None:
         models=(ModelArtifact(id="m-1", path="1/models/m-1/artifacts", annotations={"name": "model"}),),
     )
     record = declared_record(run, declaration)
-    sheet = record.lineage.datasets[0].datasheet  # type: ignore[union-attr]
+    lineage, card = record.lineage, record.model_card
+    assert isinstance(lineage, Lineage) and isinstance(card, ModelCard)
+    sheet = lineage.datasets[0].datasheet
     assert (sheet.description, sheet.licence) == ("Recorded", "MIT")
-    notes = record.lineage.notes  # type: ignore[union-attr]
-    assert (
-        'dataset raw: description: MLflow recorded "Recorded", auditor.yaml says "Declared"; MLflow\'s is kept' in notes
-    )
-    assert record.lineage.unmatched == ("model gone (other-model): the MLflow run recorded no such model",)  # type: ignore[union-attr]
-    card = record.model_card
-    assert card is not None and card.models[0].description == "Scores applicants"  # type: ignore[union-attr]
+    conflict = 'dataset raw: description: MLflow recorded "Recorded", auditor.yaml says "Declared"; MLflow\'s is kept'
+    assert conflict in lineage.notes
+    assert lineage.unmatched == ("model gone (other-model): the MLflow run recorded no such model",)
+    assert card.models[0].description == "Scores applicants"
     assert record.governance is not None and record.governance.state == "missing"
