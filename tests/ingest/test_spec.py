@@ -183,6 +183,13 @@ def test_without_the_spec_every_dataset_fails_the_personal_data_rule(
     assert personal["dataset:data-wine.csv"] == personal["dataset:predictions.csv"] == "fail"
     shown = cli("show", run, "--store", str(tmp_path / "store"), cwd=tmp_path).stdout
     assert "auditor init" not in shown and "--spec auditor.yaml" in shown
+    # the same run again, now with an auditor.yaml: the earlier record is kept, and the ingest says so
+    (project / "auditor.yaml").write_text(SPEC)
+    done = cli("ingest", str(project), "--store", str(tmp_path / "store"), cwd=tmp_path)
+    assert done.stdout.startswith(f"already ingested as {run}"), done.stdout + done.stderr
+    assert f"auditor: note: {run} was ingested with no auditor.yaml; {project / 'auditor.yaml'} is not applied" in (
+        done.stderr
+    )
 
 
 def test_datasheets_models_predictions_and_governance_apply(cli: CliRunner, project: Path, tmp_path: Path) -> None:
