@@ -268,7 +268,9 @@ def render_lineage(lineage: Lineage | Missing, *, ingested: bool = False) -> lis
         return ["Lineage", "  " + _missing(lineage)]
     spec = bounded(lineage.spec_path) if lineage.spec_path else "no auditor.yaml (run `auditor init`)"
     if ingested and not lineage.spec_path:  # whether the project has one now is not the record's to say
-        spec = "none applied at ingest (ingest again with --spec auditor.yaml to document its datasets)"
+        spec = (
+            "none applied at ingest (auditor ingest applies the one given with --spec or found in the source's project)"
+        )
     lines = ["Lineage", f"  spec        {spec}"]
     rows = []
     datasets, datasets_note = first(lineage.datasets, "datasets")

@@ -182,7 +182,10 @@ def test_without_the_spec_every_dataset_fails_the_personal_data_rule(
     personal = {s: o for (r, s), o in outcomes.items() if r == "AUD-DATA-004"}
     assert personal["dataset:data-wine.csv"] == personal["dataset:predictions.csv"] == "fail"
     shown = cli("show", run, "--store", str(tmp_path / "store"), cwd=tmp_path).stdout
-    assert "auditor init" not in shown and "--spec auditor.yaml" in shown
+    assert (
+        "auditor init" not in shown
+        and "none applied at ingest (auditor ingest applies the one given with --spec" in shown
+    )
     # the same run again, now with an auditor.yaml: the earlier record is kept, and the ingest says so
     (project / "auditor.yaml").write_text(SPEC)
     done = cli("ingest", str(project), "--store", str(tmp_path / "store"), cwd=tmp_path)

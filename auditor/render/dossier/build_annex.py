@@ -357,7 +357,7 @@ def _note(record: RunRecord, gov: Governance | None) -> str:
         if record.origin.kind == "ingested":
             return (
                 f"No governance statements: {why}. auditor.yaml's governance section is kept in the record of an "
-                "ingested run when auditor ingest applies it (--spec auditor.yaml); declare it and ingest again."
+                "ingested run when auditor ingest applies it (given with --spec, or found in the source's project)."
             )
         return (
             f"No governance statements: {why}. auditor.yaml's governance section is kept in the record when "
