@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from auditor.ingest.declared_card import completed_card, fairness
 from auditor.ingest.declared_find import Declaration, project_folders, source_folder
-from auditor.ingest.declared_match import Index, Places
+from auditor.ingest.declared_match import Index, Places, forget_folders
 from auditor.ingest.declared_predictions import run_predictions
 from auditor.ingest.ingested import Ingested, build_record
 from auditor.project.spec import DatasetSpec, ModelSpec
@@ -31,6 +31,7 @@ MAX_LISTED = 10  # names listed in one note before "and N more"
 
 def declared_records(runs: list[Ingested], declaration: Declaration | None) -> list[RunRecord]:
     """The run records of `runs`, read from one source, with `declaration` applied when there is one."""
+    forget_folders()  # links may have changed since an earlier ingest in this process
     return [declared_record(run, declaration, alone=len(runs) == 1) for run in runs]
 
 
