@@ -133,7 +133,11 @@ def _datasheets(
     ]
     if model_files:
         shown = [f"{d} (model {model.id})" for d, model in model_files.items()]
-        notes.append(f"output files auditor.yaml declares as models, described in the model card: {_listed(shown)}")
+        hint = any(d not in chosen for d in model_files)
+        notes.append(
+            f"output files auditor.yaml declares as models, described in the model card: {_listed(shown)}"
+            + (" (a datasets entry with the same path gives one a datasheet for the rules on data)" if hint else "")
+        )
     if undeclared:
         notes.append(f"auditor.yaml declares no datasheet for {_listed(undeclared)}")
     return tuple(out)
