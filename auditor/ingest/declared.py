@@ -82,17 +82,17 @@ def declared_record(run: Ingested, declaration: Declaration | None, *, alone: bo
     computed = evaluated is not None and not isinstance(evaluated, Missing)
     parts = tuple(p for p in record.origin.not_captured if not (computed and p == "fairness"))
     governed = "governance" in spec.model_fields_set
-    return record.model_copy(
-        update={
-            "lineage": lineage,
-            "origin": record.origin.model_copy(update={"not_captured": parts}),
-            "fairness": evaluated if evaluated is not None else record.fairness,
-            "governance": Governance(**spec.governance.model_dump())
-            if governed
-            else Missing(reason="auditor.yaml has no governance section"),
-            "model_card": card,
-        }
-    )
+    updates = {
+        "lineage": lineage,
+        "origin": record.origin.model_copy(update={"not_captured": parts}),
+        "fairness": evaluated if evaluated is not None else record.fairness,
+        "governance": Governance(**spec.governance.model_dump())
+        if governed
+        else Missing(reason="auditor.yaml has no governance section"),
+        "model_card": card,
+    }
+    # validated here, with the other runs', before any is written (the sections themselves already are)
+    return RunRecord.model_validate({**dict(record), **updates})
 
 
 def _datasheets(
