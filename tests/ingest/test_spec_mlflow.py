@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -71,6 +72,24 @@ predictions:
   min_group_size: 10
   bootstrap_resamples: 50
 """
+
+
+def annex_section(html: str) -> str:
+    found = re.search(r'<section id="annex-iv">(.*?)</section>', html, re.S)
+    assert found, "no Annex IV section"
+    return found[1]
+
+
+def annex_row(html: str, item: str) -> tuple[str, str]:
+    """(status, evidence) of one Annex IV item in the dossier."""
+    row = re.search(
+        rf'<td class="clause-id">{re.escape(item)}</td><td>.*?</td><td><span class="annex-status annex-([a-z-]+)">'
+        r".*?</span></td><td[^>]*>(.*?)</td>",
+        annex_section(html),
+        re.S,
+    )
+    assert row, item
+    return row[1], row[2]
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +161,8 @@ def test_datasets_model_and_governance_of_an_mlflow_run(
     assert report.returncode == 0, report.stderr
     html = (out / "dossier.html").read_text()
     assert "Logistic regression of default on income and age" in html
-    assert "Example Bank plc" in html and "An underwriter decides every application" in html
+    assert annex_row(html, "2(e)")[0] == "present" and "An underwriter decides" in annex_row(html, "2(e)")[1]
+    assert "Example Bank plc" in annex_section(html)
     assert "when this run was ingested" in html
     # the failed run used none of it: every declared dataset and the model are unmatched there
     broken = next(r for r in client["runs"] if r["run_name"] == "broken")
