@@ -10,7 +10,7 @@ import typer
 
 from auditor.cli.app import StoreOption, app, store_path
 from auditor.cli.early import EARLY_PROBE
-from auditor.errors import UsageError
+from auditor.errors import AuditorError, UsageError
 from auditor.ingest import registry as ingesters  # light: the help below is built from it
 
 if TYPE_CHECKING:
@@ -156,8 +156,18 @@ def ingest(
     run_id: Annotated[str | None, typer.Option("--run-id", help=ingesters.option_help("--run-id"))] = None,
     experiment: Annotated[str | None, typer.Option("--experiment", help=ingesters.option_help("--experiment"))] = None,
     rehash: Annotated[bool, typer.Option("--rehash", help=ingesters.option_help("--rehash"))] = False,
+    spec: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec",
+            help="The auditor.yaml whose datasheets, models, predictions and governance apply to the runs "
+            "[default: $AUDITOR_SPEC, else auditor.yaml in the source's project, else in the current folder].",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
+    from auditor.ingest.declared_find import find_declaration
     from auditor.ingest.interface import Options
     from auditor.store.runs import RunStore
 
@@ -171,14 +181,37 @@ def ingest(
             f"expected [KIND] SOURCE with KIND one of {', '.join(ingesters.KINDS)}; got {' '.join(args)!r}"
         )
     options = Options.parse({"--run-id": run_id, "--experiment": experiment, "--rehash": rehash})
+    declaration = find_declaration(ingesters.canonical(source), spec, Path.cwd())  # a bad one: exit 2 before reading
+    if declaration is not None:
+        typer.echo(f"auditor: applying {declaration.file}", err=True)
     target = RunStore.deferred(store_path(store))
-    for outcome in ingesters.ingest(kind, source, target, options):
+    for outcome in ingesters.ingest(kind, source, target, options, declaration):
         for note in outcome.notes:
             typer.echo(f"auditor: note: {note}", err=True)
         what = "ingested" if outcome.new else "already ingested as"
         upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
         typer.echo(f"{what} {outcome.run_id}{upstream}")
+        if not outcome.new and declaration is not None:
+            _spec_not_applied(target, outcome.run_id, declaration.sha256, declaration.file)
     _report_head(target)
+
+
+def _spec_not_applied(target: RunStore, run_id: str, sha256: str, file: Path) -> None:
+    """An earlier record is kept as written: say when it holds another auditor.yaml than this one."""
+    from auditor.record.lineage import Lineage
+
+    try:
+        lineage = target.load(run_id).lineage
+    except AuditorError:
+        return  # `auditor runs` reports a record that cannot be read
+    earlier = lineage.spec_sha256 if isinstance(lineage, Lineage) else None
+    if earlier != sha256:
+        held = "another auditor.yaml" if earlier else "no auditor.yaml"
+        typer.echo(
+            f"auditor: note: {run_id} was ingested with {held}; {file} is not applied to it "
+            "(records are kept as written)",
+            err=True,
+        )
 
 
 def _report_head(target: RunStore) -> None:

@@ -21,6 +21,7 @@ from auditor.ingest.mlflow.ingester import MlflowIngester
 from auditor.ingest.openlineage.ingester import OpenLineageIngester
 
 if TYPE_CHECKING:
+    from auditor.ingest.declared_find import Declaration
     from auditor.ingest.ingested import Ingested
     from auditor.store.runs import RunStore
 
@@ -133,13 +134,16 @@ def read(kind: str, source: str, options: Options | None = None) -> list[Ingeste
     return runs
 
 
-def ingest(kind: str | None, source: str, store: RunStore, options: Options | None = None) -> list[Outcome]:
-    from auditor.ingest.ingested import build_record
+def ingest(
+    kind: str | None, source: str, store: RunStore, options: Options | None = None, spec: Declaration | None = None
+) -> list[Outcome]:
+    """`spec`: the auditor.yaml to apply to every run read (see `auditor.ingest.declared_find`)."""
+    from auditor.ingest.declared import declared_records
     from auditor.ingest.store import commit, existing_ingests
 
     chosen = kind or detect(source)
     runs = read(chosen, canonical(source), options)
-    records = [build_record(run) for run in runs]  # everything is read and validated before anything is written
+    records = declared_records(runs, spec)  # everything is read and validated before anything is written
     out = []
     with store.locked():  # look and commit as one step: two ingests of one source must not both find a run new
         earlier = existing_ingests(store)

@@ -156,7 +156,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
         lines += [f"  metric      {bounded(k)} = {v:g}" for k, v in metrics]
         lines += [f"  (metric     {metrics_note})"] if metrics_note else []
     if record.lineage is not None:
-        lines += ["", *render_lineage(record.lineage)]
+        lines += ["", *render_lineage(record.lineage, ingested=record.origin.kind == "ingested")]
     if record.fairness is not None:
         lines += ["", *render_fairness(record.fairness)]
     from auditor.render.reproduction import render_reproduction, render_reproductions
@@ -264,10 +264,14 @@ def _hash(value: Hash | None) -> str:
     return f"not hashed: {bounded(value.reason)}"
 
 
-def render_lineage(lineage: Lineage | Missing) -> list[str]:
+def render_lineage(lineage: Lineage | Missing, *, ingested: bool = False) -> list[str]:
     if isinstance(lineage, Missing):
         return ["Lineage", "  " + _missing(lineage)]
     spec = bounded(lineage.spec_path) if lineage.spec_path else "no auditor.yaml (run `auditor init`)"
+    if ingested and not lineage.spec_path:  # whether the project has one now is not the record's to say
+        spec = (
+            "none applied at ingest (auditor ingest applies the one given with --spec or found in the source's project)"
+        )
     lines = ["Lineage", f"  spec        {spec}"]
     rows = []
     datasets, datasets_note = first(lineage.datasets, "datasets")
@@ -281,6 +285,9 @@ def render_lineage(lineage: Lineage | Missing) -> list[str]:
     if rows:
         lines += ["  " + line for line in table(["DATASET", "ROLE", "DOCUMENTED", "CONTENT"], rows).splitlines()]
     lines += [f"  ({note})" for note in (datasets_note, models_note) if note]
+    unmatched, unmatched_note = first(lineage.unmatched, "unmatched auditor.yaml entries")
+    lines += [f"  UNMATCHED   {bounded(entry)}" for entry in unmatched]
+    lines += [f"  ({unmatched_note})"] if unmatched_note else []
     observed = lineage.observed
     if isinstance(observed, Missing):
         lines.append("  observed    " + _missing(observed))

@@ -183,6 +183,7 @@ def build_dossier(
         ),
         annotated=some(build_origin.annotated(record.lineage), "annotated steps and models"),
         lineage_notes=some(build_origin.lineage_notes(record.lineage), "lineage notes"),
+        unmatched=some(build_origin.unmatched(record.lineage), "unmatched auditor.yaml entries"),
         access=some(access, "access facts"),
         undeclared=some(undeclared, "undeclared reads"),
         datasets=some(build_data.datasets(record.lineage, report), "datasets"),

@@ -354,12 +354,18 @@ def _document(gov: Governance | None) -> tuple[DocumentItem, ...]:
 def _note(record: RunRecord, gov: Governance | None) -> str:
     if gov is None:
         why = record.governance.reason if isinstance(record.governance, Missing) else "not recorded with this run"
+        if record.origin.kind == "ingested":
+            return (
+                f"No governance statements: {why}. auditor.yaml's governance section is kept in the record of an "
+                "ingested run when auditor ingest applies it (given with --spec, or found in the source's project)."
+            )
         return (
             f"No governance statements: {why}. auditor.yaml's governance section is kept in the record when "
             "auditor run captures a run; declare it and run again."
         )
+    when = "ingested" if record.origin.kind == "ingested" else "captured"
     text = (
-        "Governance statements as auditor.yaml declared them when this run was captured (the provider's word; "
+        f"Governance statements as auditor.yaml declared them when this run was {when} (the provider's word; "
         f"cut at {SHOWN} characters here, whole in the run record)."
     )
     if gov.risk_tier and gov.risk_tier != "high-risk":

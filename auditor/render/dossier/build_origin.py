@@ -78,6 +78,11 @@ def lineage_notes(lineage: Lineage | Missing | None) -> tuple[str, ...]:
     return lineage.notes if isinstance(lineage, Lineage) else ()
 
 
+def unmatched(lineage: Lineage | Missing | None) -> tuple[str, ...]:
+    """auditor.yaml entries an ingested run did not use (schema 1.5)."""
+    return lineage.unmatched if isinstance(lineage, Lineage) else ()
+
+
 def logs_note(record: RunRecord, shown: bool) -> str:
     """Appendix C's note: why no log is shown, or what limits the logs that are."""
     notes_text = "; ".join(record.outputs.notes)

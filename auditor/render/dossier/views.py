@@ -285,4 +285,5 @@ class Dossier:
     profiles: dict[str, ProfileView] = field(default_factory=dict)  # of tabular datasets, by dataset id
     model_card: ModelCardView | None = None
     assertions: tuple[AssertionsView, ...] = ()  # data-quality assertions a source tool recorded, per dataset
+    unmatched: tuple[str, ...] = ()  # auditor.yaml entries an ingested run did not use
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})
