@@ -84,6 +84,22 @@ def or_unknown(value: object) -> str:
     return UNKNOWN if value is None or value == "" else str(value)
 
 
+def plain_value(value: object) -> str:
+    """A JSON-shaped value (evidence, a param) as a reader expects it, never as Python writes it:
+    no `None`, `True`, `['a']` or `{'k': 1}`."""
+    if value is None:
+        return "not recorded"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(plain_value(v) for v in value) or "none"
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
 def rate(value: float | None) -> str:
     """A proportion or a metric, three decimals; n/a when it cannot be computed."""
     return NOT_APPLICABLE if value is None else f"{value:.3f}"
