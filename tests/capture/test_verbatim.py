@@ -109,7 +109,8 @@ def test_captured_params_are_verbatim(git_repo: Path, cli: CliRunner) -> None:
     (git_repo / "train.py").write_text(
         "import auditor\n"
         f"auditor.log_params({{'hidden': '[64, 32]', 'layers': [64, 32], 'config': {config!r},"
-        " 'signature': 'v1', 'token_count': 7, 'db_password': 'hunter2'})\n"
+        " 'signature': 'v1', 'token_count': 7, 'db_password': 'hunter2', 'acts': ('relu', 'tanh'),"
+        " 'opt': {'name': 'adam', 'betas': [0.9, 0.999]}})\n"
     )
     git(git_repo, "commit", "-qam", "log params")
     done = cli("run", "--store", str(git_repo / ".auditor"), "--", "python", "train.py", cwd=git_repo, env=base_env())
@@ -122,4 +123,6 @@ def test_captured_params_are_verbatim(git_repo: Path, cli: CliRunner) -> None:
         "signature": "v1",
         "token_count": 7,
         "db_password": SECRET_MASK,
+        "acts": '["relu", "tanh"]',
+        "opt": '{"name": "adam", "betas": [0.9, 0.999]}',
     }
