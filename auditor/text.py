@@ -100,6 +100,15 @@ def plain_value(value: object) -> str:
     return str(value)
 
 
+def param_text(value: object) -> str:
+    """A logged param as the record holds it, in JSON's words: text verbatim, `null`, `true`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def rate(value: float | None) -> str:
     """A proportion or a metric, three decimals; n/a when it cannot be computed."""
     return NOT_APPLICABLE if value is None else f"{value:.3f}"

@@ -97,7 +97,11 @@ def _populate(root: Path, store: Path, env: dict[str, str], cli: CliRunner) -> N
     project = root / "project"
     project.mkdir()
     git(project, "init", "-q", "-b", "main")
-    (project / "train.py").write_text("import sys\nprint('training')\nsys.exit(3)\n")
+    (project / "train.py").write_text(
+        "import sys, auditor\n"
+        "auditor.log_params({'seed': None, 'shuffle': True, 'acts': ['relu', 'tanh'], 'lr': 0.1})\n"
+        "auditor.log_metric('loss', 0.5)\nsys.exit(3)\n"
+    )
     git(project, "add", "-A")
     git(project, "commit", "-qm", "train")
     done = cli("run", "--store", str(store), "--", "python", "train.py", cwd=project, env=env)
