@@ -126,3 +126,31 @@ def test_captured_params_are_verbatim(git_repo: Path, cli: CliRunner) -> None:
         "acts": '["relu", "tanh"]',
         "opt": '{"name": "adam", "betas": [0.9, 0.999]}',
     }
+
+
+def test_ingested_dvc_params_are_as_dvc_shows_them(tmp_path: Path, cli: CliRunner) -> None:
+    repo = tmp_path / "pipeline"
+    repo.mkdir()
+    (repo / "params.yaml").write_text(
+        "train:\n  layers: [64, 32]\n  schedule: [{warmup: 5, lr: 0.1}, {step: 10}]\n  db_password: hunter2\n"
+    )
+    (repo / "train.py").write_text("open('model.txt', 'w').write('m')\n")
+    git(repo, "init", "-q", "-b", "main")
+    dvc = str(tool_python("dvc").parent / "dvc")
+    stage = ["-n", "train", "-d", "train.py", "-p", "train", "-o", "model.txt", "python train.py"]
+    for argv in ([dvc, "init", "-q"], [dvc, "stage", "add", "-q", *stage], [dvc, "repro", "-q"]):
+        subprocess.run(argv, cwd=repo, env=base_env(), check=True, capture_output=True, timeout=120)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "pipeline")
+    shown = subprocess.run(
+        [dvc, "params", "diff", "--all", "--json"], cwd=repo, env=base_env(), check=True, capture_output=True, text=True
+    )
+    dvc_view = {k: v["new"] for k, v in json.loads(shown.stdout)["params.yaml"].items()}
+    assert dvc_view["train.layers"] == "[64, 32]"
+    done = cli("ingest", "dvc", str(repo), "--store", str(tmp_path / "store"), cwd=repo)
+    assert done.returncode == 0, done.stderr
+    params = _record(tmp_path / "store")["params"]
+    assert isinstance(params, dict)
+    assert params["train.layers"] == dvc_view["train.layers"]
+    assert params["train.schedule"] == '[{"warmup": 5, "lr": 0.1}, {"step": 10}]'  # file order, as JSON
+    assert params["train.db_password"] == SECRET_MASK
