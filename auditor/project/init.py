@@ -92,7 +92,7 @@ def _walk(root: Path, declared: list[str]) -> tuple[list[str], list[str], list[s
             suffix = Path(name).suffix.lower()
             if name.endswith(".dvc"):
                 dvc_files.append(path)
-            elif _inside(path, declared) or name in NOT_DATA or is_code(path):
+            elif _inside(path, declared) or name in NOT_DATA or name.startswith(".") or is_code(path):
                 continue
             elif suffix in MODEL_SUFFIXES:
                 models.append(path)
@@ -137,7 +137,10 @@ def find(root: Path) -> tuple[Draft, list[tuple[str, str]], list[str]]:
     walked_data = [p for p in walked_data if not _inside(p, tracked.inputs)]
     walked_models = [p for p in walked_models if not _inside(p, tracked.inputs)]
     models = list(dict.fromkeys([*draft.models, *walked_models]))
-    datasets = [(p, draft.role(p)) for p in draft.paths() if p not in models and p not in draft.params_files]
+    named = [p for p in draft.paths() if p not in models and p not in draft.params_files]
+    folders = [p for p in named if (root / p).is_dir() or not Path(p).suffix]
+    # A metrics file inside an output folder is part of that folder's dataset, not a second one.
+    datasets = [(p, draft.role(p)) for p in named if not any(p.startswith(f + "/") for f in folders)]
     datasets += [(p, "input") for p in draft.params_files]
     datasets += [(p, _walked_role(p)) for p in walked_data if not _inside(p, [d for d, _ in datasets])]
     return draft, datasets, models
@@ -145,6 +148,11 @@ def find(root: Path) -> tuple[Draft, list[tuple[str, str]], list[str]]:
 
 def _walked_role(path: str) -> str:
     return "output" if any(part in OUTPUT_FOLDERS for part in Path(path).parts[:-1]) else "input"
+
+
+def _comment(text: str) -> str:
+    """Text from a pipeline file as one comment line: a line break in it must not end the comment."""
+    return " ".join(text.split())
 
 
 def _list_line(key: str, values: list[str], example: str) -> str:
@@ -174,7 +182,8 @@ def starter_spec(root: Path) -> str:
         _list_line("metrics_files", draft.metrics_files, "  # e.g. [outputs/metrics.json]"),
     ]
     if draft.notes:
-        lines += ["", "# Found in the pipeline files, for you to review:"] + [f"#   {note}" for note in draft.notes]
+        lines += ["", "# Found in the pipeline files, for you to review:"]
+        lines += [f"#   {_comment(note)}" for note in draft.notes]
     lines += ["", "datasets:" + ("" if datasets else " []  # e.g. - {id: raw, role: input, path: data/raw.csv}")]
     for path, role in datasets:
         lines += [
@@ -194,9 +203,9 @@ def starter_spec(root: Path) -> str:
         lines.append("    inputs: [" + ", ".join(q(ids(p)) for p in dict.fromkeys(step.reads)) + "]")
         lines.append("    outputs: [" + ", ".join(q(ids(p)) for p in dict.fromkeys(step.writes)) + "]")
         if step.code:
-            lines.append("    # code: " + ", ".join(step.code))
+            lines.append("    # code: " + _comment(", ".join(step.code)))
         if step.comment:
-            lines.append(f"    # {step.comment}")
+            lines.append(f"    # {_comment(step.comment)}")
     lines += ["", "models:" + ("" if models else " []  # e.g. - {id: model, path: models/model.joblib}")]
     lines += [
         f"  - id: {q(ids(p))}\n    path: {q(p)}\n    description: null  # what it is and does\n"

@@ -113,8 +113,13 @@ def _top_level(data: dict[str, Any], draft: Draft) -> None:
             draft.metrics_files.append(path)
     artifacts = data.get("artifacts")
     for name, artifact in artifacts.items() if isinstance(artifacts, dict) else ():
-        if isinstance(artifact, dict) and artifact.get("type", "model") == "model":
-            path = clean_path(str(artifact.get("path", "")))
-            if path and path not in draft.models:
-                draft.models.append(path)
-                draft.notes.append(f"model {path}: DVC artifact {name}")
+        if not isinstance(artifact, dict):
+            continue
+        path = clean_path(str(artifact.get("path", "")))
+        kind = str(artifact.get("type") or "artifact")
+        if path is None:
+            continue
+        if kind == "model" and path not in draft.models:
+            draft.models.append(path)
+        desc = artifact.get("desc")
+        draft.notes.append(f"{path}: DVC {kind} artifact {name}" + (f": {desc}" if isinstance(desc, str) else ""))

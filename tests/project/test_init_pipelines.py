@@ -46,6 +46,7 @@ def test_init_reads_a_dvc_pipeline(tmp_path: Path, cli: CliRunner) -> None:
     (repo / "src" / "__pycache__" / "cache.json").write_text("{}")
     (repo / ".venv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
     (repo / "outputs" / "scores.csv").write_text("s\n1\n")
+    (repo / ".devcontainer.json").write_text("{}")
     git(repo, "init", "-q", "-b", "main")
     _dvc(repo, "init", "-q")
     _dvc(repo, "add", "-q", "data/raw.csv")
@@ -73,7 +74,8 @@ def test_init_reads_a_dvc_pipeline(tmp_path: Path, cli: CliRunner) -> None:
     ]
     assert spec.params_files == ("params.yaml",) and spec.metrics_files == ("metrics.json",)
     text = (repo / "auditor.yaml").read_text()
-    for skipped in ("egg-info", "SOURCES.txt", "build/", "dist/", "__pycache__", ".venv", ".dvc/", "raw.csv.dvc"):
+    skipped_names = ("egg-info", "SOURCES.txt", "build/", "dist/", "__pycache__", ".venv", ".dvc/", "raw.csv.dvc")
+    for skipped in (*skipped_names, ".devcontainer"):
         assert skipped not in text, skipped
     assert "# code: src/prepare.py" in text
 
@@ -102,3 +104,16 @@ def test_a_broken_pipeline_file_is_one_line(tmp_path: Path, cli: CliRunner) -> N
     assert done.returncode == 2
     assert done.stderr.startswith("auditor: error: dvc.yaml:") and "Traceback" not in done.stderr
     assert not (tmp_path / "auditor.yaml").exists()
+
+
+def test_pipeline_text_stays_inside_comments(tmp_path: Path, cli: CliRunner) -> None:
+    (tmp_path / "dvc.yaml").write_text(
+        "stages:\n  train:\n    cmd: python train.py\n    outs: [model.pkl]\n"
+        'artifacts:\n  clf:\n    path: model.pkl\n    type: model\n    desc: "line\\nversion: 2\\nsteps: oops"\n'
+    )
+    done = cli("init", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    spec = load_spec(tmp_path / "auditor.yaml")
+    assert [m.path for m in spec.models] == ["model.pkl"] and [s.name for s in spec.steps] == ["train"]
+    text = (tmp_path / "auditor.yaml").read_text()
+    assert "#   model.pkl: DVC model artifact clf: line version: 2 steps: oops" in text
