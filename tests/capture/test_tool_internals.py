@@ -48,7 +48,7 @@ PLACES = Places(root="/w/proj", home="/home/ana", temp="/tmp")
         ("/w/proj/auditor_demo.egg-info/PKG-INFO", "tool internals: auditor_demo.egg-info"),
         ("/home/ana/.gitconfig", "tool internals: ~/.gitconfig"),
         ("/home/ana/.config/dvc/config", "tool internals: ~/.config"),
-        ("/home/ana/.cache/huggingface/x.json", "tool internals: ~/.cache"),
+        ("/home/ana/.cache/pip/http/x", "tool internals: ~/.cache"),
         ("/opt/py/lib/python3.11/site-packages/x/y.json", "tool internals: site-packages"),
         ("/tmp/tmpjp7l2idl", "temporary files: /tmp"),
         ("/tmp/pymp-1234/x", "temporary files: /tmp"),
@@ -61,7 +61,17 @@ def test_tool_internals_are_placed(path: str, place: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["/w/proj/data/raw.csv", "/w/proj/dvc_results.csv", "/tmp/data.csv", "/var/tmp/d.csv", "/home/ana/ds/x.csv"],
+    [
+        "/w/proj/data/raw.csv",
+        "/w/proj/dvc_results.csv",
+        "/tmp/data.csv",
+        "/var/tmp/d.csv",
+        "/home/ana/ds/x.csv",
+        "/home/ana/.cache/huggingface/datasets/imdb/train.arrow",
+        "/home/ana/.cache/torch/hub/checkpoints/r.pth",
+        "/home/ana/.keras/datasets/mnist.npz",
+        "/w/proj/.cache/huggingface/hub/models--bert/model.safetensors",
+    ],
 )
 def test_data_files_are_not_tool_internals(path: str) -> None:
     assert internal_place(path, PLACES, written=False) is None

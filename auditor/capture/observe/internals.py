@@ -6,7 +6,8 @@ accesses, none of them training data, and each one listed as an undeclared read 
 that mattered. They are counted per place (like the interpreter's own files), not listed.
 
 Only places that hold a tool's state are counted this way; an arbitrary file outside the project
-(`/tmp/data.csv`, `~/datasets/x.csv`) is still listed, so an undeclared data read still fails.
+(`/tmp/data.csv`, `~/datasets/x.csv`) is still listed, so an undeclared data read still fails, and
+so is a read from a cache that holds data or models (`~/.cache/huggingface/datasets/...`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ TOOL_FILES = frozenset(
 )  # fmt: skip
 # The user's configuration, caches and credentials helpers, under the home folder.
 HOME_PLACES = (".gitconfig", ".git-credentials", ".netrc", ".config", ".cache", ".local", ".ssh", ".dvc")
+# Caches that hold data and models a run trains on (Hugging Face datasets and hub, torch hub, Keras and
+# scikit-learn downloads): a read there is evidence, listed like any other file, never a tool's internals.
+DATA_CACHES = frozenset(
+    {"huggingface", "torch", "kagglehub", "keras", "tensorflow_datasets", "scikit_learn_data", "datasets", "pooch"}
+)
 # Temporary files: folders and names the standard library and tools give them.
 TEMP_NAMES = ("tmp", "pymp-", "pip-", "_MEI")
 VAR_TMP = "/var/tmp"  # noqa: S108 - a place judged, never written
@@ -59,6 +65,8 @@ def _under(path: str, folder: str) -> str | None:
 
 def internal_place(path: str, places: Places, *, written: bool) -> str | None:
     """Where to count a real path that is a tool's own file (e.g. "tool internals: .git"), or None."""
+    if not written and DATA_CACHES.intersection(path.split("/")) and "/site-packages/" not in path:
+        return None
     inside = _under(path, places.root)
     if inside is not None:
         parts = inside.split("/")
