@@ -100,6 +100,11 @@ def plain_value(value: object) -> str:
     return str(value)
 
 
+def run_outcome(status: str, exit_code: int | None) -> str:
+    """`failed, exit 1`; `interrupted, no exit code` (never `exit None`)."""
+    return f"{status}, " + ("no exit code" if exit_code is None else f"exit {exit_code}")
+
+
 def param_text(value: object) -> str:
     """A logged param as the record holds it, in JSON's words: text verbatim, `null`, `true`."""
     if value is None:
