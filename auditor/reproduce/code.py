@@ -31,12 +31,11 @@ def check_code(original: RunRecord, root: Path) -> str:
         return "code not under version control at the original run: not verified"
     now = collect_git(root)
     if not isinstance(now, GitSource):
-        raise CouldNotEvaluateError(f"the original run was at git commit {was.commit}, but {root} is no repository now")
+        raise CouldNotEvaluateError(f"the original run was at {_commit(was.commit)}, but {root} is no repository now")
     if now.commit != was.commit:
-        raise CouldNotEvaluateError(
-            f"the code changed since the original run: it was at git commit {was.commit}, it is now at {now.commit}"
-        )
-    same = f"the same code (git {str(was.commit)[:12]}"
+        was_at, now_at = _commit(was.commit), _commit(now.commit)
+        raise CouldNotEvaluateError(f"the code changed since the original run: it was at {was_at}, now at {now_at}")
+    same = f"the same code ({_commit(was.commit, 12)}"
     if (now.dirty, now.diff_sha256) == (was.dirty, was.diff_sha256):
         return same + (", same uncommitted changes)" if was.dirty else ")")
     changed = changed_files(Path(now.root))
@@ -52,9 +51,13 @@ def check_code(original: RunRecord, root: Path) -> str:
     named = ", ".join(others[:MAX_NAMED]) + (f" and {len(others) - MAX_NAMED} more" if len(others) > MAX_NAMED else "")
     base = "its uncommitted changes" if was.dirty else "a clean tree"
     raise CouldNotEvaluateError(
-        f"the code changed since the original run (at git commit {str(was.commit)[:12]} with {base}): "
+        f"the code changed since the original run (at {_commit(was.commit, 12)} with {base}): "
         f"files changed that the run does not write: {named}"
     )
+
+
+def _commit(commit: str | None, width: int = 40) -> str:
+    return f"git commit {commit[:width]}" if commit else "no git commit yet"
 
 
 def changed_files(git_root: Path) -> list[str]:

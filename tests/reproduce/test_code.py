@@ -69,4 +69,4 @@ def test_a_new_commit_is_named(tmp_path: Path, cli: CliRunner) -> None:
     git(root, "commit", "-qm", "outputs")
     done = cli("reproduce", "latest", cwd=root)
     assert done.returncode == 3
-    assert f"it was at git commit {first}, it is now at {git(root, 'rev-parse', 'HEAD')}" in done.stderr
+    assert f"it was at git commit {first}, now at git commit {git(root, 'rev-parse', 'HEAD')}" in done.stderr
