@@ -135,6 +135,10 @@ def test_dvc_repro_under_capture_has_no_undeclared_tool_files(tmp_path: Path, cl
         assert places.get(place, 0) > 0, places
     check = cli("check", "latest", "--store", str(repo / ".auditor"), cwd=repo)
     assert "was read but is not declared" not in check.stdout
+    store = ("--store", str(repo / ".auditor"))
+    dossier = cli("report", "latest", "--format", "html", "-o", str(repo / "dossier"), *store, cwd=repo)
+    assert dossier.returncode in (0, 1, 3), dossier.stderr
+    assert "tool, cache and temporary files (.git, .dvc, ...)" in (repo / "dossier" / "dossier.html").read_text()
 
     _run(cli, repo, home, dvc_bin, READ_EXTRA="1")
     check = cli("check", "latest", "--store", str(repo / ".auditor"), cwd=repo)

@@ -17,6 +17,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+# How the places this module names begin, for renderers that count them apart.
+TOOL_PLACES = ("tool internals: ", "temporary files: ")
 # Folders (at any depth of the project) that belong to version control, a tool or a cache.
 TOOL_FOLDERS = frozenset(
     {
