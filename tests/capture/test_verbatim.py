@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.capture.redact import TextRedactor
 from auditor.capture.secretnames import SECRET_MASK, looks_secret, masked_mapping
 from tests.conftest import CliRunner, base_env, git
 from tests.ingest.conftest import tool_python
@@ -154,3 +155,14 @@ def test_ingested_dvc_params_are_as_dvc_shows_them(tmp_path: Path, cli: CliRunne
     assert params["train.layers"] == dvc_view["train.layers"]
     assert params["train.schedule"] == '[{"warmup": 5, "lr": 0.1}, {"step": 10}]'  # file order, as JSON
     assert params["train.db_password"] == SECRET_MASK
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "[64, 32]", '{"b": 1,  "a": 2}', "max_tokens=512 key_metric=auc", "signature: {inputs: [a, b]}",
+        "token_count: 12", "--tokenizer bert --max-tokens 512", "primary_key: id", "secretary: ana", "1e-3",
+    ],
+)  # fmt: skip
+def test_the_text_redactor_leaves_ml_values_as_they_are(value: str) -> None:
+    assert TextRedactor(()).data({"v": value}) == {"v": value}
