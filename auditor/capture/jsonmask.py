@@ -27,7 +27,7 @@ def masked_json_text(text: str, secret: Callable[[str], bool], mask: str) -> str
     try:
         _Scanner(text, secret, spans).value(_skip(text, 0))
     except (IndexError, ValueError, RecursionError):
-        return text
+        return mask  # JSON too deep to scan here: masked whole, never kept unscanned
     if not spans:
         return text
     quoted = json.dumps(mask)
