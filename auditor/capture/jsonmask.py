@@ -21,8 +21,10 @@ def masked_json_text(text: str, secret: Callable[[str], bool], mask: str) -> str
     """`text` with every non-empty value under a key `secret` accepts replaced by `mask`."""
     try:
         json.loads(text)
-    except (ValueError, RecursionError):
+    except ValueError:
         return text
+    except RecursionError:
+        return mask  # JSON too deep to read: its keys cannot be judged, so nothing of it is kept
     spans: list[tuple[int, int]] = []
     try:
         _Scanner(text, secret, spans).value(_skip(text, 0))

@@ -64,6 +64,8 @@ def test_masking_json_replaces_only_the_secret() -> None:
     assert masked_mapping({"c": deep}) == {"c": deep.replace('"pw"', mask)}
     too_deep = "[" * 900 + '{"password": "pw"}' + "]" * 900  # deeper than the scanner goes: masked whole
     assert masked_mapping({"c": too_deep}) in ({"c": SECRET_MASK}, {"c": too_deep.replace('"pw"', mask)})
+    unreadable = "[" * 100_000 + "]" * 100_000
+    assert masked_mapping({"c": unreadable}) == {"c": SECRET_MASK}
 
 
 def _record(store: Path) -> dict[str, object]:
