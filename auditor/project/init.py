@@ -129,13 +129,9 @@ def find(root: Path) -> tuple[Draft, list[tuple[str, str]], list[str]]:
     draft = Draft()
     read_mlproject(root, draft)
     read_pipeline(root, draft)
-    walked_data, walked_models, dvc_files = _walk(root, draft.paths())
-    tracked = Draft()
-    read_dvc_files(root, tracked, dvc_files)
-    draft.inputs += [p for p in tracked.inputs if p not in draft.inputs]
-    draft.notes += tracked.notes
-    walked_data = [p for p in walked_data if not _inside(p, tracked.inputs)]
-    walked_models = [p for p in walked_models if not _inside(p, tracked.inputs)]
+    _, _, dvc_files = _walk(root, draft.paths())
+    read_dvc_files(root, draft, dvc_files)
+    walked_data, walked_models, _ = _walk(root, draft.paths())  # again: `.dvc` data is declared now
     models = list(dict.fromkeys([*draft.models, *walked_models]))
     named = [p for p in draft.paths() if p not in models and p not in draft.params_files]
     folders = [p for p in named if (root / p).is_dir() or not Path(p).suffix]

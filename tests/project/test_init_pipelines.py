@@ -37,6 +37,7 @@ def test_init_reads_a_dvc_pipeline(tmp_path: Path, cli: CliRunner) -> None:
     for folder in ("data", "src", "build/lib", "dist", "mypkg.egg-info", "src/__pycache__", "outputs", ".venv"):
         (repo / folder).mkdir(parents=True, exist_ok=True)
     (repo / "data" / "raw.csv").write_text("x,y\n1,0\n")
+    (repo / "data" / "lookup.csv").write_text("k\n1\n")  # beside `dvc add`ed data, in no pipeline file
     (repo / "src" / "prepare.py").write_text("print(1)\n")
     (repo / "src" / "train.py").write_text("print(2)\n")
     (repo / "params.yaml").write_text("prepare:\n  split: 0.2\ntrain:\n  C: 1\n")
@@ -61,6 +62,7 @@ def test_init_reads_a_dvc_pipeline(tmp_path: Path, cli: CliRunner) -> None:
     roles = {d.path: d.role for d in spec.datasets}
     assert roles == {
         "data/raw.csv": "input",
+        "data/lookup.csv": "input",
         "data/prepared": "intermediate",
         "metrics.json": "output",
         "params.yaml": "input",
