@@ -51,12 +51,25 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
 
 
 def log_params(params: Mapping[str, Any]) -> None:
-    """Record parameters: strings, numbers, booleans or None (anything else as its text).
+    """Record parameters: strings, numbers, booleans or None (lists and dicts as JSON, anything else as its text).
 
     Values under secret-looking names (`db_password`, `api_key`; not `max_tokens`) are masked
     when auditor writes the record, and metrics under such names are not kept."""
-    clean = {str(k): v if isinstance(v, (str, int, float, bool)) or v is None else str(v) for k, v in params.items()}
+    clean = {str(k): _param_text(v) for k, v in params.items()}
     _emit("params", {"params": clean})
+
+
+def _param_text(value: Any) -> Any:
+    """Plain values as they are; a list, tuple or dict as JSON (`["relu", "tanh"]`, never Python's
+    `['relu', 'tanh']`), anything else as its text."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple, dict)):
+        try:
+            return json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            pass
+    return str(value)
 
 
 def log_dataset(path: Union[str, "os.PathLike[str]"], role: str = "input", **datasheet: Any) -> None:

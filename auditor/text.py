@@ -84,6 +84,36 @@ def or_unknown(value: object) -> str:
     return UNKNOWN if value is None or value == "" else str(value)
 
 
+def plain_value(value: object) -> str:
+    """A JSON-shaped value (evidence, a param) as a reader expects it, never as Python writes it:
+    no `None`, `True`, `['a']` or `{'k': 1}`."""
+    if value is None:
+        return "not recorded"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(plain_value(v) for v in value) or "none"
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def run_outcome(status: str, exit_code: int | None) -> str:
+    """`failed, exit 1`; `interrupted, no exit code` (never `exit None`)."""
+    return f"{status}, " + ("no exit code" if exit_code is None else f"exit {exit_code}")
+
+
+def param_text(value: object) -> str:
+    """A logged param as the record holds it, in JSON's words: text verbatim, `null`, `true`."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def rate(value: float | None) -> str:
     """A proportion or a metric, three decimals; n/a when it cannot be computed."""
     return NOT_APPLICABLE if value is None else f"{value:.3f}"

@@ -216,9 +216,13 @@ def _as_ended(
     return replace(result, status=status, error=error, notes=notes)
 
 
+def _exit(code: int | None) -> str:
+    return "no exit code" if code is None else f"exit {code}"
+
+
 def _ended(record: RunRecord) -> str:
     ident = record.identity
-    return f"the command {ident.status} (exit {ident.exit_code}{': ' + ident.error if ident.error else ''})"
+    return f"the command {ident.status} ({_exit(ident.exit_code)}{': ' + ident.error if ident.error else ''})"
 
 
 def _not_recorded(
@@ -250,7 +254,7 @@ def _refuse_incomplete_logs(store: RunStore, record: RunRecord, logs: tuple[Reda
             ident = record.identity
             raise StoreWriteError(
                 f"{store.root}: {log.path.name} could not be written ({log.failure}); run {ident.run_id} is "
-                f"recorded as {ident.status} (exit {ident.exit_code}) with its output incomplete"
+                f"recorded as {ident.status} ({_exit(ident.exit_code)}) with its output incomplete"
             )
 
 

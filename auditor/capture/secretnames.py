@@ -27,10 +27,11 @@ URL query parameters add the signatures of pre-signed URLs (`sig`, `signature`, 
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
 from typing import Any
+
+from auditor.capture.jsonmask import masked_json_text
 
 SECRET_MASK = "[REDACTED:secret-name]"  # noqa: S105 - the mask, not a password
 
@@ -81,6 +82,11 @@ _DESCRIBES = frozenset(
         "ttl", "timeout", "version", "algorithm", "env", "var",
     }
 )  # fmt: skip
+# Ordinary words that contain a credential word: `secretary` is not a secret, nor is a cookiecutter template.
+_PLAIN_WORDS = frozenset(
+    {"secretary", "secretaries", "secretariat", "secrete", "secreted", "secretes", "secretion", "secretory",
+     "cookiecutter", "passwordless"}
+)  # fmt: skip
 _PASS_ML = frozenset({"forward", "backward", "first", "second", "single", "multi", "one", "two", "n", "num", "bypass"})
 _GLUED = ("tokens", "token", "keys", "key")
 _URL_WORDS = frozenset({"sig", "signature", "pwd"})
@@ -113,7 +119,7 @@ def looks_secret(name: str) -> bool:
     for i, word in enumerate(ws):
         before = ws[i - 1] if i else ""
         last = i == len(ws) - 1
-        if word in _WORDS or any(s in word for s in _SUBSTRINGS):
+        if word in _WORDS or (word not in _PLAIN_WORDS and any(s in word for s in _SUBSTRINGS)):
             return True
         if word in ("conn", "connection") and not last and ws[i + 1] in ("str", "string"):
             return True
@@ -204,12 +210,4 @@ def masked_mapping(mapping: dict[str, Any]) -> dict[str, Any]:
 
 
 def _masked_json(text: str) -> str:
-    try:
-        parsed = json.loads(text)
-    except ValueError:
-        return text
-    if isinstance(parsed, dict):
-        return json.dumps(masked_mapping(parsed), sort_keys=True, separators=(",", ":"))
-    if isinstance(parsed, list):
-        return json.dumps([masked_mapping(v) if isinstance(v, dict) else v for v in parsed], separators=(",", ":"))
-    return text
+    return masked_json_text(text, looks_secret, SECRET_MASK)

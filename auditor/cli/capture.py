@@ -99,8 +99,9 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
     from auditor.capture.outcome import exit_code
 
     ident = record.identity
+    code = "no exit code" if ident.exit_code is None else f"exit {ident.exit_code}"
     typer.echo(
-        f"auditor: run {ident.run_id} {ident.status} (exit {ident.exit_code}) in {ident.duration_s:.2f} s; "
+        f"auditor: run {ident.run_id} {ident.status} ({code}) in {ident.duration_s or 0:.2f} s; "
         f"recorded in {target.root}",
         err=True,
     )

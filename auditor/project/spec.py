@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
 
 from auditor.files import exists
 from auditor.project.policy import PolicySettings
@@ -31,6 +32,26 @@ class SpecError(YamlFileError):
     """auditor.yaml is malformed: one line naming file, line and key."""
 
 
+def _value_text(value: Any) -> str:
+    """A label or group value as written: `1` and `"1"` alike (YAML reads an unquoted 1 as a number,
+    as the Python API's `favourable_outcome=1` is one). Compared with the file's values as text, or
+    as numbers where both are numbers ("1.0" matches 1). A boolean is refused: YAML reads `yes` and
+    `on` as true, which would never match the file's text."""
+    if isinstance(value, bool):
+        raise PydanticCustomError(
+            "column_value", "a boolean is ambiguous here: quote the value as it appears in the file, e.g. 'true'"
+        )
+    if isinstance(value, int | float):
+        return str(value)
+    if not isinstance(value, str):
+        raise PydanticCustomError("column_value", "expected the value as a string or a number")
+    return value
+
+
+# A value of a label, prediction or sensitive column, as a string or a number.
+ColumnValue = Annotated[str, BeforeValidator(_value_text)]
+
+
 class DatasetSpec(Frozen):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     role: DatasetRole
@@ -41,7 +62,9 @@ class DatasetSpec(Frozen):
     # section's label and sensitive columns, where the file has them.
     label_column: str | None = Field(None, min_length=1)
     sensitive_columns: tuple[str, ...] | None = None
-    favourable_label: str | None = Field(None, description="The label value that is favourable (default: predictions')")
+    favourable_label: ColumnValue | None = Field(
+        None, description="The label value that is favourable (default: predictions')"
+    )
 
 
 class StepSpec(Frozen):
@@ -75,8 +98,8 @@ class PredictionsSpec(Frozen):
     prediction_column: str
     score_column: str | None = None
     sensitive_columns: tuple[str, ...] = Field(min_length=1)
-    favourable_outcome: str
-    reference_groups: dict[str, str] = Field(default_factory=dict)
+    favourable_outcome: ColumnValue
+    reference_groups: dict[str, ColumnValue] = Field(default_factory=dict)
     min_group_size: int = Field(30, ge=1)
     bootstrap_resamples: int = Field(1000, ge=0, le=100_000)
     seed: int = 0

@@ -16,6 +16,7 @@ from datetime import UTC
 
 from auditor.check.report import CheckReport
 from auditor.record.findings import Finding
+from auditor.text import plain_value
 
 SUITES_NAME = "auditor check"
 WAIVER_SUITE = "waivers"  # findings of rules that are not in a pack, e.g. AUD-WAIVER-EXPIRED
@@ -118,5 +119,5 @@ def _details(report: CheckReport, finding: Finding) -> str:
     rule = report.rule(finding.rule_id)
     if rule is not None:
         lines.append(f"remediation: {rule.remediation}")
-    lines += [f"{key}: {value}" for key, value in sorted(finding.evidence.items())]
+    lines += [f"{key}: {plain_value(value)}" for key, value in sorted(finding.evidence.items())]
     return "\n".join(lines)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from auditor.record.models import RunRecord
-from auditor.text import safe
+from auditor.text import run_outcome, safe
 
 VERDICT_WORDS = {
     "identical": "identical: every output has the same content hash and every metric the same value",
@@ -21,7 +21,7 @@ def render_reproduction(record: RunRecord) -> list[str]:
     lines = [
         f"verdict: {VERDICT_WORDS[repro.verdict]}",
         f"  original     {repro.original_run_id}",
-        f"  reproduction {record.identity.run_id} ({record.identity.status}, exit {record.identity.exit_code})",
+        f"  reproduction {record.identity.run_id} ({run_outcome(record.identity.status, record.identity.exit_code)})",
         f"  environment  {safe(repro.environment_check)}",
         f"  inputs       {len(repro.inputs_checked)} verified unchanged before the run"
         + (f" ({safe(', '.join(repro.inputs_checked))})" if repro.inputs_checked else ""),

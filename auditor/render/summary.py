@@ -23,7 +23,7 @@ from auditor.record.models import (
 )
 from auditor.render.bounds import MAX_ROWS, MAX_TERMINAL_CHARS, bounded, cut, first
 from auditor.render.times import run_times
-from auditor.text import NOT_APPLICABLE, clip, command_line, not_captured, or_unknown, rate, table
+from auditor.text import NOT_APPLICABLE, clip, command_line, not_captured, or_unknown, param_text, rate, table
 
 
 def render_runs(entries: Sequence[RunRecord | AuditorError]) -> str:
@@ -150,7 +150,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
     if record.metrics or record.params:
         lines += ["", "Logged"]
         params, params_note = first(list(record.params.items()), "params")
-        lines += [f"  param       {bounded(k)} = {bounded(v)}" for k, v in params]
+        lines += [f"  param       {bounded(k)} = {bounded(param_text(v))}" for k, v in params]
         lines += [f"  (param      {params_note})"] if params_note else []
         metrics, metrics_note = first(list({m.name: m.value for m in record.metrics}.items()), "metrics")
         lines += [f"  metric      {bounded(k)} = {v:g}" for k, v in metrics]

@@ -27,6 +27,7 @@ from typing import Literal
 from auditor.errors import UsageError
 from auditor.record import RunRecord
 from auditor.record.lineage import ContentHash, Hash, Lineage, Observation
+from auditor.text import run_outcome
 
 Verdict = Literal["identical", "equivalent", "diverged"]
 
@@ -111,7 +112,8 @@ def _outcome(original: RunRecord, reproduced: RunRecord) -> list[Difference]:
     a, b = original.identity, reproduced.identity
     if (a.status, a.exit_code) == (b.status, b.exit_code):
         return []
-    return [Difference("run", "outcome", f"{a.status}, exit {a.exit_code}", f"{b.status}, exit {b.exit_code}", False)]
+    was, now = run_outcome(a.status, a.exit_code), run_outcome(b.status, b.exit_code)
+    return [Difference("run", "outcome", was, now, False)]
 
 
 def _unwritten(original: RunRecord, reproduced: RunRecord) -> list[Difference]:

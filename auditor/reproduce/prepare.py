@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.capture.collect.git import collect_git
 from auditor.capture.collect.python_env import collect_python
 from auditor.capture.execute.container_plan import parse_network
 from auditor.capture.execute.interface import Executor
@@ -30,8 +29,9 @@ from auditor.capture.redact import RedactionPolicy
 from auditor.capture.request import CaptureRequest
 from auditor.errors import CouldNotEvaluateError, UsageError
 from auditor.record.lineage import Hash
-from auditor.record.models import Container, GitSource, Mount, Packages, PythonInfo, RunRecord
+from auditor.record.models import Container, Mount, Packages, PythonInfo, RunRecord
 from auditor.render.reproduction import short_value
+from auditor.reproduce.code import check_code
 from auditor.reproduce.compare import inputs_changed, parse_tolerances
 from auditor.reproduce.plan import ReproductionPlan
 from auditor.store.runs import RunStore
@@ -79,7 +79,7 @@ def prepare(
     if any(MASK_MARK in arg for arg in original.identity.argv):
         raise CouldNotEvaluateError("the recorded command had secrets masked in it, so it cannot be repeated exactly")
     _check_comparable(original)
-    code = _check_code(original, root)
+    code = check_code(original, root)
     checked = _check_inputs(original, root)
     executor: Executor
     if original.container is not None:
@@ -114,24 +114,6 @@ def _check_comparable(original: RunRecord) -> None:
             "the original run declared no outputs or models (auditor.yaml) and logged no metrics: "
             "there is nothing to compare, so it is not repeated"
         )
-
-
-def _check_code(original: RunRecord, root: Path) -> str:
-    """The code must be the original's: same commit, same uncommitted changes."""
-    was = original.source
-    if not isinstance(was, GitSource):
-        return "code not under version control at the original run: not verified"
-    now = collect_git(root)
-    if not isinstance(now, GitSource):
-        raise CouldNotEvaluateError(f"the original run was at git commit {was.commit}, but {root} is no repository now")
-    if (now.commit, now.dirty, now.diff_sha256) != (was.commit, was.dirty, was.diff_sha256):
-        state = "with uncommitted changes" if now.dirty else "clean"
-        raise CouldNotEvaluateError(
-            f"the code changed since the original run: it was at {was.commit} "
-            f"{'with changes ' + str(was.diff_sha256)[:12] if was.dirty else 'clean'}, "
-            f"it is now at {now.commit} {state}" + (f" ({str(now.diff_sha256)[:12]})" if now.dirty else "")
-        )
-    return f"the same code (git {str(was.commit)[:12]}{', same uncommitted changes' if was.dirty else ''})"
 
 
 def _check_inputs(original: RunRecord, root: Path) -> tuple[str, ...]:

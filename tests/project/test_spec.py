@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,31 @@ def test_bad_governance_stops_a_run_with_one_line_and_exit_2(cli: CliRunner, tmp
         "Input should be 'high-risk', 'limited', 'minimal' or 'not-assessed'"
     ]
     assert not (tmp_path / "ran").exists()
+
+
+@pytest.mark.parametrize(("written", "kept"), [("1", "1"), ('"1"', "1"), ("1.0", "1.0"), ("good", "good"), ("0", "0")])
+def test_favourable_outcome_is_a_number_or_a_string(written: str, kept: str) -> None:
+    text = (
+        "version: 1\nproject: {name: x}\ndatasets:\n  - {id: d, role: input, path: d.csv, favourable_label: 1}\n"
+        "predictions:\n  path: p.csv\n  label_column: y\n  prediction_column: yhat\n  sensitive_columns: [sex]\n"
+        f"  favourable_outcome: {written}\n  reference_groups: {{sex: 2}}\n"
+    )
+    spec = parse_spec(text, "auditor.yaml")
+    assert spec.predictions is not None and spec.predictions.favourable_outcome == kept
+    assert spec.predictions.reference_groups == {"sex": "2"} and spec.datasets[0].favourable_label == "1"
+
+
+@pytest.mark.parametrize(
+    ("written", "message"),
+    [
+        ("yes", "predictions.favourable_outcome: a boolean is ambiguous here: quote the value"),
+        ("[1]", "predictions.favourable_outcome: expected the value as a string or a number"),
+    ],
+)
+def test_favourable_outcome_refuses_booleans_and_lists(written: str, message: str) -> None:
+    text = (
+        "version: 1\nproject: {name: x}\npredictions:\n  path: p.csv\n  label_column: y\n"
+        f"  prediction_column: yhat\n  sensitive_columns: [sex]\n  favourable_outcome: {written}\n"
+    )
+    with pytest.raises(SpecError, match=re.escape(f"auditor.yaml:8: {message}")):
+        parse_spec(text, "auditor.yaml")

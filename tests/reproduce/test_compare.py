@@ -121,3 +121,12 @@ def test_inputs_must_be_unchanged_before_anything_runs() -> None:
     assert inputs_changed(original, gone) == (("raw", "a" * 64, "absent or unreadable"),)
     with pytest.raises(UsageError, match="no lineage"):
         inputs_changed(make_record(), same)
+
+
+def test_a_rerun_without_an_exit_code_says_so_in_words() -> None:
+    original = _run({"scores": "b" * 64}, {"auc": 0.8})
+    stopped = original.model_copy(
+        update={"identity": original.identity.model_copy(update={"status": "interrupted", "exit_code": None})}
+    )
+    [difference] = compare(original, stopped, {}).differences
+    assert (difference.original, difference.reproduced) == ("succeeded, exit 0", "interrupted, no exit code")

@@ -3,8 +3,10 @@ read, read but undeclared, written.
 
 Reads of the interpreter's own files (its prefixes and site-packages), of Python
 code, and of the kernel's pseudo-files are counted per place, not listed one by
-one: a training run opens thousands of them and none of them is data. A file
-that belongs to a declared dataset is always listed, wherever it lives.
+one: a training run opens thousands of them and none of them is data. So are a
+tool's own files, read or written (internals.py: `.git/`, `.dvc/`, `.gitignore`,
+`~/.gitconfig`, caches, temporary files). A file that belongs to a declared
+dataset is always listed, wherever it lives.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from auditor.capture.observe.internals import Places, internal_place
 from auditor.record.lineage import AccessVerdict, FileAccess, Observation
 
 CODE_SUFFIXES = (".py", ".pyc", ".pyi", ".pyd", ".so", ".pth")
@@ -62,6 +65,7 @@ def classify(
     ignored = [real(p) for p in ignore]
     read_set = {real(p) for p in reads}
     write_set = {real(p) for p in writes}
+    places = Places.here(root)
     summary: Counter[str] = Counter()
     files: list[FileAccess] = []
     read_ids: set[str] = set()
@@ -70,8 +74,9 @@ def classify(
             continue
         dataset = owner(path, declared)
         read, wrote = path in read_set, path in write_set
-        if dataset is None and not wrote:
-            place = _summary_place(path, prefixes)
+        if dataset is None:
+            place = None if wrote else _summary_place(path, prefixes)
+            place = place or internal_place(path, places, written=wrote)
             if place is not None:
                 summary[place] += 1
                 continue

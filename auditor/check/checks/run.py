@@ -12,6 +12,7 @@ from auditor.record.base import Frozen
 from auditor.record.findings import JsonScalar, Verdict
 from auditor.record.model_card import ModelCard
 from auditor.record.models import GitSource, Gpus, NotARepository, ReportedSource
+from auditor.text import param_text
 
 
 def _run_succeeded(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list[Verdict]:
@@ -97,7 +98,7 @@ def _seeds_recorded(record: RunRecord, params: SeedParams, _ctx: CheckContext) -
             if pattern.search(key):
                 found[f"{file.path}: {key}"] = value
     if found:
-        shown = "; ".join(f"{where} = {value}" for where, value in found.items())
+        shown = "; ".join(f"{where} = {param_text(value)}" for where, value in found.items())
         return [Verdict(subject="run", outcome="pass", message=f"seeds recorded: {shown}", evidence=found)]
     if record.schema_version == "1.0":
         return [cannot("run", "this record predates logged parameters (schema 1.0)")]

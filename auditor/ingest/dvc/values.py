@@ -36,7 +36,7 @@ def param_value(value: Any) -> ParamValue:
         return value[:MAX_TEXT] if isinstance(value, str) else value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
-    return json.dumps(value, default=str, sort_keys=True)[:MAX_TEXT]
+    return json.dumps(value, default=str, ensure_ascii=False)[:MAX_TEXT]  # file order, as DVC shows it
 
 
 def display(value: Any) -> str:

@@ -50,7 +50,7 @@ from auditor.render.dossier.views_fairness import FairnessView
 from auditor.render.dossier.views_verdict import VerdictPage
 from auditor.render.times import run_times, span
 from auditor.store.signoffs import SignOffStatus
-from auditor.text import clip
+from auditor.text import clip, param_text
 from auditor.vocabulary import SEVERITY_ORDER
 
 VERDICT_TEXT = {
@@ -194,7 +194,7 @@ def build_dossier(
         clauses=tuple(ClauseView(c.pack, c.id, c.title, c.status, c.rules, c.outside_run) for c in report.clauses),
         annex_iv=annex_iv(record, report, signoffs),
         reproducibility=_reproducibility(record, report),
-        params=tuple(Item(k, repr(v) if isinstance(v, str) else str(v), mono=True) for k, v in params),
+        params=tuple(Item(k, param_text(v), mono=True) for k, v in params),
         params_note=params_note,
         metrics=tuple((m.name, f"{m.value:.6g}", "" if m.step is None else str(m.step)) for m in metrics),
         metrics_note=metrics_note,

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 
 from markupsafe import Markup
 
+from auditor.capture.observe.internals import TOOL_PLACES
 from auditor.capture.redact import clean_url
 from auditor.check.report import CheckReport
 from auditor.record import Missing
@@ -75,9 +76,16 @@ def access(lineage: Lineage | Missing | None) -> tuple[tuple[Item, ...], tuple[s
         Item("Method", f"{method} ({observed.processes} processes)"),
         Item("Project files", f"{reads} read, {writes} written, {len(undeclared)} read without being declared"),
         Item("Declared but never read", ", ".join(observed.declared_unread) or "none"),
-        Item("Environment reads", f"{sum(observed.environment_reads.values())} files under the interpreter's prefixes"),
+        Item("Environment reads", _environment_reads(observed.environment_reads)),
     )
     return items, undeclared
+
+
+def _environment_reads(places: dict[str, int]) -> str:
+    """The interpreter's files, and (counted apart) a tool's own files: `.git/`, `.dvc/`, caches, temporary files."""
+    tools = sum(n for place, n in places.items() if place.startswith(TOOL_PLACES))
+    text = f"{sum(places.values()) - tools} files under the interpreter's prefixes"
+    return text + (f"; {tools} tool, cache and temporary files (.git, .dvc, ...)" if tools else "")
 
 
 def datasets(lineage: Lineage | Missing | None, report: CheckReport) -> tuple[DatasetView, ...]:

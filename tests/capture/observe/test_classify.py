@@ -74,8 +74,8 @@ def test_read_write_files_count_as_read_when_they_existed_before(tmp_path: Path)
     (tmp_path / "extra.csv").write_text("x")
     (tmp_path / "declared.csv").write_text("x")
     observation = classify(
-        reads=[str(tmp_path / "extra.csv"), str(tmp_path / "declared.csv"), str(tmp_path / "scratch.tmp")],
-        writes=[str(tmp_path / "extra.csv"), str(tmp_path / "declared.csv"), str(tmp_path / "scratch.tmp")],
+        reads=[str(tmp_path / "extra.csv"), str(tmp_path / "declared.csv"), str(tmp_path / "scratch.out")],
+        writes=[str(tmp_path / "extra.csv"), str(tmp_path / "declared.csv"), str(tmp_path / "scratch.out")],
         declared=[Declared("d", "input", tmp_path / "declared.csv")],
         project_root=tmp_path,
         environment_prefixes=[],
@@ -88,6 +88,6 @@ def test_read_write_files_count_as_read_when_they_existed_before(tmp_path: Path)
     assert verdicts == {
         "declared.csv": ("written", "declared_read"),
         "extra.csv": ("written", "undeclared_read"),
-        "scratch.tmp": ("written",),
+        "scratch.out": ("written",),
     }
     assert observation.declared_unread == ()
