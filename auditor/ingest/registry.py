@@ -1,7 +1,8 @@
 """The ingesters, listed once; everything `auditor ingest` says and checks about kinds derives
 from this list: the KIND choices and help, detection from the source's shape, which options fit
 which kind. `ingest` reads every run before writing any, then writes each record atomically; an
-earlier ingest of the same run is reported, not duplicated.
+earlier ingest of the same run with the same evidence is reported, not duplicated, and one whose
+evidence differs is kept: the new record links it (`links.reingests`).
 
 Light on purpose (the CLI builds its help from it): readers, records and the store are imported
 when a source is read."""
@@ -46,6 +47,7 @@ class Outcome:
     source_run_id: str | None
     new: bool
     notes: tuple[str, ...]
+    reingests: str | None = None  # the earlier ingest of the same source run this new record re-reads
 
 
 def _either(words: list[str], conjunction: str) -> str:
@@ -135,7 +137,8 @@ def read(kind: str, source: str, options: Options | None = None) -> list[Ingeste
 
 def ingest(kind: str | None, source: str, store: RunStore, options: Options | None = None) -> list[Outcome]:
     from auditor.ingest.ingested import build_record
-    from auditor.ingest.store import commit, existing_ingests
+    from auditor.ingest.store import cleaned, commit, evidence_digest, existing_ingests, latest
+    from auditor.record.models import Links
 
     chosen = kind or detect(source)
     runs = read(chosen, canonical(source), options)
@@ -144,10 +147,24 @@ def ingest(kind: str | None, source: str, store: RunStore, options: Options | No
     with store.locked():  # look and commit as one step: two ingests of one source must not both find a run new
         earlier = existing_ingests(store)
         for run, record in zip(runs, records, strict=True):
-            existing = earlier.get((record.origin.tool or "", record.origin.source_uri or "", run.source_run_id))
-            if existing is not None:
-                out.append(Outcome(existing, run.source_run_id, new=False, notes=run.notes))
-                continue
+            key = (record.origin.tool or "", record.origin.source_uri or "", run.source_run_id)
+            before = earlier.get(key, [])
+            reingests = None
+            if before:
+                digest = evidence_digest(cleaned(record).model_dump(mode="json"))
+                same = next((e for e in before if e.digest == digest), None)
+                if same is not None:
+                    said = f"already ingested, unchanged: the evidence read now is what {same.run_id} holds"
+                    out.append(Outcome(same.run_id, run.source_run_id, new=False, notes=(*run.notes, said)))
+                    continue
+                reingests = latest(before).run_id
+                record = record.model_copy(update={"links": Links(reingests=reingests)})
+                said = (
+                    f"re-ingested with new evidence: {reingests} read this source run before and differs; "
+                    "the new record links it (links.reingests), both are kept"
+                )
+                out.append(Outcome(record.identity.run_id, run.source_run_id, True, (*run.notes, said), reingests))
+            else:
+                out.append(Outcome(record.identity.run_id, run.source_run_id, True, run.notes))
             commit(store, record)
-            out.append(Outcome(record.identity.run_id, run.source_run_id, new=True, notes=run.notes))
     return out

@@ -1,0 +1,191 @@
+"""A DVC project with history (tests/ingest/dvc_history.py), read from a fresh clone: run times
+from the commits, `.dvc` files and imports as stages and datasets, `artifacts:` as models,
+.dvcignore, --rehash telling absent data from changed data, the declared requirements."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auditor.ingest.dvc.reader import read
+from auditor.ingest.ingested import build_record
+from auditor.record.lineage import ContentHash, IdentityHint
+from auditor.record.models import DeclaredRequirements
+from tests.ingest.dvc_history import DATES, History, at, clone, git_at, history
+from tests.ingest.test_dvc import dot_edges, dvc, only, stage_graph
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> History:
+    return history(tmp_path_factory)
+
+
+@pytest.fixture
+def fresh(built: History, tmp_path: Path) -> Path:
+    return clone(built, tmp_path / "churn")
+
+
+def test_times_are_the_commit_dates_not_todays(fresh: Path) -> None:
+    run = only(read(fresh))
+    assert run.time_basis == "git_commit"
+    assert run.started_at == at(DATES["add"])  # data/raw.csv.dvc, the oldest stage result
+    assert run.ended_at == at(DATES["retrain"])  # train's entry, changed by the last `dvc repro`
+    assert run.time_note is not None
+    commits = git_at(fresh, DATES["add"], "log", "--format=%h %s").splitlines()
+    retrain = next(line.split()[0] for line in commits if line.endswith("retrain"))
+    pipeline = next(line.split()[0] for line in commits if line.endswith("pipeline"))
+    assert f"dvc.lock last changed by {retrain} on 2021-05-20 16:45 UTC (stage train)" in run.time_note
+    assert f"dvc.lock last changed by {pipeline} on 2021-03-04 11:15 UTC (stage prepare)" in run.time_note
+    assert "data/labels.csv.dvc last changed by" in run.time_note and "2021-02-15" in run.time_note
+    steps = {s.name: s for s in run.steps}
+    assert steps["prepare"].annotations["dvc.committed"] == f"committed in {pipeline} on 2021-03-04 11:15 UTC"
+    assert "2021-01-10" in steps["data/raw.csv.dvc"].annotations["dvc.committed"]
+    record = build_record(run)
+    assert record.identity.time_basis == "git_commit" and record.resources.wall_s is None
+    assert not any("approximations" in note for note in run.notes)
+
+
+def test_an_uncommitted_repro_is_said(fresh: Path, built: History) -> None:
+    dvc(fresh, "pull", "-q")
+    (fresh / "params.yaml").write_text("train:\n  epochs: 9\n")
+    dvc(fresh, "repro", "-q")
+    run = only(read(fresh))
+    assert run.time_basis == "git_commit"
+    assert run.time_note is not None and "uncommitted changes: stage train ran after the last commit" in run.time_note
+    assert run.ended_at == at(DATES["pipeline"])  # the latest stage git can date
+    steps = {s.name: s for s in run.steps}
+    assert steps["train"].annotations["dvc.committed"].startswith("not committed")
+
+
+def test_without_git_history_file_times_are_labelled(built: History, tmp_path: Path) -> None:
+    work = tmp_path / "nogit"
+    shutil.copytree(built.project, work, ignore=shutil.ignore_patterns(".git"))
+    run = only(read(work))
+    assert run.time_basis == "file_mtime"
+    assert run.time_note is not None and "not a git repository" in run.time_note
+    assert "file modification times only" in run.time_note
+    fresh_lock = tmp_path / "uncommitted"
+    shutil.copytree(built.project, fresh_lock)
+    git_at(fresh_lock, DATES["add"], "rm", "-q", "--cached", "dvc.lock")
+    git_at(fresh_lock, "2021-06-01T00:00:00+00:00", "commit", "-q", "-m", "untrack the lock")
+    run = only(read(fresh_lock))
+    assert any("dvc.lock is not committed to git" in note for note in run.notes)
+    assert run.time_basis == "git_commit"  # the .dvc files are still dated by their commits
+    assert run.ended_at == at(DATES["import"])
+
+
+def test_stages_match_dvc_dag_with_the_dvc_files(fresh: Path, built: History) -> None:
+    record = build_record(only(read(fresh)))
+    ours = stage_graph(record.lineage.graph)  # type: ignore[union-attr]
+    theirs = dot_edges((built.project.parent / "dag.dot").read_text())
+    assert theirs[0] == {"data/raw.csv.dvc", "data/labels.csv.dvc", "prepare", "train"}
+    assert ours == theirs
+    assert ours == dot_edges(dvc(fresh, "dag", "--dot"))  # the clone's own view agrees
+
+
+def test_added_and_imported_data_are_inputs_with_their_source(fresh: Path, built: History) -> None:
+    run = only(read(fresh))
+    datasets = {d.path: d for d in run.datasets}
+    raw, labels = datasets["data/raw.csv"], datasets["data/labels.csv"]
+    assert raw.role == "input" and raw.annotations["dvc.tracked_by"] == "data/raw.csv.dvc"
+    recorded = yaml.safe_load((fresh / "data" / "raw.csv.dvc").read_text())["outs"][0]["md5"]
+    assert isinstance(raw.before, IdentityHint) and raw.before.value == recorded
+    assert raw.annotations["dvc.artifact"] == "raw-data"  # an artifact of type dataset stays a dataset
+    assert raw.datasheet.description == "Customer table exported from the CRM"
+    entry = yaml.safe_load((fresh / "data" / "labels.csv.dvc").read_text())["deps"][0]
+    assert labels.role == "input"
+    assert labels.annotations["dvc.import.url"] == str(built.other) == entry["repo"]["url"]
+    assert labels.annotations["dvc.import.path"] == "data/labels.csv"
+    assert labels.annotations["dvc.import.rev_lock"] == entry["repo"]["rev_lock"]
+    assert entry["repo"]["rev_lock"] == git_at(built.other, DATES["add"], "rev-parse", "HEAD")
+    assert "dvc.import.rev" not in labels.annotations  # none was asked for
+    assert labels.datasheet.source is not None and entry["repo"]["rev_lock"] in labels.datasheet.source
+
+
+def test_an_import_with_a_revision_and_credentials_in_its_url(fresh: Path) -> None:
+    path = fresh / "data" / "labels.csv.dvc"
+    data = yaml.safe_load(path.read_text())
+    data["deps"][0]["repo"].update(url="https://bob:s3cret@example.com/org/registry.git", rev="v1.2")
+    path.write_text(yaml.safe_dump(data))
+    labels = next(d for d in only(read(fresh)).datasets if d.path == "data/labels.csv")
+    assert labels.annotations["dvc.import.url"] == "https://example.com/org/registry.git"
+    assert labels.annotations["dvc.import.rev"] == "v1.2"
+    assert "s3cret" not in json.dumps(labels.model_dump(mode="json"))
+
+
+def test_artifacts_are_models_as_dvc_reads_them(fresh: Path, built: History) -> None:
+    theirs = json.loads((built.project.parent / "artifacts.json").read_text())
+    run = only(read(fresh))
+    assert [m.id for m in run.models] == [n for n, a in theirs.items() if a["type"] == "model"] == ["churn-model"]
+    model = run.models[0]
+    dvc_model = theirs["churn-model"]
+    assert model.path == dvc_model["path"] == "model.json"
+    assert model.annotations["type"] == dvc_model["type"]
+    assert model.annotations["description"] == dvc_model["desc"]
+    assert model.annotations["labels"] == ", ".join(dvc_model["labels"])
+    assert json.loads(model.annotations["meta"]) == dvc_model["meta"]
+    lock = yaml.safe_load((fresh / "dvc.lock").read_text())
+    outs = {e["path"]: e["md5"] for e in lock["stages"]["train"]["outs"]}
+    assert isinstance(model.after, IdentityHint) and model.after.value == outs["model.json"]
+    steps = {s.name: s for s in run.steps}
+    assert steps["train"].outputs == ("metrics.json", "churn-model")
+    record = build_record(run)
+    assert record.lineage.graph  # type: ignore[union-attr]
+    card = record.model_card
+    assert card is not None and [m.description for m in card.models] == ["Predicts which customers leave"]
+    assert not any("recorded no model" in note for note in card.notes)
+
+
+def test_rehash_on_a_fresh_clone_calls_the_data_absent_not_changed(fresh: Path) -> None:
+    run = only(read(fresh, rehash=True))
+    absent = sorted(n.split(": ", 1)[1] for n in run.notes if n.startswith("absent from the workspace"))
+    assert absent == ["data/labels.csv", "data/prepared", "data/raw.csv", "model.json"]
+    assert not [n for n in run.notes if n.startswith("changed since dvc.lock")]
+    raw = next(d for d in run.datasets if d.path == "data/raw.csv")
+    assert raw.annotations["dvc.workspace"].startswith("absent from the workspace")
+    assert isinstance(raw.before, IdentityHint)  # the hint stays: nothing was hashed
+    script = next(d for d in run.datasets if d.path == "src/prepare.py")  # git-tracked: present
+    assert isinstance(script.before, ContentHash)
+    model = run.models[0]
+    assert model.annotations["dvc.workspace"].startswith("absent from the workspace")
+
+
+def test_rehash_after_pull_honours_dvcignore_and_reports_a_change(fresh: Path) -> None:
+    dvc(fresh, "pull", "-q")
+    (fresh / "data" / "prepared" / "scratch.tmp").write_text("a scratch file DVC ignores\n")
+    run = only(read(fresh, rehash=True))
+    assert not [n for n in run.notes if n.startswith(("changed since", "absent from"))], run.notes
+    prepared = next(d for d in run.datasets if d.path == "data/prepared")
+    assert prepared.annotations["dvc.workspace"].startswith("matches dvc.lock")
+    assert isinstance(prepared.after, ContentHash)
+    (fresh / "data" / "raw.csv").write_text("id,plan,months\n9,free,0\n")
+    run = only(read(fresh, rehash=True))
+    assert [n for n in run.notes if n.startswith(("changed since", "absent from"))] == [
+        "changed since dvc.lock: data/raw.csv"
+    ]
+
+
+def test_dvcignore_hides_pipelines_and_dvc_files(fresh: Path) -> None:
+    (fresh / "scratch").mkdir()
+    (fresh / "scratch" / "dvc.yaml").write_text("stages:\n  junk:\n    cmd: echo\n")
+    (fresh / "scratch" / "x.dvc").write_text("outs:\n- path: x\n  md5: 0123456789abcdef0123456789abcdef\n")
+    (fresh / ".dvcignore").write_text("*.tmp\nscratch/\n")
+    names = {s.name for s in only(read(fresh)).steps}
+    assert names == {"data/raw.csv.dvc", "data/labels.csv.dvc", "prepare", "train"}
+    (fresh / ".dvcignore").write_text("*.tmp\n")
+    assert "scratch/dvc.yaml:junk" in {s.name for s in only(read(fresh)).steps}
+
+
+def test_declared_requirements_from_the_root_and_stage_deps(fresh: Path) -> None:
+    run = only(read(fresh))
+    declared = run.declared
+    assert isinstance(declared, DeclaredRequirements)
+    files = {f.path: f for f in declared.files}
+    assert set(files) == {"requirements.txt", "src/requirements-train.txt"}
+    assert [(p.name, p.version) for p in files["requirements.txt"].pins] == [("pyyaml", "6.0.1"), ("numpy", None)]
+    assert [(p.name, p.version) for p in files["src/requirements-train.txt"].pins] == [("scikit-learn", "1.3.2")]
+    assert any(n.startswith("declared environment:") and "not what was installed" in n for n in run.notes)
