@@ -160,8 +160,8 @@ def ingest(kind: str | None, source: str, store: RunStore, options: Options | No
                 reingests = latest(before).run_id
                 record = record.model_copy(update={"links": Links(reingests=reingests)})
                 said = (
-                    f"re-ingested with new evidence: {reingests} read this source run before and differs; "
-                    "the new record links it (links.reingests), both are kept"
+                    f"re-ingested: what was read now differs from {reingests}, the earlier ingest of this source "
+                    "run; the new record links it (links.reingests), both are kept"
                 )
                 out.append(Outcome(record.identity.run_id, run.source_run_id, True, (*run.notes, said), reingests))
             else:

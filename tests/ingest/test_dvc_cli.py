@@ -69,7 +69,7 @@ def test_rehash_makes_inputs_hashed_and_reports_changes(cli: CliRunner, tmp_path
     again, stdout, stderr = ingest(cli, tmp_path, "dvc", str(work), "--rehash")
     assert stdout.startswith("ingested") and again != run  # same dvc.lock, same source run, new evidence: kept
     assert "auditor: note: changed since dvc.lock: src/train.py" in stderr
-    assert f"auditor: note: re-ingested with new evidence: {run} read this source run before" in stderr
+    assert f"auditor: note: re-ingested: what was read now differs from {run}, the earlier ingest" in stderr
     record = json.loads(cli("show", again, "--store", store, "--json", cwd=tmp_path).stdout)
     assert record["links"]["reingests"] == run
 

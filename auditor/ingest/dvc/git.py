@@ -1,12 +1,13 @@
 """The commit a DVC repository has checked out, asked of git without running the repository's code.
 
 The repository is untrusted, and so is its `.git/config`: git runs commands named there
-(`core.fsmonitor` on every `git status`, filter drivers' `clean` / `process` on files that
-`.gitattributes` gives a `filter=`, hooks when the index is written, transports and `ssh`
-when a partial clone fetches a missing object). So every call here overrides those keys on
-the command line (which takes precedence over every config file), writes nothing (no
-optional locks, so no index refresh and no hook), skips submodules (each has a config of its
-own), allows no transport at all, and reads no system config nor the caller's GIT_* variables.
+(`core.fsmonitor` on every `git status`, `gpg.program` when `git log` shows signatures, filter
+drivers' `clean` / `process` on files that `.gitattributes` gives a `filter=`, hooks when the
+index is written, transports and `ssh` when a partial clone fetches a missing object). So
+every call here overrides those keys on the command line (which takes precedence over every
+config file), writes nothing (no optional locks, so no index refresh and no hook), skips
+submodules (each has a config of its own), allows no transport at all, and reads no system
+config nor the caller's GIT_* variables.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ SAFE_CONFIG = (
     "core.sshCommand=false",
     "core.pager=cat",
     "core.alternateRefsCommand=false",
+    "log.showSignature=false",  # else `git log` runs gpg.program, a command the repository's config may name
+    "gpg.program=false",
 )
 FILTER_KEYS = ("clean", "smudge", "process")
 FILTERS_NOTE = (
