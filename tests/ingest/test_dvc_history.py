@@ -13,6 +13,7 @@ import yaml
 
 from auditor.ingest.dvc.reader import read
 from auditor.ingest.ingested import build_record
+from auditor.record.base import Missing
 from auditor.record.lineage import ContentHash, IdentityHint
 from auditor.record.models import DeclaredRequirements
 from tests.ingest.dvc_history import DATES, History, at, clone, git_at, history
@@ -138,6 +139,14 @@ def test_artifacts_are_models_as_dvc_reads_them(fresh: Path, built: History) -> 
     card = record.model_card
     assert card is not None and [m.description for m in card.models] == ["Predicts which customers leave"]
     assert not any("recorded no model" in note for note in card.notes)
+    assert isinstance(card.models[0].file, Missing) and "absent from the workspace" in card.models[0].file.reason
+    dvc(fresh, "pull", "-q")
+    inspected = build_record(only(read(fresh))).model_card.models[0].file  # type: ignore[union-attr]
+    assert isinstance(inspected, Missing) and "a JSON file" in inspected.reason  # the file was read
+    (fresh / "model.json").write_text("{}")
+    inspected = build_record(only(read(fresh))).model_card.models[0].file  # type: ignore[union-attr]
+    assert isinstance(inspected, Missing)
+    assert inspected.reason == "not read: the file changed since dvc.lock recorded it"
 
 
 def test_rehash_on_a_fresh_clone_calls_the_data_absent_not_changed(fresh: Path) -> None:

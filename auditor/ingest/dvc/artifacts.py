@@ -10,12 +10,23 @@ of another type (`dataset`...) stays a dataset, annotated with what the entry sa
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
+from auditor.capture.model.inspect import inspect_model
+from auditor.capture.model.unpickle import ModelFileError
+from auditor.files import UntrustedFileError, read_regular_file
+from auditor.ingest.dvc.files import within
 from auditor.ingest.dvc.lineage import Graph, is_local
+from auditor.ingest.dvc.md5 import md5_bytes
 from auditor.ingest.dvc.pipeline import Pipeline
 from auditor.ingest.ingested import not_captured
-from auditor.record.lineage import ModelArtifact, Step
+from auditor.record.base import Missing
+from auditor.record.lineage import ContentHash, IdentityHint, ModelArtifact, Step
+from auditor.record.model_card import InspectedModel
 
 MODEL_TYPES = ("model", None)
+MAX_MODEL_BYTES = 512 * 1024 * 1024
 
 
 def models_from(pipelines: list[Pipeline], graph: Graph) -> list[ModelArtifact]:
@@ -70,3 +81,38 @@ def _renamed(step: Step, renamed: dict[str, str]) -> Step:
             "outputs": tuple(renamed.get(i, i) for i in step.outputs),
         }
     )
+
+
+def inspect_models(repo: Path, models: list[ModelArtifact]) -> dict[str, InspectedModel | Missing]:
+    """What each model file says (a scikit-learn pickle, read without executing it), for the model
+    card; only a file whose bytes are the ones the pipeline recorded (DVC's MD5, or the SHA-256
+    `--rehash` took after checking it) is read: another version would describe another model."""
+    return {model.id: _inspect(repo, model) for model in models}
+
+
+def _inspect(repo: Path, model: ModelArtifact) -> InspectedModel | Missing:
+    path = repo / model.path
+    if not is_local(model.path) or not within(repo, path):
+        return Missing(reason="not read: not a file inside the repository")
+    if not path.exists():
+        return Missing(reason="not read: absent from the workspace (`dvc pull` fetches it)")
+    if not path.is_file():
+        return Missing(reason="not read: a folder, not one model file")
+    try:
+        data = read_regular_file(path, MAX_MODEL_BYTES)
+    except UntrustedFileError as exc:
+        return Missing(reason=f"could not read the model file: {exc.why}")
+    except OSError as exc:
+        return Missing(reason=f"could not read the model file: {exc.strerror or exc}")
+    recorded = model.after
+    if isinstance(recorded, IdentityHint) and recorded.algorithm in ("md5", "md5-legacy"):
+        if md5_bytes(data, legacy=recorded.algorithm == "md5-legacy") != recorded.value:
+            return Missing(reason="not read: the file changed since dvc.lock recorded it")
+    elif not isinstance(recorded, ContentHash):
+        return Missing(reason="not read: dvc.lock records no MD5 to check the file against")
+    elif hashlib.sha256(data).hexdigest() != recorded.sha256:
+        return Missing(reason="not read: the file changed since it was hashed")
+    try:
+        return inspect_model(data, model.path)
+    except ModelFileError as exc:
+        return Missing(reason=str(exc))

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from auditor.errors import IngestError
 from auditor.ingest.dvc import TOOL
-from auditor.ingest.dvc.artifacts import models_from
+from auditor.ingest.dvc.artifacts import inspect_models, models_from
 from auditor.ingest.dvc.code import CodeCheck
 from auditor.ingest.dvc.dvcfile import as_inputs, read_dvcfile
 from auditor.ingest.dvc.files import MAX_PIPELINE_BYTES, find_pipelines, read_bytes
@@ -99,6 +99,7 @@ def read(repo: Path, *, rehash: bool = False) -> list[Ingested]:
             datasets=tuple(graph.datasets.values()),
             steps=tuple(steps),
             models=tuple(models),
+            inspected_models=inspect_models(repo, models),
             params=params,
             metrics=metrics,
             notes=tuple(notes),
