@@ -198,3 +198,17 @@ def test_declared_requirements_from_the_root_and_stage_deps(fresh: Path) -> None
     assert [(p.name, p.version) for p in files["requirements.txt"].pins] == [("pyyaml", "6.0.1"), ("numpy", None)]
     assert [(p.name, p.version) for p in files["src/requirements-train.txt"].pins] == [("scikit-learn", "1.3.2")]
     assert any(n.startswith("declared environment:") and "not what was installed" in n for n in run.notes)
+
+
+def test_import_url_keeps_where_the_data_came_from(fresh: Path, tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    source.write_text("id,score\n1,0.5\n")
+    dvc(fresh, "import-url", "-q", str(source), "data/export.csv")
+    run = only(read(fresh))
+    datasets = {d.path: d for d in run.datasets}
+    imported = datasets["data/export.csv"]
+    assert imported.role == "input" and imported.annotations["dvc.import_url"] == str(source)
+    assert imported.datasheet.source == f"dvc import-url of {source}"
+    assert datasets[str(source)].role == "input"  # the URL itself, with the MD5 DVC recorded for it
+    assert "data/export.csv.dvc" in {s.name for s in run.steps}
+    assert stage_graph(build_record(run).lineage.graph) == dot_edges(dvc(fresh, "dag", "--dot"))  # type: ignore[union-attr]

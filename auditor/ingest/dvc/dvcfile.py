@@ -6,7 +6,7 @@ from. So each is read into a one-stage `Pipeline` whose lock is the file itself,
 is built as for dvc.yaml. What is added or imported is the pipeline's source data: its role is
 "input" (`as_inputs`), and an import keeps its source repository (credentials removed), the
 path in it, the revision asked for and the commit DVC locked (`rev_lock`), in annotations and in
-the datasheet's source.
+the datasheet's source; `dvc import-url` keeps its URL (a dataset of its own too, as in `dvc dag`).
 """
 
 from __future__ import annotations
@@ -144,6 +144,11 @@ def as_inputs(graph: Graph, files: list[DvcFile]) -> None:
                     sheet = sheet.model_copy(
                         update={"source": f"dvc import of {source.path} from {source.url} ({at}{locked})"}
                     )
+            elif found.pipeline.lock and (deps := found.pipeline.lock.stages[KEY].deps):
+                url = location(stage.wdir, deps[0].path)  # `dvc import-url`: a URL or an absolute path
+                notes["dvc.import_url"] = url
+                if not sheet.source:
+                    sheet = sheet.model_copy(update={"source": f"dvc import-url of {url}"})
             else:
                 notes["dvc.added"] = "true"
             recorded = dataset.before if isinstance(dataset.before, IdentityHint) else dataset.after
