@@ -34,6 +34,7 @@ def rehash(graph: Graph, repo: Path, now: datetime, ignored: Ignored | None = No
     found_paths = Rehashed()
     changed = found_paths.changed
     matched: dict[str, Dataset] = {}
+    counted: dict[str, int] = {}  # files DVC's hash covers, .dvcignore applied
     for key, dataset in graph.datasets.items():
         slots = [slot for slot in (dataset.before, dataset.after) if isinstance(slot, IdentityHint) and _md5_hint(slot)]
         if not is_local(key):
@@ -72,13 +73,17 @@ def rehash(graph: Graph, repo: Path, now: datetime, ignored: Ignored | None = No
                 _annotate(graph, key, f"changed since dvc.lock ({shown})")
             else:
                 matched[key] = dataset
+                counted[key] = len(next(iter(now_md5.values())).files)
     if matched:
         hashes = hash_paths([repo / key for key in matched], display_root=repo, cache=None, now=now, progress=False)
         for (key, dataset), content in zip(matched.items(), hashes, strict=True):
             if isinstance(content, ContentHash):
                 update = {slot: content for slot in ("before", "after") if _md5_hint(getattr(dataset, slot))}
                 graph.datasets[key] = dataset.model_copy(update=update)
-                _annotate(graph, key, "matches dvc.lock (DVC's MD5 recomputed); SHA-256 taken at ingest")
+                extra = len(content.files) - counted[key]
+                files = f"{extra} more file{'s' if extra > 1 else ''}"
+                also = f" (it also covers {files} that .dvcignore leaves out of DVC's MD5)" if extra > 0 else ""
+                _annotate(graph, key, f"matches dvc.lock (DVC's MD5 recomputed); SHA-256 taken at ingest{also}")
             else:
                 _annotate(
                     graph, key, f"matches dvc.lock, but SHA-256 not taken: {getattr(content, 'reason', 'absent')}"
