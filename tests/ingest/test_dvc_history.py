@@ -213,3 +213,20 @@ def test_import_url_keeps_where_the_data_came_from(fresh: Path, tmp_path: Path) 
     assert datasets[str(source)].role == "input"  # the URL itself, with the MD5 DVC recorded for it
     assert "data/export.csv.dvc" in {s.name for s in run.steps}
     assert stage_graph(build_record(run).lineage.graph) == dot_edges(dvc(fresh, "dag", "--dot"))  # type: ignore[union-attr]
+
+
+def test_the_history_walk_is_bounded_and_batches_agree(fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.ingest.dvc import history as walk
+
+    whole = only(read(fresh))
+    monkeypatch.setattr(walk, "BATCH", 1)  # one version per git process: the same answer
+    one_by_one = only(read(fresh))
+    assert (one_by_one.started_at, one_by_one.ended_at, one_by_one.time_note) == (
+        whole.started_at,
+        whole.ended_at,
+        whole.time_note,
+    )
+    monkeypatch.setattr(walk, "MAX_COMMITS", 1)  # only the retrain commit: both may be older
+    bounded = only(read(fresh))
+    said = "times: dvc.lock: only the last 1 commits were read: stages prepare, train may have been committed earlier"
+    assert said in bounded.notes

@@ -89,6 +89,12 @@ def filter_overrides(repo: Path) -> list[str] | None:
 
 def run_git(repo: Path, *args: str, limit: int = 4096) -> str | None:
     """git's output (stripped, at most `limit` characters), or None when it fails or takes too long."""
+    out = git_bytes(repo, *args)
+    return None if out is None else out.decode("utf-8", "replace").strip()[:limit]
+
+
+def git_bytes(repo: Path, *args: str, given: bytes | None = None) -> bytes | None:
+    """git's raw output, `given` on its standard input; None when it fails or takes too long."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     env |= {
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -105,7 +111,7 @@ def run_git(repo: Path, *args: str, limit: int = 4096) -> str | None:
             ["git", "--no-pager", *options, *args],
             cwd=repo,
             capture_output=True,
-            stdin=subprocess.DEVNULL,
+            input=given if given is not None else b"",
             timeout=GIT_TIMEOUT_S,
             env=env,
             check=False,
@@ -114,4 +120,4 @@ def run_git(repo: Path, *args: str, limit: int = 4096) -> str | None:
         return None
     if done.returncode != 0:
         return None
-    return done.stdout.decode("utf-8", "replace").strip()[:limit]
+    return done.stdout
