@@ -230,3 +230,13 @@ def test_the_history_walk_is_bounded_and_batches_agree(fresh: Path, monkeypatch:
     bounded = only(read(fresh))
     said = "times: dvc.lock: only the last 1 commits were read: stages prepare, train may have been committed earlier"
     assert said in bounded.notes
+
+
+def test_many_dvc_files_are_dated_up_to_a_bound(fresh: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditor.ingest.dvc import history as walk
+
+    monkeypatch.setattr(walk, "MAX_FILES", 2)  # dvc.lock first, then data/labels.csv.dvc; not data/raw.csv.dvc
+    run = only(read(fresh))
+    assert "times: only the first 2 of 3 lock and .dvc files were dated from git" in " ".join(run.notes)
+    assert run.started_at == at(DATES["import"]) and run.ended_at == at(DATES["retrain"])
+    assert "dvc.committed" not in {s.name: s for s in run.steps}["data/raw.csv.dvc"].annotations

@@ -21,7 +21,7 @@ from auditor.errors import IngestError
 from auditor.ingest.dvc.files import MAX_PIPELINE_BYTES, read_bytes
 from auditor.ingest.dvc.lineage import Graph, location
 from auditor.ingest.dvc.lock import Entry, Lock, LockStage, _entries
-from auditor.ingest.dvc.pipeline import OutDef, Pipeline, StageDef, join
+from auditor.ingest.dvc.pipeline import OutDef, Pipeline, StageBudget, StageDef, join
 from auditor.ingest.safe_yaml import load_yaml
 from auditor.record.lineage import IdentityHint
 
@@ -45,9 +45,11 @@ class DvcFile:
     imported: Import | None
 
 
-def read_dvcfile(path: Path, repo: Path) -> DvcFile:
+def read_dvcfile(path: Path, repo: Path, budget: StageBudget) -> DvcFile:
+    """One .dvc file; `budget` counts it among the repository's stages."""
     label = path.relative_to(repo).as_posix()
     shown = str(path)
+    budget.take(shown, "outs")
     data = load_yaml(read_bytes(path, shown, MAX_PIPELINE_BYTES), shown)
     if not isinstance(data, dict):
         raise IngestError(shown, None, "expected a mapping with `outs:` (a .dvc file)")

@@ -33,6 +33,7 @@ MAX_COMMITS = 500
 BATCH = 32  # versions read by one git process
 BATCH_BYTES = 16 << 20  # fewer at a time when the lock file is large
 MAX_SHOWN = 8
+MAX_FILES = 200  # lock and .dvc files dated, dvc.lock files first
 SEP = "\x1f"
 
 
@@ -242,7 +243,13 @@ def pipeline_times(repo: Path, pipelines: list[Pipeline]) -> Times:
         for p in pipelines
         if p.lock is not None
     ]
-    dated = date_stages(repo, [f for f in files if f.stages])
+    files = [f for f in files if f.stages]
+    dated = date_stages(repo, files[:MAX_FILES])
+    if len(files) > MAX_FILES and not dated.why_not:
+        dated.notes.append(
+            f"times: only the first {MAX_FILES} of {len(files)} lock and .dvc files were dated from git "
+            "(each takes its own history walk); the others' stages are not"
+        )
     stages = {name: f"committed in {commit.words()}" for name, commit in dated.stages.items()}
     for name in dated.uncommitted:
         stages[name] = "not committed: its result changed after the last commit of its lock file"

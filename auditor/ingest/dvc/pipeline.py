@@ -34,7 +34,9 @@ class StageBudget:
         self.left -= 1
         if self.left < 0:
             raise IngestError(
-                label, where, f"the pipeline defines more than {MAX_STAGES} stages in all (foreach / matrix): refused"
+                label,
+                where,
+                f"the pipeline defines more than {MAX_STAGES} stages in all (foreach / matrix, .dvc files): refused",
             )
 
 

@@ -56,7 +56,7 @@ def read(repo: Path, *, rehash: bool = False) -> list[Ingested]:
         raise IngestError(repo, None, "no dvc.yaml and no .dvc file: not a DVC pipeline (`dvc stage add` writes one)")
     budget = StageBudget()  # one for the whole repository: each dvc.yaml may hold a matrix
     pipelines = [read_pipeline(path, repo, budget) for path in found.pipelines]
-    tracked = [read_dvcfile(path, repo) for path in found.dvcfiles]
+    tracked = [read_dvcfile(path, repo, budget) for path in found.dvcfiles]
     every = pipelines + [t.pipeline for t in tracked]
     notes = [HINTS_NOTE, *found.notes, *(n for p in pipelines for n in p.notes)]
     notes += _legacy_notes(every)
