@@ -137,7 +137,7 @@ def read(kind: str, source: str, options: Options | None = None) -> list[Ingeste
 
 def ingest(kind: str | None, source: str, store: RunStore, options: Options | None = None) -> list[Outcome]:
     from auditor.ingest.ingested import build_record
-    from auditor.ingest.store import cleaned, commit, evidence_digest, existing_ingests, latest
+    from auditor.ingest.store import cleaned, commit, evidence_digest, existing_ingests, latest, stored_digest
     from auditor.record.models import Links
 
     chosen = kind or detect(source)
@@ -152,7 +152,7 @@ def ingest(kind: str | None, source: str, store: RunStore, options: Options | No
             reingests = None
             if before:
                 digest = evidence_digest(cleaned(record).model_dump(mode="json"))
-                same = next((e for e in before if e.digest == digest), None)
+                same = next((e for e in before if stored_digest(store, e.run_id) == digest), None)
                 if same is not None:
                     said = f"already ingested, unchanged: the evidence read now is what {same.run_id} holds"
                     out.append(Outcome(same.run_id, run.source_run_id, new=False, notes=(*run.notes, said)))

@@ -32,7 +32,6 @@ class Earlier:
     """One earlier ingest of a source run."""
 
     run_id: str
-    digest: str  # evidence_digest of its record
     reingests: str | None  # the ingest it re-read, if any
 
 
@@ -58,9 +57,20 @@ def existing_ingests(store: RunStore) -> dict[Key, list[Earlier]]:
         if isinstance(origin, dict) and origin.get("kind") == "ingested" and isinstance(links, dict):
             key = (str(origin.get("tool")), str(origin.get("source_uri")), origin.get("source_run_id"))
             reingests = links.get("reingests")
-            earlier = Earlier(run_id, evidence_digest(data), reingests if isinstance(reingests, str) else None)
+            earlier = Earlier(run_id, reingests if isinstance(reingests, str) else None)
             found.setdefault(key, []).append(earlier)
     return found
+
+
+def stored_digest(store: RunStore, run_id: str) -> str | None:
+    """evidence_digest of a stored record (read again only when a new read matches its source run:
+    digesting every record of a large store on each ingest would double its cost); None when it
+    no longer verifies."""
+    try:
+        data = json.loads(store.verify(run_id))
+    except (InvalidRecordError, EvidenceError, ValueError, RecursionError):
+        return None
+    return evidence_digest(data) if isinstance(data, dict) else None
 
 
 def latest(earlier: list[Earlier]) -> Earlier:
