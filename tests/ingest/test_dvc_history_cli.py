@@ -71,6 +71,7 @@ def test_ingesting_again_keeps_new_evidence_and_says_when_nothing_changed(
     assert "changed since dvc.lock" not in stderr
     assert f"differs from {first}" in stderr
     assert json.loads(show(cli, tmp_path, rehashed, "--json"))["links"]["reingests"] == first
+    assert f"re-reads    {first} (an earlier ingest of this source run)" in show(cli, tmp_path, rehashed)
     what, same, stderr = ingest(cli, tmp_path, str(fresh), "--rehash")
     assert (what, same) == ("already ingested as", rehashed) and "unchanged" in stderr
 
