@@ -240,3 +240,12 @@ def test_many_dvc_files_are_dated_up_to_a_bound(fresh: Path, monkeypatch: pytest
     assert "times: only the first 2 of 3 lock and .dvc files were dated from git" in " ".join(run.notes)
     assert run.started_at == at(DATES["import"]) and run.ended_at == at(DATES["retrain"])
     assert "dvc.committed" not in {s.name: s for s in run.steps}["data/raw.csv.dvc"].annotations
+
+
+def test_a_shallow_clone_says_its_dates_are_upper_bounds(built: History, tmp_path: Path) -> None:
+    shallow = tmp_path / "shallow"
+    git_at(tmp_path, DATES["add"], "clone", "-q", "--depth", "1", f"file://{built.project}", str(shallow))
+    run = only(read(shallow))
+    assert run.time_basis == "git_commit"
+    assert run.started_at == run.ended_at == at(DATES["retrain"])  # the only commit there is
+    assert "times: the git clone is shallow: a stage may have been committed earlier than shown" in run.notes
