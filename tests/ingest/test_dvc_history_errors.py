@@ -122,3 +122,12 @@ def test_no_git_program_falls_back_to_labelled_file_times(built: History, tmp_pa
         os.environ.update(env)
     assert run.time_basis == "file_mtime"
     assert run.time_note is not None and "no git program found" in run.time_note
+
+
+def test_a_symlinked_dvc_file_is_not_read(work: Path) -> None:
+    outside = work.parent / "elsewhere.dvc"
+    outside.write_text("outs:\n- path: secret\n  md5: 0123456789abcdef0123456789abcdef\n")
+    (work / "data" / "linked.dvc").symlink_to(outside)
+    run = only(read(work))
+    assert "data/linked.dvc is a symlink: not read" in run.notes
+    assert "data/linked.dvc" not in {s.name for s in run.steps}

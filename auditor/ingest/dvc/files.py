@@ -125,7 +125,7 @@ def find_pipelines(repo: Path, ignored: Callable[[str, bool], bool] | None = Non
                 found.append(Path(entry.path))
             elif entry.name.endswith(".dvc") and entry.name != ".dvc" and entry.is_file(follow_symlinks=False):
                 dvcfiles.append(Path(entry.path))
-            elif entry.name == "dvc.yaml" and entry.is_symlink():
+            elif (entry.name == "dvc.yaml" or entry.name.endswith(".dvc")) and entry.is_symlink():
                 notes.append(f"{Path(entry.path).relative_to(repo).as_posix()} is a symlink: not read")
         if seen > MAX_WALK_ENTRIES:
             notes.append(f"stopped looking for dvc.yaml files after {MAX_WALK_ENTRIES} entries")
