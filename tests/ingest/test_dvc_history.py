@@ -249,3 +249,32 @@ def test_a_shallow_clone_says_its_dates_are_upper_bounds(built: History, tmp_pat
     assert run.time_basis == "git_commit"
     assert run.started_at == run.ended_at == at(DATES["retrain"])  # the only commit there is
     assert "times: the git clone is shallow: a stage may have been committed earlier than shown" in run.notes
+
+
+FIT = """\
+import pickle
+from sklearn.linear_model import LogisticRegression
+rows = [line.split(",") for line in open("data/raw.csv").read().splitlines()[1:]]
+model = LogisticRegression().fit([[float(r[2])] for r in rows], [r[1] == "pro" for r in rows])
+pickle.dump(model, open("classifier.pkl", "wb"))
+"""
+
+
+def test_a_model_artifact_pickle_is_read_for_the_model_card(fresh: Path) -> None:
+    """A stage (run by DVC with an interpreter that has scikit-learn) writes a real pickle."""
+    import sys
+
+    dvc(fresh, "pull", "-q")
+    (fresh / "src" / "fit.py").write_text(FIT)
+    command = f"{sys.executable} src/fit.py"
+    dvc(fresh, "stage", "add", "-q", "-n", "fit", "-d", "data/raw.csv", "-o", "classifier.pkl", command)
+    text = (fresh / "dvc.yaml").read_text()
+    text = text.replace("artifacts:\n", "artifacts:\n  classifier:\n    path: classifier.pkl\n    type: model\n", 1)
+    (fresh / "dvc.yaml").write_text(text)
+    dvc(fresh, "repro", "-q", "fit")
+    record = build_record(only(read(fresh)))
+    cards = {m.id: m for m in record.model_card.models}  # type: ignore[union-attr]
+    found = cards["classifier"].file
+    assert not isinstance(found, Missing), found
+    assert found.class_name == "LogisticRegression" and found.library == "scikit-learn"
+    assert cards["classifier"].type is not None and cards["classifier"].type.value == "LogisticRegression"
