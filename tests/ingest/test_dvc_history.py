@@ -278,3 +278,19 @@ def test_a_model_artifact_pickle_is_read_for_the_model_card(fresh: Path) -> None
     assert not isinstance(found, Missing), found
     assert found.class_name == "LogisticRegression" and found.library == "scikit-learn"
     assert cards["classifier"].type is not None and cards["classifier"].type.value == "LogisticRegression"
+
+
+def test_artifacts_of_a_dvc_yaml_in_a_folder_are_relative_to_it(fresh: Path) -> None:
+    (fresh / "sub").mkdir()
+    (fresh / "sub" / "dvc.yaml").write_text(
+        "artifacts:\n  ranker:\n    path: ranker.json\n    type: model\n    desc: ranks\n"
+        "  notes:\n    path: notes.md\n    type: doc\n"
+        "stages:\n  rank:\n    cmd: echo {} > ranker.json\n    outs: [ranker.json]\n"
+    )
+    run = only(read(fresh))
+    models = {m.id: m for m in run.models}
+    assert set(models) == {"churn-model", "ranker"}
+    assert models["ranker"].path == "sub/ranker.json" and models["ranker"].annotations["description"] == "ranks"
+    assert {s.name: s for s in run.steps}["sub/dvc.yaml:rank"].outputs == ("ranker",)
+    assert models["ranker"].annotations["dvc.artifact.dvc.yaml"] == "sub/dvc.yaml"
+    assert "notes" not in models  # a `doc` artifact no stage uses is neither a model nor a dataset

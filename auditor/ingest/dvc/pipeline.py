@@ -112,7 +112,7 @@ def read_pipeline(dvc_yaml: Path, repo: Path, budget: StageBudget | None = None)
         params=_paths(data.get("params"), shown, "params"),
         lock=lock,
         notes=tuple(notes),
-        artifacts=read_artifacts(data.get("artifacts"), folder, shown),
+        artifacts=read_artifacts(data.get("artifacts"), folder, shown, label),
     )
 
 
@@ -127,8 +127,9 @@ class Artifact:
     meta: str | None  # JSON of the `meta:` mapping, keys sorted
 
 
-def read_artifacts(data: Any, folder: str, label: str) -> tuple[Artifact, ...]:
-    """`artifacts:` of one dvc.yaml (`data` is its value); errors name the file and the field."""
+def read_artifacts(data: Any, folder: str, label: str, pipeline: str) -> tuple[Artifact, ...]:
+    """`artifacts:` of one dvc.yaml (`data` is its value, `pipeline` its repo-relative path);
+    errors name the file (`label`, as the user can open it) and the field."""
     if data is None:
         return ()
     if not isinstance(data, dict):
@@ -157,7 +158,7 @@ def read_artifacts(data: Any, folder: str, label: str) -> tuple[Artifact, ...]:
             Artifact(
                 name=name[:200],
                 path=path if "://" in path else join(folder, path),
-                label=label,
+                label=pipeline,
                 type=kind,
                 desc=desc[:MAX_ARTIFACT_TEXT] if desc else None,
                 labels=tuple(str(item)[:200] for item in labels),
