@@ -53,6 +53,12 @@ def test_a_fresh_clone_is_dated_by_its_commits(cli: CliRunner, tmp_path: Path, b
     assert len(record["lineage"]["steps"]) == 4 and [m["id"] for m in record["lineage"]["models"]] == ["churn-model"]
     declared = record["environment"]["declared"]
     assert [f["path"] for f in declared["files"]] == ["requirements.txt", "src/requirements-train.txt"]
+    checked = cli("check", run, "--store", str(tmp_path / "store"), cwd=tmp_path)
+    assert checked.returncode in (1, 3), checked.stdout + checked.stderr  # never 0: DVC leaves gaps
+    done = cli("report", run, "--store", str(tmp_path / "store"), "-o", str(tmp_path / "dossier"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    html = (tmp_path / "dossier" / "dossier.html").read_text()
+    assert "2021-05-20" in html and "Predicts which customers leave" in html and "dvc import of data/labels.csv" in html
 
 
 def test_ingesting_again_keeps_new_evidence_and_says_when_nothing_changed(
