@@ -219,6 +219,9 @@ def test_the_history_walk_is_bounded_and_batches_agree(fresh: Path, monkeypatch:
     from auditor.ingest.dvc import history as walk
 
     whole = only(read(fresh))
+    lock = walk.LockFile("dvc.lock", {"prepare": "prepare", "train": "train"})
+    blocks = walk._blocks((fresh / "dvc.lock").read_bytes(), lock)  # the fast path reads DVC's own layout
+    assert blocks is not None and set(blocks) == {"prepare", "train"}
     monkeypatch.setattr(walk, "BATCH", 1)  # one version per git process: the same answer
     one_by_one = only(read(fresh))
     assert (one_by_one.started_at, one_by_one.ended_at, one_by_one.time_note) == (
@@ -226,6 +229,10 @@ def test_the_history_walk_is_bounded_and_batches_agree(fresh: Path, monkeypatch:
         whole.ended_at,
         whole.time_note,
     )
+    monkeypatch.setattr(walk, "_blocks", lambda text, lock: None)  # every version parsed: the same answer
+    parsed = only(read(fresh))
+    assert (parsed.started_at, parsed.ended_at, parsed.time_note) == (whole.started_at, whole.ended_at, whole.time_note)
+    assert {s.name: s.annotations for s in parsed.steps} == {s.name: s.annotations for s in whole.steps}
     monkeypatch.setattr(walk, "MAX_COMMITS", 1)  # only the retrain commit: both may be older
     bounded = only(read(fresh))
     said = "times: dvc.lock: only the last 1 commits were read: stages prepare, train may have been committed earlier"
