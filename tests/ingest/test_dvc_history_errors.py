@@ -131,3 +131,12 @@ def test_a_symlinked_dvc_file_is_not_read(work: Path) -> None:
     run = only(read(work))
     assert "data/linked.dvc is a symlink: not read" in run.notes
     assert "data/linked.dvc" not in {s.name for s in run.steps}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the repository to another user")
+def test_a_repository_another_user_owns_says_why_git_refused_it(work: Path) -> None:
+    subprocess.run(["chown", "-R", "nobody", str(work)], check=True, timeout=60)
+    run = only(read(work))
+    assert run.time_basis == "file_mtime"
+    assert run.time_note is not None and "git refused it: detected dubious ownership" in run.time_note
+    assert any(n.startswith("source: git refused it (detected dubious ownership") for n in run.notes)

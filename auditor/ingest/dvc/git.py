@@ -41,7 +41,9 @@ def git_source(repo: Path, notes: list[str]) -> ReportedSource | None:
     """The commit checked out now, as git reports it: not proof that it produced dvc.lock."""
     commit = run_git(repo, "rev-parse", "--verify", "-q", "HEAD")
     if commit is None:
-        notes.append("source: not a git repository, or no commit yet: the code's version is not known")
+        refused = git_refusal(repo)
+        why = f"git refused it ({refused})" if refused else "not a git repository, or no commit yet"
+        notes.append(f"source: {why}: the code's version is not known")
         return None
     branch = run_git(repo, "symbolic-ref", "-q", "--short", "HEAD")
     remote = run_git(repo, "remote", "get-url", "origin")
@@ -93,8 +95,25 @@ def run_git(repo: Path, *args: str, limit: int = 4096) -> str | None:
     return None if out is None else out.decode("utf-8", "replace").strip()[:limit]
 
 
+def git_refusal(repo: Path) -> str | None:
+    """Why git refuses the repository outright, in its words ("detected dubious ownership..."),
+    when it does: a repository another user owns is not read, and saying so beats "not a repository"."""
+    done = _run(repo, ("rev-parse", "--git-dir"), None)
+    if done is None or done.returncode == 0:
+        return None
+    first = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+    return first[0].removeprefix("fatal: ")[:300] if first and "dubious ownership" in first[0] else None
+
+
 def git_bytes(repo: Path, *args: str, given: bytes | None = None) -> bytes | None:
     """git's raw output, `given` on its standard input; None when it fails or takes too long."""
+    done = _run(repo, args, given)
+    if done is None or done.returncode != 0:
+        return None
+    return done.stdout
+
+
+def _run(repo: Path, args: tuple[str, ...], given: bytes | None) -> subprocess.CompletedProcess[bytes] | None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     env |= {
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -107,7 +126,7 @@ def git_bytes(repo: Path, *args: str, given: bytes | None = None) -> bytes | Non
     }
     options = [part for setting in SAFE_CONFIG for part in ("-c", setting)]
     try:
-        done = subprocess.run(
+        return subprocess.run(
             ["git", "--no-pager", *options, *args],
             cwd=repo,
             capture_output=True,
@@ -118,6 +137,3 @@ def git_bytes(repo: Path, *args: str, given: bytes | None = None) -> bytes | Non
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    if done.returncode != 0:
-        return None
-    return done.stdout

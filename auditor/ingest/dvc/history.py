@@ -23,7 +23,7 @@ from typing import Any
 
 from auditor.errors import IngestError
 from auditor.ingest.dvc.files import MAX_PIPELINE_BYTES, read_bytes
-from auditor.ingest.dvc.git import git_bytes, run_git
+from auditor.ingest.dvc.git import git_bytes, git_refusal, run_git
 from auditor.ingest.dvc.lineage import is_local, location
 from auditor.ingest.dvc.pipeline import Pipeline
 from auditor.ingest.safe_yaml import load_yaml
@@ -70,7 +70,8 @@ def date_stages(repo: Path, files: list[LockFile]) -> Dated:
         dated.why_not = "no git program found to read the history"
         return dated
     if run_git(repo, "rev-parse", "--verify", "-q", "HEAD") is None:
-        dated.why_not = "not a git repository, or no commit yet"
+        refused = git_refusal(repo)
+        dated.why_not = f"git refused it: {refused}" if refused else "not a git repository, or no commit yet"
         return dated
     top = run_git(repo, "rev-parse", "--show-prefix")  # the repository may sit inside a bigger git work tree
     prefix = top or ""
