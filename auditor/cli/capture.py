@@ -192,27 +192,7 @@ def ingest(
         what = "ingested" if outcome.new else "already ingested as"
         upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
         typer.echo(f"{what} {outcome.run_id}{upstream}")
-        if not outcome.new and declaration is not None:
-            _spec_not_applied(target, outcome.run_id, declaration.sha256, declaration.file)
     _report_head(target)
-
-
-def _spec_not_applied(target: RunStore, run_id: str, sha256: str, file: Path) -> None:
-    """An earlier record is kept as written: say when it holds another auditor.yaml than this one."""
-    from auditor.record.lineage import Lineage
-
-    try:
-        lineage = target.load(run_id).lineage
-    except AuditorError:
-        return  # `auditor runs` reports a record that cannot be read
-    earlier = lineage.spec_sha256 if isinstance(lineage, Lineage) else None
-    if earlier != sha256:
-        held = "another auditor.yaml" if earlier else "no auditor.yaml"
-        typer.echo(
-            f"auditor: note: {run_id} was ingested with {held}; {file} is not applied to it "
-            "(records are kept as written)",
-            err=True,
-        )
 
 
 def _report_head(target: RunStore) -> None:

@@ -1,7 +1,8 @@
 """The ingesters, listed once; everything `auditor ingest` says and checks about kinds derives
 from this list: the KIND choices and help, detection from the source's shape, which options fit
 which kind. `ingest` reads every run before writing any, then writes each record atomically; an
-earlier ingest of the same run is reported, not duplicated.
+earlier ingest of the same run with the same evidence is reported, not duplicated, and one whose
+evidence differs is kept: the new record links it (`links.reingests`).
 
 Light on purpose (the CLI builds its help from it): readers, records and the store are imported
 when a source is read."""
@@ -47,6 +48,7 @@ class Outcome:
     source_run_id: str | None
     new: bool
     notes: tuple[str, ...]
+    reingests: str | None = None  # the earlier ingest of the same source run this new record re-reads
 
 
 def _either(words: list[str], conjunction: str) -> str:
@@ -139,7 +141,8 @@ def ingest(
 ) -> list[Outcome]:
     """`spec`: the auditor.yaml to apply to every run read (see `auditor.ingest.declared_find`)."""
     from auditor.ingest.declared import declared_records
-    from auditor.ingest.store import commit, existing_ingests
+    from auditor.ingest.store import cleaned, commit, evidence_digest, existing_ingests, latest, stored_digest
+    from auditor.record.models import Links
 
     chosen = kind or detect(source)
     runs = read(chosen, canonical(source), options)
@@ -148,10 +151,24 @@ def ingest(
     with store.locked():  # look and commit as one step: two ingests of one source must not both find a run new
         earlier = existing_ingests(store)
         for run, record in zip(runs, records, strict=True):
-            existing = earlier.get((record.origin.tool or "", record.origin.source_uri or "", run.source_run_id))
-            if existing is not None:
-                out.append(Outcome(existing, run.source_run_id, new=False, notes=run.notes))
-                continue
+            key = (record.origin.tool or "", record.origin.source_uri or "", run.source_run_id)
+            before = earlier.get(key, [])
+            reingests = None
+            if before:
+                digest = evidence_digest(cleaned(record).model_dump(mode="json"))
+                same = next((e for e in before if stored_digest(store, e.run_id) == digest), None)
+                if same is not None:
+                    said = f"already ingested, unchanged: the evidence read now is what {same.run_id} holds"
+                    out.append(Outcome(same.run_id, run.source_run_id, new=False, notes=(*run.notes, said)))
+                    continue
+                reingests = latest(before).run_id
+                record = record.model_copy(update={"links": Links(reingests=reingests)})
+                said = (
+                    f"re-ingested: what was read now differs from {reingests}, the earlier ingest of this source "
+                    "run; the new record links it (links.reingests), both are kept"
+                )
+                out.append(Outcome(record.identity.run_id, run.source_run_id, True, (*run.notes, said), reingests))
+            else:
+                out.append(Outcome(record.identity.run_id, run.source_run_id, True, run.notes))
             commit(store, record)
-            out.append(Outcome(record.identity.run_id, run.source_run_id, new=True, notes=run.notes))
     return out

@@ -176,6 +176,8 @@ def _origin(record: RunRecord) -> list[str]:
             f"  ingested    from {bounded(origin.tool)} {bounded(origin.tool_version or '')} "
             f"{bounded(origin.source_uri or '')} run {bounded(origin.source_run_id or '?')}"
         )
+        if record.links.reingests:
+            lines.append(f"  re-reads    {bounded(record.links.reingests)} (an earlier ingest of this source run)")
         if origin.not_captured:
             lines.append(f"  not captured by {bounded(origin.tool)}: {bounded(', '.join(origin.not_captured))}")
     if container is not None:

@@ -261,7 +261,8 @@ def test_stages_datasets_params_and_metrics(repo: Path) -> None:
     metrics = {m.name: m.value for m in run.metrics}
     assert metrics == {"accuracy": 0.875, "loss.train": 0.25, "loss.val": 0.5}
     assert any("not numeric" in n and "note" in n and "converged" in n for n in run.notes)
-    assert any("approximations" in n for n in run.notes)
+    assert run.time_basis == "git_commit" and run.time_note
+    assert "(stages evaluate@test, evaluate@train, prepare, train)" in run.time_note
     assert run.source is not None and not isinstance(run.source, dict)
     assert run.source.commit == git(repo, "rev-parse", "HEAD")  # type: ignore[union-attr]
     assert run.started_at <= run.ended_at

@@ -33,7 +33,7 @@ def ingest(cli: CliRunner, tmp_path: Path, *args: str) -> tuple[str, str, str]:
 
 def test_ingest_check_and_report(cli: CliRunner, tmp_path: Path, repo: Path) -> None:
     run, _, stderr = ingest(cli, tmp_path, str(repo))  # the kind is detected from dvc.yaml
-    assert "auditor: note: times are approximations" in stderr
+    assert "auditor: note: times are approximations" not in stderr
     store = str(tmp_path / "store")
     record = json.loads(cli("show", run, "--store", store, "--json", cwd=tmp_path).stdout)
     assert record["origin"]["tool"] == "DVC" and record["origin"]["source_uri"] == str(repo)
@@ -66,9 +66,12 @@ def test_rehash_makes_inputs_hashed_and_reports_changes(cli: CliRunner, tmp_path
     # pipeline read, so the rule cannot pass on it (the MD5 in dvc.lock is only an identity hint).
     assert outcomes == {"GAP-HW": "could_not_evaluate", "GAP-HASH": "could_not_evaluate"}
     (work / "src" / "train.py").write_text("print('changed')\n")
-    _, stdout, stderr = ingest(cli, tmp_path, "dvc", str(work), "--rehash")
-    assert stdout.startswith("already ingested as")  # same dvc.lock, same run
+    again, stdout, stderr = ingest(cli, tmp_path, "dvc", str(work), "--rehash")
+    assert stdout.startswith("ingested") and again != run  # same dvc.lock, same source run, new evidence: kept
     assert "auditor: note: changed since dvc.lock: src/train.py" in stderr
+    assert f"auditor: note: re-ingested: what was read now differs from {run}, the earlier ingest" in stderr
+    record = json.loads(cli("show", again, "--store", store, "--json", cwd=tmp_path).stdout)
+    assert record["links"]["reingests"] == run
 
 
 def test_ingest_twice_does_not_duplicate(cli: CliRunner, tmp_path: Path, repo: Path) -> None:

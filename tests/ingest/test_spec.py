@@ -186,13 +186,17 @@ def test_without_the_spec_every_dataset_fails_the_personal_data_rule(
         "auditor init" not in shown
         and "none applied at ingest (auditor ingest applies the one given with --spec" in shown
     )
-    # the same run again, now with an auditor.yaml: the earlier record is kept, and the ingest says so
+    # the same run again, now with an auditor.yaml: new evidence, so a new record that links the earlier one
     (project / "auditor.yaml").write_text(SPEC)
     done = cli("ingest", str(project), "--store", str(tmp_path / "store"), cwd=tmp_path)
-    assert done.stdout.startswith(f"already ingested as {run}"), done.stdout + done.stderr
-    assert f"auditor: note: {run} was ingested with no auditor.yaml; {project / 'auditor.yaml'} is not applied" in (
-        done.stderr
-    )
+    assert done.stdout.startswith("ingested "), done.stdout + done.stderr
+    again = done.stdout.split()[1]
+    assert again != run and f"differs from {run}" in done.stderr
+    assert show(cli, tmp_path, tmp_path / "store", again)["links"]["reingests"] == run
+    outcomes = findings(cli, tmp_path, tmp_path / "store", again)
+    assert {s: o for (r, s), o in outcomes.items() if r == "AUD-DATA-004"}["dataset:data-wine.csv"] != "fail"
+    kept = cli("ingest", str(project), "--store", str(tmp_path / "store"), cwd=tmp_path)
+    assert kept.stdout.startswith(f"already ingested as {again}"), kept.stdout + kept.stderr
 
 
 def test_datasheets_models_predictions_and_governance_apply(cli: CliRunner, project: Path, tmp_path: Path) -> None:

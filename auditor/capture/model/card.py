@@ -96,7 +96,7 @@ def reported_model_card(
             ModelEntry(
                 id=artifact.id,
                 path=artifact.path,
-                description=None,
+                description=artifact.annotations.get("description"),  # as the tool recorded it (DVC's desc)
                 limitations=None,
                 ethical_considerations=None,
                 type=Fact(value=found.class_name, source="model_file", detail=found.summary)

@@ -12,6 +12,7 @@ import ast
 import json
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,11 +95,14 @@ def _python_literals(tree: ast.Module | ast.ClassDef | ast.FunctionDef, only_sel
 class Found:
     pipelines: tuple[Path, ...]  # every dvc.yaml, the root's first
     notes: tuple[str, ...]
+    dvcfiles: tuple[Path, ...] = ()  # every .dvc file (`dvc add`, `dvc import`), sorted by path
 
 
-def find_pipelines(repo: Path) -> Found:
-    """Every dvc.yaml in the repository, as `dvc dag` collects them; links are not followed."""
+def find_pipelines(repo: Path, ignored: Callable[[str, bool], bool] | None = None) -> Found:
+    """Every dvc.yaml and .dvc file in the repository, as `dvc dag` collects them; links are not
+    followed, and what `ignored(repo-relative path, is a folder)` says DVC ignores is left out."""
     found: list[Path] = []
+    dvcfiles: list[Path] = []
     notes: list[str] = []
     seen = 0
     pending = [repo]
@@ -112,14 +116,20 @@ def find_pipelines(repo: Path) -> Found:
             continue
         for entry in listed:
             seen += 1
-            if entry.is_dir(follow_symlinks=False) and entry.name not in SKIPPED_DIRS:
+            is_dir = entry.is_dir(follow_symlinks=False)
+            if ignored is not None and ignored(Path(entry.path).relative_to(repo).as_posix(), is_dir):
+                continue
+            if is_dir and entry.name not in SKIPPED_DIRS:
                 pending.append(Path(entry.path))
             elif entry.name == "dvc.yaml" and entry.is_file(follow_symlinks=False):
                 found.append(Path(entry.path))
-            elif entry.name == "dvc.yaml" and entry.is_symlink():
+            elif entry.name.endswith(".dvc") and entry.name != ".dvc" and entry.is_file(follow_symlinks=False):
+                dvcfiles.append(Path(entry.path))
+            elif (entry.name == "dvc.yaml" or entry.name.endswith(".dvc")) and entry.is_symlink():
                 notes.append(f"{Path(entry.path).relative_to(repo).as_posix()} is a symlink: not read")
         if seen > MAX_WALK_ENTRIES:
             notes.append(f"stopped looking for dvc.yaml files after {MAX_WALK_ENTRIES} entries")
             break
     found.sort(key=lambda path: (path.parent != repo, path.relative_to(repo).as_posix()))
-    return Found(tuple(found), tuple(notes))
+    dvcfiles.sort(key=lambda path: path.relative_to(repo).as_posix())
+    return Found(tuple(found), tuple(notes), tuple(dvcfiles))

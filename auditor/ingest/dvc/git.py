@@ -1,12 +1,13 @@
 """The commit a DVC repository has checked out, asked of git without running the repository's code.
 
 The repository is untrusted, and so is its `.git/config`: git runs commands named there
-(`core.fsmonitor` on every `git status`, filter drivers' `clean` / `process` on files that
-`.gitattributes` gives a `filter=`, hooks when the index is written, transports and `ssh`
-when a partial clone fetches a missing object). So every call here overrides those keys on
-the command line (which takes precedence over every config file), writes nothing (no
-optional locks, so no index refresh and no hook), skips submodules (each has a config of its
-own), allows no transport at all, and reads no system config nor the caller's GIT_* variables.
+(`core.fsmonitor` on every `git status`, `gpg.program` when `git log` shows signatures, filter
+drivers' `clean` / `process` on files that `.gitattributes` gives a `filter=`, hooks when the
+index is written, transports and `ssh` when a partial clone fetches a missing object). So
+every call here overrides those keys on the command line (which takes precedence over every
+config file), writes nothing (no optional locks, so no index refresh and no hook), skips
+submodules (each has a config of its own), allows no transport at all, and reads no system
+config nor the caller's GIT_* variables.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ SAFE_CONFIG = (
     "core.sshCommand=false",
     "core.pager=cat",
     "core.alternateRefsCommand=false",
+    "log.showSignature=false",  # else `git log` runs gpg.program, a command the repository's config may name
+    "gpg.program=false",
 )
 FILTER_KEYS = ("clean", "smudge", "process")
 FILTERS_NOTE = (
@@ -38,7 +41,9 @@ def git_source(repo: Path, notes: list[str]) -> ReportedSource | None:
     """The commit checked out now, as git reports it: not proof that it produced dvc.lock."""
     commit = run_git(repo, "rev-parse", "--verify", "-q", "HEAD")
     if commit is None:
-        notes.append("source: not a git repository, or no commit yet: the code's version is not known")
+        refused = git_refusal(repo)
+        why = f"git refused it ({refused})" if refused else "not a git repository, or no commit yet"
+        notes.append(f"source: {why}: the code's version is not known")
         return None
     branch = run_git(repo, "symbolic-ref", "-q", "--short", "HEAD")
     remote = run_git(repo, "remote", "get-url", "origin")
@@ -86,6 +91,29 @@ def filter_overrides(repo: Path) -> list[str] | None:
 
 def run_git(repo: Path, *args: str, limit: int = 4096) -> str | None:
     """git's output (stripped, at most `limit` characters), or None when it fails or takes too long."""
+    out = git_bytes(repo, *args)
+    return None if out is None else out.decode("utf-8", "replace").strip()[:limit]
+
+
+def git_refusal(repo: Path) -> str | None:
+    """Why git refuses the repository outright, in its words ("detected dubious ownership..."),
+    when it does: a repository another user owns is not read, and saying so beats "not a repository"."""
+    done = _run(repo, ("rev-parse", "--git-dir"), None)
+    if done is None or done.returncode == 0:
+        return None
+    first = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1]
+    return first[0].removeprefix("fatal: ")[:300] if first and "dubious ownership" in first[0] else None
+
+
+def git_bytes(repo: Path, *args: str, given: bytes | None = None) -> bytes | None:
+    """git's raw output, `given` on its standard input; None when it fails or takes too long."""
+    done = _run(repo, args, given)
+    if done is None or done.returncode != 0:
+        return None
+    return done.stdout
+
+
+def _run(repo: Path, args: tuple[str, ...], given: bytes | None) -> subprocess.CompletedProcess[bytes] | None:
     env = {key: value for key, value in os.environ.items() if not key.startswith("GIT_")}
     env |= {
         "GIT_CONFIG_NOSYSTEM": "1",
@@ -98,17 +126,14 @@ def run_git(repo: Path, *args: str, limit: int = 4096) -> str | None:
     }
     options = [part for setting in SAFE_CONFIG for part in ("-c", setting)]
     try:
-        done = subprocess.run(
+        return subprocess.run(
             ["git", "--no-pager", *options, *args],
             cwd=repo,
             capture_output=True,
-            stdin=subprocess.DEVNULL,
+            input=given if given is not None else b"",
             timeout=GIT_TIMEOUT_S,
             env=env,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.decode("utf-8", "replace").strip()[:limit]

@@ -18,9 +18,11 @@ MARKERS = ("dvc.yaml", "dvc.lock")
 class DvcIngester:
     name = "dvc"
     tool = TOOL
-    description = "a DVC repository: the folder holding dvc.yaml, or its dvc.yaml or dvc.lock"
+    description = "a DVC repository: the folder holding dvc.yaml or .dvc files, or its dvc.yaml or dvc.lock"
     reads = "DVC repositories"
-    options = (Option("--rehash", "re-hash workspace files (SHA-256) and report changes since dvc.lock"),)
+    options = (
+        Option("--rehash", "re-hash workspace files (SHA-256) and report what changed since dvc.lock or is absent"),
+    )
     declines: Mapping[str, str] = {"--run-id": "a DVC repository holds one pipeline"}
 
     def detect(self, source: str) -> Confidence:

@@ -131,7 +131,7 @@ def _outs(stage: StageDef, lock: LockStage | None) -> list[tuple[str, Entry | No
 
 
 def _step(stage: StageDef, lock: LockStage | None, pipeline: Pipeline, graph: Graph) -> Step:
-    notes: dict[str, str] = {"dvc.yaml": pipeline.label}
+    notes: dict[str, str] = {"dvc.yaml" if pipeline.label.endswith("dvc.yaml") else "dvc file": pipeline.label}
     if stage.wdir != pipeline.folder:
         notes["wdir"] = stage.wdir or "."
     if stage.frozen:

@@ -7,8 +7,7 @@ turned into LF before it is hashed. That is dvc-data's rule, chunk boundaries in
 Folder: `<md5>.dir`, the MD5 of `json.dumps(sorted([{"md5": M, "relpath": P}...]), sort_keys=True)`
 over every file below it (P '/'-separated, sorted by P), each file hashed as above. Like DVC,
 entries named .git, and folders named .hg or .dvc, are left out, and links to folders are not
-entered. DVC also leaves out what .dvcignore names; this module does not read .dvcignore, and
-the caller says so when one has patterns.
+entered. DVC also leaves out what .dvcignore names: the caller passes `ignored` for that.
 
 MD5 is what DVC compares; it is kept as an identity hint, never as an integrity hash.
 """
@@ -19,6 +18,7 @@ import hashlib
 import json
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +77,10 @@ def dir_md5(listing: list[tuple[str, str]], *, legacy: bool) -> str:
     return md5_bytes(json.dumps(entries, sort_keys=True).encode("utf-8"), legacy=legacy) + ".dir"
 
 
-def current(path: Path, repo: Path, *, legacy: bool) -> Current:
+Ignored = Callable[[str, bool], bool]  # (repo-relative path, is a folder) -> DVC leaves it out
+
+
+def current(path: Path, repo: Path, *, legacy: bool, ignored: Ignored | None = None) -> Current:
     """Hash a dependency or output as DVC would; nothing outside the repository is read."""
     root = repo.resolve()
     try:
@@ -90,13 +93,18 @@ def current(path: Path, repo: Path, *, legacy: bool) -> Current:
             return Current(md5_file(path, legacy=legacy), files=(path,))
         if not stat.S_ISDIR(info.st_mode):
             return Current(None, "not a regular file or folder")
-        files = _walk(path, root)
+        files = _walk(path, root, _below(ignored, path.relative_to(repo).as_posix()) if ignored else None)
         listing = [(rel, md5_file(file, legacy=legacy)) for rel, file in files]
         return Current(dir_md5(listing, legacy=legacy), files=tuple(file for _, file in files))
     except _Refused as exc:
         return Current(None, str(exc))
     except OSError as exc:
         return Current(None, f"cannot read: {exc.strerror or exc}")
+
+
+def _below(ignored: Ignored, base: str) -> Ignored:
+    """`ignored` for paths relative to the folder `base` (repo-relative)."""
+    return lambda rel, is_dir: ignored(f"{base}/{rel}", is_dir)
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -106,7 +114,7 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _walk(folder: Path, root: Path) -> list[tuple[str, Path]]:
+def _walk(folder: Path, root: Path, ignored: Ignored | None) -> list[tuple[str, Path]]:
     files: list[tuple[str, Path]] = []
     pending = [(folder, "")]
     while pending:
@@ -115,6 +123,8 @@ def _walk(folder: Path, root: Path) -> list[tuple[str, Path]]:
             for entry in entries:
                 rel = prefix + entry.name
                 if entry.name in SKIPPED_ANY or (entry.name in SKIPPED_DIRS and entry.is_dir(follow_symlinks=False)):
+                    continue
+                if ignored is not None and ignored(rel, entry.is_dir(follow_symlinks=False)):
                     continue
                 if entry.is_dir(follow_symlinks=False):
                     pending.append((Path(entry.path), rel + "/"))

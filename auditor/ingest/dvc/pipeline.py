@@ -7,6 +7,7 @@ The lock of `sub/dvc.yaml` is `sub/dvc.lock`, keyed by the short names.
 
 from __future__ import annotations
 
+import json
 import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from auditor.ingest.dvc.template import Unresolved, context, generated, resolve
 from auditor.ingest.safe_yaml import load_yaml
 
 OUT_KINDS = ("outs", "metrics", "plots")
+MAX_ARTIFACT_TEXT = 2000
 MAX_STAGES = 10_000  # in all the repository's dvc.yaml files, foreach and matrix stages included
 
 
@@ -32,7 +34,9 @@ class StageBudget:
         self.left -= 1
         if self.left < 0:
             raise IngestError(
-                label, where, f"the pipeline defines more than {MAX_STAGES} stages in all (foreach / matrix): refused"
+                label,
+                where,
+                f"the pipeline defines more than {MAX_STAGES} stages in all (foreach / matrix, .dvc files): refused",
             )
 
 
@@ -67,6 +71,7 @@ class Pipeline:
     params: tuple[str, ...]  # top-level `params:` files, relative to the folder
     lock: Lock | None
     notes: tuple[str, ...]
+    artifacts: tuple[Artifact, ...] = ()  # `artifacts:` (models, datasets...), see dvc/artifacts.py
 
 
 def read_pipeline(dvc_yaml: Path, repo: Path, budget: StageBudget | None = None) -> Pipeline:
@@ -107,7 +112,60 @@ def read_pipeline(dvc_yaml: Path, repo: Path, budget: StageBudget | None = None)
         params=_paths(data.get("params"), shown, "params"),
         lock=lock,
         notes=tuple(notes),
+        artifacts=read_artifacts(data.get("artifacts"), folder, shown, label),
     )
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    path: str  # repo-relative (or a URL, as written)
+    label: str  # the dvc.yaml that declares it
+    type: str | None
+    desc: str | None
+    labels: tuple[str, ...]
+    meta: str | None  # JSON of the `meta:` mapping, keys sorted
+
+
+def read_artifacts(data: Any, folder: str, label: str, pipeline: str) -> tuple[Artifact, ...]:
+    """`artifacts:` of one dvc.yaml (`data` is its value, `pipeline` its repo-relative path);
+    errors name the file (`label`, as the user can open it) and the field."""
+    if data is None:
+        return ()
+    if not isinstance(data, dict):
+        raise IngestError(label, "artifacts", "expected a mapping of artifact names to {path, type, desc...}")
+    found = []
+    for name, entry in data.items():
+        where = f"artifacts.{name}"
+        if not isinstance(name, str) or not name:
+            raise IngestError(label, f"artifacts.{name!r:.60}", "an artifact name must be text")
+        if not isinstance(entry, dict):
+            raise IngestError(label, where, "expected a mapping with `path:`")
+        path = entry.get("path")
+        if not isinstance(path, str) or not path or "\x00" in path:
+            raise IngestError(label, f"{where}.path", "missing or not a path")
+        labels = entry.get("labels") or []
+        if not isinstance(labels, list) or not all(isinstance(item, str | int | float) for item in labels):
+            raise IngestError(label, f"{where}.labels", "expected a list of labels")
+        meta = entry.get("meta")
+        if meta is not None and not isinstance(meta, dict):
+            raise IngestError(label, f"{where}.meta", "expected a mapping")
+        kind, desc = entry.get("type"), entry.get("desc")
+        for key, value in (("type", kind), ("desc", desc)):
+            if value is not None and not isinstance(value, str):
+                raise IngestError(label, f"{where}.{key}", "expected text")
+        found.append(
+            Artifact(
+                name=name[:200],
+                path=path if "://" in path else join(folder, path),
+                label=pipeline,
+                type=kind,
+                desc=desc[:MAX_ARTIFACT_TEXT] if desc else None,
+                labels=tuple(str(item)[:200] for item in labels),
+                meta=json.dumps(meta, sort_keys=True, default=str)[:MAX_ARTIFACT_TEXT] if meta else None,
+            )
+        )
+    return tuple(found)
 
 
 def _templated(data: dict[str, Any]) -> bool:

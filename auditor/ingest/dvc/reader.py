@@ -7,11 +7,15 @@ directly also reads the lock exactly as written, legacy entries included, instea
 interpretation of it.
 
 What DVC records, and so what the record can hold: each stage's command, the MD5 of every
-dependency and output when it last ran, the parameter values it used. What it does not: when
-anything ran (the times here are file modification times: approximations), the exit code,
-logs, the environment or hardware (`build_record` marks those "not captured by DVC"), and
-which DVC wrote the lock. Its MD5s are identity hints, never integrity hashes; `rehash=True`
-recomputes them to report what changed since dvc.lock, and takes SHA-256 hashes of what did not.
+dependency and output when it last ran, the parameter values it used; data `dvc add` and
+`dvc import` track (`.dvc` files, dvc/dvcfile.py); the models `artifacts:` names
+(dvc/artifacts.py). What it does not: when anything ran (the times here are the dates of the
+commits that recorded each stage's result, dvc/history.py), the exit code, logs, the
+environment or hardware (`build_record` marks those "not captured by DVC"), and which DVC
+wrote the lock. Its MD5s are identity hints, never integrity hashes; `rehash=True` recomputes
+them to report what changed since dvc.lock and what is absent from the workspace, and takes
+SHA-256 hashes of what did not change. Requirements files (requirements.txt at the root, or
+one a stage depends on) are kept as the declared environment (dvc/requirements.py).
 """
 
 from __future__ import annotations
@@ -21,23 +25,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.errors import IngestError
-from auditor.files import exists
 from auditor.ingest.dvc import TOOL
+from auditor.ingest.dvc.artifacts import inspect_models, models_from
 from auditor.ingest.dvc.code import CodeCheck
-from auditor.ingest.dvc.files import MAX_IGNORE_BYTES, MAX_PIPELINE_BYTES, find_pipelines, read_bytes
+from auditor.ingest.dvc.dvcfile import as_inputs, read_dvcfile
+from auditor.ingest.dvc.files import MAX_PIPELINE_BYTES, find_pipelines, read_bytes
 from auditor.ingest.dvc.git import git_source
+from auditor.ingest.dvc.history import pipeline_times
+from auditor.ingest.dvc.ignore import DvcIgnore
 from auditor.ingest.dvc.lineage import build, is_local, location
 from auditor.ingest.dvc.pipeline import Pipeline, StageBudget, join, read_pipeline
+from auditor.ingest.dvc.rehash import Rehashed
 from auditor.ingest.dvc.rehash import rehash as rehash_workspace
+from auditor.ingest.dvc.requirements import declared_requirements
 from auditor.ingest.dvc.values import ValuesFile, flatten, metrics_from, param_value, read_values, record_key
 from auditor.ingest.ingested import Ingested
+from auditor.record.lineage import Step
 from auditor.record.models import ParamValue
 
-TIMES_NOTE = (
-    "times are approximations: DVC records no run times; ended_at is dvc.lock's modification time and "
-    "started_at the oldest modification time among the locked outputs (outputs a later `dvc repro` "
-    "skipped keep older times)"
-)
 HINTS_NOTE = "DVC's MD5s are kept as identity hints (MD5 names a version of the data, it does not prove its bytes)"
 
 
@@ -45,51 +50,67 @@ def read(repo: Path, *, rehash: bool = False) -> list[Ingested]:
     repo = Path(repo)
     if not repo.is_dir():
         raise IngestError(repo, None, "not a folder (a DVC repository holds dvc.yaml)")
-    found = find_pipelines(repo)
-    if not found.pipelines:
-        raise IngestError(repo, None, "no dvc.yaml: not a DVC pipeline (`dvc stage add` writes one)")
+    ignore = DvcIgnore(repo)
+    found = find_pipelines(repo, ignore.ignored)
+    if not found.pipelines and not found.dvcfiles:
+        raise IngestError(repo, None, "no dvc.yaml and no .dvc file: not a DVC pipeline (`dvc stage add` writes one)")
     budget = StageBudget()  # one for the whole repository: each dvc.yaml may hold a matrix
     pipelines = [read_pipeline(path, repo, budget) for path in found.pipelines]
-    notes = [TIMES_NOTE, HINTS_NOTE, *found.notes, *(n for p in pipelines for n in p.notes)]
-    notes += _legacy_notes(pipelines)
-    graph = build(pipelines, CodeCheck(repo))
+    tracked = [read_dvcfile(path, repo, budget) for path in found.dvcfiles]
+    every = pipelines + [t.pipeline for t in tracked]
+    notes = [HINTS_NOTE, *found.notes, *(n for p in pipelines for n in p.notes)]
+    notes += _legacy_notes(every)
+    graph = build(every, CodeCheck(repo))
+    as_inputs(graph, tracked)
     now = datetime.now(UTC)
-    changed: list[str] = []
+    workspace = Rehashed()
     if rehash:
-        changed = rehash_workspace(graph, repo, now)
-        if _dvcignore_patterns(repo):
-            notes.append(".dvcignore has patterns: auditor does not apply them, so a folder's MD5 may differ for that")
+        workspace = rehash_workspace(graph, repo, now, ignore.ignored)
+    models = models_from(pipelines, graph)
+    notes += ignore.notes
     notes += graph.notes
     params = _params(pipelines, repo, notes)
-    started, ended = _times(pipelines, repo)
-    metrics = metrics_from(_metric_files(pipelines, repo, notes), ended, notes)
-    locked = any(p.lock is not None for p in pipelines)
+    times = pipeline_times(repo, every)
+    notes += times.notes
+    metrics = metrics_from(_metric_files(pipelines, repo, notes), times.ended, notes)
+    locked = any(p.lock is not None for p in pipelines) or not pipelines
     stale = graph.stale if locked else ["no dvc.lock: the pipeline has never been reproduced"]
     notes += [f"not as dvc.lock recorded: {why}" for why in stale]
-    notes += [f"changed since dvc.lock: {path}" for path in changed]
+    notes += [f"changed since dvc.lock: {path}" for path in workspace.changed]
+    notes += [f"absent from the workspace (not pulled?): {path}" for path in workspace.absent]
     if not rehash:
         notes.append("workspace files not re-hashed (use --rehash to compare them with dvc.lock)")
+    steps = [_dated(step, times.stages.get(step.name)) for step in graph.steps]
     return [
         Ingested(
             tool=TOOL,
             tool_version=None,
             source_uri=str(repo),
-            source_run_id=_fingerprint(pipelines, repo),
+            source_run_id=_fingerprint(every, repo),
             project=repo.resolve().name or "dvc",
             name=None,
-            started_at=started,
-            ended_at=ended,
+            started_at=times.started,
+            ended_at=times.ended,
             status="succeeded" if not stale else "interrupted",
             error=None if not stale else "; ".join(stale[:5])[:2000],
             cwd=str(repo),
             source=git_source(repo, notes),
+            declared=declared_requirements(repo, pipelines, notes),
             datasets=tuple(graph.datasets.values()),
-            steps=tuple(graph.steps),
+            steps=tuple(steps),
+            models=tuple(models),
+            inspected_models=inspect_models(repo, models),
             params=params,
             metrics=metrics,
             notes=tuple(notes),
+            time_basis=times.basis,
+            time_note=times.note,
         )
     ]
+
+
+def _dated(step: Step, when: str | None) -> Step:
+    return step.model_copy(update={"annotations": {**step.annotations, "dvc.committed": when}}) if when else step
 
 
 def _legacy_notes(pipelines: list[Pipeline]) -> list[str]:
@@ -110,17 +131,6 @@ def _legacy_notes(pipelines: list[Pipeline]) -> list[str]:
         if lock.datasets:
             notes.append(f"{lock.label}: {lock.datasets} `datasets:` entries not read")
     return notes
-
-
-def _dvcignore_patterns(repo: Path) -> bool:
-    ignore = repo / ".dvcignore"
-    if not exists(ignore):
-        return False
-    try:  # a FIFO or a link to /dev/zero here must not hang the ingest or fill memory
-        text = read_bytes(ignore, ".dvcignore", MAX_IGNORE_BYTES).decode("utf-8", "replace")
-    except IngestError:
-        return True  # unreadable: it may ignore anything, so say so, as for patterns
-    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
 def _params(pipelines: list[Pipeline], repo: Path, notes: list[str]) -> dict[str, ParamValue]:
@@ -180,30 +190,6 @@ def _metric_files(pipelines: list[Pipeline], repo: Path, notes: list[str]) -> li
         elif loaded := read_values(repo / label, label, repo, notes, "metrics"):
             files.append(loaded)
     return files
-
-
-def _times(pipelines: list[Pipeline], repo: Path) -> tuple[datetime, datetime]:
-    locks = [p.lock.path for p in pipelines if p.lock is not None]
-    marks = [_mtime(path) for path in locks] or [_mtime(repo / p.label) for p in pipelines]
-    ended = max((mark for mark in marks if mark is not None), default=None) or datetime.now(UTC)
-    outs = [
-        _mtime(repo / location(stage.wdir, entry.path))
-        for p in pipelines
-        if p.lock is not None
-        for stage in p.stages
-        if (locked := p.lock.stages.get(stage.key)) is not None
-        for entry in locked.outs
-        if is_local(location(stage.wdir, entry.path))
-    ]
-    started = min((mark for mark in outs if mark is not None and mark <= ended), default=ended)
-    return started, ended
-
-
-def _mtime(path: Path) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(path.lstat().st_mtime, UTC)
-    except (OSError, ValueError, OverflowError):
-        return None
 
 
 def _fingerprint(pipelines: list[Pipeline], repo: Path) -> str:

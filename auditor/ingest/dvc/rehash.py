@@ -3,26 +3,38 @@
 A SHA-256 taken now proves what is on disk now, not what the pipeline read or wrote. So it goes
 into a dataset's before/after only where DVC's MD5, recomputed now, still equals the one dvc.lock
 recorded: then the bytes are those of the run, as far as DVC itself can tell. A file that changed
-keeps its identity hint and is reported as "changed since dvc.lock: PATH".
+keeps its identity hint and is reported as "changed since dvc.lock: PATH". One that is not in
+the workspace at all (a fresh clone before `dvc pull`) did not change: it is "absent from the
+workspace: PATH", told apart because the two call for different actions.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from auditor.capture.hashing import hash_paths
 from auditor.ingest.dvc.lineage import Graph, is_local
-from auditor.ingest.dvc.md5 import Current, current
+from auditor.ingest.dvc.md5 import Current, Ignored, current
 from auditor.record.lineage import ContentHash, Dataset, Hash, IdentityHint
 
 MD5_ALGORITHMS = ("md5", "md5-dir", "md5-legacy")
 
 
-def rehash(graph: Graph, repo: Path, now: datetime) -> list[str]:
-    """Update the graph's datasets in place; return the paths that changed since dvc.lock."""
-    changed: list[str] = []
+@dataclass
+class Rehashed:
+    changed: list[str] = field(default_factory=list)  # differ from what dvc.lock recorded
+    absent: list[str] = field(default_factory=list)  # not in the workspace (never pulled, or deleted)
+
+
+def rehash(graph: Graph, repo: Path, now: datetime, ignored: Ignored | None = None) -> Rehashed:
+    """Update the graph's datasets in place; return the paths that changed since dvc.lock, and
+    those absent from the workspace."""
+    found_paths = Rehashed()
+    changed = found_paths.changed
     matched: dict[str, Dataset] = {}
+    counted: dict[str, int] = {}  # files DVC's hash covers, .dvcignore applied
     for key, dataset in graph.datasets.items():
         slots = [slot for slot in (dataset.before, dataset.after) if isinstance(slot, IdentityHint) and _md5_hint(slot)]
         if not is_local(key):
@@ -34,10 +46,14 @@ def rehash(graph: Graph, repo: Path, now: datetime) -> list[str]:
             continue
         now_md5: dict[bool, Current] = {}
         differs = False
+        if not (repo / key).exists() and not (repo / key).is_symlink():
+            found_paths.absent.append(key)
+            _annotate(graph, key, "absent from the workspace (not pulled, or removed): not compared with dvc.lock")
+            continue
         for slot in slots:
             legacy = slot.algorithm == "md5-legacy"
             if legacy not in now_md5:
-                now_md5[legacy] = current(repo / key, repo, legacy=legacy)
+                now_md5[legacy] = current(repo / key, repo, legacy=legacy, ignored=ignored)
             found = now_md5[legacy]
             if found.md5 is None:
                 if found.problem and found.problem.startswith("absent"):
@@ -57,18 +73,22 @@ def rehash(graph: Graph, repo: Path, now: datetime) -> list[str]:
                 _annotate(graph, key, f"changed since dvc.lock ({shown})")
             else:
                 matched[key] = dataset
+                counted[key] = len(next(iter(now_md5.values())).files)
     if matched:
         hashes = hash_paths([repo / key for key in matched], display_root=repo, cache=None, now=now, progress=False)
         for (key, dataset), content in zip(matched.items(), hashes, strict=True):
             if isinstance(content, ContentHash):
                 update = {slot: content for slot in ("before", "after") if _md5_hint(getattr(dataset, slot))}
                 graph.datasets[key] = dataset.model_copy(update=update)
-                _annotate(graph, key, "matches dvc.lock (DVC's MD5 recomputed); SHA-256 taken at ingest")
+                extra = len(content.files) - counted[key]
+                files = f"{extra} more file{'s' if extra > 1 else ''}"
+                also = f" (it also covers {files} that .dvcignore leaves out of DVC's MD5)" if extra > 0 else ""
+                _annotate(graph, key, f"matches dvc.lock (DVC's MD5 recomputed); SHA-256 taken at ingest{also}")
             else:
                 _annotate(
                     graph, key, f"matches dvc.lock, but SHA-256 not taken: {getattr(content, 'reason', 'absent')}"
                 )
-    return changed
+    return found_paths
 
 
 def _md5_hint(slot: Hash | None) -> bool:
