@@ -10,7 +10,7 @@ import typer
 
 from auditor.cli.app import StoreOption, app, store_path
 from auditor.cli.early import EARLY_PROBE
-from auditor.errors import AuditorError, UsageError
+from auditor.errors import UsageError
 from auditor.ingest import registry as ingesters  # light: the help below is built from it
 
 if TYPE_CHECKING:
