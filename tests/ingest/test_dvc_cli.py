@@ -72,6 +72,9 @@ def test_rehash_makes_inputs_hashed_and_reports_changes(cli: CliRunner, tmp_path
     assert f"auditor: note: re-ingested: what was read now differs from {run}, the earlier ingest" in stderr
     record = json.loads(cli("show", again, "--store", store, "--json", cwd=tmp_path).stdout)
     assert record["links"]["reingests"] == run
+    out = tmp_path / "dossier"
+    assert cli("report", again, "--store", store, "-o", str(out), "--format", "html", cwd=tmp_path).returncode == 0
+    assert re.search(rf"Re-reads the earlier ingest</th>\s*<td[^>]*>(<code>)?{run}", (out / "dossier.html").read_text())
 
 
 def test_ingest_twice_does_not_duplicate(cli: CliRunner, tmp_path: Path, repo: Path) -> None:

@@ -63,6 +63,8 @@ def identity(record: RunRecord) -> tuple[Item, ...]:
         items.append(Item("Error", ident.error))
     if record.links.reproduces:
         items.append(Item("Reproduces run", record.links.reproduces, mono=True))
+    if record.links.reingests:  # an earlier ingest of the same source run read different evidence; both are kept
+        items.append(Item("Re-reads the earlier ingest", record.links.reingests, mono=True))
     if record.container is not None:
         c = record.container
         items.append(Item("Container image", c.image_ref, mono=True))
