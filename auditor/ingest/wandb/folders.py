@@ -8,6 +8,7 @@ is a link to the newest run: links are never followed, so no run is read twice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from pathlib import Path
@@ -17,7 +18,7 @@ from auditor.errors import IngestError
 from auditor.files import exists, open_regular_file, os_problem, read_regular_file
 from auditor.ingest.wandb.logfile import LogReader
 from auditor.ingest.wandb.raw import RawRun
-from auditor.ingest.wandb.records import RecordError, read_record
+from auditor.ingest.wandb.records import RecordError, finish, read_record
 from auditor.record.models import Pin, RequirementsFile
 
 RUN_FOLDER = re.compile(r"^(offline-)?run-[0-9]{8}_[0-9]{6}-[A-Za-z0-9_-]+$")
@@ -71,13 +72,13 @@ def read_run(folder: Path) -> RawRun:
     try:
         with open_regular_file(path) as handle:
             reader = LogReader(handle, path)
-            for offset, payload in reader:
-                try:
-                    read_record(payload, run)
-                except RecordError as exc:
-                    raise IngestError(path, f"offset {offset}", str(exc)) from exc
-                except RecursionError as exc:  # defensive: nothing here recurses on the input's depth
-                    raise IngestError(path, f"offset {offset}", "nested too deeply") from exc
+            offset = 0
+            try:
+                for offset, payload in reader:
+                    read_record(payload, run, offset)
+                finish(run)
+            except RecordError as exc:
+                raise IngestError(path, f"offset {exc.offset if exc.offset is not None else offset}", str(exc)) from exc
             run.cut_at = reader.cut_at
     except OSError as exc:
         raise IngestError(path, None, _why(exc)) from exc
@@ -100,13 +101,21 @@ def requirements(run: RawRun, root: Path) -> RequirementsFile | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return RequirementsFile(path=label, sha256=digest, pins=(), problems=(f"not UTF-8 (byte {exc.start})",))
+    pins, problems = _parsed(text)
+    return RequirementsFile(path=label, sha256=digest, pins=pins, problems=problems)
+
+
+@functools.lru_cache(maxsize=32)
+def _parsed(text: str) -> tuple[tuple[Pin, ...], tuple[str, ...]]:
+    """Pins and problems of a requirements text; runs from one environment share it, and parsing
+    it was a quarter of reading a short run."""
     pins: list[Pin] = []
     problems: list[str] = []
     includes: list[Path] = []
     for number, line in _logical_lines(text):
-        _parse_line(line, number, path, pins, problems, includes)
+        _parse_line(line, number, Path("requirements.txt"), pins, problems, includes)
     problems += [f"includes {p.name}: not followed (only the run's own files are read)" for p in includes]
-    return RequirementsFile(path=label, sha256=digest, pins=tuple(pins), problems=tuple(problems))
+    return tuple(pins), tuple(problems)
 
 
 def _why(exc: OSError) -> str:

@@ -10,7 +10,9 @@ error naming the field, since a reader that guessed would record what the run ne
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from auditor.ingest.wandb.raw import Entry, HistoryRow, Json, Key, RawArtifact, RawRun
 from auditor.ingest.wandb.wire import Fields, WireError, decode, double, signed
@@ -21,8 +23,23 @@ RUN, EXIT, HEADER, PREEMPTING, USE_ARTIFACT, ENVIRONMENT = 17, 18, 21, 23, 25, 2
 MAX_STDERR_LINES = 20
 
 
+_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
 class RecordError(ValueError):
-    """A record whose fields are not what W&B writes; the message names the field."""
+    """A record whose fields are not what W&B writes; the message names the field, and `offset`
+    the record when it is not the one being read."""
+
+    def __init__(self, problem: str, offset: int | None = None) -> None:
+        super().__init__(problem)
+        self.offset = offset
+
+
+class Pending(NamedTuple):
+    """A summary value not parsed yet: W&B rewrites the summary after every history row, and only
+    the last value of each key matters (parsing them all took half the reading time)."""
+
+    offset: int
 
 
 def _message(value: int | bytes, name: str) -> Fields:
@@ -83,18 +100,36 @@ def _time(fields: Fields, number: int, name: str) -> datetime | None:
         raise RecordError(f"{name}: {seconds} s is out of range") from None
 
 
-def _item(fields: Fields, name: str) -> tuple[Key, Json]:
-    """A config, summary or history item: its key, and its value as JSON text and parsed."""
+def _key_text(fields: Fields, name: str) -> tuple[Key, str]:
     nested = _texts(fields, 2, f"{name}.nested_key")
     key: Key = tuple(nested) if nested else (_text(fields, 1, f"{name}.key"),)
-    text = _text(fields, 16, f"{name}.value_json") if 16 in fields else _typed(fields, name)
-    where = f"{name} {'.'.join(key)[:100]!r}"
+    return key, _text(fields, 16, f"{name}.value_json") if 16 in fields else _typed(fields, name)
+
+
+def _item(fields: Fields, name: str) -> tuple[Key, Json]:
+    """A config, summary or history item: its key, and its value as JSON text and parsed."""
+    key, text = _key_text(fields, name)
+    return key, Json(text, parse(text, key, name))
+
+
+def parse(text: str, key: Key, name: str, offset: int | None = None) -> object:
+    """W&B's JSON text as a value: numbers without the JSON parser (most values are numbers)."""
+    number = _NUMBER.fullmatch(text) if len(text) < 40 else None  # longer ones: json's own limits apply
+    if number is not None:
+        return float(text) if number.group(1) or number.group(2) else int(text)
     try:
-        return key, Json(text, json.loads(text))
+        return json.loads(text)
     except RecursionError:
-        raise RecordError(f"{where}: nested deeper than auditor reads") from None
+        raise RecordError(f"{name} {'.'.join(key)[:100]!r}: nested deeper than auditor reads", offset) from None
     except ValueError as exc:  # W&B writes JSON (NaN and Infinity included); anything else is not its
-        raise RecordError(f"{where}: not JSON ({exc})") from None
+        raise RecordError(f"{name} {'.'.join(key)[:100]!r}: not JSON ({exc})", offset) from None
+
+
+def finish(run: RawRun) -> None:
+    """Parse the summary's last values (see Pending)."""
+    for key, (text, value) in run.summary.items():
+        if isinstance(value, Pending):
+            run.summary[key] = Json(text, parse(text, key, "summary", value.offset))
 
 
 def _typed(fields: Fields, name: str) -> str:
@@ -113,18 +148,19 @@ def _typed(fields: Fields, name: str) -> str:
     return "null"
 
 
-def read_record(payload: bytes, run: RawRun) -> None:
-    """Fold one record into `run`; a RecordError names the field that is wrong."""
+def read_record(payload: bytes, run: RawRun, offset: int) -> None:
+    """Fold one record into `run`; a RecordError names the field that is wrong. Call `finish`
+    after the last record."""
     fields = _message(payload, "record")
     run.records += 1
     if HISTORY in fields:
         _history(_sub(fields, HISTORY, "history"), run)
     elif SUMMARY in fields:
-        _updates(_sub(fields, SUMMARY, "summary"), run.summary, "summary")
+        _updates(_sub(fields, SUMMARY, "summary"), run.summary, "summary", Pending(offset))
     elif CONFIG in fields:
         _updates(_sub(fields, CONFIG, "config"), run.config, "config")
     elif RUN in fields:
-        _run(_sub(fields, RUN, "run"), run)
+        _run(_sub(fields, RUN, "run"), run, offset)
     elif EXIT in fields:
         done = _sub(fields, EXIT, "exit")
         run.exited = True
@@ -152,12 +188,17 @@ def read_record(payload: bytes, run: RawRun) -> None:
         run.preempting = True
 
 
-def _updates(fields: Fields, into: dict[Key, Json], name: str) -> None:
+def _updates(fields: Fields, into: dict[Key, Json], name: str, pending: Pending | None = None) -> None:
     for value in fields.get(1, []):
-        key, item = _item(_message(value, f"{name}.update"), f"{name}.update")
-        into[key] = item
+        item = _message(value, f"{name}.update")
+        if pending is None:
+            key, parsed = _item(item, f"{name}.update")
+            into[key] = parsed
+        else:
+            key, text = _key_text(item, f"{name}.update")
+            into[key] = Json(text, pending)
     for value in fields.get(2, []):
-        key, _ = _item(_message(value, f"{name}.remove"), f"{name}.remove")
+        key, _ = _key_text(_message(value, f"{name}.remove"), f"{name}.remove")
         into.pop(key, None)
 
 
@@ -172,14 +213,14 @@ def _history(fields: Fields, run: RawRun) -> None:
     run.history.append(HistoryRow(step, values))
 
 
-def _run(fields: Fields, run: RawRun) -> None:
+def _run(fields: Fields, run: RawRun, offset: int) -> None:
     run.run_id = _text(fields, 1, "run.run_id") or run.run_id
     run.entity = _text(fields, 2, "run.entity") or run.entity
     run.project = _text(fields, 3, "run.project") or run.project
     if 4 in fields:
         _updates(_sub(fields, 4, "run.config"), run.config, "run.config")
     if 5 in fields:
-        _updates(_sub(fields, 5, "run.summary"), run.summary, "run.summary")
+        _updates(_sub(fields, 5, "run.summary"), run.summary, "run.summary", Pending(offset))
     run.group = _text(fields, 6, "run.run_group") or run.group
     run.job_type = _text(fields, 7, "run.job_type") or run.job_type
     run.name = _text(fields, 8, "run.display_name") or run.name
