@@ -89,7 +89,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--killed-share", type=float, default=0.1, help="share of runs copied from the killed run")
-    parser.add_argument("--repeat", type=int, default=3, help="times to read the folder (the median is shown)")
+    parser.add_argument("--repeat", type=int, default=1, help="times to read the folder (the median is shown)")
     args = parser.parse_args()
     n = args.runs
     with tempfile.TemporaryDirectory(prefix="auditor-wandb-bench-") as tmp:
@@ -111,32 +111,47 @@ def main() -> None:
         mix = ", ".join(f"{c} {s}" for s, c in plan.items())
         print(f"folder: {n} runs ({mix}), {size / 1e6:.1f} MB of .wandb files")
         print(f"  copied in {time.perf_counter() - began:.2f} s")
+        print(f"  {'':<30} {'wall':>8} {'CPU':>8}   (CPU: this process only; wall includes other load and fsync)")
         reads = []
         for _ in range(args.repeat):
-            began = time.perf_counter()
+            clock = Clock()
             runs = wandb.read(runs_dir.parent)
-            reads.append(time.perf_counter() - began)
+            reads.append(clock.stop())
         assert len(runs) == n and len({r.source_run_id for r in runs}) == n
-        timings = {f"read (median of {args.repeat})": statistics.median(reads)}
-        began = time.perf_counter()
+        timings = {
+            f"read (median of {args.repeat})": min(
+                reads, key=lambda t: abs(t[0] - statistics.median(w for w, _ in reads))
+            )
+        }
+        clock = Clock()
         records = [build_record(run) for run in runs]
-        timings["build the records"] = time.perf_counter() - began
+        timings["build the records"] = clock.stop()
         store = RunStore.create(Path(tmp) / "store")
-        began = time.perf_counter()
+        clock = Clock()
         for record in records:
             commit(store, record)
-        timings["redact, validate, write"] = time.perf_counter() - began
-        total = sum(timings.values())
-        for what, seconds in timings.items():
-            print(f"  {what:<30} {seconds:6.2f} s  {1000 * seconds / n:6.2f} ms per run")
-        print(f"  {'ingest, all of it':<30} {total:6.2f} s  {1000 * total / n:6.2f} ms per run")
-        began = time.perf_counter()
+        timings["redact, validate, write"] = clock.stop()
+        timings["ingest, all of it"] = (sum(w for w, _ in timings.values()), sum(c for _, c in timings.values()))
+        for what, (wall, cpu) in timings.items():
+            print(f"  {what:<30} {wall:6.2f} s {cpu:6.2f} s  {1000 * wall / n:6.2f} ms per run")
+        clock = Clock()
         outcomes = ingest("wandb", str(runs_dir.parent), RunStore.create(Path(tmp) / "cli-store"))
-        cli_s = time.perf_counter() - began
+        wall, cpu = clock.stop()
         assert len(outcomes) == n and all(o.new for o in outcomes)
-        print(f"  {'as auditor ingest (registry)':<30} {cli_s:6.2f} s  {1000 * cli_s / n:6.2f} ms per run")
+        print(f"  {'as auditor ingest (registry)':<30} {wall:6.2f} s {cpu:6.2f} s  {1000 * wall / n:6.2f} ms per run")
         shutil.rmtree(runs_dir)
-    print(f"target: 1,000 W&B runs ingested under 20 s: {'met' if cli_s < 20 else 'MISSED'} ({cli_s:.2f} s for {n})")
+    verdict = "met" if wall < 20 else "MISSED"
+    print(f"target: 1,000 W&B runs ingested under 20 s: {verdict} ({wall:.2f} s wall, {cpu:.2f} s CPU for {n} runs)")
+
+
+class Clock:
+    """Wall and CPU seconds since it was made: on a shared machine the CPU figure is the stable one."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def stop(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
 
 
 if __name__ == "__main__":

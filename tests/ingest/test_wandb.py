@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from auditor.ingest.ingested import Ingested, build_record
+from auditor.ingest.interface import Confidence
 from auditor.ingest.wandb import reader as wandb
 from auditor.record.base import Missing
 from auditor.record.lineage import IdentityHint
@@ -216,3 +217,21 @@ def test_every_spelling_of_the_source_reads_the_same_runs(project: Project) -> N
     (chosen,) = wandb.read(project.root, run_id=project.logged["train"]["run_id"])
     assert chosen.name == "train-logreg"
     assert wandb.read(project.root, run_id="nosuchrun") == []
+
+
+def test_a_folder_of_wandb_runs_is_detected(project: Project, tmp_path: Path) -> None:
+    from auditor.ingest.registry import canonical, detect
+    from auditor.ingest.wandb.ingester import WandbIngester
+
+    for source in (project.root, project.root / "wandb", project.folders["killed"]):
+        assert detect(str(source)) == "wandb"
+        assert WandbIngester().detect(str(source)) == Confidence.SURE
+    empty = tmp_path / "wandb" / "offline-run-20260101_000000-abc"
+    empty.mkdir(parents=True)  # a run folder without its .wandb file is not claimed
+    assert WandbIngester().detect(str(tmp_path)) == Confidence.NO
+    link = tmp_path / "latest-run"  # as wandb makes it
+    link.symlink_to(project.folders["train"])
+    assert WandbIngester().detect(str(link)) == Confidence.SURE  # named, it is followed...
+    assert len(wandb.read(project.root / "wandb")) == 3  # ...but a folder's links are not: no run read twice
+    (run,) = wandb.read(Path(canonical(str(link))))
+    assert run.name == "train-logreg"

@@ -50,7 +50,9 @@ def find_runs(source: Path) -> list[Path]:
 
 
 def looks_like_runs(source: Path) -> bool:
-    """Cheap: a run folder with a .wandb file, or a folder of them (or its wandb/)."""
+    """Cheap: a run folder with a .wandb file, or a folder of them (or its wandb/). A link the user
+    names (wandb/latest-run) is followed, as `auditor ingest` reads the path it resolves to."""
+    source = source.resolve()
     if _is_run(source):
         return any(source.glob("*.wandb"))
     return any(source.glob("*run-*/*.wandb")) or any(source.glob("wandb/*run-*/*.wandb"))
