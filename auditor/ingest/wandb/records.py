@@ -100,15 +100,49 @@ def _time(fields: Fields, number: int, name: str) -> datetime | None:
         raise RecordError(f"{name}: {seconds} s is out of range") from None
 
 
-def _key_text(fields: Fields, name: str) -> tuple[Key, str]:
-    nested = _texts(fields, 2, f"{name}.nested_key")
-    key: Key = tuple(nested) if nested else (_text(fields, 1, f"{name}.key"),)
+def _key_text(data: int | bytes, name: str) -> tuple[Key, str]:
+    """A config, summary or history item's key and JSON text."""
+    quick = _quick_item(data) if isinstance(data, bytes) else None
+    if quick is not None:
+        nested, key_bytes, value = quick
+        key = tuple(_string(k, f"{name}.nested_key") for k in nested) or (_string(key_bytes, f"{name}.key"),)
+        return key, _string(value, f"{name}.value_json")
+    fields = _message(data, name)
+    texts = _texts(fields, 2, f"{name}.nested_key")
+    key = tuple(texts) if texts else (_text(fields, 1, f"{name}.key"),)
     return key, _text(fields, 16, f"{name}.value_json") if 16 in fields else _typed(fields, name)
 
 
-def _item(fields: Fields, name: str) -> tuple[Key, Json]:
+def _quick_item(data: bytes) -> tuple[list[bytes], bytes, bytes] | None:
+    """An item as W&B writes nearly all of them (key or nested keys, then value_json, each shorter
+    than 128 bytes), read without the general decoder: a third of the reading time. None for
+    anything else, which the general decoder then reads (and reports)."""
+    nested: list[bytes] = []
+    key = value = None
+    pos, end = 0, len(data)
+    while pos < end:
+        tag = data[pos]
+        start = pos + 3 if tag == 0x82 else pos + 2  # 0x82 0x01: field 16, length-delimited
+        if start > end or (tag == 0x82 and data[pos + 1] != 0x01) or tag not in (0x0A, 0x12, 0x82):
+            return None
+        size = data[start - 1]
+        if size >= 0x80 or start + size > end:
+            return None
+        chunk, pos = data[start : start + size], start + size
+        if tag == 0x12:
+            nested.append(chunk)
+        elif tag == 0x0A:
+            key = chunk
+        else:
+            value = chunk
+    if value is None or (key is None and not nested):
+        return None
+    return nested, key or b"", value
+
+
+def _item(data: int | bytes, name: str) -> tuple[Key, Json]:
     """A config, summary or history item: its key, and its value as JSON text and parsed."""
-    key, text = _key_text(fields, name)
+    key, text = _key_text(data, name)
     return key, Json(text, parse(text, key, name))
 
 
@@ -190,22 +224,21 @@ def read_record(payload: bytes, run: RawRun, offset: int) -> None:
 
 def _updates(fields: Fields, into: dict[Key, Json], name: str, pending: Pending | None = None) -> None:
     for value in fields.get(1, []):
-        item = _message(value, f"{name}.update")
         if pending is None:
-            key, parsed = _item(item, f"{name}.update")
+            key, parsed = _item(value, f"{name}.update")
             into[key] = parsed
         else:
-            key, text = _key_text(item, f"{name}.update")
+            key, text = _key_text(value, f"{name}.update")
             into[key] = Json(text, pending)
     for value in fields.get(2, []):
-        key, _ = _key_text(_message(value, f"{name}.remove"), f"{name}.remove")
+        key, _ = _key_text(value, f"{name}.remove")
         into.pop(key, None)
 
 
 def _history(fields: Fields, run: RawRun) -> None:
     values: dict[Key, Json] = {}
     for value in fields.get(1, []):
-        key, item = _item(_message(value, "history.item"), "history.item")
+        key, item = _item(value, "history.item")
         values[key] = item
     step = _int(_sub(fields, 2, "history.step"), 1, "history.step.num")
     if step is None and 2 in fields:
