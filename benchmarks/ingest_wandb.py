@@ -1,9 +1,10 @@
 """W&B ingest speed: 1,000 offline runs, read and written. Target (issue #15): under 20 s.
 
 The real `wandb` (the tools virtualenv, .cache/tools/wandb, from tests/ingest/tools/wandb.txt)
-writes three runs once through tests/ingest/wandb_producer.py: a finished training run (config,
-12 history steps, summary, a dataset and a model artifact), a failed one, and one killed with
-SIGKILL after 1,500 history steps. Starting wandb 1,000 times would take half an hour, so each
+writes four runs once through tests/ingest/wandb_producer.py: a finished training run (config,
+12 history steps, summary, a dataset and a model artifact), a failed one, one killed with SIGKILL
+(as much of it as W&B wrote), and a finished run of 1,500 history steps of three metrics (10% of
+the folder by default). Starting wandb 1,000 times would take half an hour, so each
 run is copied under new run ids: the id is replaced in every record by another of the same
 length (no protobuf length changes) and the records are framed again with fresh checksums,
 so every copy is a valid, distinct W&B run. Then it times, for the whole folder: reading
@@ -11,7 +12,7 @@ so every copy is a valid, distinct W&B run. Then it times, for the whole folder:
 each into a fresh run store; then the same through registry.ingest, the path `auditor ingest`
 takes.
 
-    .venv/bin/python benchmarks/ingest_wandb.py [--runs 1000] [--killed-share 0.1]
+    .venv/bin/python benchmarks/ingest_wandb.py [--runs 1000] [--long-share 0.1]
 """
 
 from __future__ import annotations
@@ -39,14 +40,17 @@ PYTHON = REPO / ".cache" / "tools" / "wandb" / "bin" / "python"
 HEADER = b":W&B\xe1\xbe\x00"
 
 
+SCENARIOS = ("train", "broken", "killed", "long")
+
+
 def produce(work: Path) -> dict[str, Path]:
-    """Three real runs (train, broken, killed), by scenario."""
+    """Four real runs (train, broken, killed, long), by scenario."""
     if not PYTHON.exists():
         raise SystemExit(f"{PYTHON} is missing: run `./dev setup` (it installs tests/ingest/tools/wandb.txt)")
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work)}
-    subprocess.run([str(PYTHON), str(PRODUCER), str(work)], cwd=work, env=env, check=True, timeout=300)
+    subprocess.run([str(PYTHON), str(PRODUCER), str(work), *SCENARIOS], cwd=work, env=env, check=True, timeout=300)
     found = {}
-    for scenario in ("train", "broken", "killed"):
+    for scenario in SCENARIOS:
         run_id = (work / f"logged-{scenario}.json").read_text().split('"run_id": "')[1].split('"')[0]
         found[scenario] = next((work / "wandb").glob(f"offline-run-*-{run_id}"))
     return found
@@ -88,7 +92,7 @@ def copies(template: Path, into: Path, count: int, start: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--killed-share", type=float, default=0.1, help="share of runs copied from the killed run")
+    parser.add_argument("--long-share", type=float, default=0.1, help="share of runs with 1,500 history steps")
     parser.add_argument("--repeat", type=int, default=1, help="times to read the folder (the median is shown)")
     args = parser.parse_args()
     n = args.runs
@@ -97,11 +101,10 @@ def main() -> None:
         work.mkdir()
         began = time.perf_counter()
         templates = produce(work)
-        print(f"3 real runs written by wandb in {time.perf_counter() - began:.1f} s")
+        print(f"4 real runs written by wandb in {time.perf_counter() - began:.1f} s")
         runs_dir = Path(tmp) / "project" / "wandb"
-        killed = int(n * args.killed_share)
-        broken = n // 10
-        plan = {"killed": killed, "broken": broken, "train": n - killed - broken}
+        long = int(n * args.long_share)
+        plan = {"long": long, "broken": n // 20, "killed": n // 20, "train": n - long - 2 * (n // 20)}
         began = time.perf_counter()
         start = 0
         for scenario, count in plan.items():

@@ -2,7 +2,7 @@
 
 Run with the tools virtualenv (`.cache/tools/wandb`, from tests/ingest/tools/wandb.txt):
 
-    python wandb_producer.py PROJECT            # every scenario, in PROJECT (a git repository)
+    python wandb_producer.py PROJECT [SCENARIO...]  # every scenario (or those named), in PROJECT
     python wandb_producer.py --oracle RUN.wandb...  # W&B's own protobuf classes' view of each file
 
 Each scenario runs in its own process with WANDB_MODE=offline (no network) and writes what it
@@ -101,7 +101,18 @@ def killed(out: Path) -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def produce(project: Path) -> None:
+def long(out: Path) -> None:
+    """Not one of the test scenarios: a finished run of 1,500 history steps, for benchmarks/ingest_wandb.py."""
+    import wandb
+
+    run = wandb.init(project="credit-scoring", name="long", config=CONFIG)
+    for step in range(1500):
+        run.log({"loss": 1.0 / (step + 1), "accuracy": step / 1500, "lr": 0.001 * 0.999**step})
+    out.write_text(json.dumps({"run_id": run.id}))
+    run.finish()
+
+
+def produce(project: Path, scenarios: tuple[str, ...] = SCENARIOS) -> None:
     env = {**os.environ, "WANDB_MODE": "offline", "WANDB_SILENT": "true", "WANDB_DISABLE_CODE": "true"}
     env |= {"WANDB_CONSOLE": "wrap", "HOME": str(project / ".home")}
     started = {
@@ -112,9 +123,9 @@ def produce(project: Path) -> None:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )
-        for name in SCENARIOS
+        for name in scenarios
     }
-    expected = {"train": 0, "broken": 1, "killed": -signal.SIGKILL}
+    expected = {"train": 0, "broken": 1, "killed": -signal.SIGKILL, "long": 0}
     for name, process in started.items():
         _, err = process.communicate(timeout=240)
         if process.returncode != expected[name]:
@@ -147,8 +158,8 @@ def oracle(path: Path) -> list[dict[str, Any]]:
 
 if __name__ == "__main__":
     if sys.argv[1] == "--scenario":
-        {"train": train, "broken": broken, "killed": killed}[sys.argv[2]](Path(sys.argv[3]))
+        {"train": train, "broken": broken, "killed": killed, "long": long}[sys.argv[2]](Path(sys.argv[3]))
     elif sys.argv[1] == "--oracle":
         print(json.dumps({name: oracle(Path(name)) for name in sys.argv[2:]}))
     else:
-        produce(Path(sys.argv[1]))
+        produce(Path(sys.argv[1]), tuple(sys.argv[2:]) or SCENARIOS)
