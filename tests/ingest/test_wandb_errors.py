@@ -96,6 +96,11 @@ def test_a_built_file_reads(tmp_path: Path) -> None:
     assert run.source_run_id == "abc123" and run.params == {"x": 1} and run.status == "unfinished"
 
 
+def test_a_run_without_a_project_is_uncategorized_and_says_so(tmp_path: Path) -> None:
+    (run,) = wandb.read(run_folder(tmp_path, framed(run_record(project=b""))))
+    assert run.project == "uncategorized" and any("no project" in n for n in run.notes)
+
+
 def test_a_record_split_across_blocks_reads(tmp_path: Path) -> None:
     big = "é" * 50_000  # about three blocks: FIRST, MIDDLE, LAST
     (run,) = wandb.read(run_folder(tmp_path, framed(run_record(f'"{big}"'.encode()))))

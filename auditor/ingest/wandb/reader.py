@@ -107,6 +107,8 @@ def ingested(raw: RawRun, run_id: str, started: datetime, source: Path, root: Pa
             f"{raw.where.name} ends inside a record at offset {raw.cut_at} (W&B was still writing, or was"
             " stopped): the records before it were read"
         )
+    if not raw.project:
+        notes.append('W&B recorded no project: filed under "uncategorized", as W&B itself does')
     tags = _tags(raw, notes)
     tags["wandb.run_folder"] = shown(raw.folder, root)
     metrics += _summary(raw, history_names, ended or latest or started, tags, notes)
