@@ -155,8 +155,9 @@ def mask_named(data: dict[str, Any]) -> None:
     metrics = data.get("metrics")
     lineage = data.get("lineage")
     if isinstance(metrics, list):
-        kept = [m for m in metrics if not (isinstance(m, dict) and looks_secret(str(m.get("name", ""))))]
-        dropped = sorted({str(m["name"]) for m in metrics if m not in kept})
+        secret = [isinstance(m, dict) and looks_secret(str(m.get("name", ""))) for m in metrics]
+        kept = [m for m, hidden in zip(metrics, secret, strict=True) if not hidden]  # linear: `m not in kept` was
+        dropped = sorted({str(m["name"]) for m, hidden in zip(metrics, secret, strict=True) if hidden})  # quadratic
         data["metrics"] = kept
         if dropped and isinstance(lineage, dict):
             lineage["notes"] = [*(lineage.get("notes") or []), *map(metric_dropped, dropped)]

@@ -20,6 +20,7 @@ from auditor.ingest.dvc.ingester import DvcIngester
 from auditor.ingest.interface import Confidence, Ingester, Options
 from auditor.ingest.mlflow.ingester import MlflowIngester
 from auditor.ingest.openlineage.ingester import OpenLineageIngester
+from auditor.ingest.wandb.ingester import WandbIngester
 
 if TYPE_CHECKING:
     from auditor.ingest.declared_find import Declaration
@@ -37,7 +38,7 @@ def _by_name(ingesters: Iterable[Ingester]) -> dict[str, Ingester]:
 
 
 # The one list. Its order is the order of help and messages, and wins ties in detection.
-INGESTERS: Mapping[str, Ingester] = _by_name((MlflowIngester(), DvcIngester(), OpenLineageIngester()))
+INGESTERS: Mapping[str, Ingester] = _by_name((MlflowIngester(), DvcIngester(), OpenLineageIngester(), WandbIngester()))
 KINDS: tuple[str, ...] = tuple(INGESTERS)
 FLAGS: tuple[str, ...] = tuple(dict.fromkeys(o.flag for i in INGESTERS.values() for o in i.options))
 
