@@ -93,11 +93,6 @@ def test_one_run_folder_and_run_id(cli: CliRunner, tmp_path: Path, project: Proj
     assert missing.returncode == 2 and "Traceback" not in missing.stderr and "no such folder" in missing.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #15 part 3 (the capture helper's): committing a record re-serialises JSON-looking params "
-    "(W&B's '1e-8' becomes '1e-08', keys sorted); remove this marker when that fix is merged",
-)
 def test_config_survives_the_store_byte_for_byte(cli: CliRunner, tmp_path: Path, project: Project) -> None:
     train = project.logged["train"]["run_id"]
     runs, _ = ingest(cli, tmp_path, "wandb", str(project.root), "--run-id", train)
