@@ -204,12 +204,19 @@ def _looks_like_paths(value: str) -> bool:
     return bool(parts) and all(p.startswith(("/", "~/")) and not mask(p)[1] for p in parts)
 
 
+_MEMO_CHARS = 256  # strings longer than this are rarely repeated
+_MEMO_ENTRIES = 200_000
+
+
 class TextRedactor:
     """Masks what `mask` finds plus a fixed set of known secret values (from the environment and argv)."""
 
     def __init__(self, secret_values: Iterable[str]) -> None:
         values = [v for v in secret_values if v]
         self._values = re.compile("|".join(re.escape(v) for v in values)) if values else None
+        # Redaction is a pure function of the text: a record repeats the same short strings (metric
+        # names, keys, units) thousands of times, so each is searched once.
+        self._done: dict[str, str] = {}
 
     def __call__(self, text: str) -> tuple[str, int]:
         count = 0
@@ -221,7 +228,12 @@ class TextRedactor:
     def data(self, value: Any) -> Any:
         """Every string in a JSON-shaped value, keys included, redacted and made valid UTF-8."""
         if isinstance(value, str):
-            return self(printable(value))[0]
+            done = self._done.get(value)
+            if done is None:
+                done = self(printable(value))[0]
+                if len(value) <= _MEMO_CHARS and len(self._done) < _MEMO_ENTRIES:
+                    self._done[value] = done
+            return done
         if isinstance(value, dict):
             return {self.data(k): self.data(v) for k, v in value.items()}
         if isinstance(value, list | tuple):
