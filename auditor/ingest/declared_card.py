@@ -17,7 +17,7 @@ from auditor.files import UntrustedFileError, read_regular_file, within
 from auditor.project.spec import ModelSpec, PredictionsSpec, ProjectSpec
 from auditor.record.base import Missing
 from auditor.record.fairness import Fairness
-from auditor.record.model_card import Fact, InspectedModel, ModelCard
+from auditor.record.model_card import Fact, Hyperparameter, InspectedModel, ModelCard
 
 MAX_PREDICTIONS_BYTES = 1024 * 1024 * 1024
 FROM_AUDITOR_YAML = "declared in auditor.yaml for runs auditor executes"  # the reported card's note
@@ -110,16 +110,16 @@ def completed_card(
         entries.append(
             entry.model_copy(
                 update={
-                    "description": model.description,
-                    "limitations": model.limitations,
-                    "ethical_considerations": model.ethical_considerations,
+                    "description": model.description or entry.description,  # DVC's artifacts: describe models too
+                    "limitations": model.limitations or entry.limitations,
+                    "ethical_considerations": model.ethical_considerations or entry.ethical_considerations,
                     "type": _declared_first(model.type, entry.type, own.type, tool),
                     "library": _declared_first(model.library, entry.library, own.library, tool),
                     "task": own.task or entry.task,
                     "features": feature_flags(names, sensitive),
                     "features_source": own.features_source if model.features is not None else entry.features_source,
-                    "training_data": model.training_data,
-                    "label": model.label,
+                    "training_data": model.training_data or entry.training_data,
+                    "label": model.label or entry.label,
                     "file": entry.file if isinstance(entry.file, InspectedModel) else own.file,
                 }
             )
@@ -131,10 +131,17 @@ def completed_card(
         models=tuple(entries),
         params_files=declared.params_files,
         metrics_files=declared.metrics_files,
-        hyperparameters=(*reported.hyperparameters, *declared.hyperparameters),
+        hyperparameters=(*reported.hyperparameters, *_not_already(declared.hyperparameters, reported.hyperparameters)),
         performance=declared.performance if spec.predictions is not None else reported.performance,
         notes=tuple(notes),
     )
+
+
+def _not_already(declared: tuple[Hyperparameter, ...], reported: tuple[Hyperparameter, ...]) -> list[Hyperparameter]:
+    """A params file the tool also logged (DVC's params.yaml) is not listed twice: its values are
+    shown once, as the tool logged them; a value that differs is kept, so the difference shows."""
+    seen = {(h.name, h.value) for h in reported}
+    return [h for h in declared if (h.name, h.value) not in seen]
 
 
 def _declared_first(declared: str | None, reported: Fact | None, read: Fact | None, tool: str) -> Fact | None:

@@ -52,6 +52,12 @@ def _missing(section: Missing) -> str:
     return bounded(not_captured(section.reason))
 
 
+def _who(user: str | None, host: str | None, gap: str) -> str:
+    if user is None and host is None:
+        return gap
+    return f"{bounded(user or gap)} on {bounded(host or gap)}"
+
+
 def _times(record: RunRecord) -> list[str]:
     times = run_times(record.identity, record.origin.tool, lambda moment: moment.isoformat())
     lines = [f"  started     {times.started}  ended {times.ended}  (duration {times.duration})"]
@@ -68,8 +74,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
         f"  command     {cut(command_line(ident.argv), MAX_TERMINAL_CHARS) if ident.argv else gap}",
         f"  directory   {bounded(ident.cwd) if ident.cwd else gap}",
         *_times(record),
-        f"  by          {bounded(ident.user or gap)} on {bounded(ident.host or gap)}, "
-        f"auditor {bounded(ident.auditor_version)}",
+        f"  by          {_who(ident.user, ident.host, gap)}, auditor {bounded(ident.auditor_version)}",
         f"  record      sha256:{record_digest(record)}",
     ]
     if ident.error:
@@ -141,9 +146,9 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
     )
     cpu = "not recorded" if cpu_s is None else f"{cpu_s:.2f} s"
     peak = f"{res.peak_rss_bytes / 2**20:.0f} MiB" if res.peak_rss_bytes is not None else "unknown"
-    wall = ("unknown" if res.wall_s is None else f"{res.wall_s:.2f} s") + (
-        " (from the tool's start and end times)" if record.origin.kind == "ingested" else ""
-    )
+    wall = "not recorded" if res.wall_s is None else f"{res.wall_s:.2f} s"
+    if res.wall_s is not None and record.origin.kind == "ingested":
+        wall += " (from the tool's start and end times)"
     lines += ["", "Resources", f"  wall {wall}, cpu {cpu}, peak memory {peak}"]
     lines += ["", "Outputs", *(_log(name, log) for name, log in _logs(record))]
     lines += [f"  note        {bounded(n)}" for n in record.outputs.notes[:MAX_ROWS]]
@@ -173,8 +178,8 @@ def _origin(record: RunRecord) -> list[str]:
     lines = []
     if origin.kind == "ingested":
         lines.append(
-            f"  ingested    from {bounded(origin.tool)} {bounded(origin.tool_version or '')} "
-            f"{bounded(origin.source_uri or '')} run {bounded(origin.source_run_id or '?')}"
+            f"  ingested    from {bounded(' '.join(filter(None, (origin.tool, origin.tool_version))))} "
+            f"{bounded(origin.source_uri or '')} run {bounded(origin.source_run_id or 'not named')}"
         )
         if record.links.reingests:
             lines.append(f"  re-reads    {bounded(record.links.reingests)} (an earlier ingest of this source run)")

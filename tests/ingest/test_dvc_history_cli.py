@@ -88,3 +88,21 @@ def test_ingesting_again_keeps_new_evidence_and_says_when_nothing_changed(
     assert "auditor: note: changed since dvc.lock: data/raw.csv" in stderr
     assert json.loads(show(cli, tmp_path, changed, "--json"))["links"]["reingests"] == rehashed  # the latest
     assert len(list((tmp_path / "store" / "runs").iterdir())) == 3
+
+
+def test_an_auditor_yaml_adds_to_what_dvc_says_of_its_model(cli: CliRunner, tmp_path: Path, built: History) -> None:
+    """auditor.yaml declares the model's limitations but no description: DVC's `desc` stays, and
+    params.yaml, which DVC logged and auditor.yaml also names, is listed once."""
+    fresh = clone(built, tmp_path / "churn")
+    (fresh / "auditor.yaml").write_text(
+        "version: 1\nproject: {name: churn, owner: Data team}\nparams_files: [params.yaml]\n"
+        "models:\n  - id: churn\n    path: model.json\n    limitations: Trained on one region only\n"
+    )
+    _, run, stderr = ingest(cli, tmp_path, str(fresh))
+    assert f"applying {fresh / 'auditor.yaml'}" in stderr
+    card = json.loads(show(cli, tmp_path, run, "--json"))["model_card"]
+    (model,) = card["models"]
+    assert model["id"] == "churn-model" and model["description"] == "Predicts which customers leave"
+    assert model["limitations"] == "Trained on one region only"
+    names = [(h["name"], h["value"]) for h in card["hyperparameters"]]
+    assert names and len(names) == len(set(names)), names
