@@ -71,6 +71,9 @@ class Ingested:
     notes: tuple[str, ...] = ()  # what the ingester met: legacy formats, skipped entries, ...
     time_basis: TimeBasis = "recorded"  # "git_commit" or "file_mtime" when the tool records no times
     time_note: str | None = None  # the evidence for the times: which commit, which file
+    # What the tool reported of parts auditor observes for its own runs ("hardware.gpus": "2 x H100"),
+    # by record part: shown in the part's Missing reason, never as observed evidence.
+    reported: dict[str, str] = field(default_factory=dict)
 
 
 def utc(ms: int | float | None) -> datetime | None:
@@ -106,9 +109,14 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
         time_basis=ingested.time_basis,
         time_note=ingested.time_note,
     )
+
+    def part(name: str) -> Missing:
+        said = ingested.reported.get(name)
+        return Missing(reason=f"not observed by auditor; {tool} reported: {said}") if said else gap
+
     environment = Environment(
-        os=gap,
-        python=gap,
+        os=part("environment.os"),
+        python=part("environment.python"),
         packages=not_captured(tool, "the installed packages (the declared requirements are kept separately)"),
         locale=gap,
         timezone=gap,
@@ -142,7 +150,7 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
         ),
         source=ingested.source if ingested.source is not None else gap,
         environment=environment,
-        hardware=Hardware(cpu=gap, memory=gap, gpus=gap),
+        hardware=Hardware(cpu=part("hardware.cpu"), memory=part("hardware.memory"), gpus=part("hardware.gpus")),
         resources=Resources(
             wall_s=identity.duration_s if ingested.time_basis == "recorded" else None,
             user_cpu_s=None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -76,6 +77,7 @@ def train(out: Path) -> None:
     run.log_artifact(model, aliases=["candidate"])
     files = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in [data, *sorted(model_dir.iterdir())]}  # noqa: S324
     logged = {"run_id": run.id, "config": CONFIG, "history": rows, "files": files, "version": wandb.__version__}
+    logged["python"] = platform.python_version()  # W&B's own description of the interpreter names it
     logged["summary"] = {"best_accuracy": 0.97, "verdict": "keep [1, 2] exactly", "phase": rows[-1]["phase"]}
     run.finish()
     out.write_text(json.dumps(logged))

@@ -42,6 +42,7 @@ from auditor.ingest.wandb.artifacts import datasets_and_models
 from auditor.ingest.wandb.folders import find_runs, read_run, requirements, shown
 from auditor.ingest.wandb.raw import Key, RawRun
 from auditor.record.models import DeclaredRequirements, Metric, ParamValue, ReportedSource, RunStatus
+from auditor.text import clip
 
 MAX_TAG = 4000
 NO_RUN_RECORD = (
@@ -141,7 +142,30 @@ def ingested(raw: RawRun, run_id: str, started: datetime, source: Path, root: Pa
         metrics=tuple(metrics),
         tags=tags,
         notes=tuple(notes),
+        reported=_reported(raw),
     )
+
+
+def _reported(raw: RawRun) -> dict[str, str]:
+    """The machine as W&B described it, by the record part auditor would have observed."""
+    env = raw.environment
+    cores = ", ".join(
+        f"{env[key]} {what}" for key, what in (("cpu_count", "cores"), ("cpu_count_logical", "logical")) if env.get(key)
+    )
+    memory = env.get("memory_bytes", "")
+    if memory.isdigit():
+        memory = f"{int(memory) / 2**30:.1f} GiB"
+    gpus = "; ".join(raw.gpus) or (f"{env['gpu_count']} x {env.get('gpu_type', 'GPU')}" if env.get("gpu_count") else "")
+    if gpus and env.get("cuda_version"):
+        gpus += f" (CUDA {env['cuda_version']})"
+    parts = {
+        "environment.os": env.get("os", ""),
+        "environment.python": env.get("python", ""),
+        "hardware.cpu": " ".join(filter(None, (env.get("cpu_model", ""), f"({cores})" if cores else ""))),
+        "hardware.memory": memory,
+        "hardware.gpus": gpus,
+    }
+    return {part: clip(value, 300) for part, value in parts.items() if value}
 
 
 def _name(key: Key) -> str:
