@@ -78,7 +78,26 @@ def run_files(run: RawRun, now: datetime) -> RunFiles:
         found.mlmodel = load_yaml_mapping(mlmodel_path) if mlmodel_path.is_file() else {}
         out.requirements += requirement_files(found.path, root)
     _hash([*present, *out.artifacts], root, now, out.notes)
+    if run.unfetched:
+        out.artifacts += _not_fetched(run.unfetched, [*present, *out.artifacts], root)
     return out
+
+
+def _not_fetched(gaps: dict[str, str], items: list[Found], root: Path) -> list[Found]:
+    """A model or artifact that holds a file the reader could not fetch has no hash of its own;
+    one that is itself such a file is kept, unhashed, rather than left out."""
+    matched = set()
+    for item in items:
+        for key, why in gaps.items():
+            if key == item.display or key.startswith(item.display + "/"):
+                item.after = Missing(reason=f"not hashed: {key} {why}")
+                matched.add(key)
+                break
+    return [
+        Found(root / key, key, after=Missing(reason=f"not hashed: {key} {why}"))
+        for key, why in gaps.items()
+        if key not in matched and key.count("/") == 1 and key.startswith("artifacts/")
+    ]
 
 
 def locate(

@@ -1,0 +1,204 @@
+"""Reading a real MLflow 3 tracking server through its REST API, compared with what MLflow's own
+client (MlflowClient, over the same server) reports; and the model's declared requirements read
+alike by all three readers (server, file store, SQLite store)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from auditor.ingest.ingested import Ingested
+from auditor.ingest.mlflow import reader, rest
+from auditor.record.base import Missing
+from auditor.record.lineage import ContentHash
+from auditor.record.models import DeclaredRequirements
+from tests.ingest.conftest import tool_python
+from tests.ingest.mlflow_server import MlflowServer, quiet_env, start_server
+
+PRODUCER = Path(__file__).parent / "mlflow_server_producer.py"
+
+
+@dataclass(frozen=True)
+class Served:
+    server: MlflowServer
+    client: dict[str, Any]  # what MlflowClient reported over the same server
+    local: dict[str, tuple[str, dict[str, Any]]]  # "files"/"sqlite" -> (source, client dump): the jinja2 run
+
+    def run(self, name: str) -> dict[str, Any]:
+        return next(r for r in self.client["runs"] if r["run_name"] == name)
+
+    @property
+    def active(self) -> list[dict[str, Any]]:
+        return [r for r in self.client["runs"] if r["lifecycle_stage"] == "active"]
+
+
+def _produce(uri: str, work: Path, mode: str, **extra: str) -> subprocess.Popen[bytes]:
+    work.mkdir(parents=True, exist_ok=True)
+    argv = [str(tool_python("mlflow3")), str(PRODUCER), uri, str(work), str(work / "client.json"), mode]
+    env = quiet_env(work) | extra
+    return subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """One server for the session, filled by MLflow's own client; the local stores meanwhile."""
+    base = tmp_path_factory.mktemp("mlflow-server")
+    local = {
+        "files": _produce(f"file://{base}/files/mlruns", base / "files", "pinned", MLFLOW_ALLOW_FILE_STORE="true"),
+        "sqlite": _produce(f"sqlite:///{base}/sqlite/mlflow.db", base / "sqlite", "pinned"),
+    }
+    server = start_server(base / "server")
+    try:
+        producer = _produce(server.url, base / "client", "all")
+        dumps = {}
+        for name, process in {"server": producer, **local}.items():
+            _, err = process.communicate(timeout=300)
+            assert process.returncode == 0, err.decode()[-3000:]
+            dumps[name] = json.loads((base / ("client" if name == "server" else name) / "client.json").read_text())
+        sources = {"files": str(base / "files" / "mlruns"), "sqlite": f"sqlite:///{base}/sqlite/mlflow.db"}
+        yield Served(server, dumps["server"], {k: (sources[k], dumps[k]) for k in local})
+    finally:
+        server.stop()
+
+
+def by_run(runs: list[Ingested]) -> dict[str, Ingested]:
+    return {r.source_run_id or "": r for r in runs}
+
+
+def test_runs_match_mlflows_own_client(served: Served) -> None:
+    runs = by_run(reader.read(served.server.url))
+    assert set(runs) == {r["run_id"] for r in served.active}  # the deleted run is left out
+    for expected in served.active:
+        got = runs[expected["run_id"]]
+        assert got.params == expected["params"] and got.tags == expected["tags"]
+        assert got.name == expected["run_name"] and got.project == expected["experiment"]
+        assert got.user == expected["tags"].get("mlflow.user", expected["user_id"])
+        assert int(got.started_at.timestamp() * 1000) == expected["start_time"]
+        assert {m.name: m.value for m in got.metrics} == expected["metrics"]  # the last value of each
+        for key, history in expected["history"].items():
+            mine = [(m.value, m.step, int(m.logged_at.timestamp() * 1000)) for m in got.metrics if m.name == key]
+            assert sorted(mine) == sorted(tuple(h) for h in history)
+        digests = {(d.annotations["name"], d.annotations["digest"]) for d in got.datasets if d.role == "input"}
+        assert digests == {(d["name"], d["digest"]) for d in expected["datasets"]}
+        assert [m.id for m in got.models] == expected["model_ids"]
+        outputs = {d.annotations["artifact"] for d in got.datasets if d.role == "output"}
+        assert outputs == set(expected["artifacts"])
+        assert got.source_uri == served.server.url and got.tool == "MLflow"
+        if expected["status"] == "RUNNING":
+            assert got.status == "unfinished" and got.ended_at is None
+            assert any("never ended" in n for n in got.notes)
+        else:
+            assert int(got.ended_at.timestamp() * 1000) == expected["end_time"]  # type: ignore[union-attr]
+    statuses = {r["run_name"]: runs[r["run_id"]].status for r in served.active if r["experiment"] != "sweep"}
+    assert statuses == {
+        "train-logreg": "succeeded",
+        "broken": "failed",
+        "pinned-env": "succeeded",
+        "still-running": "unfinished",
+    }
+    train = runs[served.run("train-logreg")["run_id"]]
+    evaluation = next(d for d in train.datasets if d.annotations.get("name") == "credit-eval")
+    assert evaluation.uri == "https://data.example.com/credit/eval.csv"  # the reader's password is gone
+    assert train.tool_version == served.client["mlflow_version"]
+
+
+def test_deleted_run_only_when_named(served: Served) -> None:
+    deleted = served.run("deleted")
+    (got,) = reader.read(served.server.url, run_id=deleted["run_id"])
+    assert got.params == deleted["params"] and "MLflow marks this run as deleted" in got.notes
+    with pytest.raises(Exception, match="is not in experiment 'sweep'"):
+        reader.read(served.server.url, run_id=deleted["run_id"], experiment="sweep")
+
+
+def test_every_page_of_runs_is_read(served: Served) -> None:
+    sweep = {r["run_id"] for r in served.active if r["experiment"] == "sweep"}
+    assert len(sweep) == 12
+    small = by_run(rest.read_server(served.server.url, experiment="sweep", page_size=5))  # three pages
+    assert set(small) == sweep
+    assert set(by_run(reader.read(served.server.url, experiment="sweep"))) == sweep  # one page
+    for run in small.values():
+        assert [m.step for m in run.metrics] == [0, 1, 2] and run.tags["sweep"] == "grid"
+
+
+def test_files_are_downloaded_and_hashed(served: Served) -> None:
+    expected = served.run("train-logreg")
+    run = by_run(reader.read(served.server.url, run_id=expected["run_id"]))[expected["run_id"]]
+    stored = served.server.root / "artifacts" / "1"  # --artifacts-destination: <experiment id>/...
+    outputs = {d.annotations["artifact"]: d for d in run.datasets if d.role == "output"}
+    report = outputs["report.txt"].after
+    assert isinstance(report, ContentHash) and outputs["report.txt"].path == "artifacts/report.txt"
+    on_server = (stored / expected["run_id"] / "artifacts" / "report.txt").read_bytes()
+    assert report.sha256 == hashlib.sha256(on_server).hexdigest()
+    plots = outputs["plots"].after
+    assert isinstance(plots, ContentHash) and sorted(f.path for f in plots.files) == ["pr.csv", "roc.csv"]
+    (model,) = run.models
+    assert isinstance(model.after, ContentHash) and model.after.kind == "tree"
+    files = {f.path: f.sha256 for f in model.after.files}
+    mlmodel = stored / "models" / model.id / "artifacts" / "MLmodel"
+    assert files["MLmodel"] == hashlib.sha256(mlmodel.read_bytes()).hexdigest()
+    assert model.annotations["flavors"] == "python_function, sklearn" and model.annotations["signature"] == "yes"
+    assert model.path == f"models/{model.id}/artifacts"
+    inspected = run.inspected_models[model.id]
+    assert isinstance(inspected, Missing) and "zip archive" in inspected.reason  # skops: reported, not read
+
+
+@pytest.mark.parametrize("kind", ["server", "files", "sqlite"])
+def test_declared_requirements_of_a_logged_model(served: Served, kind: str) -> None:
+    """pip_requirements=["jinja2==2.10"]: the declared environment the vulnerability rules read."""
+    if kind == "server":
+        source, dump = served.server.url, served.client
+    else:
+        source, dump = served.local[kind]
+    expected = next(r for r in dump["runs"] if r["run_name"] == "pinned-env")
+    run = by_run(reader.read(source, run_id=expected["run_id"]))[expected["run_id"]]
+    assert isinstance(run.declared, DeclaredRequirements)
+    (model,) = run.models
+    by_name = {Path(f.path).name: f for f in run.declared.files}
+    assert list(by_name) == ["requirements.txt", "conda.yaml", "python_env.yaml"]
+    for name, file in by_name.items():
+        assert file.path.endswith(f"models/{model.id}/artifacts/{name}")  # names the artifact
+        assert not file.problems
+    if kind == "server":
+        assert by_name["requirements.txt"].path == f"models/{model.id}/artifacts/requirements.txt"
+    for name in ("requirements.txt", "conda.yaml"):
+        pins = {p.name: p.version for p in by_name[name].pins}
+        assert pins["jinja2"] == "2.10", name
+    text = f"models/{model.id}/artifacts/requirements.txt"
+    assert by_name["requirements.txt"].sha256 == _server_sha(served, expected, text) if kind == "server" else True
+
+
+def _server_sha(served: Served, run: dict[str, Any], path: str) -> str:
+    stored = served.server.root / "artifacts" / "1" / path
+    return hashlib.sha256(stored.read_bytes()).hexdigest()
+
+
+def test_experiment_and_run_options(served: Served) -> None:
+    with pytest.raises(Exception, match="no experiment named 'nope' on the server"):
+        reader.read(served.server.url, experiment="nope")
+    with pytest.raises(Exception, match="no run 'f00' on the server"):
+        reader.read(served.server.url, run_id="f00")
+    runs = reader.read(served.server.url, experiment="credit-scoring")
+    assert {r.name for r in runs} == {"train-logreg", "broken", "pinned-env", "still-running"}
+
+
+def test_a_copy_of_the_server_store_reads_the_same_through_sqlite(served: Served, tmp_path: Path) -> None:
+    """The server's own SQLite database, read directly, gives the same params, tags and metrics."""
+    copy = tmp_path / "mlflow.db"
+    shutil.copy(served.server.root / "mlflow.db", copy)
+    direct = by_run(reader.read(f"sqlite:///{copy}"))
+    remote = by_run(reader.read(served.server.url))
+    assert set(direct) == set(remote)
+    for run_id, got in remote.items():
+        assert got.params == direct[run_id].params and got.tags == direct[run_id].tags
+        assert sorted((m.name, m.step, m.value) for m in got.metrics) == sorted(
+            (m.name, m.step, m.value) for m in direct[run_id].metrics
+        )
+        assert got.status == direct[run_id].status and got.started_at == direct[run_id].started_at
