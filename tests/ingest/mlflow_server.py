@@ -7,6 +7,7 @@ answers, and one that answers every request with garbage (both record what they 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -16,9 +17,13 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from tests.ingest.conftest import TOOLS
+import pytest
 
+from tests.ingest.conftest import TOOLS, tool_python
+
+PRODUCER = Path(__file__).parent / "mlflow_server_producer.py"
 START_SECONDS = 120  # a cold start imports Flask, FastAPI and SQLAlchemy and creates the tables: ~10 s idle
 
 
@@ -122,3 +127,58 @@ class BrokenServer:
         for held in self._held:
             held.close()
         self._socket.close()
+
+
+@dataclass(frozen=True)
+class Served:
+    server: MlflowServer
+    client: dict[str, Any]  # what MlflowClient reported over the same server
+    local: dict[str, tuple[str, dict[str, Any]]]  # "files"/"sqlite" -> (source, client dump): the jinja2 run
+
+    def run(self, name: str) -> dict[str, Any]:
+        return next(r for r in self.client["runs"] if r["run_name"] == name)
+
+    @property
+    def active(self) -> list[dict[str, Any]]:
+        return [r for r in self.client["runs"] if r["lifecycle_stage"] == "active"]
+
+
+def _produce(uri: str, work: Path, mode: str, **extra: str) -> subprocess.Popen[bytes]:
+    work.mkdir(parents=True, exist_ok=True)
+    argv = [str(tool_python("mlflow3")), str(PRODUCER), uri, str(work), str(work / "client.json"), mode]
+    env = quiet_env(work) | extra
+    return subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+_made: dict[str, Served] = {}
+
+
+def shared_served(tmp_path_factory: pytest.TempPathFactory) -> Served:
+    """One server for the session (every test_mlflow_rest*.py module), filled by MLflow's own
+    client; the local stores with the jinja2 run meanwhile. `stop_served` ends it."""
+    if "made" in _made:
+        return _made["made"]
+    base = tmp_path_factory.mktemp("mlflow-server")
+    local = {
+        "files": _produce(f"file://{base}/files/mlruns", base / "files", "pinned", MLFLOW_ALLOW_FILE_STORE="true"),
+        "sqlite": _produce(f"sqlite:///{base}/sqlite/mlflow.db", base / "sqlite", "pinned"),
+    }
+    server = start_server(base / "server")
+    try:
+        producer = _produce(server.url, base / "client", "all")
+        dumps = {}
+        for name, process in {"server": producer, **local}.items():
+            _, err = process.communicate(timeout=300)
+            assert process.returncode == 0, err.decode()[-3000:]
+            dumps[name] = json.loads((base / ("client" if name == "server" else name) / "client.json").read_text())
+        sources = {"files": str(base / "files" / "mlruns"), "sqlite": f"sqlite:///{base}/sqlite/mlflow.db"}
+        _made["made"] = Served(server, dumps["server"], {k: (sources[k], dumps[k]) for k in local})
+    except BaseException:
+        server.stop()
+        raise
+    return _made["made"]
+
+
+def stop_served() -> None:
+    if "made" in _made:
+        _made["made"].server.stop()

@@ -5,11 +5,8 @@ alike by all three readers (server, file store, SQLite store)."""
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,53 +17,13 @@ from auditor.ingest.mlflow import reader, rest
 from auditor.record.base import Missing
 from auditor.record.lineage import ContentHash
 from auditor.record.models import DeclaredRequirements
-from tests.ingest.conftest import tool_python
-from tests.ingest.mlflow_server import MlflowServer, quiet_env, start_server
-
-PRODUCER = Path(__file__).parent / "mlflow_server_producer.py"
-
-
-@dataclass(frozen=True)
-class Served:
-    server: MlflowServer
-    client: dict[str, Any]  # what MlflowClient reported over the same server
-    local: dict[str, tuple[str, dict[str, Any]]]  # "files"/"sqlite" -> (source, client dump): the jinja2 run
-
-    def run(self, name: str) -> dict[str, Any]:
-        return next(r for r in self.client["runs"] if r["run_name"] == name)
-
-    @property
-    def active(self) -> list[dict[str, Any]]:
-        return [r for r in self.client["runs"] if r["lifecycle_stage"] == "active"]
-
-
-def _produce(uri: str, work: Path, mode: str, **extra: str) -> subprocess.Popen[bytes]:
-    work.mkdir(parents=True, exist_ok=True)
-    argv = [str(tool_python("mlflow3")), str(PRODUCER), uri, str(work), str(work / "client.json"), mode]
-    env = quiet_env(work) | extra
-    return subprocess.Popen(argv, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+from tests.ingest.mlflow_server import Served, shared_served, stop_served
 
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """One server for the session, filled by MLflow's own client; the local stores meanwhile."""
-    base = tmp_path_factory.mktemp("mlflow-server")
-    local = {
-        "files": _produce(f"file://{base}/files/mlruns", base / "files", "pinned", MLFLOW_ALLOW_FILE_STORE="true"),
-        "sqlite": _produce(f"sqlite:///{base}/sqlite/mlflow.db", base / "sqlite", "pinned"),
-    }
-    server = start_server(base / "server")
-    try:
-        producer = _produce(server.url, base / "client", "all")
-        dumps = {}
-        for name, process in {"server": producer, **local}.items():
-            _, err = process.communicate(timeout=300)
-            assert process.returncode == 0, err.decode()[-3000:]
-            dumps[name] = json.loads((base / ("client" if name == "server" else name) / "client.json").read_text())
-        sources = {"files": str(base / "files" / "mlruns"), "sqlite": f"sqlite:///{base}/sqlite/mlflow.db"}
-        yield Served(server, dumps["server"], {k: (sources[k], dumps[k]) for k in local})
-    finally:
-        server.stop()
+    yield shared_served(tmp_path_factory)
+    stop_served()
 
 
 def by_run(runs: list[Ingested]) -> dict[str, Ingested]:

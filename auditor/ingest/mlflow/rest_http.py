@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
+from auditor.capture.redact import clean_url
 from auditor.errors import IngestError, UsageError
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -93,12 +94,12 @@ def endpoint(source: str, environ: Mapping[str, str] | None = None) -> Endpoint:
 
 
 def _shown(source: str) -> str:
-    """The URL as a message may show it: no user information."""
+    """The URL as a message may show it: no user information, secret query parameters masked."""
     scheme, sep, rest = source.partition("://")
     if not sep:
-        return source
+        return clean_url(source)
     authority, slash, path = rest.partition("/")
-    return f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}"
+    return clean_url(f"{scheme}://{authority.rpartition('@')[2]}{slash}{path}")
 
 
 def _timeout(text: str | None) -> float:
@@ -197,6 +198,9 @@ class Server:
             except TimeoutError as exc:
                 self._drop()
                 raise IngestError(url, None, f"no answer within {self.endpoint.timeout_s:g} s") from exc
+            except http.client.BadStatusLine as exc:
+                self._drop()
+                raise IngestError(url, None, f"the answer is not HTTP ({str(exc)[:40]!r})") from exc
             except (OSError, http.client.HTTPException) as exc:
                 self._drop()
                 raise IngestError(url, None, f"cannot connect: {_reason(exc)}") from exc
