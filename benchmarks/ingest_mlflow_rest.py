@@ -86,7 +86,8 @@ def main() -> None:
             print(f"mlflow server at {server.url}, started in {time.perf_counter() - began:.1f} s")
             began = time.perf_counter()
             env = quiet_env(base)
-            subprocess.run([str(MLFLOW3), "-c", FILL, server.url, str(args.runs)], env=env, check=True, timeout=1800)
+            fill = [str(MLFLOW3), "-c", FILL, server.url, str(args.runs)]
+            subprocess.run(fill, env=env, check=True, timeout=1800, stdout=subprocess.DEVNULL)
             print(f"filled with {args.runs} runs x 20 params x 5 metrics x 10 steps, 5 tags, 1 artifact each")
             print(f"  by MlflowClient in {time.perf_counter() - began:.1f} s")
             ingest_s = []

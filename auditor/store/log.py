@@ -207,8 +207,9 @@ class MerkleLog:
         finally:
             os.close(fd)
         end = tail.rfind(b"\n")
-        if size - (end + 1) > HEAD_LINE_MAX:
-            raise EvidenceError(f"{path}: ends in {size - end - 1} bytes that are no log head: the log was changed")
+        torn = len(tail) - (end + 1)  # `end` indexes the tail read, not the whole file
+        if torn > HEAD_LINE_MAX:
+            raise EvidenceError(f"{path}: ends in {torn} bytes that are no log head: the log was changed")
         if end < 0:
             return EMPTY_HEAD  # no head yet, or the first one torn by a crash
         start = tail.rfind(b"\n", 0, end) + 1

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from auditor.ingest.ingested import Ingested
-from auditor.ingest.mlflow import reader, rest
+from auditor.ingest.mlflow import reader, rest, rest_artifacts
 from auditor.record.base import Missing
 from auditor.record.lineage import ContentHash
 from auditor.record.models import DeclaredRequirements
@@ -159,3 +159,18 @@ def test_a_copy_of_the_server_store_reads_the_same_through_sqlite(served: Served
             (m.name, m.step, m.value) for m in direct[run_id].metrics
         )
         assert got.status == direct[run_id].status and got.started_at == direct[run_id].started_at
+
+
+def test_files_over_the_download_limit_are_recorded_unhashed(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run's downloads stop at the limit; what holds a file not downloaded is not hashed, saying why."""
+    monkeypatch.setattr(rest_artifacts, "MAX_RUN_BYTES", 50)
+    expected = served.run("train-logreg")
+    (run,) = reader.read(served.server.url, run_id=expected["run_id"])
+    outputs = {d.annotations["artifact"]: d.after for d in run.datasets if d.role == "output"}
+    assert isinstance(outputs["report.txt"], ContentHash)  # 29 bytes: read first
+    assert isinstance(outputs["plots"], Missing) and "not downloaded" in outputs["plots"].reason
+    (model,) = run.models
+    assert isinstance(model.after, Missing) and "MLmodel not downloaded" in model.after.reason
+    assert isinstance(run.declared, DeclaredRequirements)  # the environment files are named, unread
+    assert {Path(f.path).name for f in run.declared.files} == {"requirements.txt", "conda.yaml", "python_env.yaml"}
+    assert all(f.sha256 is None and "not downloaded" in f.problems[0] for f in run.declared.files)

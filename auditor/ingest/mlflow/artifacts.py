@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 from auditor.capture.hashing import Result, hash_paths
 from auditor.capture.redact import clean_url
 from auditor.ingest.mlflow.raw import RawRun, load_yaml_mapping
-from auditor.ingest.mlflow.requirements import requirement_files
+from auditor.ingest.mlflow.requirements import ENVIRONMENT_FILES, requirement_files
 from auditor.record.base import Missing
 from auditor.record.models import RequirementsFile
 
@@ -80,6 +80,18 @@ def run_files(run: RawRun, now: datetime) -> RunFiles:
     _hash([*present, *out.artifacts], root, now, out.notes)
     if run.unfetched:
         out.artifacts += _not_fetched(run.unfetched, [*present, *out.artifacts], root)
+        out.requirements += _unfetched_requirements(run.unfetched, present)
+    return out
+
+
+def _unfetched_requirements(gaps: dict[str, str], models: list[Found]) -> list[RequirementsFile]:
+    """A model's environment file that could not be fetched is declared, unread, with the reason."""
+    out = []
+    for found in models:
+        for name in ENVIRONMENT_FILES:
+            key = f"{found.display}/{name}"
+            if key in gaps:
+                out.append(RequirementsFile(path=key, sha256=None, pins=(), problems=(f"{name}: {gaps[key]}",)))
     return out
 
 

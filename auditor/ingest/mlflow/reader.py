@@ -1,5 +1,6 @@
-"""Ingest runs from an MLflow tracking store: the `mlruns` file store (MLflow 2 and 3) or the
-SQLite store (`mlflow.db`, MLflow 3's default).
+"""Ingest runs from an MLflow tracking store: the `mlruns` file store (MLflow 2 and 3), the
+SQLite store (`mlflow.db`, MLflow 3's default), or a tracking server over its REST API
+(auditor.ingest.mlflow.rest). All three fill the same RawRun values, mapped here by one function.
 
 Why the files are read directly, not through MLflow's client:
 - MLflow is not a dependency of auditor, and installing it (hundreds of MB, pinned numpy,

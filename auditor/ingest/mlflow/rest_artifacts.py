@@ -110,7 +110,11 @@ def _copy(
                 if depth >= MAX_DEPTH:
                     raw.unfetched[_key(prefix, path)] = f"not downloaded: nested more than {MAX_DEPTH} folders deep"
                     continue
-                target.mkdir(exist_ok=True)
+                try:
+                    target.mkdir(exist_ok=True)
+                except OSError as exc:
+                    raw.unfetched[_key(prefix, path)] = f"could not be saved here: {exc.strerror or exc}"
+                    continue
                 todo.append((path, depth + 1))
                 continue
             if size is not None and size > budget.bytes:
@@ -127,12 +131,16 @@ def _download(getter: Get, path: str, target: Path, size: int | None, raw: RawRu
     except FileExistsError:
         raw.notes.append(f"{_key(prefix, path)}: listed twice by the server; read once")
         return
+    except OSError as exc:  # a name this machine cannot hold (too long, say)
+        raw.unfetched[_key(prefix, path)] = f"could not be saved here: {exc.strerror or exc}"
+        return
     try:
         with os.fdopen(fd, "wb") as out:
             written = getter(path, out, budget.bytes, size)
-    except IngestError as exc:
+    except (IngestError, OSError) as exc:
         target.unlink(missing_ok=True)
-        raw.unfetched[_key(prefix, path)] = f"could not be downloaded: {exc.message}"
+        why = exc.message if isinstance(exc, IngestError) else f"could not be saved here: {exc.strerror or exc}"
+        raw.unfetched[_key(prefix, path)] = f"could not be downloaded: {why}"
         return
     budget.bytes -= written
     if size is not None and written != size:
