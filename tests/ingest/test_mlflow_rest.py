@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from auditor.ingest.ingested import Ingested
-from auditor.ingest.mlflow import reader, rest, rest_artifacts
+from auditor.ingest.mlflow import reader, rest, rest_artifacts, rest_runs
 from auditor.record.base import Missing
 from auditor.record.lineage import ContentHash
 from auditor.record.models import DeclaredRequirements
@@ -174,3 +174,15 @@ def test_files_over_the_download_limit_are_recorded_unhashed(served: Served, mon
     assert isinstance(run.declared, DeclaredRequirements)  # the environment files are named, unread
     assert {Path(f.path).name for f in run.declared.files} == {"requirements.txt", "conda.yaml", "python_env.yaml"}
     assert all(f.sha256 is None and "not downloaded" in f.problems[0] for f in run.declared.files)
+
+
+@pytest.mark.parametrize("cut", [4, 3])
+def test_histories_read_in_bulk_never_cut_short(served: Served, monkeypatch: pytest.MonkeyPatch, cut: int) -> None:
+    """MLflow's bulk history endpoint silently stops at max_results: a batch that reaches it is
+    split (4: down to single runs of 3 values), and a single run that reaches it is read by
+    get-history's pages (3)."""
+    monkeypatch.setattr(rest_runs, "BULK_MAX", cut)
+    runs = rest.read_server(served.server.url, experiment="sweep")
+    expected = {r["run_id"]: r["history"]["loss"] for r in served.active if r["experiment"] == "sweep"}
+    got = {r.source_run_id: [[m.value, m.step, int(m.logged_at.timestamp() * 1000)] for m in r.metrics] for r in runs}
+    assert got == expected

@@ -27,7 +27,7 @@ from typing import Any
 from auditor.errors import IngestError
 from auditor.ingest.ingested import Ingested
 from auditor.ingest.mlflow import rest_runs as api
-from auditor.ingest.mlflow.raw import RawRun
+from auditor.ingest.mlflow.raw import RawMetric, RawRun
 from auditor.ingest.mlflow.rest_artifacts import fetch_files
 from auditor.ingest.mlflow.rest_http import HttpStatusError, Server, endpoint
 
@@ -57,9 +57,18 @@ def read_server(
             }
         )
         models = api.logged_models(server, ids) if ids else {}
+        wanted: dict[str, list[str]] = {}
+        for shape, run in chosen:
+            info = shape.obj(run.get("info"), "info")
+            run_id = info.get("run_id") or info.get("run_uuid")
+            if not isinstance(run_id, str):
+                continue  # raw_run names the problem
+            for key in api.latest_keys(shape, run):
+                wanted.setdefault(key, []).append(run_id)
+        histories = api.bulk_histories(server, wanted) if len(chosen) > 1 else {}
         now = datetime.now(UTC)
         out = []
-        for raw, root in _fetched(server, chosen, models, experiments):
+        for raw, root in _fetched(server, chosen, models, experiments, histories):
             try:
                 raw.version_hint = version
                 out.append(ingested(raw, server.url, now))
@@ -77,7 +86,7 @@ def _version(server: Server) -> str | None:
     buffer = io.BytesIO()
     try:
         server.download("/version", {}, buffer, 64, None)
-    except HttpStatusError:
+    except IngestError:  # absent behind a proxy, or a page that is no version: only a hint is lost
         return None
     text = buffer.getvalue().decode("utf-8", "replace").strip()
     return text if text and all(c.isalnum() or c in ".+-" for c in text) else None
@@ -115,6 +124,7 @@ def _fetched(
     chosen: list[tuple[api.Shape, dict[str, Any]]],
     models: dict[str, dict[str, Any]],
     experiments: dict[str, str],
+    histories: dict[tuple[str, str], list[RawMetric]],
 ) -> Iterator[tuple[RawRun, Path]]:
     """Each run read with its histories and files, in order, by a few threads; the folders of runs
     fetched but not yet consumed when something fails are removed."""
@@ -122,7 +132,7 @@ def _fetched(
     with ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="auditor-mlflow") as pool:
         try:
             for shape, run in chosen:
-                pending.append(pool.submit(_one, server, shape, run, models, experiments))
+                pending.append(pool.submit(_one, server, shape, run, models, experiments, histories))
                 if len(pending) > WORKERS:
                     yield pending.popleft().result()
             while pending:
@@ -138,13 +148,19 @@ def _fetched(
 
 
 def _one(
-    server: Server, shape: api.Shape, run: dict[str, Any], models: dict[str, dict[str, Any]], names: dict[str, str]
+    server: Server,
+    shape: api.Shape,
+    run: dict[str, Any],
+    models: dict[str, dict[str, Any]],
+    names: dict[str, str],
+    histories: dict[tuple[str, str], list[RawMetric]],
 ) -> tuple[RawRun, Path]:
     raw = api.raw_run(shape, run, names, server)
     root = Path(tempfile.mkdtemp(prefix="auditor-mlflow-"))
     try:
         for key in api.latest_keys(shape, run):
-            raw.metrics += api.history(server, raw.run_id, key)
+            known = histories.get((raw.run_id, key))
+            raw.metrics += known if known else api.history(server, raw.run_id, key)
         linked = [m for m in models.values() if m.get("source_run_id") == raw.run_id]
         for model_id in api.model_outputs(shape, run):
             if model_id not in {m["model_id"] for m in linked}:

@@ -26,7 +26,7 @@ import os
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlencode, urlsplit
@@ -40,6 +40,7 @@ RETRY_STATUS = frozenset({429, 502, 503, 504})
 BACKOFF_S = (0.5, 1.0)
 MIN_DOWNLOAD_RATE = 256 << 10  # bytes a second a download may not fall below on average
 CHUNK = 1 << 16
+Params = Mapping[str, Any] | Sequence[tuple[str, Any]]  # a sequence of pairs repeats a name (run_id=a&run_id=b)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class Server:
         self._lock = threading.Lock()
         self._open_connections: list[http.client.HTTPConnection] = []
 
-    def get(self, path: str, params: Mapping[str, str | int] | None = None) -> dict[str, Any]:
+    def get(self, path: str, params: Params | None = None) -> dict[str, Any]:
         return self._json("GET", path, params, None)
 
     def post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -154,7 +155,7 @@ class Server:
             response.close()
         return written
 
-    def _json(self, method: str, path: str, params: Mapping[str, Any] | None, body: bytes | None) -> dict[str, Any]:
+    def _json(self, method: str, path: str, params: Params | None, body: bytes | None) -> dict[str, Any]:
         target = self._target(path, params)
         response, deadline = self._open(method, target, body, self.endpoint.timeout_s)
         chunks, size = [], 0
@@ -174,7 +175,7 @@ class Server:
             raise IngestError(self.url + target, None, "the answer is not a JSON object")
         return value
 
-    def _target(self, path: str, params: Mapping[str, Any] | None) -> str:
+    def _target(self, path: str, params: Params | None) -> str:
         query = f"?{urlencode(params, quote_via=quote)}" if params else ""
         return f"{self.endpoint.prefix}{path}{query}"
 
