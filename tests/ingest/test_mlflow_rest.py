@@ -186,3 +186,21 @@ def test_histories_read_in_bulk_never_cut_short(served: Served, monkeypatch: pyt
     expected = {r["run_id"]: r["history"]["loss"] for r in served.active if r["experiment"] == "sweep"}
     got = {r.source_run_id: [[m.value, m.step, int(m.logged_at.timestamp() * 1000)] for m in r.metrics] for r in runs}
     assert got == expected
+
+
+def test_run_scoped_endpoints_give_the_same_files(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that does not keep the files itself is read through artifacts/list, get-artifact and
+    logged-models/<id>/artifacts: the same files, the same hashes as through mlflow-artifacts."""
+    expected = served.run("train-logreg")
+    (direct,) = reader.read(served.server.url, run_id=expected["run_id"])
+    monkeypatch.setattr(rest_artifacts, "_proxied", lambda server, uri: None)
+    (scoped,) = reader.read(served.server.url, run_id=expected["run_id"])
+    assert [(d.id, d.path) for d in scoped.datasets] == [(d.id, d.path) for d in direct.datasets]
+    for mine, theirs in zip(scoped.datasets, direct.datasets, strict=True):
+        if isinstance(mine.after, ContentHash):
+            assert isinstance(theirs.after, ContentHash)
+            assert [(f.path, f.sha256) for f in mine.after.files] == [(f.path, f.sha256) for f in theirs.after.files]
+    (model,), (other,) = scoped.models, direct.models
+    assert isinstance(model.after, ContentHash) and isinstance(other.after, ContentHash)
+    assert [(f.path, f.sha256) for f in model.after.files] == [(f.path, f.sha256) for f in other.after.files]
+    assert scoped.declared == direct.declared
