@@ -78,7 +78,7 @@ def test_deleted_run_only_when_named(served: Served) -> None:
 def test_every_page_of_runs_is_read(served: Served) -> None:
     sweep = {r["run_id"] for r in served.active if r["experiment"] == "sweep"}
     assert len(sweep) == 12
-    small = by_run(rest.read_server(served.server.url, experiment="sweep", page_size=5))  # three pages
+    small = by_run(rest.read_server(served.server.url, reader.ingested, experiment="sweep", page_size=5))  # three pages
     assert set(small) == sweep
     assert set(by_run(reader.read(served.server.url, experiment="sweep"))) == sweep  # one page
     for run in small.values():
@@ -182,7 +182,7 @@ def test_histories_read_in_bulk_never_cut_short(served: Served, monkeypatch: pyt
     split (4: down to single runs of 3 values), and a single run that reaches it is read by
     get-history's pages (3)."""
     monkeypatch.setattr(rest_runs, "BULK_MAX", cut)
-    runs = rest.read_server(served.server.url, experiment="sweep")
+    runs = rest.read_server(served.server.url, reader.ingested, experiment="sweep")
     expected = {r["run_id"]: r["history"]["loss"] for r in served.active if r["experiment"] == "sweep"}
     got = {r.source_run_id: [[m.value, m.step, int(m.logged_at.timestamp() * 1000)] for m in r.metrics] for r in runs}
     assert got == expected

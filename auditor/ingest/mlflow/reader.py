@@ -63,7 +63,7 @@ Kind = Literal["files", "sqlite"]
 
 def read(source: str, *, run_id: str | None = None, experiment: str | None = None) -> list[Ingested]:
     if is_server(source):
-        return read_server(source, run_id=run_id, experiment=experiment)
+        return read_server(source, ingested, run_id=run_id, experiment=experiment)
     kind, path = locate_store(source)
     if kind == "files":
         raws = read_file_store(path, run_id=run_id, experiment=experiment)

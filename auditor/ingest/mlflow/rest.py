@@ -18,7 +18,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from auditor.ingest.mlflow.raw import RawMetric, RawRun
 from auditor.ingest.mlflow.rest_artifacts import fetch_files
 from auditor.ingest.mlflow.rest_http import HttpStatusError, Server, endpoint
 
+Mapping = Callable[[RawRun, str, datetime], Ingested]
 PAGE_SIZE = 1000  # runs a runs/search page (MLflow's own default)
 WORKERS = 4
 
@@ -40,10 +41,15 @@ def is_server(source: str) -> bool:
 
 
 def read_server(
-    source: str, *, run_id: str | None = None, experiment: str | None = None, page_size: int = PAGE_SIZE
+    source: str,
+    ingested: Mapping,
+    *,
+    run_id: str | None = None,
+    experiment: str | None = None,
+    page_size: int = PAGE_SIZE,
 ) -> list[Ingested]:
-    from auditor.ingest.mlflow.reader import ingested
-
+    """Every run the options select, each mapped by `ingested` (auditor.ingest.mlflow.reader's,
+    passed in so that this module does not import the reader that dispatches to it)."""
     server = Server(endpoint(source))
     try:
         experiments = api.experiments(server)
