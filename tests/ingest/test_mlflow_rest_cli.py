@@ -5,15 +5,22 @@ exit 2, nothing written."""
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from auditor.errors import UsageError
-from auditor.ingest.mlflow.rest_http import endpoint
+from auditor.errors import IngestError, UsageError
+from auditor.ingest.mlflow.reader import ingested
+from auditor.ingest.mlflow.rest_http import Server, endpoint
+from auditor.ingest.mlflow.rest_runs import Shape, latest_keys, model_outputs, raw_run
 from tests.conftest import CliRunner, base_env
 from tests.ingest.mlflow_server import BrokenServer, Served, shared_served, stop_served
 
@@ -151,3 +158,54 @@ def test_credentials_and_urls() -> None:
             endpoint(bad, {})
     with pytest.raises(UsageError, match="MLFLOW_HTTP_REQUEST_TIMEOUT"):
         endpoint("http://h", {"MLFLOW_HTTP_REQUEST_TIMEOUT": "forever"})
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=12,
+)
+_RUN: dict[str, Any] = {
+    "info": {"run_id": "r1", "experiment_id": "1", "status": "FINISHED", "start_time": 1_700_000_000_000},
+    "data": {
+        "params": [{"key": "C", "value": "0.5"}],
+        "tags": [{"key": "mlflow.user", "value": "analyst"}],
+        "metrics": [{"key": "loss", "value": 0.5, "timestamp": 1_700_000_000_001, "step": 0}],
+    },
+    "inputs": {"dataset_inputs": [{"tags": [], "dataset": {"name": "d", "digest": "ab", "source": "{}"}}]},
+    "outputs": {"model_outputs": [{"model_id": "m-1", "step": 0}]},
+}
+_PLACES = [
+    ("info",),
+    ("info", "run_id"),
+    ("info", "status"),
+    ("info", "start_time"),
+    ("info", "end_time"),
+    ("data", "params"),
+    ("data", "params", 0, "value"),
+    ("data", "tags", 0),
+    ("data", "metrics", 0, "key"),
+    ("inputs", "dataset_inputs", 0, "dataset"),
+    ("inputs", "dataset_inputs", 0, "dataset", "source"),
+    ("outputs", "model_outputs"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(place=st.sampled_from(_PLACES), value=_JSON)
+def test_hostile_run_answers_are_one_clear_error(place: tuple[str | int, ...], value: object) -> None:
+    """Whatever a server puts anywhere in a run, reading it gives a run or an IngestError, never a crash."""
+    run = copy.deepcopy(_RUN)
+    target: Any = run
+    for step in place[:-1]:
+        target = target[step]
+    target[place[-1]] = value
+    shape = Shape("http://127.0.0.1:9/api/2.0/mlflow/runs/search (runs[0])")
+    server = Server(endpoint("http://127.0.0.1:9", {}))
+    try:
+        raw = raw_run(shape, run, {"1": "credit"}, server)
+        latest_keys(shape, run)
+        model_outputs(shape, run)
+        ingested(raw, server.url, datetime.now(UTC))
+    except IngestError as exc:
+        assert exc.message.startswith("http://127.0.0.1:9") and "\n" not in exc.message
