@@ -206,11 +206,10 @@ class MerkleLog:
             tail = os.pread(fd, min(size, 4096), max(0, size - 4096))
         finally:
             os.close(fd)
-        end = tail.rfind(b"\n")  # an index into the tail, not the file: heads outgrows 4 KiB after ~60 runs
-        if len(tail) - (end + 1) > HEAD_LINE_MAX:
-            raise EvidenceError(
-                f"{path}: ends in {len(tail) - end - 1} bytes that are no log head: the log was changed"
-            )
+        end = tail.rfind(b"\n")
+        torn = len(tail) - (end + 1)  # `end` indexes the tail read, not the whole file
+        if torn > HEAD_LINE_MAX:
+            raise EvidenceError(f"{path}: ends in {torn} bytes that are no log head: the log was changed")
         if end < 0:
             return EMPTY_HEAD  # no head yet, or the first one torn by a crash
         start = tail.rfind(b"\n", 0, end) + 1

@@ -179,7 +179,7 @@ def test_artifacts_elsewhere_are_reported_not_read(stores: dict[str, Store], tmp
 @pytest.mark.parametrize(
     ("source", "problem"),
     [
-        ("https://mlflow.example.com", "only local stores are read"),
+        ("s3://bucket/mlruns", "or a tracking server's http(s):// URL"),  # servers: test_mlflow_rest*.py
         ("sqlite://relative.db", "expected sqlite:///"),
         ("file://otherhost/mlruns", "only local file: URIs"),
         ("/nonexistent/mlruns", "no such file or folder"),

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit
 from auditor.capture.hashing import Result, hash_paths
 from auditor.capture.redact import clean_url
 from auditor.ingest.mlflow.raw import RawRun, load_yaml_mapping
-from auditor.ingest.mlflow.requirements import requirement_files
+from auditor.ingest.mlflow.requirements import ENVIRONMENT_FILES, requirement_files
 from auditor.record.base import Missing
 from auditor.record.models import RequirementsFile
 
@@ -78,7 +78,38 @@ def run_files(run: RawRun, now: datetime) -> RunFiles:
         found.mlmodel = load_yaml_mapping(mlmodel_path) if mlmodel_path.is_file() else {}
         out.requirements += requirement_files(found.path, root)
     _hash([*present, *out.artifacts], root, now, out.notes)
+    if run.unfetched:
+        out.artifacts += _not_fetched(run.unfetched, [*present, *out.artifacts], root)
+        out.requirements += _unfetched_requirements(run.unfetched, present)
     return out
+
+
+def _unfetched_requirements(gaps: dict[str, str], models: list[Found]) -> list[RequirementsFile]:
+    """A model's environment file that could not be fetched is declared, unread, with the reason."""
+    out = []
+    for found in models:
+        for name in ENVIRONMENT_FILES:
+            key = f"{found.display}/{name}"
+            if key in gaps:
+                out.append(RequirementsFile(path=key, sha256=None, pins=(), problems=(f"{name}: {gaps[key]}",)))
+    return out
+
+
+def _not_fetched(gaps: dict[str, str], items: list[Found], root: Path) -> list[Found]:
+    """A model or artifact that holds a file the reader could not fetch has no hash of its own;
+    one that is itself such a file is kept, unhashed, rather than left out."""
+    matched = set()
+    for item in items:
+        for key, why in gaps.items():
+            if key == item.display or key.startswith(item.display + "/"):
+                item.after = Missing(reason=f"not hashed: {key} {why}")
+                matched.add(key)
+                break
+    return [
+        Found(root / key, key, after=Missing(reason=f"not hashed: {key} {why}"))
+        for key, why in gaps.items()
+        if key not in matched and key.count("/") == 1 and key.startswith("artifacts/")
+    ]
 
 
 def locate(

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
 class MlflowIngester:
     name = "mlflow"
     tool = TOOL
-    description = "an MLflow tracking store: an mlruns folder, mlflow.db, or a sqlite:/// or file: URI"
+    description = (
+        "an MLflow tracking store: an mlruns folder, mlflow.db, a sqlite:/// or file: URI,"
+        " or a tracking server's http(s)://HOST[:PORT] (MLFLOW_TRACKING_TOKEN or _USERNAME/_PASSWORD for its login)"
+    )
     reads = "MLflow stores"
     options = (Option("--run-id", "only this run of the source"), Option("--experiment", "only this experiment"))
     declines: Mapping[str, str] = {}
@@ -25,6 +28,8 @@ class MlflowIngester:
     def detect(self, source: str) -> Confidence:
         if source.startswith(("sqlite:", "file:", "mlflow:")):
             return Confidence.SURE
+        if source.lower().startswith(("http://", "https://")):
+            return Confidence.POSSIBLE  # a tracking server; other tools serve HTTP too
         path = Path(source)
         if path.is_dir():
             if path.name == "mlruns" or (path / "mlruns").is_dir() or any(path.glob("*/meta.yaml")):

@@ -82,6 +82,9 @@ class RawRun:
     datasets: list[RawDataset] = field(default_factory=list)
     models: list[RawModel] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # files of the run a reader could not fetch (a tracking server's), by their path under
+    # store_root -> why: whatever holds one is recorded as not hashed rather than hashed incomplete
+    unfetched: dict[str, str] = field(default_factory=dict)
 
 
 def read_text(path: str | Path, field_name: str | None, limit: int = MAX_META_BYTES, dir_fd: int | None = None) -> str:

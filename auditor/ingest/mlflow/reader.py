@@ -1,5 +1,6 @@
-"""Ingest runs from an MLflow tracking store: the `mlruns` file store (MLflow 2 and 3) or the
-SQLite store (`mlflow.db`, MLflow 3's default).
+"""Ingest runs from an MLflow tracking store: the `mlruns` file store (MLflow 2 and 3), the
+SQLite store (`mlflow.db`, MLflow 3's default), or a tracking server over its REST API
+(auditor.ingest.mlflow.rest). All three fill the same RawRun values, mapped here by one function.
 
 Why the files are read directly, not through MLflow's client:
 - MLflow is not a dependency of auditor, and installing it (hundreds of MB, pinned numpy,
@@ -39,6 +40,7 @@ from auditor.ingest.mlflow.artifacts import Found, model_annotations, run_files
 from auditor.ingest.mlflow.files import read_file_store
 from auditor.ingest.mlflow.model_file import inspect_model_folder
 from auditor.ingest.mlflow.raw import RawDataset, RawMetric, RawRun, json_object, safe_id, unique
+from auditor.ingest.mlflow.rest import is_server, read_server
 from auditor.ingest.mlflow.sqlite import read_sqlite
 from auditor.record.base import Missing
 from auditor.record.lineage import Column, Dataset, Datasheet, IdentityHint, ModelArtifact
@@ -60,6 +62,8 @@ Kind = Literal["files", "sqlite"]
 
 
 def read(source: str, *, run_id: str | None = None, experiment: str | None = None) -> list[Ingested]:
+    if is_server(source):
+        return read_server(source, ingested, run_id=run_id, experiment=experiment)
     kind, path = locate_store(source)
     if kind == "files":
         raws = read_file_store(path, run_id=run_id, experiment=experiment)
@@ -85,7 +89,9 @@ def locate_store(source: str) -> tuple[Kind, Path]:
             raise IngestError(source, None, "only local file: URIs are read")
         path = Path(unquote(parts.path))
     elif "://" in source:
-        raise IngestError(clean_url(source), None, "only local stores are read (an mlruns folder or mlflow.db)")
+        raise IngestError(
+            clean_url(source), None, "expected an mlruns folder, mlflow.db, or a tracking server's http(s):// URL"
+        )
     else:
         path = Path(source)
     if path.is_file():
@@ -253,7 +259,7 @@ def _columns(schema: dict[str, object]) -> tuple[tuple[Column, ...], str | None]
 
 
 def _artifact(found: Found, taken: set[str]) -> Dataset:
-    name = found.display.split("/artifacts/", 1)[-1]
+    name = f"/{found.display}".split("/artifacts/", 1)[-1]  # 1/RUN/artifacts/plots, or a server's artifacts/plots
     return Dataset(
         id=unique(safe_id(name, "artifact-"), taken),
         role="output",

@@ -17,6 +17,8 @@ from auditor.capture.collect.requirements import _logical_lines, _parse_line
 from auditor.ingest.mlflow.raw import load_yaml_mapping, read_text
 from auditor.record.models import Pin, RequirementsFile
 
+ENVIRONMENT_FILES = ("requirements.txt", "conda.yaml", "python_env.yaml")  # what MLflow writes beside MLmodel
+
 
 def requirement_files(folder: Path, root: Path) -> list[RequirementsFile]:
     out = []
