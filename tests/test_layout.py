@@ -166,7 +166,11 @@ HELP_MODULES = {
     "auditor.ingest",
     "auditor.ingest.registry",
     "auditor.ingest.interface",
-    *(f"auditor.ingest.{tool}{part}" for tool in ("mlflow", "dvc", "openlineage", "wandb") for part in ("", ".ingester")),
+    *(
+        f"auditor.ingest.{tool}{part}"
+        for tool in ("mlflow", "dvc", "openlineage", "wandb")
+        for part in ("", ".ingester")
+    ),
 }
 HEAVY = {"pydantic", "yaml", "numpy", "networkx", "jinja2", "weasyprint", "docker", "graphviz", "celpy", "psutil"}
 

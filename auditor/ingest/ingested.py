@@ -112,7 +112,7 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
 
     def part(name: str) -> Missing:
         said = ingested.reported.get(name)
-        return Missing(reason=f"not observed by auditor; {tool} reported: {said}") if said else gap
+        return Missing(reason=f"reported by {tool}, not observed by auditor: {said}") if said else gap
 
     environment = Environment(
         os=part("environment.os"),

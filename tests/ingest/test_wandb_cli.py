@@ -43,6 +43,12 @@ def test_ingest_show_check_and_report(cli: CliRunner, tmp_path: Path, project: P
     assert record["identity"]["status"] == "succeeded" and record["identity"]["exit_code"] == 0
     assert record["environment"]["declared"]["state"] == "captured"
     assert record["hardware"]["gpus"]["reason"].startswith("not captured by Weights & Biases")
+    # what W&B reported of the machine shows where auditor would have observed it, labelled as reported
+    said = "reported by Weights & Biases, not observed by auditor: "
+    assert record["environment"]["os"]["reason"].startswith(said + "Linux")
+    python = record["environment"]["python"]["reason"]
+    assert python.startswith(said) and project.logged["train"]["python"] in python
+    assert record["hardware"]["cpu"]["reason"].startswith(said) and "cores" in record["hardware"]["cpu"]["reason"]
     assert TOKEN not in json.dumps(record)
     listing = cli("runs", "--store", db, cwd=tmp_path)
     assert listing.returncode == 0 and "None" not in listing.stdout
