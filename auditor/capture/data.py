@@ -13,7 +13,6 @@ import csv
 import hashlib
 import math
 import os
-import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -323,29 +322,11 @@ class DataCapture:
         if isinstance(data, str):
             reason = f"{display}: {data}"
             return Missing(reason=reason), [reason]
-        from auditor.capture.fairness import PredictionsError, compute_fairness  # numpy: only when there is work
+        from auditor.capture.fairness import fairness_of_bytes  # numpy: only when there is work
 
-        with tempfile.TemporaryDirectory(prefix="auditor-predictions-") as folder:
-            copy = Path(folder, "predictions.csv")  # what was checked is what is read: no link, no FIFO
-            copy.write_bytes(data)
-            del data
-            try:
-                fairness = compute_fairness(
-                    copy,
-                    display_path=display,
-                    label_column=options.label_column,
-                    prediction_column=options.prediction_column,
-                    score_column=options.score_column,
-                    sensitive_columns=options.sensitive_columns,
-                    favourable_outcome=options.favourable_outcome,
-                    min_group_size=options.min_group_size,
-                    reference_groups=options.reference_groups,
-                    resamples=options.bootstrap_resamples,
-                    seed=options.seed,
-                )
-            except PredictionsError as exc:
-                return Missing(reason=exc.message), [exc.message]
-        return fairness, []
+        fairness = fairness_of_bytes(data, display, options)
+        del data
+        return fairness, [fairness.reason] if isinstance(fairness, Missing) else []
 
     def _mounted(self, path: str) -> bool:
         """Whether the command could have named `path` as the host sees it: always in a local run;

@@ -35,6 +35,8 @@ from numpy.typing import NDArray
 from auditor.capture import fairness_stats as stats
 from auditor.capture.fairness_stats import Floats
 from auditor.errors import UsageError
+from auditor.project.spec import PredictionsSpec
+from auditor.record.base import Missing
 from auditor.record.fairness import (
     NO_FAVOURABLE,
     AttributeFairness,
@@ -433,3 +435,30 @@ def compute_fairness(
         by_attributes=tuple(_attribute(table, attrs, options) for attrs in attribute_sets),
         issues=tuple(issues),
     )
+
+
+def fairness_of_bytes(data: bytes, display: str, options: PredictionsSpec) -> Fairness | Missing:
+    """The fairness of a predictions file already read (and checked: no link, no FIFO) as `options`
+    describe it, or why it cannot be computed. What was checked is what is read: the bytes go to a
+    private file, never back to the path."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="auditor-predictions-") as folder:
+        copy = Path(folder, "predictions.csv")
+        copy.write_bytes(data)
+        try:
+            return compute_fairness(
+                copy,
+                display_path=display,
+                label_column=options.label_column,
+                prediction_column=options.prediction_column,
+                score_column=options.score_column,
+                sensitive_columns=options.sensitive_columns,
+                favourable_outcome=options.favourable_outcome,
+                min_group_size=options.min_group_size,
+                reference_groups=options.reference_groups,
+                resamples=options.bootstrap_resamples,
+                seed=options.seed,
+            )
+        except PredictionsError as exc:
+            return Missing(reason=exc.message)

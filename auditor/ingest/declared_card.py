@@ -9,7 +9,6 @@ captured run) and says what the tool reported beside it.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,28 +51,10 @@ def predictions(roots: tuple[Path, ...], options: PredictionsSpec) -> tuple[Pred
 def fairness(found: tuple[PredictionsSpec, str, bytes] | str) -> Fairness | Missing:
     if isinstance(found, str):
         return Missing(reason=found)
-    from auditor.capture.fairness import PredictionsError, compute_fairness  # numpy: only when there is work
+    from auditor.capture.fairness import fairness_of_bytes  # numpy: only when there is work
 
     options, display, data = found
-    with tempfile.TemporaryDirectory(prefix="auditor-predictions-") as folder:
-        copy = Path(folder, "predictions.csv")  # what was checked is what is read: no link, no FIFO
-        copy.write_bytes(data)
-        try:
-            return compute_fairness(
-                copy,
-                display_path=display,
-                label_column=options.label_column,
-                prediction_column=options.prediction_column,
-                score_column=options.score_column,
-                sensitive_columns=options.sensitive_columns,
-                favourable_outcome=options.favourable_outcome,
-                min_group_size=options.min_group_size,
-                reference_groups=options.reference_groups,
-                resamples=options.bootstrap_resamples,
-                seed=options.seed,
-            )
-        except PredictionsError as exc:
-            return Missing(reason=exc.message)
+    return fairness_of_bytes(data, display, options)
 
 
 def completed_card(
