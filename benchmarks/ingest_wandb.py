@@ -22,22 +22,24 @@ import os
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
-import zlib
 from pathlib import Path
 
 from auditor.ingest.ingested import build_record
 from auditor.ingest.registry import ingest
 from auditor.ingest.store import commit
 from auditor.ingest.wandb import reader as wandb
-from auditor.ingest.wandb.logfile import BLOCK, LogReader
+from auditor.ingest.wandb.logfile import LogReader
 from auditor.store.runs import RunStore
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from tests.ingest.test_wandb_errors import framed  # noqa: E402 - the test suite's LevelDB log framing
+
 PRODUCER = REPO / "tests" / "ingest" / "wandb_producer.py"
 PYTHON = REPO / ".cache" / "tools" / "wandb" / "bin" / "python"
-HEADER = b":W&B\xe1\xbe\x00"
 
 
 SCENARIOS = ("train", "broken", "killed", "long")
@@ -56,25 +58,6 @@ def produce(work: Path) -> dict[str, Path]:
     return found
 
 
-def frame(payloads: list[bytes]) -> bytes:
-    out = bytearray(HEADER)
-    for payload in payloads:
-        first = True
-        while True:
-            room = BLOCK - len(out) % BLOCK
-            if room < 7:
-                out += bytes(room)
-                continue
-            chunk, payload = payload[: room - 7], payload[room - 7 :]
-            kind = (1 if not payload else 2) if first else (4 if not payload else 3)
-            out += zlib.crc32(chunk, zlib.crc32(bytes([kind]))).to_bytes(4, "little")
-            out += len(chunk).to_bytes(2, "little") + bytes([kind]) + chunk
-            first = False
-            if not payload:
-                break
-    return bytes(out)
-
-
 def copies(template: Path, into: Path, count: int, start: int) -> None:
     old = template.name.rsplit("-", 1)[1]
     log = next(template.glob("*.wandb"))
@@ -85,7 +68,7 @@ def copies(template: Path, into: Path, count: int, start: int) -> None:
         new = f"b{n:0{len(old) - 1}d}"  # as long as W&B's id, so no length inside a record changes
         folder = into / template.name.replace(old, new)
         (folder / "files").mkdir(parents=True)
-        (folder / f"run-{new}.wandb").write_bytes(frame([p.replace(old.encode(), new.encode()) for p in payloads]))
+        (folder / f"run-{new}.wandb").write_bytes(framed(*(p.replace(old.encode(), new.encode()) for p in payloads)))
         (folder / "files" / "requirements.txt").write_bytes(requirements)
 
 
