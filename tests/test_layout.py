@@ -1,8 +1,8 @@
 """The layout is the data flow: each stage is one package, and imports only go down the flow.
 
     foundation (errors, text, files, vocabulary, api)
-      -> record, sign -> store, project -> capture -> ingest -> check -> render -> reproduce
-      -> evidence -> demo -> cli
+      -> record, sign -> store, project -> index -> capture -> ingest -> check -> render -> reproduce
+      -> portfolio (diff, cross-run lineage, duplicates, the site) -> evidence -> demo -> cli
 
 A module may import its own package and any package of a lower layer, never a higher one (every
 import counts: module level, inside functions, and under TYPE_CHECKING), and no two modules import
@@ -26,11 +26,13 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         {"auditor", "auditor.errors", "auditor.text", "auditor.files", "auditor.vocabulary", "auditor.api"},
         {"auditor.record", "auditor.sign"},
         {"auditor.store", "auditor.project"},
+        {"auditor.index"},
         {"auditor.capture"},
         {"auditor.ingest"},
         {"auditor.check"},
         {"auditor.render"},
         {"auditor.reproduce"},
+        {"auditor.portfolio"},
         {"auditor.evidence"},
         {"auditor.demo"},
         {"auditor.cli"},

@@ -30,6 +30,11 @@ COMMAND_MODULES = (
     "auditor.cli.check",
     "auditor.cli.store",
     "auditor.cli.evidence",
+    "auditor.cli.notes",
+    "auditor.cli.diff",
+    "auditor.cli.lineage",
+    "auditor.cli.portfolio",
+    "auditor.cli.index",
 )
 
 

@@ -28,6 +28,8 @@ What the history of the models says each version added, and what a step puts in 
   `Missing`, since the auditor that wrote them could not have kept one.
 - 1.5 added the "unfinished" status, the time basis, `links.reingests`, dataset assertions and
   `lineage.unmatched`: all optional, so older records read as they were written.
+- 1.6 added `code` (the code files a run executed, with fingerprints): optional, None in older
+  records, which renderers show as "not recorded".
 
 The choice about `schema_version`: the upgraded record keeps it **as written**. Records on
 disk are immutable, their bytes and digest are the evidence, and the version is part of
@@ -140,12 +142,17 @@ def _to_1_5(data: Data, written: str) -> None:
     assertions, `lineage.unmatched`); an older record reads with their defaults, unchanged."""
 
 
+def _to_1_6(data: Data, written: str) -> None:
+    """1.6 only adds the optional `code` section; an older record reads with it None."""
+
+
 STEPS: tuple[Step, ...] = (
     Step("1.0", "1.1", _to_1_1),
     Step("1.1", "1.2", _to_1_2),
     Step("1.2", "1.3", _to_1_3),
     Step("1.3", "1.4", _to_1_4),
     Step("1.4", "1.5", _to_1_5),
+    Step("1.5", "1.6", _to_1_6),
 )
 READABLE: tuple[str, ...] = (*(step.source for step in STEPS), SCHEMA_VERSION)  # oldest first
 

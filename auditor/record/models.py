@@ -19,14 +19,15 @@ from pydantic import AwareDatetime, Field, ValidationInfo, model_validator
 from auditor.record.base import Frozen, Missing
 
 __all__ = ["Frozen", "Missing"]  # re-exported: most readers import every model from here
+from auditor.record.code import Code
 from auditor.record.fairness import Fairness
 from auditor.record.governance import Governance
 from auditor.record.lineage import Lineage
 from auditor.record.model_card import ModelCard
 
 # The one list; migrate.py has a step from each older one.
-SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5"]
-SCHEMA_VERSION: SchemaVersion = "1.5"
+SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6"]
+SCHEMA_VERSION: SchemaVersion = "1.6"
 # 1.1 added lineage, fairness, params and metrics (migrate.py says what older records read with).
 # 1.2 added `container` (absent for local runs).
 # 1.3 added the container's configuration and system packages, `reproduction`, `tags`,
@@ -50,6 +51,8 @@ SCHEMA_VERSION: SchemaVersion = "1.5"
 # - `links.reingests`: an earlier ingest of the same source run that this record re-reads.
 # - `lineage.datasets[].assertions`: data-quality assertions the source tool recorded.
 # - `lineage.unmatched`: auditor.yaml entries that matched nothing an ingested run used.
+# 1.6 (the portfolio) adds `code`: the code files a run executed, hashed and fingerprinted
+# (record/code.py); None in older records ("not recorded"), `Missing` when it could not be captured.
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 
@@ -456,6 +459,9 @@ class RunRecord(Frozen):
     )
     model_card: Annotated[ModelCard | Missing, Field(discriminator="state")] | None = Field(
         None, description="The model card's evidence (1.4); None only in records built in code before it"
+    )
+    code: Annotated[Code | Missing, Field(discriminator="state")] | None = Field(
+        None, description="The code files the run executed, hashed and fingerprinted (1.6); None before 1.6"
     )
 
     @model_validator(mode="before")

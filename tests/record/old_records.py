@@ -87,9 +87,17 @@ def current_data() -> Data:
     return json.loads(dump_record(full_record()))  # type: ignore[no-any-return]
 
 
+def as_1_5(data: Data) -> Data:
+    """1.6 added `code`."""
+    old = copy.deepcopy(data)
+    old["schema_version"] = "1.5"
+    old.pop("code", None)
+    return old
+
+
 def as_1_4(data: Data) -> Data:
     """1.5 added the time basis, `links.reingests`, dataset assertions and `lineage.unmatched`."""
-    old = copy.deepcopy(data)
+    old = as_1_5(data)
     old["schema_version"] = "1.4"
     for key in ("time_basis", "time_note"):
         old["identity"].pop(key, None)
@@ -157,5 +165,6 @@ def older(version: str) -> Data:
         "1.2": as_1_2,
         "1.3": as_1_3,
         "1.4": as_1_4,
+        "1.5": as_1_5,
     }
     return builders[version](data)

@@ -1,0 +1,3 @@
+"""Commands: `diff`: what changed between two runs."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Commands: `index rebuild`, `index check`: the run index."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Commands: `lineage`, `duplicates`: questions across runs."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Commands: `note`, `notes`: discussions on runs."""
+
+from __future__ import annotations
