@@ -191,3 +191,42 @@ def test_the_scenario_duplicates_share_their_code(cli: CliRunner, tmp_path: Path
         estimate = similarity(a[left]["minhash"], b[right]["minhash"])
         assert estimate is not None and estimate > 0.8, (left, estimate)
     assert similarity(a["train.py"]["minhash"], a["prepare.py"]["minhash"]) < 0.5  # type: ignore[operator]
+
+
+def test_dvc_code_folders_are_walked_inside_the_repository_only(tmp_path: Path) -> None:
+    from auditor.ingest.dvc.code import stage_code
+    from auditor.record.lineage import Dataset, Datasheet
+
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / "src" / "nested").mkdir(parents=True)
+    (repo / "src" / "a.py").write_text(HELPERS)
+    (repo / "src" / "nested" / "q.sql").write_text("SELECT a FROM b WHERE c = 1;\n")
+    (repo / "src" / "README.txt").write_text("not code")
+    outside.mkdir()
+    (outside / "secret.py").write_text(STEPS)
+    (repo / "lib").symlink_to(outside)
+    (outside / "sub").mkdir()
+    (outside / "sub" / "more.py").write_text(STEPS)  # lib/sub: a real folder, reached through a link
+
+    def dep(path: str, kind: str = "code") -> Dataset:
+        return Dataset(id=path, role="input", path=path, datasheet=Datasheet(), annotations={"dvc.kind": kind})
+
+    deps = [
+        dep("src"),
+        dep("lib"),
+        dep("lib/sub"),
+        dep("lib/secret.py"),
+        dep("fit.jl"),
+        dep("../up.py"),
+        dep("data.csv", "data"),
+    ]
+    code = stage_code(repo, deps)
+    assert isinstance(code, Code)
+    assert [(f.path, f.language) for f in code.files] == [("src/a.py", "python"), ("src/nested/q.sql", "sql")]
+    assert "lib: a link to a folder, not followed" in code.notes
+    assert "lib/sub: leads out of the repository, not read" in code.notes
+    assert "lib/secret.py: its real path leaves the project: not read" in code.notes
+    assert "fit.jl: a language auditor does not fingerprint" in code.notes
+    assert stage_code(repo, [dep("data.csv", "data")]) == Missing(
+        reason="DVC does not record the code's content: no stage lists a code file among its deps"
+    )
