@@ -230,3 +230,22 @@ def test_dvc_code_folders_are_walked_inside_the_repository_only(tmp_path: Path) 
     assert stage_code(repo, [dep("data.csv", "data")]) == Missing(
         reason="DVC does not record the code's content: no stage lists a code file among its deps"
     )
+
+
+def test_the_dossier_lists_the_code_escaped(cli: CliRunner, tmp_path: Path) -> None:
+    root = project(tmp_path)
+    hostile = "<img src=x onerror=alert(1)>.sql"
+    (root / hostile).write_text("SELECT 1;\n")
+    (root / "train.py").write_text(TRAIN + f"open({hostile!r}).read()\n")
+    record = captured(cli, root, sys.executable, "train.py")
+    code = record["code"]
+    assert isinstance(code, dict) and hostile in {f["path"] for f in code["files"]}
+    store, out = str(tmp_path / "store"), tmp_path / "dossier"
+    run_id = str(record["identity"]["run_id"])  # type: ignore[index]
+    done = cli("report", run_id, "--store", store, "-o", str(out), "--format", "html", cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr
+    html = (out / "dossier.html").read_text()
+    assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;.sql" in html
+    digest = hashlib.sha256((root / "train.py").read_bytes()).hexdigest()
+    row = f'<td class="mono wrap">train.py</td><td>Python</td><td class="mono">{digest[:12]}…</td>'
+    assert row in html and "6 files fingerprinted (read by the command)" in html
