@@ -103,8 +103,8 @@ def render_notes_text(stored: Sequence[StoredNote], indent: str = "") -> str:
 
 def render_discussion(stored: Sequence[StoredNote]) -> str:
     """The discussion as `show` ends with it: a count, then the threads."""
-    head = f"  discussion  {count_line(stored)}"
-    body = render_notes_text(stored, indent="    ")
+    head = f"\nDiscussion (notes beside the record, not part of it)\n  {count_line(stored)}"
+    body = render_notes_text(stored, indent="  ")
     return head + ("\n" + body if body else "")
 
 
@@ -112,8 +112,6 @@ def notes_json(run_id: str, stored: Sequence[StoredNote]) -> dict[str, Any]:
     """The discussion as data: the notes in thread order (depth, each note as stored), the problems."""
     return {
         "run_id": run_id,
-        "notes": [
-            {"depth": i.depth, "orphan": i.orphan, **i.note.model_dump(mode="json")} for i in threads(stored)
-        ],
+        "notes": [{"depth": i.depth, "orphan": i.orphan, **i.note.model_dump(mode="json")} for i in threads(stored)],
         "problems": [{"file": path, "problem": why} for path, why in problems(stored)],
     }
