@@ -40,7 +40,9 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _note(cli: CliRunner, cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def _note(
+    cli: CliRunner, cwd: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return cli("note", RUN, *args, "--store", str(cwd / "store"), cwd=cwd, env=env or base_env(), input=stdin)
 
 
@@ -122,7 +124,10 @@ def test_the_dossier_shows_the_discussion_escaped_and_wrapped(cli: CliRunner, pr
     section = html.split('<section id="discussion">', 1)[1].split("</section>", 1)[0]
     assert "12 Discussion" in section and "They are not part of the record" in section
     assert "11 notes, each vouched for by the store&#39;s log" in section
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt; &amp; &lt;/div&gt;" in section
+    assert (
+        "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt; &amp; &lt;/div&gt;"
+        in section
+    )
     assert "<script" not in section and "<img" not in section and "{{ d }}" in section
     assert "<strong>&lt;b&gt;Mallory&lt;/b&gt;</strong>" in section
     assert section.count("vouched for by the store's log<br>") == 11

@@ -58,12 +58,14 @@ def _ids(stdout: str) -> dict[str, str]:
     return {p[-1].rstrip(")"): p[1] if p[0] == "ingested" else p[3] for p in pairs}
 
 
-def test_the_description_becomes_a_note_once(cli: CliRunner, tmp_path: Path, source: tuple[Path, dict[str, dict[str, object]]]) -> None:
+def test_the_description_becomes_a_note_once(
+    cli: CliRunner, tmp_path: Path, source: tuple[Path, dict[str, dict[str, object]]]
+) -> None:
     db, runs = source
     done = _ingest(cli, tmp_path, db)
     ids = _ids(done.stdout)
     described, plain = ids[str(runs["described"]["run_id"])], ids[str(runs["plain"]["run_id"])]
-    assert f"auditor: note: MLflow's notes on the run kept as note " in done.stderr
+    assert "auditor: note: MLflow's notes on the run kept as note " in done.stderr
     shown = cli("notes", described, "--store", "store", "--format", "json", cwd=tmp_path, env=base_env())
     assert shown.returncode == 0, shown.stderr
     (note,) = json.loads(shown.stdout)["notes"]
@@ -86,7 +88,10 @@ def test_the_description_becomes_a_note_once(cli: CliRunner, tmp_path: Path, sou
     before = (store.head(), sorted((tmp_path / "store" / "notes" / described).iterdir()))
     again = _ingest(cli, tmp_path, db)
     assert _ids(again.stdout) == ids and "kept as note" not in again.stderr
-    assert (RunStore.open(tmp_path / "store").head(), sorted((tmp_path / "store" / "notes" / described).iterdir())) == before
+    assert (
+        RunStore.open(tmp_path / "store").head(),
+        sorted((tmp_path / "store" / "notes" / described).iterdir()),
+    ) == before
 
     text = cli("notes", described, "--store", "store", cwd=tmp_path, env=base_env())
     assert "imported from MLflow: MLflow run" in text.stdout and "\\x1b" not in text.stdout
@@ -103,9 +108,13 @@ def test_the_dossier_shows_the_imported_note_dated_by_the_run(
         "pack: g\nversion: 1\ndescription: d\nrules:\n  - id: G-1\n    title: t\n    severity: low\n"
         "    rationale: r\n    remediation: r\n    references: [x]\n    check: {kind: seeds_recorded}\n"
     )
-    done = cli("report", described, "--store", "store", "--policy", "gaps.yaml", "--format", "html", "-o", "out", cwd=tmp_path)
+    done = cli(
+        "report", described, "--store", "store", "--policy", "gaps.yaml", "--format", "html", "-o", "out", cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
-    section = (tmp_path / "out" / "dossier.html").read_text().split('<section id="discussion">', 1)[1].split("</section>")[0]
+    section = (
+        (tmp_path / "out" / "dossier.html").read_text().split('<section id="discussion">', 1)[1].split("</section>")[0]
+    )
     assert "<strong>analyst</strong>" in section and "(the run&#39;s time: the tool does not date notes)" in section
     assert "imported from MLflow" in section and "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in section
     assert "<script" not in section and TOKEN not in section

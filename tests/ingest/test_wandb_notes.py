@@ -48,7 +48,10 @@ def test_the_run_notes_become_a_note_once(cli: CliRunner, tmp_path: Path, projec
     shown = cli("notes", run_id, "--store", "store", "--format", "json", cwd=tmp_path, env=base_env())
     assert shown.returncode == 0, shown.stderr
     (note,) = json.loads(shown.stdout)["notes"]
-    assert note["source"] == "wandb" and note["text"] == "Tried <b>bold</b> & token [REDACTED:github-token]\nline two \ufffd"
+    assert (
+        note["source"] == "wandb"
+        and note["text"] == "Tried <b>bold</b> & token [REDACTED:github-token]\nline two \ufffd"
+    )
     assert note["author"] == "unknown (not recorded by W&B)"
     assert note["source_ref"].startswith(f"W&B run {wandb_id}, the run's notes field; dated by the run's start")
     record = json.loads((tmp_path / "store" / "runs" / run_id / "record.json").read_text())
@@ -57,7 +60,9 @@ def test_the_run_notes_become_a_note_once(cli: CliRunner, tmp_path: Path, projec
 
     head = RunStore.open(tmp_path / "store").head()
     again = cli("ingest", str(folder), "--store", "store", cwd=tmp_path, env=base_env())
-    assert again.returncode == 0 and f"already ingested as {run_id}" in again.stdout and "kept as note" not in again.stderr
+    assert (
+        again.returncode == 0 and f"already ingested as {run_id}" in again.stdout and "kept as note" not in again.stderr
+    )
     assert RunStore.open(tmp_path / "store").head() == head
     assert len(list((tmp_path / "store" / "notes" / run_id).iterdir())) == 1
     text = cli("notes", run_id, "--store", "store", cwd=tmp_path, env=base_env())

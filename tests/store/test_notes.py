@@ -50,7 +50,9 @@ def test_notes_and_replies_are_kept_logged_and_shown_in_threads(cli: CliRunner, 
     assert code == 0, err
     first = _note_id(out)
     assert f"note {first} on run {RUN} by Dana Reviewer (from $AUDITOR_AUTHOR)" in out
-    code, out, err = _note(cli, project, RUN, "Yes: the sampler is deterministic.", "--reply-to", first, "--author", "Sam")
+    code, out, err = _note(
+        cli, project, RUN, "Yes: the sampler is deterministic.", "--reply-to", first, "--author", "Sam"
+    )
     assert code == 0, err
     reply = _note_id(out)
     assert f"reply to {first} {reply} on run {RUN} by Sam (from --author)" in out
@@ -87,14 +89,21 @@ def test_a_reply_must_answer_a_note_of_the_same_run(cli: CliRunner, project: Pat
     before = RunStore.open(project / "store").head()
     code, out, err = _note(cli, project, RUN, "A reply.", "--reply-to", theirs)
     assert code == 2 and out == ""
-    assert err.strip().splitlines() == [f"auditor: error: --reply-to {theirs}: run {RUN} has no such note (see `auditor notes`)"]
+    assert err.strip().splitlines() == [
+        f"auditor: error: --reply-to {theirs}: run {RUN} has no such note (see `auditor notes`)"
+    ]
     code, out, err = _note(cli, project, RUN, "A reply.", "--reply-to", "01JGZ0000000000000000000ZZ")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "has no such note" in err
     code, out, err = _note(cli, project, RUN, "A reply.", "--reply-to", "not-an-id")
     assert code == 2 and "--reply-to 'not-an-id': not a note id" in err
     code, out, err = _note(cli, project, "01JGZ0000000000000000000CC", "No such run.")
     assert code == 2 and len(err.strip().splitlines()) == 1
-    for bad, why in (("   ", "empty"), ("bell \x07 here", "control"), ("right-to-left \u202e", "control"), ("x" * 70_000, "more than")):
+    for bad, why in (
+        ("   ", "empty"),
+        ("bell \x07 here", "control"),
+        ("right-to-left \u202e", "control"),
+        ("x" * 70_000, "more than"),
+    ):
         code, out, err = _note(cli, project, RUN, bad)
         assert code == 2 and why in err and len(err.strip().splitlines()) == 1, (bad[:20], err)
     assert RunStore.open(project / "store").head() == before and _files(project) == []
@@ -159,12 +168,16 @@ def test_notes_written_at_once_are_all_logged(project: Path) -> None:
     processes = [
         subprocess.Popen(
             [str(AUDITOR), "note", RUN, f"note number {i}", "--store", "store"],
-            cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            cwd=project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for i in range(6)
     ]
     for process in processes:
-        out, err = process.communicate(timeout=120)
+        _out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
     store = RunStore.open(project / "store")
     logged = {e.fields["note_id"] for e in store.entries("note")}
