@@ -160,6 +160,9 @@ def test_a_linked_notes_folder_is_refused(cli: CliRunner, project: Path) -> None
     assert done.returncode == 4 and "not a folder of notes (a link or a file)" in done.stderr
     code, _, err = _note(cli, project, RUN, "second")
     assert code == 4 and "not a folder of notes" in err
+    show = cli("show", RUN, "--store", "store", cwd=project, env=base_env())
+    assert show.returncode == 0 and show.stdout.rstrip().endswith("not a folder of notes (a link or a file)")
+    assert "  the notes cannot be read: " in show.stdout
     assert len(list((project / "moved").iterdir())) == 1
 
 
