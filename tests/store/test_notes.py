@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.store.notes import notes_by_run, notes_of
 from auditor.store.runs import RunStore
 from tests.conftest import AUDITOR, CliRunner, base_env
 from tests.factories import make_record
@@ -147,6 +148,8 @@ def test_tampered_note_files_are_reported_never_shown(cli: CliRunner, project: P
         assert name in verify.stdout + verify.stderr
     show = cli("show", RUN, "--store", "store", cwd=project, env=base_env())
     assert show.returncode == 0 and "1 note in 1 thread; 5 note files not believed" in show.stdout
+    store = RunStore.open(project / "store")
+    assert notes_by_run(store) == {RUN: notes_of(store, RUN)}  # the one-pass reading says the same
     assert "planted praise" not in show.stdout
 
 
@@ -163,6 +166,8 @@ def test_a_linked_notes_folder_is_refused(cli: CliRunner, project: Path) -> None
     show = cli("show", RUN, "--store", "store", cwd=project, env=base_env())
     assert show.returncode == 0 and show.stdout.rstrip().endswith("not a folder of notes (a link or a file)")
     assert "  the notes cannot be read: " in show.stdout
+    verify = cli("log", "verify", "--store", "store", cwd=project, env=base_env())
+    assert verify.returncode == 4 and f"notes/{RUN}: not a folder of notes (a link or a file)" in verify.stderr
     assert len(list((project / "moved").iterdir())) == 1
 
 
