@@ -112,6 +112,8 @@ def render_discussion(stored: Sequence[StoredNote]) -> str:
 def notes_json(run_id: str, stored: Sequence[StoredNote]) -> dict[str, Any]:
     """The discussion as data: the notes in thread order (depth, each note as stored), the problems."""
     return {
+        "format": "auditor-notes",
+        "version": 1,
         "run_id": run_id,
         "notes": [{"depth": i.depth, "orphan": i.orphan, **i.note.model_dump(mode="json")} for i in threads(stored)],
         "problems": [{"file": path, "problem": why} for path, why in problems(stored)],

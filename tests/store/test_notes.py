@@ -69,7 +69,7 @@ def test_notes_and_replies_are_kept_logged_and_shown_in_threads(cli: CliRunner, 
     assert code == 0, err
     rows = [(n["note_id"], n["depth"], n["author"], n["reply_to"]) for n in shown["notes"]]  # type: ignore[index]
     assert rows == [(first, 0, "Dana Reviewer", None), (reply, 1, "Sam", first), (second, 0, "Dana Reviewer", None)]
-    assert shown["problems"] == []
+    assert shown["problems"] == [] and (shown["format"], shown["version"], shown["run_id"]) == ("auditor-notes", 1, RUN)
     text = cli("notes", RUN, "--store", "store", cwd=project, env=base_env())
     assert text.returncode == 0, text.stderr
     lines = text.stdout.splitlines()
