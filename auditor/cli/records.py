@@ -63,7 +63,10 @@ def show(
     if as_json:
         sys.stdout.buffer.write(dump_record(record))
     else:
+        from auditor.cli.notes import discussion_of
+
         typer.echo(render_summary(record, target.reproductions_of(record.identity.run_id)))
+        typer.echo(discussion_of(target, record.identity.run_id))
 
 
 @app.command()
