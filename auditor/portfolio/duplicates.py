@@ -197,7 +197,7 @@ def _jaccard(kind: str, a: Iterable[str], b: Iterable[str], df: dict[tuple[str, 
 
 
 def _listed(items: Sequence[str]) -> str:
-    shown = ", ".join(one_line(i, 80, middle=True) for i in items[:LISTED])
+    shown = ", ".join(one_line(i, 160, middle=True) for i in items[:LISTED])
     return shown + (f" and {len(items) - LISTED} more" if len(items) > LISTED else "")
 
 
@@ -267,7 +267,7 @@ def _alike_words(alike: float, same: bool) -> str:
     if same:
         return "the same bytes"
     if alike == 1.0:
-        return "the same code once names, literals and comments are set aside"
+        return "the same code apart from names and literals"
     return f"about {round(alike * 100)}% alike"
 
 
