@@ -29,9 +29,10 @@ same scheme (capture/codeprint.py: 64 values); signatures of other lengths are n
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations
 from typing import Literal
 
@@ -56,6 +57,9 @@ _PATH = re.compile(r"[^\s=]*(?:[/\\][^\s=]*|\.[a-z][a-z0-9]{0,4}\b)")
 _CODE = (".py", ".r", ".sql", ".sh", ".ipynb", ".jl", ".scala")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _WORD = re.compile(r"[^a-z0-9]+")
+
+
+DF = dict[tuple[str, str], int]  # (kind, key) -> groups holding it (document frequency)
 
 
 @dataclass(frozen=True)
@@ -87,8 +91,16 @@ class _Group:
     step_names: dict[str, str] = field(default_factory=dict)  # normalised name -> name as written
     labels: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
     files: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)  # sha256 -> (path, minhash)
+    runs: int = 0
+    reads: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, key) -> runs that hold it
+
+    def share(self, kind: str, key: str) -> float:
+        """The fraction of the group's runs that hold the key: a version read once weighs less than one
+        read by every run."""
+        return self.reads[(kind, key)] / self.runs
 
 
+@lru_cache(maxsize=1 << 16)  # runs of one project repeat the same steps
 def normalise_command(command: str) -> str:
     """A step's command, lower case: a program's path cut to its file name, other paths (data, outputs)
     as 'PATH', numbers as '#', whitespace folded."""
@@ -100,6 +112,7 @@ def _path(match: re.Match[str]) -> str:
     return name if name.endswith(_CODE) else "PATH"
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     return _WORD.sub(" ", _NUMBER.sub("#", name.lower())).strip()
 
@@ -131,19 +144,28 @@ def _groups(summaries: Iterable[RunSummary], by: GroupBy) -> dict[str, _Group]:
         if s.owner:
             group.owners.add(s.owner)
         group.projects.add(s.project)
+        group.runs += 1
+        held: set[tuple[str, str]] = set()
         for d in s.datasets:
             if d.role == "input" and (d.before or d.after):
-                group.inputs.setdefault(d.before or d.after or "", d.path or d.uri or d.id)
+                key = d.before or d.after or ""
+                group.inputs.setdefault(key, d.path or d.uri or d.id)
+                held.add(("input", key))
         for step in s.steps:
             if step.command.strip():
-                group.steps.setdefault(normalise_command(step.command), f"{step.name} ({step.command})")
+                command = normalise_command(step.command)
+                group.steps.setdefault(command, f"{step.name} ({step.command})")
+                held.add(("step", command))
             if normalise_name(step.name):
                 group.step_names.setdefault(normalise_name(step.name), step.name)
+                held.add(("name", normalise_name(step.name)))
         if s.label and s.sensitive:
             group.labels.add((s.label, s.sensitive))
         for code in s.code:
             if len(code.minhash) == SIGNATURE_LENGTH:
                 group.files.setdefault(code.sha256, (code.path, code.minhash))
+                held.add(("file", code.sha256))
+        group.reads.update(held)
     return groups
 
 
@@ -156,8 +178,8 @@ def _keys(group: _Group) -> dict[str, Iterable[str]]:
     }
 
 
-def _document_frequency(groups: Iterable[_Group]) -> dict[tuple[str, str], int]:
-    df: dict[tuple[str, str], int] = defaultdict(int)
+def _document_frequency(groups: Iterable[_Group]) -> DF:
+    df: DF = defaultdict(int)
     for group in groups:
         for kind, keys in _keys(group).items():
             for key in set(keys):
@@ -165,7 +187,7 @@ def _document_frequency(groups: Iterable[_Group]) -> dict[tuple[str, str], int]:
     return df
 
 
-def _candidates(groups: dict[str, _Group], df: dict[tuple[str, str], int]) -> set[tuple[str, str]]:
+def _candidates(groups: dict[str, _Group], df: DF) -> set[tuple[str, str]]:
     postings: dict[tuple[str, object], list[str]] = defaultdict(list)
     for name, group in groups.items():
         for kind in ("input", "step", "file"):
@@ -185,15 +207,16 @@ def _candidates(groups: dict[str, _Group], df: dict[tuple[str, str], int]) -> se
     return found
 
 
-def _rare(kind: str, key: str, df: dict[tuple[str, str], int]) -> bool:
+def _rare(kind: str, key: str, df: DF) -> bool:
     return df[(kind, key)] < REFERENCE_AT
 
 
-def _jaccard(kind: str, a: Iterable[str], b: Iterable[str], df: dict[tuple[str, str], int]) -> float:
-    left = {k for k in a if _rare(kind, k, df)}
-    right = {k for k in b if _rare(kind, k, df)}
-    union = left | right
-    return len(left & right) / len(union) if union else 0.0
+def _jaccard(kind: str, a: _Group, b: _Group, keys_a: Iterable[str], keys_b: Iterable[str], df: DF) -> float:
+    """Weighted Jaccard over the keys both groups could share (not reference material), each key
+    weighted by the share of each group's runs holding it."""
+    keys = {k for k in (*keys_a, *keys_b) if _rare(kind, k, df)}
+    most = sum(max(a.share(kind, k), b.share(kind, k)) for k in keys)
+    return sum(min(a.share(kind, k), b.share(kind, k)) for k in keys) / most if most else 0.0
 
 
 def _listed(items: Sequence[str]) -> str:
@@ -201,11 +224,11 @@ def _listed(items: Sequence[str]) -> str:
     return shown + (f" and {len(items) - LISTED} more" if len(items) > LISTED else "")
 
 
-def _datasets(a: _Group, b: _Group, df: dict[tuple[str, str], int], by: str) -> tuple[float, str]:
+def _datasets(a: _Group, b: _Group, df: DF, by: str) -> tuple[float, str]:
     shared = sorted(set(a.inputs) & set(b.inputs))
     rare = [k for k in shared if _rare("input", k, df)]
     reference = [k for k in shared if not _rare("input", k, df)]
-    strength = _jaccard("input", a.inputs, b.inputs, df)
+    strength = _jaccard("input", a, b, a.inputs, b.inputs, df)
     words = []
     if rare:
         named = [f"{a.inputs[k]} ({_short(k)})" for k in rare]
@@ -219,9 +242,9 @@ def _datasets(a: _Group, b: _Group, df: dict[tuple[str, str], int], by: str) -> 
     return strength, "; ".join(words)
 
 
-def _pipeline(a: _Group, b: _Group, df: dict[tuple[str, str], int]) -> tuple[float, str]:
-    commands = _jaccard("step", a.steps, b.steps, df)
-    names = _jaccard("name", a.step_names, b.step_names, df)
+def _pipeline(a: _Group, b: _Group, df: DF) -> tuple[float, str]:
+    commands = _jaccard("step", a, b, a.steps, b.steps, df)
+    names = _jaccard("name", a, b, a.step_names, b.step_names, df)
     strength = max(commands, (commands + names) / 2)
     same = [a.steps[k] for k in sorted(set(a.steps) & set(b.steps)) if _rare("step", k, df)]
     if not same:
@@ -239,23 +262,30 @@ def _labels(a: _Group, b: _Group) -> tuple[float, str]:
     return 1.0, f"the same label column {one_line(label, 60)} and sensitive attributes {attributes}"
 
 
-def _code(a: _Group, b: _Group, df: dict[tuple[str, str], int]) -> tuple[float, str]:
+def _code(a: _Group, b: _Group, df: DF) -> tuple[float, str]:
+    """Each file's best match on the other side (1 for the same bytes, else the estimated Jaccard of
+    their shingles), averaged over both sides' files weighted by the share of runs that ran them."""
     left = {sha: v for sha, v in a.files.items() if _rare("file", sha, df)}
     right = {sha: v for sha, v in b.files.items() if _rare("file", sha, df)}
     if not left or not right:
         return 0.0, ""
     matches: list[tuple[float, str, str, bool]] = []
-    total = 0.0
+    best_b = dict.fromkeys(right, 0.0)
+    total = weights = 0.0
     for sha, (path, minhash) in left.items():
         best, other, same = 0.0, "", False
         for sha_b, (path_b, minhash_b) in right.items():
             alike = 1.0 if sha == sha_b else _alike(minhash, minhash_b)
+            best_b[sha_b] = max(best_b[sha_b], alike)
             if alike > best or (alike == best and sha == sha_b):
                 best, other, same = alike, path_b, sha == sha_b
-        total += best
+        total += a.share("file", sha) * best
+        weights += a.share("file", sha)
         if best >= ALIKE:
             matches.append((best, path, other, same))
-    strength = total / max(len(left), len(right))
+    total += sum(b.share("file", sha) * best for sha, best in best_b.items())
+    weights += sum(b.share("file", sha) for sha in right)
+    strength = total / weights
     if not matches:
         return strength, ""
     matches.sort(key=lambda m: (-m[0], m[1]))
@@ -280,7 +310,7 @@ def _short(key: str) -> str:
     return f"{kind}:{value[:12]}"
 
 
-def _score(a: _Group, b: _Group, df: dict[tuple[str, str], int], by: GroupBy) -> DuplicatePair | None:
+def _score(a: _Group, b: _Group, df: DF, by: GroupBy) -> DuplicatePair | None:
     signals: dict[EvidenceKind, tuple[float, str]] = {
         "datasets": _datasets(a, b, df, by),
         "pipeline": _pipeline(a, b, df),
