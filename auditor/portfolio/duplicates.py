@@ -51,6 +51,7 @@ BANDS = 16
 ROWS = SIGNATURE_LENGTH // BANDS
 BUCKET_CAP = 50
 ALIKE = 0.5  # estimated Jaccard from which two files are reported as alike
+SAME_SCRIPT = 0.8  # estimated Jaccard from which two steps' scripts are taken for the same code
 LISTED = 4  # items named per evidence line
 
 _PATH = re.compile(r"[^\s=]*(?:[/\\][^\s=]*|\.[a-z][a-z0-9]{0,4}\b)")
@@ -88,7 +89,7 @@ class _Group:
     projects: set[str] = field(default_factory=set)
     inputs: dict[str, str] = field(default_factory=dict)  # content key -> a path or id naming it
     steps: dict[str, str] = field(default_factory=dict)  # normalised command -> step as written
-    step_names: dict[str, str] = field(default_factory=dict)  # normalised name -> name as written
+    scripts: dict[str, str] = field(default_factory=dict)  # normalised command -> sha256 of the code it runs
     labels: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
     files: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)  # sha256 -> (path, minhash)
     runs: int = 0
@@ -151,14 +152,15 @@ def _groups(summaries: Iterable[RunSummary], by: GroupBy) -> dict[str, _Group]:
                 key = d.before or d.after or ""
                 group.inputs.setdefault(key, d.path or d.uri or d.id)
                 held.add(("input", key))
+        run_code = {c.path: c.sha256 for c in s.code if len(c.minhash) == SIGNATURE_LENGTH}
         for step in s.steps:
             if step.command.strip():
                 command = normalise_command(step.command)
                 group.steps.setdefault(command, f"{step.name} ({step.command})")
                 held.add(("step", command))
-            if normalise_name(step.name):
-                group.step_names.setdefault(normalise_name(step.name), step.name)
-                held.add(("name", normalise_name(step.name)))
+                script = _script(step.command, run_code)
+                if script is not None:
+                    group.scripts.setdefault(command, script)
         if s.label and s.sensitive:
             group.labels.add((s.label, s.sensitive))
         for code in s.code:
@@ -169,11 +171,20 @@ def _groups(summaries: Iterable[RunSummary], by: GroupBy) -> dict[str, _Group]:
     return groups
 
 
+def _script(command: str, code: dict[str, str]) -> str | None:
+    """The sha256 of the captured code file a step's command runs, when one of its words names it."""
+    for word in command.split():
+        word = word.strip("'\"").removeprefix("./")
+        for path, sha in code.items():
+            if word and (word == path or word.endswith("/" + path) or path.endswith("/" + word)):
+                return sha
+    return None
+
+
 def _keys(group: _Group) -> dict[str, Iterable[str]]:
     return {
         "input": group.inputs,
         "step": group.steps,
-        "name": group.step_names,
         "file": group.files,
     }
 
@@ -243,14 +254,38 @@ def _datasets(a: _Group, b: _Group, df: DF, by: str) -> tuple[float, str]:
 
 
 def _pipeline(a: _Group, b: _Group, df: DF) -> tuple[float, str]:
-    commands = _jaccard("step", a, b, a.steps, b.steps, df)
-    names = _jaccard("name", a, b, a.step_names, b.step_names, df)
-    strength = max(commands, (commands + names) / 2)
-    same = [a.steps[k] for k in sorted(set(a.steps) & set(b.steps)) if _rare("step", k, df)]
+    """Steps that run the same command (not one REFERENCE_AT or more groups run), or whose scripts are
+    the same code (SAME_SCRIPT alike or more, by fingerprint), over both sides' steps, each weighted by
+    the share of runs that ran it. Common commands whose scripts match nothing are left out of both."""
+    same: list[str] = []
+    matched_a: set[str] = set()
+    matched_b: set[str] = set()
+    for command in sorted(set(a.steps) & set(b.steps)):
+        if _rare("step", command, df):
+            matched_a.add(command)
+            matched_b.add(command)
+            same.append(f"{a.steps[command]} (the same command)")
+    for command, sha in sorted(a.scripts.items()):
+        if command in matched_a or not _rare("file", sha, df):
+            continue
+        for other, sha_b in sorted(b.scripts.items()):
+            if other in matched_b or not _rare("file", sha_b, df):
+                continue
+            alike = 1.0 if sha == sha_b else _alike(a.files[sha][1], b.files[sha_b][1])
+            if alike >= SAME_SCRIPT:
+                matched_a.add(command)
+                matched_b.add(other)
+                same.append(f"{a.steps[command]} ~ {b.steps[other]} (its script: {_alike_words(alike, sha == sha_b)})")
+                break
+    universe_a = [k for k in a.steps if k in matched_a or k in a.scripts or _rare("step", k, df)]
+    universe_b = [k for k in b.steps if k in matched_b or k in b.scripts or _rare("step", k, df)]
+    weights = sum(a.share("step", k) for k in universe_a) + sum(b.share("step", k) for k in universe_b)
+    found = sum(a.share("step", k) for k in matched_a) + sum(b.share("step", k) for k in matched_b)
+    strength = found / weights if weights else 0.0
     if not same:
         return strength, ""
-    total = max(len(a.steps), len(b.steps))
-    return strength, f"{len(same)} of {total} steps run the same commands: {_listed(same)}"
+    total = max(len(universe_a), len(universe_b))
+    return strength, f"{len(same)} of {total} steps alike: {_listed(same)}"
 
 
 def _labels(a: _Group, b: _Group) -> tuple[float, str]:
@@ -298,7 +333,7 @@ def _alike_words(alike: float, same: bool) -> str:
         return "the same bytes"
     if alike == 1.0:
         return "the same code apart from names and literals"
-    return f"about {round(alike * 100)}% alike"
+    return f"about {round(alike * 100)}% alike by fingerprint"
 
 
 def _alike(x: tuple[int, ...], y: tuple[int, ...]) -> float:

@@ -24,12 +24,12 @@ def test_text_names_both_sides_owners_and_evidence(cli: CliRunner, store: Path, 
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "Duplicate-work candidates among 4 projects: 1 pair scoring 0.50 or more."
-    assert lines[2] == "1. credit-risk (owner: alice) and loan-default-model (owner: bob): score 0.94"
+    assert lines[2] == "1. credit-risk (owner: alice) and loan-default-model (owner: bob): score 1.00"
     assert lines[3].startswith("   - datasets (+0.35): both read the same input dataset version: data/applicants.csv")
     assert "shared reference data, not counted: reference/census.csv" in lines[3]
     assert lines[4].startswith("   - code (+0.30): 2 of 2 code files alike: ")
     assert "src/train.py ~ fit.py (the same code apart from names and literals)" in lines[4]
-    assert lines[5].startswith("   - pipeline (+0.19): 2 of 2 steps run the same commands: prepare (python src/")
+    assert lines[5].startswith("   - pipeline (+0.25): 2 of 2 steps alike: prepare (python src/")
     assert lines[6] == "   - labels (+0.10): the same label column default and sensitive attributes age, sex"
 
 
