@@ -27,6 +27,7 @@ import networkx as nx
 
 from auditor.errors import UsageError
 from auditor.index.summary import RunSummary
+from auditor.text import one_line
 
 LinkKind = Literal["data", "model", "reproduces", "reingests"]
 
@@ -100,7 +101,7 @@ def cross_run_lineage(summaries: Sequence[RunSummary], project: str | None = Non
     if project is not None:
         keep = {s.run_id for s in ordered if s.project == project}
         if not keep:
-            known = sorted({s.project for s in ordered})
+            known = sorted({one_line(s.project, 60) for s in ordered})
             hint = f"; projects: {', '.join(known[:8])}" + (" ..." if len(known) > 8 else "") if known else ""
             raise UsageError(f"--project: no run of project {project!r} in the store{hint}")
         outside = _neighbours(ordered, keep, produced, read, project)
