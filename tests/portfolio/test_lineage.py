@@ -164,3 +164,34 @@ def test_drawing_is_bounded_and_says_what_it_left_out(tmp_path: Path) -> None:
     assert drawn.dot.source.count("shape=box ") + drawn.dot.source.count("shape=box]") == 4
     svg = render_svg(lineage, max_runs=4, max_versions=2)
     assert "Not drawn: 8 runs" in svg and svg.count("run 01JGZ") == 4
+
+
+def test_a_large_store_is_drawn_bounded_and_quickly() -> None:
+    """3,000 runs in a chain (each reads what the one before produced), as summaries: the library's
+    input, without 3,000 records to write. The text holds every link; the drawing keeps MAX_RUNS."""
+    import time
+    from datetime import timedelta
+
+    from auditor.index.summary import DatasetRef, RunSummary
+    from auditor.portfolio.lineage_render import MAX_RUNS, render_text
+    from tests.factories import START
+
+    def run(i: int) -> RunSummary:
+        before = f"sha256:{i - 1:064x}" if i else None
+        datasets = (DatasetRef("d", "intermediate", "data.csv", None, before, f"sha256:{i:064x}", "undocumented"),)
+        return RunSummary(
+            run_id=f"run-{i:05d}", record_sha256="0" * 64, schema_version="1.6", project=f"p{i % 40}", name=None,
+            owner=None, intended_use=None, status="succeeded", origin="executed", tool="local",
+            started_at=START + timedelta(minutes=i), ended_at=None, duration_s=None, user=None, host=None,
+            commit=None, branch=None, dirty=None, repo_url=None, python=None, image=None, reproduces=None,
+            reingests=None, reproduction_verdict=None, datasets=datasets,
+        )  # fmt: skip
+
+    started = time.perf_counter()
+    lineage = cross_run_lineage([run(i) for i in range(3000)])
+    assert len(lineage.links) == 2999
+    assert render_text(lineage).count(" read data produced by ") == 2999
+    svg = render_svg(lineage)
+    assert svg.count(">run run-") == MAX_RUNS
+    assert f"Not drawn: {3000 - MAX_RUNS} runs" in svg
+    assert time.perf_counter() - started < 60
