@@ -31,7 +31,7 @@ def absent(value: object) -> str | None:
     if isinstance(value, Missing):
         return value.reason
     if value is None:
-        return "the record has no such section (written before it existed)"
+        return "the record has no such section (written before it existed, or not filled by what wrote it)"
     return None
 
 

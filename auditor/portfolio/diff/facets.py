@@ -41,7 +41,7 @@ def _source(record: RunRecord) -> dict[str, str | None] | None:
     if isinstance(src, ReportedSource):
         return {"commit": src.commit, "branch": src.branch, "repository": src.repo_url}
     if isinstance(src, NotARepository):
-        return {"repository": f"not a git repository ({src.path})"}
+        return {"repository": "not a git repository"}
     return None
 
 
