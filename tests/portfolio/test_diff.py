@@ -4,6 +4,7 @@ found, in its section, and nothing else; missing evidence is never "the same".""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,12 @@ def test_json_keys_are_sorted(cli: CliRunner, store: Path) -> None:
     done = cli("diff", A, DATA, "--store", str(store), *CHECK, "--format", "json", cwd=store.parent)
     document = json.loads(done.stdout)
     assert done.stdout == json.dumps(document, sort_keys=True, indent=2) + "\n"
+
+
+def test_every_format_is_in_plain_words(cli: CliRunner, store: Path) -> None:
+    """No Python None or repr in what a reader sees, missing parts included."""
+    for b in (OLD, NO_FAIRNESS, PARAMS, DIRTY):
+        for fmt in ("text", "html"):
+            done = cli("diff", A, b, "--store", str(store), *CHECK, "--format", fmt, cwd=store.parent)
+            assert done.returncode == 0, done.stderr
+            assert not re.search(r"\bNone\b|<class '|object at 0x|\{'", done.stdout), (b, fmt)

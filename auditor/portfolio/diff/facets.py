@@ -26,6 +26,7 @@ from auditor.record.models import (
     PythonInfo,
     ReportedSource,
 )
+from auditor.text import param_text
 
 
 def _source(record: RunRecord) -> dict[str, str | None] | None:
@@ -140,14 +141,29 @@ def hardware_section(a: RunRecord, b: RunRecord) -> Section:
     return section("hardware", changes)
 
 
+def _param(value: object) -> str:
+    """As `show` writes a param (JSON's words); text that would read as another type says so."""
+    text = param_text(value)
+    if isinstance(value, str) and json.dumps(value) != json.dumps(_parsed(value)):
+        return f"{text} (text)"
+    return text
+
+
+def _parsed(text: str) -> object:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def params_of(record: RunRecord) -> dict[str, str]:
-    """Logged params by name, and the declared params files' values as "NAME (FILE)", as JSON text."""
-    found = {k: json.dumps(v, sort_keys=True) for k, v in record.params.items()}
+    """Logged params by name, and the declared params files' values as "NAME (FILE)"."""
+    found = {k: _param(v) for k, v in record.params.items()}
     card = record.model_card
     if isinstance(card, ModelCard):
         for declared in card.params_files:
             for key, value in declared.values.items():
-                found[f"{key} ({declared.path})"] = json.dumps(value, sort_keys=True)
+                found[f"{key} ({declared.path})"] = _param(value)
     return found
 
 
