@@ -19,6 +19,11 @@ def tolerance_text(t: Tolerance) -> str:
     return f"rel:{t.rel:g}, abs:{t.abs:g}"
 
 
+def number(value: float) -> str:
+    """A metric as logged: 250 for a whole number, else every digit Python keeps (0.1 + 0.2 shows as such)."""
+    return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+
+
 def metrics_of(record: RunRecord) -> dict[str, tuple[str, float]]:
     """Display name -> (tolerance name, value): the last value logged per name, and the declared
     metrics files' numbers as "NAME (FILE)" (their tolerance is the plain NAME's)."""
@@ -37,10 +42,10 @@ def metrics_section(a: RunRecord, b: RunRecord, tolerances: Mapping[str, Toleran
     ma, mb = metrics_of(a), metrics_of(b)
     for name in sorted(ma.keys() | mb.keys()):
         if name not in ma:
-            changes.append(Change("added", f"metric {name}", None, repr(mb[name][1])))
+            changes.append(Change("added", f"metric {name}", None, number(mb[name][1])))
             continue
         if name not in mb:
-            changes.append(Change("removed", f"metric {name}", repr(ma[name][1]), None))
+            changes.append(Change("removed", f"metric {name}", number(ma[name][1]), None))
             continue
         (key, x), (_, y) = ma[name], mb[name]
         if x == y or (math.isnan(x) and math.isnan(y)):
@@ -48,11 +53,15 @@ def metrics_section(a: RunRecord, b: RunRecord, tolerances: Mapping[str, Toleran
         tolerance = tolerance_for(tolerances, key)
         if tolerance.accepts(x, y):
             changes.append(
-                Change("within", f"metric {name}", repr(x), repr(y), f"within tolerance {tolerance_text(tolerance)}")
+                Change(
+                    "within", f"metric {name}", number(x), number(y), f"within tolerance {tolerance_text(tolerance)}"
+                )
             )
         else:
             changes.append(
-                Change("changed", f"metric {name}", repr(x), repr(y), f"outside tolerance {tolerance_text(tolerance)}")
+                Change(
+                    "changed", f"metric {name}", number(x), number(y), f"outside tolerance {tolerance_text(tolerance)}"
+                )
             )
     notes = () if ma or mb else ("neither run logged or declared metrics",)
     return section("metrics", changes, notes)

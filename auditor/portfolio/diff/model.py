@@ -74,7 +74,12 @@ def section(name: str, changes: list[Change], notes: tuple[str, ...] = ()) -> Se
             state = "not recorded in B"
         else:
             state = "not recorded in A or B"
-    return Section(name, SECTION_TITLES[name], state, tuple(changes), notes)
+    ordered = sorted(changes, key=lambda c: _RANK[c.kind])  # stable: each section's own order within a rank
+    return Section(name, SECTION_TITLES[name], state, tuple(ordered), notes)
+
+
+# Most important first: differences, then what cannot be compared, then what is inside its bounds.
+_RANK = {"added": 0, "removed": 0, "changed": 0, "missing": 1, "within": 2, "note": 3}
 
 
 Criterion = Literal["training data", "model type", "intended purpose"]
