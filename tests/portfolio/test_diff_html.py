@@ -45,6 +45,7 @@ class Diff:
     html: str
     path: Path
     port: int
+    store: Path
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def diff_page(cli_module: CliRunner, server: Server, tmp_path_factory: pytest.Te
         "--vuln-source", "local", "--advisory-db", str(ADVISORY_SNAPSHOT), cwd=root,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    return Diff(out.read_text(encoding="utf-8"), out, server.port)
+    return Diff(out.read_text(encoding="utf-8"), out, server.port, root / "store")
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +139,14 @@ def test_chromium_shows_it_with_no_request_and_no_console_message(
     assert len(colours) > 200  # text and coloured states, not a blank page
     if os.environ.get("AUDITOR_KEEP_SCREENSHOTS"):  # a folder, to look at the page after the run
         shutil.copy(shot, Path(os.environ["AUDITOR_KEEP_SCREENSHOTS"]) / "diff-hostile.png")
+
+
+def test_the_terminal_text_shows_control_and_bidi_characters_as_escapes(diff_page: Diff, cli_module: CliRunner) -> None:
+    done = cli_module(
+        "diff", A, B, "--store", str(diff_page.store), "--vuln-source", "local", "--advisory-db",
+        str(ADVISORY_SNAPSHOT), cwd=diff_page.store.parent,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout and "\u202e" not in done.stdout
+    assert RAW_CONTROLS.search(done.stdout.replace("\n", "")) is None
+    assert "evil" in done.stdout and "+ added: param <script>" in done.stdout
