@@ -286,4 +286,7 @@ class Dossier:
     model_card: ModelCardView | None = None
     assertions: tuple[AssertionsView, ...] = ()  # data-quality assertions a source tool recorded, per dataset
     unmatched: tuple[str, ...] = ()  # auditor.yaml entries an ingested run did not use
+    code: tuple[Item, ...] = ()  # the code the run executed, in a few words (record schema 1.6)
+    code_files: tuple[tuple[str, str, str], ...] = ()  # path, language, sha256 (shortened)
+    code_notes: tuple[str, ...] = ()  # code files that could not be read or fingerprinted
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})
