@@ -111,19 +111,22 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
     raise typer.Exit(exit_code(ident, ident.exit_code or 0))
 
 
+ToleranceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tolerance",
+        help="Metric tolerance NAME=rel:X,abs:Y (NAME may be *); default rel:1e-6,abs:1e-9 (repeatable).",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def reproduce(
     run_ref: Annotated[
         str, typer.Argument(metavar="RUN", help="A run in the store: its id, a unique prefix, or `latest`.")
     ],
-    tolerance: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--tolerance",
-            help="Metric tolerance NAME=rel:X,abs:Y (NAME may be *); default rel:1e-6,abs:1e-9 (repeatable).",
-            show_default=False,
-        ),
-    ] = None,
+    tolerance: ToleranceOption = None,
     network: Annotated[
         str, typer.Option("--network", help="Allow network access again (bridge) when the original had it.")
     ] = "none",

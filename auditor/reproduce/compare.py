@@ -79,6 +79,11 @@ def parse_tolerances(specs: Sequence[str]) -> dict[str, Tolerance]:
     return out
 
 
+def tolerance_for(tolerances: Mapping[str, Tolerance], name: str) -> Tolerance:
+    """The metric's own tolerance, else the one given for `*`, else the default."""
+    return tolerances.get(name) or tolerances.get("*") or Tolerance()
+
+
 def inputs_changed(original: RunRecord, rehash: Callable[[str], Hash | None]) -> tuple[tuple[str, str, str], ...]:
     """(dataset id, recorded, now) for every declared input whose content is not what the run read.
 
@@ -167,7 +172,7 @@ def _metrics(original: RunRecord, reproduced: RunRecord, tolerances: Mapping[str
         a, b = before.get(name), after.get(name)
         if a is not None and b is not None and (a == b or (math.isnan(a) and math.isnan(b))):
             continue
-        tolerance = tolerances.get(name) or tolerances.get("*") or Tolerance()
+        tolerance = tolerance_for(tolerances, name)
         ok = a is not None and b is not None and tolerance.accepts(a, b)
         shown = ("missing" if a is None else repr(a), "missing" if b is None else repr(b))
         out.append(Difference("metric", name, shown[0], shown[1], within_tolerance=ok))
