@@ -63,7 +63,11 @@ def show(
     if as_json:
         sys.stdout.buffer.write(dump_record(record))
     else:
+        from auditor.render.notes import render_discussion
+        from auditor.store.notes import notes_of
+
         typer.echo(render_summary(record, target.reproductions_of(record.identity.run_id)))
+        typer.echo(render_discussion(notes_of(target, record.identity.run_id)))
 
 
 @app.command()

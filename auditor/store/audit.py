@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from auditor.errors import InvalidRecordError
+from auditor.errors import EvidenceError, InvalidRecordError
 from auditor.store import merkle
 from auditor.store.log import ENTRIES, HEADS, OFFSET, OFFSETS, MerkleLog, level_name, parse_heads, read_file
 from auditor.store.proofs import EMPTY_HEAD, LogHead
@@ -151,6 +151,7 @@ def check_store(store: RunStore, given: tuple[LogHead, ...] = ()) -> LogCheck:
         why = "its commit was cut short (its staging folder is still there)" if staged else "removed, or never arrived"
         result.notes.append(f"{store.runs_dir / run_id}: in the log, not in the store: {why}")
     _check_signoffs(store, result)
+    _check_notes(store, result)
     return result
 
 
@@ -167,3 +168,21 @@ def _check_signoffs(store: RunStore, result: LogCheck) -> None:
         for stored in stored_signoffs(store, run_id):
             if stored.problem is not None:
                 result.problems.append(f"{stored.path}: {stored.problem}")
+
+
+def _check_notes(store: RunStore, result: LogCheck) -> None:
+    """Every note file against its log entry, and every logged note's file, as for sign-offs."""
+    from auditor.store.notes import noted_runs, notes_of
+
+    try:
+        run_ids = noted_runs(store)
+    except EvidenceError as exc:  # notes/ is a link or a file
+        result.problems.append(exc.message)
+        return
+    for run_id in sorted(run_ids):
+        try:
+            found = notes_of(store, run_id)
+        except EvidenceError as exc:
+            result.problems.append(exc.message)
+            continue
+        result.problems.extend(f"{s.path}: {s.problem}" for s in found if s.problem is not None)

@@ -47,8 +47,10 @@ from auditor.render.dossier.views import (
     WaiverView,
 )
 from auditor.render.dossier.views_fairness import FairnessView
+from auditor.render.dossier.views_notes import discussion_view
 from auditor.render.dossier.views_verdict import VerdictPage
 from auditor.render.times import run_times, span
+from auditor.store.notes import StoredNote
 from auditor.store.signoffs import SignOffStatus
 from auditor.text import clip, param_text
 from auditor.vocabulary import SEVERITY_ORDER
@@ -125,9 +127,11 @@ def build_dossier(
     drawing: Drawing,
     reproductions: Sequence[RunRecord] | Missing,
     signoffs: Sequence[SignOffStatus] | Missing,
+    notes: Sequence[StoredNote] | Missing = (),
 ) -> Dossier:
     """`reproductions`: the runs that re-executed this one, oldest first, or why they were not looked up;
-    `signoffs`: the run's sign-offs as checked against this record and these findings, or why not read.
+    `signoffs`: the run's sign-offs as checked against this record and these findings, or why not read;
+    `notes`: the run's notes as the store read them (`auditor.store.notes.notes_of`), or why not read.
 
     Every list is cut to a bounded number of rows (auditor.render.bounds) and each cut is named in
     `cuts`: a hostile record with a million rows renders in seconds, and says what it left out."""
@@ -206,6 +210,7 @@ def build_dossier(
         cuts=tuple(cuts),
         model_card=build_model.model_card(record),
         assertions=views_assertions.assertions(record.lineage),
+        discussion=discussion_view(notes),
     )
 
 

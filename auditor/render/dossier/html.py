@@ -30,6 +30,7 @@ SECTIONS = (
     ("findings", "9 Policy findings"),
     ("annex-iv", "10 EU AI Act Annex IV"),
     ("reproducibility", "11 Reproducibility evidence"),
+    ("discussion", "12 Discussion"),
     ("appendix-hashes", "A Files in folder datasets"),
     ("appendix-packages", "B Installed packages"),
     ("appendix-logs", "C Log excerpts"),

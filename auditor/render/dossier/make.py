@@ -29,6 +29,7 @@ from auditor.render.dossier.views import Cover, LogExcerpt
 from auditor.render.formats import DOSSIER_FORMATS
 from auditor.sign.keys import Signer
 from auditor.sign.trust import Verifiers
+from auditor.store.notes import StoredNote, notes_of
 from auditor.store.runs import RunStore
 from auditor.store.signoffs import SignOffStatus, check_signoff, stored_signoffs
 from auditor.text import scrub
@@ -97,8 +98,9 @@ def render_dossier(
     logs = _logs(request.record, request.run_folder)
     reproductions = _reproductions(request.record, request.run_folder)
     signoffs = _signoffs(request, report, signoff_verifiers)
+    notes = _notes(request)
     dossier = build_dossier(
-        request.record, report, request.waivers, logs, generated, default_drawing(), reproductions, signoffs
+        request.record, report, request.waivers, logs, generated, default_drawing(), reproductions, signoffs, notes
     )
     return Rendered(report, render_html(dossier), scrub(dossier.cover.title), dossier.cover, generated)
 
@@ -198,6 +200,16 @@ def _signoffs(request: CheckRequest, report: CheckReport, verifiers: Verifiers |
         )
         for s in stored
     ]
+
+
+def _notes(request: CheckRequest) -> list[StoredNote] | Missing:
+    """The run's notes, each believed only when the store's log vouches for its bytes."""
+    if request.run_folder is None:
+        return Missing(reason="the record was read from a file outside a run store, which keeps notes")
+    try:
+        return notes_of(RunStore(request.run_folder.parent.parent), request.record.identity.run_id)
+    except AuditorError as exc:
+        return Missing(reason=f"the run store could not be read ({exc})")
 
 
 def _logs(record: RunRecord, run_folder: Path | None) -> list[LogExcerpt]:

@@ -16,6 +16,7 @@ from auditor.render.dossier.views_annex import AnnexIV
 from auditor.render.dossier.views_assertions import AssertionsView
 from auditor.render.dossier.views_fairness import FairnessView
 from auditor.render.dossier.views_model import ModelCardView
+from auditor.render.dossier.views_notes import NO_DISCUSSION, Discussion
 from auditor.render.dossier.views_profile import ProfileView
 from auditor.render.dossier.views_verdict import VerdictPage
 
@@ -285,5 +286,6 @@ class Dossier:
     profiles: dict[str, ProfileView] = field(default_factory=dict)  # of tabular datasets, by dataset id
     model_card: ModelCardView | None = None
     assertions: tuple[AssertionsView, ...] = ()  # data-quality assertions a source tool recorded, per dataset
+    discussion: Discussion = NO_DISCUSSION  # the run's notes, written beside the record
     unmatched: tuple[str, ...] = ()  # auditor.yaml entries an ingested run did not use
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})
