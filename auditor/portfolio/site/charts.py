@@ -122,7 +122,9 @@ def runs_over_time(runs: Sequence[tuple[datetime, str]], title: str = "Runs over
     )
     root = _svg(width, height, f"{title} (by {unit})", desc)
     base = top_pad + plot_h
-    ET.SubElement(root, "line", {"x1": str(left), "y1": str(base), "x2": str(width - 10), "y2": str(base), "stroke": "#555"})
+    ET.SubElement(
+        root, "line", {"x1": str(left), "y1": str(base), "x2": str(width - 10), "y2": str(base), "stroke": "#555"}
+    )
     for frac in (0.5, 1.0):
         y = base - plot_h * frac
         _text(root, left - 6, y + 4, str(round(peak * frac)), **{"text-anchor": "end", "fill": "#555"})

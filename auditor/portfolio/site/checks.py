@@ -12,15 +12,20 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from packaging.utils import canonicalize_name
 
 from auditor.check.digest import findings_digest
 from auditor.check.evaluate import CheckRequest, run_check
 from auditor.check.options import CheckOptions, _packs, _vuln_choice, _waivers
 from auditor.check.report import CheckReport
+from auditor.check.vulns.audit import SourceInfo, VulnAudit
+from auditor.check.vulns.osv_local import PackageAudit
+from auditor.check.vulns.sources import SourceChoice, audit_packages
 from auditor.check.waivers import Waiver
 from auditor.index.query import CheckResult, latest_checks, record_check
 from auditor.index.summary import RunSummary
@@ -41,6 +46,11 @@ class Policy:
     def waivers(self) -> tuple[Waiver, ...]:
         waivers: tuple[Waiver, ...] = self.settings["waivers"]
         return waivers
+
+    @property
+    def waivers_file(self) -> str | None:
+        found: tuple[str, str] | None = self.settings["waivers_file"]
+        return found[0] if found else None
 
     @property
     def now(self) -> datetime:
@@ -86,7 +96,7 @@ def resolve_policy(options: CheckOptions, env: Mapping[str, str]) -> Policy:
     return Policy(settings_of_request, context, name)
 
 
-def request_for(policy: Policy, store: RunStore, run_id: str) -> CheckRequest:
+def request_for(policy: Policy, store: RunStore, run_id: str, audits: PackageAudits | None = None) -> CheckRequest:
     """The check request for one stored run (its record verified by the store)."""
     record, raw = store.load_with_bytes(run_id)
     path = store.record_path(run_id)
@@ -97,6 +107,7 @@ def request_for(policy: Policy, store: RunStore, run_id: str) -> CheckRequest:
         record_path=path,
         record_sha256=hashlib.sha256(raw).hexdigest(),
         run_folder=store.run_folder(run_id),
+        vuln_audit=audits,
         **fields,
     )
 
@@ -118,6 +129,39 @@ def result_of(report: CheckReport, policy: Policy) -> CheckResult:
     )
 
 
+class PackageAudits:
+    """One process's vulnerability answers, per package: the source is asked once for every package
+    the runs name (their summaries list them), then again only for a package it was not asked about.
+    A source that fails as a whole fails for every run, as it would run by run."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[str, str], PackageAudit] = {}
+        self.source: SourceInfo | None = None
+        self.error: str | None = None
+
+    def warm(self, choice: SourceChoice | None, packages: Iterable[tuple[str, str]], cache_dir: Path | None) -> None:
+        if choice is not None:
+            self(choice, sorted(set(packages)), cache_dir)
+
+    def __call__(self, choice: SourceChoice, packages: list[tuple[str, str]], cache_dir: Path | None) -> VulnAudit:
+        keys = [(canonicalize_name(name), version) for name, version in packages]
+        missing = sorted({(n, v) for (n, v), k in zip(packages, keys, strict=True) if k not in self.known})
+        if missing or self.source is None:
+            audit = audit_packages(choice, missing, cache_dir)
+            self.source, self.error = audit.source, audit.error
+            for found in audit.packages:
+                self.known[(canonicalize_name(found.name), found.version)] = found
+        answers = tuple(
+            replace(self.known[k], name=name) if k in self.known else _unanswered(name, version)
+            for (name, version), k in zip(packages, keys, strict=True)
+        )
+        return VulnAudit(source=self.source or SourceInfo(kind="osv-local"), packages=answers, error=self.error)
+
+
+def _unanswered(name: str, version: str) -> PackageAudit:
+    return PackageAudit(name, version, "not_audited", (), "the vulnerability source gave no answer for it")
+
+
 @dataclass(frozen=True)
 class Checked:
     results: dict[str, CheckResult]  # run id -> its check under the policy
@@ -129,13 +173,19 @@ def ensure_checks(store: RunStore, runs: Iterable[RunSummary], policy: Policy) -
     context, else one made now with the check engine and kept (`record_check`)."""
     kept = latest_checks(store)
     results: dict[str, CheckResult] = {}
-    computed = 0
+    todo = []
     for run in runs:
         found = kept.get(run.run_id)
         if found is not None and found.context == policy.context and found.record_sha256 == run.record_sha256:
             results[run.run_id] = found
-            continue
-        result = result_of(run_check(request_for(policy, store, run.run_id)), policy)
+        else:
+            todo.append(run)
+    audits = PackageAudits()
+    if todo:
+        audits.warm(policy.settings["vuln_source"], (p for r in todo for p in r.packages), policy.settings["cache_dir"])
+    computed = 0
+    for run in todo:
+        result = result_of(run_check(request_for(policy, store, run.run_id, audits)), policy)
         record_check(store, result)
         results[run.run_id] = result
         computed += 1

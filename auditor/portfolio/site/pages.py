@@ -121,8 +121,9 @@ def render_pages(p: Portfolio, notes_of: NotesOf) -> Iterator[tuple[str, str]]:
     run = env.get_template("run.html.j2")
     for r in p.runs:
         notes = notes_of(r.run.run_id) if r.notes else []
-        yield run_page(r.run.run_id), run.render(
-            common, root="../", r=r, notes=notes, reproductions=by_origin.get(r.run.run_id, [])
+        yield (
+            run_page(r.run.run_id),
+            run.render(common, root="../", r=r, notes=notes, reproductions=by_origin.get(r.run.run_id, [])),
         )
 
 

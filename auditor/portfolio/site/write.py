@@ -41,7 +41,7 @@ def previous_keys(out: Path) -> dict[str, str]:
     if not stat.S_ISDIR(mode):
         raise UsageError(f"{out}: not a folder (a file or a link): choose another -o")
     try:
-        names = os.listdir(out)
+        names = [entry.name for entry in out.iterdir()]
     except OSError as exc:
         raise UsageError(f"{out}: cannot read the output folder: {exc.strerror}") from exc
     if not names:
@@ -84,7 +84,7 @@ def write_site(out: Path, files: Iterable[tuple[str, bytes]]) -> int:
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
-            with open(target, "xb") as handle:
+            with target.open("xb") as handle:
                 handle.write(data)
             count += 1
         _swap(out, staging, parent / f".{out.name}.old-{tag}")
@@ -99,12 +99,12 @@ def write_site(out: Path, files: Iterable[tuple[str, bytes]]) -> int:
 
 def _swap(out: Path, staging: Path, old: Path) -> None:
     if os.path.lexists(out):
-        os.rename(out, old)
+        out.rename(old)
         try:
-            os.rename(staging, out)
+            staging.rename(out)
         except OSError:
-            os.rename(old, out)  # put the old site back
+            old.rename(out)  # put the old site back
             raise
         shutil.rmtree(old, ignore_errors=True)
     else:
-        os.rename(staging, out)
+        staging.rename(out)
