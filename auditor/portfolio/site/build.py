@@ -21,7 +21,7 @@ from auditor.check.options import CheckOptions
 from auditor.index.query import CheckResult, listing
 from auditor.index.summary import RunSummary
 from auditor.portfolio.duplicates import find_duplicates
-from auditor.portfolio.site.checks import Policy, ensure_checks, request_for, resolve_policy
+from auditor.portfolio.site.checks import PackageAudits, Policy, ensure_checks, request_for, resolve_policy
 from auditor.portfolio.site.model import DuplicateRow, Portfolio, assemble, latest_runs
 from auditor.portfolio.site.pages import render_pages
 from auditor.portfolio.site.write import cached_dossier, marker, previous_keys, write_site
@@ -93,7 +93,7 @@ def make_portfolio(
             path = f"dossiers/{run_id}.html"
             data = cached_dossier(out, path) if old_keys.get(run_id) == key else None
             if data is None:
-                data = _render_dossier(policy, store, run_id)
+                data = _render_dossier(policy, store, run_id, checked.audits)
                 tally["rendered"] += 1
             else:
                 tally["reused"] += 1
@@ -146,7 +146,7 @@ def _dossier_key(store: RunStore, run: RunSummary, check: CheckResult, notes: in
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-def _render_dossier(policy: Policy, store: RunStore, run_id: str) -> bytes:
+def _render_dossier(policy: Policy, store: RunStore, run_id: str, audits: PackageAudits) -> bytes:
     from auditor.render.dossier.make import render_dossier
 
-    return render_dossier(request_for(policy, store, run_id)).html.encode()
+    return render_dossier(request_for(policy, store, run_id, audits)).html.encode()

@@ -125,9 +125,9 @@ def runs_over_time(runs: Sequence[tuple[datetime, str]], title: str = "Runs over
     ET.SubElement(
         root, "line", {"x1": str(left), "y1": str(base), "x2": str(width - 10), "y2": str(base), "stroke": "#555"}
     )
-    for frac in (0.5, 1.0):
-        y = base - plot_h * frac
-        _text(root, left - 6, y + 4, str(round(peak * frac)), **{"text-anchor": "end", "fill": "#555"})
+    for tick in sorted({0, peak // 2, peak}) if peak >= 4 else (0, peak):
+        y = base - plot_h * tick / peak
+        _text(root, left - 6, y + 4, str(tick), **{"text-anchor": "end", "fill": "#555"})
     slot = plot_w / len(buckets)
     bar = max(min(slot * 0.8, 40), 1)
     label_every = max(1, round(len(buckets) / 8))

@@ -166,6 +166,7 @@ def _unanswered(name: str, version: str) -> PackageAudit:
 class Checked:
     results: dict[str, CheckResult]  # run id -> its check under the policy
     computed: int  # how many were checked now (the others were kept)
+    audits: PackageAudits  # the vulnerability answers, for the dossiers rendered next
 
 
 def ensure_checks(store: RunStore, runs: Iterable[RunSummary], policy: Policy) -> Checked:
@@ -189,4 +190,4 @@ def ensure_checks(store: RunStore, runs: Iterable[RunSummary], policy: Policy) -
         record_check(store, result)
         results[run.run_id] = result
         computed += 1
-    return Checked(results, computed)
+    return Checked(results, computed, audits)

@@ -94,10 +94,7 @@ def dossier_words(p: Portfolio) -> str:
         return "every run's dossier is rendered"
     if p.dossiers == "none":
         return "no dossier is rendered (--dossiers none)"
-    return (
-        "dossiers are rendered for each project's latest run and every run waiting for sign-off "
-        "(--dossiers latest); `auditor report RUN` writes any other"
-    )
+    return "dossiers are rendered for each project's latest run and every run waiting for sign-off (--dossiers latest)"
 
 
 def render_pages(p: Portfolio, notes_of: NotesOf) -> Iterator[tuple[str, str]]:
