@@ -25,7 +25,9 @@ from tests.conftest import ADVISORY_SNAPSHOT
 from tests.factories import START
 from tests.portfolio.xrun_records import Run, store_of
 
-HOSTILE = "<script>document.title='pwned';fetch('http://127.0.0.1:{port}/x')</script><img src=http://127.0.0.1:{port}/i>"
+HOSTILE = (
+    "<script>document.title='pwned';fetch('http://127.0.0.1:{port}/x')</script><img src=http://127.0.0.1:{port}/i>"
+)
 CODE_A = "def train(frame):\n    model = fit(frame['income'], frame['default'])\n    return model.score(frame)\n"
 CODE_B = CODE_A.replace("frame", "table").replace("model", "clf")
 
@@ -49,7 +51,16 @@ class SiteStore:
 
 
 def options(root: Path, waivers: Path, cwd: Path) -> list[str]:
-    return ["--store", str(root), "--waivers", str(waivers), "--vuln-source", "local", "--advisory-db", str(ADVISORY_SNAPSHOT)]
+    return [
+        "--store",
+        str(root),
+        "--waivers",
+        str(waivers),
+        "--vuln-source",
+        "local",
+        "--advisory-db",
+        str(ADVISORY_SNAPSHOT),
+    ]
 
 
 def build(folder: Path, port: int = 9) -> SiteStore:
@@ -58,13 +69,63 @@ def build(folder: Path, port: int = 9) -> SiteStore:
     shared = (("data/applicants.csv", "the same applicants"), ("data/reference.csv", "public reference"))
     twin_steps = (("prepare", "python prepare.py"), ("train", "python train.py --target default"))
     runs = [
-        Run(ids[1], "credit-scoring", "alice", inputs=(("data/a.csv", "a1"),), outputs=(("out/p.csv", "p1"),), models=(("model.pkl", "m1"),), day=1),
-        Run(ids[2], "credit-scoring", "alice", inputs=(("data/a.csv", "a2"),), outputs=(("out/p.csv", "p2"),), models=(("model.pkl", "m2"),), day=5),
-        Run(ids[3], "credit-scoring", "alice", reproduces=ids[2], inputs=(("data/a.csv", "a2"),), day=6,
-            ),
-        Run(ids[4], hostile, hostile, inputs=(("data/" + hostile, "h"),), models=((hostile, "hm"),), steps=(("s", hostile),), day=3),
-        Run(ids[5], "churn-emea", "bob", inputs=shared, steps=twin_steps, label="default", sensitive=("sex",), code=(("train.py", CODE_A),), day=2),
-        Run(ids[6], "attrition-apac", "carol", inputs=shared, steps=twin_steps, label="default", sensitive=("sex",), code=(("fit.py", CODE_B),), day=4),
+        Run(
+            ids[1],
+            "credit-scoring",
+            "alice",
+            inputs=(("data/a.csv", "a1"),),
+            outputs=(("out/p.csv", "p1"),),
+            models=(("model.pkl", "m1"),),
+            day=1,
+        ),
+        Run(
+            ids[2],
+            "credit-scoring",
+            "alice",
+            inputs=(("data/a.csv", "a2"),),
+            outputs=(("out/p.csv", "p2"),),
+            models=(("model.pkl", "m2"),),
+            day=5,
+        ),
+        Run(
+            ids[3],
+            "credit-scoring",
+            "alice",
+            reproduces=ids[2],
+            inputs=(("data/a.csv", "a2"),),
+            day=6,
+        ),
+        Run(
+            ids[4],
+            hostile,
+            hostile,
+            inputs=(("data/" + hostile, "h"),),
+            models=((hostile, "hm"),),
+            steps=(("s", hostile),),
+            day=3,
+        ),
+        Run(
+            ids[5],
+            "churn-emea",
+            "bob",
+            inputs=shared,
+            steps=twin_steps,
+            label="default",
+            sensitive=("sex",),
+            code=(("train.py", CODE_A),),
+            day=2,
+        ),
+        Run(
+            ids[6],
+            "attrition-apac",
+            "carol",
+            inputs=shared,
+            steps=twin_steps,
+            label="default",
+            sensitive=("sex",),
+            code=(("fit.py", CODE_B),),
+            day=4,
+        ),
         Run(ids[7], "weather", "dave", inputs=(("data/reference.csv", "public reference"),), day=7),
         Run(ids[8], "weather", "dave", inputs=(("data/reference.csv", "public reference"),), day=8),
     ]
@@ -84,11 +145,26 @@ def build(folder: Path, port: int = 9) -> SiteStore:
     )  # fmt: skip
     _sign(store, policy, ids[8], ids[8])  # covers weather's latest run
     _sign(store, policy, ids[6], ids[6], stale=True)  # names another record: does not cover it
-    first = Note(note_id=new_ulid(), run_id=ids[2], author=hostile, created_at=START + timedelta(days=6), text=hostile + "\nsecond line", source="auditor")
+    first = Note(
+        note_id=new_ulid(),
+        run_id=ids[2],
+        author=hostile,
+        created_at=START + timedelta(days=6),
+        text=hostile + "\nsecond line",
+        source="auditor",
+    )
     add_note(store, first)
     add_note(store, Note(note_id=new_ulid(), run_id=ids[2], reply_to=first.note_id, author="alice", created_at=START + timedelta(days=7), text="Agreed: retrain on the new data.", source="auditor"))  # fmt: skip
-    latest = {"credit-scoring": ids[3], hostile: ids[4], "churn-emea": ids[5], "attrition-apac": ids[6], "weather": ids[8]}
-    return SiteStore(root, waivers, hostile, ids[8], ids[6], ids[1], ids[3], ids[2], ("attrition-apac", "churn-emea"), latest)
+    latest = {
+        "credit-scoring": ids[3],
+        hostile: ids[4],
+        "churn-emea": ids[5],
+        "attrition-apac": ids[6],
+        "weather": ids[8],
+    }
+    return SiteStore(
+        root, waivers, hostile, ids[8], ids[6], ids[1], ids[3], ids[2], ("attrition-apac", "churn-emea"), latest
+    )
 
 
 def _sign(store: RunStore, policy: object, run_id: str, checked: str, *, stale: bool = False) -> None:
