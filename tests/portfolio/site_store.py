@@ -133,16 +133,18 @@ def build(folder: Path, port: int = 9) -> SiteStore:
     store = store_of(root, runs)
     today = datetime.now(UTC).date()
     waivers = folder / "waivers.yaml"
+    soon, later = (today + timedelta(days=5)).isoformat(), (today + timedelta(days=300)).isoformat()
+    people = "owner: erin, approver: frank"
     waivers.write_text(
         "version: 1\nwaivers:\n"
-        f"  - {{id: W-SOON, rule: AUD-ENV-001, scope: '*', justification: 'vendor fix is due next week', owner: erin, approver: frank, expires: '{(today + timedelta(days=5)).isoformat()}'}}\n"
-        f"  - {{id: W-LATER, rule: AUD-ENV-002, scope: '*', justification: 'accepted for the whole year', owner: erin, approver: frank, expires: '{(today + timedelta(days=300)).isoformat()}'}}\n",
+        f"  - {{id: W-SOON, rule: AUD-ENV-001, justification: 'vendor fix is due', {people}, expires: '{soon}'}}\n"
+        f"  - {{id: W-LATER, rule: AUD-ENV-002, justification: 'accepted, a year', {people}, expires: '{later}'}}\n",
         encoding="utf-8",
-    )  # fmt: skip
-    policy = resolve_policy(
-        CheckOptions(run_ref="latest", store=root, cwd=folder, waivers=waivers, vuln_source="local", advisory_db=ADVISORY_SNAPSHOT),
-        dict(os.environ),
-    )  # fmt: skip
+    )
+    checking = CheckOptions(
+        run_ref="latest", store=root, cwd=folder, waivers=waivers, vuln_source="local", advisory_db=ADVISORY_SNAPSHOT
+    )
+    policy = resolve_policy(checking, dict(os.environ))
     _sign(store, policy, ids[8], ids[8])  # covers weather's latest run
     _sign(store, policy, ids[6], ids[6], stale=True)  # names another record: does not cover it
     first = Note(
@@ -154,7 +156,16 @@ def build(folder: Path, port: int = 9) -> SiteStore:
         source="auditor",
     )
     add_note(store, first)
-    add_note(store, Note(note_id=new_ulid(), run_id=ids[2], reply_to=first.note_id, author="alice", created_at=START + timedelta(days=7), text="Agreed: retrain on the new data.", source="auditor"))  # fmt: skip
+    reply = Note(
+        note_id=new_ulid(),
+        run_id=ids[2],
+        reply_to=first.note_id,
+        author="alice",
+        created_at=START + timedelta(days=7),
+        text="Agreed: retrain on the new data.",
+        source="auditor",
+    )
+    add_note(store, reply)
     latest = {
         "credit-scoring": ids[3],
         hostile: ids[4],
