@@ -114,6 +114,7 @@ def assemble(
         container=request.executor.section(found, variables),
         governance=data.governance,
         model_card=data.model_card,
+        code=data.code,
     )
 
 

@@ -14,7 +14,7 @@ import hashlib
 import math
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from auditor.capture.codeprint import executed_code
 from auditor.capture.hashing import HashCache, hash_paths
 from auditor.capture.lineage import build_lineage, declared
 from auditor.capture.observe.classify import classify
@@ -31,6 +32,7 @@ from auditor.capture.profile import profile_declared
 from auditor.files import UntrustedFileError, read_regular_file, within
 from auditor.project.spec import DatasetSpec, PredictionsSpec, ProjectSpec, SpecError, find_spec, load_spec
 from auditor.record.base import Missing
+from auditor.record.code import Code
 from auditor.record.fairness import Fairness
 from auditor.record.governance import Governance
 from auditor.record.lineage import Datasheet, Hash, Lineage, Observation, ProjectInfo
@@ -52,6 +54,7 @@ class DataEvidence:
     warnings: list[str] = field(default_factory=list)
     governance: Governance | Missing | None = None
     model_card: ModelCard | Missing | None = None
+    code: Code | Missing | None = None
 
 
 class DataCapture:
@@ -65,11 +68,14 @@ class DataCapture:
         *,
         allowed_roots: tuple[Path, ...] | None = None,
         owner: tuple[int, int] | None = None,
+        argv: Sequence[str] = (),
     ) -> None:
         """`allowed_roots`: in a container run, the folders the command sees at their own paths
         (logged paths elsewhere are refused); None for a local run. `owner`: the container's
-        uid and gid when they are not auditor's own (see ObservationSession.grant)."""
+        uid and gid when they are not auditor's own (see ObservationSession.grant). `argv`: the
+        command, whose code files are fingerprinted with the ones its processes read."""
         self.root = root
+        self.argv = tuple(argv)
         self.store_root = store_root
         self.clock = clock
         self.allowed_roots = allowed_roots
@@ -170,7 +176,17 @@ class DataCapture:
             warnings=warnings + notes,
             governance=self._governance(),
             model_card=self._model_card(spec, params, result, _proxies(lineage)),
+            code=self._code(result),
         )
+
+    def _code(self, result: SessionResult) -> Code | Missing:
+        """The code files the command executed: named in its argv, or read by its Python processes."""
+        if self.cancel is not None and self.cancel.is_set():
+            return Missing(reason="not computed: auditor was interrupted again while collecting evidence")
+        reads = [p for proc in result.processes for p in proc.reads] if result.processes else None
+        exclude = [p for proc in result.processes for p in proc.prefixes]
+        exclude += [str(self.store_root), str(self.session.root) if self.session else ""]
+        return executed_code(self.root, self.argv, reads, exclude=exclude)
 
     def _governance(self) -> Governance | Missing:
         """auditor.yaml's governance section as it is now, at capture: the record keeps what was declared."""

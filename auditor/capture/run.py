@@ -91,7 +91,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
     source = collect_git(request.cwd)  # before the command: it may change the tree
     scope = executor.data_scope()
     data = DataCapture(  # a bad auditor.yaml or an unusable --user stops here, before anything runs
-        request.cwd, store.root, ctx.clock, allowed_roots=scope.allowed_roots, owner=scope.owner
+        request.cwd, store.root, ctx.clock, allowed_roots=scope.allowed_roots, owner=scope.owner, argv=request.argv
     )
     # Only now: the salt is the store's first write, and a run refused above leaves no store behind.
     policy = RedactionPolicy(
@@ -260,7 +260,9 @@ def _refuse_incomplete_logs(store: RunStore, record: RunRecord, logs: tuple[Reda
 
 def _evidence_failed(exc: Exception) -> DataEvidence:
     why = Missing(reason=f"could not be captured: internal error {type(exc).__name__}: {exc}")
-    return DataEvidence(lineage=why, fairness=why, warnings=[f"lineage and fairness {why.reason}"], model_card=why)
+    return DataEvidence(
+        lineage=why, fairness=why, warnings=[f"lineage and fairness {why.reason}"], model_card=why, code=why
+    )
 
 
 def _execute(

@@ -15,6 +15,7 @@ from auditor import __version__
 from auditor.capture.model.card import reported_model_card
 from auditor.errors import IngestError
 from auditor.record.base import Missing
+from auditor.record.code import Code
 from auditor.record.ids import new_ulid
 from auditor.record.lineage import Dataset, Lineage, ModelArtifact, ProjectInfo, Step
 from auditor.record.model_card import InspectedModel
@@ -74,6 +75,8 @@ class Ingested:
     # What the tool reported of parts auditor observes for its own runs ("hardware.gpus": "2 x H100"),
     # by record part: shown in the part's Missing reason, never as observed evidence.
     reported: dict[str, str] = field(default_factory=dict)
+    # The code the run executed, where the tool names it and its files can be read (DVC's code deps).
+    code: Code | Missing | None = None
 
 
 def utc(ms: int | float | None) -> datetime | None:
@@ -138,6 +141,7 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
     parts += ["outputs.logs", "lineage.observed", "fairness"]
     if ingested.source is None or isinstance(ingested.source, Missing):
         parts.append("source")
+    no_code = Missing(reason=f"{tool} does not record the code's content")
     record = RunRecord(
         identity=identity,
         origin=Origin(
@@ -164,6 +168,7 @@ def build_record(ingested: Ingested, run_id: str | None = None) -> RunRecord:
         metrics=ingested.metrics,
         tags=ingested.tags,
         model_card=reported_model_card(tool, ingested.models, ingested.params, ingested.inspected_models),
+        code=ingested.code if ingested.code is not None else no_code,
     )
     return record
 

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import os
 import posixpath
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
 
+from auditor.capture.codeprint import MAX_FILES, fingerprint_files, language_of
 from auditor.ingest.dvc.files import within
+from auditor.record.base import Missing
+from auditor.record.code import Code
+from auditor.record.lineage import Dataset
 
 CODE_SUFFIXES = frozenset(
     {
@@ -24,6 +29,8 @@ CODE_SUFFIXES = frozenset(
 BYTECODE = (".pyc", ".pyo")
 MAX_FOLDER_ENTRIES = 1_000
 CODE_DESCRIPTION = "source code dependency"
+CODE_METHOD = "DVC stage dependencies"
+WORKSPACE_NOTE = "read from the workspace when ingested: the version dvc.lock names may differ (--rehash compares them)"
 
 
 def is_code_file(key: str) -> bool:
@@ -63,3 +70,49 @@ class CodeCheck:
                     return False
                 found = True
         return found
+
+
+def stage_code(repo: Path, datasets: Iterable[Dataset]) -> Code | Missing:
+    """The code section of a DVC pipeline: the stages' code dependencies (files, and the files of
+    code folders), hashed and fingerprinted from the repository's workspace. DVC keeps no copy of
+    the code, only an MD5, so a file absent from the workspace is named in the notes."""
+    paths: set[str] = set()
+    notes: list[str] = []
+    for entry in datasets:
+        if entry.annotations.get("dvc.kind") != "code" or not entry.path or not _local(entry.path):
+            continue
+        folder = repo / entry.path
+        if folder.is_dir() and not folder.is_symlink():
+            paths.update(_code_files(repo, entry.path, notes))
+        elif language_of(entry.path) is not None:
+            paths.add(entry.path)
+        else:
+            notes.append(f"{entry.path}: a language auditor does not fingerprint")
+    if not paths:
+        if notes:
+            return Missing(reason="no code dependency auditor can fingerprint: " + "; ".join(notes[:3]))
+        return Missing(reason="DVC does not record the code's content: no stage lists a code file among its deps")
+    code = fingerprint_files(repo, paths, CODE_METHOD)
+    if not code.files:
+        return Missing(reason="the code dependencies could not be read: " + "; ".join(code.notes[:3]))
+    return code.model_copy(update={"notes": (WORKSPACE_NOTE, *notes, *code.notes)})
+
+
+def _code_files(repo: Path, key: str, notes: list[str]) -> list[str]:
+    """The fingerprintable files of a code folder, links not followed, at most MAX_FILES."""
+    found: list[str] = []
+    for base, dirs, files in os.walk(repo / key, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            relative = Path(base, name).relative_to(repo).as_posix()
+            if language_of(name) is not None and within(repo, Path(base, name)):
+                found.append(relative)
+            if len(found) > MAX_FILES:
+                notes.append(f"{key}: more than {MAX_FILES} code files, the rest not fingerprinted")
+                return found
+    return found
+
+
+def _local(key: str) -> bool:
+    """A path inside the repository (not a URL, not absolute, not above it)."""
+    return "://" not in key and not key.startswith("/") and ".." not in PurePosixPath(key).parts

@@ -27,7 +27,7 @@ from pathlib import Path
 from auditor.errors import IngestError
 from auditor.ingest.dvc import TOOL
 from auditor.ingest.dvc.artifacts import inspect_models, models_from
-from auditor.ingest.dvc.code import CodeCheck
+from auditor.ingest.dvc.code import CodeCheck, stage_code
 from auditor.ingest.dvc.dvcfile import as_inputs, read_dvcfile
 from auditor.ingest.dvc.files import MAX_PIPELINE_BYTES, find_pipelines, read_bytes
 from auditor.ingest.dvc.git import git_source
@@ -105,6 +105,7 @@ def read(repo: Path, *, rehash: bool = False) -> list[Ingested]:
             notes=tuple(notes),
             time_basis=times.basis,
             time_note=times.note,
+            code=stage_code(repo, graph.datasets.values()),
         )
     ]
 
