@@ -10,7 +10,6 @@ import typer
 
 from auditor.cli.app import StoreOption, app, store_path
 from auditor.cli.early import EARLY_PROBE
-from auditor.cli.index import update_index
 from auditor.errors import UsageError
 from auditor.ingest import registry as ingesters  # light: the help below is built from it
 
@@ -108,7 +107,7 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
     )
     if ident.status == "failed" and ident.error and record.container is not None:
         typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
-    update_index(target)
+    _update_index(target)
     _report_head(target)
     raise typer.Exit(exit_code(ident, ident.exit_code or 0))
 
@@ -147,7 +146,7 @@ def reproduce(
     original = target.load(target.resolve(run_ref))
     request = prepare(target, original, tolerance or [], dict(os.environ), Path.cwd(), network)
     record = capture_run(target, request)
-    update_index(target)
+    _update_index(target)
     typer.echo("\n".join(render_reproduction(record)))
     _report_head(target)
     verdict = record.reproduction.verdict if record.reproduction else "diverged"
@@ -195,8 +194,14 @@ def ingest(
         what = "ingested" if outcome.new else "already ingested as"
         upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
         typer.echo(f"{what} {outcome.run_id}{upstream}")
-    update_index(target)
+    _update_index(target)
     _report_head(target)
+
+
+def _update_index(target: RunStore) -> None:
+    from auditor.cli.index import update_index  # not at import: `auditor --help` loads this module
+
+    update_index(target)
 
 
 def _report_head(target: RunStore) -> None:
