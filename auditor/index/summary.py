@@ -23,7 +23,8 @@ from packaging.utils import canonicalize_name
 from auditor.record.lineage import ContentHash, Dataset, IdentityHint, Lineage
 from auditor.record.models import Container, GitSource, Packages, PythonInfo, ReportedSource, RunRecord
 
-SUMMARY_VERSION = 1  # bump when a field is added: an index holding older summaries is rebuilt
+SUMMARY_VERSION = 2  # bump when a field is added: an index holding older summaries is rebuilt
+# 2: exit_code, argv, time_basis (what `auditor runs` shows without reading the record)
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ class RunSummary:
     code: tuple[CodeRef, ...] = ()
     params: dict[str, str] = field(default_factory=dict)  # as JSON text, for diff-free display
     metrics: dict[str, float] = field(default_factory=dict)  # the last value logged per name
+    exit_code: int | None = None
+    argv: tuple[str, ...] = ()  # the command as run, secrets masked
+    time_basis: str | None = None  # where the run's times come from (record.identity.time_basis)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -109,6 +113,7 @@ class RunSummary:
         data["models"] = tuple(ModelRef(**m) for m in data["models"])
         data["steps"] = tuple(StepRef(**s) for s in data["steps"])
         data["sensitive"] = tuple(data["sensitive"])
+        data["argv"] = tuple(data.get("argv", ()))
         data["code"] = tuple(CodeRef(c["path"], c["sha256"], tuple(c["minhash"])) for c in data["code"])
         return cls(**data)
 
@@ -193,4 +198,7 @@ def summarize(record: RunRecord, record_sha256: str) -> RunSummary:
         code=tuple(CodeRef(f.path, f.sha256, f.minhash) for f in code),
         params={k: json.dumps(v, sort_keys=True) for k, v in record.params.items()},
         metrics=metrics,
+        exit_code=ident.exit_code,
+        argv=tuple(ident.argv),
+        time_basis=ident.time_basis,
     )

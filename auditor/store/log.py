@@ -226,6 +226,12 @@ class MerkleLog:
                 self._check_root(head, _root_from(nodes.node, head.size))
         return head
 
+    def root_at(self, size: int) -> str:
+        """The root (hex) of the tree of the first `size` entries, from the level files (O(log n)
+        reads): whether a head seen earlier is still a prefix of the log, without reading it all."""
+        with _nodes(self.folder) as nodes:
+            return _root_from(nodes.node, size).hex()
+
     def entry(self, index: int) -> bytes:
         """Entry `index`'s line (without its newline), found through `offsets`."""
         fd = _open(self.path(OFFSETS), _READ)
@@ -513,6 +519,7 @@ class LogView:
         self.lines = lines
         self._tree: merkle.MemoryTree | None = None
         self._records: dict[str, list[LogEntry]] | None = None
+        self._sizes: list[int] | None = None
         with _nodes(log.folder) as nodes:
             complete = all(nodes.count(k) >= head.size >> k for k in range(head.size.bit_length()))
         if not complete:
@@ -560,7 +567,9 @@ class LogView:
 
     def covering_head(self, index: int) -> LogHead:
         """The first recorded head that holds entry `index` (the one printed after it was appended)."""
-        at = bisect.bisect_right([h.size for h in self.heads], index)
+        if self._sizes is None:  # once per view: a rebuild asks for every run's head
+            self._sizes = [h.size for h in self.heads]
+        at = bisect.bisect_right(self._sizes, index)
         return self.heads[at] if at < len(self.heads) else self.head
 
     def entries(self, kind: str | None = None) -> Iterator[LogEntry]:
