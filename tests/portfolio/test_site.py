@@ -154,6 +154,7 @@ def test_regeneration_reuses_dossiers_and_swaps_the_site(site: tuple[SiteStore, 
     stray.write_text("left from before", encoding="utf-8")
     done = cli("portfolio", *options(made.root, made.waivers, folder), "-o", str(out), cwd=folder)
     assert done.returncode == 0, done.stderr
+    assert "8 runs (0 checked now)" in done.stdout  # the run index kept every check
     assert "0 dossiers rendered, 5 reused" in done.stdout
     assert not stray.exists()  # the old site was replaced whole, not written over
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".site")) == []
