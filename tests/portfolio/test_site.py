@@ -208,3 +208,15 @@ def test_an_empty_store_gives_a_site_that_says_so(tmp_path: Path, cli: CliRunner
     assert "0 projects, 0 runs" in done.stdout
     index = read(tmp_path / "out", "index.html")
     assert "This store holds no runs yet: nothing to show." in index
+
+
+def test_pages_are_plain_words(site: tuple[SiteStore, Path, str]) -> None:
+    """No Python value leaks into what a reader reads (None, reprs, empty containers)."""
+    _, out, _ = site
+    for path in out.rglob("*.html"):
+        if path.parent.name == "dossiers":
+            continue
+        words = " ".join("".join(Tags(path.read_text(encoding="utf-8")).text).split()).split("(function ()")[0]
+        for leak in (r"\bNone\b", r"\bTrue\b", r"\bFalse\b", r"\(\)", r"\[\]", r"\{\}", r"Missing\(", r"datetime\."):
+            found = re.search(leak, words)
+            assert found is None, (path, words[max(0, found.start() - 200) : found.end() + 50])
