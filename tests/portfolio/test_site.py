@@ -220,3 +220,14 @@ def test_pages_are_plain_words(site: tuple[SiteStore, Path, str]) -> None:
         for leak in (r"\bNone\b", r"\bTrue\b", r"\bFalse\b", r"\(\)", r"\[\]", r"\{\}", r"Missing\(", r"datetime\."):
             found = re.search(leak, words)
             assert found is None, (path, words[max(0, found.start() - 200) : found.end() + 50])
+
+
+@pytest.mark.parametrize("rel", ["../escaped.html", "runs/../../escaped.html", "/etc/escaped.html", "runs/a b.html"])
+def test_a_page_path_that_climbs_out_is_refused_and_nothing_is_left(tmp_path: Path, rel: str) -> None:
+    from auditor.errors import UsageError
+    from auditor.portfolio.site.write import write_site
+
+    out = tmp_path / "site"
+    with pytest.raises(UsageError, match="not a plain path inside the site"):
+        write_site(out, [("index.html", b"ok"), (rel, b"bad")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no site, no staging folder, nothing outside

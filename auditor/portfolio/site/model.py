@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from auditor.check.waivers import Waiver, expiry
@@ -150,7 +150,6 @@ class Portfolio:
     refused: tuple[str, ...]  # store folders that are not runs auditor committed, with why
     dossiers: str  # latest | all | none
     checked_now: int = 0
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def waiting(self) -> tuple[RunRow, ...]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import uuid
@@ -24,6 +25,7 @@ from auditor.errors import StoreWriteError, UsageError
 from auditor.files import UntrustedFileError, read_regular_file
 
 MARKER = ".auditor-portfolio.json"
+SAFE_PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")  # run ids name pages: never a climb out
 MARKER_KIND = "auditor.portfolio"
 MAX_MARKER_BYTES = 64 << 20
 MAX_DOSSIER_BYTES = 256 << 20
@@ -80,6 +82,8 @@ def write_site(out: Path, files: Iterable[tuple[str, bytes]]) -> int:
         staging.mkdir()
         made: set[Path] = {staging}
         for rel, data in files:
+            if not SAFE_PATH.fullmatch(rel) or ".." in rel.split("/"):
+                raise UsageError(f"{out}: refused to write {rel!r}: not a plain path inside the site")
             target = staging / rel
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
