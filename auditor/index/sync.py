@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from auditor.errors import EvidenceError, InvalidRecordError
+from auditor.errors import EvidenceError, InvalidRecordError, StoreError
 from auditor.index import schema as t
 from auditor.index.db import IndexUnavailable, engine, index_url, unavailable, writing
 from auditor.index.summary import SUMMARY_VERSION, RunSummary, summarize
@@ -259,6 +259,41 @@ def refresh(ix: Index, run_id: str, stat: dict[str, int] | None) -> RunRows | Re
         except SQLAlchemyError:
             pass  # a cache: the next reader verifies it again
     return rows
+
+
+def strays(ix: Index) -> tuple[list[str], set[str] | None]:
+    """The folders of runs/ the index does not hold, sorted, and the names in runs/ (None when
+    runs/ is as it was at the last listing: then no indexed run's folder went away). runs/ is
+    listed only when its stat (inode, mtime_ns, ctime_ns) changed since, and the stat is taken
+    before the listing, so a folder added meanwhile makes the next reader list it again."""
+    store = ix.store
+    try:
+        st = os.lstat(store.runs_dir)
+    except OSError as exc:
+        raise StoreError(f"{store.runs_dir}: cannot list runs: {exc.strerror}") from exc
+    key = {"dir_ino": st.st_ino, "dir_mtime_ns": st.st_mtime_ns, "dir_ctime_ns": st.st_ctime_ns}
+    with ix.engine.connect() as conn:
+        meta = _meta(ix, conn)
+        if meta is not None and all(meta._mapping[k] == v for k, v in key.items()):
+            kept = list(conn.execute(select(t.strays.c.name).where(ix.where(t.strays))).scalars())
+            indexed = (
+                set(conn.execute(select(t.runs.c.run_id).where(ix.where(t.runs), t.runs.c.run_id.in_(kept))).scalars())
+                if kept
+                else set()
+            )
+            return sorted(n for n in kept if n not in indexed), None
+        indexed = set(conn.execute(select(t.runs.c.run_id).where(ix.where(t.runs))).scalars())
+    names = store.folder_names()
+    found = [n for n in names if n not in indexed]
+    try:
+        with writing(ix.engine, ix.store_id) as conn:
+            conn.execute(delete(t.strays).where(ix.where(t.strays)))
+            for chunk in _chunks([{"store_id": ix.store_id, "name": n} for n in found], 5000):
+                conn.execute(insert(t.strays), chunk)
+            conn.execute(update(t.meta).where(ix.where(t.meta)).values(key))
+    except SQLAlchemyError:
+        pass  # a cache: the next reader lists runs/ again
+    return found, set(names)
 
 
 __all__ = ["Index", "IndexUnavailable", "open_index", "rebuild", "sync"]
