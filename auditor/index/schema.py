@@ -28,6 +28,10 @@ meta = Table(
     Column("summary_version", Integer, nullable=False),
     Column("log_size", BigInteger, nullable=False),  # log entries covered
     Column("log_root", String(64), nullable=False),  # the tree's root at log_size: still a prefix?
+    # the SHA-256 of log/entries' first log_size lines (entries_end bytes): an entry edited in place
+    # or a truncated log makes the next reader rebuild, which verifies every run again
+    Column("entries_end", BigInteger, nullable=False),
+    Column("entries_sha256", String(64), nullable=False),
     Column("root", Text, nullable=False),  # where the store was last seen (informative only)
     # runs/ as it was when `strays` was listed: while its stat is the same, no folder came or went
     Column("dir_ino", BigInteger),
