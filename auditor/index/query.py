@@ -24,7 +24,7 @@ from auditor.index import schema as t
 from auditor.index.db import IndexUnavailable, note, why, writing
 from auditor.index.scan import scan
 from auditor.index.summary import RunSummary, summarize
-from auditor.index.sync import STAT_COLUMNS, Index, RunRows, open_index, refresh, stat_of, sync
+from auditor.index.sync import STAT_COLUMNS, Index, RunRows, open_index, refresh, stat_of, strays, sync
 from auditor.record import RunRecord
 from auditor.store.runs import RunStore
 
@@ -128,18 +128,15 @@ def _conditions(ix: Index, f: Filters) -> list[Any]:
 
 def _indexed_listing(ix: Index, filters: Filters) -> Listing:
     store = ix.store
-    names = store.folder_names()
+    outside, names = strays(ix)
     columns = [t.runs.c.run_id, t.runs.c.summary, *(t.runs.c[name] for name in STAT_COLUMNS)]
     with ix.engine.connect() as conn:
-        indexed = set(conn.execute(select(t.runs.c.run_id).where(ix.where(t.runs))).scalars())
         query = select(*columns).where(ix.where(t.runs), *_conditions(ix, filters)).order_by(t.runs.c.run_id)
         rows = conn.execute(query).all()
     checks = _latest(ix) if filters.verdict is not None else {}
     found: dict[str, RunSummary] = {}
     refused: dict[str, AuditorError] = {}
-    for name in names:  # folders the index does not hold: planted, refused, or committed after the sync
-        if name in indexed:
-            continue
+    for name in outside:  # folders the index does not hold: planted, refused, or committed after the sync
         try:
             record, raw = store.load_with_bytes(name)
         except (InvalidRecordError, EvidenceError) as exc:
@@ -148,9 +145,8 @@ def _indexed_listing(ix: Index, filters: Filters) -> Listing:
         s = summarize(record, hashlib.sha256(raw).hexdigest())
         if matches(s, filters, checks.get(s.run_id)):
             found[name] = s
-    present = set(names)
     for row in rows:
-        if row.run_id not in present:
+        if names is not None and row.run_id not in names:
             continue  # its folder is gone: not a run of this store any more
         fresh = _fresh(ix, row)
         if isinstance(fresh, AuditorError):

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
-FORMAT_VERSION = 1  # bump when a table changes: an index of another format is rebuilt (checks are dropped)
+FORMAT_VERSION = 1  # bump when rows change meaning: an index of another format is rebuilt (checks kept);
+# a change of columns takes new table names, so an older auditor sharing the database keeps its own
 
 metadata = MetaData()
 
@@ -27,7 +28,15 @@ meta = Table(
     Column("summary_version", Integer, nullable=False),
     Column("log_size", BigInteger, nullable=False),  # log entries covered
     Column("log_root", String(64), nullable=False),  # the tree's root at log_size: still a prefix?
+    # the SHA-256 of log/entries' first log_size lines (entries_end bytes): an entry edited in place
+    # or a truncated log makes the next reader rebuild, which verifies every run again
+    Column("entries_end", BigInteger, nullable=False),
+    Column("entries_sha256", String(64), nullable=False),
     Column("root", Text, nullable=False),  # where the store was last seen (informative only)
+    # runs/ as it was when `strays` was listed: while its stat is the same, no folder came or went
+    Column("dir_ino", BigInteger),
+    Column("dir_mtime_ns", BigInteger),
+    Column("dir_ctime_ns", BigInteger),
 )
 
 runs = Table(
@@ -86,6 +95,15 @@ pending = Table(
     Column("seq", BigInteger, nullable=False),
 )
 
+# folders of runs/ the index did not hold when runs/ was last listed (planted, refused, or
+# committed after a sync): verified again by every listing, so each is still reported
+strays = Table(
+    "auditor_strays",
+    metadata,
+    Column("store_id", String(64), primary_key=True),
+    Column("name", Text, primary_key=True),
+)
+
 checks = Table(
     "auditor_checks",
     metadata,
@@ -103,4 +121,4 @@ checks = Table(
     Column("checked_ts", Float, nullable=False),
 )
 
-DERIVED = (runs, packages, datasets, pending)  # rebuilt from the records
+DERIVED = (runs, packages, datasets, pending, strays)  # rebuilt from the records

@@ -102,7 +102,8 @@ def test_a_tampered_record_and_a_planted_folder_are_still_refused(
     done = cli("runs", "--store", str(store), "--project", "nothing-matches", cwd=tmp_path, env=index_env)
     assert done.returncode == 2 and "no runs match these filters" in done.stdout  # 2: another run's record
     errors = done.stderr.splitlines()
-    assert len(errors) == 1 and errors[0].startswith(f"auditor: error: {planted / 'record.json'}: field identity.run_id")
+    assert len(errors) == 1
+    assert errors[0].startswith(f"auditor: error: {planted / 'record.json'}: field identity.run_id")
     record.write_bytes(raw)  # put back: verified again, listed again
     shown = cli("runs", "--store", str(store), cwd=tmp_path, env=index_env)
     assert shown.returncode == 2 and first in shown.stdout and second in shown.stdout
