@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from auditor.cli.app import StoreOption, app, choice, store_path
 from auditor.errors import UsageError
+
+if TYPE_CHECKING:
+    from auditor.store.runs import RunStore
 
 AUTHOR_ENV = "AUDITOR_AUTHOR"
 RunArgument = Annotated[
@@ -108,6 +111,21 @@ def notes(
         for s in bad:
             typer.echo(f"auditor: error: {s.path}: {s.problem}", err=True)
         raise typer.Exit(4)
+
+
+def discussion_of(store: RunStore, run_id: str) -> str:
+    """`show`'s discussion of run `run_id`: its notes as the store reads them, or why they cannot be
+    read (a notes folder that is a link: the record is still shown)."""
+    from auditor.errors import AuditorError
+    from auditor.render.notes import DISCUSSION_HEAD, render_discussion
+    from auditor.store.notes import notes_of
+    from auditor.text import safe
+
+    try:
+        stored = notes_of(store, run_id)
+    except AuditorError as exc:
+        return f"\n{DISCUSSION_HEAD}\n  the notes cannot be read: {safe(exc.message)}"
+    return render_discussion(stored)
 
 
 def _note_id(value: str | None) -> str | None:

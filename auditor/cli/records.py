@@ -102,13 +102,12 @@ def show(
     if as_json:
         sys.stdout.buffer.write(dump_record(record))
     else:
-        from auditor.render.notes import render_discussion
-        from auditor.store.notes import notes_of
+        from auditor.cli.notes import discussion_of
 
         reproductions = reproduction_records(target, record.identity.run_id)
         print_notes()
         typer.echo(render_summary(record, reproductions))
-        typer.echo(render_discussion(notes_of(target, record.identity.run_id)))
+        typer.echo(discussion_of(target, record.identity.run_id))
 
 
 @app.command()

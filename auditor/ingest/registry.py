@@ -9,6 +9,7 @@ when a source is read."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +143,7 @@ def ingest(
 ) -> list[Outcome]:
     """`spec`: the auditor.yaml to apply to every run read (see `auditor.ingest.declared_find`)."""
     from auditor.ingest.declared import declared_records
+    from auditor.ingest.notes import import_notes
     from auditor.ingest.store import cleaned, commit, evidence_digest, existing_ingests, latest, stored_digest
     from auditor.record.models import Links
 
@@ -160,7 +162,8 @@ def ingest(
                 same = next((e for e in before if stored_digest(store, e.run_id) == digest), None)
                 if same is not None:
                     said = f"already ingested, unchanged: the evidence read now is what {same.run_id} holds"
-                    out.append(Outcome(same.run_id, run.source_run_id, new=False, notes=(*run.notes, said)))
+                    kept = import_notes(store, record, same.run_id)  # a store ingested before notes were
+                    out.append(Outcome(same.run_id, run.source_run_id, new=False, notes=(*run.notes, said, *kept)))
                     continue
                 reingests = latest(before).run_id
                 record = record.model_copy(update={"links": Links(reingests=reingests)})
@@ -172,4 +175,7 @@ def ingest(
             else:
                 out.append(Outcome(record.identity.run_id, run.source_run_id, True, run.notes))
             commit(store, record)
+            kept = import_notes(store, record, record.identity.run_id)  # beside the record, once it is there
+            if kept:
+                out[-1] = dataclasses.replace(out[-1], notes=(*out[-1].notes, *kept))
     return out

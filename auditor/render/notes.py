@@ -18,6 +18,7 @@ from auditor.store.notes import StoredNote
 from auditor.text import safe
 
 MAX_DEPTH = 8  # deeper replies are drawn at this depth (they still name the note they answer)
+DISCUSSION_HEAD = "Discussion (notes beside the record, not part of it)"
 SOURCE_NAMES = {"auditor": "auditor", "mlflow": "MLflow", "wandb": "W&B"}
 
 
@@ -103,7 +104,7 @@ def render_notes_text(stored: Sequence[StoredNote], indent: str = "") -> str:
 
 def render_discussion(stored: Sequence[StoredNote]) -> str:
     """The discussion as `show` ends with it: a count, then the threads."""
-    head = f"\nDiscussion (notes beside the record, not part of it)\n  {count_line(stored)}"
+    head = f"\n{DISCUSSION_HEAD}\n  {count_line(stored)}"
     body = render_notes_text(stored, indent="  ")
     return head + ("\n" + body if body else "")
 
@@ -111,6 +112,8 @@ def render_discussion(stored: Sequence[StoredNote]) -> str:
 def notes_json(run_id: str, stored: Sequence[StoredNote]) -> dict[str, Any]:
     """The discussion as data: the notes in thread order (depth, each note as stored), the problems."""
     return {
+        "format": "auditor-notes",
+        "version": 1,
         "run_id": run_id,
         "notes": [{"depth": i.depth, "orphan": i.orphan, **i.note.model_dump(mode="json")} for i in threads(stored)],
         "problems": [{"file": path, "problem": why} for path, why in problems(stored)],

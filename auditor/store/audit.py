@@ -172,17 +172,12 @@ def _check_signoffs(store: RunStore, result: LogCheck) -> None:
 
 def _check_notes(store: RunStore, result: LogCheck) -> None:
     """Every note file against its log entry, and every logged note's file, as for sign-offs."""
-    from auditor.store.notes import noted_runs, notes_of
+    from auditor.store.notes import notes_by_run
 
     try:
-        run_ids = noted_runs(store)
-    except EvidenceError as exc:  # notes/ is a link or a file
+        by_run = notes_by_run(store)
+    except EvidenceError as exc:  # notes/ or a run's folder in it is a link or a file
         result.problems.append(exc.message)
         return
-    for run_id in sorted(run_ids):
-        try:
-            found = notes_of(store, run_id)
-        except EvidenceError as exc:
-            result.problems.append(exc.message)
-            continue
+    for found in by_run.values():
         result.problems.extend(f"{s.path}: {s.problem}" for s in found if s.problem is not None)

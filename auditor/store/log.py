@@ -574,8 +574,12 @@ class LogView:
         at = bisect.bisect_right(self._sizes, index)
         return self.heads[at] if at < len(self.heads) else self.head
 
-    def entries(self, kind: str | None = None) -> Iterator[LogEntry]:
+    def entries(self, kind: str | None = None, containing: bytes | None = None) -> Iterator[LogEntry]:
+        """The entries (of `kind`), oldest first; with `containing`, only lines holding those bytes
+        are parsed (a line that writes them otherwise is not canonical, so not one auditor wrote)."""
         for index, line in enumerate(self.lines):
+            if containing is not None and containing not in line:
+                continue
             entry = _entry(index, line)
             if kind is None or entry.kind == kind:
                 yield entry

@@ -127,11 +127,34 @@ def _write(store: RunStore, note: Note) -> Path:
 def notes_of(store: RunStore, run_id: str) -> list[StoredNote]:
     """Every note of `run_id` the log names and every file beside them that it does not, oldest
     first: each with its note when the log vouches for its bytes, else why not."""
-    logged: dict[str, str] = {}
-    for entry, proof in store.proven_entries("note"):
+    return _run_notes(store, run_id, _logged(store, run_id).get(run_id, {}))
+
+
+def notes_by_run(store: RunStore) -> dict[str, list[StoredNote]]:
+    """`notes_of` for every run that has notes or note files, reading the store's log once (for
+    views of many runs: asking run by run reads the whole log each time)."""
+    logged = _logged(store, None)
+    found: dict[str, list[StoredNote]] = {}
+    for run_id in sorted(set(logged) | set(_names(store.root / NOTES_DIR))):
+        try:
+            found[run_id] = _run_notes(store, run_id, logged.get(run_id, {}))
+        except EvidenceError as exc:  # this run's folder is a link or a file: the others are still read
+            found[run_id] = [StoredNote(store.root / NOTES_DIR / run_id, None, exc.message.rsplit(": ", 1)[-1])]
+    return found
+
+
+def _logged(store: RunStore, run_id: str | None) -> dict[str, dict[str, str]]:
+    """run id -> note id -> the SHA-256 its first proven entry holds (UNPROVEN when not proven)."""
+    logged: dict[str, dict[str, str]] = {}
+    for entry, proof in store.proven_entries("note", run_id):
         fields = entry.fields
-        if fields.get("run_id") == run_id and isinstance(fields.get("note_id"), str):
-            logged.setdefault(str(fields["note_id"]), str(fields.get("sha256")) if proof else UNPROVEN)
+        owner, note_id = fields.get("run_id"), fields.get("note_id")
+        if isinstance(owner, str) and isinstance(note_id, str):
+            logged.setdefault(owner, {}).setdefault(note_id, str(fields.get("sha256")) if proof else UNPROVEN)
+    return logged
+
+
+def _run_notes(store: RunStore, run_id: str, logged: dict[str, str]) -> list[StoredNote]:
     folder = store.root / NOTES_DIR / run_id
     names = _names(folder)
     ids = {n[:-5] for n in names if n.endswith(".json") and ULID_PATTERN.match(n[:-5])}
@@ -184,12 +207,6 @@ def note_counts(store: RunStore) -> dict[str, int]:
         if count:
             counts[run_id] = count
     return counts
-
-
-def noted_runs(store: RunStore) -> set[str]:
-    """The runs that have note entries in the log or a folder under notes/ (for `store verify`)."""
-    runs = {str(e.fields["run_id"]) for e in store.entries("note") if isinstance(e.fields.get("run_id"), str)}
-    return runs | set(_names(store.root / NOTES_DIR))
 
 
 def _names(folder: Path) -> list[str]:

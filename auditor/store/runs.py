@@ -257,13 +257,17 @@ class RunStore:
         if view is not None:
             yield from view.entries(kind)
 
-    def proven_entries(self, kind: str) -> Iterator[tuple[LogEntry, InclusionProof | None]]:
-        """Each entry of `kind` with its inclusion proof under the last head, or None when the line
-        is not the leaf the tree holds (an entry edited in place): only a proven entry vouches."""
+    def proven_entries(self, kind: str, run_id: str | None = None) -> Iterator[tuple[LogEntry, InclusionProof | None]]:
+        """Each entry of `kind` (of run `run_id` only, if given) with its inclusion proof under the
+        last head, or None when the line is not the leaf the tree holds (an entry edited in place):
+        only a proven entry vouches."""
         view = self._view()
         if view is None:
             return
-        for entry in view.entries(kind):
+        needle = None if run_id is None else json.dumps(run_id).encode()  # as canonical JSON writes it
+        for entry in view.entries(kind, needle):  # parsing every line of a long log costs more than reading it
+            if run_id is not None and entry.fields.get("run_id") != run_id:
+                continue  # a proof costs log(n) reads: only for the entries asked about
             proof = view.inclusion(entry.index)
             yield entry, (proof if proof.entry == entry.line and proof.verify() else None)
 
