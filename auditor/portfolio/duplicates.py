@@ -29,9 +29,10 @@ same scheme (capture/codeprint.py: 64 values); signatures of other lengths are n
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations
 from typing import Literal
 
@@ -50,12 +51,16 @@ BANDS = 16
 ROWS = SIGNATURE_LENGTH // BANDS
 BUCKET_CAP = 50
 ALIKE = 0.5  # estimated Jaccard from which two files are reported as alike
+SAME_SCRIPT = 0.8  # estimated Jaccard from which two steps' scripts are taken for the same code
 LISTED = 4  # items named per evidence line
 
 _PATH = re.compile(r"[^\s=]*(?:[/\\][^\s=]*|\.[a-z][a-z0-9]{0,4}\b)")
 _CODE = (".py", ".r", ".sql", ".sh", ".ipynb", ".jl", ".scala")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _WORD = re.compile(r"[^a-z0-9]+")
+
+
+DF = dict[tuple[str, str], int]  # (kind, key) -> groups holding it (document frequency)
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,19 @@ class _Group:
     projects: set[str] = field(default_factory=set)
     inputs: dict[str, str] = field(default_factory=dict)  # content key -> a path or id naming it
     steps: dict[str, str] = field(default_factory=dict)  # normalised command -> step as written
-    step_names: dict[str, str] = field(default_factory=dict)  # normalised name -> name as written
+    scripts: dict[str, str] = field(default_factory=dict)  # normalised command -> sha256 of the code it runs
     labels: set[tuple[str, tuple[str, ...]]] = field(default_factory=set)
     files: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)  # sha256 -> (path, minhash)
+    runs: int = 0
+    reads: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, key) -> runs that hold it
+
+    def share(self, kind: str, key: str) -> float:
+        """The fraction of the group's runs that hold the key: a version read once weighs less than one
+        read by every run."""
+        return self.reads[(kind, key)] / self.runs
 
 
+@lru_cache(maxsize=1 << 16)  # runs of one project repeat the same steps
 def normalise_command(command: str) -> str:
     """A step's command, lower case: a program's path cut to its file name, other paths (data, outputs)
     as 'PATH', numbers as '#', whitespace folded."""
@@ -100,6 +113,7 @@ def _path(match: re.Match[str]) -> str:
     return name if name.endswith(_CODE) else "PATH"
 
 
+@lru_cache(maxsize=1 << 16)
 def normalise_name(name: str) -> str:
     return _WORD.sub(" ", _NUMBER.sub("#", name.lower())).strip()
 
@@ -131,33 +145,52 @@ def _groups(summaries: Iterable[RunSummary], by: GroupBy) -> dict[str, _Group]:
         if s.owner:
             group.owners.add(s.owner)
         group.projects.add(s.project)
+        group.runs += 1
+        held: set[tuple[str, str]] = set()
         for d in s.datasets:
             if d.role == "input" and (d.before or d.after):
-                group.inputs.setdefault(d.before or d.after or "", d.path or d.uri or d.id)
+                key = d.before or d.after or ""
+                group.inputs.setdefault(key, d.path or d.uri or d.id)
+                held.add(("input", key))
+        run_code = {c.path: c.sha256 for c in s.code if len(c.minhash) == SIGNATURE_LENGTH}
         for step in s.steps:
             if step.command.strip():
-                group.steps.setdefault(normalise_command(step.command), f"{step.name} ({step.command})")
-            if normalise_name(step.name):
-                group.step_names.setdefault(normalise_name(step.name), step.name)
+                command = normalise_command(step.command)
+                group.steps.setdefault(command, f"{step.name} ({step.command})")
+                held.add(("step", command))
+                script = _script(step.command, run_code)
+                if script is not None:
+                    group.scripts.setdefault(command, script)
         if s.label and s.sensitive:
             group.labels.add((s.label, s.sensitive))
         for code in s.code:
             if len(code.minhash) == SIGNATURE_LENGTH:
                 group.files.setdefault(code.sha256, (code.path, code.minhash))
+                held.add(("file", code.sha256))
+        group.reads.update(held)
     return groups
+
+
+def _script(command: str, code: dict[str, str]) -> str | None:
+    """The sha256 of the captured code file a step's command runs, when one of its words names it."""
+    for word in command.split():
+        word = word.strip("'\"").removeprefix("./")
+        for path, sha in code.items():
+            if word and (word == path or word.endswith("/" + path) or path.endswith("/" + word)):
+                return sha
+    return None
 
 
 def _keys(group: _Group) -> dict[str, Iterable[str]]:
     return {
         "input": group.inputs,
         "step": group.steps,
-        "name": group.step_names,
         "file": group.files,
     }
 
 
-def _document_frequency(groups: Iterable[_Group]) -> dict[tuple[str, str], int]:
-    df: dict[tuple[str, str], int] = defaultdict(int)
+def _document_frequency(groups: Iterable[_Group]) -> DF:
+    df: DF = defaultdict(int)
     for group in groups:
         for kind, keys in _keys(group).items():
             for key in set(keys):
@@ -165,7 +198,7 @@ def _document_frequency(groups: Iterable[_Group]) -> dict[tuple[str, str], int]:
     return df
 
 
-def _candidates(groups: dict[str, _Group], df: dict[tuple[str, str], int]) -> set[tuple[str, str]]:
+def _candidates(groups: dict[str, _Group], df: DF) -> set[tuple[str, str]]:
     postings: dict[tuple[str, object], list[str]] = defaultdict(list)
     for name, group in groups.items():
         for kind in ("input", "step", "file"):
@@ -185,27 +218,28 @@ def _candidates(groups: dict[str, _Group], df: dict[tuple[str, str], int]) -> se
     return found
 
 
-def _rare(kind: str, key: str, df: dict[tuple[str, str], int]) -> bool:
+def _rare(kind: str, key: str, df: DF) -> bool:
     return df[(kind, key)] < REFERENCE_AT
 
 
-def _jaccard(kind: str, a: Iterable[str], b: Iterable[str], df: dict[tuple[str, str], int]) -> float:
-    left = {k for k in a if _rare(kind, k, df)}
-    right = {k for k in b if _rare(kind, k, df)}
-    union = left | right
-    return len(left & right) / len(union) if union else 0.0
+def _jaccard(kind: str, a: _Group, b: _Group, keys_a: Iterable[str], keys_b: Iterable[str], df: DF) -> float:
+    """Weighted Jaccard over the keys both groups could share (not reference material), each key
+    weighted by the share of each group's runs holding it."""
+    keys = {k for k in (*keys_a, *keys_b) if _rare(kind, k, df)}
+    most = sum(max(a.share(kind, k), b.share(kind, k)) for k in keys)
+    return sum(min(a.share(kind, k), b.share(kind, k)) for k in keys) / most if most else 0.0
 
 
 def _listed(items: Sequence[str]) -> str:
-    shown = ", ".join(one_line(i, 80, middle=True) for i in items[:LISTED])
+    shown = ", ".join(one_line(i, 160, middle=True) for i in items[:LISTED])
     return shown + (f" and {len(items) - LISTED} more" if len(items) > LISTED else "")
 
 
-def _datasets(a: _Group, b: _Group, df: dict[tuple[str, str], int], by: str) -> tuple[float, str]:
+def _datasets(a: _Group, b: _Group, df: DF, by: str) -> tuple[float, str]:
     shared = sorted(set(a.inputs) & set(b.inputs))
     rare = [k for k in shared if _rare("input", k, df)]
     reference = [k for k in shared if not _rare("input", k, df)]
-    strength = _jaccard("input", a.inputs, b.inputs, df)
+    strength = _jaccard("input", a, b, a.inputs, b.inputs, df)
     words = []
     if rare:
         named = [f"{a.inputs[k]} ({_short(k)})" for k in rare]
@@ -219,15 +253,39 @@ def _datasets(a: _Group, b: _Group, df: dict[tuple[str, str], int], by: str) -> 
     return strength, "; ".join(words)
 
 
-def _pipeline(a: _Group, b: _Group, df: dict[tuple[str, str], int]) -> tuple[float, str]:
-    commands = _jaccard("step", a.steps, b.steps, df)
-    names = _jaccard("name", a.step_names, b.step_names, df)
-    strength = max(commands, (commands + names) / 2)
-    same = [a.steps[k] for k in sorted(set(a.steps) & set(b.steps)) if _rare("step", k, df)]
+def _pipeline(a: _Group, b: _Group, df: DF) -> tuple[float, str]:
+    """Steps that run the same command (not one REFERENCE_AT or more groups run), or whose scripts are
+    the same code (SAME_SCRIPT alike or more, by fingerprint), over both sides' steps, each weighted by
+    the share of runs that ran it. Common commands whose scripts match nothing are left out of both."""
+    same: list[str] = []
+    matched_a: set[str] = set()
+    matched_b: set[str] = set()
+    for command in sorted(set(a.steps) & set(b.steps)):
+        if _rare("step", command, df):
+            matched_a.add(command)
+            matched_b.add(command)
+            same.append(f"{a.steps[command]} (the same command)")
+    for command, sha in sorted(a.scripts.items()):
+        if command in matched_a or not _rare("file", sha, df):
+            continue
+        for other, sha_b in sorted(b.scripts.items()):
+            if other in matched_b or not _rare("file", sha_b, df):
+                continue
+            alike = 1.0 if sha == sha_b else _alike(a.files[sha][1], b.files[sha_b][1])
+            if alike >= SAME_SCRIPT:
+                matched_a.add(command)
+                matched_b.add(other)
+                same.append(f"{a.steps[command]} ~ {b.steps[other]} (its script: {_alike_words(alike, sha == sha_b)})")
+                break
+    universe_a = [k for k in a.steps if k in matched_a or k in a.scripts or _rare("step", k, df)]
+    universe_b = [k for k in b.steps if k in matched_b or k in b.scripts or _rare("step", k, df)]
+    weights = sum(a.share("step", k) for k in universe_a) + sum(b.share("step", k) for k in universe_b)
+    found = sum(a.share("step", k) for k in matched_a) + sum(b.share("step", k) for k in matched_b)
+    strength = found / weights if weights else 0.0
     if not same:
         return strength, ""
-    total = max(len(a.steps), len(b.steps))
-    return strength, f"{len(same)} of {total} steps run the same commands: {_listed(same)}"
+    total = max(len(universe_a), len(universe_b))
+    return strength, f"{len(same)} of {total} steps alike: {_listed(same)}"
 
 
 def _labels(a: _Group, b: _Group) -> tuple[float, str]:
@@ -239,23 +297,30 @@ def _labels(a: _Group, b: _Group) -> tuple[float, str]:
     return 1.0, f"the same label column {one_line(label, 60)} and sensitive attributes {attributes}"
 
 
-def _code(a: _Group, b: _Group, df: dict[tuple[str, str], int]) -> tuple[float, str]:
+def _code(a: _Group, b: _Group, df: DF) -> tuple[float, str]:
+    """Each file's best match on the other side (1 for the same bytes, else the estimated Jaccard of
+    their shingles), averaged over both sides' files weighted by the share of runs that ran them."""
     left = {sha: v for sha, v in a.files.items() if _rare("file", sha, df)}
     right = {sha: v for sha, v in b.files.items() if _rare("file", sha, df)}
     if not left or not right:
         return 0.0, ""
     matches: list[tuple[float, str, str, bool]] = []
-    total = 0.0
+    best_b = dict.fromkeys(right, 0.0)
+    total = weights = 0.0
     for sha, (path, minhash) in left.items():
         best, other, same = 0.0, "", False
         for sha_b, (path_b, minhash_b) in right.items():
             alike = 1.0 if sha == sha_b else _alike(minhash, minhash_b)
+            best_b[sha_b] = max(best_b[sha_b], alike)
             if alike > best or (alike == best and sha == sha_b):
                 best, other, same = alike, path_b, sha == sha_b
-        total += best
+        total += a.share("file", sha) * best
+        weights += a.share("file", sha)
         if best >= ALIKE:
             matches.append((best, path, other, same))
-    strength = total / max(len(left), len(right))
+    total += sum(b.share("file", sha) * best for sha, best in best_b.items())
+    weights += sum(b.share("file", sha) for sha in right)
+    strength = total / weights
     if not matches:
         return strength, ""
     matches.sort(key=lambda m: (-m[0], m[1]))
@@ -267,8 +332,8 @@ def _alike_words(alike: float, same: bool) -> str:
     if same:
         return "the same bytes"
     if alike == 1.0:
-        return "the same code once names, literals and comments are set aside"
-    return f"about {round(alike * 100)}% alike"
+        return "the same code apart from names and literals"
+    return f"about {round(alike * 100)}% alike by fingerprint"
 
 
 def _alike(x: tuple[int, ...], y: tuple[int, ...]) -> float:
@@ -280,7 +345,7 @@ def _short(key: str) -> str:
     return f"{kind}:{value[:12]}"
 
 
-def _score(a: _Group, b: _Group, df: dict[tuple[str, str], int], by: GroupBy) -> DuplicatePair | None:
+def _score(a: _Group, b: _Group, df: DF, by: GroupBy) -> DuplicatePair | None:
     signals: dict[EvidenceKind, tuple[float, str]] = {
         "datasets": _datasets(a, b, df, by),
         "pipeline": _pipeline(a, b, df),
