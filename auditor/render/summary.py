@@ -23,7 +23,17 @@ from auditor.record.models import (
 )
 from auditor.render.bounds import MAX_ROWS, MAX_TERMINAL_CHARS, bounded, cut, first
 from auditor.render.times import run_times
-from auditor.text import NOT_APPLICABLE, clip, command_line, not_captured, or_unknown, param_text, rate, table
+from auditor.text import (
+    NOT_APPLICABLE,
+    clip,
+    command_line,
+    count,
+    not_captured,
+    or_unknown,
+    param_text,
+    rate,
+    table,
+)
 
 
 def render_runs(runs: Sequence[RunSummary], filtered: bool = False) -> str:
@@ -78,7 +88,7 @@ def render_summary(record: RunRecord, reproductions: Sequence[RunRecord] = ()) -
     if ident.error:
         lines.append(f"  error       {bounded(ident.error)}")
     lines += _origin(record)
-    lines += ["", "Source", "  " + _source(record)]
+    lines += ["", "Source", "  " + _source(record), "  code        " + bounded(code_summary(record)[0])]
     lines += ["", "Environment"]
     lines.append(
         "  os          "
@@ -233,6 +243,21 @@ def _source(record: RunRecord) -> str:
     where = bounded(src.remote_url) if src.remote_url else "no remote"
     commit = src.commit[:12] if src.commit else "(no commits)"
     return f"git {commit} on {bounded(src.branch or 'detached HEAD')}, {state}, {where}"
+
+
+def code_summary(record: RunRecord) -> tuple[str, bool]:
+    """The code section in a few words (show and the dossier), and whether it is missing."""
+    code = record.code
+    if code is None:
+        old = record.schema_version < "1.6"  # "1.0" .. "1.6": one digit after the point
+        return (
+            "not recorded" + (f" (record schema {record.schema_version} predates code capture)" if old else ""),
+            True,
+        )
+    if isinstance(code, Missing):
+        return _missing(code), True
+    noted = f"; {count(len(code.notes), 'note')}" if code.notes else ""
+    return f"{count(len(code.files), 'file')} fingerprinted ({code.method}){noted}", not code.files
 
 
 def _declared(declared: DeclaredRequirements | Missing) -> str:

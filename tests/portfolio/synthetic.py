@@ -342,11 +342,11 @@ predictions:
   bootstrap_resamples: 50
 """
 CHURN_RUNNER = """\
-import subprocess
-import sys
+import runpy
 
-subprocess.run([sys.executable, "features.py"], check=True)
-subprocess.run([sys.executable, "fit.py"], check=True)
+# Both stages run in this interpreter, one after the other.
+runpy.run_path("features.py", run_name="__main__")
+runpy.run_path("fit.py", run_name="__main__")
 """
 
 

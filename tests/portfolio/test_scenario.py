@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from auditor.capture.codeprint import similarity
 from auditor.index import query
 from auditor.store.runs import RunStore
 from tests.conftest import CliRunner
@@ -49,3 +50,24 @@ def test_the_store_lists_what_was_planted(cli: CliRunner, scenario: Scenario) ->
     shared = {d.before for d in other.datasets if d.before} & {d.before for d in a.datasets}
     assert shared == {scenario.reference_key}
     assert other.label != a.label and [s.name for s in other.steps] != [s.name for s in a.steps]
+
+
+def test_the_code_of_the_duplicates_matches_and_the_others_does_not(scenario: Scenario) -> None:
+    store = RunStore(scenario.store)
+    summaries = {role: query.summary(store, scenario.runs[role]) for role in ROLES}
+    sample = {c.path for c in summaries["baseline"].code}
+    assert sample == {"run_pipeline.py", "src/fetch_data.py", "src/prepare.py", "src/train.py"}
+    assert {c.path for c in summaries["dvc"].code} == {"src/prepare.py", "src/train.py", "src/evaluate.py"}
+    assert summaries["mlflow_train"].code == ()  # MLflow does not record the code's content
+
+    def best(one: str, other: str) -> list[float]:
+        """For each code file of `one`, its highest estimated similarity to a file of `other`."""
+        return [
+            max((similarity(c.minhash, d.minhash) or 0.0) for d in summaries[other].code)
+            for c in summaries[one].code
+            if c.minhash
+        ]
+
+    assert min(best("dup_a", "dup_b")) > 0.8 and min(best("dup_b", "dup_a")) > 0.8
+    assert {c.sha256 for c in summaries["dup_a"].code}.isdisjoint(c.sha256 for c in summaries["dup_b"].code)
+    assert max(best("reference_only", "dup_a")) < 0.3 and max(best("baseline", "dup_a")) < 0.3

@@ -82,8 +82,13 @@ def stage_code(repo: Path, datasets: Iterable[Dataset]) -> Code | Missing:
         if entry.annotations.get("dvc.kind") != "code" or not entry.path or not _local(entry.path):
             continue
         folder = repo / entry.path
-        if folder.is_dir() and not folder.is_symlink():
-            paths.update(_code_files(repo, entry.path, notes))
+        if folder.is_dir():
+            if folder.is_symlink():
+                notes.append(f"{entry.path}: a link to a folder, not followed")
+            elif within(repo, folder):  # a folder reached through a link out of the repository is not walked
+                paths.update(_code_files(repo, entry.path, notes))
+            else:
+                notes.append(f"{entry.path}: leads out of the repository, not read")
         elif language_of(entry.path) is not None:
             paths.add(entry.path)
         else:
@@ -101,8 +106,13 @@ def stage_code(repo: Path, datasets: Iterable[Dataset]) -> Code | Missing:
 def _code_files(repo: Path, key: str, notes: list[str]) -> list[str]:
     """The fingerprintable files of a code folder, links not followed, at most MAX_FILES."""
     found: list[str] = []
+    seen = 0
     for base, dirs, files in os.walk(repo / key, followlinks=False):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        seen += len(dirs) + len(files)
+        if seen > MAX_FOLDER_ENTRIES:
+            notes.append(f"{key}: more than {MAX_FOLDER_ENTRIES} entries, the rest not looked at")
+            return found
         for name in sorted(files):
             relative = Path(base, name).relative_to(repo).as_posix()
             if language_of(name) is not None and within(repo, Path(base, name)):

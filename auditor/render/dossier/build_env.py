@@ -9,6 +9,7 @@ from auditor.capture.redact import clean_url
 from auditor.check.checks.declared import declared_requirements
 from auditor.check.report import CheckReport
 from auditor.record import Missing, RunRecord
+from auditor.record.code import Code
 from auditor.record.findings import Finding
 from auditor.record.models import (
     DeclaredRequirements,
@@ -25,6 +26,7 @@ from auditor.render.dossier.build_container import os_packages
 from auditor.render.dossier.format import bytes_text, missing, unrecorded, when
 from auditor.render.dossier.paths import shown_command, shown_folder, shown_path, shown_remote
 from auditor.render.dossier.views import Item, PackageView
+from auditor.render.summary import code_summary
 from auditor.render.times import run_times
 
 
@@ -281,3 +283,22 @@ def resources(record: RunRecord) -> tuple[Item, ...]:
             missing=not r.peak_rss_bytes,
         ),
     )
+
+
+LANGUAGE_NAMES = {"python": "Python", "notebook": "Jupyter notebook", "sql": "SQL", "r": "R", "shell": "shell"}
+
+
+def code(record: RunRecord) -> tuple[Item, ...]:
+    text, absent = code_summary(record)
+    return (Item("Code executed", text, missing=absent),)
+
+
+def code_files(record: RunRecord) -> tuple[tuple[str, str, str], ...]:
+    """(path, language, shortened SHA-256) of each code file the run executed."""
+    if not isinstance(record.code, Code):
+        return ()
+    return tuple((f.path, LANGUAGE_NAMES.get(f.language, "other"), f.sha256[:12] + "…") for f in record.code.files)
+
+
+def code_notes(record: RunRecord) -> tuple[str, ...]:
+    return record.code.notes if isinstance(record.code, Code) else ()

@@ -288,4 +288,7 @@ class Dossier:
     assertions: tuple[AssertionsView, ...] = ()  # data-quality assertions a source tool recorded, per dataset
     discussion: Discussion = NO_DISCUSSION  # the run's notes, written beside the record
     unmatched: tuple[str, ...] = ()  # auditor.yaml entries an ingested run did not use
+    code: tuple[Item, ...] = ()  # the code the run executed, in a few words (record schema 1.6)
+    code_files: tuple[tuple[str, str, str], ...] = ()  # path, language, sha256 (shortened)
+    code_notes: tuple[str, ...] = ()  # code files that could not be read or fingerprinted
     cuts: tuple[str, ...] = field(default=(), metadata={"doc": "what a section shows only in part, and how much"})
