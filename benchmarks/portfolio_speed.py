@@ -8,6 +8,11 @@ the policy is the default pack with the local advisory snapshot (no network). Ta
 10,000 runs under 60 s.
 
     .venv/bin/python benchmarks/portfolio_speed.py [--runs 1000 10000] [--projects 50] [--keep DIR]
+
+Measured on 2026-12-06 (2 cores shared with other jobs, load average 6 to 8; SQLite run index;
+50 projects, so 50 dossiers rendered on first generation):
+    1,000 runs:  first generation 27.0 s, regeneration 5.4 s  (1,105 pages)
+    10,000 runs: first generation 57.0 s, regeneration 9.9 s  (10,105 pages)
 """
 
 from __future__ import annotations
