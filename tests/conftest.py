@@ -80,6 +80,14 @@ def git_repo(tmp_path: Path) -> Path:
     return repo
 
 
+INDEX_FILES = ("index.sqlite", "index.sqlite-wal", "index.sqlite-shm", "index.sqlite-journal")
+
+
 def store_snapshot(store: Path) -> dict[str, bytes]:
-    """Every file in a store with its bytes, to prove a command changed nothing."""
-    return {str(p.relative_to(store)): p.read_bytes() for p in sorted(store.rglob("*")) if p.is_file()}
+    """Every file in a store with its bytes, to prove a command changed nothing. The run index
+    (STORE/index.sqlite*) is left out: a cache that readers bring up to date, never evidence."""
+    return {
+        str(p.relative_to(store)): p.read_bytes()
+        for p in sorted(store.rglob("*"))
+        if p.is_file() and p.relative_to(store).as_posix() not in INDEX_FILES
+    }

@@ -11,7 +11,7 @@ code are decided here and nowhere else:
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -77,6 +77,9 @@ class CheckRequest:
     # The run's folder in a store, verified by the store; None for a loose record file, whose
     # named files (logs) are never read: a record must not make auditor read local files.
     run_folder: Path | None = None
+    # Who audits the packages (default: `audit_packages`); many checks in one process (the
+    # portfolio) pass one that opens the source once and audits each package once.
+    vuln_audit: Callable[[SourceChoice, list[tuple[str, str]], Path | None], VulnAudit] | None = None
 
 
 def run_check(request: CheckRequest) -> CheckReport:
@@ -114,7 +117,7 @@ def _audit_vulns(request: CheckRequest) -> VulnAudit | None:
     packages = record_packages(request.record)
     if not wanted or packages is None or request.vuln_source is None:
         return None  # the rule itself reports what is missing
-    audit = audit_packages(request.vuln_source, packages, request.cache_dir)
+    audit = (request.vuln_audit or audit_packages)(request.vuln_source, packages, request.cache_dir)
     source = audit.source
     if request.stale_fails and source.kind == "osv-local" and audit.error is None:
         age = _age_days(source.date, request.now.date())

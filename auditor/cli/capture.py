@@ -107,6 +107,7 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
     )
     if ident.status == "failed" and ident.error and record.container is not None:
         typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
+    _update_index(target)
     _report_head(target)
     raise typer.Exit(exit_code(ident, ident.exit_code or 0))
 
@@ -148,6 +149,7 @@ def reproduce(
     original = target.load(target.resolve(run_ref))
     request = prepare(target, original, tolerance or [], dict(os.environ), Path.cwd(), network)
     record = capture_run(target, request)
+    _update_index(target)
     typer.echo("\n".join(render_reproduction(record)))
     _report_head(target)
     verdict = record.reproduction.verdict if record.reproduction else "diverged"
@@ -195,7 +197,14 @@ def ingest(
         what = "ingested" if outcome.new else "already ingested as"
         upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
         typer.echo(f"{what} {outcome.run_id}{upstream}")
+    _update_index(target)
     _report_head(target)
+
+
+def _update_index(target: RunStore) -> None:
+    from auditor.cli.index import update_index  # not at import: `auditor --help` loads this module
+
+    update_index(target)
 
 
 def _report_head(target: RunStore) -> None:

@@ -113,7 +113,8 @@ def check(
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
     chosen = check_format(fmt)
-    report = run_check(prepare(options, dict(os.environ)))
+    request = prepare(options, dict(os.environ))
+    report = run_check(request)
     text = chosen.render(report)
     if output is not None:
         write_output(output, text.encode())
@@ -121,6 +122,10 @@ def check(
         typer.echo(text, nl=False)
     for note in terminal_notes(report, chosen.name, output is not None):
         typer.echo(f"auditor: {note}", err=True)
+    if request.run_folder is not None:  # a run of the store: its outcome is kept for `runs --verdict`
+        from auditor.cli.index import keep_check
+
+        keep_check(options.store, report)
     raise typer.Exit(report.with_waivers.exit_code)
 
 

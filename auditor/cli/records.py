@@ -2,47 +2,84 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, store_path
+from auditor.cli.app import StoreOption, app, choice, store_path
 from auditor.errors import UsageError
+
+STATUSES = ("succeeded", "failed", "interrupted", "unfinished")
+VERDICTS = ("compliant", "violations", "could_not_evaluate", "unchecked")
+RUNS_FORMATS = ("text", "json")
 
 
 @app.command()
 def runs(
     store: StoreOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per run.")] = False,
+    project: Annotated[str | None, typer.Option("--project", help="Only runs of this project.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only runs whose project this owner owns.")] = None,
+    status: Annotated[str | None, typer.Option("--status", help=" | ".join(STATUSES))] = None,
+    verdict: Annotated[
+        str | None, typer.Option("--verdict", help=f"{' | '.join(VERDICTS)} (the latest `auditor check`)")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Started at or after: YYYY-MM-DD or an ISO 8601 time (UTC if none).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Started at or before: YYYY-MM-DD (the whole day) or an ISO time.")
+    ] = None,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset", help="A dataset version: a content key (sha256:HEX, md5:...) or 8+ hex of a SHA-256."
+        ),
+    ] = None,
+    package: Annotated[
+        str | None, typer.Option("--package", help="NAME==VERSION installed in the run (name normalised).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help=" | ".join(RUNS_FORMATS))] = "text",
+    as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json.")] = False,
 ) -> None:
-    """List the runs in the store, oldest first.
+    """List the runs in the store, oldest first; filters narrow the list (all must hold).
 
-    A folder in the store that is not a run auditor committed gets one error line naming it: exit 2
-    for a folder that is not a run (another run's id, a link), exit 4 for a record the store's log
-    does not vouch for (not in the log, changed since). A store an earlier auditor wrote is
-    refused until `auditor store migrate` moves it to the log.
+    Answered from the run index (STORE/index.sqlite, or $AUDITOR_INDEX_URL), brought up to the
+    store's log first. --format json prints one JSON object per run (its summary). A folder in the
+    store that is not a run auditor committed gets one error line naming it: exit 2 for a folder
+    that is not a run (another run's id, a link), exit 4 for a record the store's log does not
+    vouch for (not in the log, changed since). A store an earlier auditor wrote is refused until
+    `auditor store migrate` moves it to the log. A bad filter value: one line, exit 2.
     """
-    from auditor.errors import AuditorError
+    from auditor.cli.index import print_notes, run_filters
+    from auditor.index.query import listing
     from auditor.render.summary import render_runs
     from auditor.store.runs import RunStore
 
+    chosen = "json" if as_json else choice("--format", fmt, RUNS_FORMATS)
+    filters = run_filters(
+        project,
+        owner,
+        choice("--status", status, STATUSES),
+        choice("--verdict", verdict, VERDICTS),
+        since,
+        until,
+        dataset,
+        package,
+    )
     target = RunStore.open(store_path(store))
-    entries = list(target.iter_records())
-    bad = [e for e in entries if isinstance(e, AuditorError)]
-    if as_json:
-        for entry in entries:
-            if not isinstance(entry, AuditorError):
-                ident = entry.identity.model_dump(mode="json")
-                typer.echo(json.dumps(ident, sort_keys=True))
+    found = listing(target, filters)
+    print_notes()
+    if chosen == "json":
+        for run in found.runs:
+            typer.echo(run.to_json())
     else:
-        typer.echo(render_runs(entries))
-    if bad:
-        for error in bad:
+        typer.echo(render_runs(found.runs, filtered=filters != type(filters)()))
+    if found.refused:
+        for error in found.refused:
             typer.echo(f"auditor: error: {error.message}", err=True)
-        raise typer.Exit(max(error.exit_code for error in bad))
+        raise typer.Exit(max(error.exit_code for error in found.refused))
 
 
 @app.command()
@@ -54,6 +91,8 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole record as JSON.")] = False,
 ) -> None:
     """Show one run: a readable summary, or the record itself with --json."""
+    from auditor.cli.index import print_notes
+    from auditor.index.query import reproduction_records
     from auditor.record import dump_record
     from auditor.render.summary import render_summary
     from auditor.store.runs import RunStore
@@ -65,7 +104,9 @@ def show(
     else:
         from auditor.cli.notes import discussion_of
 
-        typer.echo(render_summary(record, target.reproductions_of(record.identity.run_id)))
+        reproductions = reproduction_records(target, record.identity.run_id)
+        print_notes()
+        typer.echo(render_summary(record, reproductions))
         typer.echo(discussion_of(target, record.identity.run_id))
 
 

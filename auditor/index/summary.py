@@ -14,7 +14,7 @@ equals a hash.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -23,7 +23,8 @@ from packaging.utils import canonicalize_name
 from auditor.record.lineage import ContentHash, Dataset, IdentityHint, Lineage
 from auditor.record.models import Container, GitSource, Packages, PythonInfo, ReportedSource, RunRecord
 
-SUMMARY_VERSION = 1  # bump when a field is added: an index holding older summaries is rebuilt
+SUMMARY_VERSION = 2  # bump when a field is added: an index holding older summaries is rebuilt
+# 2: exit_code, argv, time_basis (what `auditor runs` shows without reading the record)
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,16 @@ class RunSummary:
     code: tuple[CodeRef, ...] = ()
     params: dict[str, str] = field(default_factory=dict)  # as JSON text, for diff-free display
     metrics: dict[str, float] = field(default_factory=dict)  # the last value logged per name
+    exit_code: int | None = None
+    argv: tuple[str, ...] = ()  # the command as run, secrets masked
+    time_basis: str | None = None  # where the run's times come from (record.identity.time_basis)
 
     def to_json(self) -> str:
-        data = asdict(self)
+        # not dataclasses.asdict: it deep-copies every value (1 ms a run, minutes for a rebuild);
+        # json writes tuples as lists, so only the nested dataclasses need turning into dicts
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        for name in ("datasets", "models", "steps", "code"):
+            data[name] = [vars(item) for item in data[name]]
         data["started_at"] = self.started_at.isoformat()
         data["ended_at"] = self.ended_at.isoformat() if self.ended_at else None
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
@@ -109,6 +117,7 @@ class RunSummary:
         data["models"] = tuple(ModelRef(**m) for m in data["models"])
         data["steps"] = tuple(StepRef(**s) for s in data["steps"])
         data["sensitive"] = tuple(data["sensitive"])
+        data["argv"] = tuple(data.get("argv", ()))
         data["code"] = tuple(CodeRef(c["path"], c["sha256"], tuple(c["minhash"])) for c in data["code"])
         return cls(**data)
 
@@ -193,4 +202,7 @@ def summarize(record: RunRecord, record_sha256: str) -> RunSummary:
         code=tuple(CodeRef(f.path, f.sha256, f.minhash) for f in code),
         params={k: json.dumps(v, sort_keys=True) for k, v in record.params.items()},
         metrics=metrics,
+        exit_code=ident.exit_code,
+        argv=tuple(ident.argv),
+        time_basis=ident.time_basis,
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from auditor.errors import AuditorError
+from auditor.index.summary import RunSummary
 from auditor.record import RunRecord, record_digest
 from auditor.record.fairness import Estimate, Fairness
 from auditor.record.lineage import AbsentPath, ContentHash, Hash, IdentityHint, Lineage
@@ -36,25 +36,23 @@ from auditor.text import (
 )
 
 
-def render_runs(entries: Sequence[RunRecord | AuditorError]) -> str:
+def render_runs(runs: Sequence[RunSummary], filtered: bool = False) -> str:
+    """The table `auditor runs` prints, from the runs' summaries (oldest first)."""
     rows = []
-    for entry in entries:
-        if isinstance(entry, AuditorError):
-            continue
-        ident = entry.identity
+    for run in runs:
         rows.append(
             [
-                ident.run_id,
-                ident.started_at.strftime("%Y-%m-%d %H:%M:%SZ") if ident.time_basis != "file_mtime" else "not recorded",
-                ident.status,
-                str(ident.exit_code) if ident.exit_code is not None else NOT_APPLICABLE,
-                f"{ident.duration_s:.1f}s" if ident.duration_s is not None else NOT_APPLICABLE,
-                bounded(clip(ident.project, 24)),
-                clip(bounded(ident.name) if ident.name else command_line(ident.argv), 48),
+                run.run_id,
+                run.started_at.strftime("%Y-%m-%d %H:%M:%SZ") if run.time_basis != "file_mtime" else "not recorded",
+                run.status,
+                str(run.exit_code) if run.exit_code is not None else NOT_APPLICABLE,
+                f"{run.duration_s:.1f}s" if run.duration_s is not None else NOT_APPLICABLE,
+                bounded(clip(run.project, 24)),
+                clip(bounded(run.name) if run.name else command_line(run.argv), 48),
             ]
         )
     if not rows:
-        return "no runs in this store yet"
+        return "no runs match these filters" if filtered else "no runs in this store yet"
     return table(["RUN", "STARTED (UTC)", "STATUS", "EXIT", "TIME", "PROJECT", "NAME / COMMAND"], rows)
 
 

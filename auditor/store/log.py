@@ -67,7 +67,9 @@ MAX_LEVELS = 64
 OFFSET = struct.Struct(">Q")
 _HEAD_LINE = re.compile(rb"^(0|[1-9][0-9]{0,18}) ([0-9a-f]{64})$")
 HEAD_LINE_MAX = 19 + 1 + 64  # the longest head line, without its newline: a torn line is never longer
-_RECORD_LINE = re.compile(rb'^\{"kind":"record","run_id":"([^"\\]+)","sha256":"([0-9a-f]{64})","v":1\}$')
+_RECORD_LINES = re.compile(  # one line per match, in the whole log (re.M: ^ and $ at each line)
+    rb'^\{"kind":"record","run_id":"([^"\\\n]+)","sha256":"([0-9a-f]{64})","v":1\}$', re.M
+)
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _WRITE = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -225,6 +227,12 @@ class MerkleLog:
             if all(nodes.count(k) >= head.size >> k for k in range(head.size.bit_length())):
                 self._check_root(head, _root_from(nodes.node, head.size))
         return head
+
+    def root_at(self, size: int) -> str:
+        """The root (hex) of the tree of the first `size` entries, from the level files (O(log n)
+        reads): whether a head seen earlier is still a prefix of the log, without reading it all."""
+        with _nodes(self.folder) as nodes:
+            return _root_from(nodes.node, size).hex()
 
     def entry(self, index: int) -> bytes:
         """Entry `index`'s line (without its newline), found through `offsets`."""
@@ -513,6 +521,7 @@ class LogView:
         self.lines = lines
         self._tree: merkle.MemoryTree | None = None
         self._records: dict[str, list[LogEntry]] | None = None
+        self._sizes: list[int] | None = None
         with _nodes(log.folder) as nodes:
             complete = all(nodes.count(k) >= head.size >> k for k in range(head.size.bit_length()))
         if not complete:
@@ -560,7 +569,9 @@ class LogView:
 
     def covering_head(self, index: int) -> LogHead:
         """The first recorded head that holds entry `index` (the one printed after it was appended)."""
-        at = bisect.bisect_right([h.size for h in self.heads], index)
+        if self._sizes is None:  # once per view: a rebuild asks for every run's head
+            self._sizes = [h.size for h in self.heads]
+        at = bisect.bisect_right(self._sizes, index)
         return self.heads[at] if at < len(self.heads) else self.head
 
     def entries(self, kind: str | None = None, containing: bytes | None = None) -> Iterator[LogEntry]:
@@ -574,22 +585,39 @@ class LogView:
                 yield entry
 
     def records(self) -> dict[str, list[LogEntry]]:
-        """Run id -> its `record` entries (more than one only in a log that was tampered with)."""
+        """Run id -> its `record` entries (more than one only in a log that was tampered with).
+
+        The lines in the form auditor writes are found by one regular-expression pass over the
+        whole log (a Python loop per line took 1.5 s at 100,000 entries); every other line is
+        read as JSON, as before."""
         if self._records is None:
             found: dict[str, list[LogEntry]] = {}
-            for index, line in enumerate(self.lines):
+            data = b"\n".join(self.lines)
+            canonical: set[int] = set()
+            index, pos = 0, 0
+            for match in _RECORD_LINES.finditer(data):
+                index += data.count(b"\n", pos, match.start())
+                pos = match.start()
+                line = match.group(0)
+                canonical.add(index)
                 if not line.isascii():  # auditor writes canonical JSON, ASCII only: this entry is not its
                     continue
-                match = _RECORD_LINE.match(line)  # the form auditor writes; anything else is parsed
-                if match is not None:
-                    run_id, digest = match.group(1).decode(), match.group(2).decode()
-                    fields: Mapping[str, Any] = {"kind": "record", "run_id": run_id, "sha256": digest, "v": 1}
-                    entry = LogEntry(index, line, fields)
-                else:
+                run_id, digest = match.group(1).decode(), match.group(2).decode()
+                fields: Mapping[str, Any] = {"kind": "record", "run_id": run_id, "sha256": digest, "v": 1}
+                found.setdefault(run_id, []).append(LogEntry(index, line, fields))
+            if len(canonical) < len(self.lines):
+                touched: set[str] = set()
+                for index, line in enumerate(self.lines):
+                    if index in canonical or not line.isascii():
+                        continue
                     entry = _entry(index, line)
                     if entry.kind != "record" or not isinstance(entry.fields.get("run_id"), str):
                         continue
-                found.setdefault(str(entry.fields["run_id"]), []).append(entry)
+                    run_id = str(entry.fields["run_id"])
+                    found.setdefault(run_id, []).append(entry)
+                    touched.add(run_id)
+                for run_id in touched:
+                    found[run_id].sort(key=lambda e: e.index)
             self._records = found
         return self._records
 
