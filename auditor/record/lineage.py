@@ -127,6 +127,12 @@ class Dataset(Frozen):
     )
     assertions: tuple[Assertion, ...] = Field((), description="Data-quality assertions recorded by the source tool")
 
+    @property
+    def is_code(self) -> bool:
+        """A pipeline's source-code dependency (DVC lists scripts such as src/train.py with the data):
+        not data, so never documented, compared or linked as a dataset (the record's `code` holds it)."""
+        return self.annotations.get("dvc.kind") == "code"
+
 
 class Step(Frozen):
     name: str

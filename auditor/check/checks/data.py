@@ -29,11 +29,6 @@ def _inputs(lineage: Lineage) -> list[Dataset]:
     return [d for d in lineage.datasets if d.role == "input"]
 
 
-def _is_code(d: Dataset) -> bool:
-    """A pipeline's source-code dependency (DVC deps such as src/train.py), listed with the data."""
-    return d.annotations.get("dvc.kind") == "code"
-
-
 def _code_verdict(d: Dataset) -> Verdict:
     return Verdict(subject=f"dataset:{d.id}", outcome="not_applicable", message="source code dependency, not data")
 
@@ -52,7 +47,7 @@ def _datasets_documented(record: RunRecord, params: DocumentedParams, _ctx: Chec
         return [Verdict(subject="lineage", outcome="fail", message=f"no {'/'.join(params.roles)} dataset declared")]
     out = []
     for d in datasets:
-        if _is_code(d):
+        if d.is_code:
             out.append(_code_verdict(d))
             continue
         gaps = d.datasheet.missing_fields(params.required_fields)
@@ -137,7 +132,7 @@ def _personal_data_legal_basis(record: RunRecord, _: NoParams, _ctx: CheckContex
     out = []
     for d in lineage.datasets:
         sheet, subject = d.datasheet, f"dataset:{d.id}"
-        if _is_code(d):
+        if d.is_code:
             out.append(_code_verdict(d))
             continue
         if sheet.personal_data is None:

@@ -78,7 +78,8 @@ def data_section(a: RunRecord, b: RunRecord) -> Section:
     changes: list[Change] = []
     la, lb = a.lineage, b.lineage
     if recorded(changes, "lineage", a.lineage, b.lineage) and isinstance(la, Lineage) and isinstance(lb, Lineage):
-        for x, y in pair(la.datasets, lb.datasets, _location):
+        data_a, data_b = [d for d in la.datasets if not d.is_code], [d for d in lb.datasets if not d.is_code]
+        for x, y in pair(data_a, data_b, _location):
             if x is None and y is not None:
                 changes.append(Change("added", f"dataset {y.id} ({y.role})", None, content_key(_dataset_hash(y))))
             elif y is None and x is not None:
