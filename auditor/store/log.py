@@ -582,6 +582,40 @@ class LogView:
             if kind is None or entry.kind == kind:
                 yield entry
 
+    def record_entries(self, run_id: str) -> list[LogEntry]:
+        """run_id's `record` entries, as `records()` holds them, without reading every line: only
+        the lines holding run_id as written, or any backslash (a JSON string that names run_id
+        without holding it as written must escape a character), are read as entries. One run's
+        question then costs a byte search of the log, not a parse of all of it."""
+        if self._records is not None:
+            return self._records.get(run_id, [])
+        data = b"\n".join(self.lines)
+        hits: set[int] = set()
+        for needle in (run_id.encode("utf-8", "surrogateescape"), b"\\"):
+            at = data.find(needle)
+            while at >= 0 and needle:
+                hits.add(at)
+                at = data.find(needle, data.find(b"\n", at) + 1 if data.find(b"\n", at) >= 0 else len(data))
+        found: list[LogEntry] = []
+        index, pos = 0, 0
+        for at in sorted(hits):
+            index += data.count(b"\n", pos, at)
+            pos = at
+            line = self.lines[index]
+            if not line.isascii():
+                continue
+            match = _RECORD_LINES.fullmatch(line)
+            if match is not None:
+                if match.group(1).decode() == run_id:
+                    fields = {"kind": "record", "run_id": run_id, "sha256": match.group(2).decode(), "v": 1}
+                    found.append(LogEntry(index, line, fields))
+                continue
+            entry = _entry(index, line)
+            if entry.kind == "record" and entry.fields.get("run_id") == run_id:
+                found.append(entry)
+        unique = {e.index: e for e in found}
+        return [unique[i] for i in sorted(unique)]
+
     def records(self) -> dict[str, list[LogEntry]]:
         """Run id -> its `record` entries (more than one only in a log that was tampered with).
 

@@ -20,6 +20,7 @@ from auditor.check.evaluate import CheckRequest, run_check
 from auditor.check.report import CheckReport
 from auditor.errors import AuditorError, UsageError
 from auditor.files import UntrustedFileError, open_folder, open_regular_file, write_output
+from auditor.index.query import reproduction_records
 from auditor.record import Missing, RunRecord
 from auditor.record.models import LogFile
 from auditor.render.dossier.build import build_dossier, default_drawing
@@ -176,7 +177,7 @@ def _reproductions(record: RunRecord, run_folder: Path | None) -> list[RunRecord
     if run_folder is None:
         return Missing(reason="the record was read from a file outside a run store")
     try:
-        return RunStore(run_folder.parent.parent).reproductions_of(record.identity.run_id)
+        return reproduction_records(RunStore(run_folder.parent.parent), record.identity.run_id)  # the run index
     except AuditorError as exc:
         return Missing(reason=f"the run store could not be read ({exc})")
 
