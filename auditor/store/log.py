@@ -70,6 +70,7 @@ HEAD_LINE_MAX = 19 + 1 + 64  # the longest head line, without its newline: a tor
 _RECORD_LINES = re.compile(  # one line per match, in the whole log (re.M: ^ and $ at each line)
     rb'^\{"kind":"record","run_id":"([^"\\\n]+)","sha256":"([0-9a-f]{64})","v":1\}$', re.M
 )
+LOOKUPS_BEFORE_RECORDS = 8  # one view asked about more runs than this parses the whole log once instead
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _WRITE = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -524,6 +525,8 @@ class LogView:
         self._tree: merkle.MemoryTree | None = None
         self._records: dict[str, list[LogEntry]] | None = None
         self._sizes: list[int] | None = None
+        self._data: bytes | None = None  # the lines joined, for record_entries' byte search
+        self._lookups = 0
         with _nodes(log.folder) as nodes:
             complete = all(nodes.count(k) >= head.size >> k for k in range(head.size.bit_length()))
         if not complete:
@@ -587,9 +590,12 @@ class LogView:
         the lines holding run_id as written, or any backslash (a JSON string that names run_id
         without holding it as written must escape a character), are read as entries. One run's
         question then costs a byte search of the log, not a parse of all of it."""
-        if self._records is not None:
-            return self._records.get(run_id, [])
-        data = b"\n".join(self.lines)
+        self._lookups += 1
+        if self._records is not None or self._lookups > LOOKUPS_BEFORE_RECORDS:  # many runs: parse once
+            return self.records().get(run_id, [])
+        if self._data is None:
+            self._data = b"\n".join(self.lines)
+        data = self._data
         hits: set[int] = set()
         for needle in (run_id.encode("utf-8", "surrogateescape"), b"\\"):
             at = data.find(needle)
