@@ -184,7 +184,8 @@ def check(store: StoreOption = None) -> None:
     for line in found:
         typer.echo(safe(line))
     if found:
-        typer.echo(f"auditor: the index differs from the records in {len(found)} ways", err=True)
+        count = f"{len(found)} difference{'s' if len(found) != 1 else ''}"
+        typer.echo(f"auditor: the index differs from the records ({count}): `auditor index rebuild`", err=True)
         raise typer.Exit(EXIT_VIOLATIONS)
     typer.echo("the index agrees with the records")
 

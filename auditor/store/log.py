@@ -70,6 +70,7 @@ HEAD_LINE_MAX = 19 + 1 + 64  # the longest head line, without its newline: a tor
 _RECORD_LINES = re.compile(  # one line per match, in the whole log (re.M: ^ and $ at each line)
     rb'^\{"kind":"record","run_id":"([^"\\\n]+)","sha256":"([0-9a-f]{64})","v":1\}$', re.M
 )
+LOOKUPS_BEFORE_RECORDS = 8  # one view asked about more runs than this parses the whole log once instead
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _WRITE = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -232,7 +233,9 @@ class MerkleLog:
         """The root (hex) of the tree of the first `size` entries, from the level files (O(log n)
         reads): whether a head seen earlier is still a prefix of the log, without reading it all."""
         with _nodes(self.folder) as nodes:
-            return _root_from(nodes.node, size).hex()
+            if all(nodes.count(k) >= size >> k for k in range(size.bit_length())):
+                return _root_from(nodes.node, size).hex()
+        return self.view().root(size).hex()  # level hashes a crash lost: recomputed from the entries
 
     def entry(self, index: int) -> bytes:
         """Entry `index`'s line (without its newline), found through `offsets`."""
@@ -522,6 +525,8 @@ class LogView:
         self._tree: merkle.MemoryTree | None = None
         self._records: dict[str, list[LogEntry]] | None = None
         self._sizes: list[int] | None = None
+        self._data: bytes | None = None  # the lines joined, for record_entries' byte search
+        self._lookups = 0
         with _nodes(log.folder) as nodes:
             complete = all(nodes.count(k) >= head.size >> k for k in range(head.size.bit_length()))
         if not complete:
@@ -583,6 +588,43 @@ class LogView:
             entry = _entry(index, line)
             if kind is None or entry.kind == kind:
                 yield entry
+
+    def record_entries(self, run_id: str) -> list[LogEntry]:
+        """run_id's `record` entries, as `records()` holds them, without reading every line: only
+        the lines holding run_id as written, or any backslash (a JSON string that names run_id
+        without holding it as written must escape a character), are read as entries. One run's
+        question then costs a byte search of the log, not a parse of all of it."""
+        self._lookups += 1
+        if self._records is not None or self._lookups > LOOKUPS_BEFORE_RECORDS:  # many runs: parse once
+            return self.records().get(run_id, [])
+        if self._data is None:
+            self._data = b"\n".join(self.lines)
+        data = self._data
+        hits: set[int] = set()
+        for needle in (run_id.encode("utf-8", "surrogateescape"), b"\\"):
+            at = data.find(needle)
+            while at >= 0 and needle:
+                hits.add(at)
+                at = data.find(needle, data.find(b"\n", at) + 1 if data.find(b"\n", at) >= 0 else len(data))
+        found: list[LogEntry] = []
+        index, pos = 0, 0
+        for at in sorted(hits):
+            index += data.count(b"\n", pos, at)
+            pos = at
+            line = self.lines[index]
+            if not line.isascii():
+                continue
+            match = _RECORD_LINES.fullmatch(line)
+            if match is not None:
+                if match.group(1).decode() == run_id:
+                    fields = {"kind": "record", "run_id": run_id, "sha256": match.group(2).decode(), "v": 1}
+                    found.append(LogEntry(index, line, fields))
+                continue
+            entry = _entry(index, line)
+            if entry.kind == "record" and entry.fields.get("run_id") == run_id:
+                found.append(entry)
+        unique = {e.index: e for e in found}
+        return [unique[i] for i in sorted(unique)]
 
     def records(self) -> dict[str, list[LogEntry]]:
         """Run id -> its `record` entries (more than one only in a log that was tampered with).

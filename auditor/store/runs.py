@@ -381,7 +381,7 @@ class RunStore:
         folder = self.runs_dir / run_id
         view = self._view()
         raw = self.read_folder(run_id)
-        found = view.records().get(run_id, []) if view is not None else []
+        found = view.record_entries(run_id) if view is not None else []
         if view is None or not found:
             check_named(raw, run_id, folder / RECORD_FILE)  # the more telling reason first: another run's record
             raise EvidenceError(

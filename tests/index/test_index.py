@@ -255,3 +255,21 @@ def test_stores_sharing_one_postgres_are_kept_apart(cli: CliRunner, tmp_path: Pa
     for store in stores:
         assert [r["run_id"] for r in _listed(cli, store, env)] == _ids(store)
         assert not (store / "index.sqlite").exists()
+
+
+def test_index_check_names_each_difference(cli: CliRunner, tmp_path: Path) -> None:
+    """An index edited behind auditor's back (a cache is not evidence): `index check` names the
+    run and the field, exit 1; `index rebuild` makes them agree again."""
+    import sqlite3
+
+    store = tmp_path / ".auditor"
+    assert cli("run", "--project", "real", "--", "true", cwd=tmp_path).returncode == 0
+    (run_id,) = _ids(store)
+    with sqlite3.connect(store / "index.sqlite") as db:
+        db.execute("UPDATE auditor_runs SET project = 'forged'")
+    done = cli("index", "check", cwd=tmp_path)
+    assert done.returncode == 1
+    assert done.stdout == f"run {run_id}: column project is 'forged', the record says 'real'\n"
+    assert done.stderr == "auditor: the index differs from the records (1 difference): `auditor index rebuild`\n"
+    assert cli("index", "rebuild", cwd=tmp_path).returncode == 0
+    assert cli("index", "check", cwd=tmp_path).stdout == "the index agrees with the records\n"
