@@ -171,6 +171,15 @@ def ingest(
             show_default=False,
         ),
     ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            help="File every run read under this project [default: the name the source gives: the MLflow "
+            "experiment, the DVC repository's folder, the OpenLineage namespace, the W&B project].",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     from auditor.ingest.declared_find import find_declaration
@@ -191,7 +200,9 @@ def ingest(
     if declaration is not None:
         typer.echo(f"auditor: applying {declaration.file}", err=True)
     target = RunStore.deferred(store_path(store))
-    for outcome in ingesters.ingest(kind, source, target, options, declaration):
+    if project is not None and (not project.strip() or project != project.strip() or not project.isprintable()):
+        raise UsageError(f"--project: {project!r} is not a project name (printable text, no surrounding spaces)")
+    for outcome in ingesters.ingest(kind, source, target, options, declaration, project):
         for note in outcome.notes:
             typer.echo(f"auditor: note: {note}", err=True)
         what = "ingested" if outcome.new else "already ingested as"

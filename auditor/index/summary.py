@@ -23,8 +23,9 @@ from packaging.utils import canonicalize_name
 from auditor.record.lineage import ContentHash, Dataset, IdentityHint, Lineage
 from auditor.record.models import Container, GitSource, Packages, PythonInfo, ReportedSource, RunRecord
 
-SUMMARY_VERSION = 2  # bump when a field is added: an index holding older summaries is rebuilt
+SUMMARY_VERSION = 3  # bump when a field is added: an index holding older summaries is rebuilt
 # 2: exit_code, argv, time_basis (what `auditor runs` shows without reading the record)
+# 3: DatasetRef.produced; source-code dependencies (DVC's src/*.py) are no longer datasets
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class DatasetRef:
     before: str | None  # content key before the run (inputs, intermediates)
     after: str | None  # content key after the run (outputs, intermediates)
     documented: str  # documented | partly documented | undocumented
+    produced: bool = False  # a step of the run writes it (a DVC stage's output, even when unchanged)
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def content_key(value: object) -> str | None:
     return None
 
 
-def _dataset(entry: Dataset) -> DatasetRef:
+def _dataset(entry: Dataset, produced: set[str]) -> DatasetRef:
     return DatasetRef(
         id=entry.id,
         role=entry.role,
@@ -141,6 +143,7 @@ def _dataset(entry: Dataset) -> DatasetRef:
         before=content_key(entry.before),
         after=content_key(entry.after),
         documented=entry.datasheet.documentation(),
+        produced=entry.id in produced,
     )
 
 
@@ -148,6 +151,7 @@ def summarize(record: RunRecord, record_sha256: str) -> RunSummary:
     """The summary of a verified record (`record_sha256`: the SHA-256 of its stored bytes)."""
     ident, origin = record.identity, record.origin
     lineage = record.lineage if isinstance(record.lineage, Lineage) else None
+    written = {o for step in lineage.steps for o in step.outputs} if lineage is not None else set()
     source = record.source
     commit = branch = repo_url = None
     dirty: bool | None = None
@@ -194,7 +198,7 @@ def summarize(record: RunRecord, record_sha256: str) -> RunSummary:
         reingests=record.links.reingests,
         reproduction_verdict=record.reproduction.verdict if record.reproduction is not None else None,
         packages=packages,
-        datasets=tuple(_dataset(d) for d in lineage.datasets) if lineage is not None else (),
+        datasets=tuple(_dataset(d, written) for d in lineage.datasets if not d.is_code) if lineage else (),
         models=tuple(ModelRef(m.id, m.path, content_key(m.after)) for m in lineage.models) if lineage else (),
         steps=tuple(StepRef(s.name, s.command) for s in lineage.steps) if lineage is not None else (),
         label=label if isinstance(label, str) else None,

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from auditor.ingest.declared_find import Declaration
     from auditor.ingest.ingested import Ingested
     from auditor.store.runs import RunStore
+    from auditor.record import RunRecord
 
 
 def _by_name(ingesters: Iterable[Ingester]) -> dict[str, Ingester]:
@@ -139,9 +140,16 @@ def read(kind: str, source: str, options: Options | None = None) -> list[Ingeste
 
 
 def ingest(
-    kind: str | None, source: str, store: RunStore, options: Options | None = None, spec: Declaration | None = None
+    kind: str | None,
+    source: str,
+    store: RunStore,
+    options: Options | None = None,
+    spec: Declaration | None = None,
+    project: str | None = None,
 ) -> list[Outcome]:
-    """`spec`: the auditor.yaml to apply to every run read (see `auditor.ingest.declared_find`)."""
+    """`spec`: the auditor.yaml to apply to every run read (see `auditor.ingest.declared_find`);
+    `project`: the project every run read belongs to, instead of the name the source gives (an
+    MLflow experiment, a DVC repository's folder, an OpenLineage namespace, a W&B project)."""
     from auditor.ingest.declared import declared_records
     from auditor.ingest.notes import import_notes
     from auditor.ingest.store import cleaned, commit, evidence_digest, existing_ingests, latest, stored_digest
@@ -150,6 +158,8 @@ def ingest(
     chosen = kind or detect(source)
     runs = read(chosen, canonical(source), options)
     records = declared_records(runs, spec)  # everything is read and validated before anything is written
+    if project is not None:
+        records = [in_project(record, project) for record in records]
     out = []
     with store.locked():  # look and commit as one step: two ingests of one source must not both find a run new
         earlier = existing_ingests(store)
@@ -179,3 +189,16 @@ def ingest(
             if kept:
                 out[-1] = dataclasses.replace(out[-1], notes=(*out[-1].notes, *kept))
     return out
+
+
+def in_project(record: RunRecord, project: str) -> RunRecord:
+    """The record filed under `project` (identity and lineage), the source's own name kept in its tags."""
+    from auditor.record.lineage import Lineage
+
+    update: dict[str, object] = {"identity": record.identity.model_copy(update={"project": project})}
+    if record.identity.project != project:
+        update["tags"] = {**record.tags, "auditor.source_project": record.identity.project}
+    if isinstance(record.lineage, Lineage):
+        named = record.lineage.project.model_copy(update={"name": project})
+        update["lineage"] = record.lineage.model_copy(update={"project": named})
+    return record.model_copy(update=update)

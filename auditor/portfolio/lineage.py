@@ -2,7 +2,7 @@
 
 Built from run summaries only (auditor.index.query), never from records. A version is a content key
 (summary.py): a run produced it when it is the `after` key of one of its output or intermediate
-datasets (changed by the run) or of a model; a run read it when it is the `before` key of an input or
+datasets (changed by the run, or written by one of its steps: a DVC stage's output) or of a model; a run read it when it is the `before` key of an input or
 intermediate dataset. One run links to another when it produced a version the other read; when several
 runs produced the same bytes, the consumer is linked to the latest of them that started no later than
 the consumer did (the one that most plausibly wrote what was read; the others are listed as producers
@@ -138,7 +138,7 @@ def _versions(
             if d.before and d.role in ("input", "intermediate"):
                 took.add(d.before)
                 names[d.before].add(name)
-            if d.after and d.role in ("output", "intermediate") and d.after != d.before:
+            if d.after and d.role in ("output", "intermediate") and (d.after != d.before or d.produced):
                 made.add(d.after)
                 names[d.after].add(name)
         for m in s.models:

@@ -22,7 +22,7 @@ from auditor.record.models import (
     ReportedSource,
 )
 from auditor.render.bounds import MAX_ROWS, MAX_TERMINAL_CHARS, bounded, cut, first
-from auditor.render.times import run_times
+from auditor.render.times import run_times, short_duration
 from auditor.text import (
     NOT_APPLICABLE,
     clip,
@@ -46,14 +46,29 @@ def render_runs(runs: Sequence[RunSummary], filtered: bool = False) -> str:
                 run.started_at.strftime("%Y-%m-%d %H:%M:%SZ") if run.time_basis != "file_mtime" else "not recorded",
                 run.status,
                 str(run.exit_code) if run.exit_code is not None else NOT_APPLICABLE,
-                f"{run.duration_s:.1f}s" if run.duration_s is not None else NOT_APPLICABLE,
+                _duration(run),
                 bounded(clip(run.project, 24)),
-                clip(bounded(run.name) if run.name else command_line(run.argv), 48),
+                clip(_label(run), 48),
             ]
         )
     if not rows:
         return "no runs match these filters" if filtered else "no runs in this store yet"
     return table(["RUN", "STARTED (UTC)", "STATUS", "EXIT", "TIME", "PROJECT", "NAME / COMMAND"], rows)
+
+
+def _label(run: RunSummary) -> str:
+    if run.name:
+        return bounded(run.name)
+    if run.argv:
+        return command_line(run.argv)
+    return f"(ingested from {run.tool})" if run.origin == "ingested" and run.tool else ""
+
+
+def _duration(run: RunSummary) -> str:
+    """How long the run took, when its times are its own: commit dates bound a DVC run, they do not time it."""
+    if run.duration_s is None or run.time_basis in ("git_commit", "file_mtime"):
+        return NOT_APPLICABLE
+    return short_duration(run.duration_s)
 
 
 def _missing(section: Missing) -> str:

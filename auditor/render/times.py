@@ -18,6 +18,18 @@ def iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def short_duration(seconds: float) -> str:
+    """A duration for a table column: 12.3s, 4m 05s, 3h 12m, 15d 8h."""
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    whole = int(seconds)
+    if whole < 3600:
+        return f"{whole // 60}m {whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d {whole % 86400 // 3600}h"
+
+
 @dataclass(frozen=True)
 class RunTimes:
     started: str
