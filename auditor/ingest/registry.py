@@ -26,8 +26,8 @@ from auditor.ingest.wandb.ingester import WandbIngester
 if TYPE_CHECKING:
     from auditor.ingest.declared_find import Declaration
     from auditor.ingest.ingested import Ingested
-    from auditor.store.runs import RunStore
     from auditor.record import RunRecord
+    from auditor.store.runs import RunStore
 
 
 def _by_name(ingesters: Iterable[Ingester]) -> dict[str, Ingester]:

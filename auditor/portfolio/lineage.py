@@ -2,8 +2,9 @@
 
 Built from run summaries only (auditor.index.query), never from records. A version is a content key
 (summary.py): a run produced it when it is the `after` key of one of its output or intermediate
-datasets (changed by the run, or written by one of its steps: a DVC stage's output) or of a model; a run read it when it is the `before` key of an input or
-intermediate dataset. One run links to another when it produced a version the other read; when several
+datasets (changed by the run, or written by one of its steps: a DVC stage's output) or of a
+model; a run read it when it is the `before` key of an input or intermediate dataset it did not
+produce itself. One run links to another when it produced a version the other read; when several
 runs produced the same bytes, the consumer is linked to the latest of them that started no later than
 the consumer did (the one that most plausibly wrote what was read; the others are listed as producers
 of the version), so the links grow with the number of reads, not producers x readers. A version read
