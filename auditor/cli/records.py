@@ -73,7 +73,7 @@ def runs(
     print_notes()
     if chosen == "json":
         for run in found.runs:
-            typer.echo(run.to_json())
+            typer.echo(run.listing_json())
     else:
         typer.echo(render_runs(found.runs, filtered=filters != type(filters)()))
     if found.refused:

@@ -24,7 +24,7 @@ from auditor.index import schema as t
 from auditor.index.db import IndexUnavailable, note, why, writing
 from auditor.index.scan import scan
 from auditor.index.summary import RunSummary, summarize
-from auditor.index.sync import STAT_COLUMNS, Index, RunRows, open_index, refresh, stat_of, strays, sync
+from auditor.index.sync import STAT_COLUMNS, Index, RunRows, db_text, open_index, refresh, stat_of, strays, sync
 from auditor.record import RunRecord
 from auditor.store.runs import RunStore
 
@@ -101,9 +101,9 @@ def _conditions(ix: Index, f: Filters) -> list[Any]:
     c = t.runs.c
     out: list[Any] = []
     if f.project is not None:
-        out.append(c.project == f.project)
+        out.append(c.project == db_text(f.project))
     if f.owner is not None:
-        out.append(c.owner == f.owner)
+        out.append(c.owner == db_text(f.owner))
     if f.status is not None:
         out.append(c.status == f.status)
     if f.since is not None:

@@ -109,6 +109,13 @@ class RunSummary:
         data["ended_at"] = self.ended_at.isoformat() if self.ended_at else None
         return json.dumps(data, sort_keys=True, separators=(",", ":"))
 
+    def listing_json(self) -> str:
+        """One line of `auditor runs --format json`: the summary without the code fingerprints
+        (64 numbers per file, for duplicate detection only), with each code file's path and hash."""
+        data = json.loads(self.to_json())
+        data["code"] = [{"path": c.path, "sha256": c.sha256} for c in self.code]
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
     @classmethod
     def from_json(cls, text: str) -> RunSummary:
         data: dict[str, Any] = json.loads(text)

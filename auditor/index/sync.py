@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Engine, Row, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -89,22 +89,42 @@ def rows_of(ix: Index, run_id: str, seq: int) -> RunRows | Refused | None:
     return rows_for(ix.store_id, summarize(record, hashlib.sha256(raw).hexdigest()), seq, stat)
 
 
+@overload
+def db_text(value: str) -> str: ...
+@overload
+def db_text(value: None) -> None: ...
+def db_text(value: str | None) -> str | None:
+    """Text a database column can hold: a record may carry lone surrogates (a hostile or broken
+    name), which UTF-8 cannot encode, and NUL, which PostgreSQL refuses; each becomes U+FFFD. The
+    summary's JSON keeps the original (escaped by json.dumps)."""
+    if value is None:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    return value.replace("\0", "\ufffd")
+
+
 def rows_for(store_id: str, s: RunSummary, seq: int, stat: dict[str, int]) -> RunRows:
     run = {
         "store_id": store_id,
         "run_id": s.run_id,
         "seq": seq,
         "record_sha256": s.record_sha256,
-        "project": s.project,
-        "owner": s.owner,
+        "project": db_text(s.project),
+        "owner": db_text(s.owner),
         "status": s.status,
         "started_ts": s.started_at.timestamp(),
         "reproduces": s.reproduces,
         "summary": s.to_json(),
         **stat,
     }
-    packages = [{"store_id": store_id, "run_id": s.run_id, "name": n, "version": v} for n, v in set(s.packages)]
-    keys = {k for d in s.datasets for k in (d.before, d.after) if k}
+    packages = [
+        {"store_id": store_id, "run_id": s.run_id, "name": db_text(n), "version": db_text(v)}
+        for n, v in set(s.packages)
+    ]
+    keys = {db_text(k) for d in s.datasets for k in (d.before, d.after) if k}
     datasets = [{"store_id": store_id, "run_id": s.run_id, "key": k} for k in sorted(keys)]
     return RunRows(run, packages, datasets)
 

@@ -30,6 +30,17 @@ def short_duration(seconds: float) -> str:
     return f"{whole // 86400}d {whole % 86400 // 3600}h"
 
 
+def recorded_duration(duration_s: float | None, basis: str | None, tool: str | None) -> str:
+    """How long a run took, in words, only when its times are its own: commit dates bound a DVC run
+    and file times date nothing, so neither is shown as a duration."""
+    gap = f"not recorded by {tool}" if tool else "not recorded"
+    if basis in ("git_commit", "file_mtime"):
+        return gap
+    if duration_s is None:
+        return "unknown (no end recorded)"
+    return short_duration(duration_s)
+
+
 @dataclass(frozen=True)
 class RunTimes:
     started: str

@@ -73,7 +73,7 @@ def test_identical_equivalent_diverged_and_inputs_changed(
     assert done.returncode == 0 and verdict(done.stdout).startswith("verdict: equivalent")
 
     shown = cli("show", original, cwd=root, env=engine_env).stdout
-    verdicts = shown.split("Reproductions", 1)[1]
+    verdicts = shown.split("Reproductions", 1)[1].strip().split("\nDiscussion", 1)[0]  # the discussion follows
     assert [line.split()[1] for line in verdicts.strip().splitlines()] == [
         "identical",
         "equivalent,",

@@ -242,7 +242,12 @@ def test_the_help_lists_exactly_the_registry(cli: CliRunner, tmp_path: Path) -> 
     for ingester in INGESTERS.values():
         assert f"{ingester.name}: {ingester.description}" in text
         assert ingester.tool in text.split("Arguments:")[0]  # "Ingest runs that MLflow, DVC or OpenLineage ..."
-    options = set(re.findall(r"^ +(--[a-z-]+)", done.stdout, re.M)) - {"--store", "--spec", "--help"}  # every kind's
+    options = set(re.findall(r"^ +(--[a-z-]+)", done.stdout, re.M)) - {
+        "--store",
+        "--spec",
+        "--project",
+        "--help",
+    }  # every kind's
     assert options == set(FLAGS)
     for flag in FLAGS:
         assert option_help(flag) in text

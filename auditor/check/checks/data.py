@@ -71,7 +71,9 @@ def _datasets_hashed(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list
     out = []
     for d in _inputs(lineage):
         subject, before = f"dataset:{d.id}", d.before
-        if isinstance(before, ContentHash) and before.hashed_at > record.identity.started_at:
+        if d.is_code:
+            out.append(_code_verdict(d))
+        elif isinstance(before, ContentHash) and before.hashed_at > record.identity.started_at:
             out.append(
                 cannot(
                     subject,

@@ -143,7 +143,8 @@ def runs_over_time(runs: Sequence[tuple[datetime, str]], title: str = "Runs over
             name = b.strftime("%Y-%m") if unit == "month" else b.isoformat()
             _rect(root, x, y, bar, h, COLOURS[v], f"{unit} of {name}: {n} run(s) {WORDS.get(v, v)}")
         if i % label_every == 0:
-            label = b.strftime("%Y-%m") if unit == "month" else b.strftime("%m-%d")
+            day_label = "%m-%d" if first.year == last.year else "%Y-%m-%d"  # a span across years names them
+            label = b.strftime("%Y-%m") if unit == "month" else b.strftime(day_label)
             _text(root, x + bar / 2, base + 16, label, **{"text-anchor": "middle", "fill": "#333"})
     legend_x = left
     for v in verdicts:

@@ -31,7 +31,7 @@ from auditor.portfolio.site.model import (
     run_page,
 )
 from auditor.render.bounds import MAX_DOCUMENT_CHARS, cut
-from auditor.render.times import iso
+from auditor.render.times import iso, recorded_duration
 from auditor.text import scrub
 
 NotesOf = Callable[[str], list[Any]]  # run id -> its stored notes, oldest first (auditor.store.notes)
@@ -69,6 +69,7 @@ def _environment() -> Environment:
         script=Markup(script),  # noqa: S704
         csp=csp(css, script),
         when=iso,
+        duration=recorded_duration,
         short=_short,
         verdict_words=VERDICT_WORDS,
         verdict_rank={v: i for i, v in enumerate(VERDICTS)},
