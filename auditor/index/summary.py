@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from packaging.utils import canonicalize_name
 
@@ -28,8 +28,7 @@ SUMMARY_VERSION = 3  # bump when a field is added: an index holding older summar
 # 3: DatasetRef.produced; source-code dependencies (DVC's src/*.py) are no longer datasets
 
 
-@dataclass(frozen=True)
-class DatasetRef:
+class DatasetRef(NamedTuple):
     id: str
     role: str  # input | output | intermediate
     path: str | None
@@ -40,21 +39,18 @@ class DatasetRef:
     produced: bool = False  # a step of the run writes it (a DVC stage's output, even when unchanged)
 
 
-@dataclass(frozen=True)
-class ModelRef:
+class ModelRef(NamedTuple):
     id: str
     path: str
     key: str | None
 
 
-@dataclass(frozen=True)
-class StepRef:
+class StepRef(NamedTuple):
     name: str
     command: str
 
 
-@dataclass(frozen=True)
-class CodeRef:
+class CodeRef(NamedTuple):
     path: str
     sha256: str
     minhash: tuple[int, ...]
@@ -101,10 +97,10 @@ class RunSummary:
 
     def to_json(self) -> str:
         # not dataclasses.asdict: it deep-copies every value (1 ms a run, minutes for a rebuild);
-        # json writes tuples as lists, so only the nested dataclasses need turning into dicts
+        # json writes tuples as lists, so only the nested named tuples need turning into dicts
         data = {f.name: getattr(self, f.name) for f in fields(self)}
         for name in ("datasets", "models", "steps", "code"):
-            data[name] = [vars(item) for item in data[name]]
+            data[name] = [item._asdict() for item in data[name]]
         data["started_at"] = self.started_at.isoformat()
         data["ended_at"] = self.ended_at.isoformat() if self.ended_at else None
         return json.dumps(data, sort_keys=True, separators=(",", ":"))

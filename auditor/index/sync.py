@@ -62,10 +62,10 @@ def open_index(store: RunStore, env: dict[str, str] | None = None) -> Index | No
 
 
 def stat_of(store: RunStore, run_id: str) -> dict[str, int] | None:
-    folder = store.run_folder(run_id)
+    folder = f"{store.runs_dir}/{run_id}"  # strings, not Paths: this runs once per listed run
     try:
         fst = os.lstat(folder)
-        st = os.lstat(folder / RECORD_FILE)
+        st = os.lstat(f"{folder}/{RECORD_FILE}")
     except OSError:
         return None
     return {

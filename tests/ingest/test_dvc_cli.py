@@ -43,8 +43,11 @@ def test_ingest_check_and_report(cli: CliRunner, tmp_path: Path, repo: Path) -> 
     pack.write_text(PACK)
     done = cli("check", run, "--store", store, "--policy", str(pack), "--format", "json", cwd=tmp_path)
     assert done.returncode == 3, done.stdout + done.stderr
-    outcomes = {f["rule_id"]: f["outcome"] for f in json.loads(done.stdout)["findings"]}
+    findings = json.loads(done.stdout)["findings"]
+    outcomes = {f["rule_id"]: f["outcome"] for f in findings if f["outcome"] != "not_applicable"}
     assert outcomes == {"GAP-HW": "could_not_evaluate", "GAP-HASH": "could_not_evaluate"}
+    code = {f["subject"] for f in findings if f["outcome"] == "not_applicable"}  # scripts are code, not data
+    assert code and all(s.startswith("dataset:src") for s in code), code
     default = cli("check", run, "--store", store, cwd=tmp_path)
     assert default.returncode in (1, 3), default.stdout + default.stderr  # never 0
     out = tmp_path / "dossier"
@@ -61,7 +64,8 @@ def test_rehash_makes_inputs_hashed_and_reports_changes(cli: CliRunner, tmp_path
     pack.write_text(PACK)
     store = str(tmp_path / "store")
     done = cli("check", run, "--store", store, "--policy", str(pack), "--format", "json", cwd=tmp_path)
-    outcomes = {f["rule_id"]: f["outcome"] for f in json.loads(done.stdout)["findings"]}
+    findings = json.loads(done.stdout)["findings"]
+    outcomes = {f["rule_id"]: f["outcome"] for f in findings if f["outcome"] != "not_applicable"}  # code: n/a
     # The SHA-256 was taken at ingest, long after DVC ran: it shows today's bytes, not what the
     # pipeline read, so the rule cannot pass on it (the MD5 in dvc.lock is only an identity hint).
     assert outcomes == {"GAP-HW": "could_not_evaluate", "GAP-HASH": "could_not_evaluate"}

@@ -221,7 +221,8 @@ def test_every_registered_kind_ingests_end_to_end(
     first = next(iter(runs.values()))
     done = cli("check", first, "--store", str(store), "--policy", str(pack), "--format", "json", cwd=tmp_path)
     assert done.returncode == (3 if source.outcomes == {"could_not_evaluate"} else 1), done.stdout + done.stderr
-    assert {f["outcome"] for f in json.loads(done.stdout)["findings"]} == source.outcomes
+    found = {f["outcome"] for f in json.loads(done.stdout)["findings"]} - {"not_applicable"}  # DVC's scripts: code
+    assert found == source.outcomes
 
     flags = [a for flag, v in source.options.items() for a in ((flag, v) if isinstance(v, str) else (flag,))]
     again = ingested(cli, tmp_path, tmp_path / "with-options", kind, source.path, *flags)  # named, with its options

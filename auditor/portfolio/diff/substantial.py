@@ -22,7 +22,7 @@ WORDING = (
 
 
 def _dataset_id(what: str) -> str:
-    return what.removeprefix("dataset ").removesuffix(" (input)").removesuffix(" (intermediate)")
+    return what.removeprefix("dataset ").removesuffix(" (input)")
 
 
 def _settings_files(record: RunRecord) -> set[str]:
@@ -35,11 +35,6 @@ def _settings_files(record: RunRecord) -> set[str]:
     return {d.id for d in lineage.datasets if d.path in paths}
 
 
-# What the model may have been trained on: the inputs, and the intermediates a pipeline made from
-# them (a DVC run's features): a changed feature set is different training data.
-TRAINING_ROLES = ("(input)", "(intermediate)")
-
-
 def training_data(a: RunRecord, b: RunRecord, data: Section) -> Indication:
     if not isinstance(a.lineage, Lineage) or not isinstance(b.lineage, Lineage):
         return Indication("training data", "could not tell", ("the lineage is not recorded on both sides",))
@@ -47,7 +42,7 @@ def training_data(a: RunRecord, b: RunRecord, data: Section) -> Indication:
     inputs = [
         c
         for c in data.changes
-        if c.what.startswith("dataset ") and c.what.endswith(TRAINING_ROLES) and _dataset_id(c.what) not in settings
+        if c.what.startswith("dataset ") and c.what.endswith("(input)") and _dataset_id(c.what) not in settings
     ]
     changed = [c for c in inputs if c.kind in ("added", "removed", "changed")]
     if changed:
@@ -55,7 +50,8 @@ def training_data(a: RunRecord, b: RunRecord, data: Section) -> Indication:
             "training data",
             "indicated",
             tuple(
-                f"{c.what.removeprefix('dataset ')}: {c.kind}: {c.a or 'absent'} -> {c.b or 'absent'}" for c in changed
+                f"input {c.what.removeprefix('dataset ')}: {c.kind}: {c.a or 'absent'} -> {c.b or 'absent'}"
+                for c in changed
             ),
         )
     unknown = [c for c in inputs if c.kind == "missing"]
@@ -63,11 +59,21 @@ def training_data(a: RunRecord, b: RunRecord, data: Section) -> Indication:
         return Indication(
             "training data",
             "could not tell",
-            tuple(f"{c.what.removeprefix('dataset ')}: cannot be compared" for c in unknown),
+            tuple(f"input {c.what.removeprefix('dataset ')}: cannot be compared" for c in unknown),
         )
     if not any(d.role == "input" and d.id not in settings for d in (*a.lineage.datasets, *b.lineage.datasets)):
         return Indication("training data", "could not tell", ("neither run declares an input dataset",))
-    why = ["every input and intermediate dataset has the same content key"]
+    why = ["every input dataset has the same content key"]
+    derived = [
+        c.what.removeprefix("dataset ").removesuffix(" (intermediate)")
+        for c in data.changes
+        if c.what.startswith("dataset ") and c.what.endswith("(intermediate)") and c.kind != "missing"
+    ]
+    if derived:  # a DVC run's features, a split: made from the same inputs, changed by parameters or code
+        why.append(
+            f"derived data changed ({', '.join(derived)}), made from the same inputs: see parameters and code "
+            "for what changed it"
+        )
     if settings:
         why.append(f"declared params and metrics files ({', '.join(sorted(settings))}) are compared as parameters")
     return Indication("training data", "not indicated", tuple(why))
