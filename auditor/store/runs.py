@@ -63,6 +63,7 @@ LEGACY_INDEX = "index"
 RECORD_FILE = "record.json"
 RUN_ID_LENGTH = 26  # a ULID
 LOCK_FILE = "lock"
+LATEST_CANDIDATES = 8  # newest folders `latest` asks the log about before listing every run
 RECORD_MAX_BYTES = 256 * 1024 * 1024  # far above any record auditor writes; a bigger file is not one
 MARKER_MAX_BYTES = 64 * 1024
 
@@ -452,6 +453,10 @@ class RunStore:
                     return wanted
             except OSError:
                 pass
+        if ref == "latest":
+            found = self._latest()
+            if found is not None:
+                return found
         ids = self.run_ids()
         if ref == "latest":
             if ids:
@@ -471,6 +476,19 @@ class RunStore:
             raise RunNotFoundError(f"{self.root}: the store has no runs yet")
         recent = ", ".join(ids[-5:][::-1])
         raise RunNotFoundError(f"no run matches {ref!r} in {self.root} (most recent: {recent})")
+
+    def _latest(self) -> str | None:
+        """The last of `run_ids()` without parsing the whole log: folders newest first, each asked
+        of the log by a byte search, until one the log holds exactly one record of (the same test
+        `run_ids` applies to every folder). None when none is found among the newest few: then
+        the full listing answers (and names why the newest folder is not a run)."""
+        view = self._view()
+        if view is None:
+            return None
+        for name in self.folder_names()[::-1][:LATEST_CANDIDATES]:
+            if len({e.fields["sha256"] for e in view.record_entries(name)}) == 1:
+                return name
+        return None
 
     def folder_names(self) -> list[str]:
         """Every name in runs/, sorted: readers report the ones that are not runs, never skip them."""
