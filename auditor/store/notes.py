@@ -25,6 +25,7 @@ from auditor.files import UntrustedFileError, fsync_dir, open_folder, read_regul
 from auditor.record.ids import ULID_PATTERN, ulid_time_ms
 from auditor.record.note import Note
 from auditor.sign.canonical import canonical
+from auditor.store.entries import folder_entries
 from auditor.store.runs import RunStore
 
 NOTES_DIR = "notes"
@@ -135,7 +136,7 @@ def notes_by_run(store: RunStore) -> dict[str, list[StoredNote]]:
     views of many runs: asking run by run reads the whole log each time)."""
     logged = _logged(store, None)
     found: dict[str, list[StoredNote]] = {}
-    for run_id in sorted(set(logged) | set(_names(store.root / NOTES_DIR))):
+    for run_id in sorted(set(logged) | set(folder_entries(store.root / NOTES_DIR, "notes"))):
         try:
             found[run_id] = _run_notes(store, run_id, logged.get(run_id, {}))
         except EvidenceError as exc:  # this run's folder is a link or a file: the others are still read
@@ -156,7 +157,7 @@ def _logged(store: RunStore, run_id: str | None) -> dict[str, dict[str, str]]:
 
 def _run_notes(store: RunStore, run_id: str, logged: dict[str, str]) -> list[StoredNote]:
     folder = store.root / NOTES_DIR / run_id
-    names = _names(folder)
+    names = folder_entries(folder, "notes")
     ids = {n[:-5] for n in names if n.endswith(".json") and ULID_PATTERN.match(n[:-5])}
     found = [StoredNote(folder / n, None, "not a note file auditor writes") for n in names if n[:-5] not in ids]
     for note_id in sorted(set(logged) | ids)[:MAX_NOTES]:
@@ -198,27 +199,12 @@ def note_counts(store: RunStore) -> dict[str, int]:
     not vouch for is counted too (`notes_of` says which are believed)."""
     root = store.root / NOTES_DIR
     counts: dict[str, int] = {}
-    for run_id in _names(root):
+    for run_id in folder_entries(root, "notes"):
         try:
-            names = _names(root / run_id)
+            names = folder_entries(root / run_id, "notes")
         except EvidenceError:
             continue  # a file or link in notes/: no run's notes (`notes_of` and `verify` name it)
         count = sum(1 for n in names if n.endswith(".json") and ULID_PATTERN.match(n[:-5]))
         if count:
             counts[run_id] = count
     return counts
-
-
-def _names(folder: Path) -> list[str]:
-    try:
-        mode = os.lstat(folder).st_mode
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise StoreError(f"{folder}: cannot read notes: {exc.strerror}") from exc
-    if not stat.S_ISDIR(mode):
-        raise EvidenceError(f"{folder}: not a folder of notes (a link or a file)")
-    try:
-        return sorted(entry.name for entry in os.scandir(folder))
-    except OSError as exc:
-        raise StoreError(f"{folder}: cannot read notes: {exc.strerror}") from exc

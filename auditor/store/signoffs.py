@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +35,7 @@ from auditor.sign.canonical import canonical
 from auditor.sign.certs import identity_of, parse_certificates, public_key_of
 from auditor.sign.dsse import parse_envelope, verify_envelope
 from auditor.sign.trust import Verifier, Verifiers
+from auditor.store.entries import folder_entries
 from auditor.store.runs import RunStore
 
 SIGNOFFS_DIR = "signoffs"
@@ -119,7 +119,7 @@ def stored_signoffs(store: RunStore, run_id: str) -> list[StoredSignOff]:
         if fields.get("run_id") == run_id and isinstance(fields.get("signoff_id"), str):
             logged.setdefault(str(fields["signoff_id"]), str(fields.get("sha256")) if proof else UNPROVEN)
     folder = store.root / SIGNOFFS_DIR / run_id
-    names = _names(folder)
+    names = folder_entries(folder, "sign-offs")
     ids = {n.removesuffix(".json") for n in names if n.endswith(".json") and ULID_PATTERN.match(n[:-5])}
     found = [
         StoredSignOff(folder / n, None, "not a sign-off file auditor writes")
@@ -243,21 +243,6 @@ def _signature(data: bytes, where: str, signed: bool, verifiers: Verifiers | Non
 
 def _unbelieved(where: str, signoff: SignOff | None, problem: str) -> SignOffStatus:
     return SignOffStatus(where, signoff, problem, False, False, "invalid", None, problem)
-
-
-def _names(folder: Path) -> list[str]:
-    try:
-        mode = os.lstat(folder).st_mode
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise StoreError(f"{folder}: cannot read sign-offs: {exc.strerror}") from exc
-    if not stat.S_ISDIR(mode):
-        raise EvidenceError(f"{folder}: not a folder of sign-offs (a link or a file)")
-    try:
-        return sorted(entry.name for entry in folder.iterdir())
-    except OSError as exc:
-        raise StoreError(f"{folder}: cannot read sign-offs: {exc.strerror}") from exc
 
 
 def _read(folder: Path, name: str) -> bytes:
