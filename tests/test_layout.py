@@ -1,6 +1,6 @@
 """The layout is the data flow: each stage is one package, and imports only go down the flow.
 
-    foundation (errors, text, files, vocabulary, api)
+    foundation (errors, text, files, vocabulary, api, extras)
       -> record, sign -> store, project -> index -> capture -> ingest -> check -> render -> reproduce
       -> portfolio (diff, cross-run lineage, duplicates, the site) -> evidence -> demo -> cli
 
@@ -23,7 +23,15 @@ PACKAGE = REPO / "auditor"
 LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(layer)
     for layer in (
-        {"auditor", "auditor.errors", "auditor.text", "auditor.files", "auditor.vocabulary", "auditor.api"},
+        {
+            "auditor",
+            "auditor.errors",
+            "auditor.text",
+            "auditor.files",
+            "auditor.vocabulary",
+            "auditor.api",
+            "auditor.extras",
+        },
         {"auditor.record", "auditor.sign"},
         {"auditor.store", "auditor.project"},
         {"auditor.index"},
@@ -68,10 +76,25 @@ def imports(name: str, path: Path, known: set[str]) -> Iterator[str]:
         yield from (t for t in targets if t in known and t != name)
 
 
+# The one sanctioned upward import: the package re-exports the library API (`auditor.check(record)`,
+# `auditor.load_record`) through a PEP 562 `__getattr__`, so it is imported on first use and never by
+# `import auditor` (test_import_auditor_loads_only_the_logging_api proves that).
+LAZY_REEXPORTS = {("auditor", "auditor.check"), ("auditor", "auditor.check.api")}
+
+
 def graph() -> dict[str, set[str]]:
     found = modules()
     known = set(found)
-    return {name: set(imports(name, path, known)) for name, path in found.items()}
+    return {
+        name: {t for t in imports(name, path, known) if (name, t) not in LAZY_REEXPORTS} for name, path in found.items()
+    }
+
+
+def test_import_auditor_loads_only_the_logging_api() -> None:
+    """What a training script pays for `import auditor`: the standard-library logging API, nothing else."""
+    code = "import sys, auditor; print(sorted(m for m in sys.modules if m.startswith(('auditor', 'pydantic'))))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "['auditor', 'auditor.api']"
 
 
 def unit(module: str) -> str:

@@ -111,6 +111,7 @@ def assemble(
         fairness=data.fairness,
         params=data.params,
         metrics=data.metrics,
+        tags=data.tags,
         container=request.executor.section(found, variables),
         governance=data.governance,
         model_card=data.model_card,

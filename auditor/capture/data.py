@@ -51,6 +51,7 @@ class DataEvidence:
     fairness: Fairness | Missing
     params: dict[str, ParamValue] = field(default_factory=dict)
     metrics: tuple[Metric, ...] = ()
+    tags: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     governance: Governance | Missing | None = None
     model_card: ModelCard | Missing | None = None
@@ -173,6 +174,7 @@ class DataCapture:
             fairness=fairness,
             params=params,
             metrics=_metrics(result.events),
+            tags=_tags(result.events),
             warnings=warnings + notes,
             governance=self._governance(),
             model_card=self._model_card(spec, params, result, _proxies(lineage)),
@@ -456,6 +458,15 @@ def _params(events: list[dict[str, Any]]) -> dict[str, ParamValue]:
                 finite = isinstance(value, float) and math.isfinite(value)
                 params[str(key)] = value if plain or finite else str(value)
     return dict(sorted(params.items()))
+
+
+def _tags(events: list[dict[str, Any]]) -> dict[str, str]:
+    """auditor.set_tag(s): the last value per name (tag names and values are text)."""
+    tags: dict[str, str] = {}
+    for event in events:
+        if event.get("kind") == "tags" and isinstance(event.get("tags"), dict):
+            tags.update((str(key), str(value)) for key, value in event["tags"].items())
+    return dict(sorted(tags.items()))
 
 
 def _metrics(events: list[dict[str, Any]]) -> tuple[Metric, ...]:

@@ -45,21 +45,32 @@ class CheckOptions:
     now: datetime | None = None
 
 
-def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
+IN_MEMORY = Path("(a record in memory)")
+
+
+def prepare(options: CheckOptions, env: dict[str, str], record: RunRecord | None = None) -> CheckRequest:
+    """The request for `options`; with `record` (the library API: `auditor.check(record)`), that record
+    instead of `options.run_ref`, checked as a loose record file is: no file it names is read."""
     config = options.config or find_spec(options.cwd)  # present but unreadable is an error, not "no spec"
     settings = load_spec(config).policy if config is not None else PolicySettings()
     base = config.parent if config is not None else options.cwd
-    record_path, raw, record, run_folder = _load_record(options)
+    if record is None:
+        record_path, raw, record, run_folder = _load_record(options)
+        digest = hashlib.sha256(raw).hexdigest()
+    else:
+        from auditor.record.io import record_digest
+
+        record_path, digest, run_folder = IN_MEMORY, record_digest(record), None
     waivers_path = options.waivers or (base / settings.waivers if settings.waivers else None)
     waivers, waivers_file = _waivers(waivers_path) if waivers_path is not None else ((), None)
     return CheckRequest(
         record=record,
         record_path=record_path,
         run_folder=run_folder,
-        record_sha256=hashlib.sha256(raw).hexdigest(),
+        record_sha256=digest,
         pack=_packs(options, settings, config, base),
         fail_on=options.fail_on or settings.fail_on,
-        location=_location(config, record_path, options.cwd),
+        location=_location(config, record_path, options.cwd) if record_path != IN_MEMORY or config else str(IN_MEMORY),
         now=options.now or datetime.now(UTC),
         waivers=waivers,
         waivers_file=waivers_file,

@@ -69,6 +69,13 @@ def main() -> NoReturn:
         if exc.errno != errno.ENAMETOOLONG:  # a name too long is always the user's input, wherever it was looked up
             _fail(f"internal error (a bug in auditor); details in {_crash_log()}", EXIT_INTERNAL)
         _fail(f"{exc.filename or 'a path'}: file name too long", UsageError.exit_code)
+    except ModuleNotFoundError as exc:  # an optional extra not installed, reached by a path that did not ask first
+        from auditor.extras import missing_message
+
+        message = missing_message(exc.name or "")
+        if message is None:
+            _fail(f"internal error (a bug in auditor); details in {_crash_log()}", EXIT_INTERNAL)
+        _fail(message, UsageError.exit_code)
     except Exception:
         log = _crash_log()
         _fail(f"internal error (a bug in auditor); details in {log}", EXIT_INTERNAL)

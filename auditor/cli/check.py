@@ -182,6 +182,10 @@ def report(
     from auditor.text import safe
 
     formats = dossier_formats(fmt)
+    if "pdf" in formats:  # before the check runs: one line, not a traceback, without auditor[pdf]
+        from auditor.extras import need
+
+        need("weasyprint")
     signer = _pdf_signer(formats, sign, cert, tsa, passphrase_file)
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 
 from auditor.errors import EXIT_NOT_RECORDED, AuditorError
+from auditor.extras import need
 from auditor.index.schema import metadata
 
 INDEX_ENV = "AUDITOR_INDEX_URL"
@@ -107,6 +108,8 @@ def _make(url: str) -> Engine:
             cursor.close()
 
         return made
+    if "psycopg" in url:
+        need("psycopg")
     return create_engine(url, connect_args={"connect_timeout": 10} if "psycopg" in url else {})
 
 

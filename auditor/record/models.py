@@ -451,7 +451,9 @@ class RunRecord(Frozen):
     container: Container | None = Field(None, description="The container image; absent for local runs")
     params: dict[str, ParamValue] = Field(default_factory=dict, description="From auditor.log_params")
     metrics: tuple[Metric, ...] = Field((), description="From auditor.log_metric, in logging order")
-    tags: dict[str, str] = Field(default_factory=dict, description="Tags an ingested run's source tool recorded")
+    tags: dict[str, str] = Field(
+        default_factory=dict, description="Tags the run set (auditor.set_tag) or an ingested run's source tool recorded"
+    )
     reproduction: Reproduction | None = Field(None, description="Set when this run re-executed another one")
     governance: Annotated[Governance | Missing, Field(discriminator="state")] | None = Field(
         None,

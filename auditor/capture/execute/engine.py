@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from auditor.errors import CouldNotEvaluateError, UsageError
+from auditor.extras import need
 
 if TYPE_CHECKING:
     import docker
@@ -51,6 +52,7 @@ def connect() -> tuple[docker.DockerClient, EngineInfo]:
     The API version is fixed rather than negotiated: negotiation and /version cost podman
     0.4 s each, a third of a short run's overhead. 1.41 is served by Docker 20.10 and later
     and by podman 3 and later."""
+    need("docker")
     import docker
     from docker.errors import DockerException
 

@@ -19,6 +19,7 @@ from auditor.check.digest import findings_digest
 from auditor.check.evaluate import CheckRequest, run_check
 from auditor.check.report import CheckReport
 from auditor.errors import AuditorError, UsageError
+from auditor.extras import need
 from auditor.files import UntrustedFileError, open_folder, open_regular_file, write_output
 from auditor.index.query import reproduction_records
 from auditor.record import Missing, RunRecord
@@ -116,6 +117,7 @@ def render_dossier_pdf(
 ) -> tuple[bytes, int]:
     """The PDF of a rendered dossier and its page count: PDF/A-3b with the record and the check
     report attached with `pdfa`, PAdES-signed with `pdf_signer`."""
+    need("weasyprint")
     from auditor.render.dossier.pdf import PdfFacts, render_pdf
     from auditor.render.json_report import render_json
 
@@ -145,6 +147,7 @@ def render_dossier_pdf(
 
 
 def _sign(pdf: bytes, signer: Signer, tsa_url: str | None, run_id: str) -> bytes:
+    need("pyhanko")
     from auditor.sign.pdf import sign_pdf
 
     if signer.certificate is None:
