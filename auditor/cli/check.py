@@ -239,7 +239,7 @@ def demo(
     from auditor.demo import run_demo
 
     one_shot()
-    result = run_demo(output, dict(os.environ))
+    result = run_demo(output, dict(os.environ), say=lambda line: typer.echo(f"auditor: {line}", err=True))
     verdict = result.report.with_waivers
     typer.echo("")
     typer.echo(f"run:      {result.record.identity.run_id} ({result.record.identity.status})")
