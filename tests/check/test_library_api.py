@@ -82,3 +82,16 @@ def test_auditor_check_stays_callable_whatever_was_imported_first() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["True", "CheckReport", "True"]
+
+
+def test_the_readme_example_runs(store: Path, tmp_path: Path) -> None:
+    from tests.readme import snippet
+
+    (tmp_path / ".auditor").symlink_to(store)
+    done = subprocess.run(
+        [sys.executable, "-c", snippet("library-api")], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[0] in ("compliant", "violations", "could_not_evaluate", "inconclusive")
+    assert any(line.startswith("AUD-") for line in lines[1:])
