@@ -14,6 +14,7 @@ from datetime import datetime
 from urllib.parse import quote
 
 from auditor.record.lineage import Dataset, Datasheet, Hash, ModelArtifact
+from auditor.record.profile import DataProfile, TableProfile
 from auditor.record.model_card import ModelCard, ModelEntry
 from auditor.record.models import GitSource, Packages, ReportedSource, RunRecord
 
@@ -136,9 +137,20 @@ def _dataset(record: RunRecord, d: Dataset) -> Data:
         sha256=sha256,
         hint=hint,
         datasheet=d.datasheet,
-        columns=tuple((c.name, c.type, c.description) for c in d.columns),
+        columns=tuple((c.name, c.type, c.description) for c in d.columns) or _profiled_columns(d),
         annotations=dict(d.annotations),
     )
+
+
+def _profiled_columns(d: Dataset) -> tuple[tuple[str, str | None, str | None], ...]:
+    """The columns auditor profiled, for a dataset of one tabular file (a folder's files may differ)."""
+    profile = d.profile
+    if not isinstance(profile, DataProfile) or len(profile.files) != 1:
+        return ()
+    table = profile.files[0]
+    if not isinstance(table, TableProfile) or table.column_count != len(table.columns):
+        return ()
+    return tuple((c.name, c.arrow_type, None) for c in table.columns)
 
 
 def _model(record: RunRecord, m: ModelArtifact) -> Data:
