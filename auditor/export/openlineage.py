@@ -42,6 +42,7 @@ from auditor.record.ids import ALPHABET, ULID_PATTERN
 from auditor.record.models import RunRecord
 
 PRODUCER = f"https://auditor.invalid/producer/auditor/{__version__}"
+OPENLINEAGE_VERSION = "openlineage-dataset-version"  # the algorithm ingest names a datasetVersion by
 END_STATE = {"succeeded": RunState.COMPLETE, "failed": RunState.FAIL, "interrupted": RunState.ABORT}
 
 
@@ -71,6 +72,17 @@ def dataset_name(item: Data) -> tuple[str, str]:
     return "auditor", location  # neither path nor URI: the dataset's id under auditor's own namespace
 
 
+def _version(item: Data) -> str | None:
+    """The content SHA-256, else the digest a tool recorded, named by its algorithm; a datasetVersion
+    that came from OpenLineage goes back as it came."""
+    if item.sha256:
+        return f"sha256:{item.sha256}"
+    if item.hint is None:
+        return None
+    algorithm, value = item.hint
+    return value if algorithm == OPENLINEAGE_VERSION else f"{algorithm}:{value}"
+
+
 def _facets(item: Data) -> dict[str, DatasetFacet]:
     facets: dict[str, DatasetFacet] = {}
     namespace, name = dataset_name(item)
@@ -84,7 +96,7 @@ def _facets(item: Data) -> dict[str, DatasetFacet]:
             ],
             producer=PRODUCER,
         )
-    version = f"sha256:{item.sha256}" if item.sha256 else (f"{item.hint[0]}:{item.hint[1]}" if item.hint else None)
+    version = _version(item)
     if version:
         facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=version, producer=PRODUCER)
     sheet = item.datasheet
