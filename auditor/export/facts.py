@@ -67,7 +67,12 @@ class Data:
 def iri(run_id: str, *parts: str) -> str:
     """An IRI naming something of one run; every part quoted, so no run value can add a path,
     a query, a fragment or a JSON-LD keyword."""
-    return IRI_BASE + "/".join(quote(p, safe="") for p in (run_id, *parts))
+    return IRI_BASE + "/".join(quote_part(p) for p in (run_id, *parts))
+
+
+def quote_part(part: str) -> str:
+    """One path segment: every reserved character quoted, and dots too, so no part is `.` or `..`."""
+    return quote(part, safe="").replace(".", "%2E")
 
 
 def normalise(name: str) -> str:

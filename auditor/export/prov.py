@@ -13,19 +13,17 @@ plus a percent-quoted local part, so no value from the run can make a new namesp
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from prov.constants import PROV
 from prov.model import PROV_LOCATION, PROV_ROLE, PROV_TYPE, ProvDocument, QualifiedName
 
 from auditor import __version__
-from auditor.export.facts import Export, data, edges, iri, owner
+from auditor.export.facts import Export, data, edges, iri, owner, quote_part
 
 AUDITOR_NS = "https://auditor.invalid/ns/prov#"
 
 
 def _local(*parts: str) -> str:
-    return "/".join(quote(p, safe="") for p in parts)
+    return "/".join(quote_part(p) for p in parts)
 
 
 def build(export: Export) -> ProvDocument:

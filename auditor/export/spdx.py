@@ -176,11 +176,11 @@ def build(export: Export) -> spdx.SHACLObjectSet:
     }
     elements += made.values()
 
-    def relate(source: spdx.Element, kind: str, targets: list[spdx.Element], name: str) -> None:
+    def relate(source: spdx.Element, kind: str, targets: list[spdx.Element], *name: str) -> None:
         if targets:
             elements.append(
                 spdx.Relationship(
-                    _id=_id(run_id, "relationship", *name.split("/")),
+                    _id=_id(run_id, "relationship", *name),
                     from_=source,
                     relationshipType=kind,
                     to=targets,
@@ -199,9 +199,9 @@ def build(export: Export) -> spdx.SHACLObjectSet:
     for target, from_ids in sources.items():
         if kinds[target] == "model":
             trained = [made[s] for s in from_ids if kinds[s] == "dataset"]
-            relate(made[target], spdx.RelationshipType.trainedOn, trained, f"trained-on/{target}")
+            relate(made[target], spdx.RelationshipType.trainedOn, trained, "trained-on", target)
         for source in from_ids:
-            relate(made[source], spdx.RelationshipType.generates, [made[target]], f"generates/{source}/{target}")
+            relate(made[source], spdx.RelationshipType.generates, [made[target]], "generates", source, target)
     document = spdx.SpdxDocument(
         _id=_id(run_id, "document"),
         name=f"{identity.project} run {run_id}",
