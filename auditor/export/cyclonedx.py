@@ -94,7 +94,11 @@ def _fairness_metrics(record: RunRecord) -> list[dict[str, Any]]:
         for d in attribute.disparities:
             if d.value is None:
                 continue
-            metric: dict[str, Any] = {"type": d.metric, "value": repr(d.value), "slice": " x ".join(attribute.attributes)}
+            metric: dict[str, Any] = {
+                "type": d.metric,
+                "value": repr(d.value),
+                "slice": " x ".join(attribute.attributes),
+            }
             if d.ci_low is not None and d.ci_high is not None:
                 metric["confidenceInterval"] = {"lowerBound": repr(d.ci_low), "upperBound": repr(d.ci_high)}
             out.append(metric)
@@ -175,7 +179,9 @@ def build(export: Export) -> dict[str, Any]:
             }
         ),
     )
-    tool = Component(type=ComponentType.APPLICATION, name="auditor", version=__version__, bom_ref=BomRef("tool:auditor"))
+    tool = Component(
+        type=ComponentType.APPLICATION, name="auditor", version=__version__, bom_ref=BomRef("tool:auditor")
+    )
     bom = Bom(
         serial_number=uuid.uuid5(uuid.NAMESPACE_URL, "auditor-run:" + identity.run_id),
         metadata=BomMetaData(tools=ToolRepository(components=[tool]), component=subject, timestamp=export.now),

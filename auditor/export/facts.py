@@ -14,9 +14,9 @@ from datetime import datetime
 from urllib.parse import quote
 
 from auditor.record.lineage import Dataset, Datasheet, Hash, ModelArtifact
-from auditor.record.profile import DataProfile, TableProfile
 from auditor.record.model_card import ModelCard, ModelEntry
 from auditor.record.models import GitSource, Packages, ReportedSource, RunRecord
+from auditor.record.profile import DataProfile, TableProfile
 
 IRI_BASE = "https://auditor.invalid/runs/"  # .invalid (RFC 2606) never resolves: names, not links
 TOOL_NAME = "auditor"

@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.generated import (
-    datasource_dataset,
     dataset_version_dataset,
+    datasource_dataset,
     documentation_dataset,
     documentation_job,
     error_message_run,
@@ -85,20 +85,20 @@ def _version(item: Data) -> str | None:
 
 def _facets(item: Data) -> dict[str, DatasetFacet]:
     facets: dict[str, DatasetFacet] = {}
-    namespace, name = dataset_name(item)
+    namespace, _ = dataset_name(item)
     facets["dataSource"] = datasource_dataset.DatasourceDatasetFacet(
         name=namespace, uri=item.location if item.location and "://" in item.location else None, producer=PRODUCER
     )
     if item.columns:
         facets["schema"] = schema_dataset.SchemaDatasetFacet(
-            fields=[
-                schema_dataset.SchemaDatasetFacetFields(name=n, type=t, description=d) for n, t, d in item.columns
-            ],
+            fields=[schema_dataset.SchemaDatasetFacetFields(name=n, type=t, description=d) for n, t, d in item.columns],
             producer=PRODUCER,
         )
     version = _version(item)
     if version:
-        facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=version, producer=PRODUCER)
+        facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(
+            datasetVersion=version, producer=PRODUCER
+        )
     sheet = item.datasheet
     if sheet.description:
         facets["documentation"] = documentation_dataset.DocumentationDatasetFacet(
@@ -120,7 +120,13 @@ def _job(record: RunRecord) -> Job:
     repo, commit, branch, path = source_location(record)
     if repo or commit or path:
         facets["sourceCodeLocation"] = source_code_location_job.SourceCodeLocationJobFacet(
-            type="git", url=repo or path or "", repoUrl=repo, path=path, version=commit, branch=branch, producer=PRODUCER
+            type="git",
+            url=repo or path or "",
+            repoUrl=repo,
+            path=path,
+            version=commit,
+            branch=branch,
+            producer=PRODUCER,
         )
     if use := intended_use(record):
         facets["documentation"] = documentation_job.DocumentationJobFacet(description=use, producer=PRODUCER)

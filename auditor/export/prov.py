@@ -36,9 +36,7 @@ def build(export: Export) -> ProvDocument:
     def q(*parts: str) -> QualifiedName:
         return r[_local(*parts)]
 
-    tool = doc.agent(
-        q("agent", "software", "auditor"), {PROV_TYPE: PROV["SoftwareAgent"], a["version"]: __version__}
-    )
+    tool = doc.agent(q("agent", "software", "auditor"), {PROV_TYPE: PROV["SoftwareAgent"], a["version"]: __version__})
     run = doc.activity(
         q("run"),
         identity.started_at,
@@ -69,7 +67,7 @@ def build(export: Export) -> ProvDocument:
             doc.wasAssociatedWith(run, project_owner, other_attributes={PROV_ROLE: a["owner"]})
     entities = {}
     for item in data(record):
-        attributes: dict[QualifiedName, object] = {
+        attributes: dict[QualifiedName, str | QualifiedName] = {
             PROV_TYPE: a["Model" if item.kind == "model" else "Dataset"],
             a["id"]: item.id,
             a["role"]: item.role,

@@ -125,22 +125,22 @@ def build(export: Export) -> spdx.SHACLObjectSet:
     identity = record.identity
     run_id = identity.run_id
     objects = spdx.SHACLObjectSet()
-    agent = objects.add(spdx.SoftwareAgent(_id=_id(run_id, "agent", "auditor"), name="auditor"))
+    agent_id, tool_id = _id(run_id, "agent", "auditor"), _id(run_id, "tool", "auditor")
     creation = spdx.CreationInfo(
-        _id="_:creation", specVersion="3.0.1", created=_time(export.now), createdBy=[agent._id]
+        _id="_:creation", specVersion="3.0.1", created=_time(export.now), createdBy=[agent_id], createdUsing=[tool_id]
     )
-    tool = objects.add(spdx.Tool(_id=_id(run_id, "tool", "auditor"), name=f"auditor {__version__}", creationInfo=creation))
-    creation.createdUsing = [tool._id]
-    agent.creationInfo = creation
+    objects.add(spdx.SoftwareAgent(_id=agent_id, name="auditor", creationInfo=creation))
+    objects.add(spdx.Tool(_id=tool_id, name=f"auditor {__version__}", creationInfo=creation))
+    elements: list[spdx.Element] = []
     common: dict[str, Any] = {"creationInfo": creation}
     if who := owner(record):
-        supplier = objects.add(spdx.Agent(_id=_id(run_id, "agent", "owner", who), name=who, creationInfo=creation))
-        common["originatedBy"] = [supplier._id]
-        common["suppliedBy"] = supplier._id
+        supplier_id = _id(run_id, "agent", "owner", who)
+        elements.append(spdx.Agent(_id=supplier_id, name=who, creationInfo=creation))
+        common["originatedBy"] = [supplier_id]
+        common["suppliedBy"] = supplier_id
     if identity.user:
-        author = spdx.Person(_id=_id(run_id, "agent", "author", identity.user), name=identity.user)
-        objects.add(author).creationInfo = creation
-    elements: list[spdx.Element] = []
+        author_id = _id(run_id, "agent", "author", identity.user)
+        elements.append(spdx.Person(_id=author_id, name=identity.user, creationInfo=creation))
     run = spdx.build_Build(
         _id=_id(run_id, "run"),
         name=identity.name or identity.project,
@@ -152,7 +152,7 @@ def build(export: Export) -> spdx.SHACLObjectSet:
     if identity.ended_at is not None:
         run.build_buildEndTime = _time(identity.ended_at)
     elements.append(run)
-    pkgs = {}
+    pkgs: dict[str, spdx.software_Package] = {}
     for package in packages(record):
         pkgs.setdefault(
             package.purl,
@@ -163,7 +163,9 @@ def build(export: Export) -> spdx.SHACLObjectSet:
                 software_packageUrl=package.purl,
                 software_primaryPurpose=spdx.software_SoftwarePurpose.library,
                 verifiedUsing=[
-                    spdx.Hash(algorithm=spdx.HashAlgorithm.sha256, hashValue=h) for a, h in package.hashes if a == "sha256"
+                    spdx.Hash(algorithm=spdx.HashAlgorithm.sha256, hashValue=h)
+                    for a, h in package.hashes
+                    if a == "sha256"
                 ],
                 creationInfo=creation,
             ),

@@ -14,7 +14,7 @@ from openlineage.client.event_v2 import RunEvent
 
 from auditor.export.openlineage import run_uuid
 from tests.conftest import CliRunner
-from tests.export.conftest import Captured, export
+from tests.export.conftest import Captured
 from tests.ingest.test_dvc import pipeline
 
 INGESTED = re.compile(r"^ingested (\S+) \(source run (\S+)\)$", re.M)
@@ -69,7 +69,9 @@ def test_the_sample_run_round_trips_through_ingest(cli: CliRunner, sample: Captu
     assert lineage["job"] == {("credit-scoring", "credit-scoring")}
     root = sample.record["identity"]["cwd"]  # the copied sample is no git repository
     declared = {d["id"]: d for d in sample.record["lineage"]["datasets"]}
-    assert set(lineage["inputs"]) == {("file", f"{root}/{declared[i]['path']}") for i in ("german-credit-package", "params")}
+    assert set(lineage["inputs"]) == {
+        ("file", f"{root}/{declared[i]['path']}") for i in ("german-credit-package", "params")
+    }
     outputs = lineage["outputs"]
     model = ("file", f"{root}/models/credit_model.joblib")
     assert model in outputs and ("file", f"{root}/data/raw/german.csv") in outputs  # intermediates are outputs

@@ -52,7 +52,9 @@ def test_prov_reads_back_with_runs_data_and_people(cli: CliRunner, sample: Captu
     delegation = _pairs(doc, ProvDelegation, "delegate", "responsible")
     assert {d for d, _ in delegation} == {author}
     signer = next(
-        r for r in doc.get_records(ProvAssociation) if _local(dict(r.formal_attributes)[PROV["activity"]]) == "signoff/1"
+        r
+        for r in doc.get_records(ProvAssociation)
+        if _local(dict(r.formal_attributes)[PROV["activity"]]) == "signoff/1"
     )
     assert "model risk officer" in {str(v) for v in signer.get_attribute(PROV_ROLE)}
     model = next(e for e in doc.get_records(ProvEntity) if _local(e.identifier) == "model/credit-model")

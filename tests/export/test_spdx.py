@@ -34,10 +34,20 @@ def test_spdx_reads_back_with_the_ai_and_dataset_profiles(cli: CliRunner, sample
     assert raw.verifiedUsing[0].hashValue == sample.record["lineage"]["datasets"][0]["before"]["sha256"]
     assert raw.dataset_hasSensitivePersonalInformation.endswith("/yes") and raw.dataset_dataCollectionProcess
 
-    purls = {p.software_packageUrl for p in objects.foreach_type(model.software_Package) if type(p).__name__ == "software_Package"}
-    assert "pkg:pypi/scikit-learn@" + next(
-        d["version"] for d in sample.record["environment"]["packages"]["distributions"] if d["name"] == "scikit-learn"
-    ) in purls
+    purls = {
+        p.software_packageUrl
+        for p in objects.foreach_type(model.software_Package)
+        if type(p).__name__ == "software_Package"
+    }
+    assert (
+        "pkg:pypi/scikit-learn@"
+        + next(
+            d["version"]
+            for d in sample.record["environment"]["packages"]["distributions"]
+            if d["name"] == "scikit-learn"
+        )
+        in purls
+    )
     relations = {
         (r.relationshipType.rsplit("/", 1)[-1], r.from_.name, frozenset(t.name for t in r.to))
         for r in objects.foreach_type(model.Relationship)
