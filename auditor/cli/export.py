@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, choice, store_path
+from auditor.cli.app import StoreOption, app, store_path
 
 if TYPE_CHECKING:
     from auditor.export.facts import Approval
@@ -52,7 +52,7 @@ def export(
 
     if fmt is None:
         raise UsageError(f"--format: give one of {', '.join(EXPORT_CHOICES)}")
-    chosen = export_format(choice("--format", fmt, EXPORT_CHOICES) or fmt)
+    chosen = export_format(fmt)
     target = RunStore.open(store_path(store))
     run_id = target.resolve(run_ref)
     record = target.load(run_id)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from spdx_python_model.bindings.v3_0_1 import model as spdx
@@ -34,7 +34,7 @@ def _id(run_id: str, *parts: str) -> str:
 
 
 def _time(value: datetime) -> datetime:
-    return value.replace(microsecond=0)  # SPDX dateTimeStamp: whole seconds, UTC
+    return value.astimezone(UTC).replace(microsecond=0)  # SPDX dateTimeStamp: whole seconds, UTC
 
 
 def _sha256(value: str | None) -> list[spdx.Hash]:
@@ -69,7 +69,9 @@ def _dataset(record: RunRecord, item: Data, common: dict[str, Any]) -> spdx.data
         _id=_id(record.identity.run_id, "dataset", item.id),
         name=item.id,
         software_primaryPurpose=spdx.software_SoftwarePurpose.data,
-        dataset_datasetType=[spdx.dataset_DatasetType.structured if item.columns else spdx.dataset_DatasetType.other],
+        dataset_datasetType=[
+            spdx.dataset_DatasetType.structured if item.columns else spdx.dataset_DatasetType.noAssertion
+        ],
         software_downloadLocation=item.location or NOT_ASSERTED,
         verifiedUsing=_sha256(item.sha256),
         **common,

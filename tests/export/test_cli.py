@@ -74,3 +74,10 @@ def test_a_missing_library_of_the_extra_is_one_line(monkeypatch: pytest.MonkeyPa
     assert raised.value.message.startswith(
         "auditor export needs prov, part of the export extra: pip install 'auditor[export]'"
     )
+
+
+def test_the_commands_choices_are_the_registry() -> None:
+    from auditor.cli.export import EXPORT_CHOICES
+    from auditor.export import EXPORT_FORMATS
+
+    assert tuple(EXPORT_FORMATS) == EXPORT_CHOICES

@@ -15,7 +15,7 @@ from prov.model import ProvDocument
 from auditor.export import EXPORT_FORMATS
 from auditor.export.facts import IRI_BASE, Approval, Export
 from auditor.record.lineage import Dataset, Datasheet, ModelArtifact, ProjectInfo, Step
-from auditor.record.models import RunRecord
+from auditor.record.models import Distribution, Packages, RunRecord
 from tests.factories import make_record
 from tests.render.dossier.test_diagram import make_lineage
 
@@ -32,7 +32,11 @@ def hostile_record(**identity: object) -> RunRecord:
     lineage = make_lineage(datasets, steps, (ModelArtifact(id="m", path=f"models/{HOSTILE}"),))
     lineage = lineage.model_copy(update={"project": ProjectInfo(name="demo", owner=HOSTILE, intended_use=HOSTILE)})
     record = make_record(user=HOSTILE, name=HOSTILE, **identity)
-    return record.model_copy(update={"lineage": lineage})
+    evil = Distribution(
+        name=HOSTILE, version="1.0 beta#x", installer="pip", requested=True, install_kind="index", location="/venv"
+    )
+    environment = record.environment.model_copy(update={"packages": Packages(distributions=(evil,))})
+    return record.model_copy(update={"lineage": lineage, "environment": environment})
 
 
 def _render(name: str, record: RunRecord) -> str:
