@@ -5,7 +5,7 @@ The run is a `build_Build` (its id, start and end); each installed package a `so
 metrics with the fairness disparities, hyperparameters, limitations, intended use, standards);
 each dataset a `dataset_DatasetPackage` (datasheet fields, content SHA-256, location). Relationships:
 the build `hasInput` its inputs and `hasOutput` what it wrote, a model is `trainedOn` the datasets of
-the step that wrote it, an output is `generates`d from its step's inputs, and the build `dependsOn`
+the step that wrote it, a step's inputs are each `ancestorOf` its outputs, and the build `dependsOn`
 the packages. Every spdxId is the run's IRI plus percent-quoted parts, so no value from a run can
 become a context, a keyword or another document's IRI; values are plain JSON strings. The
 bindings check types and required properties as the document is built and written.
@@ -205,7 +205,7 @@ def build(export: Export) -> spdx.SHACLObjectSet:
             trained = [made[s] for s in from_ids if kinds[s] == "dataset"]
             relate(made[target], spdx.RelationshipType.trainedOn, trained, "trained-on", target)
         for source in from_ids:
-            relate(made[source], spdx.RelationshipType.generates, [made[target]], "generates", source, target)
+            relate(made[source], spdx.RelationshipType.ancestorOf, [made[target]], "ancestor-of", source, target)
     document = spdx.SpdxDocument(
         _id=_id(run_id, "document"),
         name=f"{identity.project} run {run_id}",

@@ -53,5 +53,5 @@ def test_spdx_reads_back_with_the_ai_and_dataset_profiles(cli: CliRunner, sample
         for r in objects.foreach_type(model.Relationship)
     }
     assert ("trainedOn", "credit-model", frozenset({"train-test-split", "params"})) in relations
-    assert ("generates", "german-credit-package", frozenset({"german-credit-raw"})) in relations
+    assert ("ancestorOf", "german-credit-package", frozenset({"german-credit-raw"})) in relations
     assert any(kind == "dependsOn" and len(to) == len(installed) for kind, _, to in relations)
