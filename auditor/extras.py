@@ -1,9 +1,10 @@
 """Optional features and the extra that installs each, so a missing one is one line, not a traceback.
 
 A CI gate installs `auditor` alone: capture, check and every text format need nothing more. The PDF
-dossier (WeasyPrint and Pango, pyHanko for signatures), container runs (the docker SDK) and a run
-index in PostgreSQL (psycopg) come with `auditor[pdf]`, `auditor[container]` and
-`auditor[postgresql]` (`auditor[all]` for all three). Code that needs one imports it through `need`,
+dossier (WeasyPrint and Pango, pyHanko for signatures), container runs (the docker SDK), a run
+index in PostgreSQL (psycopg) and the standard exports (CycloneDX, SPDX, PROV, OpenLineage) come
+with `auditor[pdf]`, `auditor[container]`, `auditor[postgresql]` and `auditor[export]`
+(`auditor[all]` for all of them). Code that needs one imports it through `need`,
 inside the function that uses it, so that nothing else ever loads it.
 """
 
@@ -20,6 +21,10 @@ EXTRAS: dict[str, tuple[str, str]] = {
     "pyhanko": ("pdf", "signing the PDF dossier"),
     "docker": ("container", "running in a container"),
     "psycopg": ("postgresql", "a run index in PostgreSQL"),
+    "cyclonedx": ("export", "the CycloneDX export"),
+    "spdx_python_model": ("export", "the SPDX export"),
+    "prov": ("export", "the PROV export"),
+    "openlineage": ("export", "the OpenLineage export"),
 }
 PANGO_HINT = "Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core"
 

@@ -2,7 +2,8 @@
 
     foundation (errors, text, files, vocabulary, api, extras)
       -> record, sign -> store, project -> index -> capture -> ingest -> check -> render -> reproduce
-      -> portfolio (diff, cross-run lineage, duplicates, the site) -> evidence -> demo -> cli
+      -> portfolio (diff, cross-run lineage, duplicates, the site) -> export (standard formats)
+      -> evidence -> demo -> cli
 
 A module may import its own package and any package of a lower layer, never a higher one (every
 import counts: module level, inside functions, and under TYPE_CHECKING), and no two modules import
@@ -41,6 +42,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
         {"auditor.render"},
         {"auditor.reproduce"},
         {"auditor.portfolio"},
+        {"auditor.export"},
         {"auditor.evidence"},
         {"auditor.demo"},
         {"auditor.cli"},
