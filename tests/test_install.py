@@ -1,7 +1,7 @@
 """A clean install, as a new user does it: build the wheel, install it in a fresh virtualenv outside the
 checkout, and use it there. Without extras, a CI gate's install: capture, check and the HTML dossier
 work, WeasyPrint is not installed and the PDF says in one line which extra it needs. With
-`auditor[pdf]`, `auditor demo` runs the sample shipped inside the wheel end to end.
+`auditor[pdf,export]`, `auditor demo` runs the sample shipped inside the wheel end to end.
 
 Offline: pip reads the wheels `./dev setup` downloaded into .cache/wheelhouse (install/: auditor's
 dependencies with every extra; sample/: the sample's pinned requirements, for the demo's own pip).
@@ -100,6 +100,8 @@ def test_a_ci_gate_install_checks_without_the_pdf_stack(installed: tuple[Path, P
     container = _run([auditor, "run", "--image", "python:3.11-slim", "--", "python", "-c", "pass"], work, env)
     assert container.returncode == 2 and "pip install 'auditor[container]'" in container.stderr
     assert "Traceback" not in container.stderr
+    export = _run([auditor, "export", "latest", "--format", "prov"], work, env)  # (CycloneDX comes with pip-audit)
+    assert export.returncode == 2 and "pip install 'auditor[export]'" in export.stderr
 
     library = _run(
         [
@@ -118,7 +120,9 @@ def test_a_ci_gate_install_checks_without_the_pdf_stack(installed: tuple[Path, P
 @pytest.mark.slow
 def test_the_demo_runs_from_the_installed_wheel(installed: tuple[Path, Path, dict[str, str]]) -> None:
     target, wheel, env = installed
-    extra = _run([str(target / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheel}[pdf]"], target.parent, env)
+    extra = _run(
+        [str(target / "bin" / "python"), "-m", "pip", "install", "-q", f"{wheel}[pdf,export]"], target.parent, env
+    )
     assert extra.returncode == 0, extra.stderr
     outside = target.parent / "elsewhere"
     outside.mkdir()
@@ -131,3 +135,12 @@ def test_the_demo_runs_from_the_installed_wheel(installed: tuple[Path, Path, dic
     assert (out / "project" / "auditor.yaml").is_file()  # the shipped sample, copied: site-packages is untouched
     assert "verdict:" in done.stdout
     assert os.listdir(Path(env["AUDITOR_CACHE_DIR"]) / "sample-venv")  # built once, kept for the next demo
+    bom = _run(
+        [str(target / "bin" / "auditor"), "export", "latest", "--store", "demo/store", "--format", "cyclonedx"],
+        outside,
+        env,
+    )
+    assert bom.returncode == 0, bom.stderr
+    document = json.loads(bom.stdout)
+    assert document["bomFormat"] == "CycloneDX" and document["specVersion"] == "1.6"
+    assert any(c["type"] == "machine-learning-model" for c in document["components"])
