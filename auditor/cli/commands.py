@@ -120,6 +120,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "auditor.cli.check",
         "Rule packs: list, explain and validate rules.",
     ),
+    "keys": (
+        "auditor.cli.evidence",
+        "Signing keys: generate one, or show what a key, public key or certificate file holds.",
+    ),
     "log": (
         "auditor.cli.store",
         "The store's tamper-evident log of every record: its head, a full check, a proof.",
@@ -127,10 +131,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "store": (
         "auditor.cli.store",
         "Maintain the run store.",
-    ),
-    "keys": (
-        "auditor.cli.evidence",
-        "Signing keys: generate one, or show what a key, public key or certificate file holds.",
     ),
     "index": (
         "auditor.cli.index",
