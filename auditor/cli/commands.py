@@ -153,6 +153,14 @@ class LazyCommands(TyperGroup):
             self._build(cmd_name)
         return self.commands.get(cmd_name)
 
+    def get_help_option(self, ctx: _click.Context) -> Any:
+        """The group's --help, defaulting to False rather than None: Typer coerces a None through
+        a pydantic adapter, which would import pydantic for `auditor CMD --help` (0.05-0.1 s)."""
+        option = super().get_help_option(ctx)
+        if option is not None and option.default is None:
+            option.default = False
+        return option
+
     def format_commands(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         """The list from the table: no command module is imported to print it."""
         from typer._click.utils import make_default_short_help
