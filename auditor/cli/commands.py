@@ -3,7 +3,7 @@
 `COMMANDS` is the one place a command is registered: name -> (module that defines it, its one-line
 summary). `auditor --help` lists the table without importing any command module; `auditor NAME ...`
 imports NAME's module only. Importing every module up front cost most of start-up (the check module
-alone pulls the vulnerability sources and the output formats). tests/cli/test_startup.py holds the
+alone pulls the vulnerability sources and the output formats). tests/test_cli_startup.py holds the
 table to the modules: every command they register is here with its module and its docstring's summary.
 """
 
