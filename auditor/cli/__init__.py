@@ -2,7 +2,9 @@
 
 Thin on purpose. One module per stage of the flow (`capture`: run, reproduce, ingest; `records`:
 runs, show, schema, init; `check`: check, report, rules, demo; `store`: log head/verify/prove, store
-migrate; `evidence`: keys, approve); `app` holds the Typer app and the shared options; `main`, here,
+migrate; `evidence`: keys, approve); `app` holds the Typer app and the shared options; `commands`
+is the table of every command and its module (a new command module is registered there, one line a
+command), so a command imports only its own module; `main`, here,
 is the one place where an `AuditorError` becomes one line on stderr and its documented exit code,
 and a bug becomes exit 70 with a crash log.
 """
@@ -11,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import importlib
 import os
 import sys
 import tempfile
@@ -24,20 +25,6 @@ from auditor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AuditorError, UsageE
 
 __all__ = ["main"]
 
-COMMAND_MODULES = (
-    "auditor.cli.capture",
-    "auditor.cli.records",
-    "auditor.cli.check",
-    "auditor.cli.store",
-    "auditor.cli.evidence",
-    "auditor.cli.notes",
-    "auditor.cli.diff",
-    "auditor.cli.lineage",
-    "auditor.cli.portfolio",
-    "auditor.cli.index",
-    "auditor.cli.export",
-)
-
 
 def main() -> NoReturn:
     """Entry point: one line and a documented exit code for every user error."""
@@ -45,12 +32,10 @@ def main() -> NoReturn:
     import typer
 
     from auditor.cli.app import app
-
-    for commands in COMMAND_MODULES:  # each registers its commands; `--help` lists them in this order
-        importlib.import_module(commands)
+    from auditor.cli.commands import command_group  # commands are registered there, loaded when used
 
     try:
-        code = app(standalone_mode=False)
+        code = command_group(app).main(standalone_mode=False)
     except AuditorError as exc:
         _fail(exc.message, exc.exit_code)
     except typer.Exit as exc:

@@ -11,13 +11,13 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from auditor.capture.execute.container import ContainerExecutor
-from auditor.capture.execute.container_plan import ContainerPlan, ContainerSettings, gpu_request, parse_network
-from auditor.capture.execute.engine import connect, parse_memory, resolve_image
-from auditor.capture.request import CaptureRequest
 from auditor.errors import UsageError
-from auditor.project.spec import find_spec, load_spec
+
+if TYPE_CHECKING:  # imported where used: a local `auditor run` loads this module for ContainerOptions only
+    from auditor.capture.execute.container_plan import ContainerPlan
+    from auditor.capture.request import CaptureRequest
 
 DEFAULT_OUTPUT = "outputs"
 
@@ -69,6 +69,9 @@ def container_request(
 
     The command sees only the variables given with --env; PYTHONPATH, unless given, is the
     image's own, so auditor's start-up hook (which goes first on it) does not hide the image's."""
+    from auditor.capture.execute.container import ContainerExecutor
+    from auditor.capture.request import CaptureRequest
+
     env = container_env(options.env, host_env)
     plan = plan_container(
         image=options.image,
@@ -101,6 +104,9 @@ def plan_container(
     cwd: Path,
     store_root: Path,
 ) -> ContainerPlan:
+    from auditor.capture.execute.container_plan import ContainerPlan, ContainerSettings, gpu_request, parse_network
+    from auditor.capture.execute.engine import connect, parse_memory, resolve_image
+
     chosen_network = parse_network("--network", network)
     if cpus is not None and not cpus > 0:
         raise UsageError(f"--cpus {cpus}: expected a positive number")
@@ -162,6 +168,8 @@ def _output_folders(given: Sequence[str], cwd: Path, store_root: Path) -> tuple[
 
 
 def _declared_output_folders(cwd: Path) -> list[str]:
+    from auditor.project.spec import find_spec, load_spec
+
     spec_file = find_spec(cwd)
     if spec_file is None:
         return []

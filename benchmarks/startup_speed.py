@@ -1,0 +1,119 @@
+"""Start-up: how long commands take before they do anything, and `auditor run` against Sacred.
+
+Prints medians (wall clock and CPU, warm cache, of --repeat runs each, interleaved) for `auditor --help`,
+`auditor --version`, `auditor check --help`, and `auditor run -- python3 -c pass` against Sacred's
+minimal experiment (`from sacred import Experiment; ex = Experiment('x'); @ex.automain def main():
+pass`, default observers: none), with their ratio. Sacred is installed from PyPI into its own
+virtual environment on first use (.cache/bench-tools/sacred), never into auditor's.
+
+Goals (issues #17 and #19): `--help` under 0.3 s; `run -- python3 -c pass` <= Sacred's minimal
+experiment (ratio <= 1.0), measured in the same call.
+
+    nice .venv/bin/python benchmarks/startup_speed.py [--repeat 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import venv
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+AUDITOR = Path(sys.prefix) / "bin" / "auditor"
+SACRED_ENV = REPO / ".cache" / "bench-tools" / "sacred"
+SACRED_EXPERIMENT = """\
+from sacred import Experiment
+
+ex = Experiment("x")
+
+
+@ex.automain
+def main():
+    pass
+"""
+
+
+def sacred_python() -> Path:
+    """The interpreter of the benchmark-only environment that has Sacred, made on first use."""
+    python = SACRED_ENV / "bin" / "python"
+    if not python.exists():
+        venv.create(SACRED_ENV, with_pip=True)
+    probe = subprocess.run([str(python), "-c", "import sacred"], capture_output=True)
+    if probe.returncode != 0:
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "sacred"], check=True)
+    return python
+
+
+def real_python3() -> str:
+    """`python3` itself, not a launcher in front of it (pyenv's shim costs 0.1-0.3 s a start)."""
+    found = shutil.which("python3") or sys.executable
+    done = subprocess.run(
+        [found, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def timed(argv: list[str], cwd: str) -> tuple[float, float]:
+    """Wall-clock seconds and CPU seconds (user + system, the process and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    args = parser.parse_args()
+    python3 = real_python3()
+    sacred = sacred_python()
+    with tempfile.TemporaryDirectory() as work:
+        experiment = Path(work) / "experiment.py"
+        experiment.write_text(SACRED_EXPERIMENT)
+        cases = {
+            "auditor --help": [str(AUDITOR), "--help"],
+            "auditor --version": [str(AUDITOR), "--version"],
+            "auditor check --help": [str(AUDITOR), "check", "--help"],
+            "auditor run -- python3 -c pass": [
+                str(AUDITOR),
+                "run",
+                "--store",
+                f"{work}/store",
+                "--",
+                python3,
+                "-c",
+                "pass",
+            ],
+            "sacred minimal experiment": [str(sacred), str(experiment)],
+        }
+        for argv in cases.values():  # warm the page cache (and create the store)
+            timed(argv, work)
+        walls: dict[str, list[float]] = {name: [] for name in cases}
+        cpus: dict[str, list[float]] = {name: [] for name in cases}
+        for _ in range(args.repeat):
+            for name, argv in cases.items():
+                wall, cpu = timed(argv, work)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
+    wall_of = {name: statistics.median(values) for name, values in walls.items()}
+    cpu_of = {name: statistics.median(values) for name, values in cpus.items()}
+    print(f"medians over {args.repeat} runs each, interleaved; python3 is {python3}")
+    for name in cases:
+        print(f"{name:32} wall {wall_of[name]:.3f} s   cpu {cpu_of[name]:.3f} s")
+    run, peer = "auditor run -- python3 -c pass", "sacred minimal experiment"
+    print(f"--help under 0.3 s:              {'yes' if wall_of['auditor --help'] < 0.3 else 'NO'}")
+    print(f"run / sacred, wall:              {wall_of[run] / wall_of[peer]:.2f}x (goal <= 1.0)")
+    print(f"run / sacred, cpu:               {cpu_of[run] / cpu_of[peer]:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Start-up: a command imports only what it uses (issues #17 and #19).
+
+`auditor --help` lists every command from auditor/cli/commands.py's table without importing a
+command's module; these tests hold that table to the modules (same commands, same order, same
+one-line summaries as Typer prints with every module loaded), and run the real CLI under
+`python -X importtime` to see that no command below loads the optional heavy libraries.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer.main
+from typer._click import Context
+from typer._click.utils import make_default_short_help
+
+import auditor.cli
+from auditor.cli.app import app
+from auditor.cli.commands import COMMANDS, load_all
+from auditor.render.formats import CHECK_FORMATS
+from tests.conftest import ADVISORY_SNAPSHOT, REPO, CliRunner, base_env
+
+# Optional (extras) or large libraries that none of the commands below needs.
+HEAVY = ("weasyprint", "pyhanko", "docker", "psycopg", "graphviz", "pyarrow")
+
+
+def eager_group() -> typer.core.TyperGroup:
+    """The group Typer builds when every module of auditor/cli is imported, listed in the table or
+    not (a command module left out of the table shows here): what `--help` showed before."""
+    load_all()
+    for module in pkgutil.iter_modules(auditor.cli.__path__, "auditor.cli."):
+        importlib.import_module(module.name)
+    group = typer.main.get_group(app)
+    assert type(group) is typer.core.TyperGroup
+    return group
+
+
+def test_the_table_has_every_command_in_its_module_with_its_summary() -> None:
+    group = eager_group()
+    assert list(group.commands) == list(COMMANDS)  # same names, and `--help` lists them in the same order
+    defined_in = {
+        info.name or typer.main.get_command_name(info.callback.__name__): info.callback.__module__
+        for info in app.registered_commands
+        if info.callback is not None
+    }
+    for info in app.registered_groups:
+        sub = info.typer_instance
+        assert sub is not None
+        callbacks = [c.callback for c in sub.registered_commands if c.callback is not None]
+        defined_in[typer.main.solve_typer_info_defaults(info).name] = callbacks[0].__module__
+    assert defined_in == {name: module for name, (module, _) in COMMANDS.items()}
+    for name, command in group.commands.items():
+        summary = COMMANDS[name][1]
+        for limit in range(10, 160):
+            assert make_default_short_help(summary, limit) == command.get_short_help_str(limit), (name, limit)
+
+
+@pytest.mark.parametrize("columns", ["80", "60"])
+def test_help_is_what_typer_prints_with_every_module_loaded(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, columns: str
+) -> None:
+    monkeypatch.setenv("COLUMNS", columns)
+    group = eager_group()
+    expected = group.get_help(Context(group, info_name="auditor"))
+    done = cli("--help", cwd=tmp_path, env=base_env(COLUMNS=columns))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == expected + "\n"
+    for name in COMMANDS:
+        assert f"\n  {name} " in done.stdout
+
+
+def test_a_mistyped_command_is_refused_with_suggestions(cli: CliRunner, tmp_path: Path) -> None:
+    done = cli("chek", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "No such command 'chek'. Did you mean 'check'" in done.stderr
+    assert cli("rules", "list", cwd=tmp_path).returncode == 0  # a group of commands, loaded on use
+
+
+def imported(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run the real CLI under `-X importtime`; its result and every module it imported."""
+    env = base_env(AUDITOR_ADVISORY_DB=str(ADVISORY_SNAPSHOT), AUDITOR_CACHE_DIR=str(cwd / "cache"))
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "auditor", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    lines = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    modules = {line.rsplit("|", 1)[1].strip() for line in lines}
+    assert "auditor.cli" in modules, done.stderr[-2000:]  # the import log was read
+    return done, modules
+
+
+def heavy_in(modules: set[str]) -> set[str]:
+    return {m for m in modules if m.split(".")[0] in HEAVY}
+
+
+@pytest.fixture(scope="module")
+def store_with_a_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("startup")
+    made = subprocess.run(
+        [sys.executable, "-m", "auditor", "run", "--", sys.executable, "-c", "pass"],
+        cwd=work,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    return work
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--version"],
+        ["check", "--help"],
+        ["runs"],
+        ["show", "latest"],
+        ["show", "latest", "--json"],
+        *(["check", "latest", "--format", fmt] for fmt in CHECK_FORMATS),
+    ],
+    ids=lambda args: " ".join(args),
+)
+def test_commands_never_load_the_heavy_libraries(store_with_a_run: Path, args: list[str]) -> None:
+    done, modules = imported(args, store_with_a_run)
+    assert done.returncode in ((0, 1, 3) if args[0] == "check" and len(args) > 2 else (0,)), done.stderr[-2000:]
+    assert done.stdout.strip()
+    assert heavy_in(modules) == set()
+    if args[-1] in ("--help", "--version"):  # help is static text: not even the models or the index
+        assert {m.split(".")[0] for m in modules} & {"pydantic", "sqlalchemy", "yaml"} == set()
+    if args[0] in ("--help", "--version"):  # the command line only, no command's module
+        assert {m for m in modules if m.startswith("auditor.cli.")} <= {
+            "auditor.cli.app",
+            "auditor.cli.commands",
+            "auditor.cli.early",
+        }
+
+
+def test_the_report_command_does_load_what_a_pdf_needs(store_with_a_run: Path, tmp_path: Path) -> None:
+    """The check above can fail: the same import log shows WeasyPrint where a PDF is made."""
+    done, modules = imported(["report", "latest", "--format", "pdf", "-o", str(tmp_path)], store_with_a_run)
+    assert done.returncode in (0, 1, 3), done.stderr[-2000:]
+    assert (tmp_path / "dossier.pdf").read_bytes().startswith(b"%PDF")
+    # (by top-level package: importlib.import_module, as extras.need uses, is not itself in the log)
+    assert "weasyprint" in {m.split(".")[0] for m in heavy_in(modules)}
