@@ -1,6 +1,6 @@
 """The layout is the data flow: each stage is one package, and imports only go down the flow.
 
-    foundation (errors, text, files, vocabulary, api)
+    foundation (errors, text, files, vocabulary, api, progress)
       -> record, sign -> store, project -> index -> capture -> ingest -> check -> render -> reproduce
       -> portfolio (diff, cross-run lineage, duplicates, the site) -> evidence -> demo -> cli
 
@@ -23,7 +23,7 @@ PACKAGE = REPO / "auditor"
 LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(layer)
     for layer in (
-        {"auditor", "auditor.errors", "auditor.text", "auditor.files", "auditor.vocabulary", "auditor.api"},
+        {"auditor", "auditor.errors", "auditor.text", "auditor.files", "auditor.vocabulary", "auditor.api", "auditor.progress"},
         {"auditor.record", "auditor.sign"},
         {"auditor.store", "auditor.project"},
         {"auditor.index"},

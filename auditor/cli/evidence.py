@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
-from auditor.cli.app import StoreOption, app, choice, one_shot
+from auditor.cli.app import StoreOption, app, one_shot, option
 from auditor.cli.check import (
     AdvisoryDbOption,
     ConfigOption,
@@ -30,8 +30,9 @@ app.add_typer(keys_app, name="keys")
 
 PassphraseFileOption = Annotated[
     Path | None,
-    typer.Option(
+    option(
         "--passphrase-file",
+        metavar="FILE",
         help="A file (mode 0600) whose first line is the key's passphrase [default: $AUDITOR_KEY_PASSPHRASE, "
         "else a prompt on the terminal]",
         show_default=False,
@@ -41,18 +42,32 @@ PassphraseFileOption = Annotated[
 
 @keys_app.command("generate")
 def keys_generate(
-    name: Annotated[str, typer.Option("--name", help="The key holder's full name (the certificate's CN).")],
+    name: Annotated[
+        str,
+        option(
+            "--name", command="keys generate", metavar="NAME", help="The key holder's full name (the certificate's CN)."
+        ),
+    ],
     prefix: Annotated[
-        Path, typer.Option("-o", "--output", help="Writes PREFIX.key (0600), PREFIX.pub and PREFIX.crt.")
+        Path,
+        option(
+            "-o",
+            "--output",
+            command="keys generate",
+            metavar="PREFIX",
+            help="Writes PREFIX.key (0600), PREFIX.pub and PREFIX.crt.",
+        ),
     ] = Path("signing"),
-    email: Annotated[str | None, typer.Option("--email", help="The holder's email, in the certificate.")] = None,
+    email: Annotated[
+        str | None, option("--email", metavar="EMAIL", help="The holder's email, in the certificate.")
+    ] = None,
     passphrase_file: PassphraseFileOption = None,
     no_passphrase: Annotated[
-        bool, typer.Option("--no-passphrase", help="Write the private key unencrypted (protected by its mode only).")
+        bool, option("--no-passphrase", help="Write the private key unencrypted (protected by its mode only).")
     ] = False,
     algorithm: Annotated[
-        str,
-        typer.Option(
+        Literal["ed25519", "ecdsa-p256"],
+        option(
             "--algorithm",
             help="ed25519, or ecdsa-p256 for PDF dossiers that Adobe or pdfsig (NSS <= 3.87) must check.",
         ),
@@ -62,10 +77,8 @@ def keys_generate(
 
     Never overwrites a key. The key is encrypted with a passphrase from --passphrase-file,
     $AUDITOR_KEY_PASSPHRASE or a prompt (asked twice); --no-passphrase writes it unencrypted."""
-    from auditor.sign.keys import KEY_ALGORITHMS, generate_key, passphrase_source
+    from auditor.sign.keys import generate_key, passphrase_source
 
-    if algorithm not in KEY_ALGORITHMS:
-        raise UsageError(f"--algorithm: {algorithm!r} is not one of {', '.join(KEY_ALGORITHMS)}")
     if no_passphrase and passphrase_file is not None:
         raise UsageError("--no-passphrase and --passphrase-file: give one of them")
     key_name = str(prefix.with_name(prefix.name + ".key"))
@@ -84,8 +97,10 @@ def keys_show(
     passphrase_file: PassphraseFileOption = None,
     trust: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--trust", help="CA certificates (PEM): also check the certificate chains to one (exit 4 if not)."
+        option(
+            "--trust",
+            metavar="FILE",
+            help="CA certificates (PEM): also check the certificate chains to one (exit 4 if not).",
         ),
     ] = None,
 ) -> None:
@@ -107,14 +122,27 @@ def keys_show(
 @app.command()
 def approve(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run in the store: id, unique prefix, or latest.")],
-    role: Annotated[str, typer.Option("--role", help="The role you decide in, e.g. 'model risk officer'.")],
-    decision: Annotated[str, typer.Option("--decision", help="approve | reject")],
-    comment: Annotated[str, typer.Option("--comment", help="Why: what you looked at, conditions, follow-ups.")],
+    role: Annotated[str, option("--role", metavar="TEXT", help="The role you decide in, e.g. 'model risk officer'.")],
+    decision: Annotated[Literal["approve", "reject"], option("--decision", help="Your decision.")],
+    comment: Annotated[
+        str, option("--comment", metavar="TEXT", help="Why: what you looked at, conditions, follow-ups.")
+    ],
     name: Annotated[
-        str | None, typer.Option("--name", help="Your name [default: the signing certificate's]", show_default=False)
+        str | None,
+        option(
+            "--name",
+            command="approve",
+            metavar="NAME",
+            help="Your name [default: the signing certificate's]",
+            show_default=False,
+        ),
     ] = None,
-    sign: Annotated[Path | None, typer.Option("--sign", help="Sign the decision with this key (PEM or .p12).")] = None,
-    cert: Annotated[Path | None, typer.Option("--cert", help="The key's certificate and chain (PEM).")] = None,
+    sign: Annotated[
+        Path | None, option("--sign", metavar="KEY", help="Sign the decision with this key (PEM or .p12).")
+    ] = None,
+    cert: Annotated[
+        Path | None, option("--cert", metavar="FILE", help="The key's certificate and chain (PEM) [default: KEY.crt]")
+    ] = None,
     passphrase_file: PassphraseFileOption = None,
     store: StoreOption = None,
     policy: PoliciesOption = None,
@@ -137,14 +165,14 @@ def approve(
     from auditor.sign.keys import load_signer, passphrase_source
     from auditor.text import safe
 
-    chosen = choice("--decision", decision, ("approve", "reject"))
+    chosen = decision
     if run_ref.endswith(".json") or "/" in run_ref:
         raise UsageError(f"{run_ref}: a sign-off is kept in the run store beside its run: give a run id")
     signer = load_signer(sign, cert_path=cert, passphrase=passphrase_source(passphrase_file)) if sign else None
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
-    decided = Decided(decision=chosen, role=role, comment=comment, name=name)  # type: ignore[arg-type]
+    decided = Decided(decision=chosen, role=role, comment=comment, name=name)
     done = record_approval(prepare(options, dict(os.environ)), decided, signer)
     so = done.signoff
     typer.echo(f"sign-off {so.signoff_id}: {so.decision} by {safe(so.name)} as {safe(so.role)}")
@@ -158,18 +186,23 @@ def approve(
 @app.command()
 def bundle(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run in the store: id, unique prefix, or latest.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The bundle to write (a tar archive).")],
+    output: Annotated[
+        Path, option("-o", "--output", command="bundle", metavar="FILE", help="The bundle to write (a tar archive).")
+    ],
     sign: Annotated[
         Path | None,
-        typer.Option(
-            "--sign", help="Sign the statement (DSSE) and, with a certificate, the PDF (PAdES) with this key."
+        option(
+            "--sign",
+            metavar="KEY",
+            help="Sign the statement (DSSE) and, with a certificate, the PDF (PAdES) with this key.",
         ),
     ] = None,
     cert: Annotated[
-        Path | None, typer.Option("--cert", help="The key's certificate and chain (PEM) [default: KEY.crt]")
+        Path | None, option("--cert", metavar="FILE", help="The key's certificate and chain (PEM) [default: KEY.crt]")
     ] = None,
     tsa: Annotated[
-        str | None, typer.Option("--tsa", help="An RFC 3161 time-stamp authority URL: time-stamp the PDF signature.")
+        str | None,
+        option("--tsa", metavar="URL", help="An RFC 3161 time-stamp authority URL: time-stamp the PDF signature."),
     ] = None,
     passphrase_file: PassphraseFileOption = None,
     store: StoreOption = None,
@@ -239,15 +272,24 @@ def verify(
     path: Annotated[Path, typer.Argument(metavar="FILE", help="An evidence bundle, or a signed PDF dossier.")],
     key: Annotated[
         list[Path] | None,
-        typer.Option("--key", help="A public key or certificate (PEM) you trust as the signer's; repeatable."),
+        option(
+            "--key", metavar="FILE", help="A public key or certificate (PEM) you trust as the signer's; repeatable."
+        ),
     ] = None,
     trust: Annotated[
         list[Path] | None,
-        typer.Option("--trust", help="CA certificates (PEM): trust a signer whose certificate chains to one."),
+        option(
+            "--trust", metavar="FILE", help="CA certificates (PEM): trust a signer whose certificate chains to one."
+        ),
     ] = None,
     head: Annotated[
         str | None,
-        typer.Option("--head", help="A log head you hold (SIZE:ROOT, as `auditor run` printed it and you published)."),
+        option(
+            "--head",
+            command="verify",
+            metavar="SIZE:ROOT",
+            help="A log head you hold (SIZE:ROOT, as `auditor run` printed it and you published).",
+        ),
     ] = None,
 ) -> None:
     """Verify a bundle (or a signed PDF) offline, on its exact bytes: every file against the signed
