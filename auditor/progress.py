@@ -14,6 +14,8 @@ import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from auditor.text import safe
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -21,6 +23,7 @@ __all__ = ["configure", "is_quiet", "is_verbose", "item", "say", "step", "wanted
 
 _LEVEL = {"quiet": False, "verbose": False}
 TICK_S = 0.5  # a terminal line is redrawn this often while a step runs
+_CLEAR = "\r\x1b[K"  # back to the line's start and erase it (a cursor control, not a colour)
 
 
 def configure(*, quiet: bool, verbose: bool) -> None:
@@ -62,15 +65,15 @@ def _write(text: str) -> None:
 
 
 def say(text: str) -> None:
-    """An informational line (`auditor: TEXT`): shown unless --quiet."""
+    """An informational line (`auditor: TEXT`): shown unless --quiet. Text from a run is escaped."""
     if not _LEVEL["quiet"]:
-        _write(f"auditor: {text}\n")
+        _write(f"auditor: {safe(text)}\n")
 
 
 def item(text: str) -> None:
     """One line per finished item (a run ingested): shown when progress is wanted."""
     if wanted():
-        _write(f"auditor: {text}\n")
+        _write(f"{_CLEAR if _terminal() else ''}auditor: {safe(text)}\n")
 
 
 @contextmanager
@@ -81,6 +84,7 @@ def step(label: str) -> Iterator[None]:
         yield
         return
     started = time.monotonic()
+    label = safe(label)
     live = _terminal()
     stop = threading.Event()
     ticker = None
@@ -88,7 +92,7 @@ def step(label: str) -> Iterator[None]:
 
         def tick() -> None:
             while not stop.wait(TICK_S):
-                _write(f"\rauditor: {label}... {time.monotonic() - started:.0f} s")
+                _write(f"{_CLEAR}auditor: {label}... {time.monotonic() - started:.0f} s")
 
         ticker = threading.Thread(target=tick, name="auditor-progress", daemon=True)
         ticker.start()
@@ -102,6 +106,6 @@ def step(label: str) -> Iterator[None]:
             ticker.join()
         elapsed = time.monotonic() - started
         if live:
-            _write("\r\x1b[K" if not _LEVEL["verbose"] else f"\rauditor: {label}: done in {elapsed:.1f} s\x1b[K\n")
+            _write(_CLEAR if not _LEVEL["verbose"] else f"{_CLEAR}auditor: {label}: done in {elapsed:.1f} s\n")
         else:
             _write(f"auditor: {label}: done in {elapsed:.1f} s\n")

@@ -8,7 +8,8 @@ enforces them; the README's "Command-line conventions" section is the user's sid
   command that takes it, `AUDITOR_<COMMAND>_<LONG_NAME>` (`command="check"`: AUDITOR_CHECK_FORMAT)
   when its values differ between commands (--format, --output, --project, ...): one variable set
   for `check` must not break `runs`;
-- an option with a fixed set of values is typed `Literal[...]`, so --help lists them;
+- an option with a fixed set of values declares `choices=`: --help lists them (`<a|b|c>`), the shell
+  completes them, and a value outside them is one line naming the option (and the variable), exit 2;
 - a command that prints data takes --format; `-o -` is stdout, an input FILE of `-` is stdin.
 """
 
@@ -26,7 +27,7 @@ from auditor import __version__
 from auditor.errors import UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
 ENV_PREFIX = "AUDITOR_"
 
@@ -46,10 +47,45 @@ def env_name(long: str, command: str | None = None) -> str:
     return ENV_PREFIX + "_".join(parts).upper().replace("-", "_").replace(" ", "_")
 
 
-def option(*decls: str, help: str, command: str | None = None, envvar: str | None = None, **kwargs: Any) -> Any:
-    """A `typer.Option` with its environment variable (see the module's docstring), shown in --help."""
+def option(
+    *decls: str,
+    help: str,
+    command: str | None = None,
+    envvar: str | None = None,
+    choices: Sequence[str] | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A `typer.Option` with its environment variable (see the module's docstring), shown in --help,
+    and with `choices`, the values it takes."""
     long = next(d for d in decls if d.startswith("--"))
-    return typer.Option(*decls, help=help, envvar=envvar or env_name(long, command), show_envvar=True, **kwargs)
+    variable = envvar or env_name(long, command)
+    if choices is not None:
+        allowed = tuple(choices)
+        kwargs.setdefault("metavar", "<" + "|".join(allowed) + ">")
+        kwargs["callback"] = _one_of(long, variable, allowed)
+        kwargs["autocompletion"] = _completer(allowed)
+    return typer.Option(*decls, help=help, envvar=variable, show_envvar=True, **kwargs)
+
+
+def _one_of(long: str, variable: str, allowed: tuple[str, ...]) -> Callable[..., Any]:
+    def check(ctx: typer.Context, param: typer.CallbackParam, value: Any) -> Any:
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for given in values:
+            if given is not None and given not in allowed and not ctx.resilient_parsing:
+                source = ctx.get_parameter_source(param.name or "")
+                where = f" (from ${variable})" if source is not None and source.name == "ENVIRONMENT" else ""
+                raise UsageError(f"{long}{where}: {given!r} is not one of {', '.join(allowed)}")
+        return value
+
+    check.choices = allowed  # type: ignore[attr-defined]  # tests/test_cli_conventions.py reads them
+    return check
+
+
+def _completer(allowed: tuple[str, ...]) -> Callable[[str], list[str]]:
+    def complete(incomplete: str) -> list[str]:
+        return [value for value in allowed if value.startswith(incomplete)]
+
+    return complete
 
 
 StoreOption = Annotated[

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
+from auditor import progress
 from auditor.cli.app import StoreOption, app, option, store_path
 from auditor.cli.early import EARLY_PROBE
 from auditor.errors import UsageError
 from auditor.ingest import registry as ingesters  # light: the help below is built from it
 
-Network = Literal["none", "bridge"]
+NETWORKS = ("none", "bridge")
 
 if TYPE_CHECKING:
     from auditor.capture.execute.container_setup import ContainerOptions
@@ -34,7 +35,7 @@ def run(
         str | None,
         option("--image", metavar="IMAGE", help="Run in a container of this local image (id, tag or repo@digest)."),
     ] = None,
-    network: Annotated[Network, option("--network", help="Container network.")] = "none",
+    network: Annotated[str, option("--network", choices=NETWORKS, help="Container network.")] = "none",
     cpus: Annotated[float | None, option("--cpus", metavar="N", help="Container CPU limit.")] = None,
     memory: Annotated[str | None, option("--memory", metavar="SIZE", help="Container memory limit, e.g. 2g.")] = None,
     gpus: Annotated[
@@ -115,10 +116,8 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
 
     ident = record.identity
     code = "no exit code" if ident.exit_code is None else f"exit {ident.exit_code}"
-    typer.echo(
-        f"auditor: run {ident.run_id} {ident.status} ({code}) in {ident.duration_s or 0:.2f} s; "
-        f"recorded in {target.root}",
-        err=True,
+    progress.say(
+        f"run {ident.run_id} {ident.status} ({code}) in {ident.duration_s or 0:.2f} s; recorded in {target.root}"
     )
     if ident.status == "failed" and ident.error and record.container is not None:
         typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
@@ -145,7 +144,7 @@ def reproduce(
     ],
     tolerance: ToleranceOption = None,
     network: Annotated[
-        Network, option("--network", help="Allow network access again (bridge) when the original had it.")
+        str, option("--network", choices=NETWORKS, help="Allow network access again (bridge) when the original had it.")
     ] = "none",
     store: StoreOption = None,
 ) -> None:
@@ -219,13 +218,13 @@ def ingest(
     options = Options.parse({"--run-id": run_id, "--experiment": experiment, "--rehash": rehash})
     declaration = find_declaration(ingesters.canonical(source), spec, Path.cwd())  # a bad one: exit 2 before reading
     if declaration is not None:
-        typer.echo(f"auditor: applying {declaration.file}", err=True)
+        progress.say(f"applying {declaration.file}")
     target = RunStore.deferred(store_path(store))
     if project is not None and (not project.strip() or project != project.strip() or not project.isprintable()):
         raise UsageError(f"--project: {project!r} is not a project name (printable text, no surrounding spaces)")
     for outcome in ingesters.ingest(kind, source, target, options, declaration, project):
         for note in outcome.notes:
-            typer.echo(f"auditor: note: {note}", err=True)
+            progress.say(f"note: {note}")
         what = "ingested" if outcome.new else "already ingested as"
         upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
         typer.echo(f"{what} {outcome.run_id}{upstream}")
@@ -242,4 +241,4 @@ def _update_index(target: RunStore) -> None:
 def _report_head(target: RunStore) -> None:
     """The log's head after this command's records: publish it to pin the store's history."""
     head = target.committed or target.head()
-    typer.echo(f"auditor: log head {head.text()}", err=True)
+    progress.say(f"log head {head.text()}")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from auditor.check.vulns.sources import SOURCES
 from auditor.cli.app import StoreOption, app, one_shot, option, stdin_file, store_path
 from auditor.errors import UsageError
 from auditor.render.formats import CHECK_FORMATS, DOSSIER_FORMATS
+from auditor.vocabulary import SEVERITY_ORDER
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -30,8 +32,7 @@ RunArgument = Annotated[
         "no file it names is read.",
     ),
 ]
-FailOn = Literal["critical", "high", "medium", "low"]  # SEVERITY_ORDER, worst first (a test keeps them equal)
-VulnSource = Literal["local", "osv", "pypi"]  # auditor.check.vulns.sources.SOURCES (a test keeps them equal)
+SEVERITIES = tuple(reversed(SEVERITY_ORDER))  # worst first
 PoliciesOption = Annotated[
     list[str] | None,
     option(
@@ -45,16 +46,25 @@ WaiversOption = Annotated[
     Path | None, option("--waivers", metavar="FILE", help="A waivers file (- reads stdin).", show_default=False)
 ]
 FailOnOption = Annotated[
-    FailOn | None,
-    option("--fail-on", help="The least severity that fails the check [default: low]", show_default=False),
+    str | None,
+    option(
+        "--fail-on",
+        choices=SEVERITIES,
+        help="The least severity that fails the check [default: low]",
+        show_default=False,
+    ),
 ]
 ConfigOption = Annotated[
     Path | None,
     option("--config", metavar="FILE", help="auditor.yaml to read the policy section from [default: ./]"),
 ]
 VulnSourceOption = Annotated[
-    VulnSource | None,
-    option("--vuln-source", help="Where advisories come from [default: local with a database, else osv]"),
+    str | None,
+    option(
+        "--vuln-source",
+        choices=tuple(SOURCES),
+        help="Where advisories come from [default: local with a database, else osv]",
+    ),
 ]
 AdvisoryDbOption = Annotated[Path | None, option("--advisory-db", metavar="DIR", help="A local OSV advisory folder.")]
 OsvUrlOption = Annotated[str | None, option("--osv-url", metavar="URL", help="An OSV API endpoint (a mirror), for osv")]
@@ -69,9 +79,9 @@ def check_options(
     store: Path | None,
     policy: list[str] | None,
     waivers: Path | None,
-    fail_on: FailOn | None,
+    fail_on: str | None,
     config: Path | None,
-    vuln: tuple[VulnSource | None, Path | None, str | None, int | None],
+    vuln: tuple[str | None, Path | None, str | None, int | None],
 ) -> CheckOptions:
     from auditor.check.options import CheckOptions
 
@@ -83,8 +93,8 @@ def check_options(
         config=config,
         policies=tuple(policy or ()),
         waivers=waivers,
-        fail_on=fail_on,
-        vuln_source=vuln_source,
+        fail_on=fail_on,  # type: ignore[arg-type]  # one of SEVERITIES: its option's choices
+        vuln_source=vuln_source,  # type: ignore[arg-type]  # one of SOURCES
         advisory_db=advisory_db,
         osv_url=osv_url,
         max_db_age=max_db_age,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
@@ -21,7 +21,7 @@ from auditor.cli.check import (
 )
 from auditor.errors import EXIT_VIOLATIONS
 
-DiffFormat = Literal["text", "json", "html"]
+DIFF_FORMATS = ("text", "json", "html")
 
 RunA = Annotated[str, typer.Argument(metavar="RUN_A", help="A run in the store: its id, a unique prefix, or `latest`.")]
 RunB = Annotated[str, typer.Argument(metavar="RUN_B", help="The run to compare with RUN_A (same forms).")]
@@ -32,7 +32,9 @@ def diff(
     run_a: RunA,
     run_b: RunB,
     store: StoreOption = None,
-    fmt: Annotated[DiffFormat, option("--format", command="diff", help="How to print the diff.")] = "text",
+    fmt: Annotated[
+        str, option("--format", command="diff", choices=DIFF_FORMATS, help="How to print the diff.")
+    ] = "text",
     output: Annotated[
         Path | None,
         option("-o", "--output", command="diff", metavar="FILE", help="Write here (- for stdout) [default: stdout]"),

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
+from auditor import progress
 from auditor.cli.app import StoreOption, app, one_shot, option
 from auditor.cli.check import (
     AdvisoryDbOption,
@@ -66,9 +67,10 @@ def keys_generate(
         bool, option("--no-passphrase", help="Write the private key unencrypted (protected by its mode only).")
     ] = False,
     algorithm: Annotated[
-        Literal["ed25519", "ecdsa-p256"],
+        str,
         option(
             "--algorithm",
+            choices=("ed25519", "ecdsa-p256"),
             help="ed25519, or ecdsa-p256 for PDF dossiers that Adobe or pdfsig (NSS <= 3.87) must check.",
         ),
     ] = "ed25519",
@@ -123,7 +125,7 @@ def keys_show(
 def approve(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run in the store: id, unique prefix, or latest.")],
     role: Annotated[str, option("--role", metavar="TEXT", help="The role you decide in, e.g. 'model risk officer'.")],
-    decision: Annotated[Literal["approve", "reject"], option("--decision", help="Your decision.")],
+    decision: Annotated[str, option("--decision", choices=("approve", "reject"), help="Your decision.")],
     comment: Annotated[
         str, option("--comment", metavar="TEXT", help="Why: what you looked at, conditions, follow-ups.")
     ],
@@ -172,7 +174,7 @@ def approve(
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
-    decided = Decided(decision=chosen, role=role, comment=comment, name=name)
+    decided = Decided(decision=chosen, role=role, comment=comment, name=name)  # type: ignore[arg-type]
     done = record_approval(prepare(options, dict(os.environ)), decided, signer)
     so = done.signoff
     typer.echo(f"sign-off {so.signoff_id}: {so.decision} by {safe(so.name)} as {safe(so.role)}")
@@ -180,7 +182,7 @@ def approve(
     typer.echo(f"  record    sha256 {so.record_sha256}")
     typer.echo(f"  findings  sha256 {so.findings_sha256}")
     typer.echo(f"  signed    {safe(done.signed_by) if done.signed_by else 'no (give --sign KEY to sign it)'}")
-    typer.echo(f"auditor: log head {done.head}", err=True)
+    progress.say(f"log head {done.head}")
 
 
 @app.command()
@@ -248,9 +250,9 @@ def bundle(
         typer.echo(f"  {name}")
     for stream, why in predicate.logs.items():
         if why is not None:
-            typer.echo(f"auditor: note: {stream} log not bundled: {safe(why)}", err=True)
+            progress.say(f"note: {stream} log not bundled: {safe(why)}")
     for name, why in predicate.signoffs_left_out:
-        typer.echo(f"auditor: note: sign-off {safe(name)} left out: {safe(why)}", err=True)
+        progress.say(f"note: sign-off {safe(name)} left out: {safe(why)}")
     if made.signed_by is None:
         typer.echo("auditor: warning: not signed (no --sign KEY): `auditor verify` refuses this bundle", err=True)
     else:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from auditor import progress
 from auditor.cli.app import StoreOption, app, store_path
 from auditor.errors import EXIT_VIOLATIONS, UsageError
 
@@ -36,7 +37,7 @@ def print_notes() -> None:
     from auditor.text import safe
 
     for text in take_notes():
-        typer.echo(f"auditor: note: {safe(text)}", err=True)
+        progress.say(f"note: {safe(text)}")
 
 
 def update_index(store: RunStore) -> None:
@@ -47,7 +48,7 @@ def update_index(store: RunStore) -> None:
     problem = update(store)
     print_notes()
     if problem is not None:
-        typer.echo(f"auditor: note: {safe(problem)}", err=True)
+        progress.say(f"note: {safe(problem)}")
 
 
 def keep_check(store_root: Path, report: CheckReport) -> None:

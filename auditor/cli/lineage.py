@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,9 +12,9 @@ from auditor.cli.app import StoreOption, app, emit, option, store_path
 if TYPE_CHECKING:
     from auditor.index.query import Listing
 
-LineageFormat = Literal["text", "json", "dot", "svg", "html"]
-DuplicatesFormat = Literal["text", "json"]
-Grouping = Literal["project", "owner"]
+LINEAGE_FORMATS = ("text", "json", "dot", "svg", "html")
+DUPLICATE_FORMATS = ("text", "json")
+GROUPINGS = ("project", "owner")
 
 
 def _listing(store: Path | None) -> Listing:
@@ -43,7 +43,9 @@ def lineage(
             help="One project and the runs of other projects that produced what it read or read what it produced.",
         ),
     ] = None,
-    fmt: Annotated[LineageFormat, option("--format", command="lineage", help="How to draw it.")] = "text",
+    fmt: Annotated[
+        str, option("--format", command="lineage", choices=LINEAGE_FORMATS, help="How to draw it.")
+    ] = "text",
     output: Annotated[
         Path | None,
         option("-o", "--output", command="lineage", metavar="FILE", help="Write here instead of stdout (- is stdout)."),
@@ -68,12 +70,14 @@ def lineage(
 @app.command()
 def duplicates(
     by: Annotated[
-        Grouping, option("--by", help="Compare projects, or owners (all of an owner's projects).")
+        str, option("--by", choices=GROUPINGS, help="Compare projects, or owners (all of an owner's projects).")
     ] = "project",
     min_score: Annotated[
         float, option("--min-score", metavar="SCORE", help="Show pairs scoring at least this (0 to 1).")
     ] = 0.5,
-    fmt: Annotated[DuplicatesFormat, option("--format", command="duplicates", help="How to print the pairs.")] = "text",
+    fmt: Annotated[
+        str, option("--format", command="duplicates", choices=DUPLICATE_FORMATS, help="How to print the pairs.")
+    ] = "text",
     output: Annotated[
         Path | None,
         option(

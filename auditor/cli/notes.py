@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -91,7 +91,9 @@ def note(
 def notes(
     run_ref: RunArgument,
     store: StoreOption = None,
-    fmt: Annotated[Literal["text", "json"], option("--format", command="notes", help="How to print them.")] = "text",
+    fmt: Annotated[
+        str, option("--format", command="notes", choices=("text", "json"), help="How to print them.")
+    ] = "text",
 ) -> None:
     """Show a run's discussion: its notes in threads, dated and attributed.
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
 from auditor.cli.app import StoreOption, app, option, store_path
 from auditor.errors import UsageError
 
-Status = Literal["succeeded", "failed", "interrupted", "unfinished"]
-Verdict = Literal["compliant", "violations", "could_not_evaluate", "unchecked"]
-Format = Literal["text", "json"]
+STATUSES = ("succeeded", "failed", "interrupted", "unfinished")
+VERDICTS = ("compliant", "violations", "could_not_evaluate", "unchecked")
+FORMATS = ("text", "json")
 
 
 @app.command()
@@ -25,9 +25,9 @@ def runs(
     owner: Annotated[
         str | None, option("--owner", metavar="NAME", help="Only runs whose project this owner owns.")
     ] = None,
-    status: Annotated[Status | None, option("--status", help="Only runs that ended so.")] = None,
+    status: Annotated[str | None, option("--status", choices=STATUSES, help="Only runs that ended so.")] = None,
     verdict: Annotated[
-        Verdict | None, option("--verdict", help="Only runs whose latest `auditor check` said so.")
+        str | None, option("--verdict", choices=VERDICTS, help="Only runs whose latest `auditor check` said so.")
     ] = None,
     since: Annotated[
         str | None,
@@ -51,7 +51,7 @@ def runs(
         str | None,
         option("--package", metavar="NAME==VERSION", help="NAME==VERSION installed in the run (name normalised)."),
     ] = None,
-    fmt: Annotated[Format, option("--format", command="runs", help="How to print the runs.")] = "text",
+    fmt: Annotated[str, option("--format", command="runs", choices=FORMATS, help="How to print the runs.")] = "text",
     as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json.")] = False,
 ) -> None:
     """List the runs in the store, oldest first; filters narrow the list (all must hold).
@@ -100,7 +100,8 @@ def show(
     ],
     store: StoreOption = None,
     fmt: Annotated[
-        Format, option("--format", command="show", help="text: a readable summary; json: the whole record.")
+        str,
+        option("--format", command="show", choices=FORMATS, help="text: a readable summary; json: the whole record."),
     ] = "text",
     as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json.")] = False,
 ) -> None:

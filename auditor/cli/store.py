@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from auditor import progress
 from auditor.cli.app import StoreOption, app, option, store_path
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ def verify(store: StoreOption = None, heads: HeadOption = None) -> None:
     given = _heads(heads)
     result = check_store(RunStore.open(store_path(store)), given)
     for note in result.notes:
-        typer.echo(f"auditor: note: {note}", err=True)
+        progress.say(f"note: {note}")
     for problem in result.problems:
         typer.echo(f"auditor: error: {problem}", err=True)
     if result.problems:
@@ -116,7 +117,7 @@ def migrate(
 
     result = run_migration(RunStore.open(store_path(store)), adopt_unindexed=adopt_unindexed)
     for run_id in result.migrated:
-        typer.echo(f"auditor: migrated {run_id}", err=True)
+        progress.say(f"migrated {run_id}")
     for line, _ in result.left_out:
         typer.echo(f"auditor: error: {line}", err=True)
     typer.echo(f"migrated {len(result.migrated)} runs; log head {result.head.text()}")
