@@ -31,6 +31,16 @@ if TYPE_CHECKING:
 
 ENV_PREFIX = "AUDITOR_"
 
+
+def _argument_metavar_only(self: Any, ctx: Any) -> str | None:
+    """An argument's help line names its metavar alone (`RUN`), not the Python type typer adds
+    beside it (`RUN <str>`): users read values, not types (tests/test_cli_conventions.py)."""
+    return None if self.metavar else _TYPED(self, ctx)
+
+
+_TYPED = typer.core.TyperArgument.display_type_rich
+setattr(typer.core.TyperArgument, "display_type_rich", _argument_metavar_only)  # noqa: B010  # mypy: a method
+
 app = typer.Typer(
     name="auditor",
     help="Make machine-learning runs auditable: capture, check, report.",
