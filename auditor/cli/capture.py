@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 @app.command(context_settings={"allow_interspersed_args": False})
 def run(
     command: Annotated[
-        list[str], typer.Argument(metavar="COMMAND...", help="The command to run, after `--`.", show_default=False)
+        list[str], typer.Argument(metavar="COMMAND", help="The command to run, after `--`.", show_default=False)
     ],
     name: Annotated[str | None, option("--name", command="run", metavar="TEXT", help="A label for this run.")] = None,
     project: Annotated[

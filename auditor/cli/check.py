@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from auditor import progress
+
 from auditor.check.vulns.sources import SOURCES
 from auditor.cli.app import StoreOption, app, one_shot, option, stdin_file, store_path
 from auditor.errors import UsageError
@@ -162,8 +164,9 @@ def check(
     ):
         ref = str(record_file) if record_file is not None else run_ref
         options = check_options(ref, store, policy, waivers_file, fail_on, config, vuln)
-        request = prepare(options, dict(os.environ))
-        report = run_check(request)
+        with progress.step(f"checking {run_ref}"):  # an advisory source over the network can take seconds
+            request = prepare(options, dict(os.environ))
+            report = run_check(request)
     rendered = [(chosen, path, chosen.render(report)) for chosen, path in targets]  # all rendered before any write
     for _, path, text in rendered:
         if path is None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -189,7 +191,10 @@ def approve(
 def bundle(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run in the store: id, unique prefix, or latest.")],
     output: Annotated[
-        Path, option("-o", "--output", command="bundle", metavar="FILE", help="The bundle to write (a tar archive).")
+        Path,
+        option(
+            "-o", "--output", command="bundle", metavar="FILE", help="The bundle to write (a tar archive; - is stdout)."
+        ),
     ],
     sign: Annotated[
         Path | None,
@@ -243,11 +248,22 @@ def bundle(
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
-    made = make_bundle(prepare(options, dict(os.environ)), output, signer, tsa_url=tsa)
+    to_stdout = str(output) == "-"  # the archive on stdout (a pipe); what is said goes to stderr
+    request = prepare(options, dict(os.environ))
+    with tempfile.TemporaryDirectory(prefix="auditor-bundle-") as folder:
+        made = make_bundle(request, Path(folder) / "bundle.tar" if to_stdout else output, signer, tsa_url=tsa)
+        if to_stdout:
+            sys.stdout.buffer.write((Path(folder) / "bundle.tar").read_bytes())
+            sys.stdout.buffer.flush()
+
+    def tell(text: str) -> None:
+        typer.echo(text, err=to_stdout)
+
     predicate = made.predicate
-    typer.echo(f"wrote {output} ({len(made.members)} files)")
+    where = "stdout" if to_stdout else str(output)
+    tell(f"wrote {where} ({len(made.members)} files)")
     for name in made.members:
-        typer.echo(f"  {name}")
+        tell(f"  {name}")
     for stream, why in predicate.logs.items():
         if why is not None:
             progress.say(f"note: {stream} log not bundled: {safe(why)}")
@@ -261,12 +277,12 @@ def bundle(
             if predicate.pdf_signed
             else "PDF not signed (no certificate)"
         )
-        typer.echo(f"signed by {safe(made.signed_by)} (statement; {pdf})")
-    typer.echo(
+        tell(f"signed by {safe(made.signed_by)} (statement; {pdf})")
+    tell(
         f"verdict: {made.report.with_waivers.verdict} (`auditor check` would exit {made.report.with_waivers.exit_code})"
     )
-    typer.echo(f"log head {predicate.log_head.text()}")
-    typer.echo(f"sha256 {made.sha256}  {output}")
+    tell(f"log head {predicate.log_head.text()}")
+    tell(f"sha256 {made.sha256}  {'-' if to_stdout else output}")
 
 
 @app.command()
