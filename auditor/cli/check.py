@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from auditor import progress
-
 from auditor.check.vulns.sources import SOURCES
 from auditor.cli.app import StoreOption, app, one_shot, option, stdin_file, store_path
 from auditor.errors import UsageError
