@@ -23,7 +23,15 @@ PACKAGE = REPO / "auditor"
 LAYERS: tuple[frozenset[str], ...] = tuple(
     frozenset(layer)
     for layer in (
-        {"auditor", "auditor.errors", "auditor.text", "auditor.files", "auditor.vocabulary", "auditor.api", "auditor.progress"},
+        {
+            "auditor",
+            "auditor.errors",
+            "auditor.text",
+            "auditor.files",
+            "auditor.vocabulary",
+            "auditor.api",
+            "auditor.progress",
+        },
         {"auditor.record", "auditor.sign"},
         {"auditor.store", "auditor.project"},
         {"auditor.index"},
