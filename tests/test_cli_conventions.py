@@ -391,3 +391,55 @@ def test_bash_completion(tmp_path: Path) -> None:
     assert complete("auditor", "check", "x", "--fail-on", "h") == ["high"]
     assert "--exit-zero" in complete("auditor", "check", "x", "--exit")
     assert set(complete("auditor", "runs", "--format", "")) == {"text", "json"}
+
+
+def test_a_bundle_piped_from_stdout_to_stdin(cli: CliRunner, project: Path) -> None:
+    """`auditor bundle -o - | auditor verify -`: the archive on stdout, what is said on stderr."""
+    env = _env(project)
+    keys = cli(
+        "keys",
+        "generate",
+        "--name",
+        "T",
+        "--no-passphrase",
+        "--algorithm",
+        "ecdsa-p256",
+        "-o",
+        "k",
+        cwd=project,
+        env=env,
+    )
+    assert keys.returncode == 0, keys.stderr
+    bundle = subprocess.run(
+        [str(AUDITOR), "bundle", "latest", "--store", "store", "--sign", "k.key", "-o", "-"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert bundle.returncode == 0, bundle.stderr
+    assert bundle.stdout[257:262] == b"ustar"  # a tar archive, nothing else on stdout
+    assert b"auditor: wrote stdout (" in bundle.stderr and not (project / "-").exists()
+    verified = subprocess.run(
+        [str(AUDITOR), "verify", "-", "--key", "k.crt"],
+        cwd=project,
+        env=env,
+        input=bundle.stdout,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert b"verified: <stdin> (sha256 " in verified.stdout
+    tampered = bundle.stdout[: len(bundle.stdout) // 2]  # cut short in transit
+    refused = subprocess.run(
+        [str(AUDITOR), "verify", "-", "--key", "k.crt"],
+        cwd=project,
+        env=env,
+        input=tampered,
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert refused.returncode == 4 and refused.stderr.startswith(b"auditor: error: <stdin>")

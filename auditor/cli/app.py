@@ -24,12 +24,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from auditor import __version__
-from auditor.errors import UsageError
+from auditor.errors import AuditorError, UsageError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence
 
 ENV_PREFIX = "AUDITOR_"
+STDIN_NAME = "<stdin>"  # how messages name an input read from `-`
 
 
 def _argument_metavar_only(self: Any, ctx: Any) -> str | None:
@@ -147,7 +148,11 @@ def stdin_file(path: Path | None, name: str) -> Iterator[Path | None]:
     with tempfile.TemporaryDirectory(prefix="auditor-stdin-") as folder:
         held = Path(folder) / name
         held.write_bytes(data)
-        yield held
+        try:
+            yield held
+        except AuditorError as exc:  # the error names what the user gave, not the private copy
+            exc.message = exc.message.replace(str(held), STDIN_NAME)
+            raise
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from auditor import progress
-from auditor.cli.app import StoreOption, app, one_shot, option
+from auditor.cli.app import STDIN_NAME, StoreOption, app, one_shot, option, stdin_file
 from auditor.cli.check import (
     AdvisoryDbOption,
     ConfigOption,
@@ -257,7 +257,10 @@ def bundle(
             sys.stdout.buffer.flush()
 
     def tell(text: str) -> None:
-        typer.echo(text, err=to_stdout)
+        if to_stdout:
+            progress.say(text)  # stdout carries the archive
+        else:
+            typer.echo(text)
 
     predicate = made.predicate
     where = "stdout" if to_stdout else str(output)
@@ -287,7 +290,9 @@ def bundle(
 
 @app.command()
 def verify(
-    path: Annotated[Path, typer.Argument(metavar="FILE", help="An evidence bundle, or a signed PDF dossier.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="An evidence bundle, or a signed PDF dossier; - reads stdin.")
+    ],
     key: Annotated[
         list[Path] | None,
         option(
@@ -323,8 +328,11 @@ def verify(
         raise UsageError(f"{path}: nothing to check the signature against: give --key PUB|CERT or --trust CA.pem")
     verifiers = load_verifiers(key or (), trust or ())
     one_shot()
-    result = verify_path(path, verifiers, given)
+    with stdin_file(path, "stdin") as held:  # `auditor bundle -o - | auditor verify - ...`
+        result = verify_path(held or path, verifiers, given)
     for line in result.lines:
-        typer.echo(line)
+        typer.echo(line.replace(str(held), STDIN_NAME) if held != path else line)
+    if result.error is not None and held != path:
+        result.error.message = result.error.message.replace(str(held), STDIN_NAME)
     if result.error is not None:
         raise result.error
