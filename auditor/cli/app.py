@@ -123,6 +123,13 @@ def choice(option: str, value: str | None, allowed: tuple[str, ...]) -> str | No
     return value
 
 
+def say(text: str) -> None:
+    """A line for the person at the terminal (`auditor: TEXT` on stderr), silenced by --quiet."""
+    from auditor import progress
+
+    progress.say(text)
+
+
 def emit(text: str, output: Path | None) -> None:
     """The data asked for: to stdout, or to the file `-o` named (`-o -` is stdout)."""
     if output is None or str(output) == "-":

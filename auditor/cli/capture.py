@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from auditor import progress
-from auditor.cli.app import StoreOption, app, option, store_path
+from auditor.cli.app import StoreOption, app, option, say, store_path
 from auditor.cli.early import EARLY_PROBE
 from auditor.errors import UsageError
 from auditor.ingest import registry as ingesters  # light: the help below is built from it
@@ -118,9 +117,7 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
 
     ident = record.identity
     code = "no exit code" if ident.exit_code is None else f"exit {ident.exit_code}"
-    progress.say(
-        f"run {ident.run_id} {ident.status} ({code}) in {ident.duration_s or 0:.2f} s; recorded in {target.root}"
-    )
+    say(f"run {ident.run_id} {ident.status} ({code}) in {ident.duration_s or 0:.2f} s; recorded in {target.root}")
     if ident.status == "failed" and ident.error and record.container is not None:
         typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
     _update_index(target)
@@ -220,13 +217,13 @@ def ingest(
     options = Options.parse({"--run-id": run_id, "--experiment": experiment, "--rehash": rehash})
     declaration = find_declaration(ingesters.canonical(source), spec, Path.cwd())  # a bad one: exit 2 before reading
     if declaration is not None:
-        progress.say(f"applying {declaration.file}")
+        say(f"applying {declaration.file}")
     target = RunStore.deferred(store_path(store))
     if project is not None and (not project.strip() or project != project.strip() or not project.isprintable()):
         raise UsageError(f"--project: {project!r} is not a project name (printable text, no surrounding spaces)")
     for outcome in ingesters.ingest(kind, source, target, options, declaration, project):
         for note in outcome.notes:
-            progress.say(f"note: {note}")
+            say(f"note: {note}")
         what = "ingested" if outcome.new else "already ingested as"
         upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
         typer.echo(f"{what} {outcome.run_id}{upstream}")
@@ -243,4 +240,4 @@ def _update_index(target: RunStore) -> None:
 def _report_head(target: RunStore) -> None:
     """The log's head after this command's records: publish it to pin the store's history."""
     head = target.committed or target.head()
-    progress.say(f"log head {head.text()}")
+    say(f"log head {head.text()}")

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor import progress
 from auditor.check.vulns.sources import SOURCES
 from auditor.cli.app import StoreOption, app, one_shot, option, stdin_file, store_path
 from auditor.errors import UsageError
@@ -118,7 +117,7 @@ def check(
             "--format",
             command="check",
             metavar=FORMAT_METAVAR,
-            help=f"FORMAT: {' | '.join(CHECK_FORMATS)}; FORMAT=FILE writes that format to FILE (- is stdout). "
+            help=f"{' | '.join(CHECK_FORMATS)}; FORMAT=FILE writes that format to FILE (- is stdout). "
             "Repeatable: several formats from one check, at most one of them to stdout [default: text]",
             show_default=False,
         ),
@@ -163,6 +162,8 @@ def check(
     ):
         ref = str(record_file) if record_file is not None else run_ref
         options = check_options(ref, store, policy, waivers_file, fail_on, config, vuln)
+        from auditor import progress
+
         with progress.step(f"checking {run_ref}"):  # an advisory source over the network can take seconds
             request = prepare(options, dict(os.environ))
             report = run_check(request)

@@ -10,8 +10,7 @@ from typing import Annotated
 
 import typer
 
-from auditor import progress
-from auditor.cli.app import STDIN_NAME, StoreOption, app, one_shot, option, stdin_file
+from auditor.cli.app import STDIN_NAME, StoreOption, app, one_shot, option, say, stdin_file
 from auditor.cli.check import (
     AdvisoryDbOption,
     ConfigOption,
@@ -184,7 +183,7 @@ def approve(
     typer.echo(f"  record    sha256 {so.record_sha256}")
     typer.echo(f"  findings  sha256 {so.findings_sha256}")
     typer.echo(f"  signed    {safe(done.signed_by) if done.signed_by else 'no (give --sign KEY to sign it)'}")
-    progress.say(f"log head {done.head}")
+    say(f"log head {done.head}")
 
 
 @app.command()
@@ -258,7 +257,7 @@ def bundle(
 
     def tell(text: str) -> None:
         if to_stdout:
-            progress.say(text)  # stdout carries the archive
+            say(text)  # stdout carries the archive
         else:
             typer.echo(text)
 
@@ -269,9 +268,9 @@ def bundle(
         tell(f"  {name}")
     for stream, why in predicate.logs.items():
         if why is not None:
-            progress.say(f"note: {stream} log not bundled: {safe(why)}")
+            say(f"note: {stream} log not bundled: {safe(why)}")
     for name, why in predicate.signoffs_left_out:
-        progress.say(f"note: sign-off {safe(name)} left out: {safe(why)}")
+        say(f"note: sign-off {safe(name)} left out: {safe(why)}")
     if made.signed_by is None:
         typer.echo("auditor: warning: not signed (no --sign KEY): `auditor verify` refuses this bundle", err=True)
     else:

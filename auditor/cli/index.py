@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from auditor import progress
-from auditor.cli.app import StoreOption, app, store_path
+from auditor.cli.app import StoreOption, app, say, store_path
 from auditor.errors import EXIT_VIOLATIONS, UsageError
 
 if TYPE_CHECKING:
@@ -37,7 +36,7 @@ def print_notes() -> None:
     from auditor.text import safe
 
     for text in take_notes():
-        progress.say(f"note: {safe(text)}")
+        say(f"note: {safe(text)}")
 
 
 def update_index(store: RunStore) -> None:
@@ -48,7 +47,7 @@ def update_index(store: RunStore) -> None:
     problem = update(store)
     print_notes()
     if problem is not None:
-        progress.say(f"note: {safe(problem)}")
+        say(f"note: {safe(problem)}")
 
 
 def keep_check(store_root: Path, report: CheckReport) -> None:

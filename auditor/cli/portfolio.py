@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from auditor import progress
-from auditor.cli.app import StoreOption, app, one_shot, option
+from auditor.cli.app import StoreOption, app, one_shot, option, say
 from auditor.cli.check import (
     AdvisoryDbOption,
     ConfigOption,
@@ -72,4 +71,4 @@ def portfolio(
         f"{built.dossiers_rendered} dossiers rendered, {built.dossiers_reused} reused"
     )
     if not p.runs:
-        progress.say("the store holds no runs: the site says so")
+        say("the store holds no runs: the site says so")

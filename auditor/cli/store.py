@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor import progress
-from auditor.cli.app import StoreOption, app, option, store_path
+from auditor.cli.app import StoreOption, app, option, say, store_path
 
 if TYPE_CHECKING:
     from auditor.store.log import LogHead
@@ -60,7 +59,7 @@ def verify(store: StoreOption = None, heads: HeadOption = None) -> None:
     given = _heads(heads)
     result = check_store(RunStore.open(store_path(store)), given)
     for note in result.notes:
-        progress.say(f"note: {note}")
+        say(f"note: {note}")
     for problem in result.problems:
         typer.echo(f"auditor: error: {problem}", err=True)
     if result.problems:
@@ -117,7 +116,7 @@ def migrate(
 
     result = run_migration(RunStore.open(store_path(store)), adopt_unindexed=adopt_unindexed)
     for run_id in result.migrated:
-        progress.say(f"migrated {run_id}")
+        say(f"migrated {run_id}")
     for line, _ in result.left_out:
         typer.echo(f"auditor: error: {line}", err=True)
     typer.echo(f"migrated {len(result.migrated)} runs; log head {result.head.text()}")
