@@ -35,7 +35,7 @@ def eager_group() -> typer.core.TyperGroup:
     load_all()
     for module in pkgutil.iter_modules(auditor.cli.__path__, "auditor.cli."):
         importlib.import_module(module.name)
-    group = typer.main.get_group(app)
+    group = typer.main.get_command(app)  # with the completion options, as Typer adds them
     assert type(group) is typer.core.TyperGroup
     return group
 

@@ -1,6 +1,6 @@
 """The layout is the data flow: each stage is one package, and imports only go down the flow.
 
-    foundation (errors, text, files, vocabulary, api, extras)
+    foundation (errors, text, files, vocabulary, api, extras, progress)
       -> record, sign -> store, project -> index -> capture -> ingest -> check -> render -> reproduce
       -> portfolio (diff, cross-run lineage, duplicates, the site) -> export (standard formats)
       -> evidence -> demo -> cli
@@ -32,6 +32,7 @@ LAYERS: tuple[frozenset[str], ...] = tuple(
             "auditor.vocabulary",
             "auditor.api",
             "auditor.extras",
+            "auditor.progress",
         },
         {"auditor.record", "auditor.sign"},
         {"auditor.store", "auditor.project"},

@@ -371,7 +371,9 @@ def _watch(
 
     rich is imported only then, so importing this module stays cheap.
     """
-    show = sys.stderr.isatty() if progress is None else progress
+    from auditor import progress as talk
+
+    show = talk.wanted() if progress is None else progress  # a terminal or --verbose, never --quiet
     if not show and cancel is None:
         wait(futures)
         return

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from auditor.cli.app import StoreOption, app, store_path
+from auditor.cli.app import StoreOption, app, option, say, store_path
 from auditor.cli.early import EARLY_PROBE
 from auditor.errors import UsageError
 from auditor.ingest import registry as ingesters  # light: the help below is built from it
+
+NETWORKS = ("none", "bridge")
 
 if TYPE_CHECKING:
     from auditor.capture.execute.container_setup import ContainerOptions
@@ -24,28 +26,35 @@ if TYPE_CHECKING:
 
 @app.command(context_settings={"allow_interspersed_args": False})
 def run(
-    command: Annotated[list[str], typer.Argument(help="The command to run, after `--`.", show_default=False)],
-    name: Annotated[str | None, typer.Option("--name", help="A label for this run.")] = None,
+    command: Annotated[
+        list[str], typer.Argument(metavar="COMMAND", help="The command to run, after `--`.", show_default=False)
+    ],
+    name: Annotated[str | None, option("--name", command="run", metavar="TEXT", help="A label for this run.")] = None,
     project: Annotated[
-        str | None, typer.Option("--project", help="Project name [default: repository or folder name].")
+        str | None,
+        option("--project", command="run", metavar="NAME", help="Project name [default: repository or folder name]."),
     ] = None,
     store: StoreOption = None,
     image: Annotated[
-        str | None, typer.Option("--image", help="Run in a container of this local image (id, tag or repo@digest).")
+        str | None,
+        option("--image", metavar="IMAGE", help="Run in a container of this local image (id, tag or repo@digest)."),
     ] = None,
-    network: Annotated[str, typer.Option("--network", help="Container network: none or bridge.")] = "none",
-    cpus: Annotated[float | None, typer.Option("--cpus", help="Container CPU limit.")] = None,
-    memory: Annotated[str | None, typer.Option("--memory", help="Container memory limit, e.g. 2g.")] = None,
+    network: Annotated[str, option("--network", choices=NETWORKS, help="Container network.")] = "none",
+    cpus: Annotated[float | None, option("--cpus", metavar="N", help="Container CPU limit.")] = None,
+    memory: Annotated[str | None, option("--memory", metavar="SIZE", help="Container memory limit, e.g. 2g.")] = None,
     gpus: Annotated[
-        str | None, typer.Option("--gpus", help="GPUs for the container: all, or indexes like 0,1.")
+        str | None, option("--gpus", metavar="all|N,N", help="GPUs for the container: all, or indexes like 0,1.")
     ] = None,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Stop the container after this many seconds (exit 124).")
+        float | None,
+        option("--timeout", metavar="SECONDS", help="Stop the container after this many seconds (exit 124)."),
     ] = None,
     output: Annotated[
         list[str] | None,
-        typer.Option(
+        option(
             "--output",
+            command="run",
+            metavar="DIR",
             help="Writable folder in the container (repeatable) [default: the folders of the outputs "
             "auditor.yaml declares, else ./outputs].",
             show_default=False,
@@ -53,9 +62,17 @@ def run(
     ] = None,
     env_vars: Annotated[
         list[str] | None,
-        typer.Option("--env", "-e", help="Container variable NAME=VALUE, or NAME to pass this one (repeatable)."),
+        option(
+            "--env",
+            "-e",
+            command="run",
+            metavar="NAME[=VALUE]",
+            help="Container variable NAME=VALUE, or NAME to pass this one (repeatable).",
+        ),
     ] = None,
-    user: Annotated[str | None, typer.Option("--user", help="uid:gid in the container [default: yours].")] = None,
+    user: Annotated[
+        str | None, option("--user", metavar="UID:GID", help="uid:gid in the container [default: yours].")
+    ] = None,
 ) -> None:
     """Run a command under capture and store its run record; with --image, in a container.
 
@@ -123,11 +140,7 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
 
     ident = record.identity
     code = "no exit code" if ident.exit_code is None else f"exit {ident.exit_code}"
-    typer.echo(
-        f"auditor: run {ident.run_id} {ident.status} ({code}) in {ident.duration_s or 0:.2f} s; "
-        f"recorded in {target.root}",
-        err=True,
-    )
+    say(f"run {ident.run_id} {ident.status} ({code}) in {ident.duration_s or 0:.2f} s; recorded in {target.root}")
     if ident.status == "failed" and ident.error and record.container is not None:
         typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
     _update_index(target)
@@ -137,8 +150,9 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
 
 ToleranceOption = Annotated[
     list[str] | None,
-    typer.Option(
+    option(
         "--tolerance",
+        metavar="NAME=rel:X,abs:Y",
         help="Metric tolerance NAME=rel:X,abs:Y (NAME may be *); default rel:1e-6,abs:1e-9 (repeatable).",
         show_default=False,
     ),
@@ -152,7 +166,7 @@ def reproduce(
     ],
     tolerance: ToleranceOption = None,
     network: Annotated[
-        str, typer.Option("--network", help="Allow network access again (bridge) when the original had it.")
+        str, option("--network", choices=NETWORKS, help="Allow network access again (bridge) when the original had it.")
     ] = "none",
     store: StoreOption = None,
 ) -> None:
@@ -182,13 +196,16 @@ def reproduce(
 @app.command(help=ingesters.command_help())
 def ingest(
     args: Annotated[list[str], typer.Argument(metavar="[KIND] SOURCE", help=ingesters.kind_help())],
-    run_id: Annotated[str | None, typer.Option("--run-id", help=ingesters.option_help("--run-id"))] = None,
-    experiment: Annotated[str | None, typer.Option("--experiment", help=ingesters.option_help("--experiment"))] = None,
-    rehash: Annotated[bool, typer.Option("--rehash", help=ingesters.option_help("--rehash"))] = False,
+    run_id: Annotated[str | None, option("--run-id", metavar="ID", help=ingesters.option_help("--run-id"))] = None,
+    experiment: Annotated[
+        str | None, option("--experiment", metavar="NAME", help=ingesters.option_help("--experiment"))
+    ] = None,
+    rehash: Annotated[bool, option("--rehash", help=ingesters.option_help("--rehash"))] = False,
     spec: Annotated[
         Path | None,
-        typer.Option(
+        option(
             "--spec",
+            metavar="FILE",
             help="The auditor.yaml whose datasheets, models, predictions and governance apply to the runs "
             "[default: $AUDITOR_SPEC, else auditor.yaml in the source's project, else in the current folder].",
             show_default=False,
@@ -196,8 +213,10 @@ def ingest(
     ] = None,
     project: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--project",
+            command="ingest",
+            metavar="NAME",
             help="File every run read under this project [default: the name the source gives: the MLflow "
             "experiment, the DVC repository's folder, the OpenLineage namespace, the W&B project].",
             show_default=False,
@@ -221,13 +240,13 @@ def ingest(
     options = Options.parse({"--run-id": run_id, "--experiment": experiment, "--rehash": rehash})
     declaration = find_declaration(ingesters.canonical(source), spec, Path.cwd())  # a bad one: exit 2 before reading
     if declaration is not None:
-        typer.echo(f"auditor: applying {declaration.file}", err=True)
+        say(f"applying {declaration.file}")
     target = RunStore.deferred(store_path(store))
     if project is not None and (not project.strip() or project != project.strip() or not project.isprintable()):
         raise UsageError(f"--project: {project!r} is not a project name (printable text, no surrounding spaces)")
     for outcome in ingesters.ingest(kind, source, target, options, declaration, project):
         for note in outcome.notes:
-            typer.echo(f"auditor: note: {note}", err=True)
+            say(f"note: {note}")
         what = "ingested" if outcome.new else "already ingested as"
         upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
         typer.echo(f"{what} {outcome.run_id}{upstream}")
@@ -244,4 +263,4 @@ def _update_index(target: RunStore) -> None:
 def _report_head(target: RunStore) -> None:
     """The log's head after this command's records: publish it to pin the store's history."""
     head = target.committed or target.head()
-    typer.echo(f"auditor: log head {head.text()}", err=True)
+    say(f"log head {head.text()}")

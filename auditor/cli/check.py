@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from auditor.check.vulns.sources import SOURCES
-from auditor.cli.app import StoreOption, app, choice, one_shot, store_path
+from auditor.cli.app import StoreOption, app, one_shot, option, stdin_file, store_path
 from auditor.errors import UsageError
 from auditor.render.formats import CHECK_FORMATS, DOSSIER_FORMATS
 from auditor.vocabulary import SEVERITY_ORDER
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from auditor.check.options import CheckOptions
     from auditor.check.packs import Pack
+    from auditor.render.formats import ReportFormat
     from auditor.sign.keys import Signer
 
 
@@ -27,31 +28,49 @@ RunArgument = Annotated[
     typer.Argument(
         metavar="RUN",
         help="A run in the store (its id, a unique prefix, or `latest`), or a record FILE when it is clearly a "
-        "path: it ends in .json or holds a /. A loose record file is checked, but no file it names is read.",
+        "path: it ends in .json or holds a /; `-` reads a record from stdin. A loose record file is checked, but "
+        "no file it names is read.",
     ),
 ]
+SEVERITIES = tuple(reversed(SEVERITY_ORDER))  # worst first
 PoliciesOption = Annotated[
     list[str] | None,
-    typer.Option("--policy", help="A shipped pack name or a pack file; repeatable [default: auditor.yaml's]"),
+    option(
+        "--policy",
+        metavar="PACK|FILE",
+        help="A shipped pack name or a pack file; repeatable [default: auditor.yaml's]",
+        show_default=False,
+    ),
 ]
-WaiversOption = Annotated[Path | None, typer.Option("--waivers", help="A waivers file.", show_default=False)]
+WaiversOption = Annotated[
+    Path | None, option("--waivers", metavar="FILE", help="A waivers file (- reads stdin).", show_default=False)
+]
 FailOnOption = Annotated[
     str | None,
-    typer.Option("--fail-on", help=f"{' | '.join(reversed(SEVERITY_ORDER))} [default: low]", show_default=False),
+    option(
+        "--fail-on",
+        choices=SEVERITIES,
+        help="The least severity that fails the check [default: low]",
+        show_default=False,
+    ),
 ]
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="auditor.yaml to read the policy section from [default: ./]")
+    Path | None,
+    option("--config", metavar="FILE", help="auditor.yaml to read the policy section from [default: ./]"),
 ]
 VulnSourceOption = Annotated[
     str | None,
-    typer.Option("--vuln-source", help=f"{' | '.join(SOURCES)} [default: local with a database, else osv]"),
+    option(
+        "--vuln-source",
+        choices=tuple(SOURCES),
+        help="Where advisories come from [default: local with a database, else osv]",
+    ),
 ]
-AdvisoryDbOption = Annotated[
-    Path | None, typer.Option("--advisory-db", help="A local OSV advisory folder [env: AUDITOR_ADVISORY_DB]")
-]
-OsvUrlOption = Annotated[str | None, typer.Option("--osv-url", help="An OSV API endpoint (a mirror), for osv")]
+AdvisoryDbOption = Annotated[Path | None, option("--advisory-db", metavar="DIR", help="A local OSV advisory folder.")]
+OsvUrlOption = Annotated[str | None, option("--osv-url", metavar="URL", help="An OSV API endpoint (a mirror), for osv")]
 MaxDbAgeOption = Annotated[
-    int | None, typer.Option("--max-db-age", min=0, help="Warn when the local database is older (days) [30]")
+    int | None,
+    option("--max-db-age", min=0, metavar="DAYS", help="Warn when the local database is older [default: 30]"),
 ]
 
 
@@ -74,12 +93,15 @@ def check_options(
         config=config,
         policies=tuple(policy or ()),
         waivers=waivers,
-        fail_on=choice("--fail-on", fail_on, tuple(reversed(SEVERITY_ORDER))),  # type: ignore[arg-type]
-        vuln_source=choice("--vuln-source", vuln_source, tuple(SOURCES)),  # type: ignore[arg-type]
+        fail_on=fail_on,  # type: ignore[arg-type]  # one of SEVERITIES: its option's choices
+        vuln_source=vuln_source,  # type: ignore[arg-type]  # one of SOURCES
         advisory_db=advisory_db,
         osv_url=osv_url,
         max_db_age=max_db_age,
     )
+
+
+FORMAT_METAVAR = "FORMAT[=FILE]"
 
 
 @app.command()
@@ -89,8 +111,29 @@ def check(
     policy: PoliciesOption = None,
     waivers: WaiversOption = None,
     fail_on: FailOnOption = None,
-    fmt: Annotated[str, typer.Option("--format", help=" | ".join(CHECK_FORMATS))] = "text",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
+    fmt: Annotated[
+        list[str] | None,
+        option(
+            "--format",
+            command="check",
+            metavar=FORMAT_METAVAR,
+            help=f"{' | '.join(CHECK_FORMATS)}; FORMAT=FILE writes that format to FILE (- is stdout). "
+            "Repeatable: several formats from one check, at most one of them to stdout [default: text]",
+            show_default=False,
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        option("-o", "--output", command="check", metavar="FILE", help="Write here instead of stdout (- is stdout)."),
+    ] = None,
+    exit_zero: Annotated[
+        bool,
+        option(
+            "--exit-zero",
+            help="Soft-fail: exit 0 when violations are found. Could-not-evaluate still exits 3 and says so; "
+            "bad usage or input still exits 2.",
+        ),
+    ] = False,
     config: ConfigOption = None,
     vuln_source: VulnSourceOption = None,
     advisory_db: AdvisoryDbOption = None,
@@ -99,34 +142,82 @@ def check(
 ) -> None:
     """Check a run against policy rules.
 
-    Exit codes: 0 compliant, 1 violations at or above --fail-on, 2 bad usage or input,
-    3 compliance could not be established: a finding is inconclusive or could not be evaluated
-    (never reported as compliant).
+    Exit codes: 0 compliant, 1 violations at or above --fail-on (0 with --exit-zero), 2 bad usage or
+    input, 3 compliance could not be established: a finding is inconclusive or could not be evaluated
+    (never reported as compliant, --exit-zero or not).
     """
     from auditor.check.evaluate import run_check
     from auditor.check.options import prepare
     from auditor.files import write_output
-    from auditor.render.formats import check_format
     from auditor.render.text import terminal_notes
 
     one_shot()
+    targets = format_targets(fmt or ["text"], output)
+    if str(waivers) == "-" and run_ref == "-":
+        raise UsageError("RUN and --waivers are both `-`: only one of them can read stdin")
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
-    options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
-    chosen = check_format(fmt)
-    request = prepare(options, dict(os.environ))
-    report = run_check(request)
-    text = chosen.render(report)
-    if output is not None:
-        write_output(output, text.encode())
-    else:
-        typer.echo(text, nl=False)
-    for note in terminal_notes(report, chosen.name, output is not None):
+    with (
+        stdin_file(Path(run_ref) if run_ref == "-" else None, "stdin-record.json") as record_file,
+        stdin_file(waivers, "stdin-waivers.yaml") as waivers_file,
+    ):
+        ref = str(record_file) if record_file is not None else run_ref
+        options = check_options(ref, store, policy, waivers_file, fail_on, config, vuln)
+        from auditor import progress
+
+        with progress.step(f"checking {run_ref}"):  # an advisory source over the network can take seconds
+            request = prepare(options, dict(os.environ))
+            report = run_check(request)
+    rendered = [(chosen, path, chosen.render(report)) for chosen, path in targets]  # all rendered before any write
+    for _, path, text in rendered:
+        if path is None:
+            typer.echo(text, nl=False)
+        else:
+            write_output(path, text.encode())
+    to_stdout = next((chosen.name for chosen, path, _ in rendered if path is None), None)
+    for note in terminal_notes(report, to_stdout or rendered[0][0].name, to_stdout is None):
         typer.echo(f"auditor: {note}", err=True)
     if request.run_folder is not None:  # a run of the store: its outcome is kept for `runs --verdict`
         from auditor.cli.index import keep_check
 
         keep_check(options.store, report)
-    raise typer.Exit(report.with_waivers.exit_code)
+    raise typer.Exit(soft_exit(report.with_waivers.exit_code, exit_zero))
+
+
+def format_targets(given: Sequence[str], output: Path | None) -> list[tuple[ReportFormat, Path | None]]:
+    """`--format text --format sarif=out.sarif`: each format and where it goes (None: stdout)."""
+    from auditor.render.formats import check_format
+
+    targets: list[tuple[ReportFormat, Path | None]] = []
+    for value in given:
+        name, sep, file = value.partition("=")
+        if sep and not file:
+            raise UsageError(f"--format {value!r}: give a file after = (or - for stdout)")
+        path = None if not sep or file == "-" else Path(file)
+        if path is None and output is not None and str(output) != "-":
+            path = output
+        targets.append((check_format(name.strip()), path))
+    if sum(path is None for _, path in targets) > 1:
+        raise UsageError("--format: at most one format can go to stdout; give the others a file (FORMAT=FILE)")
+    files = [path for _, path in targets if path is not None]
+    if len(files) != len(set(files)):
+        raise UsageError("--format: two formats name the same file")
+    return targets
+
+
+def soft_exit(code: int, exit_zero: bool) -> int:
+    """--exit-zero turns violations (1) into 0; "could not evaluate" (3) is never a pass."""
+    from auditor.errors import EXIT_COULD_NOT_EVALUATE, EXIT_OK, EXIT_VIOLATIONS
+
+    if exit_zero and code == EXIT_VIOLATIONS:
+        typer.echo("auditor: violations found; exiting 0 because of --exit-zero", err=True)
+        return EXIT_OK
+    if exit_zero and code == EXIT_COULD_NOT_EVALUATE:
+        typer.echo(
+            "auditor: error: compliance could not be established (results could not be evaluated): "
+            "exit 3 even with --exit-zero",
+            err=True,
+        )
+    return code
 
 
 @app.command()
@@ -137,38 +228,52 @@ def report(
     waivers: WaiversOption = None,
     fail_on: FailOnOption = None,
     fmt: Annotated[
-        str, typer.Option("--format", help=f"{' | '.join(DOSSIER_FORMATS)}, or both: html,pdf")
+        str,
+        option(
+            "--format",
+            command="report",
+            metavar="<html|pdf|html,pdf>",
+            help=f"{' | '.join(DOSSIER_FORMATS)}, or both: html,pdf",
+        ),
     ] = "html,pdf",
-    output: Annotated[Path, typer.Option("-o", "--output", help="The folder to write dossier.html/.pdf into.")] = Path(
-        "dossier"
-    ),
-    pdfa: Annotated[
-        bool, typer.Option("--pdfa", help="PDF/A-3b with the run record and findings JSON embedded.")
-    ] = False,
+    output: Annotated[
+        Path,
+        option("-o", "--output", command="report", metavar="DIR", help="The folder to write dossier.html/.pdf into."),
+    ] = Path("dossier"),
+    pdfa: Annotated[bool, option("--pdfa", help="PDF/A-3b with the run record and findings JSON embedded.")] = False,
     config: ConfigOption = None,
     vuln_source: VulnSourceOption = None,
     advisory_db: AdvisoryDbOption = None,
     osv_url: OsvUrlOption = None,
     max_db_age: MaxDbAgeOption = None,
     sign: Annotated[
-        Path | None, typer.Option("--sign", help="Sign the PDF (PAdES) with this key (PEM or .p12).")
+        Path | None, option("--sign", metavar="KEY", help="Sign the PDF (PAdES) with this key (PEM or .p12).")
     ] = None,
     cert: Annotated[
-        Path | None, typer.Option("--cert", help="The key's certificate and chain (PEM) [default: KEY.crt]")
+        Path | None,
+        option("--cert", metavar="FILE", help="The key's certificate and chain (PEM) [default: KEY.crt]"),
     ] = None,
     tsa: Annotated[
-        str | None, typer.Option("--tsa", help="An RFC 3161 time-stamp authority URL: time-stamp the signature.")
+        str | None,
+        option("--tsa", metavar="URL", help="An RFC 3161 time-stamp authority URL: time-stamp the signature."),
     ] = None,
     passphrase_file: Annotated[
-        Path | None, typer.Option("--passphrase-file", help="The key's passphrase [default: $AUDITOR_KEY_PASSPHRASE]")
+        Path | None,
+        option("--passphrase-file", metavar="FILE", help="The key's passphrase [default: $AUDITOR_KEY_PASSPHRASE]"),
     ] = None,
     key: Annotated[
         list[Path] | None,
-        typer.Option("--key", help="A public key or certificate (PEM) you trust to sign sign-offs; repeatable."),
+        option(
+            "--key", metavar="FILE", help="A public key or certificate (PEM) you trust to sign sign-offs; repeatable."
+        ),
     ] = None,
     trust: Annotated[
         list[Path] | None,
-        typer.Option("--trust", help="CA certificates (PEM) whose holders you trust to sign sign-offs; repeatable."),
+        option(
+            "--trust",
+            metavar="FILE",
+            help="CA certificates (PEM) whose holders you trust to sign sign-offs; repeatable.",
+        ),
     ] = None,
 ) -> None:
     """Write the audit dossier of a run: HTML and PDF, from the same content.
@@ -228,9 +333,9 @@ def _pdf_signer(
 
 @app.command()
 def demo(
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for the store and the dossier.")] = Path(
-        "auditor-demo"
-    ),
+    output: Annotated[
+        Path, option("-o", "--output", command="demo", metavar="DIR", help="Folder for the store and the dossier.")
+    ] = Path("auditor-demo"),
 ) -> None:
     """Run the sample credit-scoring project end to end: capture, check, dossier (HTML and PDF).
 
@@ -257,14 +362,21 @@ app.add_typer(rules_app, name="rules")
 
 PolicyOption = Annotated[
     str | None,
-    typer.Option("--policy", help="A shipped pack name or a pack file [default: default]", show_default=False),
+    option(
+        "--policy",
+        command="rules",
+        metavar="PACK|FILE",
+        help="A shipped pack name or a pack file (- reads stdin) [default: default]",
+        show_default=False,
+    ),
 ]
 
 
 def _pack(policy: str | None) -> Pack:
     from auditor.check.packs import DEFAULT_PACK, load_pack, pack_path
 
-    return load_pack(pack_path(policy or DEFAULT_PACK, Path.cwd()))
+    with stdin_file(Path("-") if policy == "-" else None, "stdin-pack.yaml") as held:
+        return load_pack(held if held is not None else pack_path(policy or DEFAULT_PACK, Path.cwd()))
 
 
 @rules_app.command("list")
@@ -288,9 +400,10 @@ def rules_explain(rule_id: Annotated[str, typer.Argument(metavar="ID")], policy:
 
 
 @rules_app.command("validate")
-def rules_validate(file: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
+def rules_validate(file: Annotated[Path, typer.Argument(metavar="FILE", help="A pack file; - reads stdin.")]) -> None:
     """Check a rule pack file: YAML, fields, check kinds and parameters, includes."""
     from auditor.check.packs import load_pack
 
-    pack = load_pack(file)
+    with stdin_file(file, "stdin-pack.yaml") as held:
+        pack = load_pack(held or file)
     typer.echo(f"{file}: valid pack {pack.name} (version {pack.version}), {len(pack.rules)} rules")

@@ -44,7 +44,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "show": (
         "auditor.cli.records",
-        "Show one run: a readable summary, or the record itself with --json.",
+        "Show one run: a readable summary, or the record itself with --format json.",
     ),
     "init": (
         "auditor.cli.records",
@@ -213,6 +213,13 @@ def command_group(app: typer.Typer) -> LazyCommands:
     if not isinstance(group, LazyCommands):  # pragma: no cover - Typer builds the class it is given
         raise TypeError(f"Typer built a {type(group).__name__}, not LazyCommands")
     group.app = app
+    if app._add_completion:  # --install-completion / --show-completion, as typer.main.get_command adds them
+        from typer.main import get_install_completion_arguments
+
+        for param in get_install_completion_arguments():
+            if param.default is None:  # as with --help: a None is coerced through pydantic on every command
+                param.default = False
+            group.params.append(param)
     return group
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, choice, one_shot
+from auditor.cli.app import StoreOption, app, emit, one_shot, option
 from auditor.cli.capture import ToleranceOption
 from auditor.cli.check import (
     AdvisoryDbOption,
@@ -32,14 +32,17 @@ def diff(
     run_a: RunA,
     run_b: RunB,
     store: StoreOption = None,
-    fmt: Annotated[str, typer.Option("--format", help=" | ".join(DIFF_FORMATS))] = "text",
+    fmt: Annotated[
+        str, option("--format", command="diff", choices=DIFF_FORMATS, help="How to print the diff.")
+    ] = "text",
     output: Annotated[
-        str | None, typer.Option("-o", "--output", help="Write here (- for stdout) [default: stdout]")
+        Path | None,
+        option("-o", "--output", command="diff", metavar="FILE", help="Write here (- for stdout) [default: stdout]"),
     ] = None,
     tolerance: ToleranceOption = None,
     exit_code: Annotated[
         bool,
-        typer.Option("--exit-code", help="Exit 1 when the runs differ (a section is not the same), like git diff."),
+        option("--exit-code", help="Exit 1 when the runs differ (a section is not the same), like git diff."),
     ] = False,
     policy: PoliciesOption = None,
     waivers: WaiversOption = None,
@@ -58,24 +61,19 @@ def diff(
     same; 2 bad usage or input (an unknown or ambiguous run, a bad option); 4 a record that does
     not verify against the store's log. A difference never changes the exit code without --exit-code.
     """
-    from auditor.files import write_output
     from auditor.portfolio.diff.make import diff_runs
     from auditor.portfolio.diff.render_html import render_html
     from auditor.portfolio.diff.render_json import render_json
     from auditor.portfolio.diff.render_text import render_text
     from auditor.reproduce.compare import parse_tolerances
 
-    chosen = choice("--format", fmt, DIFF_FORMATS)
     tolerances = parse_tolerances(tolerance or [])
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = check_options(run_a, store, policy, waivers, None, config, vuln)
     result = diff_runs(options, run_b, tolerances)
-    render = {"text": render_text, "json": render_json, "html": render_html}[chosen or "text"]
+    render = {"text": render_text, "json": render_json, "html": render_html}[fmt]
     text = render(result)
-    if output is not None and output != "-":
-        write_output(Path(output), text.encode())
-    else:
-        typer.echo(text, nl=False)
+    emit(text, output)
     if exit_code and result.differs:
         raise typer.Exit(EXIT_VIOLATIONS)

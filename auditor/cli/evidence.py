@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, choice, one_shot
+from auditor.cli.app import STDIN_NAME, StoreOption, app, one_shot, option, say, stdin_file
 from auditor.cli.check import (
     AdvisoryDbOption,
     ConfigOption,
@@ -30,8 +32,9 @@ app.add_typer(keys_app, name="keys")
 
 PassphraseFileOption = Annotated[
     Path | None,
-    typer.Option(
+    option(
         "--passphrase-file",
+        metavar="FILE",
         help="A file (mode 0600) whose first line is the key's passphrase [default: $AUDITOR_KEY_PASSPHRASE, "
         "else a prompt on the terminal]",
         show_default=False,
@@ -41,19 +44,34 @@ PassphraseFileOption = Annotated[
 
 @keys_app.command("generate")
 def keys_generate(
-    name: Annotated[str, typer.Option("--name", help="The key holder's full name (the certificate's CN).")],
+    name: Annotated[
+        str,
+        option(
+            "--name", command="keys generate", metavar="NAME", help="The key holder's full name (the certificate's CN)."
+        ),
+    ],
     prefix: Annotated[
-        Path, typer.Option("-o", "--output", help="Writes PREFIX.key (0600), PREFIX.pub and PREFIX.crt.")
+        Path,
+        option(
+            "-o",
+            "--output",
+            command="keys generate",
+            metavar="PREFIX",
+            help="Writes PREFIX.key (0600), PREFIX.pub and PREFIX.crt.",
+        ),
     ] = Path("signing"),
-    email: Annotated[str | None, typer.Option("--email", help="The holder's email, in the certificate.")] = None,
+    email: Annotated[
+        str | None, option("--email", metavar="EMAIL", help="The holder's email, in the certificate.")
+    ] = None,
     passphrase_file: PassphraseFileOption = None,
     no_passphrase: Annotated[
-        bool, typer.Option("--no-passphrase", help="Write the private key unencrypted (protected by its mode only).")
+        bool, option("--no-passphrase", help="Write the private key unencrypted (protected by its mode only).")
     ] = False,
     algorithm: Annotated[
         str,
-        typer.Option(
+        option(
             "--algorithm",
+            choices=("ed25519", "ecdsa-p256"),
             help="ed25519, or ecdsa-p256 for PDF dossiers that Adobe or pdfsig (NSS <= 3.87) must check.",
         ),
     ] = "ed25519",
@@ -62,10 +80,8 @@ def keys_generate(
 
     Never overwrites a key. The key is encrypted with a passphrase from --passphrase-file,
     $AUDITOR_KEY_PASSPHRASE or a prompt (asked twice); --no-passphrase writes it unencrypted."""
-    from auditor.sign.keys import KEY_ALGORITHMS, generate_key, passphrase_source
+    from auditor.sign.keys import generate_key, passphrase_source
 
-    if algorithm not in KEY_ALGORITHMS:
-        raise UsageError(f"--algorithm: {algorithm!r} is not one of {', '.join(KEY_ALGORITHMS)}")
     if no_passphrase and passphrase_file is not None:
         raise UsageError("--no-passphrase and --passphrase-file: give one of them")
     key_name = str(prefix.with_name(prefix.name + ".key"))
@@ -84,8 +100,10 @@ def keys_show(
     passphrase_file: PassphraseFileOption = None,
     trust: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--trust", help="CA certificates (PEM): also check the certificate chains to one (exit 4 if not)."
+        option(
+            "--trust",
+            metavar="FILE",
+            help="CA certificates (PEM): also check the certificate chains to one (exit 4 if not).",
         ),
     ] = None,
 ) -> None:
@@ -107,14 +125,27 @@ def keys_show(
 @app.command()
 def approve(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run in the store: id, unique prefix, or latest.")],
-    role: Annotated[str, typer.Option("--role", help="The role you decide in, e.g. 'model risk officer'.")],
-    decision: Annotated[str, typer.Option("--decision", help="approve | reject")],
-    comment: Annotated[str, typer.Option("--comment", help="Why: what you looked at, conditions, follow-ups.")],
+    role: Annotated[str, option("--role", metavar="TEXT", help="The role you decide in, e.g. 'model risk officer'.")],
+    decision: Annotated[str, option("--decision", choices=("approve", "reject"), help="Your decision.")],
+    comment: Annotated[
+        str, option("--comment", metavar="TEXT", help="Why: what you looked at, conditions, follow-ups.")
+    ],
     name: Annotated[
-        str | None, typer.Option("--name", help="Your name [default: the signing certificate's]", show_default=False)
+        str | None,
+        option(
+            "--name",
+            command="approve",
+            metavar="NAME",
+            help="Your name [default: the signing certificate's]",
+            show_default=False,
+        ),
     ] = None,
-    sign: Annotated[Path | None, typer.Option("--sign", help="Sign the decision with this key (PEM or .p12).")] = None,
-    cert: Annotated[Path | None, typer.Option("--cert", help="The key's certificate and chain (PEM).")] = None,
+    sign: Annotated[
+        Path | None, option("--sign", metavar="KEY", help="Sign the decision with this key (PEM or .p12).")
+    ] = None,
+    cert: Annotated[
+        Path | None, option("--cert", metavar="FILE", help="The key's certificate and chain (PEM) [default: KEY.crt]")
+    ] = None,
     passphrase_file: PassphraseFileOption = None,
     store: StoreOption = None,
     policy: PoliciesOption = None,
@@ -137,7 +168,7 @@ def approve(
     from auditor.sign.keys import load_signer, passphrase_source
     from auditor.text import safe
 
-    chosen = choice("--decision", decision, ("approve", "reject"))
+    chosen = decision
     if run_ref.endswith(".json") or "/" in run_ref:
         raise UsageError(f"{run_ref}: a sign-off is kept in the run store beside its run: give a run id")
     signer = load_signer(sign, cert_path=cert, passphrase=passphrase_source(passphrase_file)) if sign else None
@@ -152,24 +183,32 @@ def approve(
     typer.echo(f"  record    sha256 {so.record_sha256}")
     typer.echo(f"  findings  sha256 {so.findings_sha256}")
     typer.echo(f"  signed    {safe(done.signed_by) if done.signed_by else 'no (give --sign KEY to sign it)'}")
-    typer.echo(f"auditor: log head {done.head}", err=True)
+    say(f"log head {done.head}")
 
 
 @app.command()
 def bundle(
     run_ref: Annotated[str, typer.Argument(metavar="RUN", help="A run in the store: id, unique prefix, or latest.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="The bundle to write (a tar archive).")],
+    output: Annotated[
+        Path,
+        option(
+            "-o", "--output", command="bundle", metavar="FILE", help="The bundle to write (a tar archive; - is stdout)."
+        ),
+    ],
     sign: Annotated[
         Path | None,
-        typer.Option(
-            "--sign", help="Sign the statement (DSSE) and, with a certificate, the PDF (PAdES) with this key."
+        option(
+            "--sign",
+            metavar="KEY",
+            help="Sign the statement (DSSE) and, with a certificate, the PDF (PAdES) with this key.",
         ),
     ] = None,
     cert: Annotated[
-        Path | None, typer.Option("--cert", help="The key's certificate and chain (PEM) [default: KEY.crt]")
+        Path | None, option("--cert", metavar="FILE", help="The key's certificate and chain (PEM) [default: KEY.crt]")
     ] = None,
     tsa: Annotated[
-        str | None, typer.Option("--tsa", help="An RFC 3161 time-stamp authority URL: time-stamp the PDF signature.")
+        str | None,
+        option("--tsa", metavar="URL", help="An RFC 3161 time-stamp authority URL: time-stamp the PDF signature."),
     ] = None,
     passphrase_file: PassphraseFileOption = None,
     store: StoreOption = None,
@@ -208,16 +247,30 @@ def bundle(
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = check_options(run_ref, store, policy, waivers, fail_on, config, vuln)
-    made = make_bundle(prepare(options, dict(os.environ)), output, signer, tsa_url=tsa)
+    to_stdout = str(output) == "-"  # the archive on stdout (a pipe); what is said goes to stderr
+    request = prepare(options, dict(os.environ))
+    with tempfile.TemporaryDirectory(prefix="auditor-bundle-") as folder:
+        made = make_bundle(request, Path(folder) / "bundle.tar" if to_stdout else output, signer, tsa_url=tsa)
+        if to_stdout:
+            sys.stdout.buffer.write((Path(folder) / "bundle.tar").read_bytes())
+            sys.stdout.buffer.flush()
+
+    def tell(text: str) -> None:
+        if to_stdout:
+            say(text)  # stdout carries the archive
+        else:
+            typer.echo(text)
+
     predicate = made.predicate
-    typer.echo(f"wrote {output} ({len(made.members)} files)")
+    where = "stdout" if to_stdout else str(output)
+    tell(f"wrote {where} ({len(made.members)} files)")
     for name in made.members:
-        typer.echo(f"  {name}")
+        tell(f"  {name}")
     for stream, why in predicate.logs.items():
         if why is not None:
-            typer.echo(f"auditor: note: {stream} log not bundled: {safe(why)}", err=True)
+            say(f"note: {stream} log not bundled: {safe(why)}")
     for name, why in predicate.signoffs_left_out:
-        typer.echo(f"auditor: note: sign-off {safe(name)} left out: {safe(why)}", err=True)
+        say(f"note: sign-off {safe(name)} left out: {safe(why)}")
     if made.signed_by is None:
         typer.echo("auditor: warning: not signed (no --sign KEY): `auditor verify` refuses this bundle", err=True)
     else:
@@ -226,28 +279,39 @@ def bundle(
             if predicate.pdf_signed
             else "PDF not signed (no certificate)"
         )
-        typer.echo(f"signed by {safe(made.signed_by)} (statement; {pdf})")
-    typer.echo(
+        tell(f"signed by {safe(made.signed_by)} (statement; {pdf})")
+    tell(
         f"verdict: {made.report.with_waivers.verdict} (`auditor check` would exit {made.report.with_waivers.exit_code})"
     )
-    typer.echo(f"log head {predicate.log_head.text()}")
-    typer.echo(f"sha256 {made.sha256}  {output}")
+    tell(f"log head {predicate.log_head.text()}")
+    tell(f"sha256 {made.sha256}  {'-' if to_stdout else output}")
 
 
 @app.command()
 def verify(
-    path: Annotated[Path, typer.Argument(metavar="FILE", help="An evidence bundle, or a signed PDF dossier.")],
+    path: Annotated[
+        Path, typer.Argument(metavar="FILE", help="An evidence bundle, or a signed PDF dossier; - reads stdin.")
+    ],
     key: Annotated[
         list[Path] | None,
-        typer.Option("--key", help="A public key or certificate (PEM) you trust as the signer's; repeatable."),
+        option(
+            "--key", metavar="FILE", help="A public key or certificate (PEM) you trust as the signer's; repeatable."
+        ),
     ] = None,
     trust: Annotated[
         list[Path] | None,
-        typer.Option("--trust", help="CA certificates (PEM): trust a signer whose certificate chains to one."),
+        option(
+            "--trust", metavar="FILE", help="CA certificates (PEM): trust a signer whose certificate chains to one."
+        ),
     ] = None,
     head: Annotated[
         str | None,
-        typer.Option("--head", help="A log head you hold (SIZE:ROOT, as `auditor run` printed it and you published)."),
+        option(
+            "--head",
+            command="verify",
+            metavar="SIZE:ROOT",
+            help="A log head you hold (SIZE:ROOT, as `auditor run` printed it and you published).",
+        ),
     ] = None,
 ) -> None:
     """Verify a bundle (or a signed PDF) offline, on its exact bytes: every file against the signed
@@ -263,8 +327,11 @@ def verify(
         raise UsageError(f"{path}: nothing to check the signature against: give --key PUB|CERT or --trust CA.pem")
     verifiers = load_verifiers(key or (), trust or ())
     one_shot()
-    result = verify_path(path, verifiers, given)
+    with stdin_file(path, "stdin") as held:  # `auditor bundle -o - | auditor verify - ...`
+        result = verify_path(held or path, verifiers, given)
     for line in result.lines:
-        typer.echo(line)
+        typer.echo(line.replace(str(held), STDIN_NAME) if held != path else line)
+    if result.error is not None and held != path:
+        result.error.message = result.error.message.replace(str(held), STDIN_NAME)
     if result.error is not None:
         raise result.error

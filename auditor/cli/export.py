@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, store_path
+from auditor.cli.app import StoreOption, app, option, say, store_path
 
 if TYPE_CHECKING:
     from auditor.export.facts import Approval
@@ -24,10 +24,10 @@ def export(
     ],
     fmt: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--format",
-            envvar="AUDITOR_FORMAT",
-            metavar="[" + "|".join(EXPORT_CHOICES) + "]",
+            command="export",
+            choices=EXPORT_CHOICES,
             help="cyclonedx: CycloneDX 1.6 ML-BOM | spdx: SPDX 3.0 JSON-LD (AI, Dataset) | prov: W3C PROV-JSON "
             "| openlineage: OpenLineage RunEvents, one per line",
             show_default=False,
@@ -35,7 +35,7 @@ def export(
     ] = None,
     output: Annotated[
         Path | None,
-        typer.Option("-o", "--output", envvar="AUDITOR_OUTPUT", help="Write here instead of stdout ('-')."),
+        option("-o", "--output", command="export", metavar="FILE", help="Write here (- for stdout) [default: stdout]"),
     ] = None,
     store: StoreOption = None,
 ) -> None:
@@ -61,7 +61,7 @@ def export(
         typer.echo(text, nl=False)
     else:
         write_output(output, text.encode())
-        typer.echo(f"wrote {output}: {chosen.summary}", err=True)
+        say(f"wrote {output}: {chosen.summary}")
 
 
 def _approvals(target: RunStore, run_id: str) -> tuple[Approval, ...]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from auditor.cli.app import StoreOption, app, store_path
+from auditor.cli.app import StoreOption, app, say, store_path
 from auditor.errors import EXIT_VIOLATIONS, UsageError
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def print_notes() -> None:
     from auditor.text import safe
 
     for text in take_notes():
-        typer.echo(f"auditor: note: {safe(text)}", err=True)
+        say(f"note: {safe(text)}")
 
 
 def update_index(store: RunStore) -> None:
@@ -47,7 +47,7 @@ def update_index(store: RunStore) -> None:
     problem = update(store)
     print_notes()
     if problem is not None:
-        typer.echo(f"auditor: note: {safe(problem)}", err=True)
+        say(f"note: {safe(problem)}")
 
 
 def keep_check(store_root: Path, report: CheckReport) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, choice, store_path
+from auditor.cli.app import StoreOption, app, emit, option, store_path
 
 if TYPE_CHECKING:
     from auditor.index.query import Listing
@@ -32,26 +32,24 @@ def _finish(found: Listing) -> None:
         raise typer.Exit(max(error.exit_code for error in found.refused))
 
 
-def _emit(text: str, output: Path | None) -> None:
-    from auditor.files import write_output
-
-    if output is None or str(output) == "-":
-        typer.echo(text, nl=False)
-    else:
-        write_output(output, text.encode())
-
-
 @app.command()
 def lineage(
     project: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--project",
+            command="lineage",
+            metavar="NAME",
             help="One project and the runs of other projects that produced what it read or read what it produced.",
         ),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help=" | ".join(LINEAGE_FORMATS))] = "text",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout ('-').")] = None,
+    fmt: Annotated[
+        str, option("--format", command="lineage", choices=LINEAGE_FORMATS, help="How to draw it.")
+    ] = "text",
+    output: Annotated[
+        Path | None,
+        option("-o", "--output", command="lineage", metavar="FILE", help="Write here instead of stdout (- is stdout)."),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Lineage across runs: which run produced each dataset and model version, which runs read it.
@@ -64,20 +62,28 @@ def lineage(
     from auditor.portfolio.lineage import cross_run_lineage
     from auditor.portfolio.lineage_render import RENDERERS
 
-    chosen = choice("--format", fmt, LINEAGE_FORMATS) or "text"
     found = _listing(store)
-    _emit(RENDERERS[chosen](cross_run_lineage(found.runs, project)), output)
+    emit(RENDERERS[fmt](cross_run_lineage(found.runs, project)), output)
     _finish(found)
 
 
 @app.command()
 def duplicates(
     by: Annotated[
-        str, typer.Option("--by", help="Compare projects, or owners (all of an owner's projects).")
+        str, option("--by", choices=GROUPINGS, help="Compare projects, or owners (all of an owner's projects).")
     ] = "project",
-    min_score: Annotated[float, typer.Option("--min-score", help="Show pairs scoring at least this (0 to 1).")] = 0.5,
-    fmt: Annotated[str, typer.Option("--format", help=" | ".join(DUPLICATE_FORMATS))] = "text",
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write here instead of stdout ('-').")] = None,
+    min_score: Annotated[
+        float, option("--min-score", metavar="SCORE", help="Show pairs scoring at least this (0 to 1).")
+    ] = 0.5,
+    fmt: Annotated[
+        str, option("--format", command="duplicates", choices=DUPLICATE_FORMATS, help="How to print the pairs.")
+    ] = "text",
+    output: Annotated[
+        Path | None,
+        option(
+            "-o", "--output", command="duplicates", metavar="FILE", help="Write here instead of stdout (- is stdout)."
+        ),
+    ] = None,
     store: StoreOption = None,
 ) -> None:
     """Pairs of projects (or owners) that look like the same work, with their evidence, highest score first.
@@ -91,12 +97,11 @@ def duplicates(
     from auditor.portfolio.duplicates import find_duplicates
     from auditor.portfolio.duplicates_render import render_duplicates
 
-    chosen = choice("--format", fmt, DUPLICATE_FORMATS) or "text"
-    grouping = choice("--by", by, GROUPINGS) or "project"
+    chosen, grouping = fmt, by
     if not 0.0 <= min_score <= 1.0:
         raise UsageError(f"--min-score: {min_score} is not between 0 and 1")
     found = _listing(store)
     pairs = find_duplicates(found.runs, by="owner" if grouping == "owner" else "project", min_score=min_score)
     groups = {(s.owner if grouping == "owner" else s.project) for s in found.runs} - {None}
-    _emit(render_duplicates(pairs, chosen, by=grouping, min_score=min_score, groups=len(groups)), output)
+    emit(render_duplicates(pairs, chosen, by=grouping, min_score=min_score, groups=len(groups)), output)
     _finish(found)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, choice, store_path
+from auditor.cli.app import StoreOption, app, option, store_path
 from auditor.errors import UsageError
 
 if TYPE_CHECKING:
@@ -23,16 +23,20 @@ RunArgument = Annotated[
 
 @app.command()
 def note(
+    ctx: typer.Context,
     run_ref: RunArgument,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="What you have to say; `-` reads it from stdin.")],
     reply_to: Annotated[
-        str | None, typer.Option("--reply-to", help="The id of the note of this run you answer.", show_default=False)
+        str | None,
+        option("--reply-to", metavar="NOTE_ID", help="The id of the note of this run you answer.", show_default=False),
     ] = None,
     author: Annotated[
         str | None,
-        typer.Option(
+        option(
             "--author",
-            help=f"Your name [default: ${AUTHOR_ENV}, else git config user.name, else your user name]",
+            metavar="NAME",
+            envvar=AUTHOR_ENV,
+            help="Your name [default: git config user.name, else git config user.name, else your user name]",
             show_default=False,
         ),
     ] = None,
@@ -56,7 +60,9 @@ def note(
     where = "stdin" if text == "-" else "TEXT"
     if problem := text_problem(raw):
         raise UsageError(f"{where}: {problem}")
-    name, basis = author_of(author)
+    source = ctx.get_parameter_source("author")
+    from_env = source is not None and source.name == "ENVIRONMENT"  # $AUDITOR_AUTHOR: author_of says so
+    name, basis = author_of(None if from_env else author)
     if problem := line_problem(name) or ("longer than 200 characters" if len(name) > MAX_AUTHOR else None):
         raise UsageError(f"author {safe(name)[:80]!r} ({basis}): {problem}")
     masked, count = mask(raw)
@@ -85,7 +91,9 @@ def note(
 def notes(
     run_ref: RunArgument,
     store: StoreOption = None,
-    fmt: Annotated[str, typer.Option("--format", help="text | json")] = "text",
+    fmt: Annotated[
+        str, option("--format", command="notes", choices=("text", "json"), help="How to print them.")
+    ] = "text",
 ) -> None:
     """Show a run's discussion: its notes in threads, dated and attributed.
 
@@ -95,7 +103,7 @@ def notes(
     from auditor.store.notes import notes_of
     from auditor.store.runs import RunStore
 
-    chosen = choice("--format", fmt, ("text", "json"))
+    chosen = fmt
     target = RunStore.open(store_path(store))
     run_id = target.resolve(run_ref)
     stored = notes_of(target, run_id)

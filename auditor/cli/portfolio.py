@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, choice, one_shot
+from auditor.cli.app import StoreOption, app, one_shot, option, say
 from auditor.cli.check import (
     AdvisoryDbOption,
     ConfigOption,
@@ -26,19 +26,20 @@ DOSSIER_CHOICES = ("latest", "all", "none")
 
 @app.command()
 def portfolio(
-    output: Annotated[Path, typer.Option("-o", "--output", help="The folder to write the site into.")] = Path(
-        "portfolio"
-    ),
+    output: Annotated[
+        Path, option("-o", "--output", command="portfolio", metavar="DIR", help="The folder to write the site into.")
+    ] = Path("portfolio"),
     store: StoreOption = None,
     dossiers: Annotated[
         str,
-        typer.Option(
+        option(
             "--dossiers",
-            help="latest: each project's latest run and runs waiting for sign-off | all (slow) | none",
+            choices=DOSSIER_CHOICES,
+            help="latest: each project's latest run and runs waiting for sign-off; all (slow); none",
         ),
     ] = "latest",
     soon: Annotated[
-        int, typer.Option("--waivers-within", min=0, help="Days ahead that count as 'expiring soon'.")
+        int, option("--waivers-within", min=0, metavar="DAYS", help="Days ahead that count as 'expiring soon'.")
     ] = 30,
     policy: PoliciesOption = None,
     waivers: WaiversOption = None,
@@ -59,11 +60,10 @@ def portfolio(
     """
     from auditor.portfolio.site.build import make_portfolio
 
-    mode = choice("--dossiers", dossiers, DOSSIER_CHOICES)
     one_shot()
     vuln = (vuln_source, advisory_db, osv_url, max_db_age)
     options = check_options("latest", store, policy, waivers, fail_on, config, vuln)
-    built = make_portfolio(options, output, dict(os.environ), dossiers=mode or "latest", soon_days=soon)  # type: ignore[arg-type]
+    built = make_portfolio(options, output, dict(os.environ), dossiers=dossiers, soon_days=soon)  # type: ignore[arg-type]  # one of DOSSIER_CHOICES
     p = built.portfolio
     typer.echo(
         f"wrote {built.out / 'index.html'}: {len(p.projects)} projects, {len(p.runs)} runs "
@@ -71,4 +71,4 @@ def portfolio(
         f"{built.dossiers_rendered} dossiers rendered, {built.dossiers_reused} reused"
     )
     if not p.runs:
-        typer.echo("auditor: the store holds no runs: the site says so", err=True)
+        say("the store holds no runs: the site says so")

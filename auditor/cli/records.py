@@ -8,39 +8,50 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, choice, store_path
+from auditor.cli.app import StoreOption, app, option, store_path
 from auditor.errors import UsageError
 
 STATUSES = ("succeeded", "failed", "interrupted", "unfinished")
 VERDICTS = ("compliant", "violations", "could_not_evaluate", "unchecked")
-RUNS_FORMATS = ("text", "json")
+FORMATS = ("text", "json")
 
 
 @app.command()
 def runs(
     store: StoreOption = None,
-    project: Annotated[str | None, typer.Option("--project", help="Only runs of this project.")] = None,
-    owner: Annotated[str | None, typer.Option("--owner", help="Only runs whose project this owner owns.")] = None,
-    status: Annotated[str | None, typer.Option("--status", help=" | ".join(STATUSES))] = None,
+    project: Annotated[
+        str | None, option("--project", command="runs", metavar="NAME", help="Only runs of this project.")
+    ] = None,
+    owner: Annotated[
+        str | None, option("--owner", metavar="NAME", help="Only runs whose project this owner owns.")
+    ] = None,
+    status: Annotated[str | None, option("--status", choices=STATUSES, help="Only runs that ended so.")] = None,
     verdict: Annotated[
-        str | None, typer.Option("--verdict", help=f"{' | '.join(VERDICTS)} (the latest `auditor check`)")
+        str | None, option("--verdict", choices=VERDICTS, help="Only runs whose latest `auditor check` said so.")
     ] = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="Started at or after: YYYY-MM-DD or an ISO 8601 time (UTC if none).")
+        str | None,
+        option(
+            "--since", metavar="DATE|TIME", help="Started at or after: YYYY-MM-DD or an ISO 8601 time (UTC if none)."
+        ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Started at or before: YYYY-MM-DD (the whole day) or an ISO time.")
+        str | None,
+        option("--until", metavar="DATE|TIME", help="Started at or before: YYYY-MM-DD (the whole day) or an ISO time."),
     ] = None,
     dataset: Annotated[
         str | None,
-        typer.Option(
-            "--dataset", help="A dataset version: a content key (sha256:HEX, md5:...) or 8+ hex of a SHA-256."
+        option(
+            "--dataset",
+            metavar="KEY",
+            help="A dataset version: a content key (sha256:HEX, md5:...) or 8+ hex of a SHA-256.",
         ),
     ] = None,
     package: Annotated[
-        str | None, typer.Option("--package", help="NAME==VERSION installed in the run (name normalised).")
+        str | None,
+        option("--package", metavar="NAME==VERSION", help="NAME==VERSION installed in the run (name normalised)."),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", help=" | ".join(RUNS_FORMATS))] = "text",
+    fmt: Annotated[str, option("--format", command="runs", choices=FORMATS, help="How to print the runs.")] = "text",
     as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json.")] = False,
 ) -> None:
     """List the runs in the store, oldest first; filters narrow the list (all must hold).
@@ -57,12 +68,12 @@ def runs(
     from auditor.render.summary import render_runs
     from auditor.store.runs import RunStore
 
-    chosen = "json" if as_json else choice("--format", fmt, RUNS_FORMATS)
+    chosen = "json" if as_json else fmt
     filters = run_filters(
         project,
         owner,
-        choice("--status", status, STATUSES),
-        choice("--verdict", verdict, VERDICTS),
+        status,
+        verdict,
         since,
         until,
         dataset,
@@ -88,9 +99,13 @@ def show(
         str, typer.Argument(metavar="RUN", help="A run in the store: its id, a unique prefix, or `latest`.")
     ],
     store: StoreOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the whole record as JSON.")] = False,
+    fmt: Annotated[
+        str,
+        option("--format", command="show", choices=FORMATS, help="text: a readable summary; json: the whole record."),
+    ] = "text",
+    as_json: Annotated[bool, typer.Option("--json", hidden=True, help="Same as --format json.")] = False,
 ) -> None:
-    """Show one run: a readable summary, or the record itself with --json."""
+    """Show one run: a readable summary, or the record itself with --format json."""
     from auditor.cli.index import print_notes
     from auditor.index.query import reproduction_records
     from auditor.record import dump_record
@@ -99,7 +114,7 @@ def show(
 
     target = RunStore.open(store_path(store))
     record = target.load(target.resolve(run_ref))
-    if as_json:
+    if as_json or fmt == "json":
         sys.stdout.buffer.write(dump_record(record))
     else:
         from auditor.cli.notes import discussion_of
@@ -112,7 +127,7 @@ def show(
 
 @app.command()
 def init(
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing auditor.yaml.")] = False,
+    force: Annotated[bool, option("--force", help="Overwrite an existing auditor.yaml.")] = False,
 ) -> None:
     """Write a commented starter auditor.yaml for the current folder."""
     from auditor.files import write_atomic

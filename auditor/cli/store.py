@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.app import StoreOption, app, store_path
+from auditor.cli.app import StoreOption, app, option, say, store_path
 
 if TYPE_CHECKING:
     from auditor.store.log import LogHead
@@ -23,8 +23,9 @@ app.add_typer(store_app)
 
 HeadOption = Annotated[
     list[str] | None,
-    typer.Option(
+    option(
         "--head",
+        command="log verify",
         metavar="SIZE:ROOT",
         help="A head printed or published earlier (after a run, in a CI log): the log must extend it (repeatable).",
         show_default=False,
@@ -58,7 +59,7 @@ def verify(store: StoreOption = None, heads: HeadOption = None) -> None:
     given = _heads(heads)
     result = check_store(RunStore.open(store_path(store)), given)
     for note in result.notes:
-        typer.echo(f"auditor: note: {note}", err=True)
+        say(f"note: {note}")
     for problem in result.problems:
         typer.echo(f"auditor: error: {problem}", err=True)
     if result.problems:
@@ -77,7 +78,9 @@ def prove(
     store: StoreOption = None,
     head: Annotated[
         str | None,
-        typer.Option("--head", metavar="SIZE:ROOT", help="Also prove the log extends this earlier head."),
+        option(
+            "--head", command="log prove", metavar="SIZE:ROOT", help="Also prove the log extends this earlier head."
+        ),
     ] = None,
 ) -> None:
     """Print the proof that the run's record is in the log (JSON, as a bundle carries it); with
@@ -99,7 +102,7 @@ def migrate(
     store: StoreOption = None,
     adopt_unindexed: Annotated[
         bool,
-        typer.Option(
+        option(
             "--adopt-unindexed",
             help="Also adopt the run folders no index names (a store an auditor without an index wrote): "
             "only on a store whose runs you trust, since a folder a run planted would be adopted too.",
@@ -113,7 +116,7 @@ def migrate(
 
     result = run_migration(RunStore.open(store_path(store)), adopt_unindexed=adopt_unindexed)
     for run_id in result.migrated:
-        typer.echo(f"auditor: migrated {run_id}", err=True)
+        say(f"migrated {run_id}")
     for line, _ in result.left_out:
         typer.echo(f"auditor: error: {line}", err=True)
     typer.echo(f"migrated {len(result.migrated)} runs; log head {result.head.text()}")

@@ -150,13 +150,15 @@ def ingest(
     """`spec`: the auditor.yaml to apply to every run read (see `auditor.ingest.declared_find`);
     `project`: the project every run read belongs to, instead of the name the source gives (an
     MLflow experiment, a DVC repository's folder, an OpenLineage namespace, a W&B project)."""
+    from auditor import progress
     from auditor.ingest.declared import declared_records
     from auditor.ingest.notes import import_notes
     from auditor.ingest.store import cleaned, commit, evidence_digest, existing_ingests, latest, stored_digest
     from auditor.record.models import Links
 
     chosen = kind or detect(source)
-    runs = read(chosen, canonical(source), options)
+    with progress.step(f"reading {chosen} runs from {source}"):
+        runs = read(chosen, canonical(source), options)
     records = declared_records(runs, spec)  # everything is read and validated before anything is written
     if project is not None:
         records = [in_project(record, project) for record in records]
@@ -185,6 +187,7 @@ def ingest(
             else:
                 out.append(Outcome(record.identity.run_id, run.source_run_id, True, run.notes))
             commit(store, record)
+            progress.item(f"wrote {record.identity.run_id} ({len(out)}/{len(runs)}, source run {run.source_run_id})")
             kept = import_notes(store, record, record.identity.run_id)  # beside the record, once it is there
             if kept:
                 out[-1] = dataclasses.replace(out[-1], notes=(*out[-1].notes, *kept))

@@ -24,7 +24,7 @@ def test_output_to_a_file_or_stdout(cli: CliRunner, sample: Captured, tmp_path: 
 
 def test_the_environment_gives_every_option(cli: CliRunner, sample: Captured, tmp_path: Path) -> None:
     out = tmp_path / "prov.json"
-    env = base_env(AUDITOR_STORE=str(sample.store), AUDITOR_FORMAT="prov", AUDITOR_OUTPUT=str(out))
+    env = base_env(AUDITOR_STORE=str(sample.store), AUDITOR_EXPORT_FORMAT="prov", AUDITOR_EXPORT_OUTPUT=str(out))
     done = cli("export", sample.run_id[:12], cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert "prefix" in json.loads(out.read_text())
@@ -57,7 +57,7 @@ def test_help_lists_the_formats_and_the_variables(cli: CliRunner, tmp_path: Path
     done = cli("export", "--help", cwd=tmp_path, env=base_env(COLUMNS="200"))
     assert done.returncode == 0
     assert "cyclonedx|spdx|prov|openlineage" in done.stdout
-    assert "AUDITOR_FORMAT" in done.stdout and "AUDITOR_OUTPUT" in done.stdout
+    assert "AUDITOR_EXPORT_FORMAT" in done.stdout and "AUDITOR_EXPORT_OUTPUT" in done.stdout
 
 
 def test_a_missing_library_of_the_extra_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:

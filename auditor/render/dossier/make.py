@@ -139,7 +139,10 @@ def render_dossier_pdf(
             generated_at=rendered.generated,
             creator=f"auditor {cover.auditor_version}",
         )
-    result = render_pdf(rendered.html, attachments=attachments, pdfa=pdfa, title=rendered.title, facts=facts)
+    from auditor import progress
+
+    with progress.step(f"rendering the PDF dossier of {request.record.identity.run_id}"):  # 10 s and more
+        result = render_pdf(rendered.html, attachments=attachments, pdfa=pdfa, title=rendered.title, facts=facts)
     data = result.data
     if pdf_signer is not None:
         data = _sign(data, pdf_signer, tsa_url, request.record.identity.run_id)
