@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.check.evaluate import CheckRequest
+from auditor.check.locations import places
 from auditor.check.packs import Pack, load_packs, pack_path
 from auditor.check.vulns.sources import SourceChoice
 from auditor.check.waivers import MAX_WAIVERS_BYTES, Waiver, WaiverError, parse_waivers
@@ -59,7 +60,8 @@ def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
         record_sha256=hashlib.sha256(raw).hexdigest(),
         pack=_packs(options, settings, config, base),
         fail_on=options.fail_on or settings.fail_on,
-        location=_location(config, record_path, options.cwd),
+        location=_location(record_path, options.cwd),
+        places=places(record, config, options.cwd),
         now=options.now or datetime.now(UTC),
         waivers=waivers,
         waivers_file=waivers_file,
@@ -129,9 +131,9 @@ def _overrides(settings: PolicySettings, config: Path | None) -> tuple[tuple[str
     return tuple(out)
 
 
-def _location(config: Path | None, record_path: Path, cwd: Path) -> str:
-    """What SARIF results and annotations point at: the spec when there is one, else the record."""
-    target = config or record_path
+def _location(record_path: Path, cwd: Path) -> str:
+    """What SARIF points a finding without a location of its own at: the record that was checked."""
+    target = record_path
     try:
         return target.resolve().relative_to(cwd.resolve()).as_posix()
     except ValueError:
