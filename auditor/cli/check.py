@@ -122,6 +122,10 @@ def check(
         typer.echo(text, nl=False)
     for note in terminal_notes(report, chosen.name, output is not None):
         typer.echo(f"auditor: {note}", err=True)
+    from auditor.cli.github_summary import append_step_summary
+
+    if (problem := append_step_summary(report, os.environ)) is not None:
+        typer.echo(f"auditor: {problem}", err=True)
     if request.run_folder is not None:  # a run of the store: its outcome is kept for `runs --verdict`
         from auditor.cli.index import keep_check
 
