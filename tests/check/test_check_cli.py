@@ -295,7 +295,8 @@ def test_pack_overrides_and_diamond_includes(cli: CliRunner, tmp_path: Path) -> 
 def test_bad_input_is_one_line_exit_2(cli: CliRunner, tmp_path: Path) -> None:
     _store(tmp_path, make_record())
     cases = {
-        ("--format", "yaml"): "auditor: error: --format: 'yaml' is not one of text, json, sarif, junit, github",
+        ("--format", "yaml"): "auditor: error: --format: 'yaml' is not one of text, json, sarif, sarif-all, junit, "
+        "github, codequality",
         ("--policy", "nope"): "auditor: error: unknown rule pack 'nope' (shipped: default, eu-ai-act; or give a file)",
         ("--vuln-source", "local"): "auditor: error: --vuln-source local needs --advisory-db DIR",
     }
