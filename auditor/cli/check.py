@@ -288,9 +288,23 @@ def rules_explain(rule_id: Annotated[str, typer.Argument(metavar="ID")], policy:
 
 
 @rules_app.command("validate")
-def rules_validate(file: Annotated[Path, typer.Argument(metavar="FILE")]) -> None:
-    """Check a rule pack file: YAML, fields, check kinds and parameters, includes."""
-    from auditor.check.packs import load_pack
+def rules_validate(files: Annotated[list[Path], typer.Argument(metavar="FILE...")]) -> None:
+    """Check rule pack files: YAML, fields, check kinds and parameters, includes.
 
-    pack = load_pack(file)
-    typer.echo(f"{file}: valid pack {pack.name} (version {pack.version}), {len(pack.rules)} rules")
+    Every file is checked (as a pre-commit hook passes them); one line per invalid file, exit 2 if any.
+    """
+    from auditor.check.packs import load_pack
+    from auditor.errors import AuditorError
+    from auditor.text import safe
+
+    worst = 0
+    for file in files:
+        try:
+            pack = load_pack(file)
+        except AuditorError as exc:
+            typer.echo(f"auditor: error: {safe(exc.message)}", err=True)
+            worst = max(worst, exc.exit_code)
+            continue
+        typer.echo(f"{file}: valid pack {pack.name} (version {pack.version}), {len(pack.rules)} rules")
+    if worst:
+        raise typer.Exit(worst)

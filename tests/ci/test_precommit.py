@@ -1,0 +1,137 @@
+"""The pre-commit hooks (.pre-commit-hooks.yaml) run by the real `pre-commit try-repo`.
+
+try-repo clones a repository at a commit and installs it, as pre-commit does for a hook
+repository, into a virtualenv of its own (auditor and its dependencies from PyPI, through the pip
+cache): so the hooks are exercised exactly as a user's project would get them. The repository is
+a temporary git clone of this working tree (tracked and untracked files, symlinks kept) with one
+fresh commit. It is built and installed once per module (PRE_COMMIT_HOME shared), then each test
+runs hooks in a throwaway project.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, git
+from tests.factories import make_record
+
+PRE_COMMIT = Path(sys.prefix) / "bin" / "pre-commit"
+INSTALL_TIMEOUT = 900  # the first try-repo installs auditor and its dependencies into a new virtualenv
+
+PACK = """\
+pack: team
+version: 1
+description: the team's rules
+rules:
+  - id: T-RUN-1
+    title: the run succeeded
+    severity: high
+    rationale: a failed run may be incomplete
+    remediation: fix the run
+    references: [x]
+    check: {kind: run_succeeded}
+"""
+
+
+@pytest.fixture(scope="module")
+def hook_repo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A clone of this working tree with one commit, and the environment try-repo runs in."""
+    base = tmp_path_factory.mktemp("precommit")
+    clone = base / "auditor"
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=REPO, capture_output=True, check=True, timeout=60,
+    ).stdout.decode().split("\0")  # fmt: skip
+    for name in filter(None, listed):
+        source, target = REPO / name, clone / name
+        if not source.exists() and not source.is_symlink():
+            continue  # deleted in the working tree, not yet committed
+        if source.is_dir() and not source.is_symlink():
+            continue  # a submodule or nested repository: not part of the package
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_symlink():
+            target.symlink_to(os.readlink(source))
+        else:
+            shutil.copy2(source, target)
+    git(clone, "init", "-q", "-b", "main")
+    git(clone, "add", "-A")
+    git(clone, "commit", "-q", "-m", "the working tree, for pre-commit try-repo")
+    env = {
+        **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "USER", "PIP_INDEX_URL")},
+        "PRE_COMMIT_HOME": str(base / "pre-commit-home"),
+        "PRE_COMMIT_COLOR": "never",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+    }
+    yield clone, env
+
+
+def user_project(tmp_path: Path) -> Path:
+    """A user's repository with a rule pack, an auditor.yaml naming it, and a store with one run."""
+    from auditor.store.runs import RunStore
+
+    root = tmp_path / "project"
+    (root / "rules").mkdir(parents=True)
+    (root / "rules" / "team.yaml").write_text(PACK)
+    (root / "auditor.yaml").write_text("project: {name: p}\npolicy:\n  packs: [rules/team.yaml]\n")
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "project")
+    store = RunStore.create(tmp_path / "store")
+    record = make_record()
+    store.commit(store.begin(record.identity.run_id), record)
+    return root
+
+
+def try_repo(
+    hook_repo: tuple[Path, dict[str, str]], project: Path, hook: str, **env: str
+) -> subprocess.CompletedProcess[str]:
+    if not PRE_COMMIT.exists():
+        pytest.fail(f"{PRE_COMMIT} is missing: install the test extra (pip install -e '.[test]')")
+    clone, base_env = hook_repo
+    return subprocess.run(
+        [str(PRE_COMMIT), "try-repo", str(clone), hook, "--all-files", "--verbose"],
+        cwd=project,
+        env={**base_env, **env},
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT,
+        check=False,
+    )
+
+
+def test_rules_validate_hook(hook_repo: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    project = user_project(tmp_path)
+    done = try_repo(hook_repo, project, "auditor-rules-validate")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "rules/team.yaml: valid pack team (version 1), 1 rules" in done.stdout
+    (project / "rules" / "broken.yaml").write_text(PACK.replace("severity: high", "severity: dire"))
+    (project / "notes.yaml").write_text("not: a pack\n")  # outside rules/: not a pack, not validated
+    git(project, "add", "-A")
+    done = try_repo(hook_repo, project, "auditor-rules-validate")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "auditor: error: rules/broken.yaml:9: rules[0].severity" in done.stdout
+    assert "rules/team.yaml: valid pack team" in done.stdout  # the others are still checked
+    assert "notes.yaml" not in done.stdout
+
+
+def test_check_hook_follows_the_verdict(hook_repo: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    project = user_project(tmp_path)
+    store = str(tmp_path / "store")
+    done = try_repo(hook_repo, project, "auditor-check", AUDITOR_STORE=store)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "VERDICT: COMPLIANT" in done.stdout
+    (project / "rules" / "team.yaml").write_text(PACK.replace("kind: run_succeeded", "kind: seeds_recorded"))
+    git(project, "add", "-A")
+    done = try_repo(hook_repo, project, "auditor-check", AUDITOR_STORE=store)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "VERDICT: VIOLATIONS" in done.stdout
