@@ -60,7 +60,7 @@ def prepare(options: CheckOptions, env: dict[str, str]) -> CheckRequest:
         record_sha256=hashlib.sha256(raw).hexdigest(),
         pack=_packs(options, settings, config, base),
         fail_on=options.fail_on or settings.fail_on,
-        location=_location(record_path, options.cwd),
+        location=_location(record_path, config, options.cwd),
         places=places(record, config, options.cwd),
         now=options.now or datetime.now(UTC),
         waivers=waivers,
@@ -131,13 +131,18 @@ def _overrides(settings: PolicySettings, config: Path | None) -> tuple[tuple[str
     return tuple(out)
 
 
-def _location(record_path: Path, cwd: Path) -> str:
-    """What SARIF points a finding without a location of its own at: the record that was checked."""
-    target = record_path
-    try:
-        return target.resolve().relative_to(cwd.resolve()).as_posix()
-    except ValueError:
-        return target.resolve().as_posix()
+def _location(record_path: Path, config: Path | None, cwd: Path) -> str:
+    """What SARIF and Code Quality point a finding without a place of its own at: the record when it
+    lies in the repository (the working folder), else auditor.yaml when that does, else the record's
+    absolute path (which code scanning cannot show, but which names the file)."""
+    for target in (record_path, config):
+        if target is None:
+            continue
+        try:
+            return target.resolve().relative_to(cwd.resolve()).as_posix()
+        except ValueError:
+            continue
+    return record_path.resolve().as_posix()
 
 
 def _vuln_choice(options: CheckOptions, settings: PolicySettings, base: Path, env: dict[str, str]) -> SourceChoice:

@@ -144,8 +144,9 @@ class CheckReport(Frozen):
     checked_at: AwareDatetime
     run: RunRef
     location: str = Field(
-        description="The record file, relative to the repository root when inside it: what SARIF points a "
-        "finding without a location of its own at"
+        description="What SARIF and Code Quality point a finding without a location of its own at: the record "
+        "file relative to the repository root when inside it, else auditor.yaml when inside it, else the record's "
+        "absolute path"
     )
     config: str | None = Field(None, description="The auditor.yaml whose policy section was used, if any")
     packs: tuple[PackRef, ...]

@@ -5,7 +5,9 @@ GitLab reads a JSON array of issues, each with `description`, `check_name`, `fin
 Failures, inconclusive and could-not-evaluate findings become issues at the rule's (or the
 advisory's) severity; waived failures stay visible as `info`; passes are left out, as every issue
 is a problem in GitLab's widget. A finding without a place of its own (auditor/check/locations.py)
-points at the record file's first line, since GitLab requires a line. Fingerprints hash the rule
+points at the record file's first line, since GitLab requires a line (or auditor.yaml's, when the
+record lies outside the repository; with neither inside it, at the record's file name, its full
+path said in the description, as GitLab takes only relative paths). Fingerprints hash the rule
 and subject only, so GitLab tracks one issue across pipelines. Written by `json.dumps`: run text
 can only ever be a JSON string value.
 """
@@ -13,6 +15,7 @@ can only ever be a JSON string value.
 from __future__ import annotations
 
 import json
+from pathlib import PurePosixPath
 from typing import Any
 
 from auditor.check.report import CheckReport
@@ -44,6 +47,10 @@ def render_codequality(report: CheckReport) -> str:
 
 def _issue(report: CheckReport, finding: Finding, print_: str) -> dict[str, Any]:
     where = finding.location
+    fallback = report.location
+    if fallback.startswith("/"):
+        fallback = PurePosixPath(fallback).name
+        finding = finding.model_copy(update={"message": f"{finding.message} (record: {report.location})"})
     if finding.outcome == "waived":
         description, severity = f"waived by {finding.waiver}: {finding.message}", "info"
     else:
@@ -58,7 +65,7 @@ def _issue(report: CheckReport, finding: Finding, print_: str) -> dict[str, Any]
             "Security" if (rule := report.rule(finding.rule_id)) is not None and rule.security else "Bug Risk"
         ],
         "location": {
-            "path": where.path if where is not None else report.location,
+            "path": where.path if where is not None else fallback,
             "lines": {"begin": where.line if where is not None and where.line is not None else 1},
         },
     }
