@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from tests.conftest import REPO
+from tests.readme import snippet
 
 BIN = Path(sys.prefix) / "bin"
 ACTIONLINT = BIN / "actionlint"
@@ -129,3 +130,12 @@ def test_actionlint_catches_a_wrong_input_and_a_shell_mistake(tmp_path: Path) ->
     root = repository(tmp_path / "b", as_workflow(broken))
     done = actionlint(root, ".github/workflows/audit.yml")
     assert done.returncode == 1 and "SC2086" in done.stdout
+
+
+def test_the_readme_workflow_lints_clean_against_this_action(tmp_path: Path) -> None:
+    """The README's example, with `uses:` pointed at this action: its inputs must be the action's."""
+    workflow = snippet("github-workflow")
+    assert "uses: OWNER/auditor@v0.1.0" in workflow
+    root = repository(tmp_path, workflow.replace("uses: OWNER/auditor@v0.1.0", "uses: ./"))
+    done = actionlint(root, ".github/workflows/audit.yml")
+    assert done.returncode == 0, done.stdout + done.stderr
