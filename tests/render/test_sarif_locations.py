@@ -244,3 +244,34 @@ def assert_code_quality(issues: list[dict[str, object]]) -> None:
     jsonschema.Draft202012Validator(CODE_QUALITY_SCHEMA).validate(issues)
     prints = [issue["fingerprint"] for issue in issues]
     assert len(set(prints)) == len(prints), "GitLab shows only the first issue of a fingerprint"
+
+
+def test_locations_leave_the_findings_digest_alone() -> None:
+    """Sign-offs cover the findings digest; where a finding points depends on the folder the check ran in."""
+    from auditor.check.digest import findings_digest, findings_digest_of_json
+    from auditor.render.json_report import render_json
+    from tests.render.test_formats import make_report
+
+    located = make_report()
+    assert any(f.location is not None for f in located.findings)
+    bare = located.model_copy(
+        update={"findings": tuple(f.model_copy(update={"location": None}) for f in located.findings)}
+    )
+    assert findings_digest(located) == findings_digest(bare)
+    assert findings_digest_of_json(json.loads(render_json(located))) == findings_digest(located)
+
+
+def test_codequality_never_writes_an_absolute_path() -> None:
+    from auditor.render.codequality import render_codequality
+    from tests.render.test_formats import make_report
+
+    report = make_report(location="/srv/store/runs/R/record.json")
+    issues = json.loads(render_codequality(report))
+    assert_code_quality(issues)
+    seeds = next(i for i in issues if i["check_name"] == "AUD-REPRO-001")
+    assert seeds["location"] == {"path": "record.json", "lines": {"begin": 1}}
+    assert seeds["description"].endswith("(record: /srv/store/runs/R/record.json)")
+    pandas = next(i for i in issues if "package:pandas" in i["description"])
+    assert pandas["location"] == {"path": "requirements.txt", "lines": {"begin": 3}}
+    assert [i["severity"] for i in issues][:2] == ["critical", "critical"]  # worst first
+    assert next(i for i in issues if "numpy" in i["description"])["severity"] == "info"  # waived
