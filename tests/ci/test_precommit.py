@@ -4,13 +4,14 @@ try-repo clones a repository at a commit and installs it, as pre-commit does for
 repository, into a virtualenv of its own (auditor and its dependencies from PyPI, through the pip
 cache): so the hooks are exercised exactly as a user's project would get them. The repository is
 a temporary git clone of this working tree (tracked and untracked files, symlinks kept) with one
-fresh commit. It is built and installed once per module (PRE_COMMIT_HOME shared), then each test
-runs hooks in a throwaway project.
+fresh commit. try-repo installs into a store of its own each time, so the test runs it once, with
+every hook of the repository.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,15 @@ from tests.factories import make_record
 PRE_COMMIT = Path(sys.prefix) / "bin" / "pre-commit"
 INSTALL_TIMEOUT = 900  # the first try-repo installs auditor and its dependencies into a new virtualenv
 
+SEEDS = """\
+  - id: T-SEED-1
+    title: seeds are logged
+    severity: low
+    rationale: without seeds a re-run differs
+    remediation: log every seed
+    references: [x]
+    check: {kind: seeds_recorded}
+"""
 PACK = """\
 pack: team
 version: 1
@@ -92,14 +102,12 @@ def user_project(tmp_path: Path) -> Path:
     return root
 
 
-def try_repo(
-    hook_repo: tuple[Path, dict[str, str]], project: Path, hook: str, **env: str
-) -> subprocess.CompletedProcess[str]:
+def try_repo(hook_repo: tuple[Path, dict[str, str]], project: Path, **env: str) -> subprocess.CompletedProcess[str]:
     if not PRE_COMMIT.exists():
         pytest.fail(f"{PRE_COMMIT} is missing: install the test extra (pip install -e '.[test]')")
     clone, base_env = hook_repo
     return subprocess.run(
-        [str(PRE_COMMIT), "try-repo", str(clone), hook, "--all-files", "--verbose"],
+        [str(PRE_COMMIT), "try-repo", str(clone), "--all-files", "--verbose"],
         cwd=project,
         env={**base_env, **env},
         capture_output=True,
@@ -109,29 +117,31 @@ def try_repo(
     )
 
 
-def test_rules_validate_hook(hook_repo: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+def hook_output(stdout: str, name: str) -> tuple[str, str]:
+    """(Passed|Failed, the hook's own output) of one hook in `pre-commit --verbose` output."""
+    found = re.search(
+        rf"^{re.escape(name)}\.+(Passed|Failed)\n(.*?)(?=^\S.*\.{{3,}}(?:Passed|Failed)$|\Z)", stdout, re.M | re.S
+    )
+    assert found is not None, stdout
+    return found.group(1), found.group(2)
+
+
+def test_both_hooks_through_try_repo(hook_repo: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    """One try-repo (it installs auditor into a fresh virtualenv each time, minutes on a busy machine)
+    runs every hook of the repository: the pack hook reports the broken pack and still checks the
+    others, and the check hook fails the commit with the check's own exit code and verdict."""
     project = user_project(tmp_path)
-    done = try_repo(hook_repo, project, "auditor-rules-validate")
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "rules/team.yaml: valid pack team (version 1), 1 rules" in done.stdout
     (project / "rules" / "broken.yaml").write_text(PACK.replace("severity: high", "severity: dire"))
     (project / "notes.yaml").write_text("not: a pack\n")  # outside rules/: not a pack, not validated
+    (project / "rules" / "team.yaml").write_text(PACK + SEEDS)  # the run logged no seed: a violation
     git(project, "add", "-A")
-    done = try_repo(hook_repo, project, "auditor-rules-validate")
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert "auditor: error: rules/broken.yaml:9: rules[0].severity" in done.stdout
-    assert "rules/team.yaml: valid pack team" in done.stdout  # the others are still checked
-    assert "notes.yaml" not in done.stdout
-
-
-def test_check_hook_follows_the_verdict(hook_repo: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
-    project = user_project(tmp_path)
-    store = str(tmp_path / "store")
-    done = try_repo(hook_repo, project, "auditor-check", AUDITOR_STORE=store)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "VERDICT: COMPLIANT" in done.stdout
-    (project / "rules" / "team.yaml").write_text(PACK.replace("kind: run_succeeded", "kind: seeds_recorded"))
-    git(project, "add", "-A")
-    done = try_repo(hook_repo, project, "auditor-check", AUDITOR_STORE=store)
+    done = try_repo(hook_repo, project, AUDITOR_STORE=str(tmp_path / "store"))
     assert done.returncode == 1, done.stdout + done.stderr
-    assert "VERDICT: VIOLATIONS" in done.stdout
+    status, output = hook_output(done.stdout, "auditor rules validate")
+    assert status == "Failed" and "- exit code: 2" in output
+    assert "auditor: error: rules/broken.yaml:7: rules[0].severity" in output
+    assert "rules/team.yaml: valid pack team (version 1), 2 rules" in output  # the others are still checked
+    assert "notes.yaml" not in output
+    status, output = hook_output(done.stdout, "auditor check")
+    assert status == "Failed" and "- exit code: 1" in output
+    assert "VERDICT: VIOLATIONS (exit 1)" in output and "T-SEED-1" in output
