@@ -54,6 +54,8 @@ PARSERS = {
     "text": lambda text: "VERDICT" in text,
     "json": lambda text: json.loads(text)["kind"] == "auditor.check-report",
     "sarif": lambda text: json.loads(text)["version"] == "2.1.0",
+    "sarif-all": lambda text: any(r["kind"] == "pass" for r in json.loads(text)["runs"][0]["results"]),
+    "codequality": lambda text: all({"check_name", "fingerprint"} <= set(i) for i in json.loads(text)),
     "junit": lambda text: ET.fromstring(text).tag == "testsuites",  # noqa: S314 - our own output
     "github": lambda text: all(line.startswith("::") for line in text.splitlines() if line),
 }
