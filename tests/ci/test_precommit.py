@@ -120,7 +120,7 @@ def try_repo(hook_repo: tuple[Path, dict[str, str]], project: Path, **env: str) 
 def hook_output(stdout: str, name: str) -> tuple[str, str]:
     """(Passed|Failed, the hook's own output) of one hook in `pre-commit --verbose` output."""
     found = re.search(
-        rf"^{re.escape(name)}\.+(Passed|Failed)\n(.*?)(?=^\S.*\.{{3,}}(?:Passed|Failed)$|\Z)", stdout, re.M | re.S
+        rf"^{re.escape(name)}\.+(Passed|Failed)\n(.*?)(?=^\S[^\n]*\.{{3,}}(?:Passed|Failed)$|\Z)", stdout, re.M | re.S
     )
     assert found is not None, stdout
     return found.group(1), found.group(2)
