@@ -7,6 +7,7 @@ Ingest sources and executors are walked in `tests/ingest/test_registry.py` and
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -120,6 +121,10 @@ def test_the_cli_takes_its_choices_from_the_registries() -> None:
             cwd=REPO,
             env={"COLUMNS": "200", "PATH": ""},
         )
-        line = next(line for line in done.stdout.splitlines() if option in line)
+        lines = done.stdout.splitlines()
+        start = next(i for i, line in enumerate(lines) if option in line)
+        # the option's help, with the lines it wraps onto (up to the next option)
+        end = next((i for i in range(start + 1, len(lines)) if re.match(r"\W*\s+-", lines[i])), len(lines))
+        text = " ".join(lines[start:end])
         for name in names:
-            assert name in line, (command, option, name, line)
+            assert re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text), (command, option, name, text)
