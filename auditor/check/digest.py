@@ -2,9 +2,10 @@
 
 It is the SHA-256 of canonical JSON (sorted keys, no spaces, ASCII) holding the record's digest,
 the verdict that counts, and every finding (rule, severity, subject, outcome, message, evidence,
-waiver), in the report's own order. The time of the check, the tool's version and the rules'
-prose are left out: checking the same record against the same policy, waivers and advisory data
-gives the same digest tomorrow, and anything that changes a finding changes the digest.
+waiver), in the report's own order. Where a finding points (its location, relative to wherever the
+check ran), the time of the check, the tool's version and the rules' prose are left out: checking
+the same record against the same policy, waivers and advisory data gives the same digest tomorrow,
+and anything that changes a finding changes the digest.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ DIGEST_VERSION = 1
 
 
 def findings_digest(report: CheckReport) -> str:
-    findings = [finding.model_dump(mode="json") for finding in report.findings]
+    findings = [finding.model_dump(mode="json", exclude={"location"}) for finding in report.findings]
     return _digest(report.run.record_sha256, report.with_waivers.verdict, findings)
 
 
@@ -30,7 +31,8 @@ def findings_digest_of_json(report: Mapping[str, Any]) -> str:
     """The same digest, from a check report's JSON form (`auditor check --format json`, a bundle's
     check-report.json) as parsed: what `auditor verify` recomputes from the bytes it is given. A
     KeyError or TypeError when `report` is not shaped like one (the caller names the file)."""
-    return _digest(report["run"]["record_sha256"], report["with_waivers"]["verdict"], list(report["findings"]))
+    findings = [{k: v for k, v in finding.items() if k != "location"} for finding in report["findings"]]
+    return _digest(report["run"]["record_sha256"], report["with_waivers"]["verdict"], findings)
 
 
 def _digest(record_sha256: str, verdict: str, findings: list[Any]) -> str:

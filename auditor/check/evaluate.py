@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,6 +22,7 @@ from auditor.check.checks.interface import CheckContext
 from auditor.check.checks.vulnerabilities import VulnParams, record_packages, severity_of
 from auditor.check.clauses import clause_status
 from auditor.check.engine import evaluate
+from auditor.check.locations import Places
 from auditor.check.packs import LoadedRule, Pack
 from auditor.check.report import (
     AdvisoryRef,
@@ -80,6 +81,8 @@ class CheckRequest:
     # Who audits the packages (default: `audit_packages`); many checks in one process (the
     # portfolio) pass one that opens the source once and audits each package once.
     vuln_audit: Callable[[SourceChoice, list[tuple[str, str]], Path | None], VulnAudit] | None = None
+    # Where the run's packages and datasets are written in the repository (auditor/check/locations.py).
+    places: Places = field(default_factory=Places)
 
 
 def run_check(request: CheckRequest) -> CheckReport:
@@ -87,7 +90,7 @@ def run_check(request: CheckRequest) -> CheckReport:
     vulns = _audit_vulns(request)
     raw = evaluate(request.record, request.pack, CheckContext(today=today, vulns=vulns))
     waived = apply_waivers(raw, request.waivers, today)
-    findings = sorted(waived.findings, key=lambda f: (f.rule_id, f.subject, f.outcome))
+    findings = sorted(request.places.locate(waived.findings), key=lambda f: (f.rule_id, f.subject, f.outcome))
     rules = [_rule_info(loaded) for loaded in request.pack.rules]
     if any(f.rule_id == WAIVER_RULE for f in findings):
         rules.append(EXPIRED_WAIVER_RULE)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from auditor.check.evaluate import CheckRequest
+from auditor.check.locations import places
 from auditor.check.packs import Pack, load_packs, pack_path
 from auditor.check.vulns.sources import SourceChoice
 from auditor.check.waivers import MAX_WAIVERS_BYTES, Waiver, WaiverError, parse_waivers
@@ -70,7 +71,8 @@ def prepare(options: CheckOptions, env: dict[str, str], record: RunRecord | None
         record_sha256=digest,
         pack=_packs(options, settings, config, base),
         fail_on=options.fail_on or settings.fail_on,
-        location=_location(config, record_path, options.cwd) if record_path != IN_MEMORY or config else str(IN_MEMORY),
+        location=_location(record_path, config, options.cwd),
+        places=places(record, config, options.cwd),
         now=options.now or datetime.now(UTC),
         waivers=waivers,
         waivers_file=waivers_file,
@@ -140,13 +142,18 @@ def _overrides(settings: PolicySettings, config: Path | None) -> tuple[tuple[str
     return tuple(out)
 
 
-def _location(config: Path | None, record_path: Path, cwd: Path) -> str:
-    """What SARIF results and annotations point at: the spec when there is one, else the record."""
-    target = config or record_path
-    try:
-        return target.resolve().relative_to(cwd.resolve()).as_posix()
-    except ValueError:
-        return target.resolve().as_posix()
+def _location(record_path: Path, config: Path | None, cwd: Path) -> str:
+    """What SARIF and Code Quality point a finding without a place of its own at: the record when it
+    lies in the repository (the working folder), else auditor.yaml when that does, else the record's
+    absolute path (which code scanning cannot show, but which names the file)."""
+    for target in (record_path, config):
+        if target is None:
+            continue
+        try:
+            return target.resolve().relative_to(cwd.resolve()).as_posix()
+        except ValueError:
+            continue
+    return record_path.resolve().as_posix()
 
 
 def _vuln_choice(options: CheckOptions, settings: PolicySettings, base: Path, env: dict[str, str]) -> SourceChoice:

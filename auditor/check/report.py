@@ -16,7 +16,8 @@ from auditor.record.findings import Finding
 from auditor.vocabulary import Severity
 
 REPORT_KIND: Literal["auditor.check-report"] = "auditor.check-report"
-REPORT_VERSION: Literal["1.0"] = "1.0"
+# 1.1 added findings[].location and made `location` the record (where unlocated findings point).
+REPORT_VERSION: Literal["1.1"] = "1.1"
 
 # could_not_evaluate: compliance could not be established (findings could not be evaluated or were inconclusive)
 Verdict = Literal["compliant", "violations", "could_not_evaluate"]
@@ -137,12 +138,16 @@ class Result(Frozen):
 
 class CheckReport(Frozen):
     kind: Literal["auditor.check-report"] = REPORT_KIND
-    report_version: Literal["1.0"] = REPORT_VERSION
+    report_version: Literal["1.1"] = REPORT_VERSION
     tool: str = "auditor"
     tool_version: str
     checked_at: AwareDatetime
     run: RunRef
-    location: str = Field(description="The file findings point at in SARIF and annotations (spec or record)")
+    location: str = Field(
+        description="What SARIF and Code Quality point a finding without a location of its own at: the record "
+        "file relative to the repository root when inside it, else auditor.yaml when inside it, else the record's "
+        "absolute path"
+    )
     config: str | None = Field(None, description="The auditor.yaml whose policy section was used, if any")
     packs: tuple[PackRef, ...]
     fail_on: Severity

@@ -176,6 +176,10 @@ def check(
     to_stdout = next((chosen.name for chosen, path, _ in rendered if path is None), None)
     for note in terminal_notes(report, to_stdout or rendered[0][0].name, to_stdout is None):
         typer.echo(f"auditor: {note}", err=True)
+    from auditor.cli.github_summary import append_step_summary
+
+    if (problem := append_step_summary(report, os.environ)) is not None:
+        typer.echo(f"auditor: {problem}", err=True)
     if request.run_folder is not None:  # a run of the store: its outcome is kept for `runs --verdict`
         from auditor.cli.index import keep_check
 
@@ -400,10 +404,26 @@ def rules_explain(rule_id: Annotated[str, typer.Argument(metavar="ID")], policy:
 
 
 @rules_app.command("validate")
-def rules_validate(file: Annotated[Path, typer.Argument(metavar="FILE", help="A pack file; - reads stdin.")]) -> None:
-    """Check a rule pack file: YAML, fields, check kinds and parameters, includes."""
-    from auditor.check.packs import load_pack
+def rules_validate(
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Pack files; - reads stdin.")],
+) -> None:
+    """Check rule pack files: YAML, fields, check kinds and parameters, includes.
 
-    with stdin_file(file, "stdin-pack.yaml") as held:
-        pack = load_pack(held or file)
-    typer.echo(f"{file}: valid pack {pack.name} (version {pack.version}), {len(pack.rules)} rules")
+    Every file is checked (as a pre-commit hook passes them); one line per invalid file, exit 2 if any.
+    """
+    from auditor.check.packs import load_pack
+    from auditor.errors import AuditorError
+    from auditor.text import safe
+
+    worst = 0
+    for file in files:
+        try:
+            with stdin_file(file, "stdin-pack.yaml") as held:
+                pack = load_pack(held or file)
+        except AuditorError as exc:
+            typer.echo(f"auditor: error: {safe(exc.message)}", err=True)
+            worst = max(worst, exc.exit_code)
+            continue
+        typer.echo(f"{file}: valid pack {pack.name} (version {pack.version}), {len(pack.rules)} rules")
+    if worst:
+        raise typer.Exit(worst)

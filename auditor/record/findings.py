@@ -33,6 +33,13 @@ class Verdict:
     severity: Severity | None = None  # when the subject sets it (an advisory's CVSS); else the rule's
 
 
+class FindingLocation(Frozen):
+    """Where in the user's repository a finding comes from, for code scanning and CI annotations."""
+
+    path: str = Field(description="Relative to the repository root (where `auditor check` ran), '/'-separated")
+    line: int | None = Field(None, ge=1, description="1-based; None for the file as a whole")
+
+
 class Finding(Frozen):
     rule_id: str
     severity: Severity
@@ -41,6 +48,9 @@ class Finding(Frozen):
     message: str
     evidence: dict[str, JsonScalar] = Field(default_factory=dict)
     waiver: str | None = Field(None, description="The waiver in force, when the outcome is 'waived'")
+    location: FindingLocation | None = Field(
+        None, description="The requirements line of a package, the auditor.yaml line of a dataset; None when none"
+    )
 
     @model_validator(mode="after")
     def _waiver_iff_waived(self) -> Finding:

@@ -46,9 +46,19 @@ CHECK_FORMATS: dict[str, ReportFormat] = {
     for f in (
         ReportFormat("text", "for people: the verdict, what needs attention", "auditor.render.text:render_text"),
         ReportFormat("json", "the check report as JSON (sorted keys)", "auditor.render.json_report:render_json"),
-        ReportFormat("sarif", "SARIF 2.1.0 for code scanning", "auditor.render.sarif:render_sarif"),
+        ReportFormat(
+            "sarif", "SARIF 2.1.0 for code scanning (findings to act on)", "auditor.render.sarif:render_sarif"
+        ),
+        ReportFormat(
+            "sarif-all", "SARIF 2.1.0 with passes and not-applicables too", "auditor.render.sarif:render_sarif_all"
+        ),
         ReportFormat("junit", "JUnit XML (Ant/Jenkins shape) for CI test reports", "auditor.render.junit:render_junit"),
         ReportFormat("github", "GitHub Actions workflow annotations", "auditor.render.github:render_github"),
+        ReportFormat(
+            "codequality",
+            "GitLab Code Quality JSON for merge requests",
+            "auditor.render.codequality:render_codequality",
+        ),
     )
 }
 

@@ -1,13 +1,22 @@
 """SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
 
 Failures, inconclusive findings (kind "review", level "warning"), could-not-evaluate findings and
-waived failures become results; passes and
-not-applicables are counted in the run's properties instead, because GitHub code scanning turns
-every result into an alert and accepts at most 25,000 per run (a large run's passes alone exceed
-that). Results are ordered worst first and capped at that limit, with a notification saying how
-many were left out. Waived findings stay failures with an accepted external suppression: the
-failure is real, the exception is the waiver's. The log is built as plain data and written by `json.dumps`, so
-untrusted text can only ever be a JSON string value.
+waived failures become results; passes and not-applicables are counted in the run's properties
+instead, because GitHub code scanning turns every result into an alert and accepts at most 25,000
+per run (a large run's passes alone exceed that). The `sarif-all` format adds them as results
+(kind "pass" and "notApplicable", level "none") for viewers that show a full audit. Results are
+ordered worst first and capped at that limit, with a notification saying how many were left out.
+Waived findings stay failures with an accepted external suppression: the failure is real, the
+exception is the waiver's.
+
+Each result points where its finding comes from (a requirements line, an auditor.yaml line; see
+auditor/check/locations.py), relative to %SRCROOT%, the repository root; a finding with no place
+of its own points at the record file as a whole. A failing vulnerability finding takes its level
+from the advisory's severity, not the rule's, and GitHub ranks security alerts by the rule's
+`security-severity`, so such results name a per-severity child of the rule (`AUD-VULN-001/high`)
+whose score is the highest CVSS base score among them. Fingerprints hash the rule and subject only,
+so the same problem is one alert across runs. The log is built as plain data and written by
+`json.dumps`, so untrusted text can only ever be a JSON string value.
 """
 
 from __future__ import annotations
@@ -49,16 +58,28 @@ KIND = {
 # GitHub code scanning's limit on results in one run.
 MAX_RESULTS = 25_000
 REPORTED = ("fail", "inconclusive", "could_not_evaluate", "waived")
+EVERYTHING = (*REPORTED, "pass", "not_applicable")
+ROOT = "%SRCROOT%"
 
 
 def render_sarif(report: CheckReport) -> str:
-    rules = _descriptors(report)
-    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    """Failing, inconclusive, could-not-evaluate and waived findings: what code scanning should alert on."""
+    return _render(report, REPORTED)
+
+
+def render_sarif_all(report: CheckReport) -> str:
+    """Every finding, passes and not-applicables too: for viewers that show a full audit."""
+    return _render(report, EVERYTHING)
+
+
+def _render(report: CheckReport, outcomes: tuple[str, ...]) -> str:
     reported = sorted(
-        (f for f in report.findings if f.outcome in REPORTED),
-        key=lambda f: (REPORTED.index(f.outcome), -SEVERITY_ORDER.index(f.severity), f.rule_id, f.subject),
+        (f for f in report.findings if f.outcome in outcomes),
+        key=lambda f: (outcomes.index(f.outcome), -SEVERITY_ORDER.index(f.severity), f.rule_id, f.subject),
     )
     kept, left_out = reported[:MAX_RESULTS], len(reported) - MAX_RESULTS
+    rules = _descriptors(report, kept)
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
     notifications = (
         [
             {
@@ -70,12 +91,15 @@ def render_sarif(report: CheckReport) -> str:
         else []
     )
     counted = {o: sum(1 for f in report.findings if f.outcome == o) for o in ("pass", "not_applicable")}
+    security = {rule.id for rule in report.rules if rule.security}
     log = {
         "$schema": SARIF_SCHEMA,
         "version": SARIF_VERSION,
         "runs": [
             {
                 "tool": {"driver": {"name": report.tool, "version": report.tool_version, "rules": rules}},
+                "automationDetails": {"id": automation_id(report)},
+                "originalUriBaseIds": {ROOT: {"description": {"text": "The repository root, where auditor ran"}}},
                 "invocations": [
                     {
                         "executionSuccessful": True,
@@ -88,7 +112,7 @@ def render_sarif(report: CheckReport) -> str:
                         },
                     }
                 ],
-                "results": [_result(report, finding, index[finding.rule_id]) for finding in kept],
+                "results": [_result(report, f, index[_rule_id(f, security)], security) for f in kept],
                 "properties": {
                     "passes": counted["pass"],
                     "notApplicable": counted["not_applicable"],
@@ -103,15 +127,49 @@ def render_sarif(report: CheckReport) -> str:
     return json.dumps(scrub(log), indent=2, allow_nan=False) + "\n"
 
 
-def _descriptors(report: CheckReport) -> list[dict[str, Any]]:
-    """One reportingDescriptor per rule, then one per rule id that only findings name."""
+def automation_id(report: CheckReport) -> str:
+    """`auditor/<project>/<run id>`: GitHub reads what precedes the last `/` as the analysis'
+    category, so every run of one project updates the same set of alerts."""
+    project = re.sub(r"[^A-Za-z0-9._-]+", "-", report.run.project or "") or "no-project"
+    return f"auditor/{project}/{report.run.run_id}"
+
+
+def _rule_id(finding: Finding, security: set[str]) -> str:
+    """The rule a result names: a failing security finding names its severity's child of the rule."""
+    if finding.rule_id in security and finding.outcome in ("fail", "waived"):
+        return f"{finding.rule_id}/{finding.severity}"
+    return finding.rule_id
+
+
+def _descriptors(report: CheckReport, kept: list[Finding]) -> list[dict[str, Any]]:
+    """One reportingDescriptor per rule, one per rule id that only findings name, then one per
+    severity that failing findings of a security rule carry."""
     out = [_descriptor(rule) for rule in report.rules]
     known = {rule.id for rule in report.rules}
     for finding in report.findings:
         if finding.rule_id not in known:
             known.add(finding.rule_id)
             out.append(_builtin_descriptor(finding))
+    security = {rule.id: rule for rule in report.rules if rule.security}
+    scores: dict[tuple[str, Severity], float] = {}
+    for finding in kept:
+        rule = security.get(finding.rule_id)
+        if rule is not None and finding.outcome in ("fail", "waived"):
+            key = (rule.id, finding.severity)
+            scores[key] = max(scores.get(key, 0.0), security_score(finding))
+    for (rule_id, severity), score in sorted(
+        scores.items(), key=lambda item: (item[0][0], -SEVERITY_ORDER.index(item[0][1]))
+    ):
+        out.append(_child_descriptor(security[rule_id], severity, score))
     return out
+
+
+def security_score(finding: Finding) -> float:
+    """The advisory's own CVSS base score when it has one, else the middle of its severity's band."""
+    score = finding.evidence.get("cvss")
+    if isinstance(score, int | float) and not isinstance(score, bool) and 0.0 <= score <= 10.0:
+        return float(score)
+    return float(SECURITY_SEVERITY[finding.severity])
 
 
 def _descriptor(rule: RuleInfo) -> dict[str, Any]:
@@ -136,6 +194,20 @@ def _descriptor(rule: RuleInfo) -> dict[str, Any]:
     }
 
 
+def _child_descriptor(rule: RuleInfo, severity: Severity, score: float) -> dict[str, Any]:
+    """The rule as it applies to findings of one advisory severity: GitHub ranks by this score."""
+    descriptor = _descriptor(rule)
+    descriptor["id"] = f"{rule.id}/{severity}"
+    descriptor["shortDescription"] = {"text": f"{rule.title} ({severity} advisories)"}
+    descriptor["defaultConfiguration"] = {"level": FAIL_LEVEL[severity]}
+    descriptor["properties"] = {
+        **descriptor["properties"],
+        "problem.severity": PROBLEM_SEVERITY[severity],
+        "security-severity": f"{score:.1f}",
+    }
+    return descriptor
+
+
 def _builtin_descriptor(finding: Finding) -> dict[str, Any]:
     """A rule that auditor itself reports (e.g. AUD-WAIVER-EXPIRED), not one from a pack."""
     return {
@@ -151,17 +223,25 @@ def _builtin_descriptor(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _result(report: CheckReport, finding: Finding, rule_index: int) -> dict[str, Any]:
+def _result(report: CheckReport, finding: Finding, rule_index: int, security: set[str]) -> dict[str, Any]:
     kind = KIND[finding.outcome]
+    properties: dict[str, Any] = {
+        "subject": finding.subject,
+        "outcome": finding.outcome,
+        "severity": finding.severity,
+        "evidence": dict(finding.evidence),
+    }
+    if finding.rule_id in security and finding.outcome in ("fail", "waived"):
+        properties["security-severity"] = f"{security_score(finding):.1f}"
     result: dict[str, Any] = {
-        "ruleId": finding.rule_id,
+        "ruleId": _rule_id(finding, security),
         "ruleIndex": rule_index,
         "kind": kind,
         "level": FAIL_LEVEL[finding.severity] if kind == "fail" else "none",
         "message": {"text": f"{finding.subject}: {finding.message}"},
-        "locations": [{"physicalLocation": _physical_location(report.location)}],
+        "locations": [{"physicalLocation": _physical_location(finding, report.location)}],
         "partialFingerprints": {FINGERPRINT_KEY: fingerprint(finding.rule_id, finding.subject)},
-        "properties": {"subject": finding.subject, "outcome": finding.outcome, "evidence": dict(finding.evidence)},
+        "properties": properties,
     }
     if finding.outcome == "waived":
         result["suppressions"] = [
@@ -183,12 +263,17 @@ def artifact_uri(location: str) -> tuple[str, bool]:
     return quote(path, safe="/"), True
 
 
-def _physical_location(location: str) -> dict[str, Any]:
-    uri, relative = artifact_uri(location)
+def _physical_location(finding: Finding, record: str) -> dict[str, Any]:
+    """The finding's own file and line; without one, the record file as a whole (no made-up line)."""
+    where = finding.location
+    uri, relative = artifact_uri(where.path if where is not None else record)
     artifact: dict[str, Any] = {"uri": uri}
     if relative:
-        artifact["uriBaseId"] = "%SRCROOT%"
-    return {"artifactLocation": artifact, "region": {"startLine": 1}}
+        artifact["uriBaseId"] = ROOT
+    location: dict[str, Any] = {"artifactLocation": artifact}
+    if where is not None and where.line is not None:
+        location["region"] = {"startLine": where.line}
+    return location
 
 
 def _pascal(text: str) -> str:

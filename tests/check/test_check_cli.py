@@ -270,7 +270,8 @@ def test_project_policy_in_auditor_yaml_with_overrides(cli: CliRunner, tmp_path:
     assert seed["severity"] == "medium"
     (override,) = report["overrides"]
     assert override["changed"] == {"params.names": "^seed_x$", "severity": "medium"}
-    assert report["location"] == "auditor.yaml"
+    # unlocated findings point at the record (in the repository here), not at a line of auditor.yaml
+    assert report["location"] == "store/runs/01JGZ0000000000000000000AA/record.json"
     (tmp_path / "auditor.yaml").write_text(spec.replace("T-SEED-1:", "T-NOPE-1:"))
     code, _, err = _check(cli, tmp_path, None)
     assert code == 2 and "overrides.T-NOPE-1: no rule with this id in the selected packs" in err
@@ -295,7 +296,8 @@ def test_pack_overrides_and_diamond_includes(cli: CliRunner, tmp_path: Path) -> 
 def test_bad_input_is_one_line_exit_2(cli: CliRunner, tmp_path: Path) -> None:
     _store(tmp_path, make_record())
     cases = {
-        ("--format", "yaml"): "auditor: error: --format: 'yaml' is not one of text, json, sarif, junit, github",
+        ("--format", "yaml"): "auditor: error: --format: 'yaml' is not one of text, json, sarif, sarif-all, junit, "
+        "github, codequality",
         ("--policy", "nope"): "auditor: error: unknown rule pack 'nope' (shipped: default, eu-ai-act; or give a file)",
         ("--vuln-source", "local"): "auditor: error: --vuln-source local needs --advisory-db DIR",
     }

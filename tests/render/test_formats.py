@@ -29,7 +29,7 @@ from auditor.check.report import (
     VulnSummary,
     WaiverSummary,
 )
-from auditor.record.findings import Finding
+from auditor.record.findings import Finding, FindingLocation
 from auditor.render.github import render_github
 from auditor.render.json_report import committed_schema_text, render_json, report_schema, schema_text
 from auditor.render.junit import render_junit
@@ -87,7 +87,8 @@ def make_report(odd: str = "", location: str = "auditor.yaml") -> CheckReport:
         Finding(rule_id="AUD-VULN-001", severity="high", subject="package:numpy" + odd, outcome="waived",
                 message="numpy 1.0 has GHSA-1" + odd, evidence={"advisory": "GHSA-1"}, waiver="W-numpy"),
         Finding(rule_id="AUD-VULN-001", severity="high", subject="package:pandas", outcome="fail",
-                message="pandas 0.1 has GHSA-2" + odd, evidence={"advisory": "GHSA-2", "cvss": 8.1}),
+                message="pandas 0.1 has GHSA-2" + odd, evidence={"advisory": "GHSA-2", "cvss": 8.1},
+                location=FindingLocation(path="requirements.txt", line=3)),
         Finding(rule_id="AUD-VULN-001", severity="high", subject="package:scipy", outcome="could_not_evaluate",
                 message="scipy was not audited" + odd),
         Finding(rule_id="AUD-VULN-001", severity="high", subject="package:torch", outcome="not_applicable",
@@ -164,7 +165,7 @@ def test_committed_report_schema_is_current() -> None:
     schema = report_schema()
     assert schema["title"] == "CheckReport"
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == "urn:auditor:schema:check-report:1.0"
+    assert schema["$id"] == "urn:auditor:schema:check-report:1.1"
 
 
 ODD = pytest.mark.parametrize("odd", ["", NASTY + LONE], ids=["plain", "hostile"])
@@ -220,11 +221,11 @@ def strict_json(text: str) -> Any:
 
 
 EXPECTED_RESULTS = [  # (ruleId, outcome, kind, level): failures worst first, then could not evaluate, then waived
-    ("AUD-VULN-001", "fail", "fail", "error"),
+    ("AUD-VULN-001/high", "fail", "fail", "error"),
     ("AUD-WAIVER-EXPIRED", "fail", "fail", "error"),
     ("AUD-REPRO-001", "fail", "fail", "warning"),
     ("AUD-VULN-001", "could_not_evaluate", "open", "none"),
-    ("AUD-VULN-001", "waived", "fail", "error"),
+    ("AUD-VULN-001/high", "waived", "fail", "error"),
 ]
 
 
@@ -238,25 +239,34 @@ def test_sarif_is_valid_and_says_what_each_finding_is(odd: str) -> None:
     rules = run["tool"]["driver"]["rules"]
     assert run["tool"]["driver"]["name"] == "auditor" and run["tool"]["driver"]["version"] == "0.1.0"
     assert "informationUri" not in run["tool"]["driver"]
-    assert [r["id"] for r in rules] == ["AUD-RUN-001", "AUD-REPRO-001", "AUD-VULN-001", "AUD-WAIVER-EXPIRED"]
+    assert [r["id"] for r in rules] == [
+        "AUD-RUN-001",
+        "AUD-REPRO-001",
+        "AUD-VULN-001",
+        "AUD-WAIVER-EXPIRED",
+        "AUD-VULN-001/high",  # the security rule as it applies to high advisories: scored by their CVSS
+    ]
     results = run["results"]
     got = [(r["ruleId"], r["properties"]["outcome"], r["kind"], r["level"]) for r in results]
     assert got == EXPECTED_RESULTS
     assert (run["properties"]["passes"], run["properties"]["notApplicable"]) == (1, 1)  # counted, not alerts
     by_key = {(f.rule_id, f.outcome): f for f in report.findings}
     for result in results:
-        finding = by_key[(result["ruleId"], result["properties"]["outcome"])]
-        assert rules[result["ruleIndex"]]["id"] == finding.rule_id
+        finding = by_key[(result["ruleId"].split("/")[0], result["properties"]["outcome"])]
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
         assert result["message"]["text"] == clean(f"{finding.subject}: {finding.message}")
         assert result["properties"]["subject"] == clean(finding.subject)
         assert result["properties"]["evidence"] == {k: clean(v) if isinstance(v, str) else v
                                                     for k, v in finding.evidence.items()}  # fmt: skip
         assert result["partialFingerprints"] == {"auditorFinding/v1": fingerprint(finding.rule_id, finding.subject)}
         location = result["locations"][0]["physicalLocation"]
-        assert location == {
-            "artifactLocation": {"uri": "auditor.yaml", "uriBaseId": "%SRCROOT%"},
-            "region": {"startLine": 1},
-        }
+        if finding.location is not None:  # its own line
+            assert location == {
+                "artifactLocation": {"uri": "requirements.txt", "uriBaseId": "%SRCROOT%"},
+                "region": {"startLine": 3},
+            }
+        else:  # the record as a whole, no made-up line
+            assert location == {"artifactLocation": {"uri": "auditor.yaml", "uriBaseId": "%SRCROOT%"}}
         assert ("suppressions" in result) == (finding.outcome == "waived")
     assert results[4]["suppressions"] == [{"kind": "external", "status": "accepted", "justification": "waiver W-numpy"}]
     assert rules[0]["shortDescription"]["text"] == clean("The run succeeded" + odd)
@@ -268,7 +278,7 @@ def test_sarif_stays_within_githubs_result_limit(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(sarif, "MAX_RESULTS", 2)
     (run,) = json.loads(render_sarif(make_report()))["runs"]
     assert [(r["ruleId"], r["properties"]["outcome"]) for r in run["results"]] == [
-        ("AUD-VULN-001", "fail"),
+        ("AUD-VULN-001/high", "fail"),
         ("AUD-WAIVER-EXPIRED", "fail"),
     ]
     (note,) = run["invocations"][0]["toolExecutionNotifications"]
@@ -317,6 +327,8 @@ def test_sarif_location_is_a_uri_reference(location: str, uri: str, base: str | 
     sarif_validator().validate(log)
     for result in log["runs"][0]["results"]:
         artifact = result["locations"][0]["physicalLocation"]["artifactLocation"]
+        if result["properties"]["subject"] == "package:pandas":
+            continue  # it has a place of its own
         assert artifact["uri"] == uri
         assert artifact.get("uriBaseId") == base
         assert re.fullmatch(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", artifact["uri"])
@@ -434,14 +446,12 @@ def parse_command(line: str) -> tuple[str, dict[str, str], str]:
 
 
 def test_github_annotations_for_a_plain_report() -> None:
-    assert render_github(make_report()).splitlines() == [
-        "::warning file=auditor.yaml,line=1,title=AUD-REPRO-001 run::no seed was logged",
-        "::notice file=auditor.yaml,line=1,title=AUD-VULN-001 package%3Anumpy::waived by W-numpy: numpy 1.0 has GHSA-1",
-        "::error file=auditor.yaml,line=1,title=AUD-VULN-001 package%3Apandas::pandas 0.1 has GHSA-2",
-        "::warning file=auditor.yaml,line=1,title=AUD-VULN-001 package%3Ascipy::"
-        "could not evaluate: scipy was not audited",
-        "::error file=auditor.yaml,line=1,title=AUD-WAIVER-EXPIRED waiver%3AW-old::"
-        "waiver W-old for AUD-RUN-001 expired on 2026-01-01",
+    assert render_github(make_report()).splitlines() == [  # worst first; a file and line only where there is one
+        "::error file=requirements.txt,line=3,title=AUD-VULN-001 package%3Apandas::pandas 0.1 has GHSA-2",
+        "::error title=AUD-WAIVER-EXPIRED waiver%3AW-old::waiver W-old for AUD-RUN-001 expired on 2026-01-01",
+        "::warning title=AUD-REPRO-001 run::no seed was logged",
+        "::warning title=AUD-VULN-001 package%3Ascipy::could not evaluate: scipy was not audited",
+        "::notice title=AUD-VULN-001 package%3Anumpy::waived by W-numpy: numpy 1.0 has GHSA-1",
         "::notice title=auditor warning::advisory data is 3 days old",
         "::notice title=auditor check::violations (exit 1); 3 fail, 1 could not evaluate, 1 waived, 1 pass, "
         "1 not applicable",
@@ -450,18 +460,20 @@ def test_github_annotations_for_a_plain_report() -> None:
 
 def test_github_untrusted_text_cannot_start_a_command() -> None:
     odd = NASTY + LONE
-    report = make_report(odd, location="specs/a,b:c.yaml")
-    text = render_github(report)
+    report = make_report(odd)
+    hostile = FindingLocation(path="specs/a,b:c.yaml" + odd, line=7)
+    findings = tuple(f.model_copy(update={"location": hostile}) if f.outcome == "fail" else f for f in report.findings)
+    text = render_github(report.model_copy(update={"findings": findings}))
     assert "\r" not in text and text.endswith("\n")
     lines = text[:-1].split("\n")
     assert len(lines) == 7
     assert all(line.startswith(("::error ", "::warning ", "::notice ")) for line in lines)
     parsed = [parse_command(line) for line in lines]
-    assert [name for name, _, _ in parsed] == ["warning", "notice", "error", "warning", "error", "notice", "notice"]
-    _, props, message = parsed[0]
-    assert props == {"file": "specs/a,b:c.yaml", "line": "1", "title": clean("AUD-REPRO-001 run" + odd)}
+    assert [name for name, _, _ in parsed] == ["error", "error", "warning", "warning", "notice", "notice", "notice"]
+    _, props, message = parsed[2]
+    assert props == {"file": clean("specs/a,b:c.yaml" + odd), "line": "7", "title": clean("AUD-REPRO-001 run" + odd)}
     assert message == clean("no seed was logged" + odd)
-    assert parsed[1][2] == clean("waived by W-numpy: numpy 1.0 has GHSA-1" + odd)
+    assert parsed[4][2] == clean("waived by W-numpy: numpy 1.0 has GHSA-1" + odd)
     assert parsed[3][2] == clean("could not evaluate: scipy was not audited" + odd)
     assert parsed[5] == ("notice", {"title": "auditor warning"}, clean("advisory data is 3 days old" + odd))
     assert "\n::set-output" not in text and "\n::add-mask" not in text

@@ -30,3 +30,16 @@ def test_rules_errors_are_one_line_exit_2(cli: CliRunner, tmp_path: Path) -> Non
     done = cli("rules", "validate", str(bad), cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"auditor: error: {bad}:5: rules[0].severity: required key is missing"]
+
+
+def test_rules_validate_checks_every_file_it_is_given(cli: CliRunner, tmp_path: Path) -> None:
+    """As a pre-commit hook passes them: one line per file, exit 2 when any is invalid."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("pack: bad\nversion: 1\ndescription: d\nrules:\n  - id: X-1\n    title: t\n")
+    good = REPO / "rules" / "default.yaml"
+    done = cli("rules", "validate", str(bad), str(good), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"auditor: error: {bad}:5: rules[0].severity: required key is missing"]
+    assert done.stdout.strip() == f"{good}: valid pack default (version 1), 16 rules"
+    both = cli("rules", "validate", str(good), str(good), cwd=tmp_path)
+    assert both.returncode == 0 and len(both.stdout.splitlines()) == 2

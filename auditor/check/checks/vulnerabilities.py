@@ -19,7 +19,7 @@ from pydantic import Field
 from auditor.check.checks.declared import DECLARED_NOTE, DeclaredPin, declared_requirements, exact_versions, is_exact
 from auditor.check.checks.interface import CheckContext, CheckDef, cannot, missing
 from auditor.check.vulns.osv_local import Advisory, PackageAudit
-from auditor.check.vulns.severity import cvss_severity
+from auditor.check.vulns.severity import cvss_score, cvss_severity
 from auditor.record import RunRecord
 from auditor.record.base import Frozen, Missing
 from auditor.record.findings import Verdict
@@ -147,7 +147,7 @@ SOURCE_REMEDY = (
 
 
 def _verdict(subject: str, audit: PackageAudit, params: VulnParams, source: str) -> Verdict:
-    evidence: dict[str, str | int | None] = {"version": audit.version, "source": source}
+    evidence: dict[str, str | int | float | None] = {"version": audit.version, "source": source}
     if audit.status == "not_audited":
         return Verdict(
             subject=subject,
@@ -164,13 +164,20 @@ def _verdict(subject: str, audit: PackageAudit, params: VulnParams, source: str)
             subject=subject,
             outcome="fail",
             message=f"{audit.name} {audit.version} is affected by {listed}",
-            evidence={**evidence, "failing": ", ".join(a.id for a, _ in failing), "fixed_in": _first_fix(failing)},
+            evidence={**evidence, "failing": ", ".join(a.id for a, _ in failing), "fixed_in": _first_fix(failing)}
+            | _cvss(failing),
             severity=max((s for _, s in failing), key=SEVERITY_ORDER.index),  # the worst advisory's
         )
     if audit.reason and audit.status == "vulnerable":  # affected, below the bar, and something unchecked
         return Verdict(subject=subject, outcome="could_not_evaluate", message=audit.reason, evidence=evidence)
     below = f"; below {params.min_severity}: {evidence['advisories']}" if rated else ""
     return Verdict(subject=subject, outcome="pass", message=f"no known vulnerabilities{below}", evidence=evidence)
+
+
+def _cvss(failing: list[tuple[Advisory, Severity]]) -> dict[str, float]:
+    """The failing advisories' highest CVSS base score, when they have one: what code scanning ranks by."""
+    scores = [s for a, _ in failing if (s := cvss_score(a.severity)) is not None]
+    return {"cvss": max(scores)} if scores else {}
 
 
 def severity_of(advisory: Advisory, params: VulnParams) -> Severity:

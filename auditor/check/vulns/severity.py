@@ -24,6 +24,24 @@ def cvss_severity(vectors: Iterable[tuple[str, str]]) -> Severity | None:
     return best
 
 
+def cvss_score(vectors: Iterable[tuple[str, str]]) -> float | None:
+    """The highest CVSS base score (0.0-10.0) of the vectors, or None when none can be scored:
+    what code scanning ranks security alerts by (SARIF `security-severity`)."""
+    import cvss
+
+    scores: list[float] = []
+    for kind, vector in vectors:
+        try:
+            if kind == "CVSS_V4":
+                scores.append(float(cvss.CVSS4(vector).base_score))
+            elif kind in ("CVSS_V3", "CVSS_V2"):
+                base = (cvss.CVSS3 if kind == "CVSS_V3" else cvss.CVSS2)(vector).scores()[0]
+                scores.append(float(base))
+        except (cvss.CVSSError, ValueError, KeyError, IndexError, TypeError):
+            continue
+    return max(scores, default=None)
+
+
 def _score(kind: str, vector: str) -> Severity | None:
     import cvss  # here: only `auditor check` with a vulnerability rule needs it
 
