@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "auditor.cli.lineage",
     "auditor.cli.portfolio",
     "auditor.cli.index",
+    "auditor.cli.advisories",
 )
 
 
