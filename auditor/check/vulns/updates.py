@@ -17,6 +17,7 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
+import http.client
 import json
 import re
 import secrets
@@ -141,6 +142,7 @@ def update(source: str, env: dict[str, str], *, sha256: str | None = None, timeo
     shown = _shown(source)
     incoming = home / f".incoming-{secrets.token_hex(4)}"
     folder = home / f"db-{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(4)}"
+    switched = False
     try:
         checksum = _fetch(source, incoming, timeout_s)
         digest = _sha256(incoming)
@@ -150,14 +152,15 @@ def update(source: str, env: dict[str, str], *, sha256: str | None = None, timeo
             checksum = checksum or f"sha256 {digest} (given with --sha256)"
         result = _install(incoming, folder, shown, digest, checksum, env)
         write_atomic(home / POINTER, folder.name.encode() + b"\n")
-    except AdvisoryUpdateError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
+        switched = True
+    except UsageError as exc:  # AdvisoryUpdateError and ArchiveError
         raise AdvisoryUpdateError(f"{shown}: {exc.message}; {_unchanged(previous)}") from None
     except OSError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
         raise AdvisoryUpdateError(f"{shown}: {exc.strerror or exc}; {_unchanged(previous)}") from None
-    finally:
+    finally:  # whatever went wrong (an interrupt too), nothing half-installed stays
         incoming.unlink(missing_ok=True)
+        if not switched:
+            shutil.rmtree(folder, ignore_errors=True)
     if previous is not None:
         _prune(home, older_than=previous.name)
     return result
@@ -202,7 +205,9 @@ def _fetch(source: str, target: Path, timeout_s: float) -> str | None:
         raise AdvisoryUpdateError(f"HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
         raise AdvisoryUpdateError(f"cannot be fetched ({exc.reason})") from None
-    except (TimeoutError, ConnectionError) as exc:
+    except http.client.IncompleteRead as exc:
+        raise ArchiveError(f"truncated: the server sent {len(exc.partial):,} bytes and closed") from None
+    except (TimeoutError, ConnectionError, http.client.HTTPException) as exc:
         raise AdvisoryUpdateError(f"cannot be fetched ({type(exc).__name__}: {exc})") from None
 
 
