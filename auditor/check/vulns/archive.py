@@ -163,20 +163,26 @@ class _TarSource:
         self._infos: dict[str, tarfile.TarInfo] = {}
 
     def members(self) -> list[Member]:
+        found: list[Member] = []
+        total = 0
         try:
-            infos = self._tar.getmembers()
+            for info in self._tar:  # lazily: a bomb of members or sizes stops here, before the rest is inflated
+                total += info.size
+                if len(found) >= MAX_MEMBERS or total > MAX_TOTAL_BYTES:
+                    raise ArchiveError(f"more than {MAX_MEMBERS:,} members or {MAX_TOTAL_BYTES:,} bytes")
+                found.append(self._member(info))
         except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise ArchiveError(f"a damaged or truncated tar archive ({_why(exc)})") from None
-        found = []
-        for info in infos:
-            if info.type in (tarfile.XHDTYPE, tarfile.XGLTYPE):  # pax headers (GitHub adds a comment)
-                continue
-            if not (info.isreg() or info.isdir()):
-                raise ArchiveError(f"member {info.name!r} is a link or a special file")
-            name = info.name + ("/" if info.isdir() and not info.name.endswith("/") else "")
-            self._infos[name] = info
-            found.append(Member(name, info.size, info.size))
-        return found
+        return [m for m in found if m.name]
+
+    def _member(self, info: tarfile.TarInfo) -> Member:
+        if info.type in (tarfile.XHDTYPE, tarfile.XGLTYPE):  # pax headers (GitHub adds a comment)
+            return Member("", 0, 0)
+        if not (info.isreg() or info.isdir()):
+            raise ArchiveError(f"member {info.name!r} is a link or a special file")
+        name = info.name + ("/" if info.isdir() and not info.name.endswith("/") else "")
+        self._infos[name] = info
+        return Member(name, info.size, info.size)
 
     def read(self, member: Member) -> bytes:
         try:

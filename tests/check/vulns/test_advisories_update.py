@@ -45,13 +45,18 @@ def pypa_zip(skip: str | None = None) -> bytes:
     return out.getvalue()
 
 
-def pypa_tarball() -> bytes:
+def pypa_tarball(link: str | None = None) -> bytes:
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as archive:
         for rel, data in _advisories():
             info = tarfile.TarInfo(f"advisory-database-main/{rel}")
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
+        if link is not None:  # a link among the advisories, pointing out of the folder
+            info = tarfile.TarInfo(link)
+            info.type = tarfile.SYMTYPE
+            info.linkname = "../../../../etc/passwd"
+            archive.addfile(info)
     return out.getvalue()
 
 
@@ -100,6 +105,8 @@ def server() -> Iterator[str]:
         "/pypa.zip": (200, pypa_zip(), {}),
         "/pypa-without-widgets.zip": (200, pypa_zip(skip="acme-widgets"), {}),
         "/pypa.tar.gz": (200, pypa_tarball(), {}),
+        "/link.tar.gz": (200, pypa_tarball(link="advisory-database-main/vulns/acme-x/X.yaml"), {}),
+        "/truncated.tar.gz": (200, pypa_tarball()[:-200], {}),
         "/corrupt.zip": (200, _corrupt(pypa_zip()), {}),
         "/truncated.zip": (200, pypa_zip()[: len(pypa_zip()) // 2], {}),
         "/cut.zip": (200, pypa_zip(), {"cut": "yes"}),
@@ -232,6 +239,8 @@ def test_update_from_a_file_a_tarball_and_stdin(cli: CliRunner, tmp_path: Path) 
         ("/cut.zip", "truncated"),
         ("/evil.zip", "unsafe path"),
         ("/link.zip", "a link or a special file"),
+        ("/link.tar.gz", "a link or a special file"),
+        ("/truncated.tar.gz", "truncated"),
         ("/bomb.zip", "bytes"),
         ("/bad-record.zip", "BAD-1.yaml"),
         ("/not-advisories.zip", "holds no OSV advisories"),
