@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -106,10 +107,14 @@ def lineage(count: int) -> Lineage:
     )
 
 
-def timed(args: list[str], env: dict[str, str]) -> float:
+def timed(args: list[str], env: dict[str, str], cpu: list[float]) -> float:
+    """Wall seconds of one run; its CPU seconds (user + system, its workers included) appended to `cpu`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
     if done.returncode not in (0, 1, 3):
         sys.exit(f"auditor check failed ({done.returncode}): {done.stderr}")
     return elapsed
@@ -164,14 +169,16 @@ def main() -> None:
         size = store.record_path(record.identity.run_id).stat().st_size
         cache = root / "cache"
         arguments = ["check", "latest", "--store", str(root / "store"), "--advisory-db", str(args.db)]
-        times: dict[str, dict[str, list[float]]] = {name: {"cold": [], "warm": []} for name in versions}
+        times: dict[str, dict[str, list[float]]] = {
+            name: {"cold": [], "warm": [], "cold_cpu": [], "warm_cpu": []} for name in versions
+        }
         for _ in range(args.repeat):
             for name, source in versions.items():
                 env = {**os.environ, "AUDITOR_CACHE_DIR": str(cache), "PYTHONPATH": str(source)}
                 command = [sys.executable, "-c", LAUNCH, *arguments]
                 shutil.rmtree(cache, ignore_errors=True)
-                times[name]["cold"].append(timed(command, env))
-                times[name]["warm"].append(timed(command, env))
+                times[name]["cold"].append(timed(command, env, times[name]["cold_cpu"]))
+                times[name]["warm"].append(timed(command, env, times[name]["warm_cpu"]))
         if args.profile:
             env = {**os.environ, "AUDITOR_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
             profile(arguments, env, cache, args.profile)
@@ -183,8 +190,9 @@ def main() -> None:
         print(f"warm {warm_s:.2f} s ({warm_s:.2f}x the 1 s target), medians of {args.repeat}")
         cold, warm = (" ".join(f"{t:.2f}" for t in runs[kind]) for kind in ("cold", "warm"))
         print(f"  cold runs: {cold}; warm: {warm}")
+        print(f"  CPU seconds (medians): cold {median[name]['cold_cpu']:.2f}, warm {median[name]['warm_cpu']:.2f}")
     if "baseline" in median:
-        for kind in ("cold", "warm"):
+        for kind in ("cold", "warm", "cold_cpu", "warm_cpu"):
             print(f"{kind}: this / baseline = {median['this'][kind] / median['baseline'][kind]:.2f}")
 
 
