@@ -149,7 +149,7 @@ def _vuln_choice(options: CheckOptions, settings: PolicySettings, base: Path, en
     osv_url = options.osv_url or vs.osv_url
     source = options.vuln_source or vs.source or ("local" if database is not None else None)
     if database is None and source in ("local", None) and osv_url is None:  # `auditor advisories update`'s
-        from auditor.check.vulns.updates import advisories_home, installed_folder
+        from auditor.check.vulns.installed import advisories_home, installed_folder
 
         database = installed_folder(advisories_home(env))
         source = source or ("local" if database is not None else None)

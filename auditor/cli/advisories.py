@@ -110,7 +110,8 @@ def advisories_status(
     A database given with --advisory-db or AUDITOR_ADVISORY_DB (or in auditor.yaml) takes precedence
     over the installed one. Exit codes: 0 (also when none is installed), 2 the installation is damaged.
     """
-    from auditor.check.vulns.updates import advisories_home, installed
+    from auditor.check.vulns.installed import advisories_home
+    from auditor.check.vulns.updates import installed
     from auditor.text import safe
 
     env = _env(folder)

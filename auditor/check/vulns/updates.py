@@ -13,25 +13,21 @@ started on it can finish); older ones are removed.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import datetime as dt
 import hashlib
-import http.client
 import json
 import re
 import secrets
 import shutil
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from auditor.check.vulns.archive import ArchiveError, read_advisories
+from auditor.check.vulns.installed import FOLDER_NAME, POINTER, advisories_home, installed_folder
 from auditor.check.vulns.osv_coverage import MANIFEST, files_digest
 from auditor.check.vulns.osv_index import advisory_files, is_date, load_index
 from auditor.errors import UsageError
@@ -39,9 +35,7 @@ from auditor.files import write_atomic
 
 DEFAULT_URL = "https://osv-vulnerabilities.storage.googleapis.com/PyPI/all.zip"
 MAX_ARCHIVE_BYTES = 1 << 30  # the OSV PyPI export is a few tens of MiB
-POINTER = "CURRENT"
 SOURCE_FILE = ".auditor-source.json"  # hidden, so the index never takes it for an advisory
-_FOLDER = re.compile(r"db-\d{8}T\d{6}Z-[0-9a-f]{8}")
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
@@ -82,31 +76,6 @@ class Installed:
 def cache_dir(env: dict[str, str]) -> Path:
     """auditor's cache (the advisory index lives here): $AUDITOR_CACHE_DIR, else ~/.cache/auditor."""
     return Path(env.get("AUDITOR_CACHE_DIR") or Path.home() / ".cache" / "auditor")
-
-
-def advisories_home(env: dict[str, str]) -> Path:
-    """$AUDITOR_ADVISORIES_DIR, else advisories/ in $AUDITOR_CACHE_DIR, $XDG_CACHE_HOME/auditor or ~/.cache/auditor."""
-    if env.get("AUDITOR_ADVISORIES_DIR"):
-        return Path(env["AUDITOR_ADVISORIES_DIR"])
-    if env.get("AUDITOR_CACHE_DIR"):
-        return Path(env["AUDITOR_CACHE_DIR"]) / "advisories"
-    xdg = env.get("XDG_CACHE_HOME")
-    base = Path(xdg) / "auditor" if xdg and Path(xdg).is_absolute() else Path.home() / ".cache" / "auditor"
-    return base / "advisories"
-
-
-def installed_folder(home: Path) -> Path | None:
-    """The folder CURRENT names, or None when nothing was installed. A damaged pointer is an error,
-    never "nothing installed": check would otherwise quietly ask another source."""
-    try:
-        name = (home / POINTER).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{home / POINTER}: cannot be read ({exc}); run `auditor advisories update`") from None
-    if not _FOLDER.fullmatch(name):
-        raise UsageError(f"{home / POINTER}: does not name a database folder; run `auditor advisories update`")
-    return home / name
 
 
 def installed(home: Path) -> Installed | None:
@@ -174,6 +143,8 @@ def _shown(source: str) -> str:
     """The source as it may be printed: a URL without its credentials."""
     if not _URL.match(source):
         return source
+    import urllib.parse
+
     parts = urllib.parse.urlsplit(source)
     host = parts.hostname or ""
     netloc = host + (f":{parts.port}" if parts.port else "")
@@ -182,6 +153,11 @@ def _shown(source: str) -> str:
 
 def _fetch(source: str, target: Path, timeout_s: float) -> str | None:
     """Copy the archive to `target` (at most MAX_ARCHIVE_BYTES); the published checksum verified, if any."""
+    import http.client  # here, not at the top: every check imports this module's neighbours
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+
     if source == "-":
         _copy(sys.stdin.buffer, target, None)
         return None
@@ -225,6 +201,8 @@ def _copy(reader: Any, target: Path, expected: int | None) -> None:
 
 def _published_md5(hashes: list[str], target: Path) -> str | None:
     """Google Cloud Storage (where OSV publishes) sends `x-goog-hash: crc32c=..., md5=...`: check the md5."""
+    import base64
+
     for header in hashes:
         for part in header.split(","):
             kind, _, value = part.strip().partition("=")
@@ -294,5 +272,5 @@ def _prune(home: Path, older_than: str) -> None:
     check that started on it can finish), and so does a newer one (an update running beside this one)."""
     with contextlib.suppress(OSError):
         for entry in home.iterdir():
-            if _FOLDER.fullmatch(entry.name) and entry.name < older_than and not entry.is_symlink():
+            if FOLDER_NAME.fullmatch(entry.name) and entry.name < older_than and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
