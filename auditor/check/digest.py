@@ -10,9 +10,12 @@ and anything that changes a finding changes the digest.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
 
 from auditor.sign.canonical import canonical
 
@@ -23,8 +26,20 @@ DIGEST_VERSION = 1
 
 
 def findings_digest(report: CheckReport) -> str:
-    findings = [finding.model_dump(mode="json", exclude={"location"}) for finding in report.findings]
+    # one call, not 32,000; a finding's location is where it is shown, not what was decided
+    adapter = _findings_adapter(type(report))
+    findings = adapter.dump_python(report.findings, mode="json", exclude={"__all__": {"location"}})
     return _digest(report.run.record_sha256, report.with_waivers.verdict, findings)
+
+
+@functools.cache
+def _findings_adapter(report_type: type[CheckReport]) -> TypeAdapter[Any]:
+    """Serialises the report's findings exactly as their own model_dump(mode="json") does, whatever the
+    report declares them to be."""
+    declared = report_type.model_fields["findings"].annotation
+    if declared is None:
+        raise TypeError("a check report without a findings type")
+    return TypeAdapter(declared)
 
 
 def findings_digest_of_json(report: Mapping[str, Any]) -> str:

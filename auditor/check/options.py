@@ -1,7 +1,8 @@
 """`auditor check` from its options: settings resolved, inputs loaded, report rendered.
 
 Precedence for every setting: the command line, then the environment (`AUDITOR_ADVISORY_DB`),
-then the `policy:` section of auditor.yaml, then the defaults. Paths written in auditor.yaml are
+then the `policy:` section of auditor.yaml, then the defaults (for the vulnerability source: the
+database `auditor advisories update` installed, else the OSV API). Paths written in auditor.yaml are
 relative to it. Every input that cannot be read is a one-line error with exit 2, before any
 evaluation; a vulnerability source that cannot be used is not an input error but an outcome
 ("could not evaluate", exit 3).
@@ -164,7 +165,13 @@ def _vuln_choice(options: CheckOptions, settings: PolicySettings, base: Path, en
     if database is None and vs.database:
         database = base / vs.database
     osv_url = options.osv_url or vs.osv_url
-    source = options.vuln_source or vs.source or ("local" if database is not None else "osv")
+    source = options.vuln_source or vs.source or ("local" if database is not None else None)
+    if database is None and source in ("local", None) and osv_url is None:  # `auditor advisories update`'s
+        from auditor.check.vulns.installed import advisories_home, installed_folder
+
+        database = installed_folder(advisories_home(env))
+        source = source or ("local" if database is not None else None)
+    source = source or "osv"
     if source == "local" and database is None:
         raise UsageError(
             "--vuln-source local needs --advisory-db DIR (or AUDITOR_ADVISORY_DB, or policy.vulnerabilities.database)"

@@ -343,8 +343,9 @@ def demo(
 ) -> None:
     """Run the sample credit-scoring project end to end: capture, check, dossier (HTML and PDF).
 
-    Uses the advisory database in AUDITOR_ADVISORY_DB when set; otherwise auditor asks the OSV
-    API, and without a network the vulnerability rule says "could not evaluate"."""
+    Uses the advisory database in AUDITOR_ADVISORY_DB when set, else the one `auditor advisories
+    update` installed; otherwise auditor asks the OSV API, and without a network the vulnerability
+    rule says "could not evaluate"."""
     from auditor.demo import run_demo
 
     one_shot()

@@ -140,6 +140,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "auditor.cli.index",
         "The run index (a cache of run summaries, rebuilt from the records): rebuild, check, status.",
     ),
+    "advisories": (
+        "auditor.cli.advisories",
+        "The advisory database `check` uses by default: update, status.",
+    ),
 }
 
 

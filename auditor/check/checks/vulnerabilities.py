@@ -141,8 +141,9 @@ def _unpinned(declared: DeclaredPin) -> Verdict:
 
 
 SOURCE_REMEDY = (
-    "Give the check an advisory database it can read: a local OSV folder (--advisory-db DIR or "
-    "AUDITOR_ADVISORY_DB, with --vuln-source local), or network access to the OSV API (--vuln-source osv)."
+    "Give the check an advisory database it can read: one installed by `auditor advisories update`, a local "
+    "OSV folder (--advisory-db DIR or AUDITOR_ADVISORY_DB, with --vuln-source local), or network access to "
+    "the OSV API (--vuln-source osv)."
 )
 
 

@@ -1,7 +1,12 @@
 """The package index over an OSV advisory folder, its on-disk cache, and the snapshot's commit and date.
 
 Parsing a few thousand YAML files takes seconds, so the index (plain JSON data, never pickle) can be
-cached in `cache_dir` under a key over every advisory file's path, size and mtime. A file that cannot be
+cached in `cache_dir` under a key over every advisory file's path, size and mtime. The cache is compact
+and read lazily: a line with the sha256 of the rest (checked on every load: a corrupt or truncated
+cache is rebuilt, never trusted), a JSON header (counts, problems, broken packages, and where each
+package's records sit), then each package's records as one JSON array. A check decodes only the
+packages its record names, not the whole database (tens of MiB for the OSV export). Cold, the files
+are parsed by several processes when there are many of them and several cores. A file that cannot be
 read or is not a usable OSV record is named in the index's problems, and every package it names (or
 the folder it sits in names) is marked broken so an audit reports it not audited rather than clean; a
 broken file that names no package at all is "unattributed", and damages the whole database.
@@ -14,6 +19,8 @@ import hashlib
 import json
 import os
 import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -27,8 +34,9 @@ from auditor.files import write_atomic
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 MANIFEST = "auditor-advisories.json"  # the coverage manifest (osv_coverage), never an advisory
-_CACHE_FORMAT = 3  # bump whenever the index layout or the evaluation inputs change
+_CACHE_FORMAT = 4  # bump whenever the index layout or the evaluation inputs change
 _SHA = re.compile(r"[0-9a-f]{40}")
+_FILES_PER_WORKER = 400  # below this a worker costs more to start (~0.2 s) than it saves
 # The index is JSON data so it can be cached: {"format", "key", "advisories": int, "problems": [str],
 # "packages": {name: [record]}, "broken": {name: [problem]}, "newest": ISO date | None}. A record is what
 # osv_records.package_records makes of one advisory for one package.
@@ -78,15 +86,28 @@ def advisory_files(root: Path) -> dict[str, Path]:
     if not root.is_dir():
         raise AdvisoryDatabaseError(f"advisory database {root} does not exist or is not a folder")
     found: dict[str, Path] = {}
-    for folder, subfolders, names in os.walk(root):
-        subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-        relative = Path(folder).relative_to(root)  # "." for the root itself, and "." / name is name
-        for name in sorted(names):
-            if is_advisory_path(rel := (relative / name).as_posix()):
-                found[rel] = Path(folder, name)
+    _walk(str(root), "", found)
     if not found:
         raise AdvisoryDatabaseError(f"advisory database {root} holds no OSV advisory files (*.yaml, *.yml, *.json)")
     return found
+
+
+def _walk(folder: str, prefix: str, found: dict[str, Path]) -> None:
+    """os.walk's order (a folder's files, sorted, then each subfolder, sorted; links to folders not
+    followed), with string paths: a warm check lists every advisory file, and Path objects cost."""
+    try:
+        with os.scandir(folder) as entries:
+            listed = sorted(
+                (entry.name, entry.is_dir() and not entry.is_symlink(), entry.is_dir()) for entry in entries
+            )
+    except OSError:
+        return  # as os.walk: an unreadable folder is skipped (its files are then missing from the declaration)
+    for name, _, is_dir in listed:
+        if not is_dir and is_advisory_path(rel := prefix + name):
+            found[rel] = Path(folder + "/" + name)
+    for name, walk_into, _ in listed:
+        if walk_into and not name.startswith("."):
+            _walk(folder + "/" + name, prefix + name + "/", found)
 
 
 def _fingerprint(root: Path, files: dict[str, Path]) -> str:
@@ -104,14 +125,11 @@ def _fingerprint(root: Path, files: dict[str, Path]) -> str:
 def _build_index(root: Path, files: dict[str, Path], key: str) -> Index:
     index: Index = {"format": _CACHE_FORMAT, "key": key, "advisories": 0, "newest": None}
     index.update(problems=[], packages={}, broken={}, unattributed=[])
-    for rel, path in files.items():
-        doc = None
-        try:
-            doc = parse_file(path)
-            modified, records = package_records(doc, rel)
-        except (OSError, ValueError, yaml.YAMLError) as exc:  # JSON and Unicode errors are ValueErrors
-            _add_problem(index, root, path, rel, doc, exc)
+    for rel, path, outcome in _parsed(files):
+        if isinstance(outcome, _Unreadable):
+            _add_problem(index, root, path, rel, outcome)
             continue
+        modified, records = outcome
         index["advisories"] += 1
         if modified and is_date(modified[:10]) and modified[:10] > (index["newest"] or ""):
             index["newest"] = modified[:10]
@@ -120,11 +138,117 @@ def _build_index(root: Path, files: dict[str, Path], key: str) -> Index:
     return index
 
 
-def _add_problem(index: Index, root: Path, path: Path, rel: str, doc: object, exc: Exception) -> None:
+@dataclass(frozen=True)
+class _Unreadable:
+    problem: str  # what is wrong, one line
+    names: frozenset[str]  # the packages the file's content names, as far as it can tell
+
+
+Parsed = tuple[str | None, dict[str, dict[str, Any]]] | _Unreadable
+
+
+def _parse_one(rel: str, path: Path) -> Parsed:
+    doc = None
+    try:
+        doc = parse_file(path)
+        return package_records(doc, rel)
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # JSON and Unicode errors are ValueErrors
+        return _Unreadable(" ".join(str(exc).split())[:300], frozenset(package_names_in(doc)))
+
+
+def _parsed(files: dict[str, Path]) -> Iterator[tuple[str, Path, Parsed]]:
+    """Each file's outcome, in `files` order; by several worker processes when there are many files and
+    cores (parsing YAML is CPU-bound: 2,661 PyPA advisories take about 2 s on one core). The workers are
+    plain `python -c` processes that import only this module (multiprocessing would re-run the caller's
+    main script in each). A worker that cannot start, fails or answers anything unexpected leaves its
+    share to this process, so the outcome never depends on them."""
+    items = list(files.items())
+    workers = min(_cores(), len(items) // _FILES_PER_WORKER, 8)
+    done: list[Parsed] | None = _in_workers(items, workers) if workers >= 2 else None
+    for at, (rel, path) in enumerate(items):
+        yield rel, path, done[at] if done is not None else _parse_one(rel, path)
+
+
+def _in_workers(items: list[tuple[str, Path]], workers: int) -> list[Parsed] | None:
+    import subprocess
+    import sys
+
+    if not sys.executable:
+        return None
+    size = -(-len(items) // workers)
+    chunks = [items[at : at + size] for at in range(0, len(items), size)]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    code = "from auditor.check.vulns.osv_index import serve_worker; serve_worker()"
+    procs: list[tuple[subprocess.Popen[bytes], list[tuple[str, Path]]]] = []
+    try:
+        for chunk in chunks:  # every worker gets its share first, so they all parse at once
+            proc = subprocess.Popen(  # this interpreter, a fixed program
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+            procs.append((proc, chunk))
+            if proc.stdin is None:
+                return None
+            with proc.stdin:
+                proc.stdin.write(json.dumps([[rel, str(path)] for rel, path in chunk]).encode())
+        results: list[Parsed] = []
+        for proc, chunk in procs:
+            if proc.stdout is None:
+                return None
+            out = proc.stdout.read()
+            answer = json.loads(out) if proc.wait(timeout=600) == 0 else None
+            if not isinstance(answer, list) or len(answer) != len(chunk):
+                return None
+            results += [_from_json(item) for item in answer]
+        return results
+    except (OSError, ValueError, TypeError, KeyError, subprocess.SubprocessError):
+        return None
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+def serve_worker() -> None:
+    """A worker of _in_workers: [[rel, path]] on stdin, each file's outcome as JSON on stdout."""
+    import sys
+
+    outcomes: list[dict[str, Any]] = []
+    for rel, path in json.loads(sys.stdin.buffer.read()):
+        outcome = _parse_one(rel, Path(path))
+        if isinstance(outcome, _Unreadable):
+            outcomes.append({"problem": outcome.problem, "names": sorted(outcome.names)})
+        else:
+            outcomes.append({"modified": outcome[0], "records": outcome[1]})
+    sys.stdout.buffer.write(json.dumps(outcomes, separators=(",", ":")).encode())
+
+
+def _from_json(item: dict[str, Any]) -> Parsed:
+    if "problem" in item:
+        return _Unreadable(str(item["problem"]), frozenset(str(n) for n in item["names"]))
+    modified = item["modified"]
+    records = item["records"]
+    if (modified is not None and not isinstance(modified, str)) or not isinstance(records, dict):
+        raise TypeError("a worker's answer is not an outcome")
+    return modified, records
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _add_problem(index: Index, root: Path, path: Path, rel: str, unreadable: _Unreadable) -> None:
     """Name the file in the problems, and mark every package it names (or its folder names) not audited."""
-    problem = f"{rel}: {' '.join(str(exc).split())[:300]}"
+    problem = f"{rel}: {unreadable.problem}"
     index["problems"].append(problem)
-    names = package_names_in(doc)
+    names = set(unreadable.names)
     if path.parent not in (root, root / "vulns"):
         names.add(canonicalize_name(path.parent.name))
     if not names:  # a flat folder and an unreadable file: it could be about any package
@@ -171,22 +295,55 @@ def git_head(root: Path) -> str | None:
 def _load_cache(file: Path, key: str) -> Index | None:
     """The cached index, or None when missing, corrupt (checksum) or for another database state."""
     try:
-        header, _, payload = file.read_bytes().partition(b"\n")
-        if header.decode("ascii") != hashlib.sha256(payload).hexdigest():
+        data = file.read_bytes()
+        digest, _, payload = data.partition(b"\n")
+        if digest.decode("ascii") != hashlib.sha256(payload).hexdigest():
             return None
-        index = json.loads(payload)
+        header_bytes, _, body = payload.partition(b"\n")
+        index: Index = json.loads(header_bytes)
     except (OSError, ValueError):
         return None
     valid = isinstance(index, dict) and index.get("format") == _CACHE_FORMAT and index.get("key") == key
-    return index if valid else None
+    if not valid or not isinstance(index.get("packages"), dict):
+        return None
+    index["packages"] = LazyPackages(body, index["packages"])
+    return index
 
 
 def _save_cache(file: Path, index: Index) -> None:
     """Write atomically (a cache: no fsync) and drop older caches of the same database; best effort."""
-    payload = json.dumps(index, separators=(",", ":")).encode()
+    chunks, where, at = [], {}, 0
+    for name, records in index["packages"].items():
+        chunk = json.dumps(records, separators=(",", ":")).encode()
+        where[name] = [at, len(chunk)]
+        chunks.append(chunk)
+        at += len(chunk)
+    header = json.dumps({**index, "packages": where}, separators=(",", ":")).encode()
+    payload = header + b"\n" + b"".join(chunks)
     with contextlib.suppress(OSError):
         file.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(file, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload, durable=False)
         for stale in file.parent.glob(file.name[:21] + "*.json"):  # "osv-" + 16 hex + "-": same database
             if stale != file:
                 stale.unlink(missing_ok=True)
+
+
+class LazyPackages(Mapping[str, list[dict[str, Any]]]):
+    """A cached index's records by package, each decoded when first asked for (the bytes were checked)."""
+
+    def __init__(self, body: bytes, where: dict[str, list[int]]) -> None:
+        self._body = body
+        self._where = where
+        self._decoded: dict[str, list[dict[str, Any]]] = {}
+
+    def __getitem__(self, name: str) -> list[dict[str, Any]]:
+        if name not in self._decoded:
+            start, length = self._where[name]
+            self._decoded[name] = json.loads(self._body[start : start + length])
+        return self._decoded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._where)
+
+    def __len__(self) -> int:
+        return len(self._where)

@@ -115,6 +115,7 @@ def _version_text(value: object, what: str) -> str:
     return str(value) if type(value) is int else _typed(value, str, what)
 
 
+@functools.lru_cache(maxsize=65536)  # the same versions are listed by many advisories
 def _version_key(text: str) -> str:
     """PEP 440-equal versions share one key ("2.10.0" and "2.10"); unparsable ones keep their text."""
     parsed = parse_version(text)

@@ -1,0 +1,72 @@
+"""The advisory index built by worker processes is the one this process builds, problems included; a
+worker that cannot run leaves the work to this process; the lazily read cache answers as the built one."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from auditor.check.vulns import osv_index
+from auditor.check.vulns.osv_local import LocalOsvDatabase
+from tests.conftest import FIXTURES
+
+SMALL = FIXTURES / "advisories" / "small"
+
+
+@pytest.fixture
+def damaged(tmp_path: Path) -> Path:
+    """The small database plus an unreadable file in a package folder and one naming another package."""
+    root = Path(shutil.copytree(SMALL, tmp_path / "db"))
+    (root / "vulns" / "acme-widgets" / "TEST-2024-90.yaml").write_text("id: [unclosed\n")
+    (root / "vulns" / "acme-json" / "TEST-2024-91.yaml").write_text(
+        "id: TEST-2024-91\naffected:\n- package: {name: acme-other, ecosystem: PyPI}\n  ranges: 7\n"
+    )
+    return root
+
+
+def _serial(root: Path) -> osv_index.Index:
+    return osv_index._build_index(root, osv_index.advisory_files(root), "key")
+
+
+def test_workers_build_the_same_index(damaged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _serial(damaged)
+    assert len(expected["problems"]) == 2 and "acme-other" in expected["broken"]
+    monkeypatch.setattr(osv_index, "_FILES_PER_WORKER", 2)
+    monkeypatch.setattr(osv_index, "_cores", lambda: 3)
+    calls: list[int] = []
+    real = osv_index._in_workers
+
+    def counted(items: list[tuple[str, Path]], workers: int) -> list[osv_index.Parsed] | None:
+        calls.append(workers)
+        answer = real(items, workers)
+        assert answer is not None  # the workers really ran
+        return answer
+
+    monkeypatch.setattr(osv_index, "_in_workers", counted)
+    assert _serial(damaged) == expected
+    assert calls == [3]
+
+
+def test_a_worker_that_cannot_start_leaves_the_work_here(damaged: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    expected = _serial(damaged)
+    monkeypatch.setattr(osv_index, "_FILES_PER_WORKER", 2)
+    monkeypatch.setattr(osv_index, "_cores", lambda: 4)
+    monkeypatch.setattr("sys.executable", str(damaged / "no-such-python"))
+    assert osv_index._in_workers(list(osv_index.advisory_files(damaged).items()), 4) is None
+    assert _serial(damaged) == expected
+
+
+def test_the_cached_index_answers_as_the_built_one(damaged: Path, tmp_path: Path) -> None:
+    packages = [("acme-widgets", "2.1"), ("acme-json", "0.6"), ("acme-other", "1.0"), ("unknown", "1.0")]
+    built = LocalOsvDatabase.open(damaged, cache_dir=tmp_path / "cache")
+    cached = LocalOsvDatabase.open(damaged, cache_dir=tmp_path / "cache")
+    assert isinstance(cached._index["packages"], osv_index.LazyPackages)
+    assert cached.info == built.info and cached.audit(packages) == built.audit(packages)
+    [file] = (tmp_path / "cache").glob("*.json")
+    data = file.read_bytes()
+    file.write_bytes(data[:-40] + b"[]" * 20)  # the records of the last package replaced: checksum fails
+    again = LocalOsvDatabase.open(damaged, cache_dir=tmp_path / "cache")
+    assert isinstance(again._index["packages"], dict)  # rebuilt, not trusted
+    assert again.audit(packages) == built.audit(packages)
