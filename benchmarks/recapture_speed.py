@@ -53,7 +53,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from auditor.capture.hashing import HashCache, hash_path
 cache = HashCache.load(Path(sys.argv[2]))
-result = hash_path(Path(sys.argv[1]), display_root=Path(sys.argv[1]).parent, cache=cache, now=datetime.now(UTC), progress=False)
+data = Path(sys.argv[1])
+result = hash_path(data, display_root=data.parent, cache=cache, now=datetime.now(UTC), progress=False)
 assert len(result.files) > 0, result
 print(time.perf_counter() - start)
 """
@@ -139,7 +140,13 @@ def rehash_and_floor(data: Path, cache: Path, work: Path, repeat: int) -> None:
         subprocess.run(["find", str(data), "-type", "f", "-printf", "%s %T@\\n"], check=True, stdout=subprocess.DEVNULL)
         floor.append(time.perf_counter() - start)
     r, f = statistics.median(rehash), statistics.median(floor)
-    report("2. re-hash in a new process / find -printf", f"{r * 1000:.0f} ms vs {f * 1000:.0f} ms", r / f, "<= 2", r / f <= 2)
+    report(
+        "2. re-hash in a new process / find -printf",
+        f"{r * 1000:.0f} ms vs {f * 1000:.0f} ms",
+        r / f,
+        "<= 2",
+        r / f <= 2,
+    )
 
 
 def reads(store: Path, project: Path, repeat: int) -> None:
