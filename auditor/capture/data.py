@@ -311,7 +311,7 @@ class DataCapture:
             ignore=[session_root, str(self.store_root)],
             method="audit-hook" if result.processes else "tree-diff",
             processes=len(result.processes),
-            existed_before=frozenset(map(RealPaths(), self.tree)),
+            existed_before=frozenset(map(RealPaths().of_file, self.tree)),
         )
 
     def _fairness(self, spec: ProjectSpec, result: SessionResult) -> tuple[Fairness | Missing, list[str]]:

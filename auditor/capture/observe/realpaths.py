@@ -22,17 +22,31 @@ class RealPaths:
         self._folders: dict[str, str] = {}
 
     def __call__(self, path: str) -> str:
-        folder, _, name = path.rpartition("/")
-        # Only plain absolute paths take the short way; ".." after a link, "//", "." or a
-        # trailing slash mean what os.path.realpath's component walk decides.
-        if not path.startswith("/") or not folder or name in ("", ".", "..") or os.path.normpath(path) != path:
+        joined = self._in_real_folder(path)
+        if joined is None:
             return os.path.realpath(path)
-        real = self._folders.get(folder)
-        if real is None:
-            real = self._folders[folder] = os.path.realpath(folder)
-        joined = real + "/" + name if real != "/" else "/" + name
         try:
             mode = os.lstat(joined).st_mode
         except OSError:
             return joined  # absent or unreadable: os.path.realpath keeps the name as it is too
         return os.path.realpath(joined) if stat.S_ISLNK(mode) else joined
+
+    def of_file(self, path: str) -> str:
+        """The real path of a regular file, as a walk that follows no link found it (treediff's
+        snapshot): its name is no link, so only its folder needs resolving."""
+        joined = self._in_real_folder(path)
+        return os.path.realpath(path) if joined is None else joined
+
+    def _in_real_folder(self, path: str) -> str | None:
+        """The path with its folder resolved; None where os.path.realpath must walk it whole."""
+        folder, _, name = path.rpartition("/")
+        # Only plain absolute paths take the short way: "..", "." or "//" inside a path, or a
+        # trailing slash, mean what os.path.realpath's component walk decides.
+        if not path.startswith("/") or not folder or name in ("", ".", ".."):
+            return None
+        if "//" in path or "/./" in path or "/../" in path:
+            return None
+        real = self._folders.get(folder)
+        if real is None:
+            real = self._folders[folder] = os.path.realpath(folder)
+        return real + "/" + name if real != "/" else "/" + name

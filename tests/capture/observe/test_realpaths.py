@@ -64,3 +64,17 @@ def test_a_file_that_becomes_a_link_is_followed(tmp_path: Path) -> None:
     os.remove(plain)
     os.symlink(tmp_path / "outside" / "secret.csv", plain)
     assert real(plain) == str(tmp_path / "outside" / "secret.csv")
+
+
+def test_regular_files_of_a_walk_resolve_through_their_folder(tmp_path: Path) -> None:
+    tree(tmp_path)
+    root = tmp_path / "project"
+    (tmp_path / "elsewhere").symlink_to(root)
+    files = [
+        f"{folder}/{name}" for folder, _, names in os.walk(tmp_path / "elsewhere", followlinks=False) for name in names
+    ]
+    files += [f"{folder}/{name}" for folder, _, names in os.walk(root, followlinks=False) for name in names]
+    regular = [f for f in files if os.path.isfile(f) and not os.path.islink(f)]
+    assert regular
+    real = RealPaths()
+    assert [real.of_file(f) for f in regular] == [os.path.realpath(f) for f in regular]
