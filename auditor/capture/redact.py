@@ -204,8 +204,8 @@ def _looks_like_paths(value: str) -> bool:
     return bool(parts) and all(p.startswith(("/", "~/")) and not mask(p)[1] for p in parts)
 
 
-_MEMO_CHARS = 256  # strings longer than this are rarely repeated
-_MEMO_ENTRIES = 200_000
+_CHUNK = 512  # strings searched together by `data`; a chunk that would change is redone one by one
+_PREFILTER_CHARS = 1024  # longer texts are first tested for each known value with `in` (a fast scan)
 
 
 class TextRedactor:
@@ -213,14 +213,13 @@ class TextRedactor:
 
     def __init__(self, secret_values: Iterable[str]) -> None:
         values = [v for v in secret_values if v]
+        self._known = tuple(values)
         self._values = re.compile("|".join(re.escape(v) for v in values)) if values else None
-        # Redaction is a pure function of the text: a record repeats the same short strings (metric
-        # names, keys, units) thousands of times, so each is searched once.
-        self._done: dict[str, str] = {}
 
     def __call__(self, text: str) -> tuple[str, int]:
         count = 0
-        if self._values is not None:
+        # An alternation of many literal values tries each at every position; `in` scans fast.
+        if self._values is not None and (len(text) < _PREFILTER_CHARS or any(v in text for v in self._known)):
             text, count = self._values.subn("[REDACTED:env-value]", text)
         text, more = mask(text)
         return text, count + more
@@ -236,19 +235,46 @@ class TextRedactor:
         return printable(joined) == joined and self(joined) == (joined, 0)
 
     def data(self, value: Any) -> Any:
-        """Every string in a JSON-shaped value, keys included, redacted and made valid UTF-8."""
-        if isinstance(value, str):
-            done = self._done.get(value)
-            if done is None:
-                done = self(printable(value))[0]
-                if len(value) <= _MEMO_CHARS and len(self._done) < _MEMO_ENTRIES:
-                    self._done[value] = done
-            return done
-        if isinstance(value, dict):
-            return {self.data(k): self.data(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
-        return value
+        """Every string in a JSON-shaped value, keys included, redacted and made valid UTF-8.
+
+        A record holds tens of thousands of strings and nearly all come out as they went in, so
+        the distinct ones are searched in chunks (`clean`), and only a chunk that would change is
+        redacted string by string; the value is rebuilt only when some string changed."""
+        strings: set[str] = set()
+        _strings(value, strings)
+        ordered = sorted(strings)
+        changed: dict[str, str] = {}
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            if self.clean(chunk):
+                continue
+            for text in chunk:
+                done = self(printable(text))[0]
+                if done != text:
+                    changed[text] = done
+        return _replaced(value, changed) if changed else value
+
+
+def _strings(value: Any, into: set[str]) -> None:
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        into.update(value)  # keys: a JSON-shaped value's are strings
+        for item in value.values():
+            _strings(item, into)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, into)
+
+
+def _replaced(value: Any, changed: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return changed.get(value, value)
+    if isinstance(value, dict):
+        return {changed.get(k, k) if isinstance(k, str) else k: _replaced(v, changed) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_replaced(v, changed) for v in value]
+    return value
 
 
 def printable(text: str) -> str:
