@@ -1,7 +1,7 @@
 """Re-capture speed: `auditor run` of a script that reads a 20k-file input declared in auditor.yaml,
 the first time (every file hashed) against again with nothing changed.
 
-    .venv/bin/python benchmarks/recapture_speed.py [--files 20000] [--mib 200] [--repeat 3] [--dir DIR]
+    .venv/bin/python benchmarks/recapture_speed.py [--files 20000] [--mib 1024] [--repeat 3] [--dir DIR]
 
 Targets (issue #19, part 1), each a ratio measured in this one run:
 1. re-capture of the unchanged input, end to end / first capture: <= 0.10;
@@ -92,7 +92,7 @@ def report(label: str, value: str, ratio: float, target: str, ok: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=20000)
-    parser.add_argument("--mib", type=int, default=200, help="total size of the input files")
+    parser.add_argument("--mib", type=int, default=1024, help="total size of the input files (as benchmarks/hashing.py)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None)
     args = parser.parse_args()

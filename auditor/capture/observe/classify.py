@@ -68,10 +68,11 @@ def classify(
     write_set = set(map(real, writes))
     places = Places.here(root)
     summary: Counter[str] = Counter()
-    files: list[FileAccess] = []
+    files: list[tuple[str, bool, bool, str | None, tuple[AccessVerdict, ...]]] = []  # made models when listed
     read_ids: set[str] = set()
+    ignored_exact, ignored_under = set(ignored), tuple(i.rstrip("/") + "/" for i in ignored)
     for path in sorted(read_set | write_set):
-        if any(_inside(path, i) for i in ignored):
+        if path in ignored_exact or path.startswith(ignored_under):
             continue
         dataset = owner(path, declared)
         read, wrote = path in read_set, path in write_set
@@ -89,23 +90,19 @@ def classify(
             read_ids.add(dataset.id)
         elif read and (not wrote or path in existed_before):
             verdicts.append("undeclared_read")
-        files.append(
-            FileAccess(
-                path=_display(path, root),
-                read=read,
-                written=wrote,
-                dataset=dataset.id if dataset else None,
-                verdicts=tuple(verdicts),
-            )
-        )
+        files.append((path, read, wrote, dataset.id if dataset else None, tuple(verdicts)))
     if len(files) > MAX_LISTED_FILES:
         summary[f"(further files not listed: {len(files) - MAX_LISTED_FILES})"] += len(files) - MAX_LISTED_FILES
         files = files[:MAX_LISTED_FILES]
+    listed = tuple(
+        FileAccess(path=_display(path, root), read=read, written=wrote, dataset=dataset, verdicts=verdicts)
+        for path, read, wrote, dataset, verdicts in files
+    )
     unread = tuple(sorted(d.id for d in declared if d.role == "input" and d.id not in read_ids))
     return Observation(
         method="audit-hook" if method == "audit-hook" else "tree-diff",
         processes=processes,
-        files=tuple(files),
+        files=listed,
         declared_unread=unread,
         environment_reads=dict(sorted(summary.items())),
     )
