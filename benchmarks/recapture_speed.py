@@ -86,6 +86,12 @@ def run_argv(store: Path) -> list[str]:
     return [str(AUDITOR), "run", "--store", str(store), "--", sys.executable, "train.py"]
 
 
+def use_auditor(path: Path) -> None:
+    """Time another auditor (an older checkout's launcher, for a before/after figure)."""
+    global AUDITOR
+    AUDITOR = path
+
+
 def report(label: str, value: str, ratio: float, target: str, ok: bool) -> None:
     print(f"{label:<52} {value:<28} ratio {ratio:6.3f} (target {target}) {'PASS' if ok else 'FAIL'}")
 
@@ -96,7 +102,9 @@ def main() -> None:
     parser.add_argument("--mib", type=int, default=1024, help="input size (as hashing.py)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None)
+    parser.add_argument("--auditor", type=Path, default=AUDITOR, help="the auditor command to time")
     args = parser.parse_args()
+    use_auditor(args.auditor)
     work = Path(tempfile.mkdtemp(prefix="auditor-recapture-", dir=args.dir))
     try:
         project = work / "project"
@@ -155,17 +163,26 @@ def rehash_and_floor(data: Path, cache: Path, work: Path, repeat: int) -> None:
 
 
 def reads(store: Path, project: Path, repeat: int) -> None:
-    """Reading the 20k-file record back: `show` and `check` (default rules) of the latest run."""
-    for name, argv in (
-        ("show latest", [str(AUDITOR), "show", "latest", "--store", str(store)]),
-        ("check latest", [str(AUDITOR), "check", "latest", "--store", str(store)]),
-    ):
-        times = []
+    """Reading the 20k-file record back (`show`, `check` of the latest run) against the same commands
+    on the record of a run that declared no data, in a store of its own."""
+    small_project, small_store = store.parent / "small-project", store.parent / "small-store"
+    small_project.mkdir()
+    subprocess.run(
+        [str(AUDITOR), "run", "--store", str(small_store), "--", sys.executable, "-c", "pass"],
+        cwd=small_project,
+        check=True,
+        capture_output=True,
+    )
+    for name, args in (("show latest", ["show", "latest"]), ("check latest", ["check", "latest"])):
+        times: dict[str, list[float]] = {"big": [], "small": []}
         for _ in range(repeat):
-            start = time.perf_counter()
-            subprocess.run(argv, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-            times.append(time.perf_counter() - start)
-        print(f"   auditor {name:<13} on the 20k-file record:    {statistics.median(times):.3f} s")
+            for which, where, folder in (("big", store, project), ("small", small_store, small_project)):
+                start = time.perf_counter()
+                argv = [str(AUDITOR), *args, "--store", str(where)]
+                subprocess.run(argv, cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                times[which].append(time.perf_counter() - start)
+        big, small = statistics.median(times["big"]), statistics.median(times["small"])
+        print(f"   auditor {name:<13} 20k-file record {big:.3f} s, a record without data {small:.3f} s")
     size = max((p.stat().st_size for p in store.rglob("record.json")), default=0)
     print(f"   record.json: {size / MIB:.1f} MiB")
 
