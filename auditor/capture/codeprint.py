@@ -36,7 +36,7 @@ import os
 import re
 import tokenize
 from collections.abc import Iterable, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from auditor.files import UntrustedFileError, read_regular_file, size_text, within
@@ -124,7 +124,9 @@ def _permutations() -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
 
 def language_of(path: str) -> CodeLanguage | None:
     """The language a file's suffix names, None for a file that is not code auditor fingerprints."""
-    return LANGUAGES.get(PurePosixPath(path).suffix.lower())
+    name = path.rstrip("/").rpartition("/")[2]  # PurePosixPath(path).suffix, without building a path:
+    dot = name.rfind(".")  # this runs for every file a command reads
+    return LANGUAGES.get(name[dot:].lower()) if 0 < dot < len(name) - 1 else None
 
 
 def python_tokens(source: bytes) -> list[str]:
@@ -361,6 +363,8 @@ def _source_of(path: str) -> str | None:
     `pkg/mod.py`: Python reads the source only when the cache is stale)."""
     if language_of(path) is not None:
         return path
+    if not path.endswith(".pyc"):
+        return None
     cached = Path(path)
     if cached.suffix == ".pyc" and cached.parent.name == "__pycache__":
         source = str(cached.parent.parent / (cached.name.split(".", 1)[0] + ".py"))

@@ -26,6 +26,7 @@ from auditor.capture.codeprint import executed_code
 from auditor.capture.hashing import HashCache, hash_paths
 from auditor.capture.lineage import build_lineage, declared
 from auditor.capture.observe.classify import classify
+from auditor.capture.observe.realpaths import RealPaths
 from auditor.capture.observe.session import ObservationSession, SessionResult
 from auditor.capture.observe.treediff import MAX_ENTRIES, Snapshot, changed, snapshot
 from auditor.capture.profile import profile_declared
@@ -312,7 +313,7 @@ class DataCapture:
             ignore=[session_root, str(self.store_root)],
             method="audit-hook" if result.processes else "tree-diff",
             processes=len(result.processes),
-            existed_before=frozenset(os.path.realpath(p) for p in self.tree),
+            existed_before=frozenset(map(RealPaths().of_file, self.tree)),
         )
 
     def _fairness(self, spec: ProjectSpec, result: SessionResult) -> tuple[Fairness | Missing, list[str]]:

@@ -67,7 +67,7 @@ RACY_NS = 2_000_000_000
 PROGRESS_AFTER_S = 1.0
 BATCH_FILES = 256
 CANCELLED = "cancelled (auditor was interrupted)"
-CACHE_FORMAT = {"format": "auditor-hash-cache", "version": 1}
+CACHE_FORMAT = {"format": "auditor-hash-cache", "version": 2}
 FS_ENCODING = sys.getfilesystemencoding()
 _Digest = tuple[str, int] | OSError  # (sha256, bytes read), or why the file could not be read
 
@@ -100,19 +100,24 @@ class HashCache:
 
     def __init__(self, path: Path, entries: dict[str, Any] | None = None) -> None:
         self.path = path
-        # path -> [size, mtime_ns, inode, sha256, recorded_ns (when its hashing began)], checked on use
-        self._entries: dict[str, Any] = entries or {}
+        # path -> "size mtime_ns inode sha256 recorded_ns" (recorded: when its hashing began), checked on
+        # use. One string an entry, not a list: a new process reads 20,000 of them three times faster.
+        self._loaded: dict[str, Any] | None = {} if entries is None else entries  # None: read the file when needed
         self._models: dict[tuple[bytes, str, int], FileHash] = {}  # frozen, so equal ones are shared
         self._dirty = False
 
     @classmethod
     def load(cls, path: Path) -> HashCache:
-        try:
-            data = json.loads(path.read_bytes())
-            ours = {key: data[key] for key in CACHE_FORMAT} == CACHE_FORMAT and isinstance(data["entries"], dict)
-            return cls(path, data["entries"] if ours else None)
-        except (OSError, ValueError, TypeError, KeyError, RecursionError):
-            return cls(path)
+        """The cache kept at `path`, read when first needed (a run that hashes nothing never reads it)."""
+        cache = cls(path)
+        cache._loaded = None
+        return cache
+
+    @property
+    def _entries(self) -> dict[str, Any]:
+        if self._loaded is None:
+            self._loaded = _read_entries(self.path)
+        return self._loaded
 
     def save(self) -> None:
         if self._dirty:
@@ -132,26 +137,20 @@ class HashCache:
         get = self._entries.get
         for file in files:
             entry = get(file.path)
-            if (
-                type(entry) is list
-                and len(entry) == 5
-                and entry[0] == file.size
-                and entry[1] == file.mtime_ns
-                and entry[2] == file.inode
-                and type(entry[3]) is str
-                and type(entry[4]) is int
-                and entry[1] < entry[4] - RACY_NS
-            ):
-                known[file.path] = (entry[3], file.size)
-            else:
-                todo.append(file)
+            stat = f"{file.size} {file.mtime_ns} {file.inode} "
+            if type(entry) is str and entry.startswith(stat):
+                sha256, _, recorded = entry[len(stat) :].partition(" ")
+                if len(sha256) == 64 and recorded.isdigit() and file.mtime_ns < int(recorded) - RACY_NS:
+                    known[file.path] = (sha256, file.size)
+                    continue
+            todo.append(file)
         return known, todo
 
     def _remember(self, files: list[_File], digests: dict[str, _Digest], started_ns: int) -> None:
         """Key each hash by the stat taken before reading it: any later change makes the stat differ."""
         for file in files:
             if not isinstance(digest := digests[file.path], OSError):
-                self._entries[file.path] = [file.size, file.mtime_ns, file.inode, digest[0], started_ns]
+                self._entries[file.path] = f"{file.size} {file.mtime_ns} {file.inode} {digest[0]} {started_ns}"
                 self._dirty = True
 
     def _model(self, rel: bytes, sha256: str, size: int) -> FileHash:
@@ -159,6 +158,16 @@ class HashCache:
         if (model := self._models.get(key)) is None:
             model = self._models[key] = _file_hash(rel, sha256, size)
         return model
+
+
+def _read_entries(path: Path) -> dict[str, Any]:
+    """A cache file's entries; none from a missing, corrupt or foreign file (or an older version's)."""
+    try:
+        data = json.loads(path.read_bytes())
+        ours = {key: data[key] for key in CACHE_FORMAT} == CACHE_FORMAT and isinstance(data["entries"], dict)
+        return data["entries"] if ours else {}
+    except (OSError, ValueError, TypeError, KeyError, RecursionError):
+        return {}
 
 
 def hash_path(
@@ -420,4 +429,6 @@ def _result(target: _Target, digests: dict[str, _Digest], cache: HashCache | Non
 
 
 def _file_hash(rel: bytes, sha256: str, size: int) -> FileHash:
-    return FileHash.model_construct(path=_name(rel), sha256=sha256, size=size)
+    """Validated: for a model of three plain fields, pydantic-core's constructor is faster than
+    model_construct's Python loop (measured on 20,000 files)."""
+    return FileHash(path=_name(rel), sha256=sha256, size=size)

@@ -99,16 +99,46 @@ MIN_LOG_SECRET_LENGTH = 8
 ANY_TOKEN = re.compile("|".join(f"(?{'s' if p.flags & re.DOTALL else ''}:{p.pattern})" for _, p in TOKEN_PATTERNS))
 
 
+# Every token shape starts with one of these: a long text (a record's strings searched together)
+# is first scanned for them with `in`, many times faster than the regular expressions above.
+TOKEN_LITERALS = (
+    "-----BEGIN",
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "hf_",
+    "sk-",
+    "sk_",
+    "rk-",
+    "rk_",
+    "xox",
+    "AIza",
+    "eyJ",
+)
+_LITERALS_FROM = 1024
+
+
 def mask(text: str) -> tuple[str, int]:
     """Mask URL credentials and secret URL parameters, values after secret names and flags,
     and token shapes; return the text and how many were masked."""
     text, count, _ = scrub_text(text)
-    if ANY_TOKEN.search(text) is None:
+    if not _has_token(text):
         return text, count
     for label, pattern in TOKEN_PATTERNS:
         text, n = pattern.subn(f"[REDACTED:{label}]", text)
         count += n
     return text, count
+
+
+def _has_token(text: str) -> bool:
+    if len(text) >= _LITERALS_FROM and not any(part in text for part in TOKEN_LITERALS):
+        return False
+    return ANY_TOKEN.search(text) is not None
 
 
 def secret_fragments(text: str) -> set[str]:
@@ -204,8 +234,8 @@ def _looks_like_paths(value: str) -> bool:
     return bool(parts) and all(p.startswith(("/", "~/")) and not mask(p)[1] for p in parts)
 
 
-_MEMO_CHARS = 256  # strings longer than this are rarely repeated
-_MEMO_ENTRIES = 200_000
+_CHUNK = 512  # strings searched together by `data`; a chunk that would change is redone one by one
+_PREFILTER_CHARS = 1024  # longer texts are first tested for each known value with `in` (a fast scan)
 
 
 class TextRedactor:
@@ -213,32 +243,68 @@ class TextRedactor:
 
     def __init__(self, secret_values: Iterable[str]) -> None:
         values = [v for v in secret_values if v]
+        self._known = tuple(values)
         self._values = re.compile("|".join(re.escape(v) for v in values)) if values else None
-        # Redaction is a pure function of the text: a record repeats the same short strings (metric
-        # names, keys, units) thousands of times, so each is searched once.
-        self._done: dict[str, str] = {}
 
     def __call__(self, text: str) -> tuple[str, int]:
         count = 0
-        if self._values is not None:
+        # An alternation of many literal values tries each at every position; `in` scans fast.
+        if self._values is not None and (len(text) < _PREFILTER_CHARS or any(v in text for v in self._known)):
             text, count = self._values.subn("[REDACTED:env-value]", text)
         text, more = mask(text)
         return text, count + more
 
+    def clean(self, texts: Sequence[str]) -> bool:
+        """Whether redacting would leave every one of `texts` as it is, found with one search of
+        them joined by newlines. Sound because no pattern's match depends on what lies beyond a
+        newline: every lookbehind and word boundary reads a newline as the start of a text does,
+        and no match that starts inside one text and crosses a newline can be missed (it changes
+        the joined text, so the answer is no; only a private key's block may cross, and it is
+        found wherever it starts). Texts that are not valid UTF-8 are never clean."""
+        joined = "\n".join(texts)
+        return printable(joined) == joined and self(joined) == (joined, 0)
+
     def data(self, value: Any) -> Any:
-        """Every string in a JSON-shaped value, keys included, redacted and made valid UTF-8."""
-        if isinstance(value, str):
-            done = self._done.get(value)
-            if done is None:
-                done = self(printable(value))[0]
-                if len(value) <= _MEMO_CHARS and len(self._done) < _MEMO_ENTRIES:
-                    self._done[value] = done
-            return done
-        if isinstance(value, dict):
-            return {self.data(k): self.data(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self.data(v) for v in value]
-        return value
+        """Every string in a JSON-shaped value, keys included, redacted and made valid UTF-8.
+
+        A record holds tens of thousands of strings and nearly all come out as they went in, so
+        the distinct ones are searched in chunks (`clean`), and only a chunk that would change is
+        redacted string by string; the value is rebuilt only when some string changed."""
+        strings: set[str] = set()
+        _strings(value, strings)
+        ordered = sorted(strings)
+        changed: dict[str, str] = {}
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start : start + _CHUNK]
+            if self.clean(chunk):
+                continue
+            for text in chunk:
+                done = self(printable(text))[0]
+                if done != text:
+                    changed[text] = done
+        return _replaced(value, changed) if changed else value
+
+
+def _strings(value: Any, into: set[str]) -> None:
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        into.update(value)  # keys: a JSON-shaped value's are strings
+        for item in value.values():
+            _strings(item, into)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _strings(item, into)
+
+
+def _replaced(value: Any, changed: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return changed.get(value, value)
+    if isinstance(value, dict):
+        return {changed.get(k, k) if isinstance(k, str) else k: _replaced(v, changed) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_replaced(v, changed) for v in value]
+    return value
 
 
 def printable(text: str) -> str:

@@ -37,6 +37,7 @@ from auditor.capture.execute.interface import (
     StopRequest,
     Streams,
 )
+from auditor.capture.filelists import attach, detach
 from auditor.capture.interrupts import Interrupts, deferred_signals
 from auditor.capture.logsink import RedactingLog
 from auditor.capture.redact import RedactionPolicy, TextRedactor
@@ -158,9 +159,11 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                 # One last pass over every string: whatever the run put into the record (logged
                 # params, dataset paths, errors, branch names) is masked like the logs are, and
                 # values under secret names as an ingested run's are.
+                # The files of hashed folders are checked apart, in bulk (see filelists.py).
+                record, files = detach(record)
                 dumped = record.model_dump(mode="json")
                 mask_named(dumped)
-                return RunRecord.model_validate(redactor.data(dumped))
+                return attach(RunRecord.model_validate(redactor.data(dumped)), files, redactor)
 
             try:
                 record = finalise(data_evidence)

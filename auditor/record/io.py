@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from auditor.errors import InvalidRecordError
 from auditor.files import InputFileError, read_input
+from auditor.record.canonical import canonical_text
 from auditor.record.migrate import READABLE, upgrade
 from auditor.record.models import RECORD_KIND, SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS, RunRecord
 
@@ -28,13 +29,13 @@ MAX_RECORD_BYTES = 128 << 20  # a captured record is tens of KB; an ingested one
 
 
 def dump_record(record: RunRecord) -> bytes:
-    """Canonical bytes: sorted keys, UTF-8, stable across runs of auditor.
+    """Canonical bytes: sorted keys, UTF-8, indented by two, stable across runs of auditor
+    (`json.dumps(sort_keys=True, indent=2, ensure_ascii=False)`, written by canonical.py).
 
     A lone surrogate (a record read from JSON may hold one, written as the escape `\\ud800`)
     has no UTF-8 form: it is written back as that escape, so the bytes are UTF-8 and read
     back to the same text. Every other character is written as itself."""
-    data = record.model_dump(mode="json")
-    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    text = canonical_text(record.model_dump(mode="json")) + "\n"
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode()
 
 

@@ -260,7 +260,8 @@ def test_cache_survives_save_and_load(tree: Path, tmp_path: Path) -> None:
         b'{"format": "auditor-hash-cache", "version": 1, "entries"',
         b"[1, 2, 3]",
         b'{"format": "auditor-hash-cache", "version": 99, "entries": {}}',
-        b'{"format": "auditor-hash-cache", "version": 1, "entries": []}',
+        b'{"format": "auditor-hash-cache", "version": 2, "entries": []}',
+        b'{"format": "auditor-hash-cache", "version": 1, "entries": {}}',
         b'{"entries": {}}',
         b'"a string"',
         b"[" * 100_000,
@@ -284,10 +285,11 @@ def test_malformed_entries_are_misses_and_good_ones_still_hit(tmp_path: Path) ->
     hash_paths([path, other], display_root=tmp_path, cache=cache, now=NOW, progress=False)
     cache.save()
     data = json.loads(cache_file.read_text())
-    size, mtime_ns, inode, _sha256, recorded_ns = data["entries"][str(other)]
-    data["entries"][str(other)] = [size, mtime_ns, inode, 12345, recorded_ns]  # matching stat, no usable hash
+    size, mtime_ns, inode, _sha256, recorded_ns = data["entries"][str(other)].split(" ")
+    data["entries"][str(other)] = f"{size} {mtime_ns} {inode} 12345 {recorded_ns}"  # matching stat, no usable hash
     data["entries"]["/bad/one"] = ["not", "a", "valid", "entry", 0]
     data["entries"]["/bad/two"] = 7
+    data["entries"]["/bad/three"] = f"{size} {mtime_ns} {inode} {_sha256} soon"
     cache_file.write_text(json.dumps(data))
     rewrite_in_place(path, b"version 2\n")
     loaded = HashCache.load(cache_file)

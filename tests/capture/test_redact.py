@@ -23,6 +23,10 @@ PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE 
     [
         (GITHUB, "github-token"),
         (AWS, "aws-access-key"),
+        ("ASIA" + "IOSFODNN7EXAMPLE", "aws-access-key"),
+        ("gho_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8", "github-token"),
+        ("rk_live_" + "abcdefghijklmnopqrstuvwxyz", "api-key"),
+        ("AIza" + "SyA1234567890abcdefghijklmnopqrstuv", "google-api-key"),
         (HF, "huggingface-token"),
         (OPENAI, "api-key"),
         (SLACK, "slack-token"),
@@ -32,6 +36,8 @@ PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE 
     ],
 )
 def test_token_shapes_are_masked(secret: str, label: str) -> None:
+    padding = "plain words " * 200  # a long text is first scanned for TOKEN_LITERALS: the same answer
+    assert mask(f"{padding} {secret} {padding}") == (f"{padding} [REDACTED:{label}] {padding}", 1)
     text, count = mask(f"before {secret} after")
     assert secret not in text
     assert f"[REDACTED:{label}]" in text
