@@ -72,6 +72,12 @@ class WaiverView:
     state: str  # in force / unused / expired
 
 
+# Outcomes from gravest to mildest; an unknown one counts as the mildest.
+_GRAVITY = {
+    o: i for i, o in enumerate(("fail", "could_not_evaluate", "inconclusive", "waived", "pass", "not_applicable"))
+}
+
+
 @dataclass(frozen=True)
 class PackageView:
     name: str
@@ -82,6 +88,12 @@ class PackageView:
     vulns: str
     vuln_outcome: str
     shared_cause: bool = False  # its only problem is stated once elsewhere (a failed vulnerability source)
+
+    @property
+    def worst_outcome(self) -> str:
+        """The graver of the two checks' outcomes: the colour of the appendix's one marks cell."""
+        ranked = sorted((self.pin_outcome, self.vuln_outcome), key=lambda o: _GRAVITY.get(o, len(_GRAVITY)))
+        return ranked[0]
 
 
 @dataclass(frozen=True)
