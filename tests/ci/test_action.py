@@ -101,7 +101,7 @@ def test_the_action_is_composite_and_installs_from_its_own_path() -> None:
     install = next(step for step in steps if step.get("name") == "Install auditor")
     assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}" and "pipx install" in install["run"]
     check = next(step for step in steps if step.get("id") == "check")
-    assert "--format sarif" in check["run"] and "--format github" in check["run"]
+    assert '--format "sarif=$SARIF_FILE" --format github' in check["run"]  # one check, both outputs
     # every input reaches a step only through env: an input is never pasted into a script
     for step in steps:
         assert "${{ inputs." not in step.get("run", ""), step.get("name")
@@ -126,7 +126,7 @@ def test_actionlint_catches_a_wrong_input_and_a_shell_mistake(tmp_path: Path) ->
     assert done.returncode == 1 and 'input "fail_on" is not defined' in done.stdout
     broken = yaml.safe_load((REPO / "action.yml").read_text())
     check = next(step for step in broken["runs"]["steps"] if step.get("id") == "check")
-    check["run"] = check["run"].replace('--output "$SARIF_FILE"', "--output $SARIF_FILE")
+    check["run"] = check["run"].replace('--format "sarif=$SARIF_FILE"', "--format sarif=$SARIF_FILE")
     root = repository(tmp_path / "b", as_workflow(broken))
     done = actionlint(root, ".github/workflows/audit.yml")
     assert done.returncode == 1 and "SC2086" in done.stdout

@@ -56,14 +56,17 @@ def test_script_lines_use_only_real_options(cli: CliRunner, tmp_path: Path) -> N
     assert helped.returncode == 0, helped.stderr
     known = set(re.findall(r"--[a-z][a-z-]+", helped.stdout))
     lines = auditor_lines(template()["auditor-check"])
-    assert [words[1] for words in lines] == ["check", "check"]
-    formats = []
-    for words in lines:
-        options = [w for w in words if w.startswith("--")]
-        assert set(options) <= known, set(options) - known
-        formats.append(words[words.index("--format") + 1])
-        assert words.index("--output") + 1 < len(words)
-    assert formats == ["codequality", "junit"] and set(formats) <= set(CHECK_FORMATS)
+    assert [words[1] for words in lines] == ["check"]  # one check writes every report
+    (words,) = lines
+    options = [w for w in words if w.startswith("--")]
+    assert set(options) <= known, set(options) - known
+    formats = [words[i + 1].partition("=") for i, w in enumerate(words) if w == "--format"]
+    assert formats == [
+        ("codequality", "=", "gl-code-quality-report.json"),
+        ("junit", "=", "auditor-junit.xml"),
+        ("text", "", ""),
+    ]
+    assert {name for name, _, _ in formats} <= set(CHECK_FORMATS)
 
 
 def test_the_script_runs_and_writes_reports_gitlab_reads(tmp_path: Path) -> None:
