@@ -7,14 +7,15 @@ sign-off), kept in files so that appending and proving are O(log n) reads and wr
                           right: level-00 holds the leaf hashes, level-01 the hashes of leaf pairs...
     STORE/log/heads       every head the log has had, `SIZE ROOTHEX` per line, oldest first
 
-Write order of one append (the caller holds the store's lock): the entry, its offset, the level
-hashes it completes, each made durable (fdatasync) before the next; then the new head. The head is
-the commit point: a reader trusts only the entries below the last complete line of `heads`, and
-a writer first cuts back to it whatever a crash left beyond it (one torn or unacknowledged entry,
-its offset, its level hashes, a torn head line). A level file or `offsets` shorter than the head
-needs (hashes a crash lost, or a file deleted) is recomputed from `entries`, and must then give
-the head's root. Anything else (more than one entry beyond the head, fewer entries than the head
-counts, a tree whose root is not the head's) is not what a crash leaves: EvidenceError, exit 4.
+Write order of one append of a batch of entries (the caller holds the store's lock): the entries,
+their offsets, the level hashes they complete, each file made durable (fdatasync) before the next;
+then one new head per entry. The heads are the commit point: a reader trusts only the entries below
+the last complete line of `heads`, and a writer first cuts back to it whatever a crash left beyond
+it (at most one batch of torn or unacknowledged entries, their offsets and level hashes, a torn head
+line). A level file or `offsets` shorter than the head needs (hashes a crash lost, or a file deleted)
+is recomputed from `entries`, and must then give the head's root. Anything else (more than a batch
+beyond the head, fewer entries than the head counts, a tree whose root is not the head's) is not
+what a crash leaves: EvidenceError, exit 4.
 
 RunStore appends a record's entry before renaming its run into runs/, so a crash never leaves a
 readable run whose record is not in the log; an entry whose run never arrived names nothing.
@@ -70,6 +71,7 @@ HEAD_LINE_MAX = 19 + 1 + 64  # the longest head line, without its newline: a tor
 _RECORD_LINES = re.compile(  # one line per match, in the whole log (re.M: ^ and $ at each line)
     rb'^\{"kind":"record","run_id":"([^"\\\n]+)","sha256":"([0-9a-f]{64})","v":1\}$', re.M
 )
+BATCH_MAX = 128  # entries one append_many writes under one sync: all a crash may leave beyond the last head
 LOOKUPS_BEFORE_RECORDS = 8  # one view asked about more runs than this parses the whole log once instead
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _WRITE = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -163,6 +165,13 @@ def parse_heads(data: bytes, path: Path) -> list[LogHead]:
             )
         heads.append(head)
     return heads
+
+
+def _pwrite_all(fd: int, data: bytes, offset: int) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.pwrite(fd, view, offset)
+        view, offset = view[written:], offset + written
 
 
 def read_file(path: Path) -> bytes:
@@ -275,36 +284,60 @@ class MerkleLog:
     def append(self, line: bytes) -> tuple[int, LogHead]:
         """Append one entry line and a new head; the caller holds the store's lock. The log is first
         cut back to (or completed up to) its last head, as a crash may have left it."""
-        if b"\n" in line or not line or len(line) > MAX_ENTRY_BYTES:
-            raise ValueError("a log entry is one line of at most 64 KiB")
+        first, heads = self.append_many([line])
+        return first, heads[-1]
+
+    def append_many(self, lines: Sequence[bytes]) -> tuple[int, list[LogHead]]:
+        """Append a batch of entry lines (at most BATCH_MAX) and one head per entry, with one
+        fdatasync per file touched: the entries, their offsets, each level file, then the heads
+        (the commit point of the whole batch). The caller holds the store's lock. Returns the index
+        of the first entry and the heads, one per entry, in order.
+
+        A crash before the heads are durable leaves at most the batch beyond the last head, which
+        the next writer cuts back (`_repair`); once a head line is durable, every entry below it
+        and every hash its root needs already was."""
+        if not lines or len(lines) > BATCH_MAX:
+            raise ValueError(f"a batch holds 1 to {BATCH_MAX} log entries")
+        for line in lines:
+            if b"\n" in line or not line or len(line) > MAX_ENTRY_BYTES:
+                raise ValueError("a log entry is one line of at most 64 KiB")
         self.create()
         head = self._repair()
         n = head.size
         fds = {name: _open(self.path(name), _WRITE) for name in (ENTRIES, OFFSETS, HEADS)}
         try:
             start = os.fstat(fds[ENTRIES]).st_size
-            os.pwrite(fds[ENTRIES], line + b"\n", start)
+            ends, end = [], start
+            for line in lines:
+                end += len(line) + 1
+                ends.append(OFFSET.pack(end))
+            _pwrite_all(fds[ENTRIES], b"".join(line + b"\n" for line in lines), start)
             os.fdatasync(fds[ENTRIES])
-            os.pwrite(fds[OFFSETS], OFFSET.pack(start + len(line) + 1), n * 8)
+            _pwrite_all(fds[OFFSETS], b"".join(ends), n * 8)
             os.fdatasync(fds[OFFSETS])
+            heads: list[LogHead] = []
             with _nodes(self.folder, writable=True) as nodes:
-                value, level, index = merkle.leaf_hash(line), 0, n
-                while True:
-                    os.pwrite(nodes.fd(level), value, index * merkle.HASH_SIZE)
+                touched: set[int] = set()
+                for offset, line in enumerate(lines):
+                    value, level, index = merkle.leaf_hash(line), 0, n + offset
+                    while True:
+                        os.pwrite(nodes.fd(level), value, index * merkle.HASH_SIZE)
+                        touched.add(level)
+                        if not index & 1:
+                            break
+                        value = merkle.node_hash(nodes.node(level, index - 1), value)
+                        level, index = level + 1, index >> 1
+                    size = n + offset + 1
+                    heads.append(LogHead(size, _root_from(nodes.node, size).hex()))
+                for level in sorted(touched):
                     os.fdatasync(nodes.fd(level))
-                    if not index & 1:
-                        break
-                    value = merkle.node_hash(nodes.node(level, index - 1), value)
-                    level, index = level + 1, index >> 1
-                root = _root_from(nodes.node, n + 1)
-            new = LogHead(n + 1, root.hex())
             heads_end = os.fstat(fds[HEADS]).st_size
-            os.pwrite(fds[HEADS], f"{new.size} {new.root}\n".encode(), heads_end)
+            _pwrite_all(fds[HEADS], "".join(f"{h.size} {h.root}\n" for h in heads).encode(), heads_end)
             os.fdatasync(fds[HEADS])
         finally:
             for fd in fds.values():
                 os.close(fd)
-        return n, new
+        return n, heads
 
     def _repair(self) -> LogHead:
         """Bring the files back to the last head: cut what a crash left beyond it, recompute what it
@@ -364,12 +397,14 @@ class MerkleLog:
                 end = ends[-1] if ends else 0
             if end > size or (n and os.pread(fd, 1, end - 1) != b"\n"):
                 raise EvidenceError(f"{path}: ends before the entries its last head counts: the log was truncated")
-            extra = os.pread(fd, MAX_ENTRY_BYTES + 2, end) if size > end else b""
-            if size - end > MAX_ENTRY_BYTES + 1 or b"\n" in extra.rstrip(b"\n") or extra.count(b"\n") > 1:
-                raise EvidenceError(
-                    f"{path}: holds more than one entry beyond the log's last head ({n}): not what a crash "
-                    "leaves; `auditor log verify` says more"
-                )
+            if size - end > BATCH_MAX * (MAX_ENTRY_BYTES + 1):
+                raise _beyond(path, n)
+            extra = os.pread(fd, size - end, end) if size > end else b""
+            pieces = extra.split(b"\n")  # the last piece: what a crash cut short, or nothing
+            if len(pieces) - (0 if pieces[-1] else 1) > BATCH_MAX or any(
+                not piece or len(piece) > MAX_ENTRY_BYTES for piece in pieces[:-1]
+            ):
+                raise _beyond(path, n)
             if size > end and write:
                 if ends is not None:
                     start = ends[-2] if n > 1 else 0
@@ -386,21 +421,22 @@ class MerkleLog:
     def _check_cut(self, n: int, last: bytes, extra: bytes) -> None:
         """Before a crash's leftover entry is cut: the log really ends there (`last`, the line before
         it, is entry n-1, whose hash is the tree's leaf n-1: an edited `offsets` cannot make a writer
-        cut a committed entry), and the leftover is not a run that was committed (its folder exists:
-        a removed head line cannot make a writer cut a run it vouched for)."""
+        cut a committed entry), and no leftover (at most one batch) is a run that was committed (its
+        folder exists: a removed head line cannot make a writer cut a run it vouched for)."""
         if n:
             with _nodes(self.folder) as nodes:
                 if merkle.leaf_hash(last.removesuffix(b"\n")) != nodes.node(0, n - 1):
                     raise EvidenceError(
                         f"{self.path(OFFSETS)}: entry {n - 1} does not end where the log says: the log was changed"
                     )
-        pending = _entry(n, extra.rstrip(b"\n"))
-        run_id = pending.fields.get("run_id")
-        if pending.kind == "record" and isinstance(run_id, str) and self.committed(run_id):
-            raise EvidenceError(
-                f"{self.path(ENTRIES)}: entry {n} (run {run_id}) is beyond the log's last head, yet that run "
-                "was committed: a head was removed from the log"
-            )
+        for offset, line in enumerate(extra.split(b"\n")):
+            pending = _entry(n + offset, line)
+            run_id = pending.fields.get("run_id")
+            if pending.kind == "record" and isinstance(run_id, str) and self.committed(run_id):
+                raise EvidenceError(
+                    f"{self.path(ENTRIES)}: entry {n + offset} (run {run_id}) is beyond the log's last head, yet "
+                    "that run was committed: a head was removed from the log"
+                )
 
     def committed(self, run_id: str) -> bool:
         """Whether run_id's folder is in the store's runs/ (the log sits beside it)."""
@@ -414,7 +450,7 @@ class MerkleLog:
                 os.pwrite(fd, b"".join(OFFSET.pack(e) for e in ends), 0)
                 size = max(size, n * 8)
             if size > n * 8:
-                if size > n * 8 + 8:
+                if size > (n + BATCH_MAX) * 8:
                     raise EvidenceError(f"{self.path(OFFSETS)}: longer than its entries: the log was changed")
                 os.ftruncate(fd, n * 8)
             if ends is not None or size > n * 8:
@@ -436,7 +472,7 @@ class MerkleLog:
                 break
             try:
                 have = os.fstat(fd).st_size
-                if have > (want + 1) * merkle.HASH_SIZE:
+                if have > (((n + BATCH_MAX) >> level) + 1) * merkle.HASH_SIZE:
                     raise EvidenceError(f"{path}: holds more hashes than its entries: the log was changed")
                 if have > want * merkle.HASH_SIZE:
                     os.ftruncate(fd, want * merkle.HASH_SIZE)
@@ -491,6 +527,13 @@ class MerkleLog:
         view = LogView(self, head, heads, lines)
         self._check_root(head, view.root(head.size))
         return view
+
+
+def _beyond(path: Path, n: int) -> EvidenceError:
+    return EvidenceError(
+        f"{path}: holds more than one batch of entries beyond the log's last head ({n}): not what a crash "
+        "leaves; `auditor log verify` says more"
+    )
 
 
 def _lines(data: bytes, n: int) -> list[bytes]:
