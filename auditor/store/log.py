@@ -510,23 +510,48 @@ class MerkleLog:
     # --- a whole view, for readers -----------------------------------------------------------------------
 
     def view(self) -> LogView:
-        """The log as of its last complete head: every head, every entry below it, and the tree."""
+        """The log as of its last complete head: its entries and the tree, read once. The heads
+        before the last are parsed only when asked for (`LogView.heads`); a question about one run
+        finds the head that covers its entry by a binary search of `heads` (`covering_head`), and
+        its entries by a byte search: nothing is parsed line by line (100,000 entries: 60 ms)."""
         heads_path, entries_path = self.path(HEADS), self.path(ENTRIES)
         try:
-            heads = parse_heads(read_file(heads_path), heads_path)
+            heads_data = read_file(heads_path)
             data = read_file(entries_path)
         except FileNotFoundError as exc:
             raise EvidenceError(f"{exc.filename}: missing: the store's log was changed") from exc
-        head = heads[-1] if heads else EMPTY_HEAD
-        lines = _lines(data, head.size)
-        if len(lines) < head.size:
+        head = _last_head(heads_data, heads_path)
+        count = data.count(b"\n")
+        if count < head.size:
             raise EvidenceError(
-                f"{entries_path}: holds {len(lines)} entries, fewer than its last head counts ({head.size}): "
+                f"{entries_path}: holds {count} entries, fewer than its last head counts ({head.size}): "
                 "the log was truncated"
             )
-        view = LogView(self, head, heads, lines)
+        if count > head.size or not data.endswith(b"\n"):  # what a crash left beyond the head
+            ends = _line_ends(data, head.size)
+            data = data[: ends[-1] if ends else 0]
+        view = LogView(self, head, heads_data, data)
         self._check_root(head, view.root(head.size))
         return view
+
+
+def _last_head(data: bytes, path: Path) -> LogHead:
+    """The last complete line of `heads` (a torn last line, a crash's, is not a head)."""
+    end = data.rfind(b"\n")
+    if len(data) - (end + 1) > HEAD_LINE_MAX:
+        raise EvidenceError(f"{path}: ends in {len(data) - (end + 1)} bytes that are no log head: the log was changed")
+    if end < 0:
+        return EMPTY_HEAD
+    return _head_at(data, data.rfind(b"\n", 0, end) + 1, path)
+
+
+def _head_at(data: bytes, start: int, path: Path) -> LogHead:
+    end = data.find(b"\n", start)
+    match = _HEAD_LINE.match(data[start:end])
+    if match is None:
+        number = data.count(b"\n", 0, start) + 1
+        raise EvidenceError(f"{path}: line {number} is not a log head (SIZE ROOTHEX): the log was changed")
+    return LogHead(int(match.group(1)), match.group(2).decode())
 
 
 def _beyond(path: Path, n: int) -> EvidenceError:
@@ -542,6 +567,14 @@ def _lines(data: bytes, n: int) -> list[bytes]:
     if len(lines) <= n:  # the last piece is not newline-terminated: not an entry
         return lines[:-1]
     return lines[:n]
+
+
+def _nth_line(data: bytes, index: int) -> bytes:
+    """Line `index` of data (whose every line ends in a newline), found by newline searches."""
+    start = 0
+    for _ in range(index):
+        start = data.index(b"\n", start) + 1
+    return data[start : data.index(b"\n", start)]
 
 
 def _line_ends(data: bytes, n: int) -> list[int]:
@@ -560,20 +593,38 @@ class LogView:
     """The log at its last head, read once: entries, heads and the tree's hashes (from the level
     files, or recomputed from the entries when a crash left those behind)."""
 
-    def __init__(self, log: MerkleLog, head: LogHead, heads: list[LogHead], lines: list[bytes]) -> None:
+    def __init__(self, log: MerkleLog, head: LogHead, heads_data: bytes, data: bytes) -> None:
         self.log = log
         self.head = head
-        self.heads = heads
-        self.lines = lines
+        self._heads_data = heads_data  # every line of `heads`, the torn last one included
+        self._data = data  # the entries below the head, each line with its newline
+        self._heads: list[LogHead] | None = None
+        self._lines: list[bytes] | None = None
         self._tree: merkle.MemoryTree | None = None
         self._records: dict[str, list[LogEntry]] | None = None
         self._sizes: list[int] | None = None
-        self._data: bytes | None = None  # the lines joined, for record_entries' byte search
         self._lookups = 0
         with _nodes(log.folder) as nodes:
             complete = all(nodes.count(k) >= head.size >> k for k in range(head.size.bit_length()))
         if not complete:
-            self._tree = merkle.MemoryTree([merkle.leaf_hash(line) for line in lines])
+            self._tree = merkle.MemoryTree([merkle.leaf_hash(line) for line in self.lines])
+
+    @property
+    def heads(self) -> list[LogHead]:
+        """Every head the log recorded, oldest first (parsed, and checked, on first use)."""
+        if self._heads is None:
+            self._heads = parse_heads(self._heads_data, self.log.path(HEADS))
+        return self._heads
+
+    @property
+    def lines(self) -> list[bytes]:
+        """The entries below the head, without their newlines (split on first use)."""
+        if self._lines is None:
+            self._lines = self._data.split(b"\n")[:-1]
+        return self._lines
+
+    def line(self, index: int) -> bytes:
+        return self.lines[index] if self._lines is not None else _nth_line(self._data, index)
 
     def node(self, level: int, index: int) -> bytes:
         if self._tree is not None:
@@ -597,7 +648,7 @@ class LogView:
 
     def inclusion(self, index: int) -> InclusionProof:
         path = self._path(merkle.inclusion_path, index, self.head.size)
-        return InclusionProof(index, self.head.size, self.lines[index], [p.hex() for p in path], self.head.root)
+        return InclusionProof(index, self.head.size, self.line(index), [p.hex() for p in path], self.head.root)
 
     def consistency(self, old: LogHead) -> ConsistencyProof:
         """From `old` to this view's head; raises EvidenceError when the log did not only grow from it."""
@@ -617,20 +668,55 @@ class LogView:
 
     def covering_head(self, index: int) -> LogHead:
         """The first recorded head that holds entry `index` (the one printed after it was appended)."""
+        if self._heads is None and self._lookups <= LOOKUPS_BEFORE_RECORDS:
+            return self._search_heads(index)  # one run's question: a binary search of `heads`
         if self._sizes is None:  # once per view: a rebuild asks for every run's head
             self._sizes = [h.size for h in self.heads]
         at = bisect.bisect_right(self._sizes, index)
         return self.heads[at] if at < len(self.heads) else self.head
 
+    def _search_heads(self, index: int) -> LogHead:
+        """The first head line holding more than `index` entries, by a binary search of the bytes of
+        `heads` (sizes only grow in a log auditor wrote; in a changed one the head found must still
+        be a prefix of the last, which the consistency proof from it checks)."""
+        data, path = self._heads_data, self.log.path(HEADS)
+        lo, hi = 0, len(data)  # the answer's line starts in [lo, hi]; lo is always a line's start
+        while lo < hi:
+            start = data.rfind(b"\n", 0, (lo + hi) // 2) + 1
+            end = data.find(b"\n", start)
+            if end < 0:  # the torn last line: no head
+                hi = start
+                continue
+            if _head_at(data, start, path).size > index:
+                hi = start
+            else:
+                lo = end + 1
+        if lo >= len(data) or data.find(b"\n", lo) < 0:
+            return self.head
+        found = _head_at(data, lo, path)
+        return found if found.size <= self.head.size else self.head
+
     def entries(self, kind: str | None = None, containing: bytes | None = None) -> Iterator[LogEntry]:
         """The entries (of `kind`), oldest first; with `containing`, only lines holding those bytes
         are parsed (a line that writes them otherwise is not canonical, so not one auditor wrote)."""
-        for index, line in enumerate(self.lines):
-            if containing is not None and containing not in line:
-                continue
+        found = enumerate(self.lines) if containing is None else self._holding(containing)
+        for index, line in found:
             entry = _entry(index, line)
             if kind is None or entry.kind == kind:
                 yield entry
+
+    def _holding(self, needle: bytes) -> Iterator[tuple[int, bytes]]:
+        """(index, line) of each entry holding `needle`, oldest first, by a byte search."""
+        data = self._data
+        index, pos = 0, 0
+        at = data.find(needle) if needle else -1
+        while at >= 0:
+            start = data.rfind(b"\n", 0, at) + 1
+            end = data.find(b"\n", at)
+            index += data.count(b"\n", pos, start)
+            pos = start
+            yield index, data[start:end]
+            at = data.find(needle, end + 1)
 
     def record_entries(self, run_id: str) -> list[LogEntry]:
         """run_id's `record` entries, as `records()` holds them, without reading every line: only
@@ -640,21 +726,14 @@ class LogView:
         self._lookups += 1
         if self._records is not None or self._lookups > LOOKUPS_BEFORE_RECORDS:  # many runs: parse once
             return self.records().get(run_id, [])
-        if self._data is None:
-            self._data = b"\n".join(self.lines)
-        data = self._data
-        hits: set[int] = set()
-        for needle in (run_id.encode("utf-8", "surrogateescape"), b"\\"):
-            at = data.find(needle)
-            while at >= 0 and needle:
-                hits.add(at)
-                at = data.find(needle, data.find(b"\n", at) + 1 if data.find(b"\n", at) >= 0 else len(data))
+        hits = {
+            index: line
+            for needle in (run_id.encode("utf-8", "surrogateescape"), b"\\")
+            for index, line in self._holding(needle)
+        }
         found: list[LogEntry] = []
-        index, pos = 0, 0
-        for at in sorted(hits):
-            index += data.count(b"\n", pos, at)
-            pos = at
-            line = self.lines[index]
+        for index in sorted(hits):
+            line = hits[index]
             if not line.isascii():
                 continue
             match = _RECORD_LINES.fullmatch(line)
@@ -677,7 +756,7 @@ class LogView:
         read as JSON, as before."""
         if self._records is None:
             found: dict[str, list[LogEntry]] = {}
-            data = b"\n".join(self.lines)
+            data = self._data
             canonical: set[int] = set()
             index, pos = 0, 0
             for match in _RECORD_LINES.finditer(data):
