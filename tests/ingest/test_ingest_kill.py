@@ -17,8 +17,8 @@ from auditor.store.runs import RunStore
 from tests.conftest import AUDITOR, base_env
 
 BENCHMARK = Path(__file__).parents[2] / "benchmarks" / "ingest_speed.py"
-RUNS = 400
-KILLS = 4
+RUNS = 800  # several batches: most kills find runs still unwritten
+KILLS = 6
 
 
 def _source(tmp_path: Path) -> Path:
@@ -35,6 +35,17 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
+
+
+def _staged(store_path: Path) -> set[str]:
+    staging = store_path / "staging"
+    return {p.name for p in staging.iterdir()} if staging.is_dir() else set()
+
+
+def _writing(store_path: Path, entries_before: int, staged_before: set[str]) -> bool:
+    """Whether the ingest started writing: a new folder in staging/ (a killed one's stay there,
+    invisible), or the log grew."""
+    return bool(_staged(store_path) - staged_before) or _size(store_path / "log" / "entries") != entries_before
 
 
 def _check(store_path: Path, tmp_path: Path) -> dict[str, str]:
@@ -68,21 +79,21 @@ def test_an_ingest_killed_while_it_writes_leaves_a_store_that_verifies(tmp_path:
     rng = random.Random(19)  # noqa: S311 - kill moments, not secrets
     killed_midway = 0
     for _ in range(KILLS):
-        before = _size(entries)
+        before, staged = _size(entries), _staged(store_path)
         process = subprocess.Popen(
             argv, cwd=tmp_path, env=base_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
         deadline = time.monotonic() + 120
-        while _size(entries) == before and process.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.002)  # until it writes its first batch
-        time.sleep(rng.uniform(0, 0.4))
+        while not _writing(store_path, before, staged) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.001)  # until it writes its first batch: records in staging/, or entries in the log
+        time.sleep(rng.uniform(0, 0.5))  # a batch or two in: records, syncs, log, renames
         process.send_signal(signal.SIGKILL)
         _, err = process.communicate(timeout=60)
         assert process.returncode in (0, -signal.SIGKILL), err
         found = _check(store_path, tmp_path)
         if process.returncode == -signal.SIGKILL and len(found) < RUNS:
             killed_midway += 1
-    assert killed_midway >= 2, "the kills came too late to interrupt a write: the test proved nothing"
+    assert killed_midway >= KILLS - 1, "the kills came too late to interrupt a write: the test proved nothing"
     done = subprocess.run(argv, cwd=tmp_path, env=base_env(), capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     found = _check(store_path, tmp_path)
