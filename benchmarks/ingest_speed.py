@@ -8,13 +8,21 @@ validating and writing each into a fresh run store; then the same through dispat
 the path `auditor ingest` takes (which also looks for an earlier ingest of each run in the
 store). Target (issue #7): under 10 s.
 
-    .venv/bin/python benchmarks/ingest_speed.py [--runs 1000] [--params 20] [--metrics 20] [--steps 1]
+Then the peer (issue #19): MlflowClient.search_runs over the same file store, with MLflow 3's own
+client (the tool virtualenv in .cache/tools/mlflow3, `./dev tools`), timed inside its process
+after the import, against dispatch.ingest into a fresh store timed the same way; medians of
+--repeat runs each, and their ratio. Target: ingest <= 0.5x search_runs.
+
+    .venv/bin/python benchmarks/ingest_speed.py [--runs 1000] [--params 20] [--metrics 20] [--steps 1] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
+import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -22,10 +30,27 @@ from pathlib import Path
 from auditor.ingest.ingested import build_record
 from auditor.ingest.mlflow import reader as mlflow
 from auditor.ingest.registry import ingest
-from auditor.ingest.store import commit
+from auditor.ingest.store import commit_many
+from auditor.store.log import BATCH_MAX
 from auditor.store.runs import RunStore
 
 EXPERIMENT = "123456789012345678"
+MLFLOW3 = Path(__file__).resolve().parents[1] / ".cache" / "tools" / "mlflow3" / "bin" / "python"
+SEARCH = """
+import sys, time
+from mlflow.tracking import MlflowClient
+client = MlflowClient(tracking_uri=sys.argv[1])
+for _ in range(int(sys.argv[3])):
+    began = time.perf_counter()
+    runs, token = [], None
+    while True:
+        page = client.search_runs([sys.argv[2]], max_results=1000, page_token=token)
+        runs.extend(page)
+        token = page.token
+        if not token:
+            break
+    print(len(runs), time.perf_counter() - began)
+"""
 START_MS = 1_780_000_000_000
 
 
@@ -67,6 +92,7 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=20)
     parser.add_argument("--steps", type=int, default=1, help="values logged per metric")
     parser.add_argument("--no-cli-path", action="store_true", help="skip timing dispatch.ingest (auditor ingest)")
+    parser.add_argument("--repeat", type=int, default=3, help="repeats of the ingest vs search_runs comparison")
     args = parser.parse_args()
     n = args.runs
     with tempfile.TemporaryDirectory(prefix="auditor-ingest-bench-") as tmp:
@@ -85,8 +111,8 @@ def main() -> None:
         timings["build the records"] = time.perf_counter() - began
         store = RunStore.create(Path(tmp) / "store")
         began = time.perf_counter()
-        for record in records:
-            commit(store, record)
+        for at in range(0, len(records), BATCH_MAX):  # as `auditor ingest` writes them: a batch per sync
+            commit_many(store, records[at : at + BATCH_MAX])
         timings["redact, validate, write"] = time.perf_counter() - began
         total = sum(timings.values())
         for what, seconds in timings.items():
@@ -99,7 +125,33 @@ def main() -> None:
             assert len(outcomes) == n and all(o.new for o in outcomes)
             print(f"  {'as auditor ingest (dispatch)':<30} {cli_s:6.2f} s  {1000 * cli_s / n:6.2f} ms per run")
             total = cli_s
-    print(f"target: ingest under 10 s: {'met' if total < 10 else 'MISSED'} ({total:.2f} s)")
+        print(f"target: ingest under 10 s: {'met' if total < 10 else 'MISSED'} ({total:.2f} s)")
+        if args.repeat:
+            compare(mlruns, Path(tmp), n, args.repeat)
+
+
+def compare(mlruns: Path, tmp: Path, n: int, repeat: int) -> None:
+    """dispatch.ingest into a fresh store vs MlflowClient.search_runs, alternating, medians."""
+    if not MLFLOW3.exists():
+        raise SystemExit(f"{MLFLOW3}: missing: `./dev tools` installs MLflow 3, the peer this compares against")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp), "MLFLOW_ALLOW_FILE_STORE": "true"}
+    argv = [str(MLFLOW3), "-c", SEARCH, f"file://{mlruns}", EXPERIMENT, str(repeat)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800, check=True)
+    searched = [line.split() for line in done.stdout.splitlines()]
+    assert all(int(count) == n for count, _ in searched), done.stdout
+    search = [float(seconds) for _, seconds in searched]
+    ingested = []
+    for round_ in range(repeat):
+        store = RunStore.create(tmp / f"compare-{round_}")
+        began = time.perf_counter()
+        outcomes = ingest("mlflow", str(mlruns), store)
+        ingested.append(time.perf_counter() - began)
+        assert len(outcomes) == n and all(o.new for o in outcomes)
+    ingest_s, search_s = statistics.median(ingested), statistics.median(search)
+    print(f"peer: MlflowClient.search_runs (MLflow 3, file store), median of {repeat}: {search_s:.2f} s")
+    print(f"      auditor ingest (dispatch, fresh store), median of {repeat}:       {ingest_s:.2f} s")
+    ratio = ingest_s / search_s
+    print(f"ratio ingest / search_runs: {ratio:.2f}x (target <= 0.5x: {'met' if ratio <= 0.5 else 'MISSED'})")
 
 
 if __name__ == "__main__":

@@ -131,7 +131,9 @@ def _indexed_listing(ix: Index, filters: Filters) -> Listing:
     outside, names = strays(ix)
     columns = [t.runs.c.run_id, t.runs.c.summary, *(t.runs.c[name] for name in STAT_COLUMNS)]
     with ix.engine.connect() as conn:
-        query = select(*columns).where(ix.where(t.runs), *_conditions(ix, filters)).order_by(t.runs.c.run_id)
+        # no ORDER BY: SQLite would walk every run in run-id order instead of a filter's index; the
+        # listing is sorted below
+        query = select(*columns).where(ix.where(t.runs), *_conditions(ix, filters))
         rows = conn.execute(query).all()
     checks = _latest(ix) if filters.verdict is not None else {}
     found: dict[str, RunSummary] = {}
@@ -199,10 +201,10 @@ def reproductions_of(store: RunStore, run_id: str) -> list[str]:
         try:
             columns = [t.runs.c.run_id, t.runs.c.summary, *(t.runs.c[name] for name in STAT_COLUMNS)]
             with ix.engine.connect() as conn:
-                rows = conn.execute(
-                    select(*columns).where(ix.where(t.runs), t.runs.c.reproduces == run_id).order_by(t.runs.c.run_id)
-                ).all()
-            return [row.run_id for row in rows if isinstance(_fresh(ix, row), RunSummary)]
+                rows = conn.execute(select(*columns).where(ix.where(t.runs), t.runs.c.reproduces == run_id)).all()
+            # sorted here, not by ORDER BY: SQLite then walked the whole table in run-id order instead
+            # of the `reproduces` index (0.32 s at 100,000 runs, against 1 ms)
+            return sorted(row.run_id for row in rows if isinstance(_fresh(ix, row), RunSummary))
         except SQLAlchemyError:
             pass
     return [s.run_id for s in scan(store).runs if s.reproduces == run_id]

@@ -153,8 +153,9 @@ def ingest(
     from auditor import progress
     from auditor.ingest.declared import declared_records
     from auditor.ingest.notes import import_notes
-    from auditor.ingest.store import cleaned, commit, evidence_digest, existing_ingests, latest, stored_digest
+    from auditor.ingest.store import cleaned, commit_many, evidence_digest, existing_ingests, latest, stored_digest
     from auditor.record.models import Links
+    from auditor.store.log import BATCH_MAX
 
     chosen = kind or detect(source)
     with progress.step(f"reading {chosen} runs from {source}"):
@@ -162,7 +163,20 @@ def ingest(
     records = declared_records(runs, spec)  # everything is read and validated before anything is written
     if project is not None:
         records = [in_project(record, project) for record in records]
-    out = []
+    out: list[Outcome] = []
+    pending: list[tuple[int, RunRecord]] = []  # written a batch at a time: the store syncs once per batch
+
+    def flush() -> None:
+        if not pending:
+            return
+        commit_many(store, [record for _, record in pending])
+        for at, record in pending:  # a line per run once its batch is written (the store syncs per batch)
+            progress.item(f"wrote {record.identity.run_id} ({at + 1}/{len(runs)}, source run {out[at].source_run_id})")
+            kept = import_notes(store, record, record.identity.run_id)  # beside the record, once it is there
+            if kept:
+                out[at] = dataclasses.replace(out[at], notes=(*out[at].notes, *kept))
+        pending.clear()
+
     with store.locked():  # look and commit as one step: two ingests of one source must not both find a run new
         earlier = existing_ingests(store)
         for run, record in zip(runs, records, strict=True):
@@ -186,11 +200,10 @@ def ingest(
                 out.append(Outcome(record.identity.run_id, run.source_run_id, True, (*run.notes, said), reingests))
             else:
                 out.append(Outcome(record.identity.run_id, run.source_run_id, True, run.notes))
-            commit(store, record)
-            progress.item(f"wrote {record.identity.run_id} ({len(out)}/{len(runs)}, source run {run.source_run_id})")
-            kept = import_notes(store, record, record.identity.run_id)  # beside the record, once it is there
-            if kept:
-                out[-1] = dataclasses.replace(out[-1], notes=(*out[-1].notes, *kept))
+            pending.append((len(out) - 1, record))
+            if len(pending) == BATCH_MAX:
+                flush()
+        flush()
     return out
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ from auditor.capture.redact import TextRedactor
 from auditor.errors import EvidenceError, InvalidRecordError
 from auditor.ingest.masking import mask_named
 from auditor.record.models import RunRecord
-from auditor.store.runs import RunStore
+from auditor.store.runs import RunStore, Staging
 
 VOLATILE_KEYS = frozenset({"hashed_at"})  # when auditor hashed a file, not what the source run holds
 Key = tuple[str, str, str | None]  # (tool, source URI, the tool's run id)
@@ -102,9 +102,13 @@ def _stable(value: Any) -> Any:
     return value
 
 
-def cleaned(record: RunRecord, secrets: Mapping[str, str] | None = None) -> RunRecord:
-    """The record as it will be stored: secrets redacted, named secrets masked, validated again."""
-    redactor = TextRedactor(tuple((secrets or {}).values()))
+def cleaned(
+    record: RunRecord, secrets: Mapping[str, str] | None = None, redactor: TextRedactor | None = None
+) -> RunRecord:
+    """The record as it will be stored: secrets redacted, named secrets masked, validated again.
+    `redactor`: one made for `secrets`, shared by a batch (it remembers the strings it has
+    redacted, and the runs of one source repeat their names and values)."""
+    redactor = redactor or TextRedactor(tuple((secrets or {}).values()))
     data = record.model_dump(mode="json")
     mask_named(data)
     return RunRecord.model_validate(redactor.data(data))
@@ -118,4 +122,22 @@ def commit(store: RunStore, record: RunRecord, secrets: Mapping[str, str] | None
         return store.commit(staging, clean)
     except BaseException:
         store.discard(staging)
+        raise
+
+
+def commit_many(store: RunStore, records: Sequence[RunRecord], secrets: Mapping[str, str] | None = None) -> list[Path]:
+    """Redact, validate and write a batch of records (at most the log's BATCH_MAX) with the
+    store's syncs made once for the batch (`RunStore.commit_many`); nothing of a run is left
+    visible if any step fails before its rename."""
+    redactor = TextRedactor(tuple((secrets or {}).values()))
+    clean = [cleaned(record, secrets, redactor) for record in records]
+    store.begin_batch()
+    staged: list[Staging] = []
+    try:
+        for record in clean:
+            staged.append(store.stage(record.identity.run_id))
+        return store.commit_many(list(zip(staged, clean, strict=True)))
+    except BaseException:
+        for staging in staged:
+            store.discard(staging)
         raise

@@ -272,6 +272,7 @@ def test_help_does_not_import_the_readers(tmp_path: Path) -> None:
         )
         assert done.returncode == 0, done.stderr
         modules = set(re.findall(r"\| +([\w.]+)$", done.stderr, re.M))
-        assert "auditor.ingest.registry" in modules
+        # `auditor --help` lists commands from the CLI's table alone; `ingest --help` asks the registry
+        assert ("auditor.ingest.registry" in modules) == (args[0] == "ingest")
         ingest = {m for m in modules if m.startswith(("auditor.record", "auditor.store", "auditor.ingest."))}
         assert ingest <= light, ingest - light

@@ -13,6 +13,7 @@ from auditor.errors import EvidenceError, UsageError
 from auditor.store import merkle
 from auditor.store.audit import check_log
 from auditor.store.log import (
+    BATCH_MAX,
     ENTRIES,
     HEADS,
     OFFSETS,
@@ -148,11 +149,35 @@ def test_lost_hashes_are_recomputed_from_the_entries(tmp_path: Path, lost: str) 
 # --- what no crash leaves --------------------------------------------------------------------------------
 
 
-def test_more_than_one_entry_beyond_the_head_is_refused(tmp_path: Path) -> None:
+def test_a_batch_a_crash_left_beyond_the_head_is_cut(tmp_path: Path) -> None:
+    """append_many makes the entries durable before their heads: a crash between leaves up to a
+    batch of entries (the last one torn) beyond the last head, which the next writer cuts."""
     log = filled(tmp_path, 3)
     with (log.folder / ENTRIES).open("ab") as handle:
-        handle.write(line(8) + b"\n" + line(9) + b"\n")
-    with pytest.raises(EvidenceError, match=r"entries: holds more than one entry beyond the log's last head \(3\)"):
+        handle.write(line(8) + b"\n" + line(9) + b"\n" + line(10)[:5])
+    assert log.view().lines == [line(i) for i in range(3)]
+    assert log.append(line(3)) == (3, LogHead(4, root_of(4)))
+    clean(log)
+
+
+def test_a_batch_commits_with_one_head_per_entry(tmp_path: Path) -> None:
+    log = filled(tmp_path, 5)
+    first, heads = log.append_many([line(i) for i in range(5, 5 + 20)])
+    assert first == 5
+    assert heads == [LogHead(size, root_of(size)) for size in range(6, 26)]
+    assert log.view().heads[-20:] == heads
+    clean(log)
+    with pytest.raises(ValueError, match="a batch holds 1 to"):
+        log.append_many([line(0)] * (BATCH_MAX + 1))
+
+
+def test_more_than_a_batch_beyond_the_head_is_refused(tmp_path: Path) -> None:
+    log = filled(tmp_path, 3)
+    with (log.folder / ENTRIES).open("ab") as handle:
+        handle.write(b"".join(line(i) + b"\n" for i in range(8, 8 + BATCH_MAX + 1)))
+    with pytest.raises(
+        EvidenceError, match=r"entries: holds more than one batch of entries beyond the log's last head \(3\)"
+    ):
         log.append(line(3))
     assert log.last_head().size == 3
 
