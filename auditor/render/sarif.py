@@ -1,7 +1,8 @@
 """SARIF 2.1.0 for GitHub code scanning and other SARIF viewers.
 
-Failures, inconclusive findings (kind "review", level "warning"), could-not-evaluate findings and
-waived failures become results; passes and not-applicables are counted in the run's properties
+Failures, inconclusive findings (kind "review"), could-not-evaluate findings (kind "open") and
+waived failures become results (a result whose kind is not "fail" has level "none", as SARIF 2.1.0
+requires); passes and not-applicables are counted in the run's properties
 instead, because GitHub code scanning turns every result into an alert and accepts at most 25,000
 per run (a large run's passes alone exceed that). The `sarif-all` format adds them as results
 (kind "pass" and "notApplicable", level "none") for viewers that show a full audit. Results are
