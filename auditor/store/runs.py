@@ -100,6 +100,9 @@ class RunStore:
         self._depth = 0
         self._view_cache: tuple[tuple[int, ...], LogView] | None = None
         self.committed: LogHead | None = None  # the log's head after this process's last commit
+        # The runs `commit` wrote in this process: run id -> (the record, the SHA-256 of its bytes),
+        # for the index to summarise without reading and validating them again (index/sync.py).
+        self.written: dict[str, tuple[RunRecord, str]] = {}
 
     @property
     def runs_dir(self) -> Path:
@@ -205,7 +208,8 @@ class RunStore:
             raise StoreError(f"{staging.path}: the record is run {record.identity.run_id}, not this run")
         data = dump_record(record)
         final = self.runs_dir / staging.run_id
-        line = record_entry(staging.run_id, hashlib.sha256(data).hexdigest())
+        sha256 = hashlib.sha256(data).hexdigest()
+        line = record_entry(staging.run_id, sha256)
         try:
             write_atomic(staging.path / RECORD_FILE, data)
             _fsync_files(staging.path)
@@ -223,6 +227,7 @@ class RunStore:
                 "it may be lost if this machine crashes"
             ) from exc
         self.committed = head
+        self.written[staging.run_id] = (record, sha256)
         return final
 
     def begin_batch(self) -> None:

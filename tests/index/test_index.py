@@ -273,3 +273,38 @@ def test_index_check_names_each_difference(cli: CliRunner, tmp_path: Path) -> No
     assert done.stderr == "auditor: the index differs from the records (1 difference): `auditor index rebuild`\n"
     assert cli("index", "rebuild", cwd=tmp_path).returncode == 0
     assert cli("index", "check", cwd=tmp_path).stdout == "the index agrees with the records\n"
+
+
+def test_run_and_reproduce_index_what_they_wrote_as_a_rebuild_does(cli: CliRunner, tmp_path: Path) -> None:
+    """`run` and `reproduce` index their own run from the record they hold (not parsed back from
+    record.json): every row equals what a rebuild makes from the files (datasets, packages,
+    lineage, the reproduction's link), and a record changed afterwards is still refused."""
+    import sqlite3
+
+    root = _project(tmp_path)
+    store = root / ".auditor"
+    assert cli("run", "--", "python", "train.py", cwd=root).returncode == 0
+    (original,) = _ids(store)
+    done = cli("reproduce", original, cwd=root)
+    assert done.returncode == 0, done.stderr
+    assert "run index" not in done.stderr
+
+    def rows() -> dict[str, list[Any]]:
+        with sqlite3.connect(store / "index.sqlite") as db:
+            queries = {
+                "auditor_runs": "SELECT * FROM auditor_runs",
+                "auditor_packages": "SELECT * FROM auditor_packages",
+                "auditor_datasets": "SELECT * FROM auditor_datasets",
+                "auditor_pending": "SELECT * FROM auditor_pending",
+            }
+            return {table: sorted(db.execute(query).fetchall()) for table, query in queries.items()}
+
+    incremental = rows()
+    assert len(incremental["auditor_runs"]) == 2 and incremental["auditor_datasets"] != []
+    assert incremental["auditor_packages"] != [] and incremental["auditor_pending"] == []
+    assert cli("index", "rebuild", cwd=root).returncode == 0
+    assert rows() == incremental
+    record = store / "runs" / original / "record.json"
+    record.write_bytes(record.read_bytes().replace(b'"succeeded"', b'"succeedeD"'))
+    done = cli("runs", cwd=root)
+    assert done.returncode == 4 and f"{record}: changed since auditor recorded it" in done.stderr
