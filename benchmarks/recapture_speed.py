@@ -2,6 +2,7 @@
 the first time (every file hashed) against again with nothing changed.
 
     .venv/bin/python benchmarks/recapture_speed.py [--files 20000] [--mib 1024] [--repeat 3] [--dir DIR]
+        [--auditor CMD] [--baseline CMD]
 
 Targets (issue #19, part 1), each a ratio measured in this one run:
 1. re-capture of the unchanged input, end to end / first capture: <= 0.10;
@@ -91,8 +92,8 @@ def timed(argv: list[str], cwd: Path) -> float:
     return wall
 
 
-def run_argv(store: Path) -> list[str]:
-    return [str(AUDITOR), "run", "--store", str(store), "--", sys.executable, "train.py"]
+def run_argv(store: Path, auditor: Path | None = None) -> list[str]:
+    return [str(auditor or AUDITOR), "run", "--store", str(store), "--", sys.executable, "train.py"]
 
 
 def use_auditor(path: Path) -> None:
@@ -112,6 +113,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--dir", type=Path, default=None)
     parser.add_argument("--auditor", type=Path, default=AUDITOR, help="the auditor command to time")
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="another auditor whose re-captures are timed too, interleaved"
+    )
     args = parser.parse_args()
     use_auditor(args.auditor)
     work = Path(tempfile.mkdtemp(prefix="auditor-recapture-", dir=args.dir))
@@ -124,6 +128,7 @@ def main() -> None:
         timed(run_argv(warm_store), project)  # the store every re-capture finds its hash cache in
         firsts, agains, plains = [], [], []
         first_cpu, again_cpu = [], []
+        base_agains, base_cpu = [], []
         for index in range(args.repeat):
             fresh = work / f"fresh-{index}"
             firsts.append(timed(run_argv(fresh), project))
@@ -131,6 +136,9 @@ def main() -> None:
             shutil.rmtree(fresh)
             agains.append(timed(run_argv(warm_store), project))
             again_cpu.append(CPU[-1])
+            if args.baseline is not None:
+                base_agains.append(timed(run_argv(warm_store, args.baseline), project))
+                base_cpu.append(CPU[-1])
             plains.append(timed([sys.executable, "train.py"], project))
         first, again, plain = (statistics.median(t) for t in (firsts, agains, plains))
         cpu_first, cpu_again = statistics.median(first_cpu), statistics.median(again_cpu)
@@ -148,6 +156,12 @@ def main() -> None:
             "<= 0.10",
             cpu_again / cpu_first <= 0.10,
         )
+        if args.baseline is not None:
+            base, cpu_base = statistics.median(base_agains), statistics.median(base_cpu)
+            print(
+                f"   re-capture / the baseline's ({args.baseline}): wall {again:.3f} s vs {base:.3f} s = "
+                f"{again / base:.3f}, cpu {cpu_again:.3f} s vs {cpu_base:.3f} s = {cpu_again / cpu_base:.3f}"
+            )
         rehash_and_floor(project / "data", warm_store / "hash-cache.json", work, args.repeat)
         print(f"   the command alone (python train.py):          {plain:.3f} s = {plain / first:.3f} of the first")
         startup = statistics.median(timed([str(AUDITOR), "--version"], project) for _ in range(args.repeat))

@@ -9,7 +9,7 @@ virtual environment on first use (.cache/bench-tools/sacred), never into auditor
 Goals (issues #17 and #19): `--help` under 0.3 s; `run -- python3 -c pass` <= Sacred's minimal
 experiment (ratio <= 1.0), measured in the same call.
 
-    nice .venv/bin/python benchmarks/startup_speed.py [--repeat 15]
+    nice .venv/bin/python benchmarks/startup_speed.py [--repeat 15] [--baseline OTHER_AUDITOR]
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ def timed(argv: list[str], cwd: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="another auditor whose `run` is timed too, interleaved"
+    )
     args = parser.parse_args()
     python3 = real_python3()
     sacred = sacred_python()
@@ -95,6 +98,17 @@ def main() -> None:
             ],
             "sacred minimal experiment": [str(sacred), str(experiment)],
         }
+        if args.baseline is not None:
+            cases["baseline run -- python3 -c pass"] = [
+                str(args.baseline),
+                "run",
+                "--store",
+                f"{work}/store",
+                "--",
+                python3,
+                "-c",
+                "pass",
+            ]
         for argv in cases.values():  # warm the page cache (and create the store)
             timed(argv, work)
         walls: dict[str, list[float]] = {name: [] for name in cases}
@@ -113,6 +127,11 @@ def main() -> None:
     print(f"--help under 0.3 s:              {'yes' if wall_of['auditor --help'] < 0.3 else 'NO'}")
     print(f"run / sacred, wall:              {wall_of[run] / wall_of[peer]:.2f}x (goal <= 1.0)")
     print(f"run / sacred, cpu:               {cpu_of[run] / cpu_of[peer]:.2f}x")
+    if args.baseline is not None:
+        base = "baseline run -- python3 -c pass"
+        print(f"baseline run / sacred, wall:     {wall_of[base] / wall_of[peer]:.2f}x")
+        print(f"run / baseline run, wall:        {wall_of[run] / wall_of[base]:.2f}x")
+        print(f"run / baseline run, cpu:         {cpu_of[run] / cpu_of[base]:.2f}x")
 
 
 if __name__ == "__main__":
