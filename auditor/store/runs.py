@@ -100,8 +100,9 @@ class RunStore:
         self._depth = 0
         self._view_cache: tuple[tuple[int, ...], LogView] | None = None
         self.committed: LogHead | None = None  # the log's head after this process's last commit
-        # The runs `commit` wrote in this process: run id -> (the record, the SHA-256 of its bytes),
-        # for the index to summarise without reading and validating them again (index/sync.py).
+        # The run `commit` wrote last in this process: run id -> (the record, the SHA-256 of its
+        # bytes), for the index to summarise without parsing and validating it again (index/sync.py).
+        # Only the last: a process that commits many runs keeps no more than one record in memory.
         self.written: dict[str, tuple[RunRecord, str]] = {}
 
     @property
@@ -227,7 +228,7 @@ class RunStore:
                 "it may be lost if this machine crashes"
             ) from exc
         self.committed = head
-        self.written[staging.run_id] = (record, sha256)
+        self.written = {staging.run_id: (record, sha256)}
         return final
 
     def begin_batch(self) -> None:
