@@ -600,6 +600,7 @@ class LogView:
         self._data = data  # the entries below the head, each line with its newline
         self._heads: list[LogHead] | None = None
         self._lines: list[bytes] | None = None
+        self._found: dict[int, bytes] = {}  # lines a byte search found, by index: no line counted twice
         self._tree: merkle.MemoryTree | None = None
         self._records: dict[str, list[LogEntry]] | None = None
         self._sizes: list[int] | None = None
@@ -624,7 +625,10 @@ class LogView:
         return self._lines
 
     def line(self, index: int) -> bytes:
-        return self.lines[index] if self._lines is not None else _nth_line(self._data, index)
+        if self._lines is not None:
+            return self._lines[index]
+        found = self._found.get(index)
+        return found if found is not None else _nth_line(self._data, index)
 
     def node(self, level: int, index: int) -> bytes:
         if self._tree is not None:
@@ -715,7 +719,8 @@ class LogView:
             end = data.find(b"\n", at)
             index += data.count(b"\n", pos, start)
             pos = start
-            yield index, data[start:end]
+            line = self._found[index] = data[start:end]
+            yield index, line
             at = data.find(needle, end + 1)
 
     def record_entries(self, run_id: str) -> list[LogEntry]:
