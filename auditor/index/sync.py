@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -32,6 +33,10 @@ from auditor.store.log import ENTRIES, OFFSETS
 from auditor.store.runs import RECORD_FILE, Refused, RunStore
 
 STAT_COLUMNS = ("folder_ino", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
+# a file's times must be older than a reading by this much before its stat stands for its content:
+# coarser than any file system's timestamp granularity (FAT: 2 s), so a change made after the
+# reading, even within the same clock tick, gives the file another stat
+SETTLED_NS = 3 * 10**9
 
 
 @dataclass(frozen=True)
@@ -159,7 +164,14 @@ def entries_digest(store: RunStore, size: int, end: int | None = None) -> tuple[
     """(end, SHA-256) of the first `size` lines of log/entries: their end from log/offsets, or
     `end` as recorded earlier (then a shorter or edited file gives another digest). ~20 ms for
     100,000 entries."""
+    end, digest, _ = _digest_and_stat(store, size, end)
+    return end, digest
+
+
+def _digest_and_stat(store: RunStore, size: int, end: int | None) -> tuple[int, str, dict[str, int] | None]:
+    """entries_digest, and the stat of the file it read, taken before reading it."""
     folder = store.log.folder
+    seen: dict[str, int] | None = None
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
     try:
         if end is None:
@@ -174,6 +186,7 @@ def entries_digest(store: RunStore, size: int, end: int | None = None) -> tuple[
         digest = hashlib.sha256()
         fd = os.open(folder / ENTRIES, flags)
         try:
+            seen = _stat_key(os.fstat(fd))
             left, at = max(end, 0), 0
             while left:
                 chunk = os.pread(fd, min(left, 1 << 22), at)
@@ -186,8 +199,39 @@ def entries_digest(store: RunStore, size: int, end: int | None = None) -> tuple[
         finally:
             os.close(fd)
     except OSError:
-        return -1, ""
-    return end, digest.hexdigest()
+        return -1, "", None
+    return end, digest.hexdigest(), seen
+
+
+def _stat_key(st: os.stat_result) -> dict[str, int]:
+    return {"st_ino": st.st_ino, "st_size": st.st_size, "st_mtime_ns": st.st_mtime_ns, "st_ctime_ns": st.st_ctime_ns}
+
+
+def prefix_intact(ix: Index, meta: Row[Any]) -> bool:
+    """Whether log/entries' first meta.log_size lines are still the ones indexed: its stat is the
+    one kept when they last gave the meta's digest (see schema.entries_seen), or they give it now.
+    A match with a settled file keeps its stat for the next reader."""
+    expected = {"entries_end": meta.entries_end, "entries_sha256": meta.entries_sha256}
+    try:
+        now = _stat_key(os.lstat(ix.store.log.folder / ENTRIES))
+    except OSError:
+        now = None
+    with ix.engine.connect() as conn:
+        kept = conn.execute(select(t.entries_seen).where(ix.where(t.entries_seen))).first()
+    if now is not None and kept is not None and dict(kept._mapping) == {"store_id": ix.store_id, **expected, **now}:
+        return True
+    began = time.time_ns()
+    end, digest, seen = _digest_and_stat(ix.store, meta.log_size, meta.entries_end)
+    if (end, digest) != (meta.entries_end, meta.entries_sha256):
+        return False
+    if seen is not None and max(seen["st_mtime_ns"], seen["st_ctime_ns"]) < began - SETTLED_NS:
+        try:
+            with writing(ix.engine, ix.store_id) as conn:  # true whatever meta says by now
+                conn.execute(delete(t.entries_seen).where(ix.where(t.entries_seen)))
+                conn.execute(insert(t.entries_seen).values(store_id=ix.store_id, **expected, **seen))
+        except SQLAlchemyError:
+            pass  # a cache: the next reader hashes the file again
+    return True
 
 
 def sync(ix: Index) -> None:
@@ -215,7 +259,7 @@ def _sync_once(ix: Index) -> bool:
         or meta.summary_version != SUMMARY_VERSION
         or meta.log_size > head.size
         or store.log.root_at(meta.log_size) != meta.log_root
-        or entries_digest(store, meta.log_size, meta.entries_end) != (meta.entries_end, meta.entries_sha256)
+        or not prefix_intact(ix, meta)
     ):
         rebuild(ix)
         return True

@@ -71,6 +71,7 @@ HEAD_LINE_MAX = 19 + 1 + 64  # the longest head line, without its newline: a tor
 _RECORD_LINES = re.compile(  # one line per match, in the whole log (re.M: ^ and $ at each line)
     rb'^\{"kind":"record","run_id":"([^"\\\n]+)","sha256":"([0-9a-f]{64})","v":1\}$', re.M
 )
+COUNT_STEP = 1 << 20  # view() counts the entries' lines a MiB at a time, keeping the count at each step
 BATCH_MAX = 128  # entries one append_many writes under one sync: all a crash may leave beyond the last head
 LOOKUPS_BEFORE_RECORDS = 8  # one view asked about more runs than this parses the whole log once instead
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -521,7 +522,11 @@ class MerkleLog:
         except FileNotFoundError as exc:
             raise EvidenceError(f"{exc.filename}: missing: the store's log was changed") from exc
         head = _last_head(heads_data, heads_path)
-        count = data.count(b"\n")
+        marks: dict[int, int] = {}  # newlines before each 1 MiB mark: a search later counts from the nearest
+        count = 0
+        for at in range(0, len(data), COUNT_STEP):
+            count += data.count(b"\n", at, at + COUNT_STEP)
+            marks[at + COUNT_STEP] = count
         if count < head.size:
             raise EvidenceError(
                 f"{entries_path}: holds {count} entries, fewer than its last head counts ({head.size}): "
@@ -530,7 +535,7 @@ class MerkleLog:
         if count > head.size or not data.endswith(b"\n"):  # what a crash left beyond the head
             ends = _line_ends(data, head.size)
             data = data[: ends[-1] if ends else 0]
-        view = LogView(self, head, heads_data, data)
+        view = LogView(self, head, heads_data, data, {at: n for at, n in marks.items() if at < len(data)})
         self._check_root(head, view.root(head.size))
         return view
 
@@ -593,13 +598,21 @@ class LogView:
     """The log at its last head, read once: entries, heads and the tree's hashes (from the level
     files, or recomputed from the entries when a crash left those behind)."""
 
-    def __init__(self, log: MerkleLog, head: LogHead, heads_data: bytes, data: bytes) -> None:
+    def __init__(
+        self, log: MerkleLog, head: LogHead, heads_data: bytes, data: bytes, marks: Mapping[int, int] | None = None
+    ) -> None:
         self.log = log
         self.head = head
         self._heads_data = heads_data  # every line of `heads`, the torn last one included
         self._data = data  # the entries below the head, each line with its newline
         self._heads: list[LogHead] | None = None
         self._lines: list[bytes] | None = None
+        self._found: dict[int, bytes] = {}  # lines a byte search found, by index: no line counted twice
+        # how many lines start before a place in the entries (the lines found, by where each starts,
+        # and the marks view() counted to): a later search counts lines from the nearest place
+        self._indexes: dict[int, int] = dict(marks or {})
+        self._starts: list[int] = sorted(self._indexes)
+        self._searches: dict[bytes, list[tuple[int, bytes]]] = {}  # every line holding each needle searched
         self._tree: merkle.MemoryTree | None = None
         self._records: dict[str, list[LogEntry]] | None = None
         self._sizes: list[int] | None = None
@@ -624,7 +637,10 @@ class LogView:
         return self._lines
 
     def line(self, index: int) -> bytes:
-        return self.lines[index] if self._lines is not None else _nth_line(self._data, index)
+        if self._lines is not None:
+            return self._lines[index]
+        found = self._found.get(index)
+        return found if found is not None else _nth_line(self._data, index)
 
     def node(self, level: int, index: int) -> bytes:
         if self._tree is not None:
@@ -706,16 +722,36 @@ class LogView:
                 yield entry
 
     def _holding(self, needle: bytes) -> Iterator[tuple[int, bytes]]:
-        """(index, line) of each entry holding `needle`, oldest first, by a byte search."""
-        data = self._data
+        """(index, line) of each entry holding `needle`, oldest first, by a byte search; when an
+        earlier search was for a part of `needle`, its lines are all the lines that can hold it
+        (show asks for a run's record entries, then for its notes: `"RUN"` after `RUN`)."""
+        for earlier, hits in self._searches.items():
+            if earlier and earlier in needle:
+                yield from ((index, line) for index, line in hits if needle in line)
+                return
+        hits = []
+        for hit in self._search(needle):
+            hits.append(hit)
+            yield hit
+        self._searches[needle] = hits  # only a search run to its end
+
+    def _search(self, needle: bytes) -> Iterator[tuple[int, bytes]]:
+        data, starts = self._data, self._starts
         index, pos = 0, 0
         at = data.find(needle) if needle else -1
         while at >= 0:
             start = data.rfind(b"\n", 0, at) + 1
             end = data.find(b"\n", at)
+            known = bisect.bisect_right(starts, start) - 1  # count on from the nearest place counted before
+            if known >= 0 and starts[known] > pos:
+                pos, index = starts[known], self._indexes[starts[known]]
             index += data.count(b"\n", pos, start)
             pos = start
-            yield index, data[start:end]
+            if start not in self._indexes:
+                self._indexes[start] = index
+                bisect.insort(starts, start)
+            line = self._found[index] = data[start:end]
+            yield index, line
             at = data.find(needle, end + 1)
 
     def record_entries(self, run_id: str) -> list[LogEntry]:

@@ -308,3 +308,40 @@ def test_run_and_reproduce_index_what_they_wrote_as_a_rebuild_does(cli: CliRunne
     record.write_bytes(record.read_bytes().replace(b'"succeeded"', b'"succeedeD"'))
     done = cli("runs", cwd=root)
     assert done.returncode == 4 and f"{record}: changed since auditor recorded it" in done.stderr
+
+
+def test_an_entry_edited_in_place_is_caught_while_the_index_trusts_the_files_stat(
+    cli: CliRunner, tmp_path: Path
+) -> None:
+    """Readers stop hashing log/entries once the index kept its stat (a settled file whose prefix
+    gave the indexed digest); an entry edited in place, same length, gives the file another stat,
+    so the next reader hashes it again, rebuilds, and refuses the run whose entry it changed."""
+    import sqlite3
+    import time
+
+    from auditor.index.sync import SETTLED_NS
+
+    store = tmp_path / ".auditor"
+    for _ in range(2):
+        assert cli("run", "--", "true", cwd=tmp_path).returncode == 0
+    first, second = _ids(store)
+    entries = store / "log" / "entries"
+    time.sleep(SETTLED_NS / 1e9 + 0.5)
+    done = cli("runs", cwd=tmp_path)
+    assert done.returncode == 0 and first in done.stdout and second in done.stdout, done.stderr
+    with sqlite3.connect(store / "index.sqlite") as db:
+        kept = db.execute("SELECT st_ino, st_size, st_mtime_ns, st_ctime_ns FROM auditor_entries_seen").fetchall()
+    st = entries.stat()
+    assert kept == [(st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)]  # the next reader hashes nothing
+    assert cli("runs", cwd=tmp_path).returncode == 0
+
+    data = entries.read_bytes()
+    digest = hashlib.sha256((store / "runs" / second / "record.json").read_bytes()).hexdigest().encode()
+    at = data.index(digest)
+    with entries.open("r+b") as f:  # one hex digit of the second run's entry (the first names the store)
+        f.seek(at)
+        f.write(b"0" if data[at : at + 1] != b"0" else b"1")
+    done = cli("runs", cwd=tmp_path)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert second in done.stderr and "changed since auditor recorded it" in done.stderr
+    assert second not in done.stdout and first in done.stdout and "Traceback" not in done.stderr
