@@ -52,7 +52,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from tests.factories import make_record  # noqa: E402 - after the path is set
 
-# How the console script starts auditor; PYTHONPATH picks which version.
+# How the console script starts auditor; PYTHONPATH picks which version. `-P`: the working folder
+# (this repository, when the benchmark is run from it) is not put first on sys.path, or every
+# version timed would be this one.
 LAUNCH = "import sys; sys.argv[0] = 'auditor'; from auditor.cli import main; main()"
 # main() leaves with os._exit, which `python -m cProfile -o` never sees: dump the profile just before.
 PROFILED = (
@@ -134,11 +136,11 @@ def profile(arguments: list[str], env: dict[str, str], cache: Path, out: Path) -
         if kind == "cold":
             shutil.rmtree(cache, ignore_errors=True)
         prof = out / f"{kind}.prof"
-        run = [sys.executable, "-c", PROFILED, *arguments]
+        run = [sys.executable, "-P", "-c", PROFILED, *arguments]
         subprocess.run(run, env={**env, "BENCH_PROFILE": str(prof)}, capture_output=True, check=False)
         if kind == "cold":
             shutil.rmtree(cache, ignore_errors=True)
-        imports = subprocess.run([sys.executable, "-X", "importtime", "-c", script, *arguments], env=env,
+        imports = subprocess.run([sys.executable, "-P", "-X", "importtime", "-c", script, *arguments], env=env,
                                  capture_output=True, text=True, check=False)  # fmt: skip
         (out / f"{kind}.importtime.txt").write_text(imports.stderr)
         if prof.exists():
@@ -157,7 +159,7 @@ def install(db: Path, source: Path, home: Path, cache: Path) -> None:
         "AUDITOR_ADVISORIES_DIR": str(home),
         "PYTHONPATH": str(source),
     }
-    done = subprocess.run([sys.executable, "-c", LAUNCH, "advisories", "update", "--from", str(archive)], env=env,
+    done = subprocess.run([sys.executable, "-P", "-c", LAUNCH, "advisories", "update", "--from", str(archive)], env=env,
                           capture_output=True, text=True, check=False)  # fmt: skip
     if done.returncode != 0:
         sys.exit(f"auditor advisories update failed ({done.returncode}): {done.stderr}")
@@ -199,13 +201,13 @@ def main() -> None:
         for _ in range(args.repeat):
             for name, source in versions.items():
                 env = {**os.environ, "AUDITOR_CACHE_DIR": str(cache), "PYTHONPATH": str(source)}
-                command = [sys.executable, "-c", LAUNCH, *arguments]
+                command = [sys.executable, "-P", "-c", LAUNCH, *arguments]
                 shutil.rmtree(cache, ignore_errors=True)
                 times[name]["cold"].append(timed(command, env, times[name]["cold_cpu"]))
                 times[name]["warm"].append(timed(command, env, times[name]["warm_cpu"]))
                 shutil.rmtree(cache, ignore_errors=True)
                 installed = {**env, "AUDITOR_ADVISORIES_DIR": str(root / f"advisories-{name}")}
-                command = [sys.executable, "-c", LAUNCH, *arguments[:-2]]  # the installed database
+                command = [sys.executable, "-P", "-c", LAUNCH, *arguments[:-2]]  # the installed database
                 times[name]["installed"].append(timed(command, installed, times[name]["installed_cpu"]))
         if args.profile:
             env = {**os.environ, "AUDITOR_CACHE_DIR": str(cache), "PYTHONPATH": str(REPO)}
