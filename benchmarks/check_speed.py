@@ -11,7 +11,8 @@ The package's bytecode is compiled first, as an installed wheel's is (PYTHONDONT
 would otherwise make every run compile the new modules from source).
 
 `--baseline SRC` also times another version of auditor (a folder holding its `auditor` package, e.g.
-`git archive <commit> auditor | tar -x -C SRC`) on the same record, interleaved, and prints the ratios.
+`git archive <commit> auditor rules report_templates | tar -x -C SRC`: its links need those) on the
+same record, interleaved, and prints the ratios.
 `--profile DIR` also writes, for one warm and one cold run, a cProfile dump (`warm.prof`,
 `cold.prof`; read with `python -m pstats`) and `-X importtime` output (`*.importtime.txt`), and
 prints the top functions by cumulative time.
