@@ -5,8 +5,11 @@ cached in `cache_dir` under a key over every advisory file's path, size and mtim
 and read lazily: a line with the sha256 of the rest (checked on every load: a corrupt or truncated
 cache is rebuilt, never trusted), a JSON header (counts, problems, broken packages, and where each
 package's records sit), then each package's records as one JSON array. A check decodes only the
-packages its record names, not the whole database (tens of MiB for the OSV export). Cold, the files
-are parsed by several processes when there are many of them and several cores. A file that cannot be
+packages its record names, not the whole database (tens of MiB for the OSV export). A database that
+`auditor advisories update` installed keeps the same index in its folder (PREBUILT), keyed by the
+sha256 of every advisory's content, so a cold cache costs hashing the files, not parsing them.
+Otherwise, cold, the files are parsed by several processes when there are many of them and several
+cores. A file that cannot be
 read or is not a usable OSV record is named in the index's problems, and every package it names (or
 the folder it sits in names) is marked broken so an audit reports it not audited rather than clean; a
 broken file that names no package at all is "unattributed", and damages the whole database.
