@@ -70,7 +70,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, cast
 
-from pydantic import TypeAdapter
+from pydantic import ConfigDict, TypeAdapter
 
 from auditor.capture.hashing_cache import HashCache
 from auditor.record.base import Missing
@@ -573,4 +573,6 @@ def _remember(cache: HashCache, target: _Target, files: list[FileHash], untruste
 @functools.cache
 def _file_list() -> TypeAdapter[tuple[FileHash, ...]]:
     """Built when first needed: building it costs import time that most commands would not use."""
-    return TypeAdapter(tuple[FileHash, ...])
+    return TypeAdapter(
+        tuple[FileHash, ...], config=ConfigDict(cache_strings=False)
+    )  # unique strings: a cache only costs
