@@ -238,13 +238,16 @@ def _walk(root: str) -> list[list[Any]]:
     """Every regular file under root, and every symlink to one (see the module docstring), with its stats.
 
     Each folder is listed through a descriptor, so a file's stat is an fstatat from its folder
-    rather than a lookup of its whole path, and the only per-file objects are its name and stats."""
+    rather than a lookup of its whole path, and the only per-file objects are its name and stats.
+    Every entry is stat'ed, links followed (a file needs its stat anyway); a link to a folder is
+    told from a folder by the type the listing gave, without a second call."""
     folders: list[list[Any]] = []
-    is_regular, scandir, flags = stat.S_ISREG, os.scandir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    is_regular, is_folder, scandir = stat.S_ISREG, stat.S_ISDIR, os.scandir
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
     pending = [""]
     while pending:
         prefix = pending.pop()
-        name = ""  # names what failed, if anything does
+        entry: os.DirEntry[str] | None = None  # names what failed, if anything does
         names: list[str] = []
         stats: list[int] = []
         try:
@@ -252,18 +255,16 @@ def _walk(root: str) -> list[list[Any]]:
             try:
                 with scandir(fd) as entries:
                     for entry in entries:
-                        name = entry.name
-                        if entry.is_dir(follow_symlinks=False):
-                            pending.append(f"{prefix}{name}/")
-                        else:  # a file, a link (followed: to a file, a folder or nothing), a FIFO, a device...
-                            st = entry.stat()
-                            if is_regular(st.st_mode):
-                                names.append(name)
-                                stats += (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+                        st = entry.stat()  # follows a link: to a file, a folder, or nothing (an error)
+                        if is_regular(st.st_mode):
+                            names.append(entry.name)
+                            stats += (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+                        elif is_folder(st.st_mode) and not entry.is_symlink():
+                            pending.append(f"{prefix}{entry.name}/")
             finally:
                 os.close(fd)
         except OSError as error:
-            rel = os.fsencode(prefix + name).rstrip(b"/")
+            rel = os.fsencode(prefix + (entry.name if entry is not None else "")).rstrip(b"/")
             raise _WalkError(rel, _why(Path(root, os.fsdecode(rel)), error)) from error
         folders.append([prefix, names, stats])
     return folders

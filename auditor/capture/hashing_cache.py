@@ -23,6 +23,7 @@ from typing import Any
 from auditor.files import write_atomic
 
 FORMAT = {"format": "auditor-hash-cache", "version": 3}
+MAX_HEADER = 64 << 20  # some 400,000 entries
 
 
 class HashCache:
@@ -34,8 +35,8 @@ class HashCache:
 
     def __init__(self, path: Path, entries: dict[str, Any] | None = None) -> None:
         self.path = path
-        self._raw: bytes | None = b""  # the file's bytes; None: read them when first needed
-        self._index: dict[str, tuple[int, int, str]] = {}  # key -> (start, end, sha256) in _raw
+        self._indexed = True  # False: read the file's header when first needed
+        self._index: dict[str, tuple[int, int, str]] = {}  # key -> (start, end, sha256) in the file
         self._entries: dict[str, dict[str, Any] | None] = {}  # parsed by get() (None: unusable)
         self._new: dict[str, bytes] = {}  # put() since the last save
         self.reuse: dict[str, tuple[object, Any]] = {}  # key -> (an entry, what hashing built from it)
@@ -47,7 +48,7 @@ class HashCache:
     def load(cls, path: Path) -> HashCache:
         """The cache kept at `path`, read when first needed (a run that hashes nothing never reads it)."""
         cache = cls(path)
-        cache._raw = None
+        cache._indexed = False
         return cache
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -66,12 +67,15 @@ class HashCache:
         if key in self._new:
             line, expected = self._new[key], sha256
         else:
-            self._read()
-            if (place := self._index.get(key)) is None or self._raw is None:
+            self._read_index()
+            if (place := self._index.get(key)) is None or (sha256 is not None and sha256 != place[2]):
                 return None
             start, end, expected = place
-            line = self._raw[start:end]
-            if sha256 is not None and sha256 != expected:
+            try:
+                with self.path.open("rb") as handle:  # the one line: others need not be read at all
+                    handle.seek(start)
+                    line = handle.read(end - start)
+            except OSError:
                 return None
         return line if expected is None or hashlib.sha256(line).hexdigest() == expected else None
 
@@ -92,13 +96,16 @@ class HashCache:
         """Write the file if anything was learnt. Not fsynced: a file torn by a crash fails its checksums."""
         if not self._new:
             return
-        self._read()
-        raw = self._raw or b""
+        self._read_index()
+        try:
+            raw = self.path.read_bytes() if self._index else b""
+        except OSError:
+            raw = b""
         lines: dict[str, bytes] = {}
         for key, (start, end, sha256) in self._index.items():
             line = raw[start:end]
             if key not in self._new and hashlib.sha256(line).hexdigest() == sha256:
-                lines[key] = line  # kept as it was; a corrupt one is dropped, never re-sealed
+                lines[key] = line  # kept as it was; a corrupt one (or a replaced file's) is dropped, never re-sealed
         lines.update(self._new)
         index = [[key, len(line), hashlib.sha256(line).hexdigest()] for key, line in lines.items()]
         header = json.dumps({**FORMAT, "entries": index}, separators=(",", ":")).encode()
@@ -106,25 +113,25 @@ class HashCache:
         write_atomic(self.path, b"\n".join([header, *lines.values()]) + b"\n", durable=False)
         self._new.clear()
 
-    def _read(self) -> None:
-        if self._raw is not None:
+    def _read_index(self) -> None:
+        if self._indexed:
             return
+        self._indexed = True
         try:
-            self._raw = self.path.read_bytes()
+            with self.path.open("rb") as handle:
+                self._index = _index(handle.readline(MAX_HEADER))  # cut short: no newline, so ignored
         except OSError:
-            self._raw = b""
-        self._index = _index(self._raw)
+            self._index = {}
 
 
-def _index(raw: bytes) -> dict[str, tuple[int, int, str]]:
+def _index(header: bytes) -> dict[str, tuple[int, int, str]]:
     """Where each entry's line lies; nothing for a missing, corrupt or foreign file (or an older version's)."""
-    header, newline, _ = raw.partition(b"\n")
     try:
         data = json.loads(header)
-        if not newline or type(data) is not dict or {key: data.get(key) for key in FORMAT} != FORMAT:
+        if not header.endswith(b"\n") or type(data) is not dict or {key: data.get(key) for key in FORMAT} != FORMAT:
             return {}
         index: dict[str, tuple[int, int, str]] = {}
-        start = len(header) + 1
+        start = len(header)
         for key, length, sha256 in data["entries"]:
             if type(key) is not str or type(length) is not int or type(sha256) is not str or length < 0:
                 return {}
