@@ -30,10 +30,11 @@ that made it began (git's "racy clean" problem: a write in the same timestamp
 tick as the hash keeps the mtime; 2 s also covers FAT and small clock skew).
 ctime catches what mtime alone does not (an edit whose mtime was put back with
 touch -d); cache=None re-reads everything. The cache keeps, per declared path,
-the walk it saw (each folder's names and stats, in walk order), the files'
-order and hashes, and the result: a re-hash that walks the same stats takes the
-result whole, with no per-file lookup; any difference falls back to per-file
-matching, which reads only what changed.
+the walk it saw (each folder's names and stats, in walk order), the file list
+as the record has it, and the result: a re-hash whose walk has the same digest
+takes the result whole, with no per-file lookup; any difference falls back to
+per-file matching, which reads only what changed. A cache entry that is damaged
+or does not hold together is a miss, never a hash.
 
 Speed: a thread pool, one thread per core (OpenSSL's SHA-256 releases the GIL),
 reads through one 1 MiB buffer per batch with os.readv: as fast as
