@@ -251,24 +251,25 @@ def _walk(root: str) -> list[list[Any]]:
     Every entry is stat'ed, links followed (a file needs its stat anyway); a link to a folder is
     told from a folder by the type the listing gave, without a second call."""
     folders: list[list[Any]] = []
-    is_regular, is_folder, scandir = stat.S_ISREG, stat.S_ISDIR, os.scandir
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    scandir, flags = os.scandir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    kind, regular, folder = 0o170000, stat.S_IFREG, stat.S_IFDIR  # S_IFMT's mask, tested inline: no call per file
     pending = [""]
     while pending:
         prefix = pending.pop()
         entry: os.DirEntry[str] | None = None  # names what failed, if anything does
         names: list[str] = []
         stats: list[int] = []
+        add, extend = names.append, stats.extend
         try:
             fd = os.open(f"{root}/{prefix}" if prefix else root, flags)
             try:
                 with scandir(fd) as entries:
                     for entry in entries:
                         st = entry.stat()  # follows a link: to a file, a folder, or nothing (an error)
-                        if is_regular(st.st_mode):
-                            names.append(entry.name)
-                            stats += (st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-                        elif is_folder(st.st_mode) and not entry.is_symlink():
+                        if (mode := st.st_mode & kind) == regular:
+                            add(entry.name)
+                            extend((st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+                        elif mode == folder and not entry.is_symlink():
                             pending.append(f"{prefix}{entry.name}/")
             finally:
                 os.close(fd)
