@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -541,3 +542,31 @@ def test_cancelled_hashing_names_what_was_not_hashed_and_caches_nothing(tree: Pa
     assert hash_paths([single], display_root=tmp_path, cache=cache, now=NOW, cancel=threading.Event()) == [
         hashed(single, tmp_path)
     ]
+
+
+def test_a_name_that_is_not_utf8_is_matched_by_the_cache_too(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    write(root / "plain.csv", b"plain\n")
+    raw = os.path.join(os.fsencode(root), b"caf\xe9.csv")
+    with open(raw, "wb") as handle:
+        handle.write(b"latin-1 name\n")
+    os.utime(raw, ns=(time.time_ns() - HOUR_NS,) * 2)
+    cache_file = saved(root, tmp_path)
+    assert hashed(root, tmp_path, HashCache.load(cache_file)) == hashed(root, tmp_path)
+    plant(cache_file, root, FAKE)
+    write(root / "plain.csv", b"changed\n")  # a miss for the folder: matched file by file
+    again = hashed(root, tmp_path, HashCache.load(cache_file))
+    assert [(f.path, f.sha256 == FAKE) for f in again.files] == [("caf\\xe9.csv", True), ("plain.csv", False)]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_hashing_leaves_the_garbage_collector_as_it_found_it(tree: Path, tmp_path: Path, enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        cache = HashCache(tmp_path / "hash-cache.json")
+        hashed(tree, tmp_path, cache)
+        hashed(tree, tmp_path, cache)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
