@@ -84,6 +84,7 @@ CHUNK = 1 << 20
 RACY_NS = 2_000_000_000
 PROGRESS_AFTER_S = 1.0
 BATCH_FILES = 256
+PROMOTE_AFTER = 10_000  # objects made with the collector paused; see _no_gc
 CANCELLED = "cancelled (auditor was interrupted)"
 FS_ENCODING = sys.getfilesystemencoding()
 FILES, WALK = "\0files", "\0walk"  # suffixes of the cache's keys for a declared path's file list and walk
@@ -137,17 +138,19 @@ def _no_gc() -> Iterator[None]:
     cycles, and the collections they trigger (each pass walks every live object) cost more than
     the loop itself (measured: over a third of a warm re-hash of 20,000 files).
 
-    On the way out, what the loop made goes straight to the oldest generation (freeze, then
-    unfreeze: two list splices), as it would after surviving two collections: the file lists
-    live until the record is written, and walking them young costs a sixth of a warm re-hash.
-    Skipped while someone else holds objects frozen (a pre-fork server), so as not to thaw them."""
+    On the way out of a big loop, what it made goes straight to the oldest generation (freeze,
+    then unfreeze: two list splices), as it would after surviving two collections: the file
+    lists live until the record is written, and walking them young costs a sixth of a warm
+    re-hash of 20,000 files. Only then (a small loop's objects get the usual young pass, so a
+    caller hashing in a loop keeps its garbage short-lived), and never while someone else holds
+    objects frozen (a pre-fork server), so as not to thaw them."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
-            if gc.get_freeze_count() == 0:
+            if gc.get_count()[0] >= PROMOTE_AFTER and gc.get_freeze_count() == 0:
                 gc.freeze()
                 gc.unfreeze()
             gc.enable()
