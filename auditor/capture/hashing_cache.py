@@ -1,4 +1,4 @@
-"""The hash cache's file: one entry per declared path, each parsed only when that path is hashed.
+"""The hash cache's file: entries under string keys, each read and parsed only when asked for.
 
 Layout (format 3): a header line, then one line per entry.
 
@@ -30,7 +30,8 @@ class HashCache:
     """Hashes of unchanged files, kept between runs in a file inside the run store.
 
     Losing it only costs time, so a missing, corrupt or foreign file loads as an empty cache,
-    and save() replaces the file atomically (last writer wins).
+    and save() replaces the file atomically (last writer wins). HashCache(path) starts empty and
+    never reads the file; HashCache.load(path) reads it when first asked.
     """
 
     def __init__(self, path: Path, entries: dict[str, Any] | None = None) -> None:
