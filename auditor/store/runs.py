@@ -100,9 +100,9 @@ class RunStore:
         self._depth = 0
         self._view_cache: tuple[tuple[int, ...], LogView] | None = None
         self.committed: LogHead | None = None  # the log's head after this process's last commit
-        # The run `commit` wrote last in this process: run id -> (the record, the SHA-256 of its
-        # bytes), for the index to summarise without parsing and validating it again (index/sync.py).
-        # Only the last: a process that commits many runs keeps no more than one record in memory.
+        # The run `commit` (or `commit_many`) wrote last in this process: run id -> (the record, the
+        # SHA-256 of its bytes), for the index to summarise without parsing and validating it again
+        # (index/sync.py). Only the last: a process that commits many runs keeps no more than one.
         self.written: dict[str, tuple[RunRecord, str]] = {}
 
     @property
