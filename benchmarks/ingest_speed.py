@@ -9,11 +9,16 @@ the path `auditor ingest` takes (which also looks for an earlier ingest of each 
 store). Target (issue #7): under 10 s.
 
 Then the peer (issue #19): MlflowClient.search_runs over the same file store, with MLflow 3's own
-client (the tool virtualenv in .cache/tools/mlflow3, `./dev tools`), timed inside its process
-after the import, against dispatch.ingest into a fresh store timed the same way; medians of
---repeat runs each, and their ratio. Target: ingest <= 0.5x search_runs.
+client (the tool virtualenv in .cache/tools/mlflow3, `./dev tools`), against dispatch.ingest
+into a fresh store. Both sides run in their own worker process and are timed the same way
+inside it: after the imports and after one untimed warm-up call each (both load parts of
+themselves on first use), wall clock and CPU time around the one call. The calls are
+interleaved, round by round, so a busy machine slows both alike; medians of --repeat rounds,
+and their ratio. Target: ingest <= 0.5x search_runs. --baseline DIR times another auditor too
+(DIR holds its `auditor` package: `git archive main auditor | tar -x -C DIR`), in the same rounds.
 
-    .venv/bin/python benchmarks/ingest_speed.py [--runs 1000] [--params 20] [--metrics 20] [--steps 1] [--repeat 3]
+    .venv/bin/python benchmarks/ingest_speed.py [--runs 1000] [--params 20] [--metrics 20] [--steps 1]
+        [--repeat 5] [--baseline DIR] [--mlruns DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import os
 import random
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -36,12 +42,13 @@ from auditor.store.runs import RunStore
 
 EXPERIMENT = "123456789012345678"
 MLFLOW3 = Path(__file__).resolve().parents[1] / ".cache" / "tools" / "mlflow3" / "bin" / "python"
+# The workers: each reads a line per call from stdin and answers "COUNT WALL_S CPU_S", timed inside.
 SEARCH = """
 import sys, time
 from mlflow.tracking import MlflowClient
 client = MlflowClient(tracking_uri=sys.argv[1])
-for _ in range(int(sys.argv[3])):
-    began = time.perf_counter()
+for _ in sys.stdin:
+    began, cpu = time.perf_counter(), time.process_time()
     runs, token = [], None
     while True:
         page = client.search_runs([sys.argv[2]], max_results=1000, page_token=token)
@@ -49,7 +56,19 @@ for _ in range(int(sys.argv[3])):
         token = page.token
         if not token:
             break
-    print(len(runs), time.perf_counter() - began)
+    print(len(runs), time.perf_counter() - began, time.process_time() - cpu, flush=True)
+"""
+INGEST = """
+import sys, time
+from pathlib import Path
+from auditor.ingest.registry import ingest
+from auditor.store.runs import RunStore
+for line in sys.stdin:
+    store = RunStore.create(Path(sys.argv[2]) / line.strip())
+    began, cpu = time.perf_counter(), time.process_time()
+    outcomes = ingest("mlflow", sys.argv[1], store)
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+    print(sum(o.new for o in outcomes), wall, cpu, flush=True)
 """
 START_MS = 1_780_000_000_000
 
@@ -92,66 +111,123 @@ def main() -> None:
     parser.add_argument("--metrics", type=int, default=20)
     parser.add_argument("--steps", type=int, default=1, help="values logged per metric")
     parser.add_argument("--no-cli-path", action="store_true", help="skip timing dispatch.ingest (auditor ingest)")
-    parser.add_argument("--repeat", type=int, default=3, help="repeats of the ingest vs search_runs comparison")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of the ingest vs search_runs comparison")
+    parser.add_argument("--baseline", type=Path, default=None, help="a folder holding another auditor package")
+    parser.add_argument("--mlruns", type=Path, default=None, help="an existing store (made by this script) to read")
+    parser.add_argument("--no-pieces", action="store_true", help="skip timing the pieces (read, build, write)")
     args = parser.parse_args()
     n = args.runs
     with tempfile.TemporaryDirectory(prefix="auditor-ingest-bench-") as tmp:
-        mlruns = Path(tmp) / "mlruns"
-        began = time.perf_counter()
-        write_store(mlruns, n, args.params, args.metrics, args.steps)
-        print(f"store: {n} runs x {args.params} params x {args.metrics} metrics x {args.steps} values each")
-        print(f"  made in {time.perf_counter() - began:.2f} s")
-        timings: dict[str, float] = {}
-        began = time.perf_counter()
-        runs = mlflow.read(str(mlruns))
-        timings["read (auditor.ingest.mlflow.reader)"] = time.perf_counter() - began
-        assert len(runs) == n and all(len(r.params) == args.params for r in runs)
-        began = time.perf_counter()
-        records = [build_record(run) for run in runs]
-        timings["build the records"] = time.perf_counter() - began
-        store = RunStore.create(Path(tmp) / "store")
-        began = time.perf_counter()
-        for at in range(0, len(records), BATCH_MAX):  # as `auditor ingest` writes them: a batch per sync
-            commit_many(store, records[at : at + BATCH_MAX])
-        timings["redact, validate, write"] = time.perf_counter() - began
-        total = sum(timings.values())
-        for what, seconds in timings.items():
-            print(f"  {what:<30} {seconds:6.2f} s  {1000 * seconds / n:6.2f} ms per run")
-        print(f"  {'ingest, all of it':<30} {total:6.2f} s  {1000 * total / n:6.2f} ms per run")
-        if not args.no_cli_path:
+        mlruns = args.mlruns or Path(tmp) / "mlruns"
+        if args.mlruns is None:
             began = time.perf_counter()
-            outcomes = ingest("mlflow", str(mlruns), RunStore.create(Path(tmp) / "cli-store"))
-            cli_s = time.perf_counter() - began
-            assert len(outcomes) == n and all(o.new for o in outcomes)
-            print(f"  {'as auditor ingest (dispatch)':<30} {cli_s:6.2f} s  {1000 * cli_s / n:6.2f} ms per run")
-            total = cli_s
-        print(f"target: ingest under 10 s: {'met' if total < 10 else 'MISSED'} ({total:.2f} s)")
+            write_store(mlruns, n, args.params, args.metrics, args.steps)
+            print(f"store: {n} runs x {args.params} params x {args.metrics} metrics x {args.steps} values each")
+            print(f"  made in {time.perf_counter() - began:.2f} s")
+        if not args.no_pieces:
+            pieces(mlruns, Path(tmp), n, args.params, cli_path=not args.no_cli_path)
         if args.repeat:
-            compare(mlruns, Path(tmp), n, args.repeat)
+            compare(mlruns, Path(tmp), n, args.repeat, args.baseline)
 
 
-def compare(mlruns: Path, tmp: Path, n: int, repeat: int) -> None:
-    """dispatch.ingest into a fresh store vs MlflowClient.search_runs, alternating, medians."""
+def pieces(mlruns: Path, tmp: Path, n: int, params: int, *, cli_path: bool) -> None:
+    """Where ingest's time goes, in this process (the first calls also import what they use)."""
+    timings: dict[str, float] = {}
+    began = time.perf_counter()
+    runs = mlflow.read(str(mlruns))
+    timings["read (auditor.ingest.mlflow.reader)"] = time.perf_counter() - began
+    assert len(runs) == n and all(len(r.params) == params for r in runs)
+    began = time.perf_counter()
+    records = [build_record(run) for run in runs]
+    timings["build the records"] = time.perf_counter() - began
+    store = RunStore.create(tmp / "store")
+    began = time.perf_counter()
+    for at in range(0, len(records), BATCH_MAX):  # as `auditor ingest` writes them: a batch per sync
+        commit_many(store, records[at : at + BATCH_MAX])
+    timings["redact, validate, write"] = time.perf_counter() - began
+    total = sum(timings.values())
+    for what, seconds in timings.items():
+        print(f"  {what:<30} {seconds:6.2f} s  {1000 * seconds / n:6.2f} ms per run")
+    print(f"  {'ingest, all of it':<30} {total:6.2f} s  {1000 * total / n:6.2f} ms per run")
+    if cli_path:
+        began = time.perf_counter()
+        outcomes = ingest("mlflow", str(mlruns), RunStore.create(tmp / "cli-store"))
+        cli_s = time.perf_counter() - began
+        assert len(outcomes) == n and all(o.new for o in outcomes)
+        print(f"  {'as auditor ingest (dispatch)':<30} {cli_s:6.2f} s  {1000 * cli_s / n:6.2f} ms per run")
+        total = cli_s
+    print(f"target: ingest under 10 s: {'met' if total < 10 else 'MISSED'} ({total:.2f} s)")
+
+
+class Worker:
+    """A process that answers "COUNT WALL_S CPU_S" for each line it is sent."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], count: int) -> None:
+        self.name, self.count = name, count
+        self.walls: list[float] = []
+        self.cpus: list[float] = []
+        self.process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def call(self, line: str, *, timed: bool = True) -> None:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+        answer = self.process.stdout.readline().split()
+        if len(answer) != 3:
+            raise SystemExit(f"{self.name}: the worker stopped (exit {self.process.wait()})")
+        count, wall, cpu = int(answer[0]), float(answer[1]), float(answer[2])
+        assert count == self.count, f"{self.name}: {count} runs, expected {self.count}"
+        if timed:
+            self.walls.append(wall)
+            self.cpus.append(cpu)
+
+    def close(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+    def medians(self) -> tuple[float, float]:
+        return statistics.median(self.walls), statistics.median(self.cpus)
+
+
+def compare(mlruns: Path, tmp: Path, n: int, repeat: int, baseline: Path | None) -> None:
+    """dispatch.ingest into a fresh store vs MlflowClient.search_runs, interleaved, medians."""
     if not MLFLOW3.exists():
         raise SystemExit(f"{MLFLOW3}: missing: `./dev tools` installs MLflow 3, the peer this compares against")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp), "MLFLOW_ALLOW_FILE_STORE": "true"}
-    argv = [str(MLFLOW3), "-c", SEARCH, f"file://{mlruns}", EXPERIMENT, str(repeat)]
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1800, check=True)
-    searched = [line.split() for line in done.stdout.splitlines()]
-    assert all(int(count) == n for count, _ in searched), done.stdout
-    search = [float(seconds) for _, seconds in searched]
-    ingested = []
-    for round_ in range(repeat):
-        store = RunStore.create(tmp / f"compare-{round_}")
-        began = time.perf_counter()
-        outcomes = ingest("mlflow", str(mlruns), store)
-        ingested.append(time.perf_counter() - began)
-        assert len(outcomes) == n and all(o.new for o in outcomes)
-    ingest_s, search_s = statistics.median(ingested), statistics.median(search)
-    print(f"peer: MlflowClient.search_runs (MLflow 3, file store), median of {repeat}: {search_s:.2f} s")
-    print(f"      auditor ingest (dispatch, fresh store), median of {repeat}:       {ingest_s:.2f} s")
+    here = str(Path(__file__).resolve().parents[1])
+    workers = [
+        Worker("search_runs", [str(MLFLOW3), "-c", SEARCH, f"file://{mlruns}", EXPERIMENT], env, n),
+        Worker(
+            "ingest", [sys.executable, "-c", INGEST, str(mlruns), str(tmp / "ingest")], env | {"PYTHONPATH": here}, n
+        ),
+    ]
+    if baseline is not None:
+        argv = [sys.executable, "-c", INGEST, str(mlruns), str(tmp / "baseline")]
+        workers.append(Worker("baseline", argv, env | {"PYTHONPATH": str(baseline.resolve())}, n))
+    try:
+        for worker in workers:
+            worker.call("warm-up", timed=False)
+        for round_ in range(repeat):
+            for at in range(len(workers)):  # each round starts with the next worker
+                workers[(round_ + at) % len(workers)].call(f"round-{round_}")
+    finally:
+        for worker in workers:
+            worker.close()
+    (search_s, search_cpu), (ingest_s, ingest_cpu) = workers[0].medians(), workers[1].medians()
+    print(f"medians of {repeat} interleaved rounds, each timed inside its process (wall, CPU):")
+    print(f"  peer: MlflowClient.search_runs (MLflow 3, file store): {search_s:6.2f} s  {search_cpu:6.2f} s CPU")
+    print(f"  auditor ingest (dispatch, fresh store):               {ingest_s:6.2f} s  {ingest_cpu:6.2f} s CPU")
+    if baseline is not None:
+        base_s, base_cpu = workers[2].medians()
+        print(f"  baseline ingest ({baseline}):  {base_s:6.2f} s  {base_cpu:6.2f} s CPU")
+        print(f"  ingest / baseline: {ingest_s / base_s:.2f}x wall, {ingest_cpu / base_cpu:.2f}x CPU")
+        print(f"  baseline / search_runs: {base_s / search_s:.2f}x wall, {base_cpu / search_cpu:.2f}x CPU")
     ratio = ingest_s / search_s
-    print(f"ratio ingest / search_runs: {ratio:.2f}x (target <= 0.5x: {'met' if ratio <= 0.5 else 'MISSED'})")
+    print(
+        f"ratio ingest / search_runs: {ratio:.2f}x wall (target <= 0.5x: {'met' if ratio <= 0.5 else 'MISSED'}), "
+        f"{ingest_cpu / search_cpu:.2f}x CPU"
+    )
 
 
 if __name__ == "__main__":

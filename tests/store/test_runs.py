@@ -133,3 +133,20 @@ def test_a_record_the_store_refuses_never_reaches_runs(tmp_path: Path) -> None:
     assert caught.value.message == f"{s.root}: run {IDS[0]} could not be recorded (Is a directory)"
     assert list(s.runs_dir.iterdir()) == []
     assert [p.name for p in staging.path.iterdir()] == ["record.json"]  # no temporary file left either
+
+
+def test_a_record_json_left_in_staging_is_replaced_never_followed(tmp_path: Path) -> None:
+    """The command auditor observes can write into staging/ (it is the same user): a record.json
+    it left there is replaced by the record, and one that is a link is not followed."""
+    s = RunStore.create(tmp_path / "st")
+    outside = tmp_path / "outside.json"
+    outside.write_bytes(b"keep")
+    linked, planted = s.begin(IDS[0]), s.begin(IDS[1])
+    (linked.path / "record.json").symlink_to(outside)
+    (planted.path / "record.json").write_bytes(b'{"identity": {"run_id": "someone else"}}')
+    (planted.path / "stdout.log").write_bytes(b"out")
+    s.commit(linked, make_record(IDS[0]))
+    s.commit_many([(planted, make_record(IDS[1]))])
+    assert outside.read_bytes() == b"keep"
+    assert [s.load(run_id) for run_id in IDS[:2]] == [make_record(IDS[0]), make_record(IDS[1])]
+    assert (s.runs_dir / IDS[1] / "stdout.log").read_bytes() == b"out"

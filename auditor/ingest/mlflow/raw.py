@@ -93,9 +93,9 @@ def read_text(path: str | Path, field_name: str | None, limit: int = MAX_META_BY
     (MLflow never writes one, and it could point anywhere on the machine), and so is a FIFO or
     a device (O_NONBLOCK: opening a FIFO returns at once, and fstat then refuses it). With
     `dir_fd`, the file's name is opened inside that open folder (`path` then only names it), so
-    no link on the way is followed. Chunked reads, not read_regular_file itself: it allocates
-    its whole cap per file (64 MiB for a metric), which made reading a store three times slower,
-    and a store holds tens of thousands of tiny files."""
+    no link on the way is followed. Not read_regular_file itself: it allocates its whole cap per
+    file (64 MiB for a metric), which made reading a store three times slower, and a store holds
+    tens of thousands of tiny files, each read here with one read call."""
     name = str(path).rpartition("/")[2] if dir_fd is not None else path
     try:
         fd = os.open(name, _OPEN_FLAGS, dir_fd=dir_fd)
@@ -105,14 +105,20 @@ def read_text(path: str | Path, field_name: str | None, limit: int = MAX_META_BY
         problem = "a symbolic link: not followed" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror}"
         raise IngestError(path, field_name, problem) from exc
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise IngestError(path, field_name, "not a regular file (MLflow writes only regular files)")
-        chunks, size = [], 0
-        while chunk := os.read(fd, CHUNK):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > limit:
-                raise IngestError(path, field_name, f"larger than {limit} bytes")
+        # One read of the size fstat gives, and a byte more: a file of that size is then read
+        # whole with no second read to find its end; one that reads shorter or longer (cut short,
+        # or growing) is read on to its end in chunks.
+        chunks = [os.read(fd, min(info.st_size, limit) + 1)]
+        size = len(chunks[0])
+        if size != info.st_size:
+            while size <= limit and (chunk := os.read(fd, CHUNK)):
+                chunks.append(chunk)
+                size += len(chunk)
+        if size > limit:
+            raise IngestError(path, field_name, f"larger than {limit} bytes")
     except OSError as exc:
         raise IngestError(path, field_name, f"cannot read: {exc.strerror or exc}") from exc
     finally:
