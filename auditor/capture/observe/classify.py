@@ -42,8 +42,22 @@ def _inside(path: str, folder: str) -> bool:
 
 def owner(path: str, declared: Sequence[Declared]) -> Declared | None:
     """The declared dataset a file belongs to (the most specific one)."""
-    matches = [d for d in declared if _inside(path, str(d.path))]
-    return max(matches, key=lambda d: len(str(d.path)), default=None)
+    return _Owners(declared)(path)
+
+
+class _Owners:
+    """`owner` for many paths: the declared paths as text once, longest first (the first that holds a
+    path is the most specific; among equal ones, the first declared, as max() picks)."""
+
+    def __init__(self, declared: Sequence[Declared]) -> None:
+        ordered = sorted(declared, key=lambda d: len(str(d.path)), reverse=True)
+        self._folders = [(str(d.path), str(d.path).rstrip("/") + "/", d) for d in ordered]
+
+    def __call__(self, path: str) -> Declared | None:
+        for folder, under, item in self._folders:
+            if path == folder or path.startswith(under):
+                return item
+        return None
 
 
 def classify(
@@ -74,10 +88,11 @@ def classify(
     files: list[tuple[str, bool, bool, str | None, tuple[AccessVerdict, ...]]] = []  # made models when listed
     read_ids: set[str] = set()
     ignored_exact, ignored_under = set(ignored), tuple(i.rstrip("/") + "/" for i in ignored)
+    owner_of = _Owners(declared)
     for path in sorted(read_set | write_set):
         if path in ignored_exact or path.startswith(ignored_under):
             continue
-        dataset = owner(path, declared)
+        dataset = owner_of(path)
         read, wrote = path in read_set, path in write_set
         if dataset is None:
             place = None if wrote else _summary_place(path, prefixes)
