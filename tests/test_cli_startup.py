@@ -8,8 +8,11 @@ one-line summaries as Typer prints with every module loaded), and run the real C
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import json
 import pkgutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -93,9 +96,11 @@ def test_a_mistyped_command_is_refused_with_suggestions(cli: CliRunner, tmp_path
     assert cli("rules", "list", cwd=tmp_path).returncode == 0  # a group of commands, loaded on use
 
 
-def imported(args: list[str], cwd: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+def imported(
+    args: list[str], cwd: Path, extra: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], set[str]]:
     """Run the real CLI under `-X importtime`; its result and every module it imported."""
-    env = base_env(AUDITOR_ADVISORY_DB=str(ADVISORY_SNAPSHOT), AUDITOR_CACHE_DIR=str(cwd / "cache"))
+    env = base_env(AUDITOR_ADVISORY_DB=str(ADVISORY_SNAPSHOT), AUDITOR_CACHE_DIR=str(cwd / "cache"), **(extra or {}))
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "auditor", *args],
         cwd=cwd,
@@ -166,3 +171,29 @@ def test_the_report_command_does_load_what_a_pdf_needs(store_with_a_run: Path, t
     assert (tmp_path / "dossier.pdf").read_bytes().startswith(b"%PDF")
     # (by top-level package: importlib.import_module, as extras.need uses, is not itself in the log)
     assert "weasyprint" in {m.split(".")[0] for m in heavy_in(modules)}
+
+
+def test_run_leaves_the_stores_own_index_to_the_next_reader(cli: CliRunner, tmp_path: Path) -> None:
+    """`run` never loads SQLAlchemy for the store's own index: the next reader indexes the run,
+    verified; a shared index (AUDITOR_INDEX_URL) is updated by `run` itself (the control)."""
+    done, modules = imported(["run", "--", sys.executable, "-c", "pass"], tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "sqlalchemy" not in {m.split(".")[0] for m in modules}
+    store = tmp_path / ".auditor"
+    assert not (store / "index.sqlite").exists()
+    (run_id,) = (p.name for p in (store / "runs").iterdir())
+    listed = cli("runs", "--format", "json", cwd=tmp_path)
+    assert listed.returncode == 0 and listed.stderr == "", listed.stderr
+    assert [json.loads(line)["run_id"] for line in listed.stdout.splitlines()] == [run_id]
+    assert (store / "index.sqlite").exists()
+    status = cli("index", "status", cwd=tmp_path)
+    assert "1 indexed" in status.stdout and "1 of 1 entries covered" in status.stdout
+
+    shared = tmp_path / "shared.sqlite"
+    env = {"AUDITOR_INDEX_URL": f"sqlite:///{shared}"}
+    done, modules = imported(["run", "--", sys.executable, "-c", "pass"], tmp_path, env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "sqlalchemy" in {m.split(".")[0] for m in modules}
+    assert shared.exists()
+    with contextlib.closing(sqlite3.connect(shared)) as db:
+        assert db.execute("select count(*) from auditor_runs").fetchone() == (2,)

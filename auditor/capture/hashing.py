@@ -23,12 +23,18 @@ With GNU tools, for names without a newline or backslash (sha256sum escapes thos
 order. A dangling symlink, or a file or folder that cannot be read, makes the
 result Missing, naming it: a partial hash would claim more than was checked.
 
-Stat cache: a file whose (absolute path, size, mtime_ns, inode) match its entry
-is not read again. An entry is trusted only if the file's mtime is over RACY_NS
-before the hashing that made it began (git's "racy clean" problem: a write in
-the same timestamp tick as the hash keeps the mtime; 2 s also covers FAT and
-small clock skew). Like git and make, an in-place edit that keeps the size and
-restores the mtime (touch -d) goes unnoticed; cache=None re-reads everything.
+Stat cache (hashing_cache.py): a file whose size, mtime_ns, inode and ctime_ns
+all match what the cache recorded for its path is not read again. A hash is
+recorded as trusted only if the file's mtime is over RACY_NS before the hashing
+that made it began (git's "racy clean" problem: a write in the same timestamp
+tick as the hash keeps the mtime; 2 s also covers FAT and small clock skew).
+ctime catches what mtime alone does not (an edit whose mtime was put back with
+touch -d); cache=None re-reads everything. The cache keeps, per declared path,
+the walk it saw (each folder's names and stats, in walk order), the file list
+as the record has it, and the result: a re-hash whose walk has the same digest
+takes the result whole, with no per-file lookup; any difference falls back to
+per-file matching, which reads only what changed. A cache entry that is damaged
+or does not hold together is a miss, never a hash.
 
 Speed: a thread pool, one thread per core (OpenSSL's SHA-256 releases the GIL),
 reads through one 1 MiB buffer per batch with os.readv: as fast as
@@ -37,137 +43,117 @@ ones. Small files go in batches, since a pool task costs more than hashing a
 small file; big files go first, so every core stays busy to the end. SHA-256 is
 sequential, so one big file runs at one core's speed (about 5x Debian's
 sha256sum, which does not use OpenSSL). Re-hashing with a warm cache still
-costs a stat per file, plus the records: see benchmarks/hashing.py.
+costs a stat per file, plus the records: see benchmarks/hashing.py. The loops
+over files run with the cyclic garbage collector paused: they make tens of
+thousands of objects and no cycles, and its passes cost more than the loops.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
+import gc
 import hashlib
 import json
+import marshal
 import os
+import re
 import stat
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, cast
 
-from auditor.files import write_atomic
+from pydantic import ConfigDict, TypeAdapter
+
+from auditor.capture.hashing_cache import HashCache
 from auditor.record.base import Missing
 from auditor.record.lineage import AbsentPath, ContentHash, FileHash
+
+__all__ = ["HashCache", "Result", "hash_path", "hash_paths"]
 
 Result = ContentHash | AbsentPath | Missing
 CHUNK = 1 << 20
 RACY_NS = 2_000_000_000
 PROGRESS_AFTER_S = 1.0
 BATCH_FILES = 256
+PROMOTE_AFTER = 10_000  # objects made with the collector paused; see _no_gc
 CANCELLED = "cancelled (auditor was interrupted)"
-CACHE_FORMAT = {"format": "auditor-hash-cache", "version": 2}
 FS_ENCODING = sys.getfilesystemencoding()
+FILES, WALK = "\0files", "\0walk"  # suffixes of the cache's keys for a declared path's file list and walk
+_HEX64 = re.compile("[0-9a-f]{64}")
 _Digest = tuple[str, int] | OSError  # (sha256, bytes read), or why the file could not be read
+_new_file_hash = FileHash.__pydantic_validator__.validate_python  # validates, and is the fastest way to build one
 
 
 @dataclass(slots=True)
 class _File:
-    path: str  # absolute: opened, and the cache key
-    rel: bytes  # relative to the declared folder (b"" for a declared file): sorted and hashed
+    path: str  # absolute: what is opened, and what digests are keyed by
     size: int
-    mtime_ns: int
-    inode: int
 
 
 class _Target(NamedTuple):
     display: str
     kind: Literal["file", "tree"]
-    files: list[_File]
+    root: str  # absolute, not resolved: the cache's key
+    # [[prefix, [name, ...], [size, mtime_ns, inode, ctime_ns, ...]], ...], every folder in walk order: prefix
+    # "" or "a/b/" relative to root, the names of its files (a declared file: one folder, one name, "").
+    # Lists, as json.loads gives them back, so one == compares a walk with the cache's.
+    folders: list[list[Any]]
+
+
+class _Hit(NamedTuple):
+    """A declared path whose every file has the stats the cache recorded: its result, taken whole."""
+
+    kind: Literal["file", "tree"]
+    sha256: str
+    size: int
+    files: tuple[FileHash, ...]
+
+
+class _Plan(NamedTuple):
+    """A declared path with files to read: what the cache vouches for, and the rest."""
+
+    target: _Target
+    rels: list[str]  # every file's path relative to root, in walk order
+    stats: list[int]  # 4 a file, in walk order
+    known: dict[int, str]  # walk index -> sha256, from the cache
+    todo: list[_File]
 
 
 class _WalkError(Exception):
     """A file or folder inside a declared folder that could not be listed or followed."""
 
 
-class HashCache:
-    """Hashes of unchanged files, kept between runs in a JSON file inside the run store.
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a per-file loop makes tens of thousands of objects and no
+    cycles, and the collections they trigger (each pass walks every live object) cost more than
+    the loop itself (measured: over a third of a warm re-hash of 20,000 files).
 
-    Losing it only costs time, so a missing, corrupt or foreign file loads as an
-    empty cache, and save() replaces the file atomically (last writer wins).
-    """
-
-    def __init__(self, path: Path, entries: dict[str, Any] | None = None) -> None:
-        self.path = path
-        # path -> "size mtime_ns inode sha256 recorded_ns" (recorded: when its hashing began), checked on
-        # use. One string an entry, not a list: a new process reads 20,000 of them three times faster.
-        self._loaded: dict[str, Any] | None = {} if entries is None else entries  # None: read the file when needed
-        self._models: dict[tuple[bytes, str, int], FileHash] = {}  # frozen, so equal ones are shared
-        self._dirty = False
-
-    @classmethod
-    def load(cls, path: Path) -> HashCache:
-        """The cache kept at `path`, read when first needed (a run that hashes nothing never reads it)."""
-        cache = cls(path)
-        cache._loaded = None
-        return cache
-
-    @property
-    def _entries(self) -> dict[str, Any]:
-        if self._loaded is None:
-            self._loaded = _read_entries(self.path)
-        return self._loaded
-
-    def save(self) -> None:
-        if self._dirty:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.path, json.dumps({**CACHE_FORMAT, "entries": self._entries}).encode())
-            self._dirty = False
-
-    def split(self, files: Sequence[_File]) -> tuple[dict[str, _Digest], list[_File]]:
-        """Hashes known for unchanged files, and the files that must be read.
-
-        An entry counts only if it matches the file's stat and is not racy; a
-        malformed entry is a miss. Written as one tight loop: it runs once per
-        file on every re-capture, and is most of a warm re-hash after the stats.
-        """
-        known: dict[str, _Digest] = {}
-        todo: list[_File] = []
-        get = self._entries.get
-        for file in files:
-            entry = get(file.path)
-            stat = f"{file.size} {file.mtime_ns} {file.inode} "
-            if type(entry) is str and entry.startswith(stat):
-                sha256, _, recorded = entry[len(stat) :].partition(" ")
-                if len(sha256) == 64 and recorded.isdigit() and file.mtime_ns < int(recorded) - RACY_NS:
-                    known[file.path] = (sha256, file.size)
-                    continue
-            todo.append(file)
-        return known, todo
-
-    def _remember(self, files: list[_File], digests: dict[str, _Digest], started_ns: int) -> None:
-        """Key each hash by the stat taken before reading it: any later change makes the stat differ."""
-        for file in files:
-            if not isinstance(digest := digests[file.path], OSError):
-                self._entries[file.path] = f"{file.size} {file.mtime_ns} {file.inode} {digest[0]} {started_ns}"
-                self._dirty = True
-
-    def _model(self, rel: bytes, sha256: str, size: int) -> FileHash:
-        key = (rel, sha256, size)
-        if (model := self._models.get(key)) is None:
-            model = self._models[key] = _file_hash(rel, sha256, size)
-        return model
-
-
-def _read_entries(path: Path) -> dict[str, Any]:
-    """A cache file's entries; none from a missing, corrupt or foreign file (or an older version's)."""
+    On the way out of a big loop, what it made goes straight to the oldest generation (freeze,
+    then unfreeze: two list splices), as it would after surviving two collections: the file
+    lists live until the record is written, and walking them young costs a sixth of a warm
+    re-hash of 20,000 files. Only then (a small loop's objects get the usual young pass, so a
+    caller hashing in a loop keeps its garbage short-lived), and never while someone else holds
+    objects frozen (a pre-fork server), so as not to thaw them."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        data = json.loads(path.read_bytes())
-        ours = {key: data[key] for key in CACHE_FORMAT} == CACHE_FORMAT and isinstance(data["entries"], dict)
-        return data["entries"] if ours else {}
-    except (OSError, ValueError, TypeError, KeyError, RecursionError):
-        return {}
+        yield
+    finally:
+        if enabled:
+            if gc.get_count()[0] >= PROMOTE_AFTER and gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
+            gc.enable()
 
 
 def hash_path(
@@ -205,14 +191,25 @@ def hash_paths(
     after their current chunk and every path not fully hashed is Missing, saying so.
     """
     started_ns = time.time_ns()
-    targets = [_target(Path(path), display_root) for path in paths]
-    found = {file.path: file for target in targets if isinstance(target, _Target) for file in target.files}
-    digests, todo = cache.split(list(found.values())) if cache is not None else ({}, list(found.values()))
-    fresh = _hash_files(todo, workers or _default_workers(), progress, cancel)
-    digests.update(fresh)
-    if cache is not None:
-        cache._remember(todo, fresh, started_ns)
-    return [_result(target, digests, cache, now) if isinstance(target, _Target) else target for target in targets]
+    with _no_gc():
+        targets = [_target(Path(path), display_root) for path in paths]
+        plans = [_plan(target, cache) if isinstance(target, _Target) else target for target in targets]
+        todo = {file.path: file for plan in plans if isinstance(plan, _Plan) for file in plan.todo}
+    fresh = _hash_files(list(todo.values()), workers or _default_workers(), progress, cancel)
+    with _no_gc():
+        return [
+            _finish(plan, fresh, cache, now, started_ns) if isinstance(plan, _Plan) else _done(plan, now)
+            for plan in plans
+        ]
+
+
+def _done(plan: _Hit | AbsentPath | Missing, now: datetime) -> Result:
+    if not isinstance(plan, _Hit):
+        return plan
+    # Built without re-validation, as in _finish: every value was checked on the way in.
+    return ContentHash.model_construct(
+        kind=plan.kind, sha256=plan.sha256, size=plan.size, files=plan.files, hashed_at=now
+    )
 
 
 def _absolute(path: Path) -> str:
@@ -238,37 +235,146 @@ def _target(path: Path, display_root: Path) -> _Target | AbsentPath | Missing:
             return AbsentPath(path=display)
         return Missing(reason=f"cannot hash {display}: {_why(path, error)}")
     if stat.S_ISREG(st.st_mode):
-        return _Target(display, "file", [_File(absolute, b"", st.st_size, st.st_mtime_ns, st.st_ino)])
+        stats = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns]
+        return _Target(display, "file", absolute, [["", [""], stats]])
     if not stat.S_ISDIR(st.st_mode):
         return Missing(reason=f"cannot hash {display}: not a regular file or folder")
     try:
-        return _Target(display, "tree", _walk(absolute))
+        return _Target(display, "tree", absolute, _walk(absolute))
     except _WalkError as error:
         rel, why = error.args
         return Missing(reason=f"cannot hash {_within(display, rel)}: {why}")
 
 
-def _walk(root: str) -> list[_File]:
-    """Every regular file under root, and every symlink to one (see the module docstring)."""
-    files: list[_File] = []
-    add, is_regular, scandir = files.append, stat.S_ISREG, os.scandir  # locals: this loop runs per file
-    pending = [(root, b"")]
+def _walk(root: str) -> list[list[Any]]:
+    """Every regular file under root, and every symlink to one (see the module docstring), with its stats.
+
+    Each folder is listed through a descriptor, so a file's stat is an fstatat from its folder
+    rather than a lookup of its whole path, and the only per-file objects are its name and stats.
+    Every entry is stat'ed, links followed (a file needs its stat anyway); a link to a folder is
+    told from a folder by the type the listing gave, without a second call."""
+    folders: list[list[Any]] = []
+    scandir, flags = os.scandir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+    kind, regular, folder = 0o170000, stat.S_IFREG, stat.S_IFDIR  # S_IFMT's mask, tested inline: no call per file
+    pending = [""]
     while pending:
-        folder, prefix = pending.pop()
-        rel = prefix.rstrip(b"/")  # names what failed, if anything does
+        prefix = pending.pop()
+        entry: os.DirEntry[str] | None = None  # names what failed, if anything does
+        names: list[str] = []
+        stats: list[int] = []
+        add, extend = names.append, stats.extend
         try:
-            with scandir(folder) as entries:
-                for entry in entries:
-                    rel = prefix + entry.name.encode(FS_ENCODING, "surrogateescape")  # os.fsencode, minus a call
-                    if entry.is_dir(follow_symlinks=False):
-                        pending.append((entry.path, rel + b"/"))
-                    elif entry.is_file(follow_symlinks=False) or entry.is_symlink():
-                        st = entry.stat()  # follows a symlink
-                        if is_regular(st.st_mode):
-                            add(_File(entry.path, rel, st.st_size, st.st_mtime_ns, st.st_ino))
+            fd = os.open(f"{root}/{prefix}" if prefix else root, flags)
+            try:
+                with scandir(fd) as entries:
+                    for entry in entries:
+                        st = entry.stat()  # follows a link: to a file, a folder, or nothing (an error)
+                        if (mode := st.st_mode & kind) == regular:
+                            add(entry.name)
+                            extend((st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+                        elif mode == folder and not entry.is_symlink():
+                            pending.append(f"{prefix}{entry.name}/")
+            finally:
+                os.close(fd)
         except OSError as error:
+            rel = os.fsencode(prefix + (entry.name if entry is not None else "")).rstrip(b"/")
             raise _WalkError(rel, _why(Path(root, os.fsdecode(rel)), error)) from error
-    return files
+        folders.append([prefix, names, stats])
+    return folders
+
+
+def _rels(target: _Target) -> list[str]:
+    return list(
+        chain.from_iterable(
+            [prefix + name for name in names] if prefix else names for prefix, names, _ in target.folders
+        )
+    )
+
+
+def _path(target: _Target, rel: str) -> str:
+    return f"{target.root.rstrip('/')}/{rel}" if rel else target.root
+
+
+def _shown(rels: list[str]) -> list[str]:
+    """How each path is shown (FileHash.path): as is when it is UTF-8, else its bytes with \\xNN for the others."""
+    if FS_ENCODING == "utf-8":
+        try:
+            "".join(rels).encode("utf-8")  # one check for all: only a name that is not UTF-8 fails
+            return rels
+        except UnicodeEncodeError:
+            pass
+    return [_name(rel.encode(FS_ENCODING, "surrogateescape")) for rel in rels]
+
+
+def _plan(target: _Target, cache: HashCache | None) -> _Hit | _Plan:
+    """The cache's result when nothing changed, else what it still vouches for and what must be read."""
+    meta = cache.get(target.root) if cache is not None else None
+    if meta is not None and cache is not None and (hit := _hit(target, meta, cache)) is not None:
+        return hit
+    rels = _rels(target)
+    stats = list(chain.from_iterable(stats for _, _, stats in target.folders))
+    known = _known(target.root, meta, cache, rels, stats) if meta is not None and cache is not None else {}
+    todo = [_File(_path(target, rel), stats[4 * k]) for k, rel in enumerate(rels) if k not in known]
+    return _Plan(target, rels, stats, known, todo)
+
+
+def _walk_digest(folders: list[list[Any]]) -> str:
+    """Names the walk's folders, names and stats: equal walks, equal digests (marshal: fast, and only written)."""
+    return hashlib.sha256(marshal.dumps(folders, 2)).hexdigest()
+
+
+def _hit(target: _Target, meta: dict[str, Any], cache: HashCache) -> _Hit | None:
+    """The cached result, if the walk found exactly the folders, names and stats the cache recorded
+    and it trusted every hash: one comparison of digests, one parse of the file list, no per-file lookup."""
+    tree, size = meta.get("tree"), meta.get("size")
+    if meta.get("complete") is not True or type(tree) is not str or not _HEX64.fullmatch(tree) or type(size) is not int:
+        return None
+    if meta.get("walk") != _walk_digest(target.folders):
+        return None
+    if (reused := cache.reuse.get(target.root)) is not None and reused[0] is meta:
+        return _Hit(target.kind, tree, size, cast(tuple[FileHash, ...], reused[1]))
+    if (raw := cache.raw(target.root + FILES, meta.get("files"))) is None:
+        return None
+    try:
+        files = _file_list().validate_json(raw)
+    except ValueError:  # pydantic's ValidationError
+        return None
+    if len(files) != sum(len(names) for _, names, _ in target.folders):
+        return None
+    cache.reuse[target.root] = (meta, files)
+    return _Hit(target.kind, tree, size, files)
+
+
+def _known(root: str, meta: dict[str, Any], cache: HashCache, rels: list[str], stats: list[int]) -> dict[int, str]:
+    """Walk index -> sha256 of each file whose stats are the ones the cache recorded with a trusted hash."""
+    walk, files = cache.raw(root + WALK, meta.get("walk_line")), cache.raw(root + FILES, meta.get("files"))
+    untrusted = meta.get("untrusted")
+    if walk is None or files is None or type(untrusted) is not list:
+        return {}
+    try:
+        old = _Target("", "tree", root, json.loads(walk))
+        old_rels = _rels(old)
+        old_stats = list(chain.from_iterable(stats for _, _, stats in old.folders))
+        listed = json.loads(files)
+        if len(listed) != len(old_rels):
+            return {}  # a file could not be read: rare enough to read them all again
+        skip = set(untrusted)
+        encoded = [rel.encode(FS_ENCODING, "surrogateescape") for rel in old_rels]
+        shown = _shown(old_rels)
+        vouched: dict[str, tuple[list[int], str]] = {}
+        for j, k in enumerate(sorted(range(len(old_rels)), key=encoded.__getitem__)):  # the list's order
+            file = listed[j]
+            if file["path"] != shown[k]:
+                return {}
+            if j not in skip and type(digest := file["sha256"]) is str and _HEX64.fullmatch(digest):
+                vouched[old_rels[k]] = (old_stats[4 * k : 4 * k + 4], digest)
+    except (KeyError, TypeError, ValueError, IndexError, RecursionError):
+        return {}
+    known: dict[int, str] = {}
+    for k, rel in enumerate(rels):
+        if (had := vouched.get(rel)) is not None and had[0] == stats[4 * k : 4 * k + 4]:
+            known[k] = had[1]
+    return known
 
 
 def _why(path: Path, error: OSError) -> str | None:
@@ -409,26 +515,78 @@ def _watch(
             bar.stop()
 
 
-def _result(target: _Target, digests: dict[str, _Digest], cache: HashCache | None, now: datetime) -> Result:
-    models: list[FileHash] = []
+def _finish(plan: _Plan, fresh: dict[str, _Digest], cache: HashCache | None, now: datetime, started_ns: int) -> Result:
+    """The result from the cache's hashes and the fresh ones; the cache learns every hash it may trust.
+
+    A fresh hash is trusted if the file's mtime (taken before reading it) is over RACY_NS
+    before this hashing began: any later change makes one of its stats differ."""
+    target, rels, stats, known = plan.target, plan.rels, plan.stats, plan.known
+    encoded = [rel.encode(FS_ENCODING, "surrogateescape") for rel in rels]
+    order = sorted(range(len(rels)), key=encoded.__getitem__)
+    models = cache.models if cache is not None else {}
+    files: list[FileHash] = []
     lines: list[bytes] = []
-    for file in sorted(target.files, key=lambda file: file.rel):
-        digest = digests[file.path]
-        if isinstance(digest, OSError) and digest.errno == errno.ECANCELED:
-            return Missing(reason=f"{target.display} was not hashed: hashing was {CANCELLED}")
-        if isinstance(digest, OSError):
-            return Missing(reason=f"cannot read {_within(target.display, file.rel)}: {digest.strerror}")
-        sha256, size = digest
-        models.append(cache._model(file.rel, sha256, size) if cache is not None else _file_hash(file.rel, sha256, size))
-        lines.append(b"%s  %s\n" % (sha256.encode(), file.rel))
-    sha256 = hashlib.sha256(b"".join(lines)).hexdigest() if target.kind == "tree" else models[0].sha256
-    size = sum(model.size for model in models)
-    # Built without re-validation: every value comes from this module, and validating
-    # 20,000 FileHash records would cost more than re-checking their files' stats.
-    return ContentHash.model_construct(kind=target.kind, sha256=sha256, size=size, files=tuple(models), hashed_at=now)
+    untrusted: list[int] = []  # positions in files
+    failure: Missing | None = None
+    for k in order:
+        rel = encoded[k]
+        if (sha256 := known.get(k)) is not None:
+            size, trusted = stats[4 * k], True
+        else:
+            digest = fresh[_path(target, rels[k])]
+            if isinstance(digest, OSError):
+                if failure is None and digest.errno == errno.ECANCELED:
+                    failure = Missing(reason=f"{target.display} was not hashed: hashing was {CANCELLED}")
+                elif failure is None:
+                    failure = Missing(reason=f"cannot read {_within(target.display, rel)}: {digest.strerror}")
+                continue
+            (sha256, size), trusted = digest, stats[4 * k + 1] < started_ns - RACY_NS
+        if (model := models.get(key := (rel, sha256, size))) is None:
+            model = models[key] = _new_file_hash({"path": _name(rel), "sha256": sha256, "size": size})
+        files.append(model)
+        if not trusted:
+            untrusted.append(len(files) - 1)
+        lines.append(b"%s  %s\n" % (sha256.encode(), rel))
+    result: Result
+    if failure is not None:
+        result = failure
+    else:
+        sha256 = hashlib.sha256(b"".join(lines)).hexdigest() if target.kind == "tree" else files[0].sha256
+        size = sum(model.size for model in files)
+        # Built without re-validation: every value comes from this module, and validating
+        # 20,000 FileHash records would cost more than re-checking their files' stats.
+        result = ContentHash.model_construct(
+            kind=target.kind, sha256=sha256, size=size, files=tuple(files), hashed_at=now
+        )
+    if cache is not None and (files or failure is None):  # nothing hashed (cancelled): nothing to keep
+        _remember(cache, target, files, untrusted, result)
+    return result
 
 
-def _file_hash(rel: bytes, sha256: str, size: int) -> FileHash:
-    """Validated: for a model of three plain fields, pydantic-core's constructor is faster than
-    model_construct's Python loop (measured on 20,000 files)."""
-    return FileHash(path=_name(rel), sha256=sha256, size=size)
+def _remember(cache: HashCache, target: _Target, files: list[FileHash], untrusted: list[int], result: Result) -> None:
+    """Three entries: the file list (as the record has it), the walk (folders, names, stats), and what
+    ties them together: their digests, the walk's digest, the result, and the hashes not to trust."""
+    listed = _file_list().dump_json(tuple(files))
+    walk = json.dumps(target.folders, separators=(",", ":")).encode()
+    meta = {
+        "files": hashlib.sha256(listed).hexdigest(),
+        "walk_line": hashlib.sha256(walk).hexdigest(),
+        "walk": _walk_digest(target.folders),
+        "tree": result.sha256 if isinstance(result, ContentHash) else None,
+        "size": result.size if isinstance(result, ContentHash) else None,
+        "untrusted": untrusted,
+        "complete": isinstance(result, ContentHash) and not untrusted,
+    }
+    cache.put(target.root + FILES, listed)
+    cache.put(target.root + WALK, walk)
+    cache.put(target.root, meta)
+    if isinstance(result, ContentHash):
+        cache.reuse[target.root] = (cache.get(target.root), result.files)
+
+
+@functools.cache
+def _file_list() -> TypeAdapter[tuple[FileHash, ...]]:
+    """Built when first needed: building it costs import time that most commands would not use."""
+    return TypeAdapter(
+        tuple[FileHash, ...], config=ConfigDict(cache_strings=False)
+    )  # unique strings: a cache only costs

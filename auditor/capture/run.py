@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,22 +112,25 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
             logs = _open_logs(staging, redactor, stop)
             stdout, stderr = logs
             data.prepare(cancel=interrupts.any)
+            running = threading.Event()  # set by the executor once the command runs (or after it, below)
             with ThreadPoolExecutor(max_workers=2, thread_name_prefix="auditor-collect") as pool:
                 environment_f = pool.submit(executor.environment, asked, cancel_collect)
-                hardware_f = pool.submit(collect_hardware)
-                streams = Streams(
-                    stdout_live=ctx.stdout_live,  # type: ignore[arg-type]
-                    stderr_live=ctx.stderr_live,  # type: ignore[arg-type]
-                    stdout_log=stdout,
-                    stderr_log=stderr,
-                    stop=stop,
-                )
+                hardware_f = pool.submit(_once_running, running, collect_hardware)
                 try:
+                    streams = Streams(
+                        stdout_live=ctx.stdout_live,  # type: ignore[arg-type]
+                        stderr_live=ctx.stderr_live,  # type: ignore[arg-type]
+                        stdout_log=stdout,
+                        stderr_log=stderr,
+                        stop=stop,
+                        running=running,
+                    )
                     spec = ExecutionSpec(argv=request.argv, cwd=str(request.cwd), env=data.environment(request.env))
                     before = len(interrupts.received)
                     result = _execute(ctx, executor, spec, streams, interrupts.received)
                     interrupts.command_ended(before, result.status == "interrupted")
                 finally:
+                    running.set()  # the command never ran, or its executor does not say when it does
                     stdout.close()
                     stderr.close()
                 _cancel_on_interrupt(environment_f, interrupts.received, cancel_collect)
@@ -284,6 +287,13 @@ def _execute(
     return executor.execute(spec, streams)
 
 
+def _once_running(running: threading.Event, collect: Callable[[], T]) -> T:
+    """`collect` once the command runs: the hardware is read (psutil's import, /proc, NVML: ~30 ms
+    of CPU) while auditor waits on the command, not while it starts it."""
+    running.wait(COLLECT_TIMEOUT_S)  # set at the latest when the command has ended (capture_run)
+    return collect()
+
+
 def _cancel_on_interrupt(future: Future[T], pending: list[str], cancel: threading.Event) -> None:
     """Ctrl-C while the environment is still being collected: stop collecting (the probe's
     container is removed) so the run is recorded now, with that evidence marked missing."""
@@ -292,7 +302,7 @@ def _cancel_on_interrupt(future: Future[T], pending: list[str], cancel: threadin
         if pending:
             cancel.set()
             return
-        time.sleep(0.05)
+        wait([future], timeout=0.05)  # back at once when it is done: no poll interval added to the run
 
 
 def _result(future: Future[T], on_missing: Callable[[Missing], T]) -> T:

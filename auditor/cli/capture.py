@@ -14,6 +14,7 @@ import typer
 from auditor.cli.app import StoreOption, app, option, say, store_path
 from auditor.cli.early import EARLY_PROBE
 from auditor.errors import UsageError
+from auditor.index import shared as shared_index
 from auditor.ingest import registry as ingesters  # light: the help below is built from it
 
 NETWORKS = ("none", "bridge")
@@ -93,9 +94,10 @@ def run(
     from auditor.capture.run import capture_run
     from auditor.store.runs import RunStore
 
-    _import_index_meanwhile()  # after this thread's own imports, so the two import no module at once
-
     env = dict(os.environ)
+    if shared_index(env):  # see _report_run: only a shared index is updated by `run`
+        _import_index_meanwhile()  # after this thread's own imports, so the two import no module at once
+
     with local_request(command, cwd=Path.cwd(), env=env, early_probe=early, name=name, project=project) as request:
         target = RunStore.deferred(store_path(store))
         record = capture_run(target, request)
@@ -136,6 +138,12 @@ def _run_in_container(
 
 
 def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
+    """The run's line and the log's head; a shared index (AUDITOR_INDEX_URL) is updated here.
+
+    The store's own index is left to the next command that reads it, which indexes every entry
+    after the ones it covers, each record verified (see index/sync.py), as it does after any
+    commit it missed: `run` then never imports SQLAlchemy (about 0.2 s of CPU, more than all the rest
+    of a minimal command's capture). A shared index is updated at once: other machines read it."""
     from auditor.capture.outcome import exit_code
 
     ident = record.identity
@@ -143,7 +151,8 @@ def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
     say(f"run {ident.run_id} {ident.status} ({code}) in {ident.duration_s or 0:.2f} s; recorded in {target.root}")
     if ident.status == "failed" and ident.error and record.container is not None:
         typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
-    _update_index(target)
+    if shared_index(os.environ):
+        _update_index(target)
     _report_head(target)
     raise typer.Exit(exit_code(ident, ident.exit_code or 0))
 

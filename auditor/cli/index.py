@@ -54,8 +54,10 @@ def keep_check(store_root: Path, report: CheckReport) -> None:
     """Keep a store run's check outcome in the index (a failure is a note; the check stands)."""
     import hashlib
     import json
+    import os
+    import sys
 
-    from auditor.index.query import CheckResult, record_check
+    from auditor.index.kept import CheckResult, keep_in_store_sqlite
     from auditor.store.runs import RunStore
 
     policy = {
@@ -69,22 +71,25 @@ def keep_check(store_root: Path, report: CheckReport) -> None:
     }
     totals = report.with_waivers.totals
     outcomes = totals.outcomes
-    record_check(
-        RunStore.open(store_root),
-        CheckResult(
-            run_id=report.run.run_id,
-            record_sha256=report.run.record_sha256,
-            context=hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:32],
-            policy=", ".join(p.name for p in report.packs),
-            verdict=report.with_waivers.verdict,
-            failing=dict(totals.failing_by_severity),
-            could_not=outcomes.get("could_not_evaluate", 0) + outcomes.get("inconclusive", 0),
-            waived=outcomes.get("waived", 0),
-            findings_digest=_digest(report),
-            checked_at=report.checked_at,
-        ),
+    store = RunStore.open(store_root)
+    result = CheckResult(
+        run_id=report.run.run_id,
+        record_sha256=report.run.record_sha256,
+        context=hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:32],
+        policy=", ".join(p.name for p in report.packs),
+        verdict=report.with_waivers.verdict,
+        failing=dict(totals.failing_by_severity),
+        could_not=outcomes.get("could_not_evaluate", 0) + outcomes.get("inconclusive", 0),
+        waived=outcomes.get("waived", 0),
+        findings_digest=_digest(report),
+        checked_at=report.checked_at,
     )
-    print_notes()
+    if not keep_in_store_sqlite(store, result, dict(os.environ)):  # the store's SQLite index without SQLAlchemy
+        from auditor.index.query import record_check
+
+        record_check(store, result)
+    if "auditor.index.db" in sys.modules:  # only the index layer takes notes
+        print_notes()
 
 
 def _digest(report: CheckReport) -> str:

@@ -21,9 +21,9 @@ from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 
 from auditor.errors import EXIT_NOT_RECORDED, AuditorError
 from auditor.extras import need
+from auditor.index import INDEX_ENV
 from auditor.index.schema import metadata
 
-INDEX_ENV = "AUDITOR_INDEX_URL"
 INDEX_FILE = "index.sqlite"
 BUSY_TIMEOUT_S = 30
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from auditor.errors import AuditorError, EvidenceError, InvalidRecordError
 from auditor.index import schema as t
 from auditor.index.db import IndexUnavailable, note, why, writing
+from auditor.index.kept import CheckResult as CheckResult  # re-exported: readers of kept checks import it here
+from auditor.index.kept import check_row
 from auditor.index.scan import scan
 from auditor.index.summary import RunSummary, summarize
 from auditor.index.sync import STAT_COLUMNS, Index, RunRows, db_text, open_index, refresh, stat_of, strays, sync
@@ -45,24 +47,6 @@ class Filters:
     until: datetime | None = None
     dataset: str | None = None
     package: tuple[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of one `auditor check` of a run, kept so the portfolio and `runs --verdict` need
-    not check again: which record and which policy (`context`: a digest of the packs, waivers and
-    advisory database used) gave which verdict."""
-
-    run_id: str
-    record_sha256: str
-    context: str
-    policy: str  # the packs, as a reader names them, e.g. "default, eu-ai-act"
-    verdict: str  # compliant | violations | could_not_evaluate
-    failing: dict[str, int] = field(default_factory=dict)  # severity -> failing findings
-    could_not: int = 0  # findings that could not be evaluated or were inconclusive
-    waived: int = 0
-    findings_digest: str = ""
-    checked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -227,20 +211,7 @@ def record_check(store: RunStore, result: CheckResult) -> None:
         ix = open_index(store)
         if ix is None:
             return
-        row = {
-            "store_id": ix.store_id,
-            "run_id": result.run_id,
-            "context": result.context,
-            "record_sha256": result.record_sha256,
-            "policy": result.policy,
-            "verdict": result.verdict,
-            "failing": json.dumps(result.failing, sort_keys=True),
-            "could_not": result.could_not,
-            "waived": result.waived,
-            "findings_digest": result.findings_digest,
-            "checked_at": result.checked_at.isoformat() if result.checked_at else None,
-            "checked_ts": result.checked_at.timestamp() if result.checked_at else 0.0,
-        }
+        row = check_row(ix.store_id, result)
         c = t.checks.c
         with writing(ix.engine, ix.store_id) as conn:
             conn.execute(

@@ -8,8 +8,9 @@ when its format or SUMMARY_VERSION is not this auditor's, or when it covers more
 holds. A record is indexed with the stat of its folder and record.json (inode, size, mtime_ns,
 ctime_ns): a reader about to answer with a run compares them and verifies again any that differ
 (an edit, a replaced folder), so a changed record is refused as `runs` always refused it.
-A run this process committed (`run`, `reproduce`, an ingest of one run) is verified the same way
-but summarised from the record `commit` wrote its bytes from, not parsed from them again.
+A run this process committed (`reproduce`, an ingest of one run, `run` with a shared index) is
+verified the same way but summarised from the record `commit` wrote its bytes from, not parsed from
+them again.
 """
 
 from __future__ import annotations

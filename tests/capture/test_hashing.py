@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -11,11 +12,12 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import auditor.capture.hashing
-from auditor.capture.hashing import HashCache, hash_path, hash_paths
+from auditor.capture.hashing import FILES, HashCache, hash_path, hash_paths
 from auditor.record.base import Missing
 from auditor.record.lineage import AbsentPath, ContentHash
 from tests.conftest import REPO
@@ -23,6 +25,7 @@ from tests.conftest import REPO
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 HOUR_NS = 3600 * 10**9
+FAKE = "f" * 64  # a hash no file here has: where a result shows it, the cache was trusted
 
 
 def documented_recipe() -> str:
@@ -57,7 +60,7 @@ def write(path: Path, data: bytes, *, age_ns: int = HOUR_NS) -> Path:
 
 
 def rewrite_in_place(path: Path, data: bytes) -> None:
-    """New bytes with the same size, inode and mtime: invisible to the stat cache by design."""
+    """New bytes with the same size, inode and mtime (touch -d): only the ctime tells."""
     before = path.stat()
     assert len(data) == before.st_size
     with path.open("r+b") as handle:
@@ -200,30 +203,94 @@ def test_permission_denied_is_missing_naming_the_file(tmp_path: Path) -> None:
     ]
 
 
+def plant(cache_file: Path, declared: Path, sha256: str) -> None:
+    """Make the saved cache claim `sha256` for every file of `declared` (and as its result), sealed as
+    the cache seals its entries: if a hash then shows it, the cache was trusted and no file was read."""
+    cache = HashCache.load(cache_file)
+    key = str(declared)
+    meta = cache.get(key)
+    listed = cache.raw(key + FILES)
+    assert meta is not None and listed is not None
+    files = [{**file, "sha256": sha256} for file in json.loads(listed)]
+    line = json.dumps(files).encode()
+    cache.put(key + FILES, line)
+    cache.put(key, {**meta, "files": hashlib.sha256(line).hexdigest(), "tree": sha256})
+    cache.save()
+
+
+def saved(path: Path, tmp_path: Path) -> Path:
+    """Hash `path` with a new cache file, saved."""
+    cache_file = tmp_path / "store" / "hash-cache.json"
+    cache = HashCache.load(cache_file)
+    hashed(path, tmp_path, cache)
+    cache.save()
+    return cache_file
+
+
+def header(cache_file: Path) -> dict[str, Any]:
+    head: dict[str, Any] = json.loads(cache_file.read_bytes().split(b"\n")[0])
+    return head
+
+
+def declared_paths(cache_file: Path) -> int:
+    return sum("\0" not in key for key, _, _ in header(cache_file)["entries"])
+
+
 def test_cache_hit_does_not_read_the_file(tmp_path: Path) -> None:
     path = write(tmp_path / "train.csv", b"version 1\n")
-    cache = HashCache(tmp_path / "store" / "hash-cache.json")
-    first = hashed(path, tmp_path, cache)
-    rewrite_in_place(path, b"version 2\n")
-    assert hashed(path, tmp_path, cache).sha256 == first.sha256  # stale: proof that the file was not opened
-    assert hashed(path, tmp_path, None).sha256 == hashlib.sha256(b"version 2\n").hexdigest()
+    cache_file = saved(path, tmp_path)
+    plant(cache_file, path, FAKE)
+    again = hashed(path, tmp_path, HashCache.load(cache_file))
+    assert (again.sha256, again.files[0].sha256) == (FAKE, FAKE)  # proof that the file was not opened
+    assert hashed(path, tmp_path, None).sha256 == hashlib.sha256(b"version 1\n").hexdigest()
 
 
-@pytest.mark.parametrize("change", ["size", "mtime", "inode"])
-def test_changed_size_mtime_or_inode_is_read_again(tmp_path: Path, change: str) -> None:
-    path = write(tmp_path / "train.csv", b"version 1\n")
-    cache = HashCache(tmp_path / "hash-cache.json")
-    hashed(path, tmp_path, cache)
+def test_cache_hit_on_a_tree_takes_the_result_whole(tree: Path, tmp_path: Path) -> None:
+    first = hashed(tree, tmp_path)
+    cache_file = saved(tree, tmp_path)
+    assert hashed(tree, tmp_path, HashCache.load(cache_file)) == first
+    plant(cache_file, tree, FAKE)
+    again = hashed(tree, tmp_path, HashCache.load(cache_file))
+    assert again.sha256 == FAKE
+    assert {file.sha256 for file in again.files} == {FAKE}
+    assert [file.path for file in again.files] == [file.path for file in first.files]
+
+
+@pytest.mark.parametrize("change", ["size", "mtime", "inode", "ctime", "added", "removed", "renamed"])
+def test_a_changed_file_is_read_again_and_only_it(tree: Path, tmp_path: Path, change: str) -> None:
+    """Size, mtime, inode or ctime: any that differs. ctime changes with every write and every
+    touch -d, so an edit whose mtime was put back is seen too (mtime alone would miss it)."""
+    cache_file = saved(tree, tmp_path)
+    plant(cache_file, tree, FAKE)
+    path = tree / "a.txt"
     before = path.stat()
     if change == "size":
-        write(path, b"version 1 and more\n", age_ns=HOUR_NS)
+        write(path, b"alpha and more\n")
     elif change == "mtime":
-        rewrite_in_place(path, b"version 2\n")
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns - 10**9))
-    else:
-        write(tmp_path / "new.csv", b"version 2\n").replace(path)
+    elif change == "inode":
+        write(tree / "new.txt", b"alpha\n").replace(path)
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert hashed(path, tmp_path, cache).sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    elif change == "ctime":
+        rewrite_in_place(path, b"ALPHA\n")
+    elif change == "added":
+        write(tree / "deep" / "new.txt", b"new\n")
+    elif change == "removed":
+        (tree / "a-b").unlink()
+    else:
+        (tree / "a-b").rename(tree / "deep" / "a-b")
+    again, truth = hashed(tree, tmp_path, HashCache.load(cache_file)), hashed(tree, tmp_path)
+    assert [file.path for file in again.files] == [file.path for file in truth.files]
+    lines = "".join(f"{file.sha256}  {file.path}\n" for file in again.files)  # the planted ones too
+    assert again.sha256 == hashlib.sha256(lines.encode()).hexdigest()
+    read = {file.path for file in again.files if file.sha256 != FAKE}
+    changed = {"a.txt", "link-to-file"}  # the link is hashed as the file it points to
+    assert read == (changed if change in ("size", "mtime", "inode", "ctime") else set()) | (
+        {"deep/new.txt"} if change == "added" else {"deep/a-b"} if change == "renamed" else set()
+    )
+    for file in again.files:
+        if file.path in read:
+            assert file.sha256 == sha256sum(tree / file.path)
 
 
 @pytest.mark.parametrize(
@@ -234,22 +301,64 @@ def test_entries_recorded_within_two_seconds_of_the_mtime_are_not_trusted(
 ) -> None:
     """git's racy-clean problem: an edit in the same timestamp tick as the hash would keep the mtime."""
     path = write(tmp_path / "train.csv", b"version 1\n", age_ns=-mtime_offset_s * 10**9)
-    cache = HashCache(tmp_path / "hash-cache.json")
-    hashed(path, tmp_path, cache)
-    rewrite_in_place(path, b"version 2\n")
-    expected = b"version 1\n" if trusted else b"version 2\n"
-    assert hashed(path, tmp_path, cache).sha256 == hashlib.sha256(expected).hexdigest()
+    cache_file = saved(path, tmp_path)
+    plant(cache_file, path, FAKE)
+    expected = FAKE if trusted else hashlib.sha256(b"version 1\n").hexdigest()
+    assert hashed(path, tmp_path, HashCache.load(cache_file)).sha256 == expected
+
+
+def test_a_racy_file_is_trusted_once_hashed_again_later(tree: Path, tmp_path: Path) -> None:
+    """One racy file in a tree costs a read of that file, not of the tree; once its hash is old
+    enough, the next run takes the whole result from the cache."""
+    fresh = write(tree / "fresh.txt", b"just written\n", age_ns=0)
+    cache_file = saved(tree, tmp_path)
+    plant(cache_file, tree, FAKE)
+    cache = HashCache.load(cache_file)
+    again = hashed(tree, tmp_path, cache)
+    assert [file.path for file in again.files if file.sha256 != FAKE] == ["fresh.txt"]
+    os.utime(fresh, ns=(time.time_ns() - HOUR_NS,) * 2)
+    cache.save()
+    cache = HashCache.load(cache_file)
+    hashed(tree, tmp_path, cache)
+    cache.save()
+    plant(cache_file, tree, FAKE)
+    assert hashed(tree, tmp_path, HashCache.load(cache_file)).sha256 == FAKE
 
 
 def test_cache_survives_save_and_load(tree: Path, tmp_path: Path) -> None:
-    cache_file = tmp_path / "store" / "hash-cache.json"
-    cache = HashCache.load(cache_file)
-    first = hashed(tree, tmp_path, cache)
-    cache.save()
-    rewrite_in_place(tree / "a.txt", b"ALPHA\n")
+    cache_file = saved(tree, tmp_path)
+    assert header(cache_file)["format"] == "auditor-hash-cache"
+    plant(cache_file, tree, FAKE)
+    assert hashed(tree, tmp_path, HashCache.load(cache_file)).sha256 == FAKE
+
+
+def _flip(raw: bytes, at: int) -> bytes:
+    return raw[:at] + bytes([raw[at] ^ 0x01]) + raw[at + 1 :]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated", "cut to the header", "a flipped byte in a hash", "a flipped byte in the header", "an older version"],
+)
+def test_a_damaged_cache_file_is_never_trusted(tree: Path, tmp_path: Path, damage: str) -> None:
+    cache_file = saved(tree, tmp_path)
+    plant(cache_file, tree, FAKE)
+    raw = cache_file.read_bytes()
+    head = raw.index(b"\n")
+    if damage == "truncated":
+        raw = raw[: len(raw) - 100]
+    elif damage == "cut to the header":
+        raw = raw[: head + 1]
+    elif damage == "a flipped byte in a hash":
+        raw = raw.replace(FAKE.encode(), FAKE[:-1].encode() + b"1")  # a claim still, but not the sealed one
+    elif damage == "a flipped byte in the header":
+        raw = _flip(raw, raw.index(b'"', raw.index(b"entries") + 12) + 5)
+    else:
+        raw = raw.replace(b'"version":3', b'"version":2', 1)
+    cache_file.write_bytes(raw)
     again = hashed(tree, tmp_path, HashCache.load(cache_file))
-    assert again.sha256 == first.sha256
-    assert json.loads(cache_file.read_text())["format"] == "auditor-hash-cache"
+    assert again.sha256 == shell_tree_hash(tree)
+    assert FAKE not in {file.sha256 for file in again.files} | {again.sha256}
 
 
 @pytest.mark.parametrize(
@@ -262,6 +371,8 @@ def test_cache_survives_save_and_load(tree: Path, tmp_path: Path) -> None:
         b'{"format": "auditor-hash-cache", "version": 99, "entries": {}}',
         b'{"format": "auditor-hash-cache", "version": 2, "entries": []}',
         b'{"format": "auditor-hash-cache", "version": 1, "entries": {}}',
+        b'{"format": "auditor-hash-cache", "version": 3, "entries": [["x", -5, "y"]]}\n',
+        b'{"format": "auditor-hash-cache", "version": 3, "entries": [[1, 2]]}\n{}',
         b'{"entries": {}}',
         b'"a string"',
         b"[" * 100_000,
@@ -274,26 +385,35 @@ def test_corrupt_cache_file_is_ignored(tmp_path: Path, content: bytes) -> None:
     cache = HashCache.load(cache_file)
     assert hashed(path, tmp_path, cache).sha256 == hashlib.sha256(b"data\n").hexdigest()
     cache.save()
-    assert len(json.loads(cache_file.read_text())["entries"]) == 1
+    assert declared_paths(cache_file) == 1
 
 
-def test_malformed_entries_are_misses_and_good_ones_still_hit(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"complete": True, "tree": 7},
+        {"complete": True, "tree": "not hex", "size": 1},
+        {"complete": True, "size": "1"},
+        {"walk": None, "untrusted": "all"},
+        {"walk_line": "0" * 64, "files": "0" * 64},
+    ],
+)
+def test_malformed_entries_are_misses_and_good_ones_still_hit(tmp_path: Path, meta: dict[str, Any]) -> None:
+    """Sealed but wrong (a bug, or a hand edit): read as a miss, never as a crash or a hit."""
     path = write(tmp_path / "train.csv", b"version 1\n")
     other = write(tmp_path / "test.csv", b"other\n")
     cache_file = tmp_path / "hash-cache.json"
     cache = HashCache(cache_file)
     hash_paths([path, other], display_root=tmp_path, cache=cache, now=NOW, progress=False)
     cache.save()
-    data = json.loads(cache_file.read_text())
-    size, mtime_ns, inode, _sha256, recorded_ns = data["entries"][str(other)].split(" ")
-    data["entries"][str(other)] = f"{size} {mtime_ns} {inode} 12345 {recorded_ns}"  # matching stat, no usable hash
-    data["entries"]["/bad/one"] = ["not", "a", "valid", "entry", 0]
-    data["entries"]["/bad/two"] = 7
-    data["entries"]["/bad/three"] = f"{size} {mtime_ns} {inode} {_sha256} soon"
-    cache_file.write_text(json.dumps(data))
-    rewrite_in_place(path, b"version 2\n")
+    plant(cache_file, path, FAKE)
+    cache = HashCache.load(cache_file)
+    good = cache.get(str(other))
+    assert good is not None
+    cache.put(str(other), {**good, **meta})
+    cache.save()
     loaded = HashCache.load(cache_file)
-    assert hashed(path, tmp_path, loaded).sha256 == hashlib.sha256(b"version 1\n").hexdigest()
+    assert hashed(path, tmp_path, loaded).sha256 == FAKE
     assert hashed(other, tmp_path, loaded).sha256 == hashlib.sha256(b"other\n").hexdigest()
 
 
@@ -304,7 +424,16 @@ def test_missing_cache_file_loads_empty_and_save_creates_it(tmp_path: Path) -> N
     assert not cache_file.exists()  # nothing learnt, nothing written
     hashed(write(tmp_path / "x.csv", b"x\n"), tmp_path, cache)
     cache.save()
-    assert len(json.loads(cache_file.read_text())["entries"]) == 1
+    assert declared_paths(cache_file) == 1
+
+
+def test_a_hit_learns_nothing_and_writes_nothing(tree: Path, tmp_path: Path) -> None:
+    cache_file = saved(tree, tmp_path)
+    before = cache_file.stat()
+    cache = HashCache.load(cache_file)
+    hashed(tree, tmp_path, cache)
+    cache.save()
+    assert cache_file.stat().st_ino == before.st_ino  # not replaced
 
 
 def test_concurrent_saves_leave_a_valid_file(tmp_path: Path) -> None:
@@ -323,7 +452,7 @@ def test_concurrent_saves_leave_a_valid_file(tmp_path: Path) -> None:
         while not stop.is_set():
             try:
                 if cache_file.exists():
-                    assert json.loads(cache_file.read_bytes())["format"] == "auditor-hash-cache"
+                    assert header(cache_file)["format"] == "auditor-hash-cache"
             except Exception as error:  # a torn or half-written file
                 bad_reads.append(error)
 
@@ -337,8 +466,7 @@ def test_concurrent_saves_leave_a_valid_file(tmp_path: Path) -> None:
     stop.set()
     watcher.join()
     assert bad_reads == []
-    entries = json.loads(cache_file.read_text())["entries"]
-    assert len(entries) == 8  # exactly one writer's last save: last writer wins, nothing merged or torn
+    assert declared_paths(cache_file) == 8  # exactly one writer's last save: last writer wins, nothing merged or torn
     assert sorted(p.name for p in cache_file.parent.iterdir()) == ["hash-cache.json"]
 
 
@@ -414,3 +542,31 @@ def test_cancelled_hashing_names_what_was_not_hashed_and_caches_nothing(tree: Pa
     assert hash_paths([single], display_root=tmp_path, cache=cache, now=NOW, cancel=threading.Event()) == [
         hashed(single, tmp_path)
     ]
+
+
+def test_a_name_that_is_not_utf8_is_matched_by_the_cache_too(tmp_path: Path) -> None:
+    root = tmp_path / "data"
+    write(root / "plain.csv", b"plain\n")
+    raw = os.path.join(os.fsencode(root), b"caf\xe9.csv")
+    with open(raw, "wb") as handle:
+        handle.write(b"latin-1 name\n")
+    os.utime(raw, ns=(time.time_ns() - HOUR_NS,) * 2)
+    cache_file = saved(root, tmp_path)
+    assert hashed(root, tmp_path, HashCache.load(cache_file)) == hashed(root, tmp_path)
+    plant(cache_file, root, FAKE)
+    write(root / "plain.csv", b"changed\n")  # a miss for the folder: matched file by file
+    again = hashed(root, tmp_path, HashCache.load(cache_file))
+    assert [(f.path, f.sha256 == FAKE) for f in again.files] == [("caf\\xe9.csv", True), ("plain.csv", False)]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_hashing_leaves_the_garbage_collector_as_it_found_it(tree: Path, tmp_path: Path, enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        cache = HashCache(tmp_path / "hash-cache.json")
+        hashed(tree, tmp_path, cache)
+        hashed(tree, tmp_path, cache)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -265,6 +265,7 @@ def test_index_check_names_each_difference(cli: CliRunner, tmp_path: Path) -> No
     store = tmp_path / ".auditor"
     assert cli("run", "--project", "real", "--", "true", cwd=tmp_path).returncode == 0
     (run_id,) = _ids(store)
+    assert cli("runs", cwd=tmp_path).returncode == 0  # a reader indexes it (`run` leaves that to one)
     with sqlite3.connect(store / "index.sqlite") as db:
         db.execute("UPDATE auditor_runs SET project = 'forged'")
     done = cli("index", "check", cwd=tmp_path)
@@ -276,9 +277,10 @@ def test_index_check_names_each_difference(cli: CliRunner, tmp_path: Path) -> No
 
 
 def test_run_and_reproduce_index_what_they_wrote_as_a_rebuild_does(cli: CliRunner, tmp_path: Path) -> None:
-    """`run` and `reproduce` index their own run from the record they hold (not parsed back from
-    record.json): every row equals what a rebuild makes from the files (datasets, packages,
-    lineage, the reproduction's link), and a record changed afterwards is still refused."""
+    """`reproduce` indexes its own run from the record it holds (not parsed back from record.json),
+    and the run it reproduces, which `run` left to the next command that reads the index, from
+    the files: every row equals what a rebuild makes from the files (datasets, packages, lineage,
+    the reproduction's link), and a record changed afterwards is still refused."""
     import sqlite3
 
     root = _project(tmp_path)
@@ -325,6 +327,7 @@ def test_an_entry_edited_in_place_is_caught_while_the_index_trusts_the_files_sta
     for _ in range(2):
         assert cli("run", "--", "true", cwd=tmp_path).returncode == 0
     first, second = _ids(store)
+    assert cli("runs", cwd=tmp_path).returncode == 0  # a reader indexes them (`run` leaves that to one)
     entries = store / "log" / "entries"
     time.sleep(SETTLED_NS / 1e9 + 0.5)
     done = cli("runs", cwd=tmp_path)

@@ -71,3 +71,18 @@ def test_a_float_given_as_text_that_is_no_number_is_refused(text: str) -> None:
     with pytest.raises(InvalidRecordError) as caught:
         parse_record(raw.encode(), "record.json")
     assert caught.value.message == "record.json: field identity.duration_s: Input should be a finite number"
+
+
+def test_a_record_reads_as_pydantic_reads_its_json_text() -> None:
+    """parse_record validates the data of its one strict JSON parse (faster than pydantic parsing the
+    bytes a second time): the model, and the bytes written back, are those validating the text gives."""
+    from auditor.record.models import RunRecord
+    from tests.fuzz.seeds import record_json
+    from tests.record.old_records import full_record
+
+    texts = [dump_record(make_record()), dump_record(full_record()), json.dumps(record_json()).encode()]
+    for raw in texts:
+        expected = RunRecord.model_validate_json(raw)
+        read = parse_record(raw, "record.json")
+        assert read == expected
+        assert dump_record(read) == dump_record(expected)

@@ -136,6 +136,7 @@ class ContainerExecutor:
                 return self._failed(
                     streams, started_at, t0, code, f"cannot run {spec.argv[0]} in the image: {_why(exc)}"
                 )
+            streams.running.set()
             return self._follow(container, pump, stderr, received, streams.stop, started_at, t0)
         finally:
             with contextlib.suppress(DockerException):

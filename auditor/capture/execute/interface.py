@@ -63,13 +63,16 @@ class LogSink(Protocol):
 
 @dataclass(frozen=True)
 class Streams:
-    """Where output goes: the live terminal and the (redacting) log files; `stop`: see StopRequest."""
+    """Where output goes: the live terminal and the (redacting) log files; `stop`: see StopRequest;
+    `running`: set by the executor once the command runs and auditor only waits on it (see
+    capture_run: work that may wait for the command starts then, off the command's way)."""
 
     stdout_live: IO[bytes] | None
     stderr_live: IO[bytes] | None
     stdout_log: LogSink
     stderr_log: LogSink
     stop: StopRequest = field(default_factory=StopRequest)
+    running: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass(frozen=True)

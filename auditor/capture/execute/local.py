@@ -134,6 +134,7 @@ class LocalExecutor:
         ]
         guard = _InterruptGuard(proc, self._grace_s, own_group, streams.stop)
         with guard:
+            streams.running.set()
             status_word, usage = _wait4(proc.pid)
         if watchdog is not None:
             watchdog.release()  # what the command left running in the background is its own

@@ -5,8 +5,11 @@ cached in `cache_dir` under a key over every advisory file's path, size and mtim
 and read lazily: a line with the sha256 of the rest (checked on every load: a corrupt or truncated
 cache is rebuilt, never trusted), a JSON header (counts, problems, broken packages, and where each
 package's records sit), then each package's records as one JSON array. A check decodes only the
-packages its record names, not the whole database (tens of MiB for the OSV export). Cold, the files
-are parsed by several processes when there are many of them and several cores. A file that cannot be
+packages its record names, not the whole database (tens of MiB for the OSV export). A database that
+`auditor advisories update` installed keeps the same index in its folder (PREBUILT), keyed by the
+sha256 of every advisory's content, so a cold cache costs hashing the files, not parsing them.
+Otherwise, cold, the files are parsed by several processes when there are many of them and several
+cores. A file that cannot be
 read or is not a usable OSV record is named in the index's problems, and every package it names (or
 the folder it sits in names) is marked broken so an audit reports it not audited rather than clean; a
 broken file that names no package at all is "unattributed", and damages the whole database.
@@ -34,6 +37,7 @@ from auditor.files import write_atomic
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 MANIFEST = "auditor-advisories.json"  # the coverage manifest (osv_coverage), never an advisory
+PREBUILT = ".auditor-index"  # the index `advisories update` keeps in the database; hidden, so never an advisory
 _CACHE_FORMAT = 4  # bump whenever the index layout or the evaluation inputs change
 _SHA = re.compile(r"[0-9a-f]{40}")
 _FILES_PER_WORKER = 400  # below this a worker costs more to start (~0.2 s) than it saves
@@ -48,16 +52,51 @@ class AdvisoryDatabaseError(CouldNotEvaluateError):
 
 
 def load_index(root: Path, files: dict[str, Path], cache_dir: Path | None) -> Index:
-    """Index the advisory `files` under `root`, reusing a valid cache in `cache_dir` when one matches."""
+    """Index the advisory `files` under `root`, reusing a valid cache in `cache_dir` when one matches,
+    else the database's own prebuilt index (PREBUILT) when it was built from these very files."""
     key = _fingerprint(root, files)
     where = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]  # one live cache per database
     cache = cache_dir / f"osv-{where}-{key}.json" if cache_dir else None
     index = _load_cache(cache, key) if cache else None
     if index is None:
-        index = _build_index(root, files, key)
+        index = _load_prebuilt(root, files)
+        index = _build_index(root, files, key) if index is None else {**index, "key": key}
         if cache:
             _save_cache(cache, index)
     return index
+
+
+def write_prebuilt(root: Path, files: dict[str, Path], index: Index) -> None:
+    """Keep `index` in the database folder (`auditor advisories update`), keyed by the content of every
+    advisory file: a check whose cache is cold reads it instead of parsing thousands of files."""
+    key = content_key(files)
+    if key is None:
+        raise OSError(f"{root}: an advisory file cannot be read")
+    write_atomic(root / PREBUILT, _cache_bytes({**index, "key": key}))
+
+
+def content_key(files: dict[str, Path]) -> str | None:
+    """sha256 over the format and every advisory file's path and sha256; None when one cannot be read.
+    Reading and hashing them costs a small part of parsing them (the PyPA snapshot: 14 MB)."""
+    digest = hashlib.sha256(f"{_CACHE_FORMAT}\n".encode())
+    for rel, path in files.items():
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        digest.update(rel.encode("utf-8", "surrogateescape") + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def _load_prebuilt(root: Path, files: dict[str, Path]) -> Index | None:
+    """The database's prebuilt index when it is whole (its sha256 line) and was built from the files
+    there now (content_key); else None, and the index is built from the files: a stale or damaged
+    prebuilt index is never used."""
+    prebuilt = root / PREBUILT
+    if not prebuilt.is_file():
+        return None
+    key = content_key(files)
+    return _load_cache(prebuilt, key) if key is not None else None
 
 
 def snapshot_facts(root: Path) -> tuple[str | None, str | None]:
@@ -310,19 +349,29 @@ def _load_cache(file: Path, key: str) -> Index | None:
     return index
 
 
+def _cache_bytes(index: Index) -> bytes:
+    """The sha256 of the rest, a JSON header (`packages`: where each package's records sit), the records."""
+    packages = index["packages"]
+    if isinstance(packages, LazyPackages):  # read from a cache or prebuilt index: its checked bytes, as they are
+        where, body = packages.layout()
+    else:
+        chunks, where, at = [], {}, 0
+        for name, records in packages.items():
+            chunk = json.dumps(records, separators=(",", ":")).encode()
+            where[name] = [at, len(chunk)]
+            chunks.append(chunk)
+            at += len(chunk)
+        body = b"".join(chunks)
+    header = json.dumps({**index, "packages": where}, separators=(",", ":")).encode()
+    payload = header + b"\n" + body
+    return hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
 def _save_cache(file: Path, index: Index) -> None:
     """Write atomically (a cache: no fsync) and drop older caches of the same database; best effort."""
-    chunks, where, at = [], {}, 0
-    for name, records in index["packages"].items():
-        chunk = json.dumps(records, separators=(",", ":")).encode()
-        where[name] = [at, len(chunk)]
-        chunks.append(chunk)
-        at += len(chunk)
-    header = json.dumps({**index, "packages": where}, separators=(",", ":")).encode()
-    payload = header + b"\n" + b"".join(chunks)
     with contextlib.suppress(OSError):
         file.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(file, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload, durable=False)
+        write_atomic(file, _cache_bytes(index), durable=False)
         for stale in file.parent.glob(file.name[:21] + "*.json"):  # "osv-" + 16 hex + "-": same database
             if stale != file:
                 stale.unlink(missing_ok=True)
@@ -347,3 +396,7 @@ class LazyPackages(Mapping[str, list[dict[str, Any]]]):
 
     def __len__(self) -> int:
         return len(self._where)
+
+    def layout(self) -> tuple[dict[str, list[int]], bytes]:
+        """Where each package's records sit in the body, and the body (to write it again unchanged)."""
+        return self._where, self._body

@@ -6,8 +6,9 @@ folder, and `CURRENT` names the one in use. An update downloads (or copies) the 
 parse: a single bad one rejects the whole update), writes the folder's `auditor-advisories.json`
 (covers the ecosystem, the advisory count and the digest of the file list, so a later loss of a file
 is seen on every check) and `.auditor-source.json` (where it came from, when, the archive's sha256),
-and only then replaces `CURRENT` (a rename). Whatever fails before that leaves the database in use
-untouched and the new folder removed. The previous database is kept beside the new one (a check that
+keeps the index beside them (`.auditor-index`, keyed by the content of every advisory: a check whose
+cache is cold uses it), and only then replaces `CURRENT` (a rename). Whatever fails before that leaves
+the database in use untouched and the new folder removed. The previous database is kept beside the new one (a check that
 started on it can finish); older ones are removed.
 """
 
@@ -29,7 +30,7 @@ from typing import Any
 from auditor.check.vulns.archive import ArchiveError, read_advisories
 from auditor.check.vulns.installed import FOLDER_NAME, POINTER, advisories_home, installed_folder
 from auditor.check.vulns.osv_coverage import MANIFEST, files_digest
-from auditor.check.vulns.osv_index import advisory_files, is_date, load_index
+from auditor.check.vulns.osv_index import advisory_files, is_date, load_index, write_prebuilt
 from auditor.errors import UsageError
 from auditor.files import write_atomic
 
@@ -242,6 +243,7 @@ def _install(
         raise ArchiveError(f"advisory {first}{more}")
     if not index["packages"]:
         raise ArchiveError("names no PyPI package in any advisory")
+    write_prebuilt(folder, files, index)  # a check with a cold cache reads it, once it is checked against the files
     manifest = {
         "version": 1,
         "ecosystem": "PyPI",

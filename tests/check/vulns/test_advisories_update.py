@@ -293,3 +293,30 @@ def test_a_damaged_installation_is_an_error_never_another_source(cli: CliRunner,
     (tmp_path / "cache" / "advisories" / "CURRENT").write_text("../../etc\n")
     done = cli("check", "latest", "--store", str(tmp_path / "store"), cwd=tmp_path, env=_env(tmp_path))
     assert done.returncode == 2 and "CURRENT: does not name a database folder" in done.stderr
+
+
+def test_a_cold_cache_reads_the_index_kept_in_the_database_never_a_stale_one(cli: CliRunner, tmp_path: Path) -> None:
+    """`advisories update` keeps the index in the database (.auditor-index); a check whose cache is gone
+    reads it (the same report as from the cache), but only while every advisory is the one it was
+    built from: an advisory changed since is read from the files, whatever the index says."""
+    _store(tmp_path, _with_packages(make_record(), ("acme-widgets", "2.1"), ("numpy", "2.1.0")))
+    (tmp_path / "db.tar.gz").write_bytes(pypa_tarball())
+    done = cli("advisories", "update", "--from", str(tmp_path / "db.tar.gz"), cwd=tmp_path, env=_env(tmp_path))
+    assert done.returncode == 0, done.stderr
+    folder = Path(str(_status(cli, tmp_path)["database"]))
+    assert (folder / ".auditor-index").is_file()
+
+    def cold_check() -> tuple[int, dict[str, dict[str, object]], dict[str, object]]:
+        for cached in (tmp_path / "cache").glob("osv-*.json"):
+            cached.unlink()
+        return _vuln_findings(cli, tmp_path)
+
+    warm = _vuln_findings(cli, tmp_path)
+    assert warm[1]["package:acme-widgets"]["outcome"] == "fail"
+    assert cold_check() == warm  # from the database's index (the cache was removed)
+    assert len(list((tmp_path / "cache").glob("osv-*.json"))) == 1  # and cached again
+    assert _vuln_findings(cli, tmp_path) == warm
+    advisory = folder / "vulns" / "acme-widgets" / "TEST-2024-2.yaml"
+    advisory.write_text(advisory.read_text().replace('introduced: "2.0"', 'introduced: "2.2"'))
+    code, found, _ = cold_check()  # the kept index says 2.1 is affected: it is not used
+    assert found["package:acme-widgets"]["outcome"] == "pass" and code != 3

@@ -70,3 +70,35 @@ def test_the_cached_index_answers_as_the_built_one(damaged: Path, tmp_path: Path
     again = LocalOsvDatabase.open(damaged, cache_dir=tmp_path / "cache")
     assert isinstance(again._index["packages"], dict)  # rebuilt, not trusted
     assert again.audit(packages) == built.audit(packages)
+
+
+def test_a_prebuilt_index_is_used_only_whole_and_built_from_the_files_there(damaged: Path, tmp_path: Path) -> None:
+    """The index `advisories update` keeps in the database: read when the cache is cold, checked by its
+    sha256 and by the content of every advisory; a damaged or stale one is rebuilt from the files."""
+    packages = [("acme-widgets", "2.1"), ("acme-json", "0.6"), ("acme-other", "1.0"), ("unknown", "1.0")]
+    files = osv_index.advisory_files(damaged)
+    built = LocalOsvDatabase.open(damaged)
+    osv_index.write_prebuilt(damaged, files, built._index)
+    assert osv_index.advisory_files(damaged) == files  # hidden: never taken for an advisory
+    prebuilt = damaged / osv_index.PREBUILT
+    kept = prebuilt.read_bytes()
+
+    def cold() -> LocalOsvDatabase:
+        shutil.rmtree(tmp_path / "cache", ignore_errors=True)
+        return LocalOsvDatabase.open(damaged, cache_dir=tmp_path / "cache")
+
+    used = cold()
+    assert isinstance(used._index["packages"], osv_index.LazyPackages)
+    assert used.info == built.info and used.audit(packages) == built.audit(packages)
+    cached = LocalOsvDatabase.open(damaged, cache_dir=tmp_path / "cache")  # the cache it wrote answers the same
+    assert isinstance(cached._index["packages"], osv_index.LazyPackages)
+    assert cached.info == built.info and cached.audit(packages) == built.audit(packages)
+    prebuilt.write_bytes(kept[:-40] + b"[]" * 20)  # damaged: its checksum fails
+    assert isinstance(cold()._index["packages"], dict)
+    prebuilt.write_bytes(kept)
+    advisory = damaged / "vulns" / "acme-widgets" / "TEST-2024-2.yaml"
+    advisory.write_text(advisory.read_text().replace('introduced: "2.0"', 'introduced: "2.2"'))
+    stale = cold()  # the kept index was built from the old advisory: not used
+    assert isinstance(stale._index["packages"], dict)
+    assert stale.audit(packages) == LocalOsvDatabase.open(damaged).audit(packages) != built.audit(packages)
+    assert [a.status for a in built.audit(packages[:1])] == ["vulnerable"]  # TEST-2024-2, no longer
