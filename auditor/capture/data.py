@@ -300,7 +300,8 @@ class DataCapture:
 
     def _observation(self, spec: ProjectSpec, logged: list[DatasetSpec], result: SessionResult) -> Observation:
         session_root = str(self.session.root) if self.session else ""
-        tree_writes = changed(self.tree, snapshot(self.root, skip=(self.store_root,)))
+        tree_after = snapshot(self.root, skip=(self.store_root,))
+        tree_writes = changed(self.tree, tree_after)
         reads = [p for proc in result.processes for p in proc.reads]
         writes = [p for proc in result.processes for p in proc.writes] + tree_writes
         prefixes = {p for proc in result.processes for p in proc.prefixes}
@@ -314,6 +315,7 @@ class DataCapture:
             method="audit-hook" if result.processes else "tree-diff",
             processes=len(result.processes),
             existed_before=frozenset(map(RealPaths().of_file, self.tree)),
+            regular=tree_after,
         )
 
     def _fairness(self, spec: ProjectSpec, result: SessionResult) -> tuple[Fairness | Missing, list[str]]:

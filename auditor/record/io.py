@@ -36,7 +36,10 @@ def dump_record(record: RunRecord) -> bytes:
     has no UTF-8 form: it is written back as that escape, so the bytes are UTF-8 and read
     back to the same text. Every other character is written as itself."""
     text = canonical_text(record.model_dump(mode="json")) + "\n"
-    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode()
+    try:  # UTF-8 refuses only lone surrogates: a text without one is written without searching it
+        return text.encode()
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text).encode()
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")  # only inside JSON strings: json.dumps writes nothing else raw

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, SerializerFunctionWrapHandler, field_serializer, model_validator
 
 from auditor.record.base import Frozen, Missing
 from auditor.record.profile import Profile
@@ -63,14 +63,32 @@ class FileHash(Frozen):
 
 
 class ContentHash(Frozen):
-    """SHA-256 of a file, or the tree hash of a folder (see auditor/capture/hashing.py)."""
+    """SHA-256 of a file, or the tree hash of a folder (see auditor/capture/hashing.py).
+
+    A dataset's `after` whose files are exactly those of its `before` (an input the run left
+    unchanged) says so with `same_files_as: "before"` and is written with an empty `files`
+    list (schema 1.7): a 20,000-file input no longer doubles the record. Read back, its `files`
+    are the `before` list itself (see Dataset), so every reader sees the full list."""
 
     state: Literal["hashed"] = "hashed"
     kind: Literal["file", "tree"]
     sha256: str
     size: int = Field(description="Total bytes hashed")
-    files: tuple[FileHash, ...] = Field(description="Every file and its own hash")
+    files: tuple[FileHash, ...] = Field(
+        description="Every file and its own hash (written empty when `same_files_as` names another list)"
+    )
     hashed_at: AwareDatetime
+    same_files_as: Literal["before"] | None = Field(
+        None,
+        description="Only on a dataset's `after` (schema 1.7): its files are exactly those of the dataset's "
+        "`before`, whose list stands for this one (written empty)",
+    )
+
+    # No return annotation on purpose: pydantic then documents `files` in the JSON Schema as the field's
+    # own type (an array of FileHash); an annotation would replace that schema with its own.
+    @field_serializer("files", mode="wrap")
+    def _files_once(self, files: tuple[FileHash, ...], handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        return [] if self.same_files_as is not None else handler(files)
 
 
 class AbsentPath(Frozen):
@@ -127,6 +145,25 @@ class Dataset(Frozen):
     )
     assertions: tuple[Assertion, ...] = Field((), description="Data-quality assertions recorded by the source tool")
 
+    @model_validator(mode="after")
+    def _after_files_from_before(self) -> Dataset:
+        """An `after` that names `before`'s files must have before's hash, size and kind (it then takes that
+        very list); written in full, its list must be that list. Never on `before` itself."""
+        before, after = self.before, self.after
+        if isinstance(before, ContentHash) and before.same_files_as is not None:
+            raise ValueError("before.same_files_as: only an 'after' hash can name another list of files")
+        if not isinstance(after, ContentHash) or after.same_files_as is None:
+            return self
+        if not isinstance(before, ContentHash):
+            raise ValueError("after.same_files_as: 'before' names no list of files (the dataset has no before hash)")
+        if (after.kind, after.sha256, after.size) != (before.kind, before.sha256, before.size):
+            raise ValueError("after.same_files_as: 'before' has another hash, size or kind than this one")
+        if after.files is not before.files:
+            if after.files and after.files != before.files:
+                raise ValueError("after.files: not the files of 'before', which after.same_files_as names")
+            object.__setattr__(self, "after", after.model_copy(update={"files": before.files}))
+        return self
+
     @property
     def is_code(self) -> bool:
         """A pipeline's source-code dependency (DVC lists scripts such as src/train.py with the data):
@@ -149,6 +186,12 @@ class ModelArtifact(Frozen):
     path: str
     after: Hash | None = None
     annotations: dict[str, str] = Field(default_factory=dict, description="e.g. an MLflow model's flavors")
+
+    @model_validator(mode="after")
+    def _own_files(self) -> ModelArtifact:
+        if isinstance(self.after, ContentHash) and self.after.same_files_as is not None:
+            raise ValueError("after.same_files_as: a model has no 'before' list of files to name")
+        return self
 
 
 class ProjectInfo(Frozen):

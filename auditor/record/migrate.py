@@ -30,6 +30,8 @@ What the history of the models says each version added, and what a step puts in 
   `lineage.unmatched`: all optional, so older records read as they were written.
 - 1.6 added `code` (the code files a run executed, with fingerprints): optional, None in older
   records, which renderers show as "not recorded".
+- 1.7 added `same_files_as` on a dataset's `after` hash (its file list written once, as `before`'s):
+  optional; older records wrote both lists in full and read as they were written.
 
 The choice about `schema_version`: the upgraded record keeps it **as written**. Records on
 disk are immutable, their bytes and digest are the evidence, and the version is part of
@@ -146,6 +148,10 @@ def _to_1_6(data: Data, written: str) -> None:
     """1.6 only adds the optional `code` section; an older record reads with it None."""
 
 
+def _to_1_7(data: Data, written: str) -> None:
+    """1.7 only adds the optional `same_files_as`; an older record's full after lists read as they are."""
+
+
 STEPS: tuple[Step, ...] = (
     Step("1.0", "1.1", _to_1_1),
     Step("1.1", "1.2", _to_1_2),
@@ -153,6 +159,7 @@ STEPS: tuple[Step, ...] = (
     Step("1.3", "1.4", _to_1_4),
     Step("1.4", "1.5", _to_1_5),
     Step("1.5", "1.6", _to_1_6),
+    Step("1.6", "1.7", _to_1_7),
 )
 READABLE: tuple[str, ...] = (*(step.source for step in STEPS), SCHEMA_VERSION)  # oldest first
 

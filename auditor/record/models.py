@@ -26,8 +26,8 @@ from auditor.record.lineage import Lineage
 from auditor.record.model_card import ModelCard
 
 # The one list; migrate.py has a step from each older one.
-SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6"]
-SCHEMA_VERSION: SchemaVersion = "1.6"
+SchemaVersion = Literal["1.0", "1.1", "1.2", "1.3", "1.4", "1.5", "1.6", "1.7"]
+SCHEMA_VERSION: SchemaVersion = "1.7"
 # 1.1 added lineage, fairness, params and metrics (migrate.py says what older records read with).
 # 1.2 added `container` (absent for local runs).
 # 1.3 added the container's configuration and system packages, `reproduction`, `tags`,
@@ -53,6 +53,9 @@ SCHEMA_VERSION: SchemaVersion = "1.6"
 # - `lineage.unmatched`: auditor.yaml entries that matched nothing an ingested run used.
 # 1.6 (the portfolio) adds `code`: the code files a run executed, hashed and fingerprinted
 # (record/code.py); None in older records ("not recorded"), `Missing` when it could not be captured.
+# 1.7 (re-capture speed) adds `same_files_as` on a dataset's `after` hash: "before" when its files are
+# exactly the before list's, which then stands for both (the after list is written empty, read back as
+# the before list). Older records wrote both lists and read as they were written.
 SUPPORTED_SCHEMA_VERSIONS: frozenset[str] = frozenset(get_args(SchemaVersion))
 RECORD_KIND = "auditor.run-record"
 

@@ -259,3 +259,16 @@ def test_signature_of_many_shingles_is_the_minimum_over_blocks(size: int) -> Non
         min(((int(a[k, 0]) * v + int(b[k, 0])) % 2**64) >> 32 for v in values) for k in range(PERMUTATIONS)
     )
     assert minhash(tokens) == expected
+
+
+@pytest.mark.parametrize("count", [1, 64, 1024, 1025, 5000])
+def test_plain_and_numpy_signatures_agree(count: int) -> None:
+    """Small files are signed with Python integers (no numpy import), big ones with numpy: the same values,
+    whichever side of PLAIN_SHINGLES a file falls."""
+    from auditor.capture.codeprint import PLAIN_SHINGLES, numpy_signature, plain_signature
+
+    digests = (hashlib.blake2b(str(i).encode(), digest_size=8).digest() for i in range(count))
+    shingles = {int.from_bytes(digest, "little") for digest in digests}
+    shingles |= {0, 2**64 - 1}  # the ends of the range
+    assert plain_signature(shingles) == numpy_signature(shingles)
+    assert 1024 <= PLAIN_SHINGLES <= 4096

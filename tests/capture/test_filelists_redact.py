@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.capture.redact import TextRedactor
+from auditor.record import load_record
 from tests.conftest import CliRunner, base_env
 
 SECRET = "envsecret-Qz82Lw4k"
@@ -99,3 +100,23 @@ def test_secrets_in_hashed_file_names_are_masked_in_the_record(cli: CliRunner, t
         assert "sub/export-[REDACTED:env-value].csv" in names
         assert "sub/[REDACTED:github-token].csv" in names
         assert all(len(f["sha256"]) == 64 and f["size"] > 0 for f in files)
+        after = json.loads(raw)["lineage"]["datasets"][0]["after"]  # unchanged: the list is written once
+        assert after["same_files_as"] == "before" and after["files"] == []
+        dataset = load_record(path).lineage.datasets[0]  # type: ignore[union-attr]
+        assert dataset.after.files is dataset.before.files  # type: ignore[union-attr]
+
+
+def test_an_input_the_command_changed_keeps_its_own_after_list(cli: CliRunner, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    for index in range(5):
+        (project / "data" / f"part-{index}.csv").write_text(f"{index}\n")
+    (project / "auditor.yaml").write_text(SPEC)
+    change = "open('data/part-4.csv', 'a').write('more\\n'); open('data/new.csv', 'w').write('x\\n')"
+    cli("run", "--store", str(tmp_path / "store"), "--", sys.executable, "-c", change, cwd=project)
+    (path,) = (tmp_path / "store").rglob("record.json")
+    dataset = json.loads(path.read_bytes())["lineage"]["datasets"][0]
+    before, after = dataset["before"], dataset["after"]
+    assert after["same_files_as"] is None and after["sha256"] != before["sha256"]
+    assert [f["path"] for f in after["files"]] == ["new.csv", *(f"part-{i}.csv" for i in range(5))]
+    assert len(before["files"]) == 5 and before["files"][:4] == after["files"][1:5]

@@ -87,9 +87,22 @@ def current_data() -> Data:
     return json.loads(dump_record(full_record()))  # type: ignore[no-any-return]
 
 
+def as_1_6(data: Data) -> Data:
+    """1.7 added `same_files_as` on a dataset's after hash: 1.6 wrote the after list in full."""
+    old = copy.deepcopy(data)
+    old["schema_version"] = "1.6"
+    lineage = old.get("lineage")
+    if isinstance(lineage, dict) and lineage.get("state") == "captured":
+        for dataset in lineage["datasets"]:
+            after, before = dataset.get("after"), dataset.get("before")
+            if isinstance(after, dict) and after.pop("same_files_as", None) is not None:
+                after["files"] = copy.deepcopy(before["files"])
+    return old
+
+
 def as_1_5(data: Data) -> Data:
     """1.6 added `code`."""
-    old = copy.deepcopy(data)
+    old = as_1_6(data)
     old["schema_version"] = "1.5"
     old.pop("code", None)
     return old
@@ -166,5 +179,6 @@ def older(version: str) -> Data:
         "1.3": as_1_3,
         "1.4": as_1_4,
         "1.5": as_1_5,
+        "1.6": as_1_6,
     }
     return builders[version](data)

@@ -161,7 +161,7 @@ def test_a_changed_copy_of_a_read_record_has_its_own_digest(tmp_path: Path) -> N
 @pytest.mark.parametrize(
     ("version", "why"),
     [
-        ("1.7", "written by a newer auditor"),
+        ("1.8", "written by a newer auditor"),
         ("2.0", "written by a newer auditor"),
         ("1.10", "written by a newer auditor"),
         ("0.9", "not a released record schema"),

@@ -94,7 +94,7 @@ def test_show_check_and_report_read_an_older_record(version: str, cli: CliRunner
 
 def test_runs_lists_older_records_and_a_newer_one_is_refused(cli: CliRunner, store: Path, tmp_path: Path) -> None:
     newer = older("1.2")
-    newer["schema_version"] = "1.7"
+    newer["schema_version"] = "1.8"
     path = _put(store, "01JGZ00000000000000000014A", newer)
     log_record(store, "01JGZ00000000000000000014A")  # in the log by its id, read or not
     before = store_snapshot(store)
@@ -103,8 +103,8 @@ def test_runs_lists_older_records_and_a_newer_one_is_refused(cli: CliRunner, sto
     assert listed.returncode == 2
     assert [line.split()[0] for line in listed.stdout.splitlines()[1:4]] == list(RUN_IDS.values())
     error = (
-        f"auditor: error: {path}: field schema_version: unsupported version '1.7': written by a newer auditor "
-        "(this auditor reads 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6: upgrade auditor to read it)"
+        f"auditor: error: {path}: field schema_version: unsupported version '1.8': written by a newer auditor "
+        "(this auditor reads 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7: upgrade auditor to read it)"
     )
     assert listed.stderr == error + "\n"
 

@@ -9,14 +9,6 @@ from collections.abc import Mapping
 
 from auditor.capture.model.declared import Reader, decision_threshold, read_declared
 from auditor.capture.model.inspect import LIBRARIES, inspect_model
-from auditor.capture.model.performance import (
-    Columns,
-    PerformanceError,
-    classifier_performance,
-    infer_task,
-    read_columns,
-    regression_performance,
-)
 from auditor.capture.model.sensitive import feature_flags
 from auditor.capture.model.unpickle import ModelFileError
 from auditor.project.spec import ModelSpec, PredictionsSpec, ProjectSpec
@@ -191,6 +183,16 @@ def _performance(
 ) -> tuple[ClassifierPerformance | RegressionPerformance | Missing, Fact | None]:
     if isinstance(predictions, str):
         return Missing(reason=predictions), None
+    # numpy (a sixth of a re-capture's start) only when there are predictions to evaluate
+    from auditor.capture.model.performance import (
+        Columns,
+        PerformanceError,
+        classifier_performance,
+        infer_task,
+        read_columns,
+        regression_performance,
+    )
+
     options, display, data = predictions
     columns = Columns(options.label_column, options.prediction_column, options.score_column, options.favourable_outcome)
     wanted_task = next((m.task for m in models if m.task), None)

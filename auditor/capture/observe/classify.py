@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +42,22 @@ def _inside(path: str, folder: str) -> bool:
 
 def owner(path: str, declared: Sequence[Declared]) -> Declared | None:
     """The declared dataset a file belongs to (the most specific one)."""
-    matches = [d for d in declared if _inside(path, str(d.path))]
-    return max(matches, key=lambda d: len(str(d.path)), default=None)
+    return _Owners(declared)(path)
+
+
+class _Owners:
+    """`owner` for many paths: the declared paths as text once, longest first (the first that holds a
+    path is the most specific; among equal ones, the first declared, as max() picks)."""
+
+    def __init__(self, declared: Sequence[Declared]) -> None:
+        ordered = sorted(declared, key=lambda d: len(str(d.path)), reverse=True)
+        self._folders = [(str(d.path), str(d.path).rstrip("/") + "/", d) for d in ordered]
+
+    def __call__(self, path: str) -> Declared | None:
+        for folder, under, item in self._folders:
+            if path == folder or path.startswith(under):
+                return item
+        return None
 
 
 def classify(
@@ -57,10 +71,13 @@ def classify(
     method: str,
     processes: int,
     existed_before: frozenset[str] = frozenset(),
+    regular: Container[str] = frozenset(),
 ) -> Observation:
     """existed_before: project files present before the run (real paths). A file the run wrote
-    and read that did not exist before is the run's own intermediate, not outside data."""
-    real = RealPaths()  # each folder resolved once: 20,000 reads of one dataset cost 20,000 lstats
+    and read that did not exist before is the run's own intermediate, not outside data.
+    regular: paths found to be regular files (no links) by the project tree's snapshot taken after
+    the run: resolved through their folder alone (see RealPaths)."""
+    real = RealPaths(regular)  # each folder resolved once; a file not known regular costs one lstat
     root = os.path.realpath(project_root)
     prefixes = sorted({real(p) for p in environment_prefixes if p}, key=len, reverse=True)
     ignored = [real(p) for p in ignore]
@@ -71,10 +88,11 @@ def classify(
     files: list[tuple[str, bool, bool, str | None, tuple[AccessVerdict, ...]]] = []  # made models when listed
     read_ids: set[str] = set()
     ignored_exact, ignored_under = set(ignored), tuple(i.rstrip("/") + "/" for i in ignored)
+    owner_of = _Owners(declared)
     for path in sorted(read_set | write_set):
         if path in ignored_exact or path.startswith(ignored_under):
             continue
-        dataset = owner(path, declared)
+        dataset = owner_of(path)
         read, wrote = path in read_set, path in write_set
         if dataset is None:
             place = None if wrote else _summary_place(path, prefixes)

@@ -12,16 +12,22 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Container
 
 
 class RealPaths:
     """A memo of folders' real paths; call it as os.path.realpath. One instance per moment in time:
     a folder replaced by a link afterwards is not seen."""
 
-    def __init__(self) -> None:
+    def __init__(self, regular: Container[str] = frozenset()) -> None:
+        """`regular`: paths a walk that follows no link found to be regular files at this moment (treediff's
+        snapshot taken just before): their names are no links, so they need no lstat of their own."""
         self._folders: dict[str, str] = {}
+        self._regular = regular
 
     def __call__(self, path: str) -> str:
+        if path in self._regular:
+            return self.of_file(path)
         joined = self._in_real_folder(path)
         if joined is None:
             return os.path.realpath(path)

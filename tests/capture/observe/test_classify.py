@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from auditor.capture.observe.classify import Declared, classify
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.capture.observe.classify import Declared, classify, owner
 from auditor.capture.observe.treediff import changed, snapshot
 
 
@@ -91,3 +94,18 @@ def test_read_write_files_count_as_read_when_they_existed_before(tmp_path: Path)
         "scratch.out": ("written",),
     }
     assert observation.declared_unread == ()
+
+
+_PARTS = st.sampled_from(["/p", "/p/data", "/p/data/", "/p/d", "/p/data/a.csv", "/q", "/"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), _PARTS), max_size=6), _PARTS, st.sampled_from(["", "/x"]))
+def test_owner_is_the_longest_declared_path_holding_the_file(
+    items: list[tuple[str, str]], base: str, tail: str
+) -> None:
+    """The most specific declared path that holds the file, the first declared among equal ones."""
+    declared = [Declared(f"{name}{i}", "input", Path(path)) for i, (name, path) in enumerate(items)]
+    path = base + tail
+    holding = [d for d in declared if path == str(d.path) or path.startswith(str(d.path).rstrip("/") + "/")]
+    assert owner(path, declared) == max(holding, key=lambda d: len(str(d.path)), default=None)

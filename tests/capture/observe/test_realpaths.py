@@ -78,3 +78,17 @@ def test_regular_files_of_a_walk_resolve_through_their_folder(tmp_path: Path) ->
     assert regular
     real = RealPaths()
     assert [real.of_file(f) for f in regular] == [os.path.realpath(f) for f in regular]
+
+
+def test_files_a_snapshot_found_regular_need_no_lstat_and_the_rest_still_do(tmp_path: Path) -> None:
+    """`regular` (treediff's snapshot after the run) spares those files their lstat; every other path,
+    links included, is answered as os.path.realpath answers it."""
+    from auditor.capture.observe.treediff import snapshot
+
+    paths = tree(tmp_path)
+    (tmp_path / "elsewhere").symlink_to(tmp_path / "project")
+    paths += [p.replace(str(tmp_path / "project"), str(tmp_path / "elsewhere"), 1) for p in paths[:6]]
+    found = snapshot(tmp_path)
+    assert f"{tmp_path}/project/data/a.csv" in found and f"{tmp_path}/project/data/escape.csv" not in found
+    real = RealPaths(found)
+    assert [real(p) for p in paths] == [os.path.realpath(p) for p in paths]
