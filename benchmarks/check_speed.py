@@ -8,7 +8,8 @@ Cold is timed twice: on the advisory folder given (`--advisory-db`: every adviso
 on the same advisories installed by `auditor advisories update` (which keeps their index in the
 database), the cache removed but the database kept ("cold, installed").
 The package's bytecode is compiled first, as an installed wheel's is (PYTHONDONTWRITEBYTECODE
-would otherwise make every run compile the new modules from source).
+would otherwise make every run compile the new modules from source), and one run under `python -v`
+must load every module from bytecode (else the benchmark stops and names one).
 
 `--baseline SRC` also times another version of auditor (a folder holding its `auditor` package, e.g.
 `git archive <commit> auditor rules report_templates | tar -x -C SRC`: its links need those) on the
@@ -127,6 +128,13 @@ def timed(args: list[str], env: dict[str, str], cpu: list[float]) -> float:
     return elapsed
 
 
+def from_source(command: list[str], env: dict[str, str]) -> list[str]:
+    """The modules one run compiles from source instead of loading their cached bytecode (`python -v`
+    says "code object from" the file it read): an installed wheel has none, so the timings count none."""
+    done = subprocess.run([command[0], "-v", *command[1:]], env=env, capture_output=True, text=True, check=False)
+    return [line for line in done.stderr.splitlines() if line.startswith("# code object from") and ".pyc'" not in line]
+
+
 def profile(arguments: list[str], env: dict[str, str], cache: Path, out: Path) -> None:
     """cProfile and -X importtime of one cold and one warm run, into `out`."""
     import pstats
@@ -199,6 +207,10 @@ def main() -> None:
         }
         for name, source in versions.items():  # each version installs the advisories as it does
             install(args.db, source, root / f"advisories-{name}", root / "install-cache")
+        for name, source in versions.items():  # bytecode compiled above is what the runs load
+            env = {**os.environ, "AUDITOR_CACHE_DIR": str(root / "bytecode-cache"), "PYTHONPATH": str(source)}
+            if compiled := from_source([sys.executable, "-P", "-c", LAUNCH, *arguments], env):
+                sys.exit(f"{name}: {len(compiled)} modules compiled from source, e.g. {compiled[0]}")
         for _ in range(args.repeat):
             for name, source in versions.items():
                 env = {**os.environ, "AUDITOR_CACHE_DIR": str(cache), "PYTHONPATH": str(source)}

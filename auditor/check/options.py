@@ -26,7 +26,7 @@ from auditor.files import exists
 from auditor.project.policy import Override, PolicySettings
 from auditor.project.spec import MAX_SPEC_BYTES, SpecError, find_spec, load_spec
 from auditor.project.yamlfile import line_of, read_text
-from auditor.record.io import parse_record, read_record_bytes
+from auditor.record.io import parse_record, read_record_bytes, record_digest
 from auditor.record.models import RunRecord
 from auditor.vocabulary import Severity, VulnSource
 
@@ -57,12 +57,11 @@ def prepare(options: CheckOptions, env: dict[str, str], record: RunRecord | None
     settings = load_spec(config).policy if config is not None else PolicySettings()
     base = config.parent if config is not None else options.cwd
     if record is None:
-        record_path, raw, record, run_folder = _load_record(options)
-        digest = hashlib.sha256(raw).hexdigest()
+        # the digest of the bytes read, which parse_record took as it read them (12.8 MB are not hashed again)
+        record_path, record, run_folder = _load_record(options)
     else:
-        from auditor.record.io import record_digest
-
-        record_path, digest, run_folder = IN_MEMORY, record_digest(record), None
+        record_path, run_folder = IN_MEMORY, None
+    digest = record_digest(record)
     waivers_path = options.waivers or (base / settings.waivers if settings.waivers else None)
     waivers, waivers_file = _waivers(waivers_path) if waivers_path is not None else ((), None)
     return CheckRequest(
@@ -92,16 +91,16 @@ def is_record_file(run_ref: str) -> bool:
     return run_ref.endswith(".json") or "/" in run_ref or os.sep in run_ref
 
 
-def _load_record(options: CheckOptions) -> tuple[Path, bytes, RunRecord, Path | None]:
-    """The record's path, bytes and model, and its run folder when it is a run the store verified
-    (None for a loose file: nothing the record names is read then)."""
+def _load_record(options: CheckOptions) -> tuple[Path, RunRecord, Path | None]:
+    """The record's path and model (read from bytes: `record_digest` is theirs), and its run folder
+    when it is a run the store verified (None for a loose file: nothing the record names is read then)."""
     ref = options.run_ref
     if is_record_file(ref):
         path = options.cwd / ref
         if not exists(path):
             raise UsageError(f"{path}: no such record file")
         raw = read_record_bytes(path)  # a FIFO, a device or a file over the cap is refused here
-        return path, raw, parse_record(raw, str(path)), None
+        return path, parse_record(raw, str(path)), None
     from auditor.store.runs import RunStore
 
     try:
@@ -111,8 +110,8 @@ def _load_record(options: CheckOptions) -> tuple[Path, bytes, RunRecord, Path | 
         if exists(options.cwd / ref):
             raise type(exc)(f"{exc.message} ({ref!r} is a run in the store; for the file, write ./{ref})") from exc
         raise
-    record, raw = store.load_with_bytes(run_id)
-    return store.record_path(run_id), raw, record, store.run_folder(run_id)
+    record = store.load(run_id)
+    return store.record_path(run_id), record, store.run_folder(run_id)
 
 
 def _waivers(path: Path) -> tuple[tuple[Waiver, ...], tuple[str, str]]:

@@ -146,13 +146,13 @@ def check(
     input, 3 compliance could not be established: a finding is inconclusive or could not be evaluated
     (never reported as compliant, --exit-zero or not).
     """
+    one_shot()  # before the imports below too: they build many objects, and collections rescanned them
     from auditor.check.evaluate import run_check
     from auditor.check.heap import stop_cycle_collection
     from auditor.check.options import prepare
     from auditor.files import write_output
     from auditor.render.text import terminal_notes
 
-    one_shot()
     stop_cycle_collection()  # the heap a large record leaves made collections half of the work
     targets = format_targets(fmt or ["text"], output)
     if str(waivers) == "-" and run_ref == "-":

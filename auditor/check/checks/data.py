@@ -66,14 +66,16 @@ def _datasets_hashed(record: RunRecord, _: NoParams, _ctx: CheckContext) -> list
     lineage = _lineage(record)
     if isinstance(lineage, Verdict):
         return [lineage]
-    if not _inputs(lineage):
+    inputs = _inputs(lineage)
+    if not inputs:
         return [Verdict(subject="lineage", outcome="fail", message="no input dataset declared")]
+    started = record.identity.started_at
     out = []
-    for d in _inputs(lineage):
+    for d in inputs:
         subject, before = f"dataset:{d.id}", d.before
         if d.is_code:
             out.append(_code_verdict(d))
-        elif isinstance(before, ContentHash) and before.hashed_at > record.identity.started_at:
+        elif isinstance(before, ContentHash) and before.hashed_at > started:
             out.append(
                 cannot(
                     subject,
