@@ -34,6 +34,8 @@ from weasyprint.text.line_break import split_first_line
 # Attributes that place, space or stretch glyphs one by one: a label with any of them is WeasyPrint's to draw.
 _PER_GLYPH = ("dx", "dy", "rotate", "textLength", "letter-spacing", "lengthAdjust", "direction")
 _TEXT_TAGS = ("text", "tspan", "textPath", "a")
+# Where a plain label's own anchor is kept once WeasyPrint is told it starts at x (see `_anchored`).
+_ANCHOR = "data-auditor-anchor"
 
 
 def _simple(node: Any) -> bool:
@@ -102,7 +104,8 @@ def _line_text(original: Any) -> Any:
         if "y" in node.attrib:
             svg.cursor_d_position[1] = 0
         svg.cursor_position = x + width, y
-        x_position = x + svg.cursor_d_position[0]
+        shift = {"middle": width / 2, "end": width}.get(node.attrib.get(_ANCHOR, ""), 0.0)
+        x_position = x + svg.cursor_d_position[0] - shift
         y_position = y + svg.cursor_d_position[1] + _y_align(node, font_size, height)
         points = ((x_position, y_position - baseline), (x_position + width, y_position - baseline + height))
         node.text_bounding_box = extend_bounding_box(node.text_bounding_box, points)
@@ -117,9 +120,24 @@ def _line_text(original: Any) -> Any:
         emojis = draw_first_line(svg.stream, box, "none", "none", Matrix(a=1, d=-1, e=x_position, f=y_position))
         svg.stream.end_text()
         svg.stream.pop_state()
-        draw_emojis(svg.stream, style, x, y, emojis)
+        draw_emojis(svg.stream, style, x - shift, y, emojis)
 
     return text
+
+
+def _anchored(original: Any) -> Any:
+    """WeasyPrint centres (or right-aligns) a text by drawing it into a PDF group of its own and moving the
+    group once its width is known: one more PDF object per label. A plain label's width is known before it
+    is drawn, so it is drawn where it belongs; WeasyPrint is told it starts at x."""
+
+    def draw_node(self: Any, node: Any, font_size: float, fill_stroke: bool = True, context: Any = None) -> Any:
+        anchor = node.get("text-anchor")
+        if anchor in ("middle", "end") and node.get("direction", "ltr") == "ltr" and _simple(node):
+            node.attrib[_ANCHOR] = anchor
+            node.attrib["text-anchor"] = "start"
+        return original(self, node, font_size, fill_stroke, context)
+
+    return draw_node
 
 
 @contextmanager
@@ -132,12 +150,15 @@ def fast_svg_text() -> Iterator[None]:
     faster = _line_text(original)
     tags = weasy_svg.TAGS
     swapped = [tag for tag in _TEXT_TAGS if tags.get(tag) is original]
+    draw_node = weasy_svg.SVG.draw_node
     weasy_svg.text = faster  # draw_node tells text nodes apart by comparing with this name
     for tag in swapped:
         tags[tag] = faster
+    weasy_svg.SVG.draw_node = _anchored(draw_node)
     try:
         yield
     finally:
+        weasy_svg.SVG.draw_node = draw_node
         weasy_svg.text = original
         for tag in swapped:
             tags[tag] = original
