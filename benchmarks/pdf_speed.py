@@ -5,9 +5,10 @@ the dossier's HTML (the lineage laid out by Graphviz's `dot`, which runs as a su
 "dot" column, from the children's rusage) and renders the PDF/A-3b with WeasyPrint in this process (the
 "pdf cpu" column, `time.process_time`). Goal (issue 19): at most 0.1 s of CPU per page.
 
-    nice .venv/bin/python benchmarks/pdf_speed.py [--repeat 1] [--case 2000x50] [--profile FILE]
+    nice .venv/bin/python benchmarks/pdf_speed.py [--repeat 1] [--case 2000x50] [--profile FILE] [--save DIR]
 
-`--profile` writes a cProfile of the PDF rendering of the last case (read it with `python -m pstats`).
+`--profile` writes a cProfile of the PDF rendering of the last case (read it with `python -m pstats`);
+`--save` keeps each case's PDF as DIR/PACKAGESxNODES.pdf, to look at (`pdftoppm -r 60 -png`).
 """
 
 from __future__ import annotations
@@ -96,7 +97,9 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one(packages: int, nodes: int, cache: Path, profile: Path | None) -> tuple[int, int, float, float, float, float]:
+def one(
+    packages: int, nodes: int, cache: Path, profile: Path | None, save: Path | None
+) -> tuple[int, int, float, float, float, float]:
     record = record_of(packages, nodes)
     assert isinstance(record.lineage, Lineage)
     drawn = len(record.lineage.graph["nodes"])
@@ -109,11 +112,14 @@ def one(packages: int, nodes: int, cache: Path, profile: Path | None) -> tuple[i
     cpu = time.process_time()
     if profiler:
         profiler.enable()
-    _, pages = render_dossier_pdf(request, rendered, pdfa=True)
+    pdf, pages = render_dossier_pdf(request, rendered, pdfa=True)
     if profiler:
         profiler.disable()
         profiler.dump_stats(str(profile))
     pdf_cpu = time.process_time() - cpu
+    if save:
+        save.mkdir(parents=True, exist_ok=True)
+        (save / f"{packages}x{nodes}.pdf").write_bytes(pdf)
     return drawn, pages, html_cpu, dot_cpu, pdf_cpu, time.perf_counter() - wall
 
 
@@ -122,6 +128,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the medians are printed")
     parser.add_argument("--case", action="append", help="PACKAGESxNODES, e.g. 2000x50 (default: all five)")
     parser.add_argument("--profile", type=Path, help="write a cProfile of the last case's PDF rendering here")
+    parser.add_argument("--save", type=Path, help="keep each case's PDF in this folder")
     args = parser.parse_args()
     cases = [tuple(int(n) for n in c.split("x")) for c in args.case] if args.case else list(CASES)
     print("packages  nodes  pages  html cpu s  dot cpu s  pdf cpu s  cpu/page s  total s (wall)")
@@ -129,7 +136,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for index, (packages, nodes) in enumerate(cases):
             profile = args.profile if args.profile and index == len(cases) - 1 else None
-            runs = [one(packages, nodes, Path(scratch), profile) for _ in range(args.repeat)]
+            runs = [one(packages, nodes, Path(scratch), profile, args.save) for _ in range(args.repeat)]
             drawn, pages = runs[0][0], runs[0][1]
             html, dot, pdf, wall = (statistics.median(r[i] for r in runs) for i in (2, 3, 4, 5))
             worst = max(worst, pdf / pages)

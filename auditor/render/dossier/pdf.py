@@ -34,6 +34,8 @@ from weasyprint import HTML, Attachment
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from auditor.render.dossier.svg_text import fast_svg_text
+
 ASSET_SCHEME = "auditor-asset:"
 # Not a file path, so relative URLs (`../../etc/passwd`) never resolve to the filesystem. urllib does not
 # join relative references onto an unknown scheme, so they reach the fetcher still relative and are refused.
@@ -191,7 +193,8 @@ def render_pdf(
     document_html.base_url = BASE_URL  # a <base href=file:///...> in the document must not re-point URLs
     fetcher.refused.extend(_strip_attachment_links(document_html.etree_element))
     options: dict[str, Any] = {"pdf_tags": True, **({"pdf_variant": PDFA_VARIANT} if pdfa else {})}
-    document = document_html.render(**options)
+    with fast_svg_text():
+        document = document_html.render(**options)
     # Belt and braces: nothing the document declared may become an embedded file.
     document.metadata.attachments = []
     for page in document.pages:
@@ -204,7 +207,8 @@ def render_pdf(
         Attachment(string=data, name=name, description=description, relationship="Source")
         for name, data, description in sorted(attachments, key=lambda attachment: attachment[0])
     ]
-    pdf: bytes = document.write_pdf(attachments=embedded, finisher=_list_attachments_once, **options)
+    with fast_svg_text():
+        pdf: bytes = document.write_pdf(attachments=embedded, finisher=_list_attachments_once, **options)
     return PdfResult(
         data=pdf,
         pages=len(document.pages),

@@ -91,9 +91,14 @@ class PackageView:
 
     @property
     def worst_outcome(self) -> str:
-        """The graver of the two checks' outcomes: the colour of the appendix's one marks cell."""
+        """The graver of the two checks' outcomes: the colour of the package's line in the appendix."""
         ranked = sorted((self.pin_outcome, self.vuln_outcome), key=lambda o: _GRAVITY.get(o, len(_GRAVITY)))
         return ranked[0]
+
+    @property
+    def listed_version(self) -> str:
+        """The version as the appendix lists it: with the install kind when it is not the package index."""
+        return self.version if self.install_kind == "index" else f"{self.version} ({self.install_kind})"
 
 
 @dataclass(frozen=True)

@@ -525,14 +525,14 @@ def test_tags_columns_and_annotations_are_shown(ingested_html: str) -> None:
     (columns,) = first.all("table", "columns")
     assert columns.rows() == [["age", "long", "Age in years"], ["income", "", ""]]
     fields = [p.words() for p in first.all("p", "field")]
-    assert "mlflow.context training" in fields
+    assert "mlflow.context: training" in fields
     hash_line = next(f for f in fields if f.startswith("Content hash"))
     assert hash_line.startswith(
-        "Content hash not an integrity hash: MLflow recorded an identity hint, mlflow-dataset-digest d1g35t."
+        "Content hash: not an integrity hash: MLflow recorded an identity hint, mlflow-dataset-digest d1g35t."
     )
     model = sheets.all("div", "datasheet")[-1]
     assert model.all("h3")[0].words() == "model model"
-    assert "mlflow.flavors python_function, sklearn" in [p.words() for p in model.all("p", "field")]
+    assert "mlflow.flavors: python_function, sklearn" in [p.words() for p in model.all("p", "field")]
     notes = page.by_id("lineage").all("ul", "warnings")[0].words()
     assert notes == "dataset 'train-data': credentials removed from its source"
 
@@ -545,7 +545,7 @@ def test_hostile_sql_is_escaped_text_cut_at_4_kb(ingested_html: str) -> None:
     sql = next(pre for pre in step.all("pre", "note-text") if pre.text().startswith("SELECT"))
     assert sql.text().startswith(HOSTILE_SQL) and len(sql.text()) == 4096
     assert "Shown: the first 4,096 of 5,044 characters; the whole text is in the run record." in step.words()
-    assert "sql.dialect postgres" in step.words()
+    assert "sql.dialect: postgres" in step.words()
 
 
 # --- the PDF -------------------------------------------------------------------------------------------------

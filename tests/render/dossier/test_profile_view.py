@@ -105,7 +105,7 @@ def test_each_tabular_dataset_shows_its_profile_once(tmp_path: Path) -> None:
     section = datasheets(tmp_path)
     frame = applicants()
     whole = text(sheet_of(section, "all"))
-    assert "Profile 600 rows × 5 columns, no missing values" in whole
+    assert "Profile: 600 rows × 5 columns, no missing values" in whole
     counts = frame.sex.value_counts()
     assert f"sex text {counts.index[0]}: {counts.iloc[0]} · {counts.index[1]}: {counts.iloc[1]}" in whole
     assert f"age integer min {frame.age.min()} · median {frame.age.median():g} · max {frame.age.max()}" in whole
@@ -116,15 +116,15 @@ def test_each_tabular_dataset_shows_its_profile_once(tmp_path: Path) -> None:
     assert "age is strongly associated with age_group (η = " in whole and "a likely proxy" in whole
     assert "&lt;b&gt;income&lt;/b&gt;" in sheet_of(section, "all") and "<b>income</b>" not in section  # escaped
 
-    assert "Profile the same bytes as all : its profile above applies." in text(sheet_of(section, "copy"))
-    assert "Profile record schema 1.3 predates data profiles" in text(sheet_of(section, "old"))
+    assert "Profile: the same bytes as all : its profile above applies." in text(sheet_of(section, "copy"))
+    assert "Profile: record schema 1.3 predates data profiles" in text(sheet_of(section, "old"))
     assert "Profile" not in text(sheet_of(section, "params"))  # not tabular: no profile, no noise
 
     split = sheet_of(section, "split")
     assert split.count('class="grid profile-columns split"') == 1  # one table for both files
     words = text(split)
-    assert "Profile 150 rows (test.csv) and 450 rows (train.csv) × 5 columns, no missing values" in words
-    assert "Not profiled broken.csv: could not profile: binary data, not text" in words
+    assert "Profile: 150 rows (test.csv) and 450 rows (train.csv) × 5 columns, no missing values" in words
+    assert "Not profiled: broken.csv: could not profile: binary data, not text" in words
     test_share = frame.iloc[450:].risk.mean()
     assert f"all rows 150 {test_share:.1%} 450 {frame.iloc[:450].risk.mean():.1%}" in words
 
