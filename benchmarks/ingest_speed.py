@@ -19,6 +19,17 @@ and their ratio. Target: ingest <= 0.5x search_runs. --baseline DIR times anothe
 
     .venv/bin/python benchmarks/ingest_speed.py [--runs 1000] [--params 20] [--metrics 20] [--steps 1]
         [--repeat 5] [--baseline DIR] [--mlruns DIR]
+
+--into-store N times something else, and only that (issue #19: no command reads the whole store to
+answer a question about one run): `auditor ingest` of a 1-run MLflow store into a copy of
+benchmarks/bigstore.py's N-record store against a copy of its 10-record store (copied as
+show_speed.py does: run folders hard-linked, the originals never written). The first ingest into
+each copy writes the run (and brings the copy's index up to date), untimed; each timed one finds
+it already ingested (the earlier ingests looked up, the matching one verified). Medians of
+--repeat interleaved rounds, and their ratio; --baseline-auditor PATH (another auditor's console
+script, e.g. /work/main/.venv/bin/auditor) is timed in the same rounds, on copies of its own.
+
+    .venv/bin/python benchmarks/ingest_speed.py --into-store 10000 [--repeat 5] [--baseline-auditor PATH]
 """
 
 from __future__ import annotations
@@ -115,8 +126,16 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, default=None, help="a folder holding another auditor package")
     parser.add_argument("--mlruns", type=Path, default=None, help="an existing store (made by this script) to read")
     parser.add_argument("--no-pieces", action="store_true", help="skip timing the pieces (read, build, write)")
+    parser.add_argument("--into-store", type=int, default=None, help="time 1 run ingested into a bench store")
+    parser.add_argument("--baseline-auditor", type=Path, default=None, help="another auditor console script")
     args = parser.parse_args()
     n = args.runs
+    if args.into_store is not None:
+        with tempfile.TemporaryDirectory(prefix="auditor-ingest-bench-") as tmp:
+            one = Path(tmp) / "mlruns"
+            write_store(one, 1, args.params, args.metrics, args.steps)
+            into_store(one, args.into_store, args.repeat, args.baseline_auditor)
+        return
     with tempfile.TemporaryDirectory(prefix="auditor-ingest-bench-") as tmp:
         mlruns = args.mlruns or Path(tmp) / "mlruns"
         if args.mlruns is None:
@@ -128,6 +147,40 @@ def main() -> None:
             pieces(mlruns, Path(tmp), n, args.params, cli_path=not args.no_cli_path)
         if args.repeat:
             compare(mlruns, Path(tmp), n, args.repeat, args.baseline)
+
+
+def into_store(mlruns: Path, size: int, repeat: int, baseline: Path | None) -> None:
+    """`auditor ingest` of one run into the `size`-record bench store against the 10-record one."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from show_speed import AUDITOR, STORES, copy_store, timed
+
+    auditors = {"this auditor": AUDITOR, **({"baseline": baseline} if baseline else {})}
+    sizes = (10, size)
+    with tempfile.TemporaryDirectory(prefix="auditor-ingest-into-", dir=STORES) as tmp:
+        stores = {
+            (name, n): copy_store(STORES / str(n), Path(tmp) / f"{i}-{n}")
+            for i, name in enumerate(auditors)
+            for n in sizes
+        }
+        os.sync()
+
+        def command(name: str, store: Path) -> list[str]:
+            return [str(auditors[name]), "ingest", "mlflow", str(mlruns), "--store", str(store)]
+
+        for (name, _), store in stores.items():
+            timed(command(name, store))  # writes the run; each copy's index brought up to date
+        times: dict[tuple[str, int], list[float]] = {key: [] for key in stores}
+        cpu: dict[tuple[str, int], list[float]] = {key: [] for key in stores}
+        for _ in range(repeat):
+            for key, store in stores.items():
+                times[key].append(timed(command(key[0], store), cpu[key]))
+        for name in auditors:
+            small, big = (statistics.median(times[(name, n)]) for n in sizes)
+            small_c, big_c = (statistics.median(cpu[(name, n)]) for n in sizes)
+            print(f"{name}: ingest of 1 MLflow run (already there), medians of {repeat}:")
+            print(f"  {sizes[0]:>7,} records {small:.3f} s (CPU {small_c:.3f} s)")
+            print(f"  {size:>7,} records {big:.3f} s (CPU {big_c:.3f} s)")
+            print(f"  ratio {big / small:.2f}x, CPU {big_c / small_c:.2f}x")
 
 
 def pieces(mlruns: Path, tmp: Path, n: int, params: int, *, cli_path: bool) -> None:

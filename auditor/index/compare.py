@@ -19,7 +19,7 @@ from auditor.index import schema as t
 from auditor.index.db import IndexUnavailable, shown, unavailable
 from auditor.index.scan import scan
 from auditor.index.summary import RunSummary
-from auditor.index.sync import STAT_COLUMNS, Index, open_index, rebuild, stat_of, sync
+from auditor.index.sync import STAT_COLUMNS, Index, db_text, open_index, rebuild, stat_of, sync
 from auditor.store.runs import RunStore
 
 
@@ -81,6 +81,7 @@ def differences(store: RunStore) -> list[str]:
             keys: dict[str, set[str]] = defaultdict(set)
             for d in conn.execute(select(t.datasets).where(ix.where(t.datasets))):
                 keys[d.run_id].add(d.key)
+            ingests = {r.run_id: r for r in conn.execute(select(t.ingests).where(ix.where(t.ingests)))}
             meta = conn.execute(select(t.meta).where(ix.where(t.meta))).first()
     except SQLAlchemyError as exc:
         raise unavailable(exc, ix.url) from exc
@@ -98,13 +99,29 @@ def differences(store: RunStore) -> list[str]:
             lines.append(f"run {run_id}: in the index, not a verified run of the store")
             continue
         lines.extend(f"run {run_id}: {line}" for line in _row_differences(row, scanned[run_id], packages, keys))
+        lines.extend(f"run {run_id}: {line}" for line in _ingest_differences(ingests.get(run_id), scanned[run_id]))
         stat = stat_of(store, run_id)
         if stat is None or any(stat[c] != getattr(row, c) for c in STAT_COLUMNS):
             lines.append(f"run {run_id}: record.json's stat differs from the one indexed (verified again when read)")
-    for name, items in (("packages", packages), ("datasets", keys)):
+    for name, items in (("packages", packages), ("datasets", keys), ("ingests", ingests)):
         for run_id in sorted(items.keys() - rows.keys()):
             lines.append(f"run {run_id}: {name} rows for a run the index does not hold")
     return lines
+
+
+def _ingest_differences(row: object | None, s: RunSummary) -> list[str]:
+    """The run's auditor_ingests row against its record's origin (an edit there would hide an
+    earlier ingest from `auditor ingest`, which then writes the run again with no link)."""
+    if s.origin != "ingested":
+        return [] if row is None else ["an ingests row for a run that was not ingested"]
+    if row is None:
+        return ["an ingested run without its ingests row"]
+    expected = {"tool": s.tool, "source_uri": s.source_uri, "source_run_id": s.source_run_id, "reingests": s.reingests}
+    return [
+        f"ingests column {column} is {getattr(row, column)!r}, the record says {db_text(value)!r}"
+        for column, value in expected.items()
+        if getattr(row, column) != db_text(value)
+    ]
 
 
 def _row_differences(

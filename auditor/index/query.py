@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import string
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +27,18 @@ from auditor.index.kept import CheckResult as CheckResult  # re-exported: reader
 from auditor.index.kept import check_row
 from auditor.index.scan import scan
 from auditor.index.summary import RunSummary, summarize
-from auditor.index.sync import STAT_COLUMNS, Index, RunRows, db_text, open_index, refresh, stat_of, strays, sync
+from auditor.index.sync import (
+    STAT_COLUMNS,
+    Index,
+    RunRows,
+    chunks,
+    db_text,
+    open_index,
+    refresh,
+    stat_of,
+    strays,
+    sync,
+)
 from auditor.record import RunRecord
 from auditor.store.runs import RunStore
 
@@ -192,6 +204,41 @@ def reproductions_of(store: RunStore, run_id: str) -> list[str]:
         except SQLAlchemyError:
             pass
     return [s.run_id for s in scan(store).runs if s.reproduces == run_id]
+
+
+def ingested(store: RunStore, keys: Iterable[tuple[str, str, str | None]]) -> list[str] | None:
+    """The runs the index holds as ingests of these (tool, source URI, the tool's run id) keys,
+    sorted (oldest first); None when the index cannot be used (the caller then reads every record,
+    and a note says why). Candidates only: the index is a cache anyone who can write the store
+    can edit, so the caller verifies each run and takes its key from the record, never from here."""
+    try:
+        ix = open_index(store)
+        if ix is None:
+            return []  # an empty log: no run of this store verifies
+        sync(ix)
+        by_source: dict[tuple[str, str], set[str | None]] = {}
+        for tool, uri, run_id in keys:
+            by_source.setdefault((tool, uri), set()).add(run_id)
+        c = t.ingests.c
+        found: set[str] = set()
+        with ix.engine.connect() as conn:
+            for (tool, uri), run_ids in by_source.items():
+                source = [c.tool == db_text(tool), c.source_uri == db_text(uri)]
+                if tool == "":
+                    source[0] = or_(source[0], c.tool.is_(None))
+                if uri == "":
+                    source[1] = or_(source[1], c.source_uri.is_(None))
+                named = sorted({db_text(r) for r in run_ids if r is not None})
+                wanted = [c.source_run_id.in_(chunk) for chunk in chunks(named, 500)]
+                if None in run_ids:
+                    wanted.append(c.source_run_id.is_(None))
+                for which in wanted:
+                    query = select(c.run_id).where(ix.where(t.ingests), which, *source)
+                    found.update(conn.execute(query).scalars())
+        return sorted(found)
+    except (IndexUnavailable, SQLAlchemyError) as exc:
+        note(f"the run index cannot be used ({why(exc)}): earlier ingests looked for in every record")
+        return None
 
 
 def reproduction_records(store: RunStore, run_id: str) -> list[RunRecord]:

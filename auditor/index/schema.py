@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
-FORMAT_VERSION = 1  # bump when rows change meaning: an index of another format is rebuilt (checks kept);
+FORMAT_VERSION = 2  # bump when rows change meaning: an index of another format is rebuilt (checks kept);
 # a change of columns takes new table names, so an older auditor sharing the database keeps its own
+# 2: auditor_ingests (an index of format 1 has no rows there: rebuilt, never read as "no ingests")
 
 metadata = MetaData()
 
@@ -102,6 +103,21 @@ datasets = Table(
     Index("auditor_datasets_run", "store_id", "run_id"),
 )
 
+# each indexed ingested run's origin, so `auditor ingest` finds the earlier ingests of the source runs
+# it reads without reading every record (auditor.ingest.store.existing_ingests verifies each run
+# found here before it counts). Text as db_text gives it: a lookup matches db_text of the key
+ingests = Table(
+    "auditor_ingests",
+    metadata,
+    Column("store_id", String(64), primary_key=True),
+    Column("run_id", String(64), primary_key=True),
+    Column("tool", Text),
+    Column("source_uri", Text),
+    Column("source_run_id", Text),
+    Column("reingests", Text),  # links.reingests
+    Index("auditor_ingests_source", "store_id", "source_run_id"),
+)
+
 # record entries of the log whose folder was not in runs/ when they were indexed (a commit between
 # its log entry and its rename, or a crash between them): looked for again by every reader
 pending = Table(
@@ -138,4 +154,4 @@ checks = Table(
     Column("checked_ts", Float, nullable=False),
 )
 
-DERIVED = (runs, packages, datasets, pending, strays, entries_seen)  # rebuilt from the records
+DERIVED = (runs, packages, datasets, ingests, pending, strays, entries_seen)  # rebuilt from the records

@@ -23,9 +23,10 @@ from packaging.utils import canonicalize_name
 from auditor.record.lineage import ContentHash, Dataset, IdentityHint, Lineage
 from auditor.record.models import Container, GitSource, Packages, PythonInfo, ReportedSource, RunRecord
 
-SUMMARY_VERSION = 3  # bump when a field is added: an index holding older summaries is rebuilt
+SUMMARY_VERSION = 4  # bump when a field is added: an index holding older summaries is rebuilt
 # 2: exit_code, argv, time_basis (what `auditor runs` shows without reading the record)
 # 3: DatasetRef.produced; source-code dependencies (DVC's src/*.py) are no longer datasets
+# 4: source_uri, source_run_id (an ingested run's origin, for auditor_ingests)
 
 
 class DatasetRef(NamedTuple):
@@ -94,6 +95,8 @@ class RunSummary:
     exit_code: int | None = None
     argv: tuple[str, ...] = ()  # the command as run, secrets masked
     time_basis: str | None = None  # where the run's times come from (record.identity.time_basis)
+    source_uri: str | None = None  # an ingested run's origin.source_uri
+    source_run_id: str | None = None  # an ingested run's origin.source_run_id (the tool's run id)
 
     def to_json(self) -> str:
         # not dataclasses.asdict: it deep-copies every value (1 ms a run, minutes for a rebuild);
@@ -212,4 +215,6 @@ def summarize(record: RunRecord, record_sha256: str) -> RunSummary:
         exit_code=ident.exit_code,
         argv=tuple(ident.argv),
         time_basis=ident.time_basis,
+        source_uri=origin.source_uri if origin.kind == "ingested" else None,
+        source_run_id=origin.source_run_id if origin.kind == "ingested" else None,
     )

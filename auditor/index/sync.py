@@ -45,6 +45,7 @@ class RunRows:
     run: dict[str, Any]
     packages: list[dict[str, Any]]
     datasets: list[dict[str, Any]]
+    ingests: list[dict[str, Any]]  # one row for an ingested run, none for an executed one
 
 
 @dataclass
@@ -145,7 +146,12 @@ def rows_for(store_id: str, s: RunSummary, seq: int, stat: dict[str, int]) -> Ru
     ]
     keys = {db_text(k) for d in s.datasets for k in (d.before, d.after) if k}
     datasets = [{"store_id": store_id, "run_id": s.run_id, "key": k} for k in sorted(keys)]
-    return RunRows(run, packages, datasets)
+    ingests: list[dict[str, Any]] = []
+    if s.origin == "ingested":
+        origin = {"tool": s.tool, "source_uri": s.source_uri, "source_run_id": s.source_run_id}
+        row = {k: db_text(v) for k, v in {**origin, "reingests": s.reingests}.items()}
+        ingests.append({"store_id": store_id, "run_id": s.run_id, **row})
+    return RunRows(run, packages, datasets, ingests)
 
 
 def _record_entries(lines: Iterable[tuple[int, bytes]]) -> list[tuple[int, str]]:
@@ -318,20 +324,21 @@ def _compute(ix: Index, entries: Sequence[tuple[int, str]]) -> Computed:
 def _store_rows(ix: Index, conn: Any, computed: Computed, *, replace: bool) -> None:
     ids = [r.run["run_id"] for r in computed.rows] + computed.dropped
     if replace and ids:
-        for table in (t.runs, t.packages, t.datasets, t.pending):
-            for chunk in _chunks(ids, 500):
+        for table in (t.runs, t.packages, t.datasets, t.ingests, t.pending):
+            for chunk in chunks(ids, 500):
                 conn.execute(delete(table).where(ix.where(table), table.c.run_id.in_(chunk)))
     for table, rows in (
         (t.runs, [r.run for r in computed.rows]),
         (t.packages, [p for r in computed.rows for p in r.packages]),
         (t.datasets, [d for r in computed.rows for d in r.datasets]),
+        (t.ingests, [i for r in computed.rows for i in r.ingests]),
         (t.pending, [{"store_id": ix.store_id, "run_id": i, "seq": s} for s, i in computed.pending]),
     ):
-        for chunk in _chunks(rows, 5000):
+        for chunk in chunks(rows, 5000):
             conn.execute(insert(table), chunk)
 
 
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -411,7 +418,7 @@ def strays(ix: Index) -> tuple[list[str], set[str] | None]:
     try:
         with writing(ix.engine, ix.store_id) as conn:
             conn.execute(delete(t.strays).where(ix.where(t.strays)))
-            for chunk in _chunks([{"store_id": ix.store_id, "name": n} for n in found], 5000):
+            for chunk in chunks([{"store_id": ix.store_id, "name": n} for n in found], 5000):
                 conn.execute(insert(t.strays), chunk)
             conn.execute(update(t.meta).where(ix.where(t.meta)).values(key))
     except SQLAlchemyError:

@@ -178,9 +178,10 @@ def ingest(
         pending.clear()
 
     with store.locked():  # look and commit as one step: two ingests of one source must not both find a run new
-        earlier = existing_ingests(store)
-        for run, record in zip(runs, records, strict=True):
-            key = (record.origin.tool or "", record.origin.source_uri or "", run.source_run_id)
+        pairs = list(zip(runs, records, strict=True))
+        keys = [(record.origin.tool or "", record.origin.source_uri or "", run.source_run_id) for run, record in pairs]
+        earlier = existing_ingests(store, keys)
+        for (run, record), key in zip(pairs, keys, strict=True):
             before = earlier.get(key, [])
             reingests = None
             if before:

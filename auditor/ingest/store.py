@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,19 +35,29 @@ class Earlier:
     reingests: str | None  # the ingest it re-read, if any
 
 
-def existing_ingests(store: RunStore) -> dict[Key, list[Earlier]]:
+def existing_ingests(store: RunStore, keys: Iterable[Key] | None = None) -> dict[Key, list[Earlier]]:
     """Earlier ingests in the store, by (tool, source URI, the tool's run id), oldest first as the
-    store lists them.
+    store lists them: of `keys` (the source runs being ingested) when given, else of every run.
 
     Read once per `auditor ingest`, under the store's lock (the caller holds it until its records
-    are committed, so a concurrent ingest of the same source waits and then finds them), from
-    each record as plain JSON: looking each new run up by loading and validating every stored
-    record made ingest quadratic in the run count. Only runs the store verifies count; a record
-    that cannot be read is skipped here, and `auditor runs` reports it."""
-    found: dict[Key, list[Earlier]] = {}
+    are committed, so a concurrent ingest of the same source waits and then finds them). With
+    `keys`, the run index names the candidates (`auditor.index.query.ingested`: brought up to the
+    store's log first, every record it indexed verified then), so a 100,000-run store is not read
+    whole to ingest one run; when the index cannot be used, every record is read, as without it.
+    Each run counts only once the store verifies it now, and its key is the one its record holds:
+    an index edited to name another run, or another source, never links a record wrongly (an
+    ingest the edit hid is ingested again, with no link: a duplicate, never a loss). Each record
+    is read as plain JSON: loading and validating every stored record made ingest quadratic."""
     if not store.runs_dir.is_dir():
-        return found
-    for run_id in store.run_ids():
+        return {}
+    wanted = set(keys) if keys is not None else None
+    candidates = None
+    if wanted is not None:
+        from auditor.index.query import ingested  # the index's SQL layer: imported only by ingest
+
+        candidates = ingested(store, wanted)
+    found: dict[Key, list[Earlier]] = {}
+    for run_id in store.run_ids() if candidates is None else candidates:
         try:
             data = json.loads(store.verify(run_id))
             origin = data.get("origin") or {}
@@ -56,6 +66,8 @@ def existing_ingests(store: RunStore) -> dict[Key, list[Earlier]]:
             continue
         if isinstance(origin, dict) and origin.get("kind") == "ingested" and isinstance(links, dict):
             key = (str(origin.get("tool")), str(origin.get("source_uri")), origin.get("source_run_id"))
+            if wanted is not None and key not in wanted:
+                continue
             reingests = links.get("reingests")
             earlier = Earlier(run_id, reingests if isinstance(reingests, str) else None)
             found.setdefault(key, []).append(earlier)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -348,3 +349,24 @@ def test_an_entry_edited_in_place_is_caught_while_the_index_trusts_the_files_sta
     assert done.returncode == 4, done.stdout + done.stderr
     assert second in done.stderr and "changed since auditor recorded it" in done.stderr
     assert second not in done.stdout and first in done.stdout and "Traceback" not in done.stderr
+
+
+def test_earlier_ingests_are_found_through_either_index(
+    cli: CliRunner, tmp_path: Path, index_env: dict[str, str]
+) -> None:
+    from tests.ingest.test_openlineage import produce
+
+    events = tmp_path / "ol" / "events.jsonl"
+    manifest = produce(events, "append")
+    store = tmp_path / "store"
+
+    def ingest() -> str:
+        done = cli("ingest", "openlineage", str(events), "--store", str(store), cwd=tmp_path, env=index_env)
+        assert done.returncode == 0 and "cannot be used" not in done.stderr, done.stdout + done.stderr
+        return done.stdout
+
+    first = re.findall(r"^ingested (\S+ \(source run \S+\))$", ingest(), re.M)
+    assert len(first) == len(manifest)
+    again = re.findall(r"^already ingested as (\S+ \(source run \S+\))$", ingest(), re.M)
+    assert sorted(again) == sorted(first)
+    assert _index_check(cli, store, index_env).returncode == 0  # the ingests rows agree with the records
