@@ -28,7 +28,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from auditor.errors import EvidenceError, InvalidRecordError, StoreError
 from auditor.index import schema as t
-from auditor.index.db import IndexUnavailable, engine, index_url, unavailable, writing
+from auditor.index.db import IndexUnavailable, engine, index_url, shrink_wal, unavailable, writing
 from auditor.index.summary import SUMMARY_VERSION, RunSummary, summarize
 from auditor.store.log import ENTRIES, OFFSETS
 from auditor.store.runs import RECORD_FILE, Refused, RunStore
@@ -241,6 +241,9 @@ def prefix_intact(ix: Index, meta: Row[Any]) -> bool:
     return True
 
 
+SHRINK_AFTER_ROWS = 1000  # a catch-up this large leaves a WAL worth cutting back before the command ends
+
+
 def sync(ix: Index) -> None:
     """Bring the index up to the store's log (see the module's docstring)."""
     try:
@@ -293,6 +296,8 @@ def _sync_once(ix: Index) -> bool:
                 log_size=head.size, log_root=head.root, root=str(store.root), entries_end=end, entries_sha256=digest
             )
         )
+    if len(computed.rows) >= SHRINK_AFTER_ROWS:
+        shrink_wal(ix.engine)
     return True
 
 
@@ -368,6 +373,7 @@ def rebuild(ix: Index) -> int:
                     entries_sha256=digest,
                 )
             )
+        shrink_wal(ix.engine)
     except SQLAlchemyError as exc:
         raise unavailable(exc, ix.url) from exc
     return len(computed.rows)

@@ -370,3 +370,16 @@ def test_earlier_ingests_are_found_through_either_index(
     again = re.findall(r"^already ingested as (\S+ \(source run \S+\))$", ingest(), re.M)
     assert sorted(again) == sorted(first)
     assert _index_check(cli, store, index_env).returncode == 0  # the ingests rows agree with the records
+
+
+def test_a_rebuild_leaves_no_write_ahead_log_behind(cli: CliRunner, tmp_path: Path) -> None:
+    """auditor exits without closing the index's connections, so SQLite never checkpoints on close:
+    a rebuild's whole index stayed in index.sqlite-wal, and every later command's first read scanned
+    it (0.1 s per command at 100,000 runs). After a rebuild the WAL is empty and the index answers."""
+    store = tmp_path / ".auditor"
+    for _ in range(2):
+        assert cli("run", "--", "true", cwd=tmp_path).returncode == 0
+    assert cli("index", "rebuild", cwd=tmp_path).returncode == 0
+    wal = store / "index.sqlite-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
+    assert [r["run_id"] for r in _listed(cli, store, {})] == _ids(store)
