@@ -246,6 +246,14 @@ def write_output(path: Path, data: bytes) -> None:
         raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
 
+def write_synced(fd: int, data: bytes) -> None:
+    """All of `data` written at `fd`'s position (os.write may write less than asked), then fsynced."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.fsync(fd)
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

@@ -92,33 +92,19 @@ def main() -> None:
         env["PYTHONPYCACHEPREFIX"] = pycache
         experiment = Path(work) / "experiment.py"
         experiment.write_text(SACRED_EXPERIMENT)
+
+        def minimal_run(auditor: str) -> list[str]:
+            return [auditor, "run", "--store", f"{work}/store", "--", python3, "-c", "pass"]
+
         cases = {
             "auditor --help": [str(AUDITOR), "--help"],
             "auditor --version": [str(AUDITOR), "--version"],
             "auditor check --help": [str(AUDITOR), "check", "--help"],
-            "auditor run -- python3 -c pass": [
-                str(AUDITOR),
-                "run",
-                "--store",
-                f"{work}/store",
-                "--",
-                python3,
-                "-c",
-                "pass",
-            ],
+            "auditor run -- python3 -c pass": minimal_run(str(AUDITOR)),
             "sacred minimal experiment": [str(sacred), str(experiment)],
         }
         if args.baseline is not None:
-            cases["baseline run -- python3 -c pass"] = [
-                str(args.baseline),
-                "run",
-                "--store",
-                f"{work}/store",
-                "--",
-                python3,
-                "-c",
-                "pass",
-            ]
+            cases["baseline run -- python3 -c pass"] = minimal_run(str(args.baseline))
         for argv in cases.values():  # warm the page cache (and create the store)
             timed(argv, work, env)
         walls: dict[str, list[float]] = {name: [] for name in cases}

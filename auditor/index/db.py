@@ -21,12 +21,8 @@ from sqlalchemy.exc import DatabaseError, SQLAlchemyError
 
 from auditor.errors import EXIT_NOT_RECORDED, AuditorError
 from auditor.extras import need
-from auditor.index import INDEX_ENV
+from auditor.index import BUSY_TIMEOUT_S, INDEX_ENV, INDEX_FILE, SQLITE_PRAGMAS
 from auditor.index.schema import metadata
-
-INDEX_FILE = "index.sqlite"
-BUSY_TIMEOUT_S = 30
-WAL_LIMIT_BYTES = 64 << 20  # a WAL larger than this is cut back to it at the next write
 
 _engines: dict[str, Engine] = {}
 _notes: list[str] = []
@@ -103,10 +99,8 @@ def _make(url: str) -> Engine:
         @event.listens_for(made, "connect")
         def _pragmas(connection: Any, _record: Any) -> None:
             cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
-            cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-            cursor.execute("PRAGMA synchronous=NORMAL")  # a cache: a crash loses at most the last sync
-            cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")  # the next write cuts a large WAL
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(pragma)
             cursor.close()
 
         return made

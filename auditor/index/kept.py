@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from auditor.index import BUSY_TIMEOUT_S, INDEX_ENV, INDEX_FILE, SQLITE_PRAGMAS
+
 if TYPE_CHECKING:
     from auditor.store.runs import RunStore
 
-# As auditor/index/db.py names them (tests/index/test_kept.py checks that they agree, and the columns).
-INDEX_ENV = "AUDITOR_INDEX_URL"
-INDEX_FILE = "index.sqlite"
-BUSY_TIMEOUT_S = 30
+# As auditor/index/schema.py declares them (tests/check/test_kept_check.py checks that they agree).
 TABLE = "auditor_checks"
 COLUMNS = (
     "store_id",
@@ -91,9 +90,8 @@ def keep_in_store_sqlite(store: RunStore, result: CheckResult, env: dict[str, st
     except sqlite3.Error:
         return False
     try:
-        conn.execute("PRAGMA journal_mode=WAL")  # the pragmas the index layer sets on every connection
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        for pragma in SQLITE_PRAGMAS:
+            conn.execute(pragma)
         if tuple(info[1] for info in conn.execute(f"PRAGMA table_info({TABLE})")) != COLUMNS:
             return False
         conn.execute("BEGIN IMMEDIATE")

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import EvidenceError
+from auditor.files import write_synced
 from auditor.store import merkle
 from auditor.store.proofs import (
     EMPTY_HEAD,
@@ -852,10 +853,7 @@ def build(folder: Path, lines: Sequence[bytes]) -> LogHead:
     for name, data in files.items():
         fd = _open(folder / name, _WRITE | os.O_EXCL)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            write_synced(fd, data)
         finally:
             os.close(fd)
     return head

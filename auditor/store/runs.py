@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.errors import EvidenceError, InvalidRecordError, RunNotFoundError, StoreError, StoreWriteError
-from auditor.files import UntrustedFileError, fsync_dir, open_folder, read_regular_file, write_atomic
+from auditor.files import UntrustedFileError, fsync_dir, open_folder, read_regular_file, write_atomic, write_synced
 from auditor.record import RunRecord, dump_record
 from auditor.record.io import parse_record
 from auditor.store.log import (
@@ -622,10 +622,7 @@ def _write_run(folder: Path, data: bytes) -> None:
             os.unlink(RECORD_FILE, dir_fd=dir_fd)
             fd = os.open(RECORD_FILE, _NEW_FILE, 0o666, dir_fd=dir_fd)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            write_synced(fd, data)
         finally:
             os.close(fd)
         os.fsync(dir_fd)
