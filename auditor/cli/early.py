@@ -82,7 +82,7 @@ def start_probe_early(args: list[str]) -> None:
         if command:
             from auditor.capture.collect.probe_runner import start_probe
 
-            probe = start_probe(command, dict(os.environ), str(Path.cwd()))
+            probe = start_probe(command, dict(os.environ), str(Path.cwd()), at_start=True)
             if probe is not None:
                 EARLY_PROBE["run"] = probe
 
