@@ -101,6 +101,8 @@ class PlainRun:
 
 def plain_run(args: Sequence[str], env: Mapping[str, str]) -> PlainRun | None:
     """The plain form of `auditor run` (see the module's docstring), or None: Typer reads the rest."""
+    if os.name == "nt":  # where Typer expands wildcards in the arguments itself
+        return None
     for variable in env:
         if variable.startswith("AUDITOR_") and variable not in NOT_OPTIONS:
             return None
