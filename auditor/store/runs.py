@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import heapq
 import json
 import os
 import secrets
@@ -300,12 +301,12 @@ class RunStore:
     def proven_entries(self, kind: str, run_id: str | None = None) -> Iterator[tuple[LogEntry, InclusionProof | None]]:
         """Each entry of `kind` (of run `run_id` only, if given) with its inclusion proof under the
         last head, or None when the line is not the leaf the tree holds (an entry edited in place):
-        only a proven entry vouches."""
+        only a proven entry vouches. For one run, only the lines that can name it are parsed
+        (`LogView.naming`: parsing every line of a long log costs far more than searching it)."""
         view = self._view()
         if view is None:
             return
-        needle = None if run_id is None else json.dumps(run_id).encode()  # as canonical JSON writes it
-        for entry in view.entries(kind, needle):  # parsing every line of a long log costs more than reading it
+        for entry in view.entries(kind) if run_id is None else view.entries_naming(run_id, kind):
             if run_id is not None and entry.fields.get("run_id") != run_id:
                 continue  # a proof costs log(n) reads: only for the entries asked about
             proof = view.inclusion(entry.index)
@@ -524,15 +525,22 @@ class RunStore:
         view = self._view()
         if view is None:
             return None
-        for name in self.folder_names()[::-1][:LATEST_CANDIDATES]:
+        for name in self.newest_folder_names(LATEST_CANDIDATES):
             if len({e.fields["sha256"] for e in view.record_entries(name)}) == 1:
                 return name
         return None
 
     def folder_names(self) -> list[str]:
         """Every name in runs/, sorted: readers report the ones that are not runs, never skip them."""
+        return sorted(self._listing())
+
+    def newest_folder_names(self, count: int) -> list[str]:
+        """The last `count` of `folder_names()`, newest first, without sorting every name."""
+        return heapq.nlargest(count, self._listing())
+
+    def _listing(self) -> list[str]:
         try:
-            return sorted(entry.name for entry in self.runs_dir.iterdir())
+            return os.listdir(self.runs_dir)  # noqa: PTH208 (names only: a Path per name took 4x as long at 100,000 runs)
         except OSError as exc:
             raise StoreError(f"{self.runs_dir}: cannot list runs: {exc.strerror}") from exc
 
