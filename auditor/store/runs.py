@@ -31,6 +31,7 @@ import secrets
 import shutil
 import stat
 import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -384,11 +385,20 @@ class RunStore:
             raise StoreError(f"{folder}: cannot read the store's log: {exc.strerror}") from exc
         if self._view_cache is not None and self._view_cache[0] == key:
             return self._view_cache[1]
+        began = time.time_ns()
+        settled = _settled_key(folder, began)
+        shared = _SHARED_VIEW.get(str(folder))
+        if settled is not None and shared is not None and shared[0] == settled:
+            self._view_cache = (key, shared[1])
+            return shared[1]
         try:
             view = self.log.view()
         except OSError as exc:
             raise StoreError(f"{folder}: cannot read the store's log: {exc.strerror or exc}") from exc
         self._view_cache = (key, view)
+        _SHARED_VIEW.clear()  # one log's view at most, whatever the process reads
+        if settled is not None:
+            _SHARED_VIEW[str(folder)] = (settled, view)
         return view
 
     def discard(self, staging: Staging) -> None:
@@ -566,6 +576,34 @@ class RunStore:
             raise _refused(folder, f"it holds no {RECORD_FILE}") from exc
         except OSError as exc:
             raise _refused(folder / RECORD_FILE, f"cannot read: {exc.strerror}") from exc
+
+
+# A log's view read by one RunStore serves the others of this process (`report` opens the store
+# for the record, its re-runs, sign-offs and notes: four readings of the whole log) while every
+# file of the log has the stat it had before the reading, and only when those files had settled
+# by then: their times older than the reading by SETTLED_NS, coarser than any file system's
+# timestamp granularity, so a change made after the reading, even within the same clock tick,
+# gives the file another stat (the run index relies on the same rule).
+SETTLED_NS = 3 * 10**9
+_SHARED_VIEW: dict[str, tuple[tuple[tuple[str, int, int, int, int, int, int], ...], LogView]] = {}
+
+
+def _settled_key(folder: Path, began: int) -> tuple[tuple[str, int, int, int, int, int, int], ...] | None:
+    """The stat of every file in the log's folder (and the folder's), or None when one of them
+    changed less than SETTLED_NS before `began` or cannot be read."""
+    try:
+        stats = [(".", os.lstat(folder))]
+        with os.scandir(folder) as listing:
+            stats.extend((item.name, item.stat(follow_symlinks=False)) for item in listing)
+    except OSError:
+        return None
+    if any(max(st.st_mtime_ns, st.st_ctime_ns) >= began - SETTLED_NS for _, st in stats):
+        return None
+    return tuple(
+        sorted(
+            (name, st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns) for name, st in stats
+        )
+    )
 
 
 def _refused(path: Path, why: str) -> InvalidRecordError:
