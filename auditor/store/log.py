@@ -713,11 +713,9 @@ class LogView:
         found = _head_at(data, lo, path)
         return found if found.size <= self.head.size else self.head
 
-    def entries(self, kind: str | None = None, containing: bytes | None = None) -> Iterator[LogEntry]:
-        """The entries (of `kind`), oldest first; with `containing`, only lines holding those bytes
-        are parsed (a line that writes them otherwise is not canonical, so not one auditor wrote)."""
-        found = enumerate(self.lines) if containing is None else self._holding(containing)
-        for index, line in found:
+    def entries(self, kind: str | None = None) -> Iterator[LogEntry]:
+        """The entries (of `kind`), oldest first, every line parsed (one run's: `entries_naming`)."""
+        for index, line in enumerate(self.lines):
             entry = _entry(index, line)
             if kind is None or entry.kind == kind:
                 yield entry
