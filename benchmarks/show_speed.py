@@ -1,5 +1,5 @@
-"""`auditor show RUN` on a 100,000-record store against a 10-record store, and `auditor runs
---project` on the 100,000-record store (issue #19: no command reads the whole store to answer a
+"""`auditor show RUN` on a 100,000-record store against a 10-record store (and `show latest`), and
+`auditor runs --project` on the 100,000-record store (issue #19: no command reads the whole store to answer a
 question about one run; target: show within 10% of the 10-record store).
 
 The stores are benchmarks/bigstore.py's (.cache/bench-stores/N, built once, never rebuilt here).
@@ -89,6 +89,15 @@ def main() -> None:
         ratio = big_s / small_s
         verdict = "met" if ratio <= 1.10 else "MISSED"
         print(f"ratio: {ratio:.2f}x (target <= 1.10x: {verdict}); CPU time: {big_c / small_c:.2f}x")
+        latest: dict[Path, list[float]] = {small: [], big: []}
+        for _ in range(args.repeat):  # `latest`: the newest folder names, each asked of the log
+            for store in (small, big):
+                latest[store].append(timed([str(AUDITOR), "show", "latest", "--store", str(store)]))
+        small_l, big_l = statistics.median(latest[small]), statistics.median(latest[big])
+        print(
+            f"show latest: {args.small:,} records {small_l:.3f} s, {args.big:,} records {big_l:.3f} s "
+            f"(ratio {big_l / small_l:.2f}x)"
+        )
         listing = [str(AUDITOR), "runs", "--project", "project-03", "--store", str(big)]
         timed(listing)
         runs_s = statistics.median(timed(listing) for _ in range(args.repeat))

@@ -713,11 +713,9 @@ class LogView:
         found = _head_at(data, lo, path)
         return found if found.size <= self.head.size else self.head
 
-    def entries(self, kind: str | None = None, containing: bytes | None = None) -> Iterator[LogEntry]:
-        """The entries (of `kind`), oldest first; with `containing`, only lines holding those bytes
-        are parsed (a line that writes them otherwise is not canonical, so not one auditor wrote)."""
-        found = enumerate(self.lines) if containing is None else self._holding(containing)
-        for index, line in found:
+    def entries(self, kind: str | None = None) -> Iterator[LogEntry]:
+        """The entries (of `kind`), oldest first, every line parsed (one run's: `entries_naming`)."""
+        for index, line in enumerate(self.lines):
             entry = _entry(index, line)
             if kind is None or entry.kind == kind:
                 yield entry
@@ -755,22 +753,36 @@ class LogView:
             yield index, line
             at = data.find(needle, end + 1)
 
+    def naming(self, run_id: str) -> list[tuple[int, bytes]]:
+        """(index, line) of every entry that can name run_id in a JSON string, oldest first, found
+        by byte searches instead of parsing every line: a JSON text names run_id either as written
+        (its UTF-8 bytes), or with a backslash escape, or in UTF-16 or UTF-32 (which `json.loads`
+        reads from bytes too, and whose ASCII characters each hold a NUL byte). In a log auditor
+        wrote, only the lines holding run_id as written are found."""
+        hits = {
+            index: line
+            for needle in (run_id.encode("utf-8", "surrogateescape"), b"\\", b"\0")
+            for index, line in self._holding(needle)
+        }
+        return [(index, hits[index]) for index in sorted(hits)]
+
+    def entries_naming(self, run_id: str, kind: str | None = None) -> Iterator[LogEntry]:
+        """The entries (of `kind`) that can name run_id (`naming`), oldest first: every entry
+        whose `run_id` is run_id among them (the caller compares)."""
+        for index, line in self.naming(run_id):
+            entry = _entry(index, line)
+            if kind is None or entry.kind == kind:
+                yield entry
+
     def record_entries(self, run_id: str) -> list[LogEntry]:
         """run_id's `record` entries, as `records()` holds them, without reading every line: only
-        the lines holding run_id as written, or any backslash (a JSON string that names run_id
-        without holding it as written must escape a character), are read as entries. One run's
-        question then costs a byte search of the log, not a parse of all of it."""
+        the lines that can name run_id (`naming`) are read as entries. One run's question then
+        costs a byte search of the log, not a parse of all of it."""
         self._lookups += 1
         if self._records is not None or self._lookups > LOOKUPS_BEFORE_RECORDS:  # many runs: parse once
             return self.records().get(run_id, [])
-        hits = {
-            index: line
-            for needle in (run_id.encode("utf-8", "surrogateescape"), b"\\")
-            for index, line in self._holding(needle)
-        }
         found: list[LogEntry] = []
-        for index in sorted(hits):
-            line = hits[index]
+        for index, line in self.naming(run_id):
             if not line.isascii():
                 continue
             match = _RECORD_LINES.fullmatch(line)

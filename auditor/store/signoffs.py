@@ -114,7 +114,7 @@ def stored_signoffs(store: RunStore, run_id: str) -> list[StoredSignOff]:
     """Every sign-off of `run_id` the log names, oldest first, and every file beside them that it
     does not: each with its bytes when the log vouches for them, else why not."""
     logged: dict[str, str] = {}
-    for entry, proof in store.proven_entries("signoff"):
+    for entry, proof in store.proven_entries("signoff", run_id):
         fields = entry.fields
         if fields.get("run_id") == run_id and isinstance(fields.get("signoff_id"), str):
             logged.setdefault(str(fields["signoff_id"]), str(fields.get("sha256")) if proof else UNPROVEN)
