@@ -77,7 +77,7 @@ from auditor.capture.hashing_cache import HashCache
 from auditor.record.base import Missing
 from auditor.record.lineage import AbsentPath, ContentHash, FileHash
 
-__all__ = ["HashCache", "Result", "hash_path", "hash_paths"]
+__all__ = ["HashCache", "Result", "Walk", "hash_path", "hash_paths"]
 
 Result = ContentHash | AbsentPath | Missing
 CHUNK = 1 << 20
@@ -99,14 +99,26 @@ class _File:
     size: int
 
 
-class _Target(NamedTuple):
-    display: str
-    kind: Literal["file", "tree"]
-    root: str  # absolute, not resolved: the cache's key
+class Walk(NamedTuple):
+    """What hashing saw of one declared folder, for a caller that needs the same listing at the same
+    moment (the project tree's snapshot, observe/treediff.py) without listing it again."""
+
     # [[prefix, [name, ...], [size, mtime_ns, inode, ctime_ns, ...]], ...], every folder in walk order: prefix
     # "" or "a/b/" relative to root, the names of its files (a declared file: one folder, one name, "").
     # Lists, as json.loads gives them back, so one == compares a walk with the cache's.
     folders: list[list[Any]]
+    # Relative paths of the entries that are not regular files or folders themselves: the links among
+    # the files (listed, with their targets' stats), and whatever was not listed (links to folders,
+    # FIFOs, sockets, devices).
+    odd: frozenset[str]
+
+
+class _Target(NamedTuple):
+    display: str
+    kind: Literal["file", "tree"]
+    root: str  # absolute, not resolved: the cache's key
+    folders: list[list[Any]]  # see Walk
+    odd: frozenset[str] = frozenset()  # see Walk
 
 
 class _Hit(NamedTuple):
@@ -181,6 +193,7 @@ def hash_paths(
     workers: int | None = None,
     progress: bool | None = None,
     cancel: threading.Event | None = None,
+    walks: dict[str, Walk] | None = None,
 ) -> list[Result]:
     """Hash every declared path with one shared pool, so many small datasets still use every core.
 
@@ -189,10 +202,15 @@ def hash_paths(
     progress: None shows a bar on a terminal once hashing takes over a second;
     True always shows one; False never does. cancel: once set, the workers stop
     after their current chunk and every path not fully hashed is Missing, saying so.
+    walks: when given, receives the walk of every folder listed in full, by its
+    absolute, normalised, unresolved path (os.path.abspath's).
     """
     started_ns = time.time_ns()
     with _no_gc():
         targets = [_target(Path(path), display_root) for path in paths]
+        if walks is not None:
+            trees = (t for t in targets if isinstance(t, _Target) and t.kind == "tree")
+            walks.update((tree.root, Walk(tree.folders, tree.odd)) for tree in trees)
         plans = [_plan(target, cache) if isinstance(target, _Target) else target for target in targets]
         todo = {file.path: file for plan in plans if isinstance(plan, _Plan) for file in plan.todo}
     fresh = _hash_files(list(todo.values()), workers or _default_workers(), progress, cancel)
@@ -240,20 +258,22 @@ def _target(path: Path, display_root: Path) -> _Target | AbsentPath | Missing:
     if not stat.S_ISDIR(st.st_mode):
         return Missing(reason=f"cannot hash {display}: not a regular file or folder")
     try:
-        return _Target(display, "tree", absolute, _walk(absolute))
+        return _Target(display, "tree", absolute, *_walk(absolute))
     except _WalkError as error:
         rel, why = error.args
         return Missing(reason=f"cannot hash {_within(display, rel)}: {why}")
 
 
-def _walk(root: str) -> list[list[Any]]:
-    """Every regular file under root, and every symlink to one (see the module docstring), with its stats.
+def _walk(root: str) -> tuple[list[list[Any]], frozenset[str]]:
+    """Every regular file under root, and every symlink to one (see the module docstring), with its
+    stats; and the odd entries (see Walk).
 
     Each folder is listed through a descriptor, so a file's stat is an fstatat from its folder
     rather than a lookup of its whole path, and the only per-file objects are its name and stats.
-    Every entry is stat'ed, links followed (a file needs its stat anyway); a link to a folder is
-    told from a folder by the type the listing gave, without a second call."""
+    Every entry is stat'ed, links followed (a file needs its stat anyway); a link is told by the
+    type the listing gave, without a second call."""
     folders: list[list[Any]] = []
+    odd: list[str] = []
     scandir, flags = os.scandir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
     kind, regular, folder = 0o170000, stat.S_IFREG, stat.S_IFDIR  # S_IFMT's mask, tested inline: no call per file
     pending = [""]
@@ -272,15 +292,19 @@ def _walk(root: str) -> list[list[Any]]:
                         if (mode := st.st_mode & kind) == regular:
                             add(entry.name)
                             extend((st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+                            if entry.is_symlink():
+                                odd.append(prefix + entry.name)
                         elif mode == folder and not entry.is_symlink():
                             pending.append(f"{prefix}{entry.name}/")
+                        else:
+                            odd.append(prefix + entry.name)
             finally:
                 os.close(fd)
         except OSError as error:
             rel = os.fsencode(prefix + (entry.name if entry is not None else "")).rstrip(b"/")
             raise _WalkError(rel, _why(Path(root, os.fsdecode(rel)), error)) from error
         folders.append([prefix, names, stats])
-    return folders
+    return folders, frozenset(odd)
 
 
 def _rels(target: _Target) -> list[str]:
