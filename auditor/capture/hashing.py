@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import gc
 import hashlib
 import json
 import marshal
@@ -62,9 +61,8 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -74,6 +72,7 @@ from typing import Any, Literal, NamedTuple, cast
 from pydantic import ConfigDict, TypeAdapter
 
 from auditor.capture.hashing_cache import HashCache
+from auditor.capture.heap import paused_collection as _no_gc
 from auditor.record.base import Missing
 from auditor.record.lineage import AbsentPath, ContentHash, FileHash
 
@@ -84,7 +83,6 @@ CHUNK = 1 << 20
 RACY_NS = 2_000_000_000
 PROGRESS_AFTER_S = 1.0
 BATCH_FILES = 256
-PROMOTE_AFTER = 10_000  # objects made with the collector paused; see _no_gc
 CANCELLED = "cancelled (auditor was interrupted)"
 FS_ENCODING = sys.getfilesystemencoding()
 FILES, WALK = "\0files", "\0walk"  # suffixes of the cache's keys for a declared path's file list and walk
@@ -142,30 +140,6 @@ class _Plan(NamedTuple):
 
 class _WalkError(Exception):
     """A file or folder inside a declared folder that could not be listed or followed."""
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a per-file loop makes tens of thousands of objects and no
-    cycles, and the collections they trigger (each pass walks every live object) cost more than
-    the loop itself (measured: over a third of a warm re-hash of 20,000 files).
-
-    On the way out of a big loop, what it made goes straight to the oldest generation (freeze,
-    then unfreeze: two list splices), as it would after surviving two collections: the file
-    lists live until the record is written, and walking them young costs a sixth of a warm
-    re-hash of 20,000 files. Only then (a small loop's objects get the usual young pass, so a
-    caller hashing in a loop keeps its garbage short-lived), and never while someone else holds
-    objects frozen (a pre-fork server), so as not to thaw them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            if gc.get_count()[0] >= PROMOTE_AFTER and gc.get_freeze_count() == 0:
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def hash_path(
