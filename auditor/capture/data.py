@@ -26,7 +26,6 @@ from auditor.capture.codeprint import executed_code
 from auditor.capture.hashing import HashCache, Walk, hash_paths
 from auditor.capture.lineage import build_lineage, declared
 from auditor.capture.observe.classify import classify
-from auditor.capture.observe.realpaths import RealPaths
 from auditor.capture.observe.session import ObservationSession, SessionResult
 from auditor.capture.observe.treediff import MAX_ENTRIES, Snapshot, changed, snapshot
 from auditor.capture.profile import profile_declared
@@ -321,7 +320,7 @@ class DataCapture:
             ignore=[session_root, str(self.store_root)],
             method="audit-hook" if result.processes else "tree-diff",
             processes=len(result.processes),
-            existed_before=frozenset(map(RealPaths().of_file, self.tree)),
+            existed_before=_real_files(self.tree, self.root),
             regular=tree_after,
         )
 
@@ -390,6 +389,17 @@ class DataCapture:
             return str(Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root)))
         except ValueError:
             return str(path)
+
+
+def _real_files(tree: Snapshot, root: Path) -> frozenset[str]:
+    """The real paths of a snapshot's files, as RealPaths would resolve them then: the snapshot lists
+    no link and enters no link to a folder, so each is the root's real path joined with the rest."""
+    top = str(root)
+    real = os.path.realpath(top)
+    if real == top:
+        return frozenset(tree)
+    cut, real = len(top.rstrip("/")), real.rstrip("/")
+    return frozenset(real + path[cut:] for path in tree)
 
 
 def _proxies(lineage: Lineage) -> dict[str, str]:

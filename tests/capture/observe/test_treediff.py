@@ -7,7 +7,9 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auditor.capture.data import _real_files
 from auditor.capture.hashing import Walk, hash_paths
+from auditor.capture.observe.realpaths import RealPaths
 from auditor.capture.observe.treediff import changed, snapshot
 
 
@@ -97,3 +99,15 @@ def test_changes_seen_through_walks(tmp_path: Path) -> None:
     after = snapshot(root, walks=walks_of(data))
     assert after == snapshot(root)
     assert changed(before, after) == sorted(str(data / p) for p in ("sub/b.csv", "sub/new.csv", "nested/n.csv"))
+
+
+def test_real_paths_of_a_snapshot_s_files_are_those_realpaths_resolves(tmp_path: Path) -> None:
+    """The files that existed before a run, by real path: from the root's real path alone, as RealPaths
+    resolves each, whether the root is real, reached through a link, or written with "." and ".."."""
+    root = tmp_path / "project"
+    odd_project(root)
+    (tmp_path / "via-link").symlink_to(root)
+    for top in (root, tmp_path / "via-link", Path(f"{tmp_path}/./project/../project/"), Path(f"{tmp_path}//project")):
+        tree = snapshot(Path(str(top)))
+        assert tree
+        assert _real_files(tree, Path(str(top))) == frozenset(map(RealPaths().of_file, tree))
