@@ -9,7 +9,8 @@ files, stats and odd entries are taken from that walk, under the same rules as a
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,25 +23,32 @@ MAX_ENTRIES = 200_000
 VENV_MARKER = "pyvenv.cfg"
 
 Snapshot = dict[str, tuple[int, int, int]]
-_Found = Iterator[tuple[str, tuple[int, int, int]]]
 
 
 def snapshot(root: Path, skip: tuple[Path, ...] = (), walks: Mapping[str, Walk] | None = None) -> Snapshot:
-    """(size, mtime_ns, inode) of every regular file under root, by absolute path. `walks`: folders
-    already listed, by absolute path (hash_paths' `walks`), taken as they were then."""
+    """(size, mtime_ns, inode) of every regular file under root, by absolute path (the first
+    MAX_ENTRIES found). `walks`: folders already listed, by absolute path (hash_paths' `walks`),
+    taken as they were then."""
     skipped = {os.path.realpath(p) for p in skip}
     out: Snapshot = {}
     walks = walks or {}
-    listed = walks.get(str(root))
-    found = _walk(str(root), skipped, walks) if listed is None else _listed(str(root), listed, skipped)
-    for path, stats in found:
-        out[path] = stats
-        if len(out) >= MAX_ENTRIES:
-            break
+    top = str(root)
+    listed = walks.get(top)
+    try:
+        if listed is None:
+            _walk(top, skipped, walks, out)
+        else:
+            _listed(top, listed, skipped, out)
+    except _Full:
+        pass
     return out
 
 
-def _walk(folder: str, skipped: set[str], walks: Mapping[str, Walk]) -> _Found:
+class _Full(Exception):
+    """MAX_ENTRIES files found: the snapshot stops there."""
+
+
+def _walk(folder: str, skipped: set[str], walks: Mapping[str, Walk], out: Snapshot) -> None:
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -52,18 +60,24 @@ def _walk(folder: str, skipped: set[str], walks: Mapping[str, Walk]) -> _Found:
             if entry.name in SKIP_DIRS:
                 continue
             walk = walks.get(entry.path)
-            yield from _walk(entry.path, skipped, walks) if walk is None else _listed(entry.path, walk, skipped)
+            if walk is None:
+                _walk(entry.path, skipped, walks, out)
+            else:
+                _listed(entry.path, walk, skipped, out)
         elif entry.is_file(follow_symlinks=False):
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
-            yield entry.path, (st.st_size, st.st_mtime_ns, st.st_ino)
+            out[entry.path] = (st.st_size, st.st_mtime_ns, st.st_ino)
+            if len(out) >= MAX_ENTRIES:
+                raise _Full
 
 
-def _listed(root: str, walk: Walk, skipped: set[str]) -> _Found:
+def _listed(root: str, walk: Walk, skipped: set[str], out: Snapshot) -> None:
     """What _walk would find under root, from hashing's walk of it: the files that are no links, in
-    the folders _walk would enter. That walk entered every folder that is no link, parents first."""
+    the folders _walk would enter. That walk entered every folder that is no link, parents first.
+    A folder's files go in at once (C loops over its names and stats)."""
     real, base = os.path.realpath(root).rstrip("/"), root.rstrip("/")
     prefixes = {prefix for prefix, _, _ in walk.folders}
     left_out: set[str] = set()  # prefixes of the folders _walk would not enter, nor anything below them
@@ -80,10 +94,18 @@ def _listed(root: str, walk: Walk, skipped: set[str]) -> _Found:
             left_out.add(prefix)
             continue
         folder = f"{base}/{prefix}"
-        odd = walk.odd
-        for k, name in enumerate(names):
-            if not odd or prefix + name not in odd:
-                yield folder + name, (stats[4 * k], stats[4 * k + 1], stats[4 * k + 2])
+        found: Iterable[tuple[str, tuple[int, int, int]]] = zip(
+            [folder + name for name in names], zip(stats[0::4], stats[1::4], stats[2::4], strict=True), strict=True
+        )
+        if walk.odd:
+            found = ((path, stat) for path, stat in found if path[len(base) + 1 :] not in walk.odd)
+        room = MAX_ENTRIES - len(out)
+        if len(names) >= room:
+            out.update(islice(found, room))
+            if len(out) >= MAX_ENTRIES:
+                raise _Full
+        else:
+            out.update(found)
 
 
 def changed(before: Snapshot, after: Snapshot) -> list[str]:

@@ -7,8 +7,11 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from auditor.capture.data import _real_files
 from auditor.capture.hashing import Walk, hash_paths
+from auditor.capture.observe import treediff
 from auditor.capture.observe.realpaths import RealPaths
 from auditor.capture.observe.treediff import changed, snapshot
 
@@ -111,3 +114,16 @@ def test_real_paths_of_a_snapshot_s_files_are_those_realpaths_resolves(tmp_path:
         tree = snapshot(Path(str(top)))
         assert tree
         assert _real_files(tree, Path(str(top))) == frozenset(map(RealPaths().of_file, tree))
+
+
+def test_a_snapshot_stops_at_its_limit_either_way(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MAX_ENTRIES files and no more, listed or taken from walks, whole folders or part of one."""
+    root = tmp_path / "project"
+    data = odd_project(root)
+    walks = walks_of(data)
+    every = snapshot(root)
+    for limit in (1, 2, 3, 5, len(every) - 1, len(every)):
+        monkeypatch.setattr(treediff, "MAX_ENTRIES", limit)
+        for found in (snapshot(root), snapshot(root, walks=walks)):
+            assert len(found) == limit
+            assert found.items() <= every.items()
