@@ -103,8 +103,30 @@ def main() -> None:
             "auditor run -- python3 -c pass": minimal_run(str(AUDITOR)),
             "sacred minimal experiment": [str(sacred), str(experiment)],
         }
+        # The same, with the command run by auditor's own interpreter (`python3` in the virtual
+        # environment auditor is installed in): its packages are read without a probe process.
+        cases["auditor run -- own python3 -c pass"] = [
+            str(AUDITOR),
+            "run",
+            "--store",
+            f"{work}/store",
+            "--",
+            str(AUDITOR.parent / "python3"),
+            "-c",
+            "pass",
+        ]
         if args.baseline is not None:
             cases["baseline run -- python3 -c pass"] = minimal_run(str(args.baseline))
+            cases["baseline run -- own python3"] = [
+                str(args.baseline),
+                "run",
+                "--store",
+                f"{work}/store",
+                "--",
+                str(args.baseline.parent / "python3"),
+                "-c",
+                "pass",
+            ]
         for argv in cases.values():  # warm the page cache (and create the store)
             timed(argv, work, env)
         walls: dict[str, list[float]] = {name: [] for name in cases}
@@ -118,13 +140,21 @@ def main() -> None:
     cpu_of = {name: statistics.median(values) for name, values in cpus.items()}
     print(f"medians over {args.repeat} runs each, interleaved; python3 is {python3}")
     for name in cases:
-        print(f"{name:32} wall {wall_of[name]:.3f} s   cpu {cpu_of[name]:.3f} s")
+        print(f"{name:36} wall {wall_of[name]:.3f} s   cpu {cpu_of[name]:.3f} s")
     run, peer = "auditor run -- python3 -c pass", "sacred minimal experiment"
     print(f"--help under 0.3 s:              {'yes' if wall_of['auditor --help'] < 0.3 else 'NO'}")
     print(f"run / sacred, wall:              {wall_of[run] / wall_of[peer]:.2f}x (goal <= 1.0)")
     print(f"run / sacred, cpu:               {cpu_of[run] / cpu_of[peer]:.2f}x")
+    own = "auditor run -- own python3 -c pass"
+    print(f"run (own python3) / sacred, wall: {wall_of[own] / wall_of[peer]:.2f}x")
+    print(f"run (own python3) / sacred, cpu:  {cpu_of[own] / cpu_of[peer]:.2f}x")
     if args.baseline is not None:
         base = "baseline run -- python3 -c pass"
+        base_own = "baseline run -- own python3"
+        print(
+            f"run (own python3) / baseline's:  wall {wall_of[own] / wall_of[base_own]:.2f}x, "
+            f"cpu {cpu_of[own] / cpu_of[base_own]:.2f}x"
+        )
         print(f"baseline run / sacred, wall:     {wall_of[base] / wall_of[peer]:.2f}x")
         print(f"run / baseline run, wall:        {wall_of[run] / wall_of[base]:.2f}x")
         print(f"run / baseline run, cpu:         {cpu_of[run] / cpu_of[base]:.2f}x")

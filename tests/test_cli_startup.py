@@ -197,3 +197,44 @@ def test_run_leaves_the_stores_own_index_to_the_next_reader(cli: CliRunner, tmp_
     assert shared.exists()
     with contextlib.closing(sqlite3.connect(shared)) as db:
         assert db.execute("select count(*) from auditor_runs").fetchone() == (2,)
+
+
+def test_run_in_its_plain_form_loads_neither_typer_nor_a_pydantic_plugin(tmp_path: Path) -> None:
+    """`auditor run -- COMMAND` (the plain form, cli/early.py) starts without Typer's parser, and no
+    pydantic plugin is looked for (the scan imports importlib.metadata) or loaded: one installed beside
+    auditor never sees a record's values. The control: pydantic alone loads that plugin."""
+    site = tmp_path / "site"
+    (site / "spy_plugin-1.0.dist-info").mkdir(parents=True)
+    (site / "spy_plugin-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: spy-plugin\nVersion: 1.0\n"
+    )
+    (site / "spy_plugin-1.0.dist-info" / "entry_points.txt").write_text("[pydantic]\nspy = spy_plugin:plugin\n")
+    marker = tmp_path / "plugin-loaded"
+    (site / "spy_plugin.py").write_text(
+        f"import pathlib\npathlib.Path({str(marker)!r}).touch()\n\n\nclass Spy:\n"
+        "    def new_schema_validator(self, *args, **kwargs):\n        return None, None, None\n\n\nplugin = Spy()\n"
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**base_env(), "PYTHONPATH": f"{REPO}:{site}"}
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "auditor", "run", "--", sys.executable, "-c", "pass"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    modules = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "auditor.capture.run" in modules and "pydantic" in modules  # the import log was read
+    assert {m for m in modules if m.split(".")[0] == "typer" or m.startswith("importlib.metadata")} == set()
+    assert not marker.exists()
+    (run_dir,) = (work / ".auditor" / "runs").iterdir()
+    packages = json.loads((run_dir / "record.json").read_text())["environment"]["packages"]["distributions"]
+    assert "spy-plugin" in {d["name"] for d in packages}  # the command's environment is captured as before
+
+    control = "import pydantic\nclass M(pydantic.BaseModel):\n    x: int\nM(x=1)\n"
+    subprocess.run([sys.executable, "-c", control], env=env, check=True, timeout=60)
+    assert marker.exists()

@@ -17,40 +17,30 @@ import os
 import sys
 import tempfile
 import traceback
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, cast
 
 from auditor import __version__
-from auditor.cli.early import EARLY_PROBE, start_probe_early
+from auditor.cli.early import EARLY_PROBE, PlainRun, plain_run, start_probe_early, without_pydantic_plugins
 from auditor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AuditorError, UsageError
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 __all__ = ["main"]
 
 
 def main() -> NoReturn:
     """Entry point: one line and a documented exit code for every user error."""
-    start_probe_early(sys.argv[1:])  # before typer and the models load, so the two overlap
-    import typer
-
-    from auditor.cli.app import app
-    from auditor.cli.commands import command_group  # commands are registered there, loaded when used
-
+    args = sys.argv[1:]
+    without_pydantic_plugins()
+    start_probe_early(args)  # before typer and the models load, so the two overlap
+    plain = plain_run(args, os.environ)
     try:
-        code = command_group(app).main(standalone_mode=False)
+        code = _run_plain(plain) if plain is not None else _parse_and_run()
     except AuditorError as exc:
         _fail(exc.message, exc.exit_code)
-    except typer.Exit as exc:
-        _exit(exc.exit_code)
-    except typer.Abort:
-        _fail("interrupted", EXIT_INTERRUPTED)
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED)
-    except typer.TyperException as exc:  # bad usage, reported by the argument parser
-        show = getattr(exc, "show", None)
-        if callable(show):
-            show()
-        else:
-            _fail(exc.format_message(), UsageError.exit_code)
-        sys.exit(UsageError.exit_code)
     except OSError as exc:
         if exc.errno != errno.ENAMETOOLONG:  # a name too long is always the user's input, wherever it was looked up
             _fail(f"internal error (a bug in auditor); details in {_crash_log()}", EXIT_INTERNAL)
@@ -66,6 +56,52 @@ def main() -> NoReturn:
         log = _crash_log()
         _fail(f"internal error (a bug in auditor); details in {log}", EXIT_INTERNAL)
     _exit(code if isinstance(code, int) else 0)
+
+
+def _parse_and_run() -> object:
+    """Typer reads the command line and runs the command; its own exits and refusals end here."""
+    import typer
+
+    from auditor.cli.app import app
+    from auditor.cli.commands import command_group  # commands are registered there, loaded when used
+
+    try:
+        return command_group(app).main(standalone_mode=False)
+    except typer.Exit as exc:
+        _exit(exc.exit_code)
+    except typer.Abort:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except typer.TyperException as exc:  # bad usage, reported by the argument parser
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            _fail(exc.format_message(), UsageError.exit_code)
+        sys.exit(UsageError.exit_code)
+
+
+def _run_plain(plain: PlainRun) -> int:
+    """The plain form of `auditor run` (see early.py), ended as Typer ends a command it runs."""
+    from auditor import progress
+    from auditor.cli.running import run_here
+
+    try:
+        progress.configure(quiet=plain.quiet, verbose=plain.verbose)  # the root options, as app._root sets them
+        return run_here(plain.command, plain.name, plain.project, plain.store)
+    except EOFError:
+        if sys.stderr is not None:
+            sys.stderr.write("\n")
+        _fail("interrupted", EXIT_INTERRUPTED)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED  # Typer's parser turns it into this exit code, without a message
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        from typer._click.utils import PacifyFlushWrapper  # as Typer's parser leaves on a closed pipe
+
+        sys.stdout = cast("TextIO", PacifyFlushWrapper(sys.stdout))
+        sys.stderr = cast("TextIO", PacifyFlushWrapper(sys.stderr))
+        sys.exit(1)
 
 
 def _exit(code: int) -> NoReturn:

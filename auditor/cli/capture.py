@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import os
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -13,16 +10,14 @@ import typer
 
 from auditor.cli.app import StoreOption, app, option, say, store_path
 from auditor.cli.early import EARLY_PROBE
+from auditor.cli.running import report_head, report_run, run_here, update_index
 from auditor.errors import UsageError
-from auditor.index import shared as shared_index
 from auditor.ingest import registry as ingesters  # light: the help below is built from it
 
 NETWORKS = ("none", "bridge")
 
 if TYPE_CHECKING:
     from auditor.capture.execute.container_setup import ContainerOptions
-    from auditor.record import RunRecord
-    from auditor.store.runs import RunStore
 
 
 @app.command(context_settings={"allow_interspersed_args": False})
@@ -84,42 +79,13 @@ def run(
     from auditor.capture.execute.container_setup import ContainerOptions
 
     options = ContainerOptions(image or "", network, cpus, memory, gpus, timeout, output or (), env_vars or (), user)
-    early = EARLY_PROBE.pop("run", None)
     if image is not None:
+        early = EARLY_PROBE.pop("run", None)
         if early is not None:
             early.cancel()
         _run_in_container(command, name, project, store, options)
     options.refuse_without_image()
-    from auditor.capture.execute.local_setup import local_request
-    from auditor.capture.run import capture_run
-    from auditor.store.runs import RunStore
-
-    env = dict(os.environ)
-    if shared_index(env):  # see _report_run: only a shared index is updated by `run`
-        _import_index_meanwhile()  # after this thread's own imports, so the two import no module at once
-
-    with local_request(command, cwd=Path.cwd(), env=env, early_probe=early, name=name, project=project) as request:
-        target = RunStore.deferred(store_path(store))
-        record = capture_run(target, request)
-    _report_run(record, target)
-
-
-def _import_index_meanwhile() -> None:
-    """Import SQLAlchemy, which the run index needs (0.1-0.2 s of CPU), on a thread while the run
-    is captured.
-
-    It is needed only after the record is committed, and until then the main thread mostly waits
-    (on the command, the probe, fsync): the import fills those waits instead of following them.
-    Only SQLAlchemy, never auditor's own modules, which the main thread imports meanwhile: two
-    threads importing the same modules can meet in a cycle and see half-initialized modules. A
-    failed import is left to the main thread, which imports it again and reports as it always did.
-    """
-
-    def load() -> None:
-        with contextlib.suppress(Exception):
-            importlib.import_module("sqlalchemy.dialects.sqlite")
-
-    threading.Thread(target=load, name="auditor-import-sqlalchemy", daemon=True).start()
+    raise typer.Exit(run_here(command, name, project, store))
 
 
 def _run_in_container(
@@ -134,27 +100,7 @@ def _run_in_container(
         command, options, cwd=Path.cwd(), store_root=store_root, host_env=os.environ, name=name, project=project
     )
     target = RunStore.deferred(store_root)
-    _report_run(capture_run(target, request), target)
-
-
-def _report_run(record: RunRecord, target: RunStore) -> NoReturn:
-    """The run's line and the log's head; a shared index (AUDITOR_INDEX_URL) is updated here.
-
-    The store's own index is left to the next command that reads it, which indexes every entry
-    after the ones it covers, each record verified (see index/sync.py), as it does after any
-    commit it missed: `run` then never imports SQLAlchemy (about 0.2 s of CPU, more than all the rest
-    of a minimal command's capture). A shared index is updated at once: other machines read it."""
-    from auditor.capture.outcome import exit_code
-
-    ident = record.identity
-    code = "no exit code" if ident.exit_code is None else f"exit {ident.exit_code}"
-    say(f"run {ident.run_id} {ident.status} ({code}) in {ident.duration_s or 0:.2f} s; recorded in {target.root}")
-    if ident.status == "failed" and ident.error and record.container is not None:
-        typer.echo(f"auditor: {ident.error}", err=True)  # e.g. the engine's reason for exit 125
-    if shared_index(os.environ):
-        _update_index(target)
-    _report_head(target)
-    raise typer.Exit(exit_code(ident, ident.exit_code or 0))
+    raise typer.Exit(report_run(capture_run(target, request), target))
 
 
 ToleranceOption = Annotated[
@@ -195,9 +141,9 @@ def reproduce(
     original = target.load(target.resolve(run_ref))
     request = prepare(target, original, tolerance or [], dict(os.environ), Path.cwd(), network)
     record = capture_run(target, request)
-    _update_index(target)
+    update_index(target)
     typer.echo("\n".join(render_reproduction(record)))
-    _report_head(target)
+    report_head(target)
     verdict = record.reproduction.verdict if record.reproduction else "diverged"
     raise typer.Exit(exit_code(record.identity, 0 if verdict in ("identical", "equivalent") else 1))
 
@@ -259,17 +205,5 @@ def ingest(
         what = "ingested" if outcome.new else "already ingested as"
         upstream = f" (source run {outcome.source_run_id})" if outcome.source_run_id else ""
         typer.echo(f"{what} {outcome.run_id}{upstream}")
-    _update_index(target)
-    _report_head(target)
-
-
-def _update_index(target: RunStore) -> None:
-    from auditor.cli.index import update_index  # not at import: `auditor --help` loads this module
-
     update_index(target)
-
-
-def _report_head(target: RunStore) -> None:
-    """The log's head after this command's records: publish it to pin the store's history."""
-    head = target.committed or target.head()
-    say(f"log head {head.text()}")
+    report_head(target)

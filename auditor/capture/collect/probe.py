@@ -6,24 +6,36 @@ document to the path given as its first argument and never imports auditor.
 Keep it free of newer syntax: it is sent to the target interpreter as source.
 """
 
+import itertools
 import json
 import locale
 import os
 import platform
 import sys
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 
-def _distributions() -> Tuple[Optional[List[Dict[str, Any]]], Optional[str]]:
+def _distributions(
+    path: Optional[List[str]] = None, finders: Optional[List[Any]] = None
+) -> Tuple[Optional[List[Dict[str, Any]]], Optional[str]]:
+    """The distributions on sys.path, as importlib.metadata finds them; or on `path`, found by
+    `finders` (the find_distributions of a sys.meta_path): how auditor reads them in its own
+    process when the command's interpreter is its own (probe_runner.py)."""
     # REQUESTED is written only by installers that write INSTALLER (PEP 376 / 610),
     # so without INSTALLER "not requested" cannot be told from "unknown".
     try:
         from importlib import metadata
     except ImportError:  # Python < 3.8
         return None, "importlib.metadata is not available in Python %s" % platform.python_version()
+    found: Iterable[Any]
+    if path is None or finders is None:
+        found = metadata.distributions()
+    else:
+        context = metadata.DistributionFinder.Context(path=path)
+        found = itertools.chain.from_iterable(find(context) for find in finders)
     seen: Set[str] = set()
     out: List[Dict[str, Any]] = []
-    for dist in metadata.distributions():
+    for dist in found:
         name, version = _name_and_version(dist)
         key = name.lower().replace("_", "-").replace(".", "-")
         path = getattr(dist, "_path", None)
@@ -67,7 +79,7 @@ def _name_and_version(dist: Any) -> Tuple[str, str]:
     return dist.metadata["Name"] or "", dist.version
 
 
-def _locale() -> Dict[str, Any]:
+def locale_facts() -> Dict[str, Any]:
     try:
         current = locale.setlocale(locale.LC_CTYPE, "")
     except locale.Error:
@@ -118,24 +130,35 @@ def _system() -> Dict[str, Any]:
     return out
 
 
-def main() -> None:
-    distributions, why = _distributions()
+def facts(
+    executable: str,
+    path: List[str],
+    locale_info: Dict[str, Any],
+    finders: Optional[List[Any]] = None,
+) -> Dict[str, Any]:
+    """What the probe reports: the interpreter at `executable` with `path` as its sys.path (this
+    one's, unless auditor reads the facts of its own interpreter in its own process)."""
+    distributions, why = _distributions(path, finders)
     base_prefix = getattr(sys, "base_prefix", getattr(sys, "real_prefix", sys.prefix))
-    result: Dict[str, Any] = {
+    return {
         "python": {
             "version": platform.python_version(),
             "implementation": platform.python_implementation(),
-            "executable": sys.executable,
+            "executable": executable,
             "prefix": sys.prefix,
             "base_prefix": base_prefix,
             "is_virtualenv": sys.prefix != base_prefix,
-            "sys_path": [p for p in sys.path if p],
+            "sys_path": [p for p in path if p],
         },
         "distributions": distributions,
         "distributions_missing": why,
-        "locale": _locale(),
-        "libc": " ".join(platform.libc_ver()).strip() or None,
+        "locale": locale_info,
+        "libc": " ".join(platform.libc_ver()).strip() or None,  # this interpreter's C library
     }
+
+
+def main() -> None:
+    result = facts(sys.executable, sys.path, locale_facts())
     if "--system" in sys.argv[2:]:
         result["system"] = _system()
     tmp = sys.argv[1] + ".tmp"
