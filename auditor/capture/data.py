@@ -23,10 +23,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from auditor.capture.codeprint import executed_code
-from auditor.capture.hashing import HashCache, hash_paths
+from auditor.capture.hashing import HashCache, Walk, hash_paths
 from auditor.capture.lineage import build_lineage, declared
 from auditor.capture.observe.classify import classify
-from auditor.capture.observe.realpaths import RealPaths
 from auditor.capture.observe.session import ObservationSession, SessionResult
 from auditor.capture.observe.treediff import MAX_ENTRIES, Snapshot, changed, snapshot
 from auditor.capture.profile import profile_declared
@@ -94,7 +93,9 @@ class DataCapture:
         self.cancel: threading.Event | None = None  # see finish()
 
     def prepare(self, cancel: threading.Event | None = None) -> None:
-        """`cancel` set (an interrupt: nothing will run) stops hashing the inputs."""
+        """`cancel` set (an interrupt: nothing will run) stops hashing the inputs. The project tree's
+        snapshot takes the input folders as hashing listed them: one listing each, not two."""
+        walks: dict[str, Walk] = {}
         if self.spec is not None:
             inputs = [d for d in self.spec.datasets if d.role == "input" and d.path]
             hashes = hash_paths(
@@ -103,10 +104,11 @@ class DataCapture:
                 cache=self.cache,
                 now=self.clock(),
                 cancel=cancel,
+                walks=walks,
             )
             self.before = {d.id: h for d, h in zip(inputs, hashes, strict=True)}
             self.profiles = profile_declared(inputs, self.before, self.root, self.spec.predictions, cancel)
-        self.tree = snapshot(self.root, skip=(self.store_root,))
+        self.tree = snapshot(self.root, skip=(self.store_root,), walks=walks)
         self.session = ObservationSession()
         if self.owner is not None:
             self.session.grant(self.owner)
@@ -149,10 +151,11 @@ class DataCapture:
         notes = list(result.problems)
         logged = _logged_datasets(result.events, self.root, notes, self._mounted)
         spec = self.spec or ProjectSpec(project=ProjectInfo(name=project))
-        after = self._hash_after(spec, logged)
+        walks: dict[str, Walk] = {}  # the declared folders as hashing listed them, for the tree's snapshot
+        after = self._hash_after(spec, logged, walks)
         produced = [*(d for d in spec.datasets if d.role != "input"), *logged]  # logged ones are hashed after
         profiles = {**self.profiles, **profile_declared(produced, after, self.root, spec.predictions, self.cancel)}
-        observation = self._observation(spec, logged, result)
+        observation = self._observation(spec, logged, result, walks)
         if len(self.tree) >= MAX_ENTRIES:
             notes.append(f"the project tree has more than {MAX_ENTRIES} files: changes past them were not seen")
         lineage = build_lineage(
@@ -254,7 +257,7 @@ class DataCapture:
         except ValueError:
             return "unusable path"
 
-    def _hash_after(self, spec: ProjectSpec, logged: list[DatasetSpec]) -> dict[str, Hash]:
+    def _hash_after(self, spec: ProjectSpec, logged: list[DatasetSpec], walks: dict[str, Walk]) -> dict[str, Hash]:
         items: list[tuple[str, str]] = [(d.id, d.path) for d in (*spec.datasets, *logged) if d.path]
         items += [(m.id, m.path) for m in spec.models]
         escaped = {p for _, p in items if not self._links_stay_mounted(self.root / p)}
@@ -264,6 +267,7 @@ class DataCapture:
             cache=self.cache,
             now=self.clock(),
             cancel=self.cancel,
+            walks=walks,
         )
         found = iter(hashes)
         out: dict[str, Hash] = {}
@@ -298,9 +302,11 @@ class DataCapture:
                 continue  # hash_paths names what cannot be read
         return True
 
-    def _observation(self, spec: ProjectSpec, logged: list[DatasetSpec], result: SessionResult) -> Observation:
+    def _observation(
+        self, spec: ProjectSpec, logged: list[DatasetSpec], result: SessionResult, walks: dict[str, Walk]
+    ) -> Observation:
         session_root = str(self.session.root) if self.session else ""
-        tree_after = snapshot(self.root, skip=(self.store_root,))
+        tree_after = snapshot(self.root, skip=(self.store_root,), walks=walks)
         tree_writes = changed(self.tree, tree_after)
         reads = [p for proc in result.processes for p in proc.reads]
         writes = [p for proc in result.processes for p in proc.writes] + tree_writes
@@ -314,7 +320,7 @@ class DataCapture:
             ignore=[session_root, str(self.store_root)],
             method="audit-hook" if result.processes else "tree-diff",
             processes=len(result.processes),
-            existed_before=frozenset(map(RealPaths().of_file, self.tree)),
+            existed_before=_real_files(self.tree, self.root),
             regular=tree_after,
         )
 
@@ -383,6 +389,17 @@ class DataCapture:
             return str(Path(os.path.realpath(path)).relative_to(os.path.realpath(self.root)))
         except ValueError:
             return str(path)
+
+
+def _real_files(tree: Snapshot, root: Path) -> frozenset[str]:
+    """The real paths of a snapshot's files, as RealPaths would resolve them then: the snapshot lists
+    no link and enters no link to a folder, so each is the root's real path joined with the rest."""
+    top = str(root)
+    real = os.path.realpath(top)
+    if real == top:
+        return frozenset(tree)
+    cut, real = len(top.rstrip("/")), real.rstrip("/")
+    return frozenset(real + path[cut:] for path in tree)
 
 
 def _proxies(lineage: Lineage) -> dict[str, str]:

@@ -48,11 +48,14 @@ def attach(record: RunRecord, found: FileLists, redactor: TextRedactor) -> RunRe
     if not found.lists or not isinstance(lineage, Lineage):
         return record
     kinds: dict[str, list[Any]] = {"datasets": list(lineage.datasets), "models": list(lineage.models)}
+    done: dict[int, tuple[FileHash, ...]] = {}  # an unchanged input's after holds its before's list itself
     for (kind, index, when), files in found.lists.items():
         item = kinds[kind][index]
         held = getattr(item, when)
         if isinstance(held, ContentHash):
-            files = _redacted(files, redactor)
+            if id(files) not in done:  # found.lists holds every list: an id is not reused meanwhile
+                done[id(files)] = _redacted(files, redactor)
+            files = done[id(files)]
             kinds[kind][index] = item.model_copy(update={when: held.model_copy(update={"files": files})})
     restored = lineage.model_copy(update={"datasets": tuple(kinds["datasets"]), "models": tuple(kinds["models"])})
     return record.model_copy(update={"lineage": restored})

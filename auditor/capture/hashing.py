@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import errno
 import functools
-import gc
 import hashlib
 import json
 import marshal
@@ -62,9 +61,8 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
@@ -74,17 +72,17 @@ from typing import Any, Literal, NamedTuple, cast
 from pydantic import ConfigDict, TypeAdapter
 
 from auditor.capture.hashing_cache import HashCache
+from auditor.capture.heap import paused_collection as _no_gc
 from auditor.record.base import Missing
 from auditor.record.lineage import AbsentPath, ContentHash, FileHash
 
-__all__ = ["HashCache", "Result", "hash_path", "hash_paths"]
+__all__ = ["HashCache", "Result", "Walk", "hash_path", "hash_paths"]
 
 Result = ContentHash | AbsentPath | Missing
 CHUNK = 1 << 20
 RACY_NS = 2_000_000_000
 PROGRESS_AFTER_S = 1.0
 BATCH_FILES = 256
-PROMOTE_AFTER = 10_000  # objects made with the collector paused; see _no_gc
 CANCELLED = "cancelled (auditor was interrupted)"
 FS_ENCODING = sys.getfilesystemencoding()
 FILES, WALK = "\0files", "\0walk"  # suffixes of the cache's keys for a declared path's file list and walk
@@ -99,14 +97,26 @@ class _File:
     size: int
 
 
-class _Target(NamedTuple):
-    display: str
-    kind: Literal["file", "tree"]
-    root: str  # absolute, not resolved: the cache's key
+class Walk(NamedTuple):
+    """What hashing saw of one declared folder, for a caller that needs the same listing at the same
+    moment (the project tree's snapshot, observe/treediff.py) without listing it again."""
+
     # [[prefix, [name, ...], [size, mtime_ns, inode, ctime_ns, ...]], ...], every folder in walk order: prefix
     # "" or "a/b/" relative to root, the names of its files (a declared file: one folder, one name, "").
     # Lists, as json.loads gives them back, so one == compares a walk with the cache's.
     folders: list[list[Any]]
+    # Relative paths of the entries that are not regular files or folders themselves: the links among
+    # the files (listed, with their targets' stats), and whatever was not listed (links to folders,
+    # FIFOs, sockets, devices).
+    odd: frozenset[str]
+
+
+class _Target(NamedTuple):
+    display: str
+    kind: Literal["file", "tree"]
+    root: str  # absolute, not resolved: the cache's key
+    folders: list[list[Any]]  # see Walk
+    odd: frozenset[str] = frozenset()  # see Walk
 
 
 class _Hit(NamedTuple):
@@ -130,30 +140,6 @@ class _Plan(NamedTuple):
 
 class _WalkError(Exception):
     """A file or folder inside a declared folder that could not be listed or followed."""
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a per-file loop makes tens of thousands of objects and no
-    cycles, and the collections they trigger (each pass walks every live object) cost more than
-    the loop itself (measured: over a third of a warm re-hash of 20,000 files).
-
-    On the way out of a big loop, what it made goes straight to the oldest generation (freeze,
-    then unfreeze: two list splices), as it would after surviving two collections: the file
-    lists live until the record is written, and walking them young costs a sixth of a warm
-    re-hash of 20,000 files. Only then (a small loop's objects get the usual young pass, so a
-    caller hashing in a loop keeps its garbage short-lived), and never while someone else holds
-    objects frozen (a pre-fork server), so as not to thaw them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            if gc.get_count()[0] >= PROMOTE_AFTER and gc.get_freeze_count() == 0:
-                gc.freeze()
-                gc.unfreeze()
-            gc.enable()
 
 
 def hash_path(
@@ -181,6 +167,7 @@ def hash_paths(
     workers: int | None = None,
     progress: bool | None = None,
     cancel: threading.Event | None = None,
+    walks: dict[str, Walk] | None = None,
 ) -> list[Result]:
     """Hash every declared path with one shared pool, so many small datasets still use every core.
 
@@ -189,10 +176,15 @@ def hash_paths(
     progress: None shows a bar on a terminal once hashing takes over a second;
     True always shows one; False never does. cancel: once set, the workers stop
     after their current chunk and every path not fully hashed is Missing, saying so.
+    walks: when given, receives the walk of every folder listed in full, by its
+    absolute, normalised, unresolved path (os.path.abspath's).
     """
     started_ns = time.time_ns()
     with _no_gc():
         targets = [_target(Path(path), display_root) for path in paths]
+        if walks is not None:
+            trees = (t for t in targets if isinstance(t, _Target) and t.kind == "tree")
+            walks.update((tree.root, Walk(tree.folders, tree.odd)) for tree in trees)
         plans = [_plan(target, cache) if isinstance(target, _Target) else target for target in targets]
         todo = {file.path: file for plan in plans if isinstance(plan, _Plan) for file in plan.todo}
     fresh = _hash_files(list(todo.values()), workers or _default_workers(), progress, cancel)
@@ -240,20 +232,22 @@ def _target(path: Path, display_root: Path) -> _Target | AbsentPath | Missing:
     if not stat.S_ISDIR(st.st_mode):
         return Missing(reason=f"cannot hash {display}: not a regular file or folder")
     try:
-        return _Target(display, "tree", absolute, _walk(absolute))
+        return _Target(display, "tree", absolute, *_walk(absolute))
     except _WalkError as error:
         rel, why = error.args
         return Missing(reason=f"cannot hash {_within(display, rel)}: {why}")
 
 
-def _walk(root: str) -> list[list[Any]]:
-    """Every regular file under root, and every symlink to one (see the module docstring), with its stats.
+def _walk(root: str) -> tuple[list[list[Any]], frozenset[str]]:
+    """Every regular file under root, and every symlink to one (see the module docstring), with its
+    stats; and the odd entries (see Walk).
 
     Each folder is listed through a descriptor, so a file's stat is an fstatat from its folder
     rather than a lookup of its whole path, and the only per-file objects are its name and stats.
-    Every entry is stat'ed, links followed (a file needs its stat anyway); a link to a folder is
-    told from a folder by the type the listing gave, without a second call."""
+    Every entry is stat'ed, links followed (a file needs its stat anyway); a link is told by the
+    type the listing gave, without a second call."""
     folders: list[list[Any]] = []
+    odd: list[str] = []
     scandir, flags = os.scandir, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
     kind, regular, folder = 0o170000, stat.S_IFREG, stat.S_IFDIR  # S_IFMT's mask, tested inline: no call per file
     pending = [""]
@@ -272,15 +266,19 @@ def _walk(root: str) -> list[list[Any]]:
                         if (mode := st.st_mode & kind) == regular:
                             add(entry.name)
                             extend((st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+                            if entry.is_symlink():
+                                odd.append(prefix + entry.name)
                         elif mode == folder and not entry.is_symlink():
                             pending.append(f"{prefix}{entry.name}/")
+                        else:
+                            odd.append(prefix + entry.name)
             finally:
                 os.close(fd)
         except OSError as error:
             rel = os.fsencode(prefix + (entry.name if entry is not None else "")).rstrip(b"/")
             raise _WalkError(rel, _why(Path(root, os.fsdecode(rel)), error)) from error
         folders.append([prefix, names, stats])
-    return folders
+    return folders, frozenset(odd)
 
 
 def _rels(target: _Target) -> list[str]:

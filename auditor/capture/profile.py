@@ -61,7 +61,10 @@ class ProfileError(Exception):
 
 
 def tabular_format(name: str) -> str | None:
-    return SUFFIXES.get(Path(name).suffix.lower())
+    """The format a file name's suffix names (as Path(name).suffix has it), without making a Path: the
+    folder walk asks for each of up to MAX_WALK names."""
+    dot = name.rfind(".")
+    return SUFFIXES.get(name[dot:].lower()) if dot > 0 and "/" not in name[dot:] else None
 
 
 def profile_dataset(path: Path, roles: Roles, cancel: threading.Event | None = None) -> DataProfile | Missing | None:

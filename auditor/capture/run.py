@@ -38,6 +38,7 @@ from auditor.capture.execute.interface import (
     Streams,
 )
 from auditor.capture.filelists import attach, detach
+from auditor.capture.heap import paused_collection
 from auditor.capture.interrupts import Interrupts, deferred_signals
 from auditor.capture.logsink import RedactingLog
 from auditor.capture.redact import RedactionPolicy, TextRedactor
@@ -140,41 +141,42 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                     environment=_result(environment_f, executor.environment_missing),
                     hardware=_result(hardware_f, lambda why: Hardware(cpu=why, memory=why, gpus=why)),
                 )
-            try:
-                data_evidence = data.finish(staging.run_id, project, cancel=interrupts.hurry)
-            except Exception as exc:  # the command has run: its record must not be lost to a bug here
-                data_evidence = _evidence_failed(exc)
+            with paused_collection():  # to the commit: tens of thousands of objects (see heap.py), no cycles
+                try:
+                    data_evidence = data.finish(staging.run_id, project, cancel=interrupts.hurry)
+                except Exception as exc:  # the command has run: its record must not be lost to a bug here
+                    data_evidence = _evidence_failed(exc)
 
-            def finalise(data_evidence: DataEvidence) -> RunRecord:
-                record = assemble(
-                    request,
-                    staging.run_id,
-                    project,
-                    _as_ended(result, (stdout, stderr), interrupts),
-                    evidence,
-                    data_evidence,
-                    policy,
-                    redactor,
-                    (stdout, stderr),
-                )
-                if request.reproduces is not None:
-                    record = request.reproduces.attach(record)
-                # One last pass over every string: whatever the run put into the record (logged
-                # params, dataset paths, errors, branch names) is masked like the logs are, and
-                # values under secret names as an ingested run's are.
-                # The files of hashed folders are checked apart, in bulk (see filelists.py).
-                record, files = detach(record)
-                dumped = record.model_dump(mode="json")
-                mask_named(dumped)
-                return attach(RunRecord.model_validate(redactor.data(dumped)), files, redactor)
+                def finalise(data_evidence: DataEvidence) -> RunRecord:
+                    record = assemble(
+                        request,
+                        staging.run_id,
+                        project,
+                        _as_ended(result, (stdout, stderr), interrupts),
+                        evidence,
+                        data_evidence,
+                        policy,
+                        redactor,
+                        (stdout, stderr),
+                    )
+                    if request.reproduces is not None:
+                        record = request.reproduces.attach(record)
+                    # One last pass over every string: whatever the run put into the record (logged
+                    # params, dataset paths, errors, branch names) is masked like the logs are, and
+                    # values under secret names as an ingested run's are.
+                    # The files of hashed folders are checked apart, in bulk (see filelists.py).
+                    record, files = detach(record)
+                    dumped = record.model_dump(mode="json")
+                    mask_named(dumped)
+                    return attach(RunRecord.model_validate(redactor.data(dumped)), files, redactor)
 
-            try:
-                record = finalise(data_evidence)
-            except Exception as exc:
-                data_evidence = _evidence_failed(exc)
-                record = finalise(data_evidence)
-            ended = _ended(record)
-            store.commit(staging, record)
+                try:
+                    record = finalise(data_evidence)
+                except Exception as exc:
+                    data_evidence = _evidence_failed(exc)
+                    record = finalise(data_evidence)
+                ended = _ended(record)
+                store.commit(staging, record)
         except StoreWriteError as exc:
             raise _not_recorded(exc, store, staging, data, logs, ended) from exc
         except BaseException:

@@ -82,6 +82,8 @@ def _write(value: Any, depth: int, out: list[str]) -> None:
         if _all_flat_objects(value):
             _flat_records(value, depth, out)
             return
+        if _nested_records(value, depth, out):
+            return
         inner = "\n" + INDENT * (depth + 1)
         out.append("[")
         first = True
@@ -132,6 +134,55 @@ def _flat_records(value: list[Any] | tuple[Any, ...], depth: int, out: list[str]
     out.append("[" + outer + "{" + inner)
     out.append(text[1:-1])
     out.append(outer + "}" + "\n" + INDENT * depth + "]")
+
+
+def _nested_records(value: list[Any] | tuple[Any, ...], depth: int, out: list[str]) -> bool:
+    """A list of non-empty objects whose values are scalars or lists of scalars (the files a run
+    touched, each with its verdicts): written as _flat_records writes flat ones, each inner list
+    first replaced by a placeholder string, then the placeholder by the list's own text (written
+    once per distinct list, at its depth). False, with nothing written, for any other list, or
+    when a placeholder's text turns up more often than it was put in (a string that holds it)."""
+    placeholders: dict[tuple[tuple[type, Any], ...], str] = {}  # an inner list, typed items -> its placeholder
+    lists: dict[str, Any] = {}
+    uses: dict[str, int] = {}
+    flat: list[dict[str, Any]] = []
+    scalar = _SCALAR_TYPES
+    for item in value:
+        if type(item) is not dict or not item:
+            return False
+        copy: dict[str, Any] = {}
+        for key, inner in item.items():
+            if type(key) is not str:
+                return False
+            kind = type(inner)
+            if kind in scalar:
+                copy[key] = inner
+                continue
+            if kind is not list and kind is not tuple:
+                return False
+            typed = tuple((type(x), x) for x in inner)  # 1, 1.0 and True are equal, but not written alike
+            if not all(t in scalar for t, _ in typed):
+                return False
+            if (placeholder := placeholders.get(typed)) is None:
+                placeholder = placeholders[typed] = f"\x00canonical list {len(placeholders)}\x00"
+                lists[placeholder], uses[placeholder] = inner, 0
+            uses[placeholder] += 1
+            copy[key] = placeholder
+        flat.append(copy)
+    if not placeholders:
+        return False
+    written: list[str] = []
+    _flat_records(flat, depth, written)
+    text = "".join(written)
+    for placeholder, inner in lists.items():
+        encoded = encode_basestring(placeholder)
+        if text.count(encoded) != uses[placeholder]:
+            return False
+        part: list[str] = []
+        _write(inner, depth + 2, part)
+        text = text.replace(encoded, "".join(part))
+    out.append(text)
+    return True
 
 
 def _key(key: Any) -> str:

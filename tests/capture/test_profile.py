@@ -94,6 +94,15 @@ def _key(values: pd.Series, text: str) -> object:
 # --- the sample's real data ---------------------------------------------------------------------
 
 
+def test_a_name_s_format_is_its_path_suffix_s() -> None:
+    """tabular_format reads the suffix without a Path: the same answer as Path(name).suffix for odd names."""
+    names = ["a.csv", "A.CSV", ".csv", "..csv", "a..csv", "x.tar.csv", "a.", "csv", "b.PQ", "c.tsv.gz", "d.csv/e", "."]
+    assert [profiling.tabular_format(n) for n in names] == [
+        profiling.SUFFIXES.get(Path(n).suffix.lower()) for n in names
+    ]
+    assert [profiling.tabular_format(n) for n in names[:6]] == ["csv", "csv", None, "csv", "csv", "csv"]
+
+
 def test_the_german_credit_data_profiles_as_pandas_reads_it() -> None:
     roles = Roles(label="risk", sensitive=("sex",), favourable="1", declared=("risk", "sex"))
     table = one(profile_dataset(german(), roles))

@@ -47,17 +47,35 @@ def owner(path: str, declared: Sequence[Declared]) -> Declared | None:
 
 class _Owners:
     """`owner` for many paths: the declared paths as text once, longest first (the first that holds a
-    path is the most specific; among equal ones, the first declared, as max() picks)."""
+    path is the most specific; among equal ones, the first declared, as max() picks).
+
+    of_file(path) answers the same from the path's folder, asked once per folder: a path is under a
+    declared D (starts with D + "/") exactly when its folder is D or under D, so the only other
+    candidate is D == path itself, which is then the longest, hence the most specific."""
 
     def __init__(self, declared: Sequence[Declared]) -> None:
         ordered = sorted(declared, key=lambda d: len(str(d.path)), reverse=True)
         self._folders = [(str(d.path), str(d.path).rstrip("/") + "/", d) for d in ordered]
+        self._exact: dict[str, Declared] = {}
+        for folder, _, item in self._folders:
+            self._exact.setdefault(folder, item)
+        self._of_folder: dict[str, Declared | None] = {}
 
     def __call__(self, path: str) -> Declared | None:
         for folder, under, item in self._folders:
             if path == folder or path.startswith(under):
                 return item
         return None
+
+    def of_file(self, path: str) -> Declared | None:
+        folder = path.rpartition("/")[0]
+        if not folder:  # "/name": a declared "/" holds it, though its folder "" is under nothing
+            return self(path)
+        if (exact := self._exact.get(path)) is not None:
+            return exact
+        if folder not in self._of_folder:
+            self._of_folder[folder] = self(folder)
+        return self._of_folder[folder]
 
 
 def classify(
@@ -88,9 +106,19 @@ def classify(
     files: list[tuple[str, bool, bool, str | None, tuple[AccessVerdict, ...]]] = []  # made models when listed
     read_ids: set[str] = set()
     ignored_exact, ignored_under = set(ignored), tuple(i.rstrip("/") + "/" for i in ignored)
-    owner_of = _Owners(declared)
+    ignored_folders: dict[str, bool] = {}  # as for owners: a path is under an ignored one if its folder is
+    owner_of = _Owners(declared).of_file
     for path in sorted(read_set | write_set):
-        if path in ignored_exact or path.startswith(ignored_under):
+        if path in ignored_exact:
+            continue
+        folder = path.rpartition("/")[0]
+        if (skip := ignored_folders.get(folder)) is None:
+            skip = ignored_folders[folder] = (
+                folder in ignored_exact or folder.startswith(ignored_under)
+                if folder
+                else path.startswith(ignored_under)
+            )
+        if skip:
             continue
         dataset = owner_of(path)
         read, wrote = path in read_set, path in write_set

@@ -46,13 +46,14 @@ class RealPaths:
     def _in_real_folder(self, path: str) -> str | None:
         """The path with its folder resolved; None where os.path.realpath must walk it whole."""
         folder, _, name = path.rpartition("/")
-        # Only plain absolute paths take the short way: "..", "." or "//" inside a path, or a
-        # trailing slash, mean what os.path.realpath's component walk decides.
-        if not path.startswith("/") or not folder or name in ("", ".", ".."):
-            return None
-        if "//" in path or "/./" in path or "/../" in path:
-            return None
         real = self._folders.get(folder)
-        if real is None:
+        if real is None or name in ("", ".", ".."):
+            # Only plain absolute paths take the short way: "..", "." or "//" inside a path, or a
+            # trailing slash, mean what os.path.realpath's component walk decides. A folder is
+            # remembered only from a plain path, so it is plain itself: then a plain name suffices.
+            if not path.startswith("/") or not folder or name in ("", ".", ".."):
+                return None
+            if "//" in path or "/./" in path or "/../" in path:
+                return None
             real = self._folders[folder] = os.path.realpath(folder)
         return real + "/" + name if real != "/" else "/" + name

@@ -22,11 +22,23 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 
+def _absolute(path: str) -> str:
+    """os.path.abspath(path), without its normpath (pure Python before 3.12, a few microseconds per
+    file a command opens) where there is nothing to normalise: no "//", no component that starts
+    with a dot, no trailing slash. getcwd is asked each time: code may change folder unseen."""
+    if not path.startswith("/"):
+        cwd = os.getcwd()
+        path = cwd + "/" + path if cwd != "/" else "/" + path
+    if "//" in path or "/." in path or path.endswith("/"):
+        return os.path.normpath(path)
+    return path
+
+
 def _install(out_dir: str) -> None:
     reads: set[str] = set()
     writes: set[str] = set()
     state = {"closing": False}
-    abspath, fsdecode = os.path.abspath, os.fsdecode
+    abspath, fsdecode = _absolute, os.fsdecode
 
     def hook(event, args):  # type: ignore[no-untyped-def]
         if event == "open":

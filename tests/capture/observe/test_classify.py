@@ -5,7 +5,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.capture.observe.classify import Declared, classify, owner
+from auditor.capture.observe.classify import Declared, _Owners, classify, owner
 from auditor.capture.observe.treediff import changed, snapshot
 
 
@@ -108,4 +108,7 @@ def test_owner_is_the_longest_declared_path_holding_the_file(
     declared = [Declared(f"{name}{i}", "input", Path(path)) for i, (name, path) in enumerate(items)]
     path = base + tail
     holding = [d for d in declared if path == str(d.path) or path.startswith(str(d.path).rstrip("/") + "/")]
-    assert owner(path, declared) == max(holding, key=lambda d: len(str(d.path)), default=None)
+    expected = max(holding, key=lambda d: len(str(d.path)), default=None)
+    assert owner(path, declared) == expected
+    owners = _Owners(declared)  # answering from the path's folder, asked once per folder
+    assert [owners.of_file(p) for p in (path, path, path + "/y")] == [expected, expected, owner(path + "/y", declared)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import venv
@@ -116,3 +117,45 @@ def test_read_write_opens_report_both(tmp_path: Path) -> None:
     finally:
         session.close()
     assert str(tmp_path / "a.csv") in report.reads and str(tmp_path / "a.csv") in report.writes
+
+
+ODD_NAMES = """\
+import json, os
+os.makedirs('sub/.hidden', exist_ok=True)
+opened = {'w': [], 'r': []}
+def touch(name, mode):
+    open(name, mode).close()
+    opened[mode].append(os.path.abspath(os.fsdecode(name)))
+for name in ['a.csv', './a.csv', 'sub/../a.csv', 'sub//b.csv', 'sub/.hidden/c.csv', 'sub/./b.csv', b'sub/b.csv']:
+    touch(name, 'w')
+os.chdir('sub')
+for name in ['b.csv', '../a.csv', '.hidden/c.csv']:
+    touch(name, 'r')
+os.chdir('/')
+touch('etc/hostname' if os.path.isfile('etc/hostname') else 'etc/passwd', 'r')
+print(json.dumps(opened))
+"""
+
+
+def test_opened_paths_are_reported_as_os_path_abspath_has_them(tmp_path: Path) -> None:
+    """Relative, dotted, doubled and bytes names, before and after a change of folder: each as abspath."""
+    session = ObservationSession()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", ODD_NAMES],
+            cwd=tmp_path,
+            env=session.environment(base_env()),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        (report,) = session.collect().processes
+    finally:
+        session.close()
+    opened = json.loads(done.stdout)
+    written = {str(tmp_path / "a.csv"), str(tmp_path / "sub" / "b.csv"), str(tmp_path / "sub" / ".hidden" / "c.csv")}
+    assert set(opened["w"]) == written
+    assert set(opened["w"]) <= set(report.writes)
+    assert set(opened["r"]) <= set(report.reads)
+    assert len(set(opened["r"])) == 4
+    assert not {p for p in [*report.reads, *report.writes] if "//" in p or "/./" in p or "/../" in p}
