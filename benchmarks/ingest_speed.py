@@ -215,11 +215,15 @@ def pieces(mlruns: Path, tmp: Path, n: int, params: int, *, cli_path: bool) -> N
 class Worker:
     """A process that answers "COUNT WALL_S CPU_S" for each line it is sent."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], count: int) -> None:
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], count: int, cwd: Path) -> None:
         self.name, self.count = name, count
         self.walls: list[float] = []
         self.cpus: list[float] = []
-        self.process = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        # `python -c` puts its working folder first on sys.path, before PYTHONPATH: run from the
+        # repository's root, every worker would import the auditor found there, the baseline's too.
+        self.process = subprocess.Popen(
+            argv, env=env, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
 
     def call(self, line: str, *, timed: bool = True) -> None:
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -249,15 +253,20 @@ def compare(mlruns: Path, tmp: Path, n: int, repeat: int, baseline: Path | None)
         raise SystemExit(f"{MLFLOW3}: missing: `./dev tools` installs MLflow 3, the peer this compares against")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp), "MLFLOW_ALLOW_FILE_STORE": "true"}
     here = str(Path(__file__).resolve().parents[1])
+    mlruns, tmp = mlruns.resolve(), tmp.resolve()  # the workers run in tmp
     workers = [
-        Worker("search_runs", [str(MLFLOW3), "-c", SEARCH, f"file://{mlruns}", EXPERIMENT], env, n),
+        Worker("search_runs", [str(MLFLOW3), "-c", SEARCH, f"file://{mlruns}", EXPERIMENT], env, n, tmp),
         Worker(
-            "ingest", [sys.executable, "-c", INGEST, str(mlruns), str(tmp / "ingest")], env | {"PYTHONPATH": here}, n
+            "ingest",
+            [sys.executable, "-c", INGEST, str(mlruns), str(tmp / "ingest")],
+            env | {"PYTHONPATH": here},
+            n,
+            tmp,
         ),
     ]
     if baseline is not None:
         argv = [sys.executable, "-c", INGEST, str(mlruns), str(tmp / "baseline")]
-        workers.append(Worker("baseline", argv, env | {"PYTHONPATH": str(baseline.resolve())}, n))
+        workers.append(Worker("baseline", argv, env | {"PYTHONPATH": str(baseline.resolve())}, n, tmp))
     try:
         for worker in workers:
             worker.call("warm-up", timed=False)

@@ -50,6 +50,10 @@ def _check_expansion(root: yaml.Node, label: str | Path) -> None:
     """Count the nodes the document expands to, each shared node once per reference (memoised)."""
     import yaml
 
+    if isinstance(root, yaml.MappingNode) and 2 * len(root.value) < MAX_EXPANDED_NODES:
+        scalar = yaml.ScalarNode
+        if all(type(k) is scalar and type(v) is scalar for k, v in root.value):
+            return  # a flat mapping of scalars (every MLflow meta.yaml): 1 + 2n nodes, however aliased
     sizes: dict[int, int] = {}
 
     def size(node: yaml.Node, depth: int) -> int:

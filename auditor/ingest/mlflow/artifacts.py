@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -121,9 +122,8 @@ def locate(
     if recorded is None and uri:
         notes.append(f"{what} are kept at {clean_url(uri)}: only local artifact stores are read")
         return None, None
-    candidates = [p for p in (recorded, fallback, _rebased(recorded, root)) if p is not None]
     outside = None
-    for candidate in candidates:
+    for candidate in _candidates(recorded, fallback, root):
         if candidate.is_dir():
             if _inside(candidate, root):
                 return candidate, None
@@ -179,6 +179,14 @@ def _local_path(uri: str) -> Path | None:
     if parts.scheme == "" or (len(parts.scheme) == 1 and uri[1:3] in (":\\", ":/")):  # a plain (or Windows) path
         return Path(uri)
     return None
+
+
+def _candidates(recorded: Path | None, fallback: Path | None, root: Path) -> Iterator[Path]:
+    """Where the artifacts may be, in order; the moved store's place only made when looked at."""
+    yield from (p for p in (recorded, fallback) if p is not None)
+    rebased = _rebased(recorded, root)
+    if rebased is not None:
+        yield rebased
 
 
 def _rebased(recorded: Path | None, root: Path) -> Path | None:

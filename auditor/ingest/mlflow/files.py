@@ -25,6 +25,7 @@ from auditor.ingest.mlflow.raw import (
     RawRun,
     int_field,
     load_yaml_mapping,
+    read_small,
     read_text,
     status_name,
     text_field,
@@ -58,11 +59,10 @@ def read_file_store(root: Path, *, run_id: str | None, experiment: str | None) -
             if run_id not in NOT_RUNS and (folder.is_dir() or folder.is_symlink()):
                 runs.append(_run(root, exp, _checked_dir(folder, root, "run_id")))
             continue
-        for entry in _subdirs(exp.folder, root):
-            if entry.name not in NOT_RUNS:
-                run = _run(root, exp, entry)
-                if not run.deleted:  # MLflow's own views hide deleted runs too
-                    runs.append(run)
+        for entry in _run_folders(exp.folder):
+            run = _run(root, exp, entry)
+            if not run.deleted:  # MLflow's own views hide deleted runs too
+                runs.append(run)
     if run_id is not None and not runs:
         raise IngestError(root, "run_id", f"no run {run_id!r} in the store")
     return runs
@@ -97,6 +97,25 @@ def _subdirs(folder: Path, root: Path, field_name: str | None = None, *, top: bo
     return [_checked_dir(Path(e.path), root, field_name) for e in entries if e.is_dir() or e.is_symlink()]
 
 
+def _run_folders(folder: Path) -> list[Path]:
+    """The run folders of an experiment's folder (one `_checked_dir` has checked), as `_subdirs`
+    finds them, with the types the listing gives: a folder that is not a link, listed in a folder
+    inside the store, is inside the store, so the real path of each of a thousand runs (an lstat
+    per part of it) need not be resolved."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted((e.name, e.is_symlink(), e.is_dir(follow_symlinks=False)) for e in listing)
+    except OSError as exc:
+        raise IngestError(folder, None, f"cannot list: {exc.strerror or exc}") from exc
+    runs = []
+    for name, is_link, is_dir in entries:
+        if is_link:
+            raise IngestError(folder / name, None, "a symbolic link: not followed (MLflow does not create them)")
+        if is_dir and name not in NOT_RUNS:
+            runs.append(folder / name)
+    return runs
+
+
 def _checked_dir(path: Path, root: Path, field_name: str | None = None) -> Path:
     if path.is_symlink():
         raise IngestError(path, field_name, "a symbolic link: not followed (MLflow does not create them)")
@@ -108,12 +127,29 @@ def _checked_dir(path: Path, root: Path, field_name: str | None = None) -> Path:
 
 
 def _run(root: Path, exp: _Experiment, folder: Path) -> RawRun:
-    meta_path = folder / "meta.yaml"
-    meta = load_yaml_mapping(meta_path)
+    """One run's folder, opened once (not following a link) and listed once: every file of it is
+    then opened inside that open folder, and a part it does not hold is not looked for."""
+    try:
+        with open_folder(folder) as fd:
+            return _run_in(root, exp, folder, fd)
+    except UntrustedFileError as exc:  # swapped for a link since it was listed
+        raise IngestError(folder, None, _not_followed(str(folder))) from exc
+    except OSError as exc:
+        raise IngestError(folder, None, f"cannot open: {exc.strerror or exc}") from exc
+
+
+def _run_in(root: Path, exp: _Experiment, folder: Path, fd: int) -> RawRun:
+    try:
+        with os.scandir(fd) as listing:
+            has = {e.name: e.is_dir() for e in listing}  # is_dir() as Path.is_dir: a link to a folder counts
+    except OSError as exc:
+        raise IngestError(folder, None, f"cannot list: {exc.strerror or exc}") from exc
+    meta_path = f"{folder}/meta.yaml"
+    meta = load_yaml_mapping(meta_path, dir_fd=fd)
     run_id = text_field(meta, "run_id", meta_path, required=False) or text_field(meta, "run_uuid", meta_path)
     if run_id != folder.name:
         raise IngestError(meta_path, "run_id", f"{run_id!r} does not match the run's folder {folder.name!r}")
-    layout3 = exp.layout3 or (folder / "outputs").is_dir()
+    layout3 = exp.layout3 or has.get("outputs", False)
     run = RawRun(
         run_id=run_id,
         experiment_id=exp.id,
@@ -125,26 +161,31 @@ def _run(root: Path, exp: _Experiment, folder: Path) -> RawRun:
         user_id=text_field(meta, "user_id", meta_path, required=False),
         deleted=meta.get("lifecycle_stage") == "deleted",
         artifact_uri=text_field(meta, "artifact_uri", meta_path, required=False) or "",
-        where=str(meta_path),
+        where=meta_path,
         store_root=root,
         fallback_artifacts=folder / "artifacts",
         version_hint="3.x" if layout3 else None,
     )
-    run.params = {key: text for key, _, text in _texts(f"{folder}/params", "params")}
-    run.tags = {key: text for key, _, text in _texts(f"{folder}/tags", "tags")}
-    run.metrics = _metrics(f"{folder}/metrics")
-    run.datasets = _inputs(folder / "inputs", root, exp)
-    run.models = _models(folder, root, exp, run_id)
+    if "params" in has:
+        run.params = dict(_texts(f"{folder}/params", "params", fd, MAX_META_BYTES))
+    if "tags" in has:
+        run.tags = dict(_texts(f"{folder}/tags", "tags", fd, MAX_META_BYTES))
+    if "metrics" in has:
+        metrics = f"{folder}/metrics"
+        run.metrics = _metrics(metrics, _texts(metrics, "metrics", fd, MAX_METRIC_BYTES))
+    run.datasets = _inputs(folder / "inputs", root, exp) if "inputs" in has else []
+    run.models = _models(folder, root, exp, run_id, outputs="outputs" in has)
     return run
 
 
-def _texts(folder: str, kind: str, limit: int = MAX_META_BYTES) -> list[tuple[str, str, str]]:
-    """(key, file, text) for every file below a run's params/, tags/ or metrics/ folder (none when
-    it does not exist); a key with '/' is a sub-folder. Every folder is opened without following
-    a link and every file read relative to its folder's descriptor, so no link anywhere on the
-    way (not only a file's own name) is followed. Paths stay strings: this runs for every value."""
+def _texts(folder: str, kind: str, run_fd: int, limit: int) -> list[tuple[str, str]]:
+    """(key, text) for every file below a run's params/, tags/ or metrics/ folder (`folder`,
+    named `kind` in the run's open folder `run_fd`); a key with '/' is a sub-folder. Every folder is
+    opened without following a link and every file read relative to its folder's descriptor, so no
+    link anywhere on the way (not only a file's own name) is followed. Paths stay strings, built
+    only for a file that is not read at the first try: this runs for every value."""
     try:
-        with open_folder(folder) as fd:
+        with open_folder(kind, dir_fd=run_fd) as fd:
             return _walk(fd, folder, kind, "", limit)
     except FileNotFoundError:
         return []
@@ -154,20 +195,23 @@ def _texts(folder: str, kind: str, limit: int = MAX_META_BYTES) -> list[tuple[st
         raise IngestError(folder, kind, f"cannot open: {exc.strerror or exc}") from exc
 
 
-def _walk(fd: int, folder: str, kind: str, prefix: str, limit: int) -> list[tuple[str, str, str]]:
+def _walk(fd: int, folder: str, kind: str, prefix: str, limit: int) -> list[tuple[str, str]]:
     if prefix.count("/") > MAX_KEY_DEPTH:
         raise IngestError(folder, kind, f"keys nested more than {MAX_KEY_DEPTH} folders deep")
     try:
         with os.scandir(fd) as listing:
-            entries = sorted(((e.name, e.is_dir(follow_symlinks=False)) for e in listing), key=lambda e: e[0])
+            entries = sorted((e.name, e.is_dir(follow_symlinks=False)) for e in listing)  # names are unique
     except OSError as exc:
         raise IngestError(folder, kind, f"cannot list: {exc.strerror or exc}") from exc
-    out: list[tuple[str, str, str]] = []
+    out: list[tuple[str, str]] = []
     for name, is_dir in entries:
-        path, key = f"{folder}/{name}", f"{prefix}{name}"
         if not is_dir:
-            out.append((key, path, read_text(path, f"{kind}.{key}", limit, dir_fd=fd)))
+            text = read_small(name, fd, limit)
+            if text is None:  # read again, the careful way, which says what is wrong
+                text = read_text(f"{folder}/{name}", f"{kind}.{prefix}{name}", limit, dir_fd=fd)
+            out.append((f"{prefix}{name}", text))
             continue
+        path, key = f"{folder}/{name}", f"{prefix}{name}"
         try:
             with open_folder(name, dir_fd=fd) as sub:
                 out += _walk(sub, path, kind, f"{key}/", limit)
@@ -184,9 +228,11 @@ def _not_followed(folder: str) -> str:
     return "not a folder"
 
 
-def _metrics(folder: str) -> list[RawMetric]:
+def _metrics(folder: str, texts: list[tuple[str, str]]) -> list[RawMetric]:
+    """The values of each metric file (key, text) of the run's metrics `folder`."""
     out: list[RawMetric] = []
-    for key, path, text in _texts(folder, "metrics", MAX_METRIC_BYTES):
+    for key, text in texts:
+        path = f"{folder}/{key}"
         for number, line in enumerate(text.splitlines(), start=1):
             parts = line.split()
             if not parts:
@@ -257,8 +303,9 @@ def _dataset(exp: _Experiment, root: Path, dataset_id: str, named_in: Path) -> R
     return replace(dataset, contexts=[])
 
 
-def _models(folder: Path, root: Path, exp: _Experiment, run_id: str) -> list[RawModel]:
-    """MLflow 3 logged models of this run: named in the run's outputs/, or naming the run as their source."""
+def _models(folder: Path, root: Path, exp: _Experiment, run_id: str, *, outputs: bool = True) -> list[RawModel]:
+    """MLflow 3 logged models of this run: named in the run's outputs/ (`outputs`: the run's folder
+    lists one), or naming the run as their source."""
     if exp.models is None:
         exp.models = {}
         for entry in _subdirs(exp.folder / "models", root, "models"):
@@ -274,7 +321,7 @@ def _models(folder: Path, root: Path, exp: _Experiment, run_id: str) -> list[Raw
                 source_run_id=text_field(meta, "source_run_id", meta_path, required=False),
             )
     chosen = {key for key, model in exp.models.items() if model.source_run_id == run_id}
-    for entry in _subdirs(folder / "outputs", root, "outputs"):
+    for entry in _subdirs(folder / "outputs", root, "outputs") if outputs else ():
         if entry.name not in exp.models:
             raise IngestError(entry / "meta.yaml", "destination_id", f"names model {entry.name!r}, not in models/")
         chosen.add(entry.name)
