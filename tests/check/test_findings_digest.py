@@ -1,0 +1,69 @@
+"""The findings digest is over each finding's model_dump(mode="json") less its location, however it is made:
+the quick dicts of `_plain` must be exactly those, or a sign-off would cover other bytes than before."""
+
+from __future__ import annotations
+
+import json
+
+from auditor.check.digest import _digest, _findings_adapter, _plain, findings_digest, findings_digest_of_json
+from auditor.record.findings import Finding, FindingLocation
+from auditor.render.json_report import render_json
+from tests.render.test_formats import make_report
+
+ODD = ' \u00e9\u2028"\\\t\ud800\U0001f600<&>'
+
+
+def _varied(odd: str = ODD) -> tuple[Finding, ...]:
+    evidence: list[dict[str, str | int | float | bool | None]] = [
+        {},
+        {"float": 0.1, "big": 1e300, "tiny": 5e-324, "negative": -0.0, "int": 2**70, "bool": True, "none": None},
+        {"z": "last", "a": "first", "odd": odd, "B": False},
+    ]
+    return tuple(
+        Finding(
+            rule_id=f"AUD-{i}" + odd,
+            severity=("critical", "high", "medium", "low")[i % 4],
+            subject=f"dataset:{i}" + odd,
+            outcome="waived" if i % 5 == 0 else ("pass", "fail", "inconclusive", "could_not_evaluate")[i % 4],
+            message="m" + odd * (i % 3),
+            evidence=evidence[i % 3],
+            waiver=f"W-{i}" if i % 5 == 0 else None,
+            location=FindingLocation(path="a/b.yaml", line=i + 1) if i % 2 else None,
+        )
+        for i in range(40)
+    )
+
+
+def test_the_quick_dicts_are_model_dump_less_the_location() -> None:
+    findings = _varied()
+    quick = _plain(findings)
+    assert quick is not None
+    assert quick == [f.model_dump(mode="json", exclude={"location"}) for f in findings]
+    made = _findings_adapter(type(make_report())).dump_python(findings, mode="json", exclude={"__all__": {"location"}})
+    assert json.dumps(quick, sort_keys=True) == json.dumps(made, sort_keys=True)
+
+
+def test_the_digest_is_the_one_pydantic_serialised_and_verify_recomputes() -> None:
+    report = make_report(odd=ODD).model_copy(update={"findings": _varied()})
+    made = _findings_adapter(type(report)).dump_python(report.findings, mode="json", exclude={"__all__": {"location"}})
+    assert findings_digest(report) == _digest(report.run.record_sha256, report.with_waivers.verdict, made)
+    printable = ODD.replace("\ud800", "")  # render_json writes a lone surrogate otherwise than pydantic
+    report = make_report(odd=printable).model_copy(update={"findings": _varied(printable)})
+    assert findings_digest_of_json(json.loads(render_json(report))) == findings_digest(report)
+
+
+def test_findings_of_another_type_go_through_their_own_serialiser() -> None:
+    class Annotated(Finding):
+        note: str = "kept"
+
+    findings = (Annotated(rule_id="R", severity="low", subject="run", outcome="pass", message="ok"),)
+    assert _plain(findings) is None
+
+
+def test_a_key_that_is_not_ascii_goes_through_pydantic() -> None:
+    """pydantic's JSON mode writes a lone surrogate in a key as U+FFFD; the digest keeps doing so."""
+    findings = (Finding(rule_id="R", severity="low", subject="run", outcome="pass", message="ok", evidence={ODD: 1}),)
+    assert _plain(findings) is None
+    report = make_report().model_copy(update={"findings": findings})
+    made = [f.model_dump(mode="json", exclude={"location"}) for f in findings]
+    assert findings_digest(report) == _digest(report.run.record_sha256, report.with_waivers.verdict, made)
