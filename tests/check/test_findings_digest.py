@@ -67,3 +67,20 @@ def test_a_key_that_is_not_ascii_goes_through_pydantic() -> None:
     report = make_report().model_copy(update={"findings": findings})
     made = [f.model_dump(mode="json", exclude={"location"}) for f in findings]
     assert findings_digest(report) == _digest(report.run.record_sha256, report.with_waivers.verdict, made)
+
+
+def test_tallies_by_rule_count_as_tally_does_in_the_same_order() -> None:
+    """The counts per rule, rules and outcomes in the order they first appear (as grouping then `tally`)."""
+    from auditor.record.findings import tallies_by_rule, tally
+
+    findings = _varied()
+    grouped: dict[str, list[Finding]] = {}
+    for f in findings:
+        grouped.setdefault(f.rule_id, []).append(f)
+    expected = {rule: tally(mine) for rule, mine in grouped.items()}
+    got = tallies_by_rule(iter(findings))
+    assert list(got) == list(expected)
+    assert [list(t.counts.items()) for t in got.values()] == [list(t.counts.items()) for t in expected.values()]
+    mixed = [f.model_copy(update={"rule_id": "R"}) for f in findings]
+    (only,) = tallies_by_rule(mixed).values()
+    assert list(only.counts.items()) == list(tally(mixed).counts.items())
