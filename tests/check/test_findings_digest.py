@@ -1,13 +1,21 @@
-"""The findings digest is over each finding's model_dump(mode="json") less its location, however it is made:
-the quick dicts of `_plain` must be exactly those, or a sign-off would cover other bytes than before."""
+"""The findings digest is over each finding's model_dump(mode="json") less its location, in canonical JSON,
+however it is made: the bytes `_canonical_findings` writes must be exactly those, or a sign-off would
+cover other bytes than before."""
 
 from __future__ import annotations
 
 import json
 
-from auditor.check.digest import _digest, _findings_adapter, _plain, findings_digest, findings_digest_of_json
+from auditor.check.digest import (
+    _canonical_findings,
+    _digest,
+    _findings_adapter,
+    findings_digest,
+    findings_digest_of_json,
+)
 from auditor.record.findings import Finding, FindingLocation
 from auditor.render.json_report import render_json
+from auditor.sign.canonical import canonical
 from tests.render.test_formats import make_report
 
 ODD = ' \u00e9\u2028"\\\t\ud800\U0001f600<&>'
@@ -34,19 +42,22 @@ def _varied(odd: str = ODD) -> tuple[Finding, ...]:
     )
 
 
-def test_the_quick_dicts_are_model_dump_less_the_location() -> None:
+def test_the_quick_bytes_are_canonical_json_of_model_dump_less_the_location() -> None:
     findings = _varied()
-    quick = _plain(findings)
+    quick = _canonical_findings(findings)
     assert quick is not None
-    assert quick == [f.model_dump(mode="json", exclude={"location"}) for f in findings]
+    dumped = [f.model_dump(mode="json", exclude={"location"}) for f in findings]
+    assert b"[" + quick + b"]" == canonical({"f": dumped})[len(b'{"f":') : -1]
     made = _findings_adapter(type(make_report())).dump_python(findings, mode="json", exclude={"__all__": {"location"}})
-    assert json.dumps(quick, sort_keys=True) == json.dumps(made, sort_keys=True)
+    assert made == dumped
+    assert _canonical_findings(()) == b""
 
 
 def test_the_digest_is_the_one_pydantic_serialised_and_verify_recomputes() -> None:
-    report = make_report(odd=ODD).model_copy(update={"findings": _varied()})
-    made = _findings_adapter(type(report)).dump_python(report.findings, mode="json", exclude={"__all__": {"location"}})
-    assert findings_digest(report) == _digest(report.run.record_sha256, report.with_waivers.verdict, made)
+    for findings in ((), _varied(), _varied()[:1]):
+        report = make_report(odd=ODD).model_copy(update={"findings": findings})
+        made = _findings_adapter(type(report)).dump_python(findings, mode="json", exclude={"__all__": {"location"}})
+        assert findings_digest(report) == _digest(report.run.record_sha256, report.with_waivers.verdict, made)
     printable = ODD.replace("\ud800", "")  # render_json writes a lone surrogate otherwise than pydantic
     report = make_report(odd=printable).model_copy(update={"findings": _varied(printable)})
     assert findings_digest_of_json(json.loads(render_json(report))) == findings_digest(report)
@@ -57,13 +68,13 @@ def test_findings_of_another_type_go_through_their_own_serialiser() -> None:
         note: str = "kept"
 
     findings = (Annotated(rule_id="R", severity="low", subject="run", outcome="pass", message="ok"),)
-    assert _plain(findings) is None
+    assert _canonical_findings(findings) is None
 
 
 def test_a_key_that_is_not_ascii_goes_through_pydantic() -> None:
     """pydantic's JSON mode writes a lone surrogate in a key as U+FFFD; the digest keeps doing so."""
     findings = (Finding(rule_id="R", severity="low", subject="run", outcome="pass", message="ok", evidence={ODD: 1}),)
-    assert _plain(findings) is None
+    assert _canonical_findings(findings) is None
     report = make_report().model_copy(update={"findings": findings})
     made = [f.model_dump(mode="json", exclude={"location"}) for f in findings]
     assert findings_digest(report) == _digest(report.run.record_sha256, report.with_waivers.verdict, made)
