@@ -4,7 +4,9 @@ cover other bytes than before."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 from auditor.check.digest import (
     _canonical_findings,
@@ -95,3 +97,17 @@ def test_tallies_by_rule_count_as_tally_does_in_the_same_order() -> None:
     mixed = [f.model_copy(update={"rule_id": "R"}) for f in findings]
     (only,) = tallies_by_rule(mixed).values()
     assert list(only.counts.items()) == list(tally(mixed).counts.items())
+
+
+def test_a_store_run_quotes_the_sha256_of_its_record_file(tmp_path: Path) -> None:
+    """The store hands parse_record the digest it verified, so the bytes are hashed once: the same digest."""
+    from auditor.record.io import record_digest
+    from auditor.store.runs import RunStore
+    from tests.factories import make_record
+
+    store = RunStore.create(tmp_path / "store")
+    record = make_record()
+    store.commit(store.begin(record.identity.run_id), record)
+    loaded = store.load(record.identity.run_id)
+    on_disk = store.record_path(record.identity.run_id).read_bytes()
+    assert record_digest(loaded) == hashlib.sha256(on_disk).hexdigest()
