@@ -13,7 +13,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
@@ -43,6 +44,7 @@ def findings_digest(report: CheckReport) -> str:
 _PLAIN_FIELDS = frozenset({"rule_id", "severity", "subject", "outcome", "message", "evidence", "waiver", "location"})
 # What canonical() writes for a value: the standard library's encoder, with canonical()'s settings.
 _ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+_TEXT: Callable[[str], str] = encode_basestring_ascii  # what _ENCODE does with a str, without the call around it
 
 
 def _canonical_findings(findings: Sequence[Any]) -> bytes | None:
@@ -58,11 +60,11 @@ def _canonical_findings(findings: Sequence[Any]) -> bytes | None:
         return None
     if not all(key.isascii() for f in findings if f.evidence for key in f.evidence):
         return None  # pydantic writes a lone surrogate in a key as U+FFFD: left to it, rather than copied here
-    encode = _ENCODE
+    encode, text = _ENCODE, _TEXT  # the text fields are str (validated): the encoder's own string writer
     return ",".join(
-        f'{{"evidence":{encode(f.evidence) if f.evidence else "{}"},"message":{encode(f.message)},'
-        f'"outcome":{encode(f.outcome)},"rule_id":{encode(f.rule_id)},"severity":{encode(f.severity)},'
-        f'"subject":{encode(f.subject)},"waiver":{"null" if f.waiver is None else encode(f.waiver)}}}'
+        f'{{"evidence":{encode(f.evidence) if f.evidence else "{}"},"message":{text(f.message)},'
+        f'"outcome":{text(f.outcome)},"rule_id":{text(f.rule_id)},"severity":{text(f.severity)},'
+        f'"subject":{text(f.subject)},"waiver":{"null" if f.waiver is None else text(f.waiver)}}}'
         for f in findings
     ).encode("ascii")
 
