@@ -96,6 +96,7 @@ def run_check(request: CheckRequest) -> CheckReport:
     if any(f.rule_id == WAIVER_RULE for f in findings):
         rules.append(EXPIRED_WAIVER_RULE)
     summary = _vuln_summary(vulns, request, today) if vulns is not None else None
+    result = _result(findings, request.fail_on)  # without waivers, the same findings: counted once
     return CheckReport(
         tool_version=__version__,
         checked_at=request.now,
@@ -107,8 +108,8 @@ def run_check(request: CheckRequest) -> CheckReport:
         overrides=tuple(Override(**o.model_dump()) for o in request.pack.overrides),
         rules=tuple(rules),
         findings=tuple(findings),
-        with_waivers=_result(findings, request.fail_on),
-        without_waivers=_result(raw, request.fail_on),
+        with_waivers=result,
+        without_waivers=_result(raw, request.fail_on) if request.waivers else result,
         waivers=_waiver_summary(request, waived),
         vulnerabilities=summary,
         clauses=tuple(_clauses(findings, request.pack)),
