@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import attrgetter
 from pathlib import Path
 
 from auditor import __version__
@@ -90,11 +91,12 @@ def run_check(request: CheckRequest) -> CheckReport:
     vulns = _audit_vulns(request)
     raw = evaluate(request.record, request.pack, CheckContext(today=today, vulns=vulns))
     waived = apply_waivers(raw, request.waivers, today)
-    findings = sorted(request.places.locate(waived.findings), key=lambda f: (f.rule_id, f.subject, f.outcome))
+    findings = sorted(request.places.locate(waived.findings), key=_FINDING_ORDER)
     rules = [_rule_info(loaded) for loaded in request.pack.rules]
     if any(f.rule_id == WAIVER_RULE for f in findings):
         rules.append(EXPIRED_WAIVER_RULE)
     summary = _vuln_summary(vulns, request, today) if vulns is not None else None
+    result = _result(findings, request.fail_on)  # without waivers, the same findings: counted once
     return CheckReport(
         tool_version=__version__,
         checked_at=request.now,
@@ -106,8 +108,8 @@ def run_check(request: CheckRequest) -> CheckReport:
         overrides=tuple(Override(**o.model_dump()) for o in request.pack.overrides),
         rules=tuple(rules),
         findings=tuple(findings),
-        with_waivers=_result(findings, request.fail_on),
-        without_waivers=_result(raw, request.fail_on),
+        with_waivers=result,
+        without_waivers=_result(raw, request.fail_on) if request.waivers else result,
         waivers=_waiver_summary(request, waived),
         vulnerabilities=summary,
         clauses=tuple(_clauses(findings, request.pack)),
@@ -132,8 +134,14 @@ def _audit_vulns(request: CheckRequest) -> VulnAudit | None:
 
 
 def _result(findings: Sequence[Finding], fail_on: Severity) -> Result:
-    outcomes = Counter(f.outcome for f in findings)
-    failing = Counter(f.severity for f in findings if f.outcome == "fail")
+    # One pass in C over every finding (32,000 for 10,000 datasets), then the verdict from the counts.
+    pairs = Counter(map(_OUTCOME_SEVERITY, findings))
+    outcomes: Counter[str] = Counter()
+    failing: Counter[str] = Counter()
+    for (outcome, severity), count in pairs.items():
+        outcomes[outcome] += count
+        if outcome == "fail":
+            failing[severity] += count
     totals = Totals(
         outcomes={
             o: outcomes.get(o, 0)
@@ -141,11 +149,16 @@ def _result(findings: Sequence[Finding], fail_on: Severity) -> Result:
         },
         failing_by_severity={s: failing.get(s, 0) for s in reversed(SEVERITY_ORDER)},
     )
-    if any(f.outcome == "fail" and at_least(f.severity, fail_on) for f in findings):
+    if any(o == "fail" and at_least(s, fail_on) for o, s in pairs):
         return Result(verdict="violations", exit_code=EXIT_VIOLATIONS, totals=totals)
-    if any(f.outcome in UNESTABLISHED and at_least(f.severity, fail_on) for f in findings):
+    if any(o in UNESTABLISHED and at_least(s, fail_on) for o, s in pairs):
         return Result(verdict="could_not_evaluate", exit_code=EXIT_COULD_NOT_EVALUATE, totals=totals)
     return Result(verdict="compliant", exit_code=EXIT_OK, totals=totals)
+
+
+_OUTCOME_SEVERITY = attrgetter("outcome", "severity")
+# The report's order of findings: by rule, subject, outcome (attrgetter: the key made in C, not a lambda).
+_FINDING_ORDER = attrgetter("rule_id", "subject", "outcome")
 
 
 def _rule_info(loaded: LoadedRule) -> RuleInfo:

@@ -50,9 +50,13 @@ class Places:
 
     def locate(self, findings: Iterable[Finding]) -> list[Finding]:
         """The findings, each with its location where one is known (a copy only for those)."""
+        # Only these subjects can have a place; a run with no known places (no requirements file, no
+        # auditor.yaml of its own) has places only for file reads: 10,000 dataset findings are not looked up.
+        kinds = tuple(kind for kind, places in (("package:", self.packages), ("dataset:", self.datasets)) if places)
+        kinds += ("file:",)
         out = []
         for finding in findings:
-            where = self.of(finding.subject)
+            where = self.of(finding.subject) if finding.subject.startswith(kinds) else None
             out.append(finding if where is None else finding.model_copy(update={"location": where}))
         return out
 

@@ -119,8 +119,8 @@ def apply_waivers(findings: list[Finding], waivers: tuple[Waiver, ...], today: d
     live = [w for w in waivers if (end := expiry(w)) is not None and today <= end]
     used: set[str] = set()
     partial: list[PartialWaiver] = []
-    out: list[Finding] = []
-    for finding in findings:
+    out: list[Finding] = [] if live else list(findings)  # no waiver in force: every finding as it is
+    for finding in findings if live else ():
         waivable = finding.outcome in ("fail", "inconclusive")
         match = next((w for w in live if _covers(w, finding)), None) if waivable else None
         if match is None:

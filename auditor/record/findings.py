@@ -7,8 +7,10 @@ outcomes of their own, never folded into pass: a CI gate must be able to tell "c
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -90,8 +92,14 @@ def tally(findings: Iterable[Finding]) -> Tally:
 
 
 def tallies_by_rule(findings: Iterable[Finding]) -> dict[str, Tally]:
-    """A tally per rule id that has findings (a rule without findings: `tally(())`)."""
-    grouped: dict[str, list[Finding]] = {}
-    for f in findings:
-        grouped.setdefault(f.rule_id, []).append(f)
-    return {rule_id: tally(mine) for rule_id, mine in grouped.items()}
+    """A tally per rule id that has findings (a rule without findings: `tally(())`).
+
+    Rules and each rule's outcomes in the order they first appear, as `tally` counts them: the pairs
+    are counted in one pass in C (32,000 findings for 10,000 datasets), then grouped."""
+    counts: dict[str, dict[Outcome, int]] = {}
+    for (rule_id, outcome), n in Counter(map(_RULE_OUTCOME, findings)).items():
+        counts.setdefault(rule_id, {})[outcome] = n
+    return {rule_id: Tally(mine) for rule_id, mine in counts.items()}
+
+
+_RULE_OUTCOME = attrgetter("rule_id", "outcome")

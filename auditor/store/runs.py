@@ -465,9 +465,9 @@ class RunStore:
 
     def load_with_bytes(self, run_id: str) -> tuple[RunRecord, bytes]:
         """The verified record and the bytes it was read from (what a check report's digest quotes)."""
-        raw = self.verify(run_id)
+        raw, _, entry = self._verified(run_id)
         path = self.record_path(run_id)
-        record = parse_record(raw, str(path))
+        record = parse_record(raw, str(path), sha256=str(entry.fields["sha256"]))  # the bytes' sha256, verified
         if record.identity.run_id != run_id:
             raise InvalidRecordError(
                 str(path), "identity.run_id", f"refused: {record.identity.run_id!r} is not its run folder's name"

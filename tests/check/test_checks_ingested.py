@@ -35,6 +35,17 @@ def test_a_hash_taken_after_the_run_started_proves_nothing_about_what_it_read() 
     assert verdict.outcome == "could_not_evaluate" and "after the run started" in verdict.message
 
 
+def test_the_late_hash_is_shown_at_its_own_wall_time_to_the_minute() -> None:
+    """The same instant in two offsets prints two wall times (the message has always shown the hash's own)."""
+    from datetime import timezone
+
+    utc = datetime(2030, 1, 1, 12, 30, 59, tzinfo=UTC)
+    paris = utc.astimezone(timezone(timedelta(hours=1)))
+    for when, shown in ((utc, "2030-01-01 12:30"), (paris, "2030-01-01 13:30"), (utc, "2030-01-01 12:30")):
+        (verdict,) = DATASETS_HASHED.run(_with_input_hashed_at(when), DATASETS_HASHED.params(), CTX)  # type: ignore[arg-type]
+        assert verdict.message.startswith(f"sha256 taken {shown} UTC, after the run started"), verdict.message
+
+
 def test_seed_parameters_under_dotted_or_file_prefixed_names_are_found() -> None:
     for name in ("seed", "random_state", "train.seed", "params.yaml:train.seed", "model/random_state", "data_seed"):
         record = make_record().model_copy(update={"params": {name: 42}})

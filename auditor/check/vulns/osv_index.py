@@ -141,9 +141,11 @@ def _walk(folder: str, prefix: str, found: dict[str, Path]) -> None:
             )
     except OSError:
         return  # as os.walk: an unreadable folder is skipped (its files are then missing from the declaration)
+    here: Path | None = None  # made once per folder: a child of it costs a third of a whole path parsed
     for name, _, is_dir in listed:
         if not is_dir and is_advisory_path(rel := prefix + name):
-            found[rel] = Path(folder + "/" + name)
+            here = here or Path(folder)
+            found[rel] = here / name
     for name, walk_into, _ in listed:
         if walk_into and not name.startswith("."):
             _walk(folder + "/" + name, prefix + name + "/", found)

@@ -8,6 +8,7 @@ caller decides how to treat an unknown severity (the default rule counts it as f
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from auditor.vocabulary import SEVERITY_ORDER, Severity
@@ -27,21 +28,27 @@ def cvss_severity(vectors: Iterable[tuple[str, str]]) -> Severity | None:
 def cvss_score(vectors: Iterable[tuple[str, str]]) -> float | None:
     """The highest CVSS base score (0.0-10.0) of the vectors, or None when none can be scored:
     what code scanning ranks security alerts by (SARIF `security-severity`)."""
-    import cvss
-
-    scores: list[float] = []
-    for kind, vector in vectors:
-        try:
-            if kind == "CVSS_V4":
-                scores.append(float(cvss.CVSS4(vector).base_score))
-            elif kind in ("CVSS_V3", "CVSS_V2"):
-                base = (cvss.CVSS3 if kind == "CVSS_V3" else cvss.CVSS2)(vector).scores()[0]
-                scores.append(float(base))
-        except (cvss.CVSSError, ValueError, KeyError, IndexError, TypeError):
-            continue
+    scores = [score for kind, vector in vectors if (score := _base_score(kind, vector)) is not None]
     return max(scores, default=None)
 
 
+# Both cached by vector: an advisory is rated by its rule and again in the report's summary, and the
+# same vectors recur across packages; parsing one costs about 0.1 ms.
+@functools.lru_cache(maxsize=4096)
+def _base_score(kind: str, vector: str) -> float | None:
+    import cvss
+
+    try:
+        if kind == "CVSS_V4":
+            return float(cvss.CVSS4(vector).base_score)
+        if kind in ("CVSS_V3", "CVSS_V2"):
+            return float((cvss.CVSS3 if kind == "CVSS_V3" else cvss.CVSS2)(vector).scores()[0])
+    except (cvss.CVSSError, ValueError, KeyError, IndexError, TypeError):
+        return None
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
 def _score(kind: str, vector: str) -> Severity | None:
     import cvss  # here: only `auditor check` with a vulnerability rule needs it
 
