@@ -160,7 +160,8 @@ def _nested_records(value: list[Any] | tuple[Any, ...], depth: int, out: list[st
                 continue
             if kind is not list and kind is not tuple:
                 return False
-            typed = tuple((type(x), x) for x in inner)  # 1, 1.0 and True are equal, but not written alike
+            # 1, 1.0 and True are equal but not written alike, nor are 0.0 and -0.0: a float by its text
+            typed = tuple((type(x), repr(x) if type(x) is float else x) for x in inner)
             if not all(t in scalar for t, _ in typed):
                 return False
             if (placeholder := placeholders.get(typed)) is None:

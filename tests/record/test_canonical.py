@@ -66,6 +66,8 @@ def test_same_text_on_hand_picked_edges() -> None:
         {"files": [{"path": f"d/{i}", "sha256": "ab" * 32, "size": i} for i in range(50)]},
         {"observed": [{"path": f"d/{i}", "read": True, "verdicts": ["declared_read"] * (i % 3)} for i in range(20)]},
         [{"a": [1, 1.0, True]}, {"a": (True,)}, {"a": [1]}, {"a": []}, {"b": "\x00canonical list 0\x00"}],
+        [{"a": [0.0], "p": "x"}, {"a": [-0.0], "p": "y"}],  # equal, but not written alike
+        [{"a": (-0.0,)}, {"a": [0.0]}, {"a": [float("nan")]}, {"a": [float("nan")]}],
         {1: "int key", 2: {"x": [1]}},
         {"b": {1.5: 3, 2.5: [4]}, "c": {True: 1}},
         "top-level string",
