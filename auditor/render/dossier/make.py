@@ -27,7 +27,7 @@ from auditor.record.models import LogFile
 from auditor.render.dossier.build import build_dossier, default_drawing
 from auditor.render.dossier.format import bytes_text
 from auditor.render.dossier.html import render_html
-from auditor.render.dossier.views import Cover, LogExcerpt
+from auditor.render.dossier.views import Cover, Dossier, LogExcerpt
 from auditor.render.formats import DOSSIER_FORMATS
 from auditor.sign.keys import Signer
 from auditor.sign.trust import Verifiers
@@ -51,13 +51,14 @@ class Written:
 @dataclass(frozen=True)
 class Rendered:
     """One check and its dossier's HTML, in memory; `title` names the PDF made from it, `cover` and
-    `generated` fill the PDF's metadata."""
+    `generated` fill the PDF's metadata; the PDF is laid out from `dossier`'s copy for print, when given."""
 
     report: CheckReport
     html: str
     title: str
     cover: Cover | None = None
     generated: datetime | None = None
+    dossier: Dossier | None = None
 
 
 def make_report(
@@ -104,7 +105,7 @@ def render_dossier(
     dossier = build_dossier(
         request.record, report, request.waivers, logs, generated, default_drawing(), reproductions, signoffs, notes
     )
-    return Rendered(report, render_html(dossier), scrub(dossier.cover.title), dossier.cover, generated)
+    return Rendered(report, render_html(dossier), scrub(dossier.cover.title), dossier.cover, generated, dossier)
 
 
 def render_dossier_pdf(
@@ -142,7 +143,8 @@ def render_dossier_pdf(
     from auditor import progress
 
     with progress.step(f"rendering the PDF dossier of {request.record.identity.run_id}"):  # 10 s and more
-        result = render_pdf(rendered.html, attachments=attachments, pdfa=pdfa, title=rendered.title, facts=facts)
+        html = rendered.html if rendered.dossier is None else render_html(rendered.dossier, for_print=True)
+        result = render_pdf(html, attachments=attachments, pdfa=pdfa, title=rendered.title, facts=facts)
     data = result.data
     if pdf_signer is not None:
         data = _sign(data, pdf_signer, tsa_url, request.record.identity.run_id)

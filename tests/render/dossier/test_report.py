@@ -8,6 +8,7 @@ tested on its own terms, fonts aside, in test_diagram.py.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import re
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 
 from auditor.capture.fairness import compute_fairness
 from auditor.capture.profile import Roles, profile_dataset
@@ -27,7 +29,8 @@ from auditor.record import RunRecord
 from auditor.record.io import dump_record
 from auditor.record.models import Distribution, Metric, Packages
 from auditor.render.dossier.build import build_dossier, default_drawing
-from auditor.render.dossier.html import SECTIONS, render_html
+from auditor.render.dossier.diagram import placeholder_svg
+from auditor.render.dossier.html import SECTIONS, as_images, render_html
 from auditor.render.dossier.make import make_report
 from auditor.store.runs import RunStore
 from tests.conftest import FIXTURES, CliRunner, base_env
@@ -153,6 +156,33 @@ def test_without_layout_keeps_all_but_the_diagrams_numbers() -> None:
         )
         + chart
     )
+
+
+def test_the_pdf_copy_draws_the_lineage_as_images_and_writes_badge_glyphs_as_text(tmp_path: Path) -> None:
+    request = _request(tmp_path)
+    dossier = build_dossier(request.record, run_check(request), (), (), FIXED, default_drawing(), (), ())
+    screen, paper = render_html(dossier), render_html(dossier, for_print=True)
+    # The lineage's legend and drawing: inline SVG on screen, images with their SVG titles as alt text on paper.
+    assert screen.count('class="lineage"') == 2 and 'class="drawing"' not in screen
+    images = re.findall(
+        r'<img class="drawing" alt="([^"]*)" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)">', paper
+    )
+    assert [alt.split(":")[0].split(",")[0] for alt, _ in images] == ["Legend of the lineage diagram", "Data lineage"]
+    drawn = [base64.b64decode(data).decode() for _, data in images]
+    assert all(svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"') and 'class="lineage"' in svg for svg in drawn)
+    assert 'class="lineage"' not in paper  # none left inline
+    # Badges: the glyph is text in the copy for print (its ::before switched off), the ::before glyph on screen.
+    assert '<span class="badge outcome-fail">fail</span>' in screen and "glyph" not in screen.split("</style>")[1]
+    assert '<span class="badge outcome-fail glyph">\u2717\u2005fail</span>' in paper
+    assert '<span class="badge outcome-pass glyph">\u2713\u2005pass</span>' in paper
+
+
+def test_a_placeholder_or_anything_but_drawings_stays_inline_in_the_pdf_copy() -> None:
+    placeholder = placeholder_svg("dot was not found")
+    kept = Markup(placeholder)  # noqa: S704 - auditor's own SVG
+    assert as_images(kept) == placeholder  # 100% wide: no size of its own for an image
+    mixed = Markup(f"<p>x</p>{placeholder}")  # noqa: S704 - our own markup
+    assert as_images(mixed) is mixed
 
 
 def test_the_html_matches_the_golden_snapshot(tmp_path: Path) -> None:
