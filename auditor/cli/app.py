@@ -117,6 +117,15 @@ def one_shot() -> None:
     gc.disable()
 
 
+_KEPT: list[object] = []
+
+
+def keep_until_exit(*objects: object) -> None:
+    """Hold a one-shot command's large objects until the process ends: `main` leaves with `os._exit`,
+    so they are never freed one by one (a record of 10,000 datasets and its 32,000 findings: ~0.05 s)."""
+    _KEPT.extend(objects)
+
+
 def choice(option: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
     if value is not None and value not in allowed:
         raise UsageError(f"{option}: {value!r} is not one of {', '.join(allowed)}")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from auditor.check.vulns.sources import SOURCES
-from auditor.cli.app import StoreOption, app, one_shot, option, stdin_file, store_path
+from auditor.cli.app import StoreOption, app, keep_until_exit, one_shot, option, stdin_file, store_path
 from auditor.errors import UsageError
 from auditor.render.formats import CHECK_FORMATS, DOSSIER_FORMATS
 from auditor.vocabulary import SEVERITY_ORDER
@@ -169,6 +169,7 @@ def check(
         with progress.step(f"checking {run_ref}"):  # an advisory source over the network can take seconds
             request = prepare(options, dict(os.environ))
             report = run_check(request)
+    keep_until_exit(request, report)
     rendered = [(chosen, path, chosen.render(report)) for chosen, path in targets]  # all rendered before any write
     for _, path, text in rendered:
         if path is None:

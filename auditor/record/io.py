@@ -159,6 +159,7 @@ def _strict_json(raw: bytes, where: str) -> Any:
 def union_tags() -> frozenset[str]:
     """Every tag of every discriminated union in the record, from pydantic's own schema of the models:
     the values pydantic puts into an error's location to say which variant it validated."""
+    RunRecord.model_rebuild()  # the models defer their build (base.py): until it, the schema is a placeholder
     found: set[str] = set()
     pending: list[Any] = [RunRecord.__pydantic_core_schema__]
     while pending:

@@ -256,6 +256,17 @@ def test_io_knows_every_union_tag_of_the_models() -> None:
     assert not missing, f"io.py does not know the union tags {sorted(missing)}: errors would name the wrong field"
 
 
+def test_union_tags_are_known_before_any_record_is_validated() -> None:
+    """The models defer their build (base.py): a fresh process that asks for the tags first still gets them all."""
+    import subprocess
+    import sys
+
+    script = "from auditor.record.io import union_tags; print(' '.join(sorted(union_tags())))"
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == sorted(union_tags())
+    assert "identity_hint" in done.stdout.split()
+
+
 # --- errors name the field as the user wrote it ----------------------------------------------
 
 
