@@ -1,4 +1,4 @@
-"""The cyclic garbage collector, paused while capture makes tens of thousands of objects in a row.
+"""The cyclic garbage collector, paused while capture or an ingest makes tens of thousands of objects in a row.
 
 Capture's per-file work (hashing a folder, classifying what a command read, the record of a
 20,000-file input, its canonical bytes) makes many objects and almost no cycles; each pass of

@@ -10,14 +10,13 @@ when a source is read."""
 from __future__ import annotations
 
 import dataclasses
-import gc
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
+from auditor.capture.heap import paused_collection
 from auditor.errors import UsageError
 from auditor.ingest.dvc.ingester import DvcIngester
 from auditor.ingest.interface import Confidence, Ingester, Options
@@ -152,25 +151,11 @@ def ingest(
     """`spec`: the auditor.yaml to apply to every run read (see `auditor.ingest.declared_find`);
     `project`: the project every run read belongs to, instead of the name the source gives (an
     MLflow experiment, a DVC repository's folder, an OpenLineage namespace, a W&B project)."""
-    with collector_paused():
+    # Every run is read and its record built before any is written: millions of objects, no cycles,
+    # alive until the ingest ends, which every pass of the collector walked again (1,000 MLflow runs,
+    # benchmarks/ingest_speed.py: 2.6-2.9 s of CPU with it, 2.0-2.1 s without).
+    with paused_collection():
         return _ingest(kind, source, store, options, spec, project)
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while an ingest runs, as capture's hashing pauses it:
-    every run is read, and its record built, before any is written, so the heap grows by millions
-    of objects that live until the ingest ends (and hold no cycles: reference counting frees
-    them), and every collection of the oldest generation walked them all again. Measured on
-    1,000 MLflow runs (benchmarks/ingest_speed.py): 2.6-2.9 s of CPU with it, 2.0-2.1 s without.
-    Whatever cycles the ingest leaves are collected once it is resumed."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _ingest(
