@@ -18,9 +18,11 @@ label drops them.
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 # Unicode category Cf as of Unicode 15.1 (a test checks it covers this interpreter's database).
 _FORMAT = (
@@ -55,6 +57,31 @@ def _escape(match: re.Match[str]) -> str:
 def scrub(text: str) -> str:
     """For a document (HTML, PDF, SVG): unsafe characters become U+FFFD; tabs and line breaks stay."""
     return _UNSAFE_IN_DOCUMENTS.sub(REPLACEMENT, text)
+
+
+_LONE_SURROGATE = re.compile(f"[{_SURROGATES}]")
+
+
+def json_text(text: str) -> str:
+    """For JSON: every lone surrogate becomes U+FFFD. A lone surrogate is not a Unicode scalar value;
+    Python's json writes it as a `\\udXXX` escape that strict parsers (GitHub's SARIF upload,
+    `model_validate_json`) refuse. Valid Python str input only (a pair is one character there)."""
+    return _LONE_SURROGATE.sub(REPLACEMENT, text)
+
+
+def json_value(value: Any) -> Any:
+    """A copy of JSON-shaped data that any strict JSON parser accepts: lone surrogates in keys and
+    strings as `json_text` makes them, and non-finite floats (NaN, ±inf, which `json.dumps` writes
+    as bare `NaN`) as null, as pydantic's own `model_dump_json` does."""
+    if isinstance(value, str):
+        return json_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {json_text(str(k)): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return value
 
 
 def one_line(value: object, limit: int, *, middle: bool = False) -> str:

@@ -6,6 +6,9 @@ waiver), in the report's own order. Where a finding points (its location, relati
 check ran), the time of the check, the tool's version and the rules' prose are left out: checking
 the same record against the same policy, waivers and advisory data gives the same digest tomorrow,
 and anything that changes a finding changes the digest.
+
+Text counts in its JSON form (`auditor.text.json_value`: a lone surrogate, which no strict JSON
+parser takes, as U+FFFD), so a report and its JSON form, wherever it travels, have one digest.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import TypeAdapter
 
 from auditor.sign.canonical import canonical
+from auditor.text import json_value
 
 if TYPE_CHECKING:
     from auditor.check.report import CheckReport
@@ -32,7 +36,7 @@ def findings_digest(report: CheckReport) -> str:
     body = _canonical_findings(report.findings)
     if body is None:  # one call, not 32,000
         adapter = _findings_adapter(type(report))
-        findings = adapter.dump_python(report.findings, mode="json", exclude={"__all__": {"location"}})
+        findings = json_value(adapter.dump_python(report.findings, mode="json", exclude={"__all__": {"location"}}))
         return _digest(report.run.record_sha256, report.with_waivers.verdict, findings)
     frame = _document(report.run.record_sha256, report.with_waivers.verdict, [])
     head, _, tail = frame.partition(b'"findings":[]')  # the first key after digest_version's number
@@ -61,12 +65,15 @@ def _canonical_findings(findings: Sequence[Any]) -> bytes | None:
     if not all(key.isascii() for f in findings if f.evidence for key in f.evidence):
         return None  # pydantic writes a lone surrogate in a key as U+FFFD: left to it, rather than copied here
     encode, text = _ENCODE, _TEXT  # the text fields are str (validated): the encoder's own string writer
-    return ",".join(
+    body = ",".join(
         f'{{"evidence":{encode(f.evidence) if f.evidence else "{}"},"message":{text(f.message)},'
         f'"outcome":{text(f.outcome)},"rule_id":{text(f.rule_id)},"severity":{text(f.severity)},'
         f'"subject":{text(f.subject)},"waiver":{"null" if f.waiver is None else text(f.waiver)}}}'
         for f in findings
     ).encode("ascii")
+    # A surrogate escape is a character outside the BMP or a lone surrogate, which the JSON form holds as
+    # U+FFFD (auditor.text.json_value): left to the path that makes that replacement.
+    return None if b"\\ud" in body else body
 
 
 @functools.cache
@@ -84,7 +91,7 @@ def findings_digest_of_json(report: Mapping[str, Any]) -> str:
     check-report.json) as parsed: what `auditor verify` recomputes from the bytes it is given. A
     KeyError or TypeError when `report` is not shaped like one (the caller names the file)."""
     findings = [{k: v for k, v in finding.items() if k != "location"} for finding in report["findings"]]
-    return _digest(report["run"]["record_sha256"], report["with_waivers"]["verdict"], findings)
+    return _digest(report["run"]["record_sha256"], report["with_waivers"]["verdict"], json_value(findings))
 
 
 def _digest(record_sha256: str, verdict: str, findings: list[Any]) -> str:

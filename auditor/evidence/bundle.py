@@ -87,8 +87,8 @@ def make_bundle(
     digest = findings_digest(report)
     if findings_digest_of_json(json.loads(check_json)) != digest:
         raise UsageError(
-            f"{request.record_path}: the check report holds values JSON cannot carry exactly (a lone surrogate, "
-            "a non-finite number), so its findings digest could not be checked from the bundle"
+            f"{request.record_path}: the check report's JSON form gives another findings digest than the report, "
+            "so the digest could not be checked from the bundle; nothing written"
         )
     pdf_signer = signer if signer is not None and signer.certificate is not None else None
     pdf, pages = render_dossier_pdf(request, rendered, pdfa=True, pdf_signer=pdf_signer, tsa_url=tsa_url)

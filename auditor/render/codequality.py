@@ -20,8 +20,8 @@ from typing import Any
 
 from auditor.check.report import CheckReport
 from auditor.record.findings import Finding
-from auditor.render.json_report import scrub
 from auditor.render.sarif import fingerprint
+from auditor.text import json_value
 from auditor.vocabulary import OUTCOMES, SEVERITY_ORDER, Severity
 
 SEVERITY: dict[Severity, str] = {"low": "minor", "medium": "major", "high": "critical", "critical": "blocker"}
@@ -42,7 +42,7 @@ def render_codequality(report: CheckReport) -> str:
             print_ = fingerprint(finding.rule_id, f"{finding.subject}|{finding.outcome}")
         seen.add(print_)
         issues.append(_issue(report, finding, print_))
-    return json.dumps(scrub(issues), indent=2, allow_nan=False) + "\n"
+    return json.dumps(json_value(issues), indent=2, allow_nan=False) + "\n"
 
 
 def _issue(report: CheckReport, finding: Finding, print_: str) -> dict[str, Any]:

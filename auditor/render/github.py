@@ -28,7 +28,7 @@ import re
 
 from auditor.check.report import CheckReport
 from auditor.record.findings import Finding
-from auditor.render.json_report import scrub_text
+from auditor.text import json_text
 from auditor.vocabulary import OUTCOMES, SEVERITY_ORDER
 
 ERROR_SEVERITIES = frozenset({"critical", "high"})
@@ -40,7 +40,7 @@ LEVELS = ("error", "warning", "notice")
 
 def escape_data(text: str) -> str:
     # `%` first, so the escapes added after it are not escaped again.
-    return scrub_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return json_text(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def escape_property(text: str) -> str:
@@ -127,7 +127,7 @@ _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 
 def markdown_text(text: str) -> str:
     """Run text as literal Markdown inline text: one line, every ASCII punctuation mark escaped."""
-    flat = re.sub(r"[\r\n\t\f\v\x00-\x1f\x7f\u2028\u2029]+", " ", scrub_text(text))
+    flat = re.sub(r"[\r\n\t\f\v\x00-\x1f\x7f\u2028\u2029]+", " ", json_text(text))
     return _PUNCTUATION.sub(r"\\\1", flat)
 
 

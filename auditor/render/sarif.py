@@ -30,7 +30,7 @@ from urllib.parse import quote
 
 from auditor.check.report import CheckReport, RuleInfo
 from auditor.record.findings import Finding
-from auditor.render.json_report import scrub, scrub_text
+from auditor.text import json_text, json_value
 from auditor.vocabulary import SEVERITY_ORDER, Severity
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -125,7 +125,7 @@ def _render(report: CheckReport, outcomes: tuple[str, ...]) -> str:
             }
         ],
     }
-    return json.dumps(scrub(log), indent=2, allow_nan=False) + "\n"
+    return json.dumps(json_value(log), indent=2, allow_nan=False) + "\n"
 
 
 def automation_id(report: CheckReport) -> str:
@@ -258,7 +258,7 @@ def fingerprint(rule_id: str, subject: str) -> str:
 
 def artifact_uri(location: str) -> tuple[str, bool]:
     """The location as a URI reference, and whether it is relative (to %SRCROOT%)."""
-    path = scrub_text(location)  # quote() encodes UTF-8, which a lone surrogate cannot be
+    path = json_text(location)  # quote() encodes UTF-8, which a lone surrogate cannot be
     if path.startswith("/"):
         return "file://" + quote(path, safe="/"), False
     return quote(path, safe="/"), True

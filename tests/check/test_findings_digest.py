@@ -1,6 +1,6 @@
-"""The findings digest is over each finding's model_dump(mode="json") less its location, in canonical JSON,
-however it is made: the bytes `_canonical_findings` writes must be exactly those, or a sign-off would
-cover other bytes than before."""
+"""The findings digest is over each finding's model_dump(mode="json") less its location, made portable JSON
+(a lone surrogate as U+FFFD), in canonical JSON, however it is made: the bytes `_canonical_findings` writes
+must be exactly those, or a sign-off would cover other bytes than before."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from auditor.check.digest import (
 from auditor.record.findings import Finding, FindingLocation
 from auditor.render.json_report import render_json
 from auditor.sign.canonical import canonical
+from auditor.text import json_value
 from tests.render.test_formats import make_report
 
 ODD = ' \u00e9\u2028"\\\t\ud800\U0001f600<&>'
+BMP = ODD.replace("\ud800", "").replace("\U0001f600", "")  # what the quick writer takes on
 
 
 def _varied(odd: str = ODD) -> tuple[Finding, ...]:
@@ -45,7 +47,7 @@ def _varied(odd: str = ODD) -> tuple[Finding, ...]:
 
 
 def test_the_quick_bytes_are_canonical_json_of_model_dump_less_the_location() -> None:
-    findings = _varied()
+    findings = _varied(BMP)
     quick = _canonical_findings(findings)
     assert quick is not None
     dumped = [f.model_dump(mode="json", exclude={"location"}) for f in findings]
@@ -59,10 +61,29 @@ def test_the_digest_is_the_one_pydantic_serialised_and_verify_recomputes() -> No
     for findings in ((), _varied(), _varied()[:1]):
         report = make_report(odd=ODD).model_copy(update={"findings": findings})
         made = _findings_adapter(type(report)).dump_python(findings, mode="json", exclude={"__all__": {"location"}})
+        made = json_value(made)
         assert findings_digest(report) == _digest(report.run.record_sha256, report.with_waivers.verdict, made)
-    printable = ODD.replace("\ud800", "")  # render_json writes a lone surrogate otherwise than pydantic
-    report = make_report(odd=printable).model_copy(update={"findings": _varied(printable)})
-    assert findings_digest_of_json(json.loads(render_json(report))) == findings_digest(report)
+    for odd in (ODD, BMP, "\udfff", "\ud83d\ude00", "\U0001f600"):
+        report = make_report(odd=odd).model_copy(update={"findings": _varied(odd)})
+        assert findings_digest_of_json(json.loads(render_json(report))) == findings_digest(report)
+
+
+def test_a_lone_surrogate_counts_as_the_replacement_character_and_a_pair_as_its_character() -> None:
+    """A lone surrogate has no JSON form a strict parser takes: the report's JSON holds U+FFFD, and the
+    digest counts that, so `verify` recomputes from the JSON what `approve` signed from the report. The
+    quick writer leaves anything written as a surrogate escape (a lone one, or a character outside the
+    BMP) to the path that makes the replacement."""
+    lone, replaced, emoji = (
+        (Finding(rule_id="R", severity="low", subject="run", outcome="pass", message=m),)
+        for m in ("a\ud800", "a\ufffd", "a\U0001f600")
+    )
+    assert _canonical_findings(lone) is None and _canonical_findings(emoji) is None
+    assert _canonical_findings(replaced) is not None
+    digest = {
+        name: findings_digest(make_report().model_copy(update={"findings": f}))
+        for name, f in (("lone", lone), ("replaced", replaced), ("emoji", emoji))
+    }
+    assert digest["lone"] == digest["replaced"] != digest["emoji"]
 
 
 def test_findings_of_another_type_go_through_their_own_serialiser() -> None:
@@ -78,7 +99,7 @@ def test_a_key_that_is_not_ascii_goes_through_pydantic() -> None:
     findings = (Finding(rule_id="R", severity="low", subject="run", outcome="pass", message="ok", evidence={ODD: 1}),)
     assert _canonical_findings(findings) is None
     report = make_report().model_copy(update={"findings": findings})
-    made = [f.model_dump(mode="json", exclude={"location"}) for f in findings]
+    made = json_value([f.model_dump(mode="json", exclude={"location"}) for f in findings])
     assert findings_digest(report) == _digest(report.run.record_sha256, report.with_waivers.verdict, made)
 
 
