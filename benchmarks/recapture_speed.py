@@ -15,6 +15,11 @@ long `auditor show` and `auditor check` take on the 20k-file record.
 
 A "first capture" runs against a fresh store (no hash cache); each re-capture against a store
 that has captured the same input before. Runs are interleaved and medians reported.
+
+Compare like with like: with PYTHONDONTWRITEBYTECODE=1 set, a checkout without __pycache__ compiles
+some 80 modules on every run (about 0.25 s of CPU here) while one that has them does not. Unset it
+and point PYTHONPYCACHEPREFIX at a scratch folder, so both auditors run from cached bytecode. Wall
+times on a shared machine swing widely; the CPU figures are the steadier ones.
 """
 
 from __future__ import annotations

@@ -358,6 +358,8 @@ def executed_code(
     named = {rel for arg in argv if language_of(arg) and (rel := _relative(str(Path(root, arg)), roots))}
     read: set[str] = set()
     for path in reads or ():
+        if path[-1:].lower() not in _MAYBE_CODE:
+            continue  # most of a data run's reads, told apart by their last letter (see _MAYBE_CODE)
         source = _source_of(path)
         if source is None or any(_inside(source, e) or _inside(os.path.realpath(source), e) for e in skip):
             continue
@@ -377,6 +379,11 @@ def executed_code(
     else:
         method = f"{READ_BY_COMMAND}, and {NAMED_ON_COMMAND_LINE}"
     return fingerprint_files(root, named | read, method)
+
+
+# The last letters of the paths _source_of may take: those of the code suffixes and ".pyc", and "/"
+# (language_of looks at the name before a trailing slash). Any other path is no code file.
+_MAYBE_CODE = frozenset({*(suffix[-1] for suffix in LANGUAGES), "c", "/"})
 
 
 def _source_of(path: str) -> str | None:

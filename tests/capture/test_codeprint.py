@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from auditor.capture import codeprint
 from auditor.capture.codeprint import (
     MAX_FILE_BYTES,
     MAX_FILES,
@@ -272,3 +273,28 @@ def test_plain_and_numpy_signatures_agree(count: int) -> None:
     shingles |= {0, 2**64 - 1}  # the ends of the range
     assert plain_signature(shingles) == numpy_signature(shingles)
     assert 1024 <= PLAIN_SHINGLES <= 4096
+
+
+def test_reads_passed_over_by_their_last_letter_are_never_code(tmp_path: Path) -> None:
+    """executed_code skips a read by its last letter only where _source_of would find no code in it."""
+    (tmp_path / "pkg" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "pkg" / "mod.py").write_text("x = 1\n")
+    (tmp_path / "pkg" / "__pycache__" / "mod.cpython-311.pyc").write_bytes(b"")
+    suffixes = [
+        *codeprint.LANGUAGES,
+        ".pyc",
+        ".PY",
+        ".Sh",
+        ".IPYNB",
+        ".bin",
+        ".csv",
+        ".npy",
+        ".json",
+        ".pyC",
+        ".\u212a",
+    ]
+    paths = [f"{tmp_path}/a{suffix}{tail}" for suffix in suffixes for tail in ("", "/", "//")]
+    paths += [f"{tmp_path}/pkg/__pycache__/mod.cpython-311.pyc", f"{tmp_path}/py", f"{tmp_path}/.py", "/"]
+    kept = [path for path in paths if codeprint._source_of(path) is not None]
+    assert len(kept) > len(codeprint.LANGUAGES)
+    assert all(path[-1:].lower() in codeprint._MAYBE_CODE for path in kept)

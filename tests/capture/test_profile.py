@@ -103,6 +103,31 @@ def test_a_name_s_format_is_its_path_suffix_s() -> None:
     assert [profiling.tabular_format(n) for n in names[:6]] == ["csv", "csv", None, "csv", "csv", "csv"]
 
 
+def test_a_folder_s_tabular_files_are_those_whose_suffix_names_a_format(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk passes most names over by their last letter: the same files as asking each name, in
+    order, and the walk still stops after MAX_WALK entries (a folder at a time), saying so."""
+    names = ["a.csv", "B.CSV", ".csv", "c.Parquet", "d.pq", "e.tsv", "f.bin", "g.csv.gz", "h.txt", "\u212a.tsV", "i.sV"]
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    for folder in (tmp_path, tmp_path / "sub", tmp_path / "sub" / "deeper"):
+        for name in names:
+            (folder / name).write_bytes(b"x")
+    expected = sorted(
+        Path(folder, name).relative_to(tmp_path).as_posix()
+        for folder, _, files in os.walk(tmp_path)
+        for name in files
+        if profiling.SUFFIXES.get(Path(name).suffix.lower()) is not None
+    )
+    found, notes = profiling._tabular_files(str(tmp_path))
+    assert found == expected and notes == []
+    assert "B.CSV" in found and "sub/deeper/\u212a.tsV" in found and ".csv" not in found
+    monkeypatch.setattr(profiling, "MAX_WALK", len(names))  # the top folder's names and its one subfolder
+    found, notes = profiling._tabular_files(str(tmp_path))
+    assert found == [f for f in expected if "/" not in f]
+    assert notes == [f"only the first {len(names):,} entries of the folder were looked at"]
+
+
 def test_the_german_credit_data_profiles_as_pandas_reads_it() -> None:
     roles = Roles(label="risk", sensitive=("sex",), favourable="1", declared=("risk", "sex"))
     table = one(profile_dataset(german(), roles))

@@ -11,11 +11,14 @@ dataset is always listed, wherever it lives.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import TypeAdapter
 
 from auditor.capture.observe.internals import Places, internal_place
 from auditor.capture.observe.realpaths import RealPaths
@@ -99,15 +102,19 @@ def classify(
     root = os.path.realpath(project_root)
     prefixes = sorted({real(p) for p in environment_prefixes if p}, key=len, reverse=True)
     ignored = [real(p) for p in ignore]
-    read_set = set(map(real, reads))
-    write_set = set(map(real, writes))
+    read_set = real.many(reads)
+    write_set = real.many(writes)
     places = Places.here(root)
     summary: Counter[str] = Counter()
     files: list[tuple[str, bool, bool, str | None, tuple[AccessVerdict, ...]]] = []  # made models when listed
+    unlisted = 0  # files past MAX_LISTED_FILES: counted, not kept
     read_ids: set[str] = set()
     ignored_exact, ignored_under = set(ignored), tuple(i.rstrip("/") + "/" for i in ignored)
-    ignored_folders: dict[str, bool] = {}  # as for owners: a path is under an ignored one if its folder is
-    owner_of = _Owners(declared).of_file
+    # Per folder, asked once: whether it is ignored (a path is under an ignored one if its folder is),
+    # and its owner (see _Owners.of_file, inlined here: a run may read 20,000 files).
+    ignored_folders: dict[str, bool] = {}
+    owners = _Owners(declared)
+    owner_exact, owner_of_folder = owners._exact, owners._of_folder
     for path in sorted(read_set | write_set):
         if path in ignored_exact:
             continue
@@ -120,7 +127,13 @@ def classify(
             )
         if skip:
             continue
-        dataset = owner_of(path)
+        if not folder:
+            dataset = owners(path)
+        elif (dataset := owner_exact.get(path)) is None:
+            if folder in owner_of_folder:
+                dataset = owner_of_folder[folder]
+            else:
+                dataset = owner_of_folder[folder] = owners(folder)
         read, wrote = path in read_set, path in write_set
         if dataset is None:
             place = None if wrote else _summary_place(path, prefixes)
@@ -128,21 +141,28 @@ def classify(
             if place is not None:
                 summary[place] += 1
                 continue
-        verdicts: list[AccessVerdict] = []
-        if wrote:
-            verdicts.append("written")
-        if read and dataset is not None:
-            verdicts.append("declared_read")
+        elif read:
             read_ids.add(dataset.id)
-        elif read and (not wrote or path in existed_before):
-            verdicts.append("undeclared_read")
-        files.append((path, read, wrote, dataset.id if dataset else None, tuple(verdicts)))
-    if len(files) > MAX_LISTED_FILES:
-        summary[f"(further files not listed: {len(files) - MAX_LISTED_FILES})"] += len(files) - MAX_LISTED_FILES
-        files = files[:MAX_LISTED_FILES]
-    listed = tuple(
-        FileAccess(path=_display(path, root), read=read, written=wrote, dataset=dataset, verdicts=verdicts)
-        for path, read, wrote, dataset, verdicts in files
+        if len(files) >= MAX_LISTED_FILES:
+            unlisted += 1
+            continue
+        undeclared = read and dataset is None and (not wrote or path in existed_before)
+        files.append(
+            (
+                path,
+                read,
+                wrote,
+                dataset.id if dataset else None,
+                _VERDICTS[wrote, read and dataset is not None, undeclared],
+            )
+        )
+    if unlisted:
+        summary[f"(further files not listed: {unlisted})"] += unlisted
+    listed = _file_accesses().validate_python(
+        [
+            {"path": _display(path, root), "read": read, "written": wrote, "dataset": dataset, "verdicts": verdicts}
+            for path, read, wrote, dataset, verdicts in files
+        ]
     )
     unread = tuple(sorted(d.id for d in declared if d.role == "input" and d.id not in read_ids))
     return Observation(
@@ -152,6 +172,25 @@ def classify(
         declared_unread=unread,
         environment_reads=dict(sorted(summary.items())),
     )
+
+
+# (written, declared and read, undeclared and read) -> a listed file's verdicts, in the order they are given
+_VERDICTS: dict[tuple[bool, bool, bool], tuple[AccessVerdict, ...]] = {
+    (wrote, declared, undeclared): (
+        *(("written",) if wrote else ()),
+        *(("declared_read",) if declared else ()),
+        *(("undeclared_read",) if undeclared else ()),
+    )
+    for wrote in (False, True)
+    for declared in (False, True)
+    for undeclared in (False, True)
+}
+
+
+@functools.cache
+def _file_accesses() -> TypeAdapter[tuple[FileAccess, ...]]:
+    """Validates the listed files in one call (up to MAX_LISTED_FILES models), as FileAccess(...) each would."""
+    return TypeAdapter(tuple[FileAccess, ...])
 
 
 def _summary_place(path: str, prefixes: Sequence[str]) -> str | None:

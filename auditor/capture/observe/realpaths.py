@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Container
+from collections.abc import Container, Iterable
 
 
 class RealPaths:
@@ -36,6 +36,22 @@ class RealPaths:
         except OSError:
             return joined  # absent or unreadable: os.path.realpath keeps the name as it is too
         return os.path.realpath(joined) if stat.S_ISLNK(mode) else joined
+
+    def many(self, paths: Iterable[str]) -> set[str]:
+        """{self(path) for path in paths}, with the common case inlined: a path known regular whose folder
+        is already resolved costs a lookup and a join, not three calls (a run that reads 20,000 files)."""
+        regular, folders = self._regular, self._folders
+        out: set[str] = set()
+        add, call = out.add, self.__call__
+        for path in paths:
+            if path in regular:
+                folder, _, name = path.rpartition("/")
+                real = folders.get(folder)
+                if real is not None and name not in ("", ".", ".."):
+                    add(real + "/" + name if real != "/" else "/" + name)
+                    continue
+            add(call(path))
+        return out
 
     def of_file(self, path: str) -> str:
         """The real path of a regular file, as a walk that follows no link found it (treediff's

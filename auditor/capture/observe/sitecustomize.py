@@ -92,7 +92,8 @@ def _install(out_dir: str) -> None:
         }
         target = os.path.join(out_dir, "%d-%d.json" % (os.getpid(), id(payload)))
         with open(target + ".tmp", "w") as handle:
-            json.dump(payload, handle)
+            # One write of one encoded text: json.dump writes each of its pieces (two per path) on its own.
+            handle.write(json.dumps(payload))
         os.replace(target + ".tmp", target)
 
     sys.addaudithook(hook)

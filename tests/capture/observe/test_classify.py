@@ -5,7 +5,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.capture.observe.classify import Declared, _Owners, classify, owner
+from auditor.capture.observe.classify import MAX_LISTED_FILES, Declared, _Owners, classify, owner
 from auditor.capture.observe.treediff import changed, snapshot
 
 
@@ -112,3 +112,36 @@ def test_owner_is_the_longest_declared_path_holding_the_file(
     assert owner(path, declared) == expected
     owners = _Owners(declared)  # answering from the path's folder, asked once per folder
     assert [owners.of_file(p) for p in (path, path, path + "/y")] == [expected, expected, owner(path + "/y", declared)]
+
+
+def test_files_past_the_listing_limit_are_counted_and_still_count_as_read(tmp_path: Path) -> None:
+    """Past MAX_LISTED_FILES (in path order) files are counted, not listed, and a dataset read only
+    there is still read; a file both written and read that existed before keeps both verdicts."""
+    root = tmp_path / "proj"
+    (root / "a").mkdir(parents=True)
+    (root / "b").mkdir()
+    many = [str(root / "a" / f"f{i:05d}.bin") for i in range(MAX_LISTED_FILES + 3)]
+    late = str(root / "b" / "late.csv")
+    both = str(root / "a" / "both.txt")
+    observation = classify(
+        reads=[*many, late, both, both],
+        writes=[both],
+        declared=[
+            Declared("a", "input", root / "a"),
+            Declared("late", "input", root / "b"),
+            Declared("no", "input", root / "c"),
+        ],
+        project_root=root,
+        environment_prefixes=[],
+        ignore=[],
+        method="audit-hook",
+        processes=1,
+        existed_before=frozenset({both}),
+    )
+    assert len(observation.files) == MAX_LISTED_FILES
+    assert observation.files[0].path == "a/both.txt"
+    assert observation.files[0].verdicts == ("written", "declared_read")
+    assert [f.path for f in observation.files[1:3]] == ["a/f00000.bin", "a/f00001.bin"]
+    assert all(f.verdicts == ("declared_read",) and f.dataset == "a" for f in observation.files[1:])
+    assert observation.environment_reads == {"(further files not listed: 5)": 5}
+    assert observation.declared_unread == ("no",)
