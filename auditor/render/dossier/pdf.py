@@ -35,6 +35,7 @@ from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from auditor.capture.heap import paused_collection
+from auditor.render.dossier.pdf_write import indexed_pages, write_once
 from auditor.render.dossier.svg_text import fast_svg_text
 
 ASSET_SCHEME = "auditor-asset:"
@@ -212,14 +213,20 @@ def render_pdf(
         Attachment(string=data, name=name, description=description, relationship="Source")
         for name, data, description in sorted(attachments, key=lambda attachment: attachment[0])
     ]
-    with paused_collection(), fast_svg_text():
-        pdf: bytes = document.write_pdf(attachments=embedded, finisher=_list_attachments_once, **options)
+    with paused_collection(), fast_svg_text(), indexed_pages():
+        pdf: bytes = document.write_pdf(attachments=embedded, finisher=_finish, **options)
     return PdfResult(
         data=pdf,
         pages=len(document.pages),
         refused=tuple(fetcher.refused),
         seconds=time.perf_counter() - start,
     )
+
+
+def _finish(document: Any, pdf: Any) -> None:
+    """The last changes to the PDF's objects, then each is written once (see pdf_write.py)."""
+    _list_attachments_once(document, pdf)
+    write_once(pdf)
 
 
 def _list_attachments_once(document: Any, pdf: Any) -> None:
