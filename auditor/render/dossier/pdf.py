@@ -34,6 +34,8 @@ from weasyprint import HTML, Attachment
 from weasyprint.pdf.metadata import DocumentMetadata
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from auditor.capture.heap import paused_collection
+from auditor.render.dossier.pdf_write import indexed_pages, write_once
 from auditor.render.dossier.svg_text import fast_svg_text
 
 ASSET_SCHEME = "auditor-asset:"
@@ -193,7 +195,11 @@ def render_pdf(
     document_html.base_url = BASE_URL  # a <base href=file:///...> in the document must not re-point URLs
     fetcher.refused.extend(_strip_attachment_links(document_html.etree_element))
     options: dict[str, Any] = {"pdf_tags": True, **({"pdf_variant": PDFA_VARIANT} if pdfa else {})}
-    with fast_svg_text():
+    # The collector is paused for layout and for writing (see auditor/capture/heap.py): WeasyPrint makes
+    # millions of boxes, styles and PDF objects that live until the file is written, and the collector's
+    # passes over them were a fifth of the PDF's CPU (2,000 packages: 1.4 of 5.7 s; an 800-node lineage:
+    # 2.7 of 14.3 s), for 3-4% more peak memory.
+    with paused_collection(), fast_svg_text():
         document = document_html.render(**options)
     # Belt and braces: nothing the document declared may become an embedded file.
     document.metadata.attachments = []
@@ -207,14 +213,20 @@ def render_pdf(
         Attachment(string=data, name=name, description=description, relationship="Source")
         for name, data, description in sorted(attachments, key=lambda attachment: attachment[0])
     ]
-    with fast_svg_text():
-        pdf: bytes = document.write_pdf(attachments=embedded, finisher=_list_attachments_once, **options)
+    with paused_collection(), fast_svg_text(), indexed_pages():
+        pdf: bytes = document.write_pdf(attachments=embedded, finisher=_finish, **options)
     return PdfResult(
         data=pdf,
         pages=len(document.pages),
         refused=tuple(fetcher.refused),
         seconds=time.perf_counter() - start,
     )
+
+
+def _finish(document: Any, pdf: Any) -> None:
+    """The last changes to the PDF's objects, then each is written once (see pdf_write.py)."""
+    _list_attachments_once(document, pdf)
+    write_once(pdf)
 
 
 def _list_attachments_once(document: Any, pdf: Any) -> None:
