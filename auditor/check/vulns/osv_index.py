@@ -209,6 +209,8 @@ def _parse_one(rel: str, path: Path) -> Parsed:
         return package_records(doc, rel)
     except (OSError, ValueError, yaml.YAMLError) as exc:  # JSON and Unicode errors are ValueErrors
         return _Unreadable(" ".join(str(exc).split())[:300], frozenset(package_names_in(doc)))
+    except RecursionError:  # nesting libyaml allows (1,000 levels) that turning it into text does not
+        return _Unreadable("nested too deeply", frozenset(package_names_in(doc)))
 
 
 def _parsed(files: dict[str, Path], key: str | None = None) -> Iterator[tuple[str, Path, Parsed]]:
