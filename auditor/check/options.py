@@ -21,7 +21,7 @@ from auditor.check.locations import places
 from auditor.check.packs import Pack, load_packs, pack_path
 from auditor.check.vulns.sources import SourceChoice
 from auditor.check.waivers import MAX_WAIVERS_BYTES, Waiver, WaiverError, parse_waivers
-from auditor.errors import RunNotFoundError, StoreError, UsageError
+from auditor.errors import AuditorError, RunNotFoundError, StoreError, UsageError
 from auditor.files import exists
 from auditor.project.policy import Override, PolicySettings
 from auditor.project.spec import MAX_SPEC_BYTES, SpecError, find_spec, load_spec
@@ -50,12 +50,20 @@ class CheckOptions:
 IN_MEMORY = Path("(a record in memory)")
 
 
-def prepare(options: CheckOptions, env: dict[str, str], record: RunRecord | None = None) -> CheckRequest:
+def prepare(
+    options: CheckOptions, env: dict[str, str], record: RunRecord | None = None, *, early_advisories: bool = False
+) -> CheckRequest:
     """The request for `options`; with `record` (the library API: `auditor.check(record)`), that record
-    instead of `options.run_ref`, checked as a loose record file is: no file it names is read."""
+    instead of `options.run_ref`, checked as a loose record file is: no file it names is read.
+
+    `early_advisories` (the one-shot CLI, which ends what it started with `osv_index.stop_early`): an
+    advisory folder that no cached index serves starts being parsed by worker processes before the
+    record is read, so the two overlap (a cold check of 2,661 PyPA advisories: about half a second)."""
     config = options.config or find_spec(options.cwd)  # present but unreadable is an error, not "no spec"
     settings = load_spec(config).policy if config is not None else PolicySettings()
     base = config.parent if config is not None else options.cwd
+    if early_advisories and record is None:
+        _start_advisories(options, settings, base, env)
     if record is None:
         # the digest of the bytes read, which parse_record took as it read them (12.8 MB are not hashed again)
         record_path, record, run_folder = _load_record(options)
@@ -80,8 +88,25 @@ def prepare(options: CheckOptions, env: dict[str, str], record: RunRecord | None
         max_db_age_days=options.max_db_age if options.max_db_age is not None else settings.vulnerabilities.max_age_days,
         stale_fails=settings.vulnerabilities.on_stale == "fail",
         config=str(config) if config is not None else None,
-        cache_dir=Path(env.get("AUDITOR_CACHE_DIR") or Path.home() / ".cache" / "auditor"),
+        cache_dir=_cache_dir(env),
     )
+
+
+def _cache_dir(env: dict[str, str]) -> Path:
+    return Path(env.get("AUDITOR_CACHE_DIR") or Path.home() / ".cache" / "auditor")
+
+
+def _start_advisories(options: CheckOptions, settings: PolicySettings, base: Path, env: dict[str, str]) -> None:
+    """Start parsing the local advisory folder the check will use, when it will use one (best effort:
+    a choice that is an error is reported where it always is, by the request below)."""
+    try:
+        choice = _vuln_choice(options, settings, base, env)
+    except AuditorError:
+        return
+    if choice.source == "local" and choice.database is not None:
+        from auditor.check.vulns.osv_index import start_early
+
+        start_early(choice.database, _cache_dir(env))
 
 
 def is_record_file(run_ref: str) -> bool:

@@ -129,7 +129,8 @@ def apply_waivers(findings: list[Finding], waivers: tuple[Waiver, ...], today: d
                 partial += [p for w in live if (p := _partly(w, finding)) is not None]
             continue
         used.add(match.id)
-        out.append(finding.model_copy(update={"outcome": "waived", "waiver": match.id}))
+        # validated, not a model_copy: the finding's own check (a waiver exactly when waived) runs on it
+        out.append(Finding(**{**dict(finding), "outcome": "waived", "waiver": match.id}))
     expired = [w for w in waivers if w not in live]
     for waiver in expired:
         end = expiry(waiver)

@@ -165,10 +165,14 @@ def check(
         ref = str(record_file) if record_file is not None else run_ref
         options = check_options(ref, store, policy, waivers_file, fail_on, config, vuln)
         from auditor import progress
+        from auditor.check.vulns.osv_index import stop_early
 
         with progress.step(f"checking {run_ref}"):  # an advisory source over the network can take seconds
-            request = prepare(options, dict(os.environ))
-            report = run_check(request)
+            try:
+                request = prepare(options, dict(os.environ), early_advisories=True)
+                report = run_check(request)
+            finally:
+                stop_early()  # advisory parsing prepare started and the check never took
     keep_until_exit(request, report)
     rendered = [(chosen, path, chosen.render(report)) for chosen, path in targets]  # all rendered before any write
     for _, path, text in rendered:

@@ -32,7 +32,7 @@ def load_yaml(data: bytes | str, label: str | Path) -> Any:
             node = loader.get_single_node()
             if node is None:
                 return None
-            _check_expansion(node, label)
+            check_expansion(node, label)
             return loader.construct_document(node)
         finally:
             loader.dispose()
@@ -46,8 +46,9 @@ def load_yaml(data: bytes | str, label: str | Path) -> Any:
         raise IngestError(label, None, f"not valid YAML: {' '.join(str(exc).split())[:200]}") from exc
 
 
-def _check_expansion(root: yaml.Node, label: str | Path) -> None:
-    """Count the nodes the document expands to, each shared node once per reference (memoised)."""
+def check_expansion(root: yaml.Node, label: str | Path) -> None:
+    """Count the nodes the document expands to, each shared node once per reference (memoised); an
+    IngestError naming `label` when that is over MAX_EXPANDED_NODES or nesting is over MAX_DEPTH."""
     import yaml
 
     if isinstance(root, yaml.MappingNode) and 2 * len(root.value) < MAX_EXPANDED_NODES:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from auditor.record.base import Frozen
 from auditor.vocabulary import OUTCOMES, Outcome, Severity
@@ -49,16 +49,24 @@ class Finding(Frozen):
     outcome: Outcome
     message: str
     evidence: dict[str, JsonScalar] = Field(default_factory=dict)
-    waiver: str | None = Field(None, description="The waiver in force, when the outcome is 'waived'")
+    waiver: str | None = Field(
+        None, description="The waiver in force, when the outcome is 'waived'", validate_default=True
+    )
     location: FindingLocation | None = Field(
         None, description="The requirements line of a package, the auditor.yaml line of a dataset; None when none"
     )
 
-    @model_validator(mode="after")
-    def _waiver_iff_waived(self) -> Finding:
-        if (self.waiver is not None) != (self.outcome == "waived"):
+    # A field validator, not a model "after" validator: pydantic runs a model's after validators again
+    # on every instance handed to another model (a check report's 32,000 findings: each checked twice),
+    # while a field's validators run only when the finding itself is validated. `outcome` is declared
+    # before `waiver`, so it is in `info.data` once valid (when it is not, its own error is reported).
+    @field_validator("waiver")
+    @classmethod
+    def _waiver_iff_waived(cls, waiver: str | None, info: ValidationInfo) -> str | None:
+        outcome = info.data.get("outcome")
+        if outcome is not None and (waiver is not None) != (outcome == "waived"):
             raise ValueError("a finding names a waiver exactly when its outcome is 'waived'")
-        return self
+        return waiver
 
 
 @dataclass(frozen=True)

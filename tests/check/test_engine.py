@@ -74,3 +74,19 @@ def test_a_captured_run_gets_truthful_findings(cli: CliRunner, tmp_path: Path) -
     assert found[("AUD-FAIR-001", "attribute:group")] == "inconclusive"
     assert found[("AUD-FAIR-004", "attribute:group")] == "pass"  # min_group_size 2 in this spec
     assert json.loads(record.model_dump_json())["fairness"]["state"] == "captured"
+
+
+@pytest.mark.parametrize(
+    ("outcome", "waiver"), [("fail", "W-1"), ("pass", "W-1"), ("waived", None), ("could_not_evaluate", "W-1")]
+)
+def test_a_finding_names_a_waiver_exactly_when_it_is_waived(outcome: str, waiver: str | None) -> None:
+    from pydantic import ValidationError
+
+    from auditor.record.findings import Finding
+
+    fields = {"rule_id": "R-1", "severity": "high", "subject": "run", "outcome": outcome, "message": "m"}
+    with pytest.raises(ValidationError, match="names a waiver exactly when its outcome is 'waived'"):
+        Finding.model_validate({**fields, **({"waiver": waiver} if waiver else {})})
+    ok = Finding.model_validate({**fields, "outcome": "waived", "waiver": "W-1"})
+    assert (ok.outcome, ok.waiver) == ("waived", "W-1")
+    assert Finding.model_validate({**fields, "outcome": "fail"}).waiver is None

@@ -26,7 +26,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from packaging.utils import canonicalize_name
@@ -34,6 +34,9 @@ from packaging.utils import canonicalize_name
 from auditor.check.vulns.osv_records import package_names_in, package_records, parse_file
 from auditor.errors import CouldNotEvaluateError
 from auditor.files import write_atomic
+
+if TYPE_CHECKING:
+    import subprocess
 
 _SUFFIXES = (".yaml", ".yml", ".json")
 MANIFEST = "auditor-advisories.json"  # the coverage manifest (osv_coverage), never an advisory
@@ -54,9 +57,9 @@ class AdvisoryDatabaseError(CouldNotEvaluateError):
 def load_index(root: Path, files: dict[str, Path], cache_dir: Path | None) -> Index:
     """Index the advisory `files` under `root`, reusing a valid cache in `cache_dir` when one matches,
     else the database's own prebuilt index (PREBUILT) when it was built from these very files."""
-    key = _fingerprint(root, files)
-    where = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]  # one live cache per database
-    cache = cache_dir / f"osv-{where}-{key}.json" if cache_dir else None
+    listed = _LISTED.pop(str(root), None)
+    key = listed[1] if listed is not None and listed[0] is files else _fingerprint(root, files)
+    cache = _cache_file(root, key, cache_dir)
     index = _load_cache(cache, key) if cache else None
     if index is None:
         index = _load_prebuilt(root, files)
@@ -64,6 +67,17 @@ def load_index(root: Path, files: dict[str, Path], cache_dir: Path | None) -> In
         if cache:
             _save_cache(cache, index)
     return index
+
+
+def _cache_file(root: Path, key: str, cache_dir: Path | None) -> Path | None:
+    where = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:16]  # one live cache per database
+    return cache_dir / f"osv-{where}-{key}.json" if cache_dir else None
+
+
+def listed_files(root: Path) -> dict[str, Path]:
+    """`advisory_files(root)`, or the listing `start_early` took of it in this check (not taken twice)."""
+    listed = _LISTED.get(str(root))
+    return listed[0] if listed is not None else advisory_files(root)
 
 
 def write_prebuilt(root: Path, files: dict[str, Path], index: Index) -> None:
@@ -166,7 +180,7 @@ def _fingerprint(root: Path, files: dict[str, Path]) -> str:
 def _build_index(root: Path, files: dict[str, Path], key: str) -> Index:
     index: Index = {"format": _CACHE_FORMAT, "key": key, "advisories": 0, "newest": None}
     index.update(problems=[], packages={}, broken={}, unattributed=[])
-    for rel, path, outcome in _parsed(files):
+    for rel, path, outcome in _parsed(files, key):
         if isinstance(outcome, _Unreadable):
             _add_problem(index, root, path, rel, outcome)
             continue
@@ -195,63 +209,146 @@ def _parse_one(rel: str, path: Path) -> Parsed:
         return package_records(doc, rel)
     except (OSError, ValueError, yaml.YAMLError) as exc:  # JSON and Unicode errors are ValueErrors
         return _Unreadable(" ".join(str(exc).split())[:300], frozenset(package_names_in(doc)))
+    except RecursionError:  # nesting libyaml allows (1,000 levels) that turning it into text does not
+        return _Unreadable("nested too deeply", frozenset(package_names_in(doc)))
 
 
-def _parsed(files: dict[str, Path]) -> Iterator[tuple[str, Path, Parsed]]:
+def _parsed(files: dict[str, Path], key: str | None = None) -> Iterator[tuple[str, Path, Parsed]]:
     """Each file's outcome, in `files` order; by several worker processes when there are many files and
     cores (parsing YAML is CPU-bound: 2,661 PyPA advisories take about 2 s on one core). The workers are
     plain `python -c` processes that import only this module (multiprocessing would re-run the caller's
     main script in each). A worker that cannot start, fails or answers anything unexpected leaves its
-    share to this process, so the outcome never depends on them."""
+    share to this process, so the outcome never depends on them. Workers `start_early` started for these
+    very files (the same list, the same fingerprint `key`) are used instead of new ones."""
     items = list(files.items())
+    early = _EARLY.pop("parse", None)
+    if early is not None and (early.items != items or early.key != key or key is None):
+        early.stop()
+        early = None
     workers = min(_cores(), len(items) // _FILES_PER_WORKER, 8)
-    done: list[Parsed] | None = _in_workers(items, workers) if workers >= 2 else None
+    if early is not None:
+        done: list[Parsed] | None = early.collect()
+    else:
+        done = _in_workers(items, workers) if workers >= 2 else None
     for at, (rel, path) in enumerate(items):
         yield rel, path, done[at] if done is not None else _parse_one(rel, path)
 
 
 def _in_workers(items: list[tuple[str, Path]], workers: int) -> list[Parsed] | None:
-    import subprocess
-    import sys
+    started = _Workers.start(items, workers)
+    return started.collect() if started is not None else None
 
-    if not sys.executable:
-        return None
-    size = -(-len(items) // workers)
-    chunks = [items[at : at + size] for at in range(0, len(items), size)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    code = "from auditor.check.vulns.osv_index import serve_worker; serve_worker()"
-    procs: list[tuple[subprocess.Popen[bytes], list[tuple[str, Path]]]] = []
-    try:
-        for chunk in chunks:  # every worker gets its share first, so they all parse at once
-            proc = subprocess.Popen(  # this interpreter, a fixed program
-                [sys.executable, "-c", code],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-                env=env,
-            )
-            procs.append((proc, chunk))
-            if proc.stdin is None:
-                return None
-            with proc.stdin:
-                proc.stdin.write(json.dumps([[rel, str(path)] for rel, path in chunk]).encode())
-        results: list[Parsed] = []
-        for proc, chunk in procs:
-            if proc.stdout is None:
-                return None
-            out = proc.stdout.read()
-            answer = json.loads(out) if proc.wait(timeout=600) == 0 else None
-            if not isinstance(answer, list) or len(answer) != len(chunk):
-                return None
-            results += [_from_json(item) for item in answer]
-        return results
-    except (OSError, ValueError, TypeError, KeyError, subprocess.SubprocessError):
-        return None
-    finally:
-        for proc, _ in procs:
+
+@dataclass
+class _Workers:
+    """Worker processes parsing `items`, each its share, started and not yet collected."""
+
+    items: list[tuple[str, Path]]
+    procs: list[tuple[subprocess.Popen[bytes], list[tuple[str, Path]]]]
+    key: str | None = None
+
+    @classmethod
+    def start(cls, items: list[tuple[str, Path]], workers: int) -> _Workers | None:
+        """Every worker gets its share at once, so they all parse at once; None when one cannot start."""
+        import subprocess
+        import sys
+
+        if not sys.executable:
+            return None
+        size = -(-len(items) // workers)
+        chunks = [items[at : at + size] for at in range(0, len(items), size)]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        code = "from auditor.check.vulns.osv_index import serve_worker; serve_worker()"
+        started = cls(items, [])
+        try:
+            for chunk in chunks:
+                proc = subprocess.Popen(  # this interpreter, a fixed program
+                    [sys.executable, "-c", code],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+                started.procs.append((proc, chunk))
+                if proc.stdin is None:
+                    started.stop()
+                    return None
+                with proc.stdin:
+                    proc.stdin.write(json.dumps([[rel, str(path)] for rel, path in chunk]).encode())
+        except (OSError, ValueError, subprocess.SubprocessError):
+            started.stop()
+            return None
+        return started
+
+    def collect(self) -> list[Parsed] | None:
+        """Each file's outcome from the workers, or None when one failed or answered anything unexpected."""
+        import subprocess
+
+        try:
+            results: list[Parsed] = []
+            for proc, chunk in self.procs:
+                if proc.stdout is None:
+                    return None
+                out = proc.stdout.read()
+                answer = json.loads(out) if proc.wait(timeout=600) == 0 else None
+                if not isinstance(answer, list) or len(answer) != len(chunk):
+                    return None
+                results += [_from_json(item) for item in answer]
+            return results
+        except (OSError, ValueError, TypeError, KeyError, subprocess.SubprocessError):
+            return None
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """End the workers still running (their answer is not wanted) and reap them all."""
+        for proc, _ in self.procs:
             if proc.poll() is None:
                 proc.kill()
-                proc.wait()
+            proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+# Workers `start_early` started, until `_parsed` takes them (or `stop_early` ends them); the listing and
+# fingerprint it took of a folder, until `load_index` takes them.
+_EARLY: dict[str, _Workers] = {}
+_LISTED: dict[str, tuple[dict[str, Path], str]] = {}
+
+
+def start_early(root: Path, cache_dir: Path | None) -> None:
+    """Start parsing the advisory folder `root` in worker processes now, when neither a cache file in
+    `cache_dir` nor the database's prebuilt index may answer, so the parsing overlaps what a one-shot
+    check does before it needs the index (reading and validating the record). `load_index` takes their
+    outcomes only for the very files it indexes (the same list and fingerprint); else it stops them and
+    works as without. Best effort: any problem here leaves the work to `load_index`. The caller ends
+    workers never taken with `stop_early`."""
+    stop_early()
+    try:
+        files = advisory_files(root)
+        key = _fingerprint(root, files)
+        _LISTED[str(root)] = (files, key)  # listed once per check: load_index takes this listing
+        cache = _cache_file(root, key, cache_dir)
+        if cache is not None and cache.is_file():
+            return  # the cache will answer (were it damaged, load_index parses the files itself)
+        if (root / PREBUILT).is_file():
+            return  # an installed database: its prebuilt index answers after hashing the files
+    except (OSError, ValueError, AdvisoryDatabaseError):
+        return
+    items = list(files.items())
+    workers = min(_cores(), len(items) // _FILES_PER_WORKER, 8)
+    started = _Workers.start(items, workers) if workers >= 2 else None
+    if started is not None:
+        started.key = key
+        _EARLY["parse"] = started
+
+
+def stop_early() -> None:
+    """End workers `start_early` started that no index took (the check needed none, or failed first)."""
+    _LISTED.clear()
+    early = _EARLY.pop("parse", None)
+    if early is not None:
+        early.stop()
 
 
 def serve_worker() -> None:

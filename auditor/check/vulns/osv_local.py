@@ -22,7 +22,7 @@ from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import Version
 
 from auditor.check.vulns.osv_coverage import Coverage, read_coverage
-from auditor.check.vulns.osv_index import AdvisoryDatabaseError, Index, advisory_files, load_index, snapshot_facts
+from auditor.check.vulns.osv_index import AdvisoryDatabaseError, Index, listed_files, load_index, snapshot_facts
 from auditor.check.vulns.osv_records import parse_version
 
 __all__ = ["NOT_IN_DATABASE", "Advisory", "AdvisoryDatabaseError", "DatabaseInfo", "LocalOsvDatabase", "PackageAudit"]
@@ -84,7 +84,7 @@ class LocalOsvDatabase:
     def open(cls, path: Path, cache_dir: Path | None = None) -> LocalOsvDatabase:
         """Index the advisories under `path`, reusing a valid cache in `cache_dir` when one matches."""
         root = Path(path)
-        files = advisory_files(root)
+        files = listed_files(root)
         index = load_index(root, files, cache_dir)
         if not index["packages"] and not index["broken"]:
             unreadable = f"; {len(index['problems'])} file(s) could not be read" if index["problems"] else ""

@@ -27,9 +27,37 @@ class _Malformed(ValueError):
 
 
 def parse_file(path: Path) -> object:
-    """The document in one advisory file: JSON for *.json, YAML (safe loader) for the rest."""
+    """The document in one advisory file: JSON for *.json, YAML (safe loader) for the rest.
+
+    A YAML file's aliases may describe billions of values in a few hundred bytes, which reading the
+    advisory (its details as text, the index as JSON) would expand: a document with an anchor is
+    refused when it expands past safe_yaml's bound. Without an `&` there is no anchor, hence no alias,
+    and the document is no larger than its text (50 of the 2,661 PyPA advisories hold an `&`)."""
     text = path.read_text(encoding="utf-8")
-    return json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=_LOADER)  # noqa: S506 (safe)
+    if path.suffix == ".json":
+        return json.loads(text)
+    if "&" not in text:
+        return yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
+    return _bounded_yaml(text, path)
+
+
+def _bounded_yaml(text: str, path: Path) -> object:
+    """As yaml.load with the safe loader, refusing a document whose aliases expand past the bound."""
+    from auditor.errors import IngestError
+    from auditor.ingest.safe_yaml import check_expansion
+
+    loader = _LOADER(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        try:
+            check_expansion(node, path.name)
+        except IngestError as exc:
+            raise _Malformed(exc.problem) from exc
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 @functools.lru_cache(maxsize=65536)  # events repeat across calls and packages; parsing dominates an audit

@@ -102,3 +102,69 @@ def test_a_prebuilt_index_is_used_only_whole_and_built_from_the_files_there(dama
     assert isinstance(stale._index["packages"], dict)
     assert stale.audit(packages) == LocalOsvDatabase.open(damaged).audit(packages) != built.audit(packages)
     assert [a.status for a in built.audit(packages[:1])] == ["vulnerable"]  # TEST-2024-2, no longer
+
+
+def _early_workers(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Small shares (the test databases are small); the count of workers started anew, not early."""
+    monkeypatch.setattr(osv_index, "_FILES_PER_WORKER", 2)
+    monkeypatch.setattr(osv_index, "_cores", lambda: 3)
+    calls: list[int] = []
+    real = osv_index._in_workers
+
+    def counted(items: list[tuple[str, Path]], workers: int) -> list[osv_index.Parsed] | None:
+        calls.append(workers)
+        return real(items, workers)
+
+    monkeypatch.setattr(osv_index, "_in_workers", counted)
+    return calls
+
+
+def test_workers_started_early_give_the_index_and_are_taken(
+    damaged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`auditor check` starts parsing before it reads the record; the index built from those workers is
+    the one built here, and no other worker is started."""
+    expected = _serial(damaged)
+    calls = _early_workers(monkeypatch)
+    osv_index.start_early(damaged, tmp_path / "cache")
+    started = osv_index._EARLY["parse"]
+    try:
+        files = osv_index.listed_files(damaged)
+        index = osv_index.load_index(damaged, files, tmp_path / "cache")
+    finally:
+        osv_index.stop_early()
+    assert calls == [] and "parse" not in osv_index._EARLY
+    assert all(proc.poll() is not None for proc, _ in started.procs)  # reaped
+    assert {k: v for k, v in index.items() if k != "key"} == {k: v for k, v in expected.items() if k != "key"}
+
+
+def test_workers_started_early_for_other_files_are_not_used(
+    damaged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file added after the early start: its outcomes are dropped, the workers ended, the files indexed anew."""
+    calls = _early_workers(monkeypatch)
+    osv_index.start_early(damaged, None)
+    started = osv_index._EARLY["parse"]
+    (damaged / "vulns" / "acme-json" / "TEST-2024-92.yaml").write_text("id: [unclosed\n")
+    osv_index._LISTED.clear()  # a listing taken later, as a check that lists again would see it
+    try:
+        index = osv_index.load_index(damaged, osv_index.listed_files(damaged), None)
+    finally:
+        osv_index.stop_early()
+    assert calls == [3] and all(proc.poll() is not None for proc, _ in started.procs)
+    assert {k: v for k, v in index.items() if k != "key"} == {k: v for k, v in _serial(damaged).items() if k != "key"}
+    assert any("TEST-2024-92" in problem for problem in index["problems"])
+
+
+def test_nothing_starts_early_when_a_cache_answers_and_stop_early_ends_what_did(
+    damaged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _early_workers(monkeypatch)
+    LocalOsvDatabase.open(damaged, cache_dir=tmp_path / "cache")  # the cache is written
+    osv_index.start_early(damaged, tmp_path / "cache")
+    assert "parse" not in osv_index._EARLY
+    osv_index.stop_early()
+    osv_index.start_early(damaged, tmp_path / "other-cache")
+    started = osv_index._EARLY["parse"]
+    osv_index.stop_early()  # the check failed before it needed the index
+    assert all(proc.poll() is not None for proc, _ in started.procs) and not osv_index._LISTED
