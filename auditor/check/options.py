@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from auditor.check.checks import REGISTRY
 from auditor.check.evaluate import CheckRequest
 from auditor.check.locations import places
 from auditor.check.packs import Pack, load_packs, pack_path
@@ -62,8 +63,7 @@ def prepare(
     config = options.config or find_spec(options.cwd)  # present but unreadable is an error, not "no spec"
     settings = load_spec(config).policy if config is not None else PolicySettings()
     base = config.parent if config is not None else options.cwd
-    if early_advisories and record is None:
-        _start_advisories(options, settings, base, env)
+    pack = _start_advisories(options, settings, config, base, env) if early_advisories and record is None else None
     if record is None:
         # the digest of the bytes read, which parse_record took as it read them (12.8 MB are not hashed again)
         record_path, record, run_folder = _load_record(options)
@@ -77,7 +77,7 @@ def prepare(
         record_path=record_path,
         run_folder=run_folder,
         record_sha256=digest,
-        pack=_packs(options, settings, config, base),
+        pack=pack if pack is not None else _packs(options, settings, config, base),
         fail_on=options.fail_on or settings.fail_on,
         location=_location(record_path, config, options.cwd),
         places=places(record, config, options.cwd),
@@ -96,17 +96,24 @@ def _cache_dir(env: dict[str, str]) -> Path:
     return Path(env.get("AUDITOR_CACHE_DIR") or Path.home() / ".cache" / "auditor")
 
 
-def _start_advisories(options: CheckOptions, settings: PolicySettings, base: Path, env: dict[str, str]) -> None:
-    """Start parsing the local advisory folder the check will use, when it will use one (best effort:
-    a choice that is an error is reported where it always is, by the request below)."""
+def _start_advisories(
+    options: CheckOptions, settings: PolicySettings, config: Path | None, base: Path, env: dict[str, str]
+) -> Pack | None:
+    """Start parsing the local advisory folder the check will use, when it will use one: a rule of the
+    pack asks for vulnerabilities. Best effort: a choice or a pack that is an error is reported where
+    it always is, by the request (after the record is read). The pack, when it was loaded here."""
     try:
         choice = _vuln_choice(options, settings, base, env)
+        if choice.source != "local" or choice.database is None:
+            return None
+        pack = _packs(options, settings, config, base)
     except AuditorError:
-        return
-    if choice.source == "local" and choice.database is not None:
+        return None
+    if any(REGISTRY[r.rule.check.kind].needs_vulns for r in pack.rules):
         from auditor.check.vulns.osv_index import start_early
 
         start_early(choice.database, _cache_dir(env))
+    return pack
 
 
 def is_record_file(run_ref: str) -> bool:

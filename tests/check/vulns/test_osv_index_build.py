@@ -168,3 +168,32 @@ def test_nothing_starts_early_when_a_cache_answers_and_stop_early_ends_what_did(
     started = osv_index._EARLY["parse"]
     osv_index.stop_early()  # the check failed before it needed the index
     assert all(proc.poll() is not None for proc, _ in started.procs) and not osv_index._LISTED
+
+
+def test_the_check_starts_early_only_when_a_rule_of_its_pack_asks_for_vulnerabilities(
+    damaged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pack without a vulnerability rule never needs the index: nothing is parsed for it. The record is
+    read after the early start, so a store without the run still shows whether it started."""
+    from auditor.check.options import CheckOptions, prepare
+    from auditor.errors import AuditorError
+
+    _early_workers(monkeypatch)
+    pack = tmp_path / "runs-only.yaml"
+    pack.write_text(
+        "pack: runs-only\nversion: 1\ndescription: d\nincludes: []\nrules:\n  - id: R-1\n    title: t\n"
+        "    severity: high\n    rationale: r\n    remediation: m\n    references: []\n"
+        "    check: {kind: run_succeeded}\n"
+    )
+    env = {"AUDITOR_CACHE_DIR": str(tmp_path / "cache")}
+    for policies, starts in (((str(pack),), False), (("default",), True)):
+        options = CheckOptions(
+            run_ref="latest", store=tmp_path / "store", cwd=tmp_path, policies=policies,
+            vuln_source="local", advisory_db=damaged,
+        )  # fmt: skip
+        try:
+            with pytest.raises(AuditorError):
+                prepare(options, env, early_advisories=True)
+            assert ("parse" in osv_index._EARLY) is starts
+        finally:
+            osv_index.stop_early()
