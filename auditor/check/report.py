@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from auditor.record.base import Frozen
 from auditor.record.findings import Finding
@@ -160,6 +160,14 @@ class CheckReport(Frozen):
     vulnerabilities: VulnSummary | None = None
     clauses: tuple[ClauseRow, ...] = ()
     warnings: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _waivers_named_exactly_when_waived(self) -> CheckReport:
+        """Each finding is checked for this when it is validated; a report holds findings that were not
+        (a `model_copy` with an update, `model_construct`), so it checks again, in one pass over them."""
+        if any((f.waiver is not None) != (f.outcome == "waived") for f in self.findings):
+            raise ValueError("a finding names a waiver exactly when its outcome is 'waived'")
+        return self
 
     def rule(self, rule_id: str) -> RuleInfo | None:
         return next((r for r in self.rules if r.id == rule_id), None)

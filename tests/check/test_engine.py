@@ -90,3 +90,23 @@ def test_a_finding_names_a_waiver_exactly_when_it_is_waived(outcome: str, waiver
     ok = Finding.model_validate({**fields, "outcome": "waived", "waiver": "W-1"})
     assert (ok.outcome, ok.waiver) == ("waived", "W-1")
     assert Finding.model_validate({**fields, "outcome": "fail"}).waiver is None
+
+
+def test_a_report_refuses_a_finding_made_waived_without_validation() -> None:
+    """A copy with an update, or a constructed finding, is not validated: the report checks them all again."""
+    from pydantic import ValidationError
+
+    from auditor.check.report import CheckReport
+    from auditor.record.findings import Finding
+    from tests.render.test_formats import make_report
+
+    ok = Finding(rule_id="R-1", severity="high", subject="run", outcome="fail", message="m")
+    fields = make_report().model_dump()
+    CheckReport.model_validate({**fields, "findings": (ok,)})
+    for bad in (
+        ok.model_copy(update={"outcome": "waived"}),
+        ok.model_copy(update={"waiver": "W-1"}),
+        Finding.model_construct(**{**ok.model_dump(), "outcome": "waived", "waiver": None}),
+    ):
+        with pytest.raises(ValidationError, match="names a waiver exactly when its outcome is 'waived'"):
+            CheckReport.model_validate({**fields, "findings": (bad,)})

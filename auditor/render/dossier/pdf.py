@@ -189,17 +189,31 @@ def render_pdf(
     names = [name for name, _, _ in attachments]
     if len(set(names)) != len(names):
         raise ValueError(f"attachment names must be unique: {names}")
+    # The collector is paused for layout and writing (see auditor/capture/heap.py): WeasyPrint makes
+    # millions of boxes, styles and PDF objects that live until the file is written, and the collector's
+    # passes over them were a fifth of the PDF's CPU (2,000 packages: 1.4 of 5.7 s; an 800-node lineage:
+    # 2.7 of 14.3 s). Once `_render` has returned they are garbage, much of it in cycles: not promoted,
+    # the first collection after the pause frees it all in one pass (promoted, it stayed until a full
+    # collection: a process rendering one dossier after another grew by a dossier's worth each time).
+    with paused_collection(promote=False):
+        return _render(html, assets, attachments, pdfa, title, facts)
+
+
+def _render(
+    html: str,
+    assets: Assets,
+    attachments: Sequence[tuple[str, bytes, str]],
+    pdfa: bool,
+    title: str | None,
+    facts: PdfFacts | None,
+) -> PdfResult:
     start = time.perf_counter()
     fetcher = SafeFetcher(assets)
     document_html = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
     document_html.base_url = BASE_URL  # a <base href=file:///...> in the document must not re-point URLs
     fetcher.refused.extend(_strip_attachment_links(document_html.etree_element))
     options: dict[str, Any] = {"pdf_tags": True, **({"pdf_variant": PDFA_VARIANT} if pdfa else {})}
-    # The collector is paused for layout and for writing (see auditor/capture/heap.py): WeasyPrint makes
-    # millions of boxes, styles and PDF objects that live until the file is written, and the collector's
-    # passes over them were a fifth of the PDF's CPU (2,000 packages: 1.4 of 5.7 s; an 800-node lineage:
-    # 2.7 of 14.3 s), for 3-4% more peak memory.
-    with paused_collection(), fast_svg_text():
+    with fast_svg_text():
         document = document_html.render(**options)
     # Belt and braces: nothing the document declared may become an embedded file.
     document.metadata.attachments = []
@@ -213,7 +227,7 @@ def render_pdf(
         Attachment(string=data, name=name, description=description, relationship="Source")
         for name, data, description in sorted(attachments, key=lambda attachment: attachment[0])
     ]
-    with paused_collection(), fast_svg_text(), indexed_pages():
+    with fast_svg_text(), indexed_pages():
         pdf: bytes = document.write_pdf(attachments=embedded, finisher=_finish, **options)
     return PdfResult(
         data=pdf,

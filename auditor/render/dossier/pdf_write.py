@@ -7,8 +7,9 @@ dossier that was 18 MB through zlib (0.9 s of CPU) where 9 MB at the default lev
 file about 5% larger: the same objects, the same decoded content, the same drawing.
 
 `write_once(pdf)`, called on the finished `pydyf.PDF` just before WeasyPrint writes it (the
-`finisher`), turns each object, and each one the writer adds while writing, into a subclass that keeps
-its bytes after the first time they are asked for. Nothing changes an object while pydyf writes the
+`finisher`), turns each object, and each one the writer adds while writing, into a subclass of its own
+class (pydyf's, or WeasyPrint's stream with its drawing methods, which carries the pages' content)
+that keeps its bytes after the first time they are asked for. Nothing changes an object while pydyf writes the
 file, so the second reading gives the bytes the first one wrote, and the /ID's hash covers exactly the
 bytes in the file, as before. Only this one file's objects are touched; pydyf's classes stay as they are.
 
@@ -16,20 +17,23 @@ bytes in the file, as before. Only this one file's objects are touched; pydyf's 
 element, and pydyf rebuilds the whole tuple of page references each time (131 pages x 27,000 tagged
 elements: 3.6 million references made). Within the block the tuple is rebuilt only when a page was added.
 
-Only pydyf 0.13, whose internals this follows, gets either; on any other version both change nothing.
+Only pydyf 0.13.0, whose internals this follows, gets either; on any other version both change nothing
+(the tests then show the file is pydyf's own). A class of object that makes its own bytes (another
+`data` than its pydyf base's) is left as it is.
 """
 
 from __future__ import annotations
 
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pydyf  # type: ignore[import-untyped]  # WeasyPrint's PDF writer, untyped
 
 ZLIB_LEVEL = 6  # zlib's own default; pydyf asks for 9: 4x the CPU for 5% smaller streams
-_SUPPORTED = pydyf.__version__.startswith("0.13.")
+_SUPPORTED = pydyf.__version__ == "0.13.0"
 _BYTES = "_auditor_bytes"
 _PAGES = "_auditor_pages"
 
@@ -38,7 +42,7 @@ class _Once:
     """Mixin: the object's bytes, made on the first request and kept for the rest of the write."""
 
     def _made(self) -> bytes:
-        raise NotImplementedError
+        raise NotImplementedError  # each class _once_class makes has its own
 
     @property
     def data(self) -> bytes:
@@ -49,51 +53,49 @@ class _Once:
         return made
 
 
-class _OnceDictionary(_Once, pydyf.Dictionary):  # type: ignore[misc]
-    def _made(self) -> bytes:
-        made: bytes = pydyf.Dictionary.data.fget(self)
-        return made
+def _stream_bytes(self: Any) -> bytes:
+    """pydyf 0.13.0's `Stream.data`, but for the compression level."""
+    stream = b"\n".join(pydyf._to_bytes(item) for item in self.stream)
+    extra = pydyf.Dictionary(self.extra.copy())
+    if self.compress:
+        extra["Filter"] = "/FlateDecode"
+        stream = zlib.compress(stream, self.level)
+    extra["Length"] = len(stream)
+    return b"\n".join((extra.data, b"stream", stream, b"endstream"))
 
 
-class _OnceArray(_Once, pydyf.Array):  # type: ignore[misc]
-    def _made(self) -> bytes:
-        made: bytes = pydyf.Array.data.fget(self)
-        return made
-
-
-class _OnceString(_Once, pydyf.String):  # type: ignore[misc]
-    def _made(self) -> bytes:
-        made: bytes = pydyf.String.data.fget(self)
-        return made
-
-
-class _OnceStream(_Once, pydyf.Stream):  # type: ignore[misc]
-    level = ZLIB_LEVEL
-
-    def _made(self) -> bytes:
-        """pydyf 0.13's `Stream.data`, but for the compression level."""
-        stream = b"\n".join(pydyf._to_bytes(item) for item in self.stream)
-        extra = pydyf.Dictionary(self.extra.copy())
-        if self.compress:
-            extra["Filter"] = "/FlateDecode"
-            stream = zlib.compress(stream, self.level)
-        extra["Length"] = len(stream)
-        return b"\n".join((extra.data, b"stream", stream, b"endstream"))
-
-
-_ONCE: dict[type, type] = {
-    pydyf.Dictionary: _OnceDictionary,
-    pydyf.Array: _OnceArray,
-    pydyf.String: _OnceString,
-    pydyf.Stream: _OnceStream,
+# pydyf's classes of object whose bytes are kept, and how each makes them (its own `data`, but a stream's)
+_MADE: dict[Any, Callable[[Any], bytes]] = {
+    pydyf.Dictionary: pydyf.Dictionary.data.fget,
+    pydyf.Array: pydyf.Array.data.fget,
+    pydyf.String: pydyf.String.data.fget,
+    pydyf.Stream: _stream_bytes,
 }
 
 
+_ONCE: dict[type, type | None] = {}
+
+
+def _once_class(cls: Any) -> type | None:
+    """`cls` with its bytes kept (see _Once), or None: not one of pydyf's objects, or one that makes its
+    own bytes. One class per class, made on first use."""
+    if cls in _ONCE:
+        return _ONCE[cls]
+    once = None
+    for base, made in _MADE.items():
+        if issubclass(cls, base):
+            if cls.data is base.data:  # the property itself, looked up on the class
+                once = type(f"_Once{cls.__name__}", (_Once, cls), {"_made": made, "level": ZLIB_LEVEL})
+            break
+    _ONCE[cls] = once
+    return once
+
+
 def _write_once(item: Any, level: int) -> None:
-    once = _ONCE.get(type(item))
+    once = _once_class(type(item))
     if once is not None:
         item.__class__ = once
-        if once is _OnceStream and level != ZLIB_LEVEL:
+        if level != ZLIB_LEVEL:
             item.level = level
 
 
@@ -123,15 +125,27 @@ def _page_references(pdf: Any) -> tuple[bytes, ...]:
     return known[1]
 
 
+_ORIGINAL_PAGES = pydyf.PDF.page_references
+_INDEXED = property(_page_references)
+_depth = 0
+_depth_lock = threading.Lock()
+
+
 @contextmanager
 def indexed_pages() -> Iterator[None]:
-    """Within the block, `pydyf.PDF.page_references` is made once per page count, not once per call."""
+    """Within the block, `pydyf.PDF.page_references` is made once per page count, not once per call.
+    Blocks may overlap (nested, or in threads): pydyf's own property is back when the last one ends."""
+    global _depth
     if not _SUPPORTED:
         yield
         return
-    original = pydyf.PDF.page_references
-    pydyf.PDF.page_references = property(_page_references)
+    with _depth_lock:
+        _depth += 1
+        pydyf.PDF.page_references = _INDEXED
     try:
         yield
     finally:
-        pydyf.PDF.page_references = original
+        with _depth_lock:
+            _depth -= 1
+            if _depth == 0:
+                pydyf.PDF.page_references = _ORIGINAL_PAGES

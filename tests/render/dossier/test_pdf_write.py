@@ -76,3 +76,57 @@ def test_pydyf_is_left_as_it_was() -> None:
     again = pydyf.PDF()
     again.add_page(pydyf.Dictionary({"Type": "/Page"}))
     assert type(again.objects[-1]) is pydyf.Dictionary and again.page_references == (b"3 0 R",)
+
+
+def test_weasyprints_own_streams_are_written_once_too() -> None:
+    """The pages' content is WeasyPrint's subclass of pydyf's stream: it is deflated once, at the default
+    level, like every other stream (zlib's header says which: 78 9c at level 6, 78 da at 9); a class that
+    makes its own bytes is left as it is."""
+    from weasyprint.pdf.stream import Stream as PageStream
+
+    from auditor.render.dossier.pdf_write import _once_class
+
+    with indexed_pages():
+        ours = pikepdf.open(io.BytesIO(pdf_of(lambda document, pdf: write_once(pdf))))
+    theirs = pikepdf.open(io.BytesIO(pdf_of()))
+    for pdf, header in ((ours, b"\x78\x9c"), (theirs, b"\x78\xda")):
+        contents = [page.obj.Contents for page in pdf.pages]
+        assert len(contents) > 10 and {c.read_raw_bytes()[:2] for c in contents} == {header}
+
+    class OwnBytes(pydyf.Stream):  # type: ignore[misc]
+        @property
+        def data(self) -> bytes:
+            return b"mine"
+
+    assert _once_class(OwnBytes) is None and _once_class(int) is None
+    assert _once_class(PageStream) is _once_class(PageStream) is not None
+
+
+def test_overlapping_blocks_leave_pydyf_as_it_was() -> None:
+    """Nested, or in two threads that end in the other order: pydyf's property is back after the last."""
+    original = pydyf.PDF.page_references
+    first, second = indexed_pages(), indexed_pages()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert pydyf.PDF.page_references is not original  # the second block still runs
+    second.__exit__(None, None, None)
+    assert pydyf.PDF.page_references is original
+
+
+def test_a_rendered_pdfs_garbage_is_freed_by_the_next_collection() -> None:
+    """The collector rests while WeasyPrint lays out and writes; what it leaves (cycles of boxes, styles
+    and PDF objects) is not promoted to the oldest generation, where only a full collection, maybe long
+    after, would free it: a process rendering one dossier after another grew by a dossier each time."""
+    import gc
+
+    from auditor.render.dossier.pdf import render_pdf
+
+    render_pdf(PAGE, pdfa=True)
+    gc.collect()
+    for _ in range(2):
+        render_pdf(PAGE, pdfa=True)
+    assert gc.isenabled()
+    [object() for _ in range(1000)]  # the collection the pause left due runs on the next allocations
+    left = gc.collect()  # what no collection but a full one would have found
+    assert left < 1_000, left
