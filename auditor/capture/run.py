@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from auditor.capture.assemble import Collected, assemble
+from auditor.capture.assemble import Collected, assemble, build_models
 from auditor.capture.collect.git import collect_git
 from auditor.capture.collect.hardware import collect_hardware
 from auditor.capture.collect.requirements import collect_requirements
@@ -114,9 +114,11 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
             stdout, stderr = logs
             data.prepare(cancel=interrupts.any)
             running = threading.Event()  # set by the executor once the command runs (or after it, below)
-            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="auditor-collect") as pool:
+            # Leaving this block waits for all three: nothing below builds a model beside them.
+            with ThreadPoolExecutor(max_workers=3, thread_name_prefix="auditor-collect") as pool:
                 environment_f = pool.submit(executor.environment, asked, cancel_collect)
                 hardware_f = pool.submit(_once_running, running, collect_hardware)
+                pool.submit(_once_running, running, build_models)  # what assemble needs (see build_models)
                 try:
                     streams = Streams(
                         stdout_live=ctx.stdout_live,  # type: ignore[arg-type]
