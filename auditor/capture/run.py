@@ -179,6 +179,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                     record = finalise(data_evidence)
                 ended = _ended(record)
                 store.commit(staging, record)
+                data.close()  # the observation folder, removed while the record was built and committed
         except StoreWriteError as exc:
             raise _not_recorded(exc, store, staging, data, logs, ended) from exc
         except BaseException:
