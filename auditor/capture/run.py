@@ -27,6 +27,7 @@ from typing import TypeVar
 
 from auditor.capture.assemble import Collected, assemble, build_models
 from auditor.capture.collect.git import collect_git
+from auditor.capture.collect.gitread import take_early
 from auditor.capture.collect.hardware import collect_hardware
 from auditor.capture.collect.requirements import collect_requirements
 from auditor.capture.data import DataCapture, DataEvidence
@@ -90,7 +91,8 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
     _refuse_incomplete_logs)."""
     ctx = ctx or CaptureContext(stdout_live=_buffer(sys.stdout), stderr_live=_buffer(sys.stderr))
     executor = request.executor
-    source = collect_git(request.cwd)  # before the command: it may change the tree
+    # before the command: it may change the tree (`auditor run` began reading it as it started)
+    source = collect_git(request.cwd, take_early(request.cwd))
     scope = executor.data_scope()
     data = DataCapture(  # a bad auditor.yaml or an unusable --user stops here, before anything runs
         request.cwd, store.root, ctx.clock, allowed_roots=scope.allowed_roots, owner=scope.owner, argv=request.argv
