@@ -23,17 +23,26 @@ from auditor.capture.redact import RedactionPolicy, TextRedactor
 from auditor.project.spec import ProjectSpec
 from auditor.record.lineage import FileAccess, Lineage, Observation, ProjectInfo
 from auditor.record.models import (
+    CpuInfo,
     DeclaredRequirements,
+    Distribution,
     Environment,
     EnvVar,
     GitSource,
+    Gpu,
+    Gpus,
     Hardware,
     Identity,
+    LocaleInfo,
     LogFile,
+    MemoryInfo,
     Missing,
+    NoGpu,
     NotARepository,
     Origin,
+    OsInfo,
     Outputs,
+    Packages,
     PythonInfo,
     Resources,
     RunRecord,
@@ -45,12 +54,24 @@ if TYPE_CHECKING:
 
     from auditor.capture.request import CaptureRequest
 
-# The models first built after the command (found by tracing `auditor run -- python3 -c pass`),
+# The models first built once the command runs (found by tracing `auditor run -- python3 -c pass`),
 # leaves first, so each build reuses the schemas of the models it holds; RunRecord, last,
-# validates the whole record (capture/run.py's last pass). The collectors that run beside the
-# command build their own (the environment's, the hardware's). One left out of this list is built
-# when first used, as before; one listed that a run never uses costs a build.
+# validates the whole record (capture/run.py's last pass). The environment's and the hardware's are
+# listed too, although their collectors instantiate them meanwhile: RunRecord's build reuses only
+# the schemas of models already built, and would otherwise generate theirs again. One left out of
+# this list is built when first used, as before; one listed that a run never uses costs a build.
 ASSEMBLED: tuple[type[BaseModel], ...] = (
+    OsInfo,
+    PythonInfo,
+    Distribution,
+    Packages,
+    LocaleInfo,
+    CpuInfo,
+    MemoryInfo,
+    Gpu,
+    Gpus,
+    NoGpu,
+    Hardware,
     ProjectInfo,
     ProjectSpec,
     FileAccess,
