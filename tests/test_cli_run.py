@@ -66,6 +66,17 @@ def test_the_commands_exit_code_is_auditors(cli: CliRunner, tmp_path: Path) -> N
     assert record["source"] == {"state": "not_a_repository", "path": str(tmp_path)}
 
 
+def test_a_run_leaves_no_observation_folder_behind(cli: CliRunner, tmp_path: Path) -> None:
+    """The observation folder is removed while the record is committed (see ObservationSession.close_soon),
+    and gone once `run` returns, whether the command succeeded or failed."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    for code in (0, 3):
+        done = cli("run", "--", PY, "-c", f"raise SystemExit({code})", cwd=tmp_path, env=base_env(TMPDIR=str(temp)))
+        assert done.returncode == code, done.stderr
+    assert list(temp.iterdir()) == []
+
+
 def test_killed_by_a_signal(cli: CliRunner, tmp_path: Path) -> None:
     done = cli("run", "--", PY, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)", cwd=tmp_path)
     assert done.returncode == 137

@@ -12,30 +12,100 @@ import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pydantic import main as pydantic_main
+
 from auditor import __version__
 from auditor.capture.collect.system import collect_timezone
 from auditor.capture.data import DataEvidence
 from auditor.capture.execute.interface import ExecutionResult, RunEnvironment
 from auditor.capture.logsink import RedactingLog
 from auditor.capture.redact import RedactionPolicy, TextRedactor
+from auditor.project.spec import ProjectSpec
+from auditor.record.lineage import FileAccess, Lineage, Observation, ProjectInfo
 from auditor.record.models import (
+    CpuInfo,
     DeclaredRequirements,
+    Distribution,
     Environment,
+    EnvVar,
     GitSource,
+    Gpu,
+    Gpus,
     Hardware,
     Identity,
+    LocaleInfo,
     LogFile,
+    MemoryInfo,
     Missing,
+    NoGpu,
     NotARepository,
     Origin,
+    OsInfo,
     Outputs,
+    Packages,
     PythonInfo,
     Resources,
     RunRecord,
+    TimezoneInfo,
 )
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from auditor.capture.request import CaptureRequest
+
+# The models first built once the command runs (found by tracing `auditor run -- python3 -c pass`),
+# leaves first, so each build reuses the schemas of the models it holds; RunRecord, last,
+# validates the whole record (capture/run.py's last pass). The environment's and the hardware's are
+# listed too, although their collectors instantiate them meanwhile: RunRecord's build reuses only
+# the schemas of models already built, and would otherwise generate theirs again. One left out of
+# this list is built when first used, as before; one listed that a run never uses costs a build.
+ASSEMBLED: tuple[type[BaseModel], ...] = (
+    OsInfo,
+    PythonInfo,
+    Distribution,
+    Packages,
+    LocaleInfo,
+    CpuInfo,
+    MemoryInfo,
+    Gpu,
+    Gpus,
+    NoGpu,
+    Hardware,
+    ProjectInfo,
+    ProjectSpec,
+    FileAccess,
+    Observation,
+    Lineage,
+    Identity,
+    EnvVar,
+    TimezoneInfo,
+    Environment,
+    Origin,
+    Resources,
+    LogFile,
+    Outputs,
+    RunRecord,
+)
+
+
+def build_models(models: tuple[type[BaseModel], ...] = ASSEMBLED) -> None:
+    """Build the validators of `models` now (the record models defer their build: record/base.py).
+
+    capture/run.py calls this on a thread while the command runs and auditor only waits on it,
+    so the builds (~30 ms of CPU for a minimal run) no longer follow the command. Only with a
+    pydantic that serializes model builds under one lock (`_rebuild_lock`, in main.py): without
+    it, a build here and one on another thread (the collectors', which instantiate their models
+    meanwhile) could see each other's half-built class. Otherwise, or when a build fails here,
+    nothing is built: each model is built where it is first used, as before, and a failure is
+    raised there."""
+    if getattr(pydantic_main, "_rebuild_lock", None) is None:
+        return
+    for model in models:
+        try:
+            model.model_rebuild()
+        except Exception:  # raised again, and reported, where the model is used
+            return
 
 
 @dataclass(frozen=True)

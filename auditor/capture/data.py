@@ -59,7 +59,8 @@ class DataEvidence:
 
 
 class DataCapture:
-    """Wraps one command: `prepare()` before it, `environment()` for it, `finish()` after."""
+    """Wraps one command: `prepare()` before it, `environment()` for it, `finish()` after, `close()` last
+    (`finish` starts removing the observation folder, `close` waits for that)."""
 
     def __init__(
         self,
@@ -126,7 +127,7 @@ class DataCapture:
             result = self.session.collect()
             evidence = self._evidence(run_id, project, result)
         finally:
-            self.session.close()
+            self.session.close_soon()  # the caller's close() waits for it (see ObservationSession.close_soon)
             unsaved = self._save_cache()
         if unsaved:
             evidence.warnings.append(unsaved)

@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from auditor.capture.assemble import Collected, assemble
+from auditor.capture.assemble import Collected, assemble, build_models
 from auditor.capture.collect.git import collect_git
+from auditor.capture.collect.gitread import take_early
 from auditor.capture.collect.hardware import collect_hardware
 from auditor.capture.collect.requirements import collect_requirements
 from auditor.capture.data import DataCapture, DataEvidence
@@ -90,7 +91,8 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
     _refuse_incomplete_logs)."""
     ctx = ctx or CaptureContext(stdout_live=_buffer(sys.stdout), stderr_live=_buffer(sys.stderr))
     executor = request.executor
-    source = collect_git(request.cwd)  # before the command: it may change the tree
+    # before the command: it may change the tree (`auditor run` began reading it as it started)
+    source = collect_git(request.cwd, take_early(request.cwd))
     scope = executor.data_scope()
     data = DataCapture(  # a bad auditor.yaml or an unusable --user stops here, before anything runs
         request.cwd, store.root, ctx.clock, allowed_roots=scope.allowed_roots, owner=scope.owner, argv=request.argv
@@ -114,9 +116,11 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
             stdout, stderr = logs
             data.prepare(cancel=interrupts.any)
             running = threading.Event()  # set by the executor once the command runs (or after it, below)
-            with ThreadPoolExecutor(max_workers=2, thread_name_prefix="auditor-collect") as pool:
+            # Leaving this block waits for all three: nothing below builds a model beside them.
+            with ThreadPoolExecutor(max_workers=3, thread_name_prefix="auditor-collect") as pool:
                 environment_f = pool.submit(executor.environment, asked, cancel_collect)
                 hardware_f = pool.submit(_once_running, running, collect_hardware)
+                pool.submit(_once_running, running, build_models)  # what assemble needs (see build_models)
                 try:
                     streams = Streams(
                         stdout_live=ctx.stdout_live,  # type: ignore[arg-type]
@@ -177,6 +181,7 @@ def capture_run(store: RunStore, request: CaptureRequest, ctx: CaptureContext | 
                     record = finalise(data_evidence)
                 ended = _ended(record)
                 store.commit(staging, record)
+                data.close()  # the observation folder, removed while the record was built and committed
         except StoreWriteError as exc:
             raise _not_recorded(exc, store, staging, data, logs, ended) from exc
         except BaseException:

@@ -1,8 +1,9 @@
 """What the command line does before the argument parser and auditor's models load.
 
-The environment probe: `auditor run` starts the probe in the command's interpreter first (~0.3 s of
-imports follow), so the two overlap; `run` takes the probe only if it was started for exactly its
-command, folder and env.
+The environment probe and git's reading: `auditor run` starts the probe in the command's interpreter
+and reads git on a thread first (~0.3 s of imports follow), so they overlap; `run` takes the probe
+only if it was started for exactly its command, folder and env, and the git reading only for its
+folder and env (capture/collect/gitread.py).
 
 Pydantic plugins: none are loaded (see without_pydantic_plugins).
 
@@ -85,6 +86,10 @@ def start_probe_early(args: list[str]) -> None:
             probe = start_probe(command, dict(os.environ), str(Path.cwd()), at_start=True)
             if probe is not None:
                 EARLY_PROBE["run"] = probe
+            # after the probe, which may read this process's sys.path as it started (probe_runner.py)
+            from auditor.capture.collect import gitread
+
+            gitread.start_early(Path.cwd())
 
 
 @dataclass(frozen=True)

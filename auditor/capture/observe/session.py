@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -60,6 +61,7 @@ class ObservationSession:
             package.joinpath("api.py").read_text(encoding="utf-8"), encoding="utf-8"
         )
         self.events_file = self.root / "events.jsonl"
+        self._removing: threading.Thread | None = None
 
     def environment(self, env: Mapping[str, str]) -> dict[str, str]:
         """The command's environment plus what the hook needs (never recorded as the user's)."""
@@ -168,7 +170,28 @@ class ObservationSession:
             return read_regular_file(path.name, max_bytes, dir_fd=folder)
 
     def close(self) -> None:
+        """Remove the folder, once a removal that `close_soon` started has ended."""
+        if self._removing is not None:
+            self._removing.join()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def close_soon(self) -> None:
+        """Start removing the folder on a thread; `close` waits for it, and its caller must call `close`.
+
+        Each of the folder's six folders costs a rmdir, and on a filesystem mounted with `discard` a
+        removed folder's block is discarded as it is removed (~4 ms each, 20-30 ms in all, measured on
+        ext4): begun here, the removal overlaps the record's build and the store's fsyncs (capture/run.py)
+        instead of preceding them."""
+        if self._removing is not None:
+            return
+        removing = threading.Thread(
+            target=shutil.rmtree, args=(self.root,), kwargs={"ignore_errors": True}, name="auditor-observe-close"
+        )
+        try:
+            removing.start()
+        except RuntimeError:  # no thread to be had: removed by close(), as before
+            return
+        self._removing = removing
 
 
 def _why(exc: BaseException) -> str:

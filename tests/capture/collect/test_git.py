@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
 
+import pytest
+
 from auditor.capture.collect.git import collect_git
+from auditor.capture.collect.gitread import start_early, take_early
 from auditor.record.models import GitSource, NotARepository
-from tests.conftest import git
+from tests.conftest import CliRunner, git
 
 
 def test_clean_repository(git_repo: Path) -> None:
@@ -74,3 +79,49 @@ def test_detached_head_and_empty_repository(git_repo: Path, tmp_path: Path) -> N
     git(empty, "init", "-q")
     fresh = collect_git(empty)
     assert isinstance(fresh, GitSource) and fresh.commit is None
+
+
+def _dirty_with_remote(repo: Path) -> None:
+    git(repo, "remote", "add", "origin", "https://deploy:hunter2-secret@git.example.invalid/team/model.git")
+    (repo / "train.py").write_text("print('changed')\n")
+    (repo / "notes.txt").write_text("one")
+
+
+def test_an_early_reading_gives_the_source_a_reading_now_gives(git_repo: Path, tmp_path: Path) -> None:
+    _dirty_with_remote(git_repo)
+    start_early(git_repo)
+    early = take_early(git_repo)
+    assert early is not None
+    assert collect_git(git_repo, early) == collect_git(git_repo)
+    assert take_early(git_repo) is None  # once
+    start_early(tmp_path)
+    outside = take_early(tmp_path)
+    assert outside is not None and collect_git(tmp_path, outside) == NotARepository(path=str(tmp_path))
+
+
+def test_an_early_reading_is_only_for_its_folder_and_environment(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start_early(git_repo)
+    assert take_early(tmp_path) is None  # another folder
+    assert take_early(git_repo) is not None
+    start_early(git_repo)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(git_repo.parent))
+    assert take_early(git_repo) is None  # git would now run with another environment
+
+
+def test_run_records_the_tree_as_it_was_before_the_command(cli: CliRunner, git_repo: Path) -> None:
+    _dirty_with_remote(git_repo)
+    before = collect_git(git_repo)
+    change = "from pathlib import Path; Path('train.py').write_text('edited'); Path('made.txt').write_text('x')"
+    done = cli("run", "--store", str(git_repo.parent / "store"), "--", sys.executable, "-c", change, cwd=git_repo)
+    assert done.returncode == 0, done.stderr
+    (run,) = (git_repo.parent / "store" / "runs").iterdir()
+    recorded = json.loads((run / "record.json").read_text())["source"]
+    assert isinstance(before, GitSource)
+    assert recorded == {"state": "captured", **before.model_dump(mode="json", exclude={"state"})}
+    assert (
+        recorded["untracked"] == ["notes.txt"]
+        and recorded["remote_url"] == "https://git.example.invalid/team/model.git"
+    )
+    assert collect_git(git_repo) != before  # the command did change the tree

@@ -159,3 +159,12 @@ def test_opened_paths_are_reported_as_os_path_abspath_has_them(tmp_path: Path) -
     assert set(opened["r"]) <= set(report.reads)
     assert len(set(opened["r"])) == 4
     assert not {p for p in [*report.reads, *report.writes] if "//" in p or "/./" in p or "/../" in p}
+
+
+def test_close_soon_removes_the_folder_and_close_waits_for_it() -> None:
+    session = ObservationSession()
+    (session.root / "access" / "1.json").write_text("{}")
+    session.close_soon()
+    session.close_soon()  # once started, not started again
+    session.close()
+    assert not session.root.exists()
