@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import threading
 from collections.abc import Mapping
@@ -56,10 +57,18 @@ class _GitFailed(Exception):
     pass
 
 
+# Variables that name a place to git, which git reads relative to the folder it runs in: every call
+# after the first runs in the repository's root, so a relative one is made absolute from `cwd` first.
+_PLACES = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR")
+
+
 def read_git(cwd: Path, env: Mapping[str, str] | None = None) -> Reading:
     """`env`: git's environment, by default auditor's own now (a copy: another thread may change
     os.environ meanwhile, as typer does for a moment while it parses arguments)."""
-    env = dict(os.environ) if env is None else env
+    env = dict(os.environ) if env is None else dict(env)
+    for name in _PLACES:
+        if env.get(name) and not Path(env[name]).is_absolute():
+            env[name] = str(cwd / env[name])
     if shutil.which("git", path=env.get("PATH")) is None:
         return NoRepository("git is not installed, so the source could not be identified")
     try:
@@ -85,9 +94,10 @@ def read_git(cwd: Path, env: Mapping[str, str] | None = None) -> Reading:
         return NoRepository(str(exc))
 
 
-def _git(env: Mapping[str, str], cwd: Path, *args: str) -> bytes:
+def _run(env: Mapping[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """One git call, bounded in time; _GitFailed when it cannot run or runs out of time."""
     try:
-        done = subprocess.run(
+        return subprocess.run(
             ["git", "-c", "core.quotepath=off", *args],
             cwd=cwd,
             capture_output=True,
@@ -97,6 +107,10 @@ def _git(env: Mapping[str, str], cwd: Path, *args: str) -> bytes:
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise _GitFailed(f"git {args[0]}: {exc}") from exc
+
+
+def _git(env: Mapping[str, str], cwd: Path, *args: str) -> bytes:
+    done = _run(env, cwd, *args)
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()[:1] or [""]
         raise _GitFailed(f"git {args[0]} exited {done.returncode}: {message[0][:200]}")
@@ -108,14 +122,7 @@ def _describe(root: Path, env: Mapping[str, str]) -> Repository:
         commit: str | None = _git(env, root, "rev-parse", "--verify", "-q", "HEAD").decode().strip()
     except _GitFailed:
         commit = None  # a repository with no commits yet
-    branch_raw = subprocess.run(
-        ["git", "symbolic-ref", "-q", "--short", "HEAD"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        timeout=GIT_TIMEOUT_S,
-        check=False,
-    )
+    branch_raw = _run(env, root, "symbolic-ref", "-q", "--short", "HEAD")  # exits 1 on a detached HEAD
     branch = branch_raw.stdout.decode().strip() if branch_raw.returncode == 0 else None
     status = _git(env, root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
     entries = [e for e in status.decode("utf-8", "surrogateescape").split("\0") if e]
@@ -141,14 +148,25 @@ def _describe(root: Path, env: Mapping[str, str]) -> Repository:
 
 
 def _file_digest(path: Path) -> bytes:
+    """What an untracked file adds to the diff hash: a link's target as text (what git would store),
+    a regular file's content (or its size, when large); anything else (a FIFO or a device would
+    block or never end) only that it is there, never opened for reading."""
     try:
-        size = path.stat().st_size
-        if size > MAX_UNTRACKED_HASHED_BYTES:
-            return b"size:%d" % size
-        with path.open("rb") as handle:
-            return hashlib.file_digest(handle, "sha256").digest()
+        if path.is_symlink():
+            return b"link:" + os.fsencode(path.readlink())
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)  # a FIFO put here now opens at once
     except OSError:
         return b"unreadable"
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return b"unreadable"  # a folder (a nested repository) as before; a FIFO, a socket, a device
+            if info.st_size > MAX_UNTRACKED_HASHED_BYTES:
+                return b"size:%d" % info.st_size
+            return hashlib.file_digest(handle, "sha256").digest()
+        except OSError:
+            return b"unreadable"
 
 
 def _remote(root: Path, env: Mapping[str, str]) -> str | None:

@@ -61,6 +61,11 @@ class Watchdog:
 
         read_end, write_end = os.pipe()  # not inherited by anything auditor starts (PEP 446)
         flags = ["-I"] if needs_site else ["-I", "-S"]
+        # -I ignores PYTHON* variables: auditor's own settings for bytecode are passed on as options
+        if sys.dont_write_bytecode:
+            flags.append("-B")
+        if sys.pycache_prefix:
+            flags += ["-X", f"pycache_prefix={sys.pycache_prefix}"]
         # Loaded from its path (nothing beside it goes on sys.path to shadow what it imports), by the
         # loader that reads and writes its cached bytecode; importlib.util would cost ~4 ms more.
         launch = (

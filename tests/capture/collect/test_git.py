@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -125,3 +126,78 @@ def test_run_records_the_tree_as_it_was_before_the_command(cli: CliRunner, git_r
         and recorded["remote_url"] == "https://git.example.invalid/team/model.git"
     )
     assert collect_git(git_repo) != before  # the command did change the tree
+
+
+def test_an_untracked_fifo_or_device_is_never_read_and_a_link_counts_as_its_target_text(
+    git_repo: Path, tmp_path: Path
+) -> None:
+    """A FIFO (or a link to one) would block the reading forever, a link to /dev/zero never end: git's
+    reading ends, in a process of its own so a hang fails this test rather than hanging the suite."""
+    import subprocess
+
+    os.mkfifo(tmp_path / "fifo")
+    os.mkfifo(git_repo / "here.fifo")
+    (git_repo / "to-fifo").symlink_to(tmp_path / "fifo")
+    (git_repo / "to-zero").symlink_to("/dev/zero")
+    (git_repo / "to-notes").symlink_to(tmp_path / "notes.txt")
+    (tmp_path / "notes.txt").write_text("one")
+    read = (
+        "import json, sys; from pathlib import Path; from auditor.capture.collect.git import collect_git; "
+        "print(collect_git(Path(sys.argv[1])).model_dump_json())"
+    )
+
+    def source() -> dict[str, object]:
+        done = subprocess.run([sys.executable, "-c", read, str(git_repo)], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        found: dict[str, object] = json.loads(done.stdout)
+        return found
+
+    first = source()
+    assert first["untracked"] == ["to-fifo", "to-notes", "to-zero"] and first["dirty"]  # git lists no FIFO
+    (tmp_path / "notes.txt").write_text("two")  # what a link points at is not what git would store
+    assert source()["diff_sha256"] == first["diff_sha256"]
+    (git_repo / "to-notes").unlink()
+    (git_repo / "to-notes").symlink_to(tmp_path / "other.txt")
+    assert source()["diff_sha256"] != first["diff_sha256"]
+
+
+def test_relative_git_dir_and_work_tree_describe_the_repository_they_name(tmp_path: Path) -> None:
+    """GIT_DIR and GIT_WORK_TREE relative to the folder auditor runs in: every call names that repository,
+    though the calls after the first run in its root (where the same relative path names another)."""
+    from auditor.capture.collect.gitread import Repository, read_git
+
+    outer = tmp_path / "outer"
+    inner = outer / "inner"
+    for repo, branch in ((outer, "outer-branch"), (inner, "inner-branch")):
+        repo.mkdir(parents=True, exist_ok=True)
+        git(repo, "init", "-q", "-b", branch)
+        (repo / f"{branch}.txt").write_text(branch)
+        git(repo, "add", f"{branch}.txt")
+        git(repo, "commit", "-q", "-m", branch)
+    (inner / "sub").mkdir()
+    env = {**os.environ, "GIT_DIR": "../.git", "GIT_WORK_TREE": ".."}
+    reading = read_git(inner / "sub", env)
+    assert isinstance(reading, Repository)
+    assert (reading.commit, reading.branch) == (git(inner, "rev-parse", "HEAD"), "inner-branch")
+    assert reading.root == inner and reading.untracked == ()
+
+
+def test_a_git_that_runs_out_of_time_leaves_the_source_missing(
+    git_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each of git's calls is bounded, `symbolic-ref` (the branch) as the others: the source is missing
+    with the reason, never an exception out of the run."""
+    import shutil
+
+    from auditor.capture.collect import gitread
+    from auditor.record.models import Missing
+
+    real = shutil.which("git")
+    slow = tmp_path / "bin" / "git"
+    slow.parent.mkdir()
+    slow.write_text(f'#!/bin/sh\ncase " $* " in *" symbolic-ref "*) exec sleep 30;; esac\nexec {real} "$@"\n')
+    slow.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{slow.parent}:{os.environ['PATH']}")
+    monkeypatch.setattr(gitread, "GIT_TIMEOUT_S", 2)
+    source = collect_git(git_repo)
+    assert isinstance(source, Missing) and "symbolic-ref" in source.reason and "timed out" in source.reason
