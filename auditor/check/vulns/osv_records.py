@@ -78,15 +78,15 @@ def package_records(raw: object, rel: str) -> tuple[str | None, dict[str, dict[s
     common = {
         "id": advisory_id,
         "file": rel,
-        "aliases": [str(alias) for alias in _typed(doc.get("aliases") or [], list, "aliases")],
+        "aliases": [_str(alias) for alias in _typed(doc.get("aliases") or [], list, "aliases")],
         "summary": _text(doc.get("summary")),
-        "details": str(doc.get("details") or ""),
+        "details": _str(doc.get("details") or ""),
         "severity": [
-            [str(s.get("type")), str(s["score"])] for s in _dicts(doc.get("severity"), "severity") if "score" in s
+            [_str(s.get("type")), _str(s["score"])] for s in _dicts(doc.get("severity"), "severity") if "score" in s
         ],
         "published": _text(doc.get("published")),
         "modified": modified,
-        "references": [str(r["url"]) for r in _dicts(doc.get("references"), "references") if r.get("url")],
+        "references": [_str(r["url"]) for r in _dicts(doc.get("references"), "references") if r.get("url")],
     }
     records: dict[str, dict[str, Any]] = {}
     affected = _dicts(_typed(doc.get("affected"), list, "affected"), "affected")
@@ -114,6 +114,28 @@ def package_names_in(doc: object) -> set[str]:
     items = affected if isinstance(affected, list) else []
     packages = [item.get("package") for item in items if isinstance(item, dict)]
     return {canonicalize_name(p["name"]) for p in packages if isinstance(p, dict) and isinstance(p.get("name"), str)}
+
+
+MAX_DEPTH = 64  # nesting of a value turned into text: OSV's fields are scalars and shallow lists
+
+
+def _str(value: object) -> str:
+    """An untrusted value as text. A list or mapping nested deeper than MAX_DEPTH is refused: str() of
+    one nested 1,000 deep (libyaml's own limit) recurses past Python's limit or not, as that limit
+    stands (another part of auditor may raise it), and the outcome must not depend on that."""
+    if isinstance(value, list | dict):
+        level, todo = 0, [value]
+        while todo:
+            level += 1
+            if level > MAX_DEPTH:
+                raise _Malformed("nested too deeply")
+            todo = [
+                v
+                for item in todo
+                for v in (item.values() if isinstance(item, dict) else item)
+                if isinstance(v, list | dict)
+            ]
+    return str(value)
 
 
 def _typed(value: object, kind: type[T], what: str) -> T:
@@ -155,4 +177,4 @@ def _text(value: object) -> str | None:
     if isinstance(value, datetime):
         utc = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
         return utc.isoformat() + "Z"
-    return None if value is None else value.isoformat() if isinstance(value, date) else str(value)
+    return None if value is None else value.isoformat() if isinstance(value, date) else _str(value)

@@ -75,14 +75,30 @@ def test_an_alias_bomb_is_a_named_problem_not_a_hang(db: Path, loader: str, monk
     assert audit.status == "not_audited" and "TEST-2024-81.yaml" in (audit.reason or "")
 
 
-def test_nesting_too_deep_for_text_is_a_named_problem(db: Path) -> None:
-    """libyaml reads up to 1,000 levels; turning 998 into text recurses past Python's limit (a crash before)."""
-    depth = 998
-    (db / "vulns" / "acme-widgets" / "TEST-2024-82.yaml").write_text(
-        f"id: TEST-2024-82\ndetails: {'[' * depth}{']' * depth}\n"
+@pytest.mark.parametrize("limit", [1000, 2500])  # Python's default; what the CEL checks raise it to
+def test_nesting_too_deep_for_text_is_a_named_problem(db: Path, limit: int) -> None:
+    """libyaml reads up to 1,000 levels; turning 998 into text recursed past Python's limit (a crash before),
+    or not, as that limit stood when the check ran. Past osv_records.MAX_DEPTH it is a named problem,
+    whatever the limit; at it, the advisory is read."""
+    import sys
+
+    widgets = db / "vulns" / "acme-widgets"
+    widgets.joinpath("TEST-2024-83.yaml").write_text(
+        f"id: TEST-2024-83\ndetails: {'[' * osv_records.MAX_DEPTH}{']' * osv_records.MAX_DEPTH}\n"
         "affected:\n- package: {name: acme-widgets, ecosystem: PyPI}\n"
+        "  ranges: [{type: ECOSYSTEM, events: [{introduced: '0'}]}]\n"
     )
-    opened = LocalOsvDatabase.open(db)
-    assert "vulns/acme-widgets/TEST-2024-82.yaml: nested too deeply" in opened.info.problems
-    [audit] = opened.audit([("acme-widgets", "99.0")])
-    assert audit.status == "not_audited"
+    for depth in (998, osv_records.MAX_DEPTH + 1):
+        widgets.joinpath("TEST-2024-82.yaml").write_text(
+            f"id: TEST-2024-82\ndetails: {'[' * depth}{']' * depth}\n"
+            "affected:\n- package: {name: acme-widgets, ecosystem: PyPI}\n"
+        )
+        before = sys.getrecursionlimit()
+        sys.setrecursionlimit(limit)
+        try:
+            opened = LocalOsvDatabase.open(db)
+        finally:
+            sys.setrecursionlimit(before)
+        assert opened.info.problems == ("vulns/acme-widgets/TEST-2024-82.yaml: nested too deeply",)
+        [audit] = opened.audit([("acme-widgets", "99.0")])
+        assert audit.status == "vulnerable"  # TEST-2024-83, read; what it proves is reported all the same
