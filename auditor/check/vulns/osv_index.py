@@ -22,11 +22,12 @@ import hashlib
 import json
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import yaml
 from packaging.utils import canonicalize_name
@@ -273,8 +274,7 @@ class _Workers:
                 if proc.stdin is None:
                     started.stop()
                     return None
-                with proc.stdin:
-                    proc.stdin.write(json.dumps([[rel, str(path)] for rel, path in chunk]).encode())
+                _hand_over(proc.stdin, json.dumps([[rel, str(path)] for rel, path in chunk]).encode())
         except (OSError, ValueError, subprocess.SubprocessError):
             started.stop()
             return None
@@ -308,6 +308,19 @@ class _Workers:
             proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def _hand_over(stdin: IO[bytes], files: bytes) -> None:
+    """Write a worker's list of files on a thread: a list larger than the pipe's buffer (64 KiB; 1,330
+    PyPA advisories are 160 KiB) would otherwise hold this process until the worker has started and read
+    it, 0.1-0.2 s per worker, the very time the early start is for. A worker that cannot read its list
+    (it died) answers nothing usable, and its share is parsed here (see collect)."""
+
+    def write() -> None:
+        with contextlib.suppress(OSError, ValueError), stdin:
+            stdin.write(files)
+
+    threading.Thread(target=write, name="auditor-advisory-list", daemon=True).start()
 
 
 # Workers `start_early` started, until `_parsed` takes them (or `stop_early` ends them); the listing and

@@ -18,6 +18,8 @@ import yaml
 from packaging.utils import canonicalize_name, canonicalize_version
 from packaging.version import InvalidVersion, Version
 
+from auditor.check.vulns import plain_yaml
+
 _LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C loader is several times faster
 T = TypeVar("T")
 
@@ -37,7 +39,7 @@ def parse_file(path: Path) -> object:
     if path.suffix == ".json":
         return json.loads(text)
     if "&" not in text:
-        return yaml.load(text, Loader=_LOADER)  # noqa: S506 (a safe loader)
+        return plain_yaml.load(text, _LOADER)
     return _bounded_yaml(text, path)
 
 
@@ -102,7 +104,7 @@ def package_records(raw: object, rel: str) -> tuple[str | None, dict[str, dict[s
             continue
         ranges = [_range(r) for r in _dicts(item.get("ranges"), "affected[].ranges") if r.get("type") != "GIT"]
         listed = _typed(item.get("versions") or [], list, "affected[].versions")
-        versions = [_version_key(_version_text(v, "a listed version")) for v in listed]
+        versions = [_version_key(v if type(v) is str else _version_text(v, "a listed version")) for v in listed]
         entry = {"ranges": ranges, "versions": versions}
         records.setdefault(canonicalize_name(name), {**common, "affected": []})["affected"].append(entry)
     return modified, records

@@ -197,3 +197,25 @@ def test_the_check_starts_early_only_when_a_rule_of_its_pack_asks_for_vulnerabil
             assert ("parse" in osv_index._EARLY) is starts
         finally:
             osv_index.stop_early()
+
+
+def test_starting_workers_does_not_wait_for_them_to_read_their_lists(
+    damaged: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list larger than a pipe holds (64 KiB) is written on a thread: the check goes on reading its record
+    while the workers start (here they take 2 s before they read), and their answers are whole."""
+    import stat
+    import sys
+    import time
+
+    slow = tmp_path / "slow-python"
+    slow.write_text(f'#!/bin/sh\nsleep 2\nexec "{sys.executable}" "$@"\n')
+    slow.chmod(slow.stat().st_mode | stat.S_IXUSR)
+    items = list(osv_index.advisory_files(damaged).items()) * 500
+    assert len(repr(items)) > 4 * 65536
+    monkeypatch.setattr("sys.executable", str(slow))
+    start = time.monotonic()
+    started = osv_index._Workers.start(items, 2)
+    assert started is not None
+    assert time.monotonic() - start < 1.5
+    assert started.collect() == [osv_index._parse_one(rel, path) for rel, path in items]
