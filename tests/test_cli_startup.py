@@ -8,6 +8,7 @@ one-line summaries as Typer prints with every module loaded), and run the real C
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
 import json
@@ -238,3 +239,26 @@ def test_run_in_its_plain_form_loads_neither_typer_nor_a_pydantic_plugin(tmp_pat
     control = "import pydantic\nclass M(pydantic.BaseModel):\n    x: int\nM(x=1)\n"
     subprocess.run([sys.executable, "-c", control], env=env, check=True, timeout=60)
     assert marker.exists()
+
+
+def test_the_model_modules_do_not_postpone_their_annotations() -> None:
+    """Every command loads the record and project models: with `from __future__ import annotations`
+    pydantic compiles and evaluates each field's annotation from its text (record/base.py)."""
+    postponing = []
+    for package in ("record", "project"):
+        for path in sorted((REPO / "auditor" / package).glob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            models = [node for node in tree.body if isinstance(node, ast.ClassDef) and _is_model(node)]
+            future = any(
+                isinstance(node, ast.ImportFrom)
+                and node.module == "__future__"
+                and any(alias.name == "annotations" for alias in node.names)
+                for node in tree.body
+            )
+            if models and future:
+                postponing.append(path.name)
+    assert postponing == []
+
+
+def _is_model(node: ast.ClassDef) -> bool:
+    return any(isinstance(base, ast.Name) and base.id in {"BaseModel", "Frozen", "Missing"} for base in node.bases)
