@@ -8,6 +8,7 @@ one-line summaries as Typer prints with every module loaded), and run the real C
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
 import json
@@ -238,3 +239,87 @@ def test_run_in_its_plain_form_loads_neither_typer_nor_a_pydantic_plugin(tmp_pat
     control = "import pydantic\nclass M(pydantic.BaseModel):\n    x: int\nM(x=1)\n"
     subprocess.run([sys.executable, "-c", control], env=env, check=True, timeout=60)
     assert marker.exists()
+
+
+# Counts the cyclic collector's passes in `auditor run` from the start of `main`, and which of them
+# came before `run` had loaded capture (the module that runs the command; `_extra_allow` is its last
+# definition).
+COUNT_COLLECTIONS = """
+import gc, os, sys
+from auditor.cli import main
+passes = []
+def seen(phase, info):
+    if phase == "start":
+        passes.append(hasattr(sys.modules.get("auditor.capture.run"), "_extra_allow"))
+gc.callbacks.append(seen)
+leave = os._exit
+def report(code):
+    sys.stderr.write(f"passes {len(passes)} before-capture-loaded {passes.count(False)}\\n")
+    leave(code)
+os._exit = report
+sys.argv = ["auditor", *sys.argv[1:]]
+main()
+"""
+
+
+def test_run_never_collects_garbage_while_it_loads(tmp_path: Path) -> None:
+    """Start-up makes long-lived objects and next to no garbage (cli/early.py): the collector is
+    paused until `run` has loaded what it needs, and runs again after (the record is still built
+    and committed with it paused, by capture/heap.py, as before)."""
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_COLLECTIONS, "run", "--", sys.executable, "-c", "pass"],
+        cwd=tmp_path,
+        env={**base_env(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (line,) = [line for line in done.stderr.splitlines() if line.startswith("passes ")]
+    _, passes, _, before = line.split()
+    assert int(before) == 0
+    assert int(passes) > 0  # it runs again once the command's work begins
+
+
+def test_start_up_done_hands_back_only_a_collector_start_up_paused() -> None:
+    code = (
+        "import gc\n"
+        "from auditor.cli.early import pause_collection_for_start_up, start_up_done\n"
+        "pause_collection_for_start_up(); paused = gc.isenabled()\n"
+        "start_up_done(); resumed = gc.isenabled()\n"
+        "gc.disable(); start_up_done(); still_off = not gc.isenabled()\n"  # a one-shot command's pause stays
+        "print(paused, resumed, still_off, gc.get_freeze_count())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**base_env(), "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.split() == ["False", "True", "True", "0"]
+
+
+def test_the_model_modules_do_not_postpone_their_annotations() -> None:
+    """Every command loads the record and project models: with `from __future__ import annotations`
+    pydantic compiles and evaluates each field's annotation from its text (record/base.py)."""
+    postponing = []
+    for package in ("record", "project"):
+        for path in sorted((REPO / "auditor" / package).glob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            models = [node for node in tree.body if isinstance(node, ast.ClassDef) and _is_model(node)]
+            future = any(
+                isinstance(node, ast.ImportFrom)
+                and node.module == "__future__"
+                and any(alias.name == "annotations" for alias in node.names)
+                for node in tree.body
+            )
+            if models and future:
+                postponing.append(path.name)
+    assert postponing == []
+
+
+def _is_model(node: ast.ClassDef) -> bool:
+    return any(isinstance(base, ast.Name) and base.id in {"BaseModel", "Frozen", "Missing"} for base in node.bases)

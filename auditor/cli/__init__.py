@@ -20,7 +20,14 @@ import traceback
 from typing import TYPE_CHECKING, NoReturn, cast
 
 from auditor import __version__
-from auditor.cli.early import EARLY_PROBE, PlainRun, plain_run, start_probe_early, without_pydantic_plugins
+from auditor.cli.early import (
+    EARLY_PROBE,
+    PlainRun,
+    pause_collection_for_start_up,
+    plain_run,
+    start_probe_early,
+    without_pydantic_plugins,
+)
 from auditor.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, AuditorError, UsageError
 
 if TYPE_CHECKING:
@@ -31,6 +38,7 @@ __all__ = ["main"]
 
 def main() -> NoReturn:
     """Entry point: one line and a documented exit code for every user error."""
+    pause_collection_for_start_up()
     args = sys.argv[1:]
     without_pydantic_plugins()
     start_probe_early(args)  # before typer and the models load, so the two overlap

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from auditor import __version__
+from auditor.cli.early import start_up_done
 from auditor.errors import AuditorError, UsageError
 
 if TYPE_CHECKING:
@@ -192,4 +193,5 @@ def _root(
     """auditor: execute or ingest -> run record -> check -> dossier."""
     from auditor import progress
 
+    start_up_done()  # the command's module is loaded: its own work begins (see cli/early.py)
     progress.configure(quiet=quiet, verbose=verbose)

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from auditor.cli.early import EARLY_PROBE
+from auditor.cli.early import EARLY_PROBE, start_up_done
 from auditor.index import shared as shared_index
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ def run_here(command: list[str], name: str | None, project: str | None, store: P
     from auditor.capture.run import capture_run
     from auditor.store.runs import RunStore, default_store_path
 
+    start_up_done()  # what `run` needs is loaded (see cli/early.py)
     early = EARLY_PROBE.pop("run", None)
     env = dict(os.environ)
     if shared_index(env):  # see report_run: only a shared index is updated by `run`

@@ -4,8 +4,6 @@ Kept free of the check registry so that reading auditor.yaml (which every `audit
 does not import the policy engine. Command-line options override these, field by field.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import Field

@@ -5,8 +5,6 @@ user wrote them: YAML text -> node tree (line numbers, duplicate keys) -> plain
 data -> frozen validated models -> cross-checks (unknown dataset ids, step cycles).
 """
 
-from __future__ import annotations
-
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -142,7 +140,7 @@ def parse_spec(text: str, path: Path | str) -> ProjectSpec:
     return spec
 
 
-def _cross_check(spec: ProjectSpec, root: yaml.Node | None, path: Path | str) -> None:
+def _cross_check(spec: ProjectSpec, root: "yaml.Node | None", path: Path | str) -> None:
     ids = [d.id for d in spec.datasets] + [m.id for m in spec.models]
     for index, dataset_id in enumerate(ids):
         if dataset_id in ids[:index]:
@@ -203,7 +201,7 @@ def _cross_check(spec: ProjectSpec, root: yaml.Node | None, path: Path | str) ->
     _check_acyclic(spec, root, path)
 
 
-def _check_acyclic(spec: ProjectSpec, root: yaml.Node | None, path: Path | str) -> None:
+def _check_acyclic(spec: ProjectSpec, root: "yaml.Node | None", path: Path | str) -> None:
     """Steps and datasets form a bipartite graph (dataset -> step -> dataset) that must be a DAG."""
     predecessors: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for step in spec.steps:

@@ -6,8 +6,6 @@ that differ only in names, literals, comments or layout have near-identical sign
 duplicate-work detection compares across projects; the hash is what proves which bytes ran.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

@@ -11,8 +11,6 @@ A rate that is undefined for a group (no favourable labels for TPR and FNR, none
 no favourable predictions for precision) is None; fairlearn (through scikit-learn) would count it as 0.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

@@ -5,8 +5,6 @@ outcomes of their own, never folded into pass: a CI gate must be able to tell "c
 "we do not know".
 """
 
-from __future__ import annotations
-
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field

@@ -10,8 +10,6 @@ them, it does not verify them.
 The intended purpose (Annex IV 1(a)) is not asked here a second time: it is `project.intended_use`.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field, field_validator

@@ -5,8 +5,6 @@ documented, and whether the run used data nobody declared; these models carry
 exactly that evidence, and every gap is an explicit value.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, SerializerFunctionWrapHandler, field_serializer, model_validator
@@ -146,7 +144,7 @@ class Dataset(Frozen):
     assertions: tuple[Assertion, ...] = Field((), description="Data-quality assertions recorded by the source tool")
 
     @model_validator(mode="after")
-    def _after_files_from_before(self) -> Dataset:
+    def _after_files_from_before(self) -> "Dataset":
         """An `after` that names `before`'s files must have before's hash, size and kind (it then takes that
         very list); written in full, its list must be that list. Never on `before` itself."""
         before, after = self.before, self.after
@@ -188,7 +186,7 @@ class ModelArtifact(Frozen):
     annotations: dict[str, str] = Field(default_factory=dict, description="e.g. an MLflow model's flavors")
 
     @model_validator(mode="after")
-    def _own_files(self) -> ModelArtifact:
+    def _own_files(self) -> "ModelArtifact":
         if isinstance(self.after, ContentHash) and self.after.same_files_as is not None:
             raise ValueError("after.same_files_as: a model has no 'before' list of files to name")
         return self

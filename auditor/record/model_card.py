@@ -6,8 +6,6 @@ logged by the run, read from a declared params or metrics file, or computed by a
 declared predictions file). Performance is computed once at capture; check and render only read it.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field

@@ -10,8 +10,6 @@ upgraded to the current shape at load, in memory, by `auditor/record/migrate.py`
 Adding an optional field is a minor version bump; anything else is a major one.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AwareDatetime, Field, ValidationInfo, model_validator
@@ -96,7 +94,7 @@ class Identity(Frozen):
     )
 
     @model_validator(mode="after")
-    def _unfinished_has_no_end(self) -> Identity:
+    def _unfinished_has_no_end(self) -> "Identity":
         if (self.status == "unfinished") != (self.ended_at is None) or (self.ended_at is None) != (
             self.duration_s is None
         ):

@@ -9,8 +9,6 @@ Notes also come from the tools a run was ingested from: MLflow's run description
 is dated by the run and `source_ref` says so; `author` is who the tool names, or says nobody was.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import AwareDatetime, Field, field_validator, model_validator
@@ -80,7 +78,7 @@ class Note(Frozen):
         return value
 
     @model_validator(mode="after")
-    def _not_itself(self) -> Note:
+    def _not_itself(self) -> "Note":
         if self.reply_to == self.note_id:
             raise ValueError("a note cannot answer itself")
         if self.source == "auditor" and self.source_ref is not None:

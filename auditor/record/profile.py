@@ -24,8 +24,6 @@ when it is text or boolean, or an integer column with at most `CATEGORICAL_MAX_D
 values; a categorical column with more than 50 values (an id, free text) gets no association.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field

@@ -7,8 +7,6 @@ waiver or advisory database that now finds something else), the sign-off no long
 dossier shows, and the dossier says so instead of carrying the approval over.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import AwareDatetime, Field, field_validator
