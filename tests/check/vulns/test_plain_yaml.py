@@ -35,9 +35,9 @@ def _without_fallback(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     left: list[str] = []
     real = yaml.load
 
-    def counted(text: str, Loader: Any) -> object:  # noqa: N803 - PyYAML's own keyword
+    def counted(text: str, Loader: Any) -> object:
         left.append(text)
-        return real(text, Loader=Loader)  # noqa: S506 (a safe loader)
+        return real(text, Loader=Loader)
 
     monkeypatch.setattr(plain_yaml.yaml, "load", counted)
     return left
