@@ -107,7 +107,7 @@ DOCUMENTS = [
     "{a: " * 300 + "1" + "}" * 300,
     "[" * 1001 + "]" * 1001,  # past libyaml's nesting limit
     "key: 'unterminated\n",
-    "key: \"\\q\"\n",
+    'key: "\\q"\n',
     "\ufeffa: 1\n",
     "a: 1 # comment\n# more\n",
 ]
