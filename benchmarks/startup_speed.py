@@ -12,6 +12,14 @@ PYTHONDONTWRITEBYTECODE, so the warm-up run writes the bytecode and the timed ru
 PYTHONDONTWRITEBYTECODE would otherwise make each run compile auditor's source again (an editable
 install keeps no bytecode then: ~100 modules, ~0.25 s of CPU a run), which no user pays.
 
+The command's `python3` is a new virtual environment's, made from the same interpreter as Sacred's
+(.cache/bench-tools/plain: no packages), as a project's own environment is: a virtual environment does
+not run the base interpreter's .pth files, which may do anything at every start (on the machines
+these figures come from, a certifi hook in the base site-packages costs ~60 ms of CPU a start: paid
+twice by `auditor run`, once by the environment probe and once by the command, and never by Sacred,
+whose experiment runs in its own virtual environment). The same run with `python3` as PATH finds it
+is timed too, and printed beside it.
+
 Goals (issues #17 and #19): `--help` under 0.3 s; `run -- python3 -c pass` <= Sacred's minimal
 experiment (ratio <= 1.0), measured in the same call.
 
@@ -35,6 +43,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 AUDITOR = Path(sys.prefix) / "bin" / "auditor"
 SACRED_ENV = REPO / ".cache" / "bench-tools" / "sacred"
+PLAIN_ENV = REPO / ".cache" / "bench-tools" / "plain"
 SACRED_EXPERIMENT = """\
 from sacred import Experiment
 
@@ -55,6 +64,14 @@ def sacred_python() -> Path:
     probe = subprocess.run([str(python), "-c", "import sacred"], capture_output=True)
     if probe.returncode != 0:
         subprocess.run([str(python), "-m", "pip", "install", "--quiet", "sacred"], check=True)
+    return python
+
+
+def plain_python3() -> Path:
+    """`python3` of a virtual environment with no packages, made on first use (see the docstring)."""
+    python = PLAIN_ENV / "bin" / "python3"
+    if not python.exists():
+        venv.create(PLAIN_ENV, with_pip=False)
     return python
 
 
@@ -84,7 +101,8 @@ def main() -> None:
         "--baseline", type=Path, default=None, help="another auditor whose `run` is timed too, interleaved"
     )
     args = parser.parse_args()
-    python3 = real_python3()
+    path_python3 = real_python3()
+    python3 = str(plain_python3())
     sacred = sacred_python()
     with tempfile.TemporaryDirectory() as work, tempfile.TemporaryDirectory() as pycache:
         # outside `work`, the project folder `run` looks at; see the module's docstring
@@ -102,6 +120,9 @@ def main() -> None:
             "auditor check --help": [str(AUDITOR), "check", "--help"],
             "auditor run -- python3 -c pass": minimal_run(str(AUDITOR)),
             "sacred minimal experiment": [str(sacred), str(experiment)],
+            "python3 -c pass": [python3, "-c", "pass"],
+            "PATH's python3 -c pass": [path_python3, "-c", "pass"],
+            "auditor run -- PATH's python3 -c pass": [*minimal_run(str(AUDITOR))[:-3], path_python3, "-c", "pass"],
         }
         # The same, with the command run by auditor's own interpreter (`python3` in the virtual
         # environment auditor is installed in): its packages are read without a probe process.
@@ -138,13 +159,16 @@ def main() -> None:
                 cpus[name].append(cpu)
     wall_of = {name: statistics.median(values) for name, values in walls.items()}
     cpu_of = {name: statistics.median(values) for name, values in cpus.items()}
-    print(f"medians over {args.repeat} runs each, interleaved; python3 is {python3}")
+    print(f"medians over {args.repeat} runs each, interleaved; python3 is {python3}, PATH's is {path_python3}")
     for name in cases:
         print(f"{name:36} wall {wall_of[name]:.3f} s   cpu {cpu_of[name]:.3f} s")
     run, peer = "auditor run -- python3 -c pass", "sacred minimal experiment"
     print(f"--help under 0.3 s:              {'yes' if wall_of['auditor --help'] < 0.3 else 'NO'}")
     print(f"run / sacred, wall:              {wall_of[run] / wall_of[peer]:.2f}x (goal <= 1.0)")
     print(f"run / sacred, cpu:               {cpu_of[run] / cpu_of[peer]:.2f}x")
+    path_run = "auditor run -- PATH's python3 -c pass"
+    print(f"run with PATH's python3 / sacred: wall {wall_of[path_run] / wall_of[peer]:.2f}x, ", end="")
+    print(f"cpu {cpu_of[path_run] / cpu_of[peer]:.2f}x")
     own = "auditor run -- own python3 -c pass"
     print(f"run (own python3) / sacred, wall: {wall_of[own] / wall_of[peer]:.2f}x")
     print(f"run (own python3) / sacred, cpu:  {cpu_of[own] / cpu_of[peer]:.2f}x")
