@@ -70,6 +70,11 @@ def main() -> None:
     parser.add_argument("--big", type=int, default=100_000)
     parser.add_argument("--small", type=int, default=10)
     args = parser.parse_args()
+    for size in (args.small, args.big):
+        if not (STORES / str(size) / "runs").is_dir():
+            raise SystemExit(
+                f"{STORES / str(size)}: no store here: build it first with `python -m benchmarks.bigstore {size}`"
+            )
     with tempfile.TemporaryDirectory(prefix="auditor-show-bench-", dir=STORES) as tmp:
         small = copy_store(STORES / str(args.small), Path(tmp) / "small")
         big = copy_store(STORES / str(args.big), Path(tmp) / "big")
