@@ -275,7 +275,7 @@ class _Workers:
                     started.stop()
                     return None
                 _hand_over(proc.stdin, json.dumps([[rel, str(path)] for rel, path in chunk]).encode())
-        except (OSError, ValueError, subprocess.SubprocessError):
+        except (OSError, ValueError, RuntimeError, subprocess.SubprocessError):  # RuntimeError: no thread
             started.stop()
             return None
         return started
@@ -320,7 +320,11 @@ def _hand_over(stdin: IO[bytes], files: bytes) -> None:
         with contextlib.suppress(OSError, ValueError), stdin:
             stdin.write(files)
 
-    threading.Thread(target=write, name="auditor-advisory-list", daemon=True).start()
+    try:
+        threading.Thread(target=write, name="auditor-advisory-list", daemon=True).start()
+    except RuntimeError:  # no thread to be had: the caller stops the workers and parses here
+        stdin.close()
+        raise
 
 
 # Workers `start_early` started, until `_parsed` takes them (or `stop_early` ends them); the listing and

@@ -71,13 +71,23 @@ _RESOLVED: dict[str, str] = {}
 
 
 def load(text: str, loader: Any) -> object:
-    """`yaml.load(text, Loader=loader)`; read from events when `loader` is the C safe loader."""
-    if loader is not None and loader is C_LOADER and C_PARSER is not None:
+    """`yaml.load(text, Loader=loader)`; read from events when `loader` is the C safe loader, as PyYAML
+    ships it: one given constructors or resolvers of its own (`yaml.add_constructor(..., Loader=CSafeLoader)`
+    gives it its own tables) reads everything itself."""
+    if loader is not None and loader is C_LOADER and C_PARSER is not None and _as_shipped(loader):
         try:
             return _from_events(text)
         except Exception:  # noqa: S110 - the safe loader below reads it, or raises its own error
             pass
     return yaml.load(text, Loader=loader)  # noqa: S506 (a safe loader)
+
+
+def _as_shipped(loader: Any) -> bool:
+    """The loader resolves and constructs with the safe loader's own tables, the ones read here."""
+    return (
+        loader.yaml_constructors is yaml.constructor.SafeConstructor.yaml_constructors
+        and loader.yaml_implicit_resolvers is yaml.resolver.Resolver.yaml_implicit_resolvers
+    )
 
 
 def _from_events(text: str) -> object:

@@ -219,3 +219,29 @@ def test_starting_workers_does_not_wait_for_them_to_read_their_lists(
     assert started is not None
     assert time.monotonic() - start < 1.5
     assert started.collect() == [osv_index._parse_one(rel, path) for rel, path in items]
+
+
+def test_workers_whose_list_cannot_be_handed_over_are_stopped_and_the_work_done_here(
+    damaged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No thread to write a worker's list (a thread limit): the workers are ended, their pipes closed, and the
+    index is built by this process, as when a worker cannot start."""
+    import os
+    import types
+
+    expected = _serial(damaged)
+
+    class NoThread:
+        def __init__(self, **_: object) -> None:
+            pass
+
+        def start(self) -> None:
+            raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(osv_index, "threading", types.SimpleNamespace(Thread=NoThread))
+    monkeypatch.setattr(osv_index, "_FILES_PER_WORKER", 2)
+    monkeypatch.setattr(osv_index, "_cores", lambda: 3)
+    open_before = len(os.listdir("/proc/self/fd"))
+    assert osv_index._in_workers(list(osv_index.advisory_files(damaged).items()), 3) is None
+    assert len(os.listdir("/proc/self/fd")) == open_before
+    assert _serial(damaged) == expected

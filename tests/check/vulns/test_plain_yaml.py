@@ -137,3 +137,17 @@ def test_the_pure_python_loader_is_left_to_read_everything(monkeypatch: pytest.M
     monkeypatch.setattr(plain_yaml, "C_PARSER", None)
     assert plain_yaml.load("a: 1\n", C_LOADER) == {"a": 1}
     assert left == ["a: [1, yes]\n", "a: 1\n"]
+
+
+def test_a_c_loader_given_its_own_constructors_reads_everything_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables of its own (PyYAML copies them on a registration for that loader alone) may read a scalar
+    otherwise: the loader reads, not the events."""
+    constructors = {**C_LOADER.yaml_constructors, "tag:yaml.org,2002:timestamp": lambda _loader, node: node.value}
+    monkeypatch.setattr(C_LOADER, "yaml_constructors", constructors)
+    assert _plain("d: 2020-01-02\n") == {"d": "2020-01-02"} == _safe_loader("d: 2020-01-02\n")
+    resolvers = {key: list(value) for key, value in C_LOADER.yaml_implicit_resolvers.items()}
+    monkeypatch.setattr(C_LOADER, "yaml_constructors", yaml.constructor.SafeConstructor.yaml_constructors)
+    monkeypatch.setattr(C_LOADER, "yaml_implicit_resolvers", resolvers)
+    left = _without_fallback(monkeypatch)
+    assert _plain("a: 1\n") == {"a": 1}
+    assert left == ["a: 1\n"]
